@@ -1,0 +1,96 @@
+/**
+ * `pulpdist`: dispatches to one command. Exit codes follow DESIGN.md's table; usage errors exit 2.
+ * Known errors print `error: …` (and `reason: …`); anything else is a bug and prints
+ * `internal error: …`, with the stack only under --debug.
+ */
+import { parseArgs } from 'node:util';
+import { UsageError, isPulpdistError, messageOf } from '../core/errors.js';
+import { redact } from '../core/redact.js';
+import { COMMANDS } from './commands/index.js';
+import type { Command } from './command.js';
+
+const VERSION = '0.1.0';
+
+function topHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'pulpdist: declarative, content-addressed mirroring on Pulp 3, driven from Git',
+    '',
+    'usage: pulpdist COMMAND [OPTIONS]',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `pulpdist COMMAND --help` for the options of a command.',
+    'Global options: --help, --version, --debug (stack traces for internal errors)',
+  ].join('\n');
+}
+
+export function commandHelp(cmd: Command): string {
+  return `usage: ${cmd.usage}\n\n${cmd.summary}\n\n${cmd.help.trim()}\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes('--debug');
+  const args = argv.filter((a) => a !== '--debug');
+  const [name, ...rest] = args;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(topHelp() + '\n');
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`pulpdist ${VERSION}\n`);
+    return 0;
+  }
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
+    process.stderr.write(`error: unknown command "${name}"\nreason: run \`pulpdist --help\` for the list\n`);
+    return 2;
+  }
+  let cmd: Command | undefined;
+  try {
+    cmd = await entry.load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(commandHelp(cmd));
+      return 0;
+    }
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: cmd.positionals ?? false, strict: true });
+    } catch (err) {
+      throw new UsageError(messageOf(err).replace(/\. To specify a positional argument starting with a '-'.*$/s, ''));
+    }
+    return await cmd.run(parsed as Parameters<Command['run']>[0]);
+  } catch (err) {
+    return report(err, debug, cmd);
+  }
+}
+
+function report(err: unknown, debug: boolean, cmd: Command | undefined): number {
+  if (err instanceof UsageError) {
+    process.stderr.write(`error: ${redact(err.message)}\n`);
+    if (cmd) process.stderr.write(`usage: ${cmd.usage}\nRun \`pulpdist ${cmd.name} --help\` for details.\n`);
+    return 2;
+  }
+  if (isPulpdistError(err)) {
+    process.stderr.write(`error: ${redact(err.message)}\n`);
+    const cause = (err as Error).cause;
+    if (cause) process.stderr.write(`reason: ${redact(messageOf(cause))}\n`);
+    if (debug && err.stack) process.stderr.write(redact(err.stack) + '\n');
+    return 1;
+  }
+  process.stderr.write(`internal error: ${redact(messageOf(err))}\n`);
+  if (debug && err instanceof Error && err.stack) process.stderr.write(redact(err.stack) + '\n');
+  else process.stderr.write('Run again with --debug for the stack trace, and please report it.\n');
+  return 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`internal error: ${redact(messageOf(err))}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,69 @@
+/**
+ * The status document (DESIGN.md "Status"; served at /api/v1/status, committed to the status
+ * branch). Its JSON Schema is schemas/status.schema.json.
+ */
+
+export type MirrorState = 'Synced' | 'Progressing' | 'OutOfSync' | 'Failed' | 'Pending' | 'Suspended';
+
+/** Worst first: a roll-up takes the worst state of its parts (gitops-engine's healthOrder). */
+export const STATE_ORDER: readonly MirrorState[] = ['Failed', 'OutOfSync', 'Progressing', 'Pending', 'Suspended', 'Synced'];
+
+export interface LastSync {
+  startedAt: string | null;
+  finishedAt: string | null;
+  result: 'completed' | 'failed' | 'canceled' | 'skipped' | null;
+  downloadedBytes: number | null;
+  downloadedFiles: number | null;
+  task: string | null;
+}
+
+export interface MirrorSiteStatus {
+  site: string;
+  state: MirrorState;
+  /** Published repository version number. */
+  version: number | null;
+  treeDigest: string | null;
+  files: number | null;
+  bytes: number | null;
+  lastSync: LastSync | null;
+  message: string;
+}
+
+export interface MirrorStatus {
+  name: string;
+  origin: string;
+  /** Digest of the tree the origin should publish (the source's). */
+  treeDigest: string | null;
+  sites: MirrorSiteStatus[];
+}
+
+export interface SiteStatus {
+  name: string;
+  url: string;
+  reachable: boolean;
+  pulpVersion: string | null;
+  lastSeen: string | null;
+  message: string;
+}
+
+export interface SpecErrorStatus {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+export interface ControllerStatus {
+  version: string;
+  startedAt: string;
+  observedCommit: string | null;
+  specCommit: string | null;
+  specErrors: SpecErrorStatus[];
+  lastPass: { startedAt: string; finishedAt: string | null; result: 'succeeded' | 'failed' | 'running' } | null;
+}
+
+export interface StatusDocument {
+  controller: ControllerStatus;
+  sites: SiteStatus[];
+  mirrors: MirrorStatus[];
+}
