@@ -1,0 +1,48 @@
+/**
+ * The contract between reconcilers/ and the controller: one reconcile pass over a valid SpecSet.
+ * `reconcilePass` (reconcilers/pass.ts) observes every site, plans, applies and returns the
+ * status of every mirror × site; `pulpdist apply`, `pulpdist run` and the benchmarks all call it.
+ */
+import type { Logger } from '../core/logger.js';
+import type { MirrorStatus, SiteStatus } from '../core/status.js';
+import type { PulpClient } from '../pulp/types.js';
+import type { SpecSet } from '../spec/types.js';
+
+export interface PassDeps {
+  /** One client per site name (pulp/client.ts `createPulpClient`). */
+  clients: ReadonlyMap<string, PulpClient>;
+  log: Logger;
+  now: () => Date;
+  /** Where manifest/ keeps its scan caches for `source.path` mirrors. */
+  manifestCacheDir?: string;
+  /** Progress of long work (syncs with bytes moved), for live views. */
+  onEvent?: (event: PassEvent) => void;
+}
+
+export interface PassOptions {
+  signal: AbortSignal;
+  /** Allow a plan that deletes more than half of the managed mirrors. @default false */
+  allowMassDelete?: boolean;
+  /** Only these sites (plan --site). @default all */
+  sites?: string[];
+  /** Compute the plan only; change nothing. @default false */
+  dryRun?: boolean;
+}
+
+export type PassEvent =
+  | { type: 'action-start'; site: string; mirror: string; kind: string; action: string; reason?: string }
+  | { type: 'action-end'; site: string; mirror: string; kind: string; action: string; result: 'succeeded' | 'failed' | 'skipped'; message?: string; durationMs: number }
+  | { type: 'sync-progress'; site: string; mirror: string; doneFiles: number; totalFiles: number | null; doneBytes: number };
+
+export interface PassResult {
+  /** True when every site holds the desired tree of every mirror. */
+  converged: boolean;
+  /** Number of changes made (creates, updates, deletes, syncs). */
+  changes: number;
+  mirrors: MirrorStatus[];
+  sites: SiteStatus[];
+  /** The earliest time a mirror's schedule comes due, so the loop can wake for it. */
+  nextDueAt: Date | null;
+  /** Human summary lines of what failed and why. */
+  failures: string[];
+}
