@@ -40,6 +40,8 @@ export interface MirrorStatus {
 export interface SiteStatus {
   name: string;
   url: string;
+  /** The site this one pulls from (spec.upstream); null or absent = pulls from each mirror's origin. */
+  upstream?: string | null;
   reachable: boolean;
   pulpVersion: string | null;
   lastSeen: string | null;
