@@ -1,0 +1,47 @@
+/**
+ * Delays between retries and between task polls. Pure functions (the random source is passed in)
+ * plus one abortable sleep, so the schedule can be tested as a table.
+ */
+import { setTimeout as sleepFor } from 'node:timers/promises';
+
+/**
+ * Delay before retry number `attempt` (1-based): exponential from `baseMs`, capped at `maxMs`,
+ * with "full jitter" (uniform in [cap/2, cap]) so that many clients retrying one recovering
+ * server do not arrive together. A server's `Retry-After` (ms) wins when it is longer, up to `maxMs`.
+ */
+export function retryDelayMs(
+  attempt: number,
+  opts: { baseMs: number; maxMs: number; retryAfterMs?: number | null; random?: () => number },
+): number {
+  const { baseMs, maxMs, retryAfterMs = null, random = Math.random } = opts;
+  const cap = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  const jittered = cap / 2 + random() * (cap / 2);
+  const wanted = retryAfterMs !== null && retryAfterMs > jittered ? retryAfterMs : jittered;
+  return Math.round(Math.min(wanted, maxMs));
+}
+
+/** Delay before task poll number `poll` (0 = the first sleep): `minMs` doubling to `maxMs`. */
+export function pollDelayMs(poll: number, opts: { minMs: number; maxMs: number }): number {
+  return Math.min(opts.maxMs, opts.minMs * 2 ** Math.max(0, poll));
+}
+
+/**
+ * `Retry-After` as milliseconds: delta-seconds or an HTTP date (relative to `now`).
+ * Null when absent or unparsable.
+ */
+export function parseRetryAfter(value: string | string[] | undefined, now: number = Date.now()): number | null {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || v.trim() === '') return null;
+  if (/^\s*\d+\s*$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+/** Sleep that rejects with the signal's reason as soon as it aborts. */
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  await sleepFor(ms, undefined, signal ? { signal } : undefined).catch((err: unknown) => {
+    // timers/promises rejects with a generic AbortError; the caller's own reason says more.
+    if (signal?.aborted) throw signal.reason;
+    throw err;
+  });
+}

@@ -1,0 +1,91 @@
+/**
+ * Following a Pulp task to its end. A 202 answer names a task; it may already be `completed` at
+ * the first poll (immediate tasks run before the 202 is sent) or wait behind another task, so we
+ * always poll, with capped exponential backoff, until a final state or a deadline.
+ */
+import type { Logger } from '../core/logger.js';
+import { pollDelayMs, sleep } from './backoff.js';
+import { PulpTaskError, PulpTaskTimeoutError } from './errors.js';
+import type { Href, Task, TaskCallOptions, TaskState } from './types.js';
+
+const FINAL: ReadonlySet<TaskState> = new Set<TaskState>(['completed', 'failed', 'canceled', 'skipped']);
+
+/** True for a state a task never leaves. */
+export function isFinal(state: TaskState): boolean {
+  return FINAL.has(state);
+}
+
+/** The task itself, or the typed error a failed or canceled task becomes. */
+export function settle(task: Task, site: string): Task {
+  if (task.state === 'failed' || task.state === 'canceled') {
+    const description = task.error?.description ?? task.error?.reason ?? null;
+    throw new PulpTaskError({ site, task: task.pulp_href, state: task.state, description, taskName: task.name ?? '' });
+  }
+  return task;
+}
+
+export interface TaskFollowerDeps {
+  site: string;
+  log: Logger;
+  getTask(href: Href, signal?: AbortSignal): Promise<Task>;
+  /** PATCH the task to `canceled`; answers the task as it then is (finished ones unchanged). */
+  cancelTask(href: Href, signal?: AbortSignal): Promise<Task>;
+  /** @default 50 */
+  pollMinMs: number;
+  pollMaxMs: number;
+  /** Default for `TaskCallOptions.timeoutMs`. */
+  timeoutMs: number;
+  /** Time to allow the cancel request that follows an abort (the caller's signal is spent by then). */
+  cancelTimeoutMs: number;
+  /** @default performance.now */
+  now?: () => number;
+}
+
+/**
+ * Poll `href` until it is final and return it; throws PulpTaskError if it failed or was canceled.
+ * Past `timeoutMs` it asks Pulp to cancel the task and throws a retryable PulpTaskTimeoutError.
+ * When `signal` aborts, polling stops at once, the task is asked to cancel (best effort) if it was
+ * still unfinished, and the signal's reason is thrown: pulpdist does not leave work running on a
+ * server that nobody is waiting for.
+ */
+export async function followTask(href: Href, deps: TaskFollowerDeps, opts: TaskCallOptions = {}): Promise<Task> {
+  const { site, log, now = () => performance.now() } = deps;
+  const { signal, onProgress, timeoutMs = deps.timeoutMs } = opts;
+  const deadline = now() + timeoutMs;
+  let last: Task | null = null;
+  try {
+    for (let poll = 0; ; poll++) {
+      const task = await deps.getTask(href, signal);
+      last = task;
+      onProgress?.(task);
+      if (isFinal(task.state)) {
+        log.debug('pulp task finished', { site, task: href, state: task.state });
+        return settle(task, site);
+      }
+      const left = deadline - now();
+      if (left <= 0) {
+        const after = await deps.cancelTask(href, signal);
+        // It may have finished between our last poll and the cancel (Pulp answers 409 with it).
+        if (isFinal(after.state)) return settle(after, site);
+        throw new PulpTaskTimeoutError({ site, task: href, state: task.state, timeoutMs, taskName: task.name ?? '' });
+      }
+      await sleep(Math.min(pollDelayMs(poll, { minMs: deps.pollMinMs, maxMs: deps.pollMaxMs }), left), signal);
+    }
+  } catch (err) {
+    if (signal?.aborted && (last === null || !isFinal(last.state))) {
+      await cancelAfterAbort(href, deps);
+      throw signal.reason;
+    }
+    throw err;
+  }
+}
+
+async function cancelAfterAbort(href: Href, deps: TaskFollowerDeps): Promise<void> {
+  try {
+    const task = await deps.cancelTask(href, AbortSignal.timeout(deps.cancelTimeoutMs));
+    deps.log.info('canceled pulp task after abort', { site: deps.site, task: href, state: task.state });
+  } catch (err) {
+    // Best effort: the abort is what the caller must see; the task stays visible in Pulp.
+    deps.log.warn('could not cancel pulp task after abort', { site: deps.site, task: href, error: (err as Error).message });
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * One HTTP exchange with a Pulp server, on got: auth header, timeout, retries of safe calls, and
+ * the mapping of every failure to a typed error. got's own retry is off; this module decides,
+ * because only it knows which calls are safe to repeat (GET and HEAD; never a blind POST, PATCH
+ * or DELETE, whose first attempt may have reached the server).
+ */
+import got, { RequestError } from 'got';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Logger } from '../core/logger.js';
+import { redactUrl } from '../core/redact.js';
+import type { Credentials } from './auth.js';
+import { parseRetryAfter, retryDelayMs, sleep } from './backoff.js';
+import { PulpAuthError, PulpHttpError, PulpUnreachableError } from './errors.js';
+
+export type Method = 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+/** How a request authenticates. `optional`: send credentials if they can be resolved. */
+export type AuthMode = 'required' | 'optional' | 'none';
+
+export interface TransportRequest {
+  method: Method;
+  /** Absolute URL, query included. */
+  url: URL;
+  /** JSON body. */
+  json?: unknown;
+  headers?: Record<string, string>;
+  /** @default 'required' */
+  auth?: AuthMode;
+  /** Non-2xx statuses handed back as answers instead of thrown (e.g. 404, 304). */
+  accept?: number[];
+  /** Follow redirects (only for calls that carry no credentials). @default false */
+  followRedirect?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface TransportAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The parsed JSON body, or the text when it is not JSON, or null when empty. */
+  body: unknown;
+  text: string;
+}
+
+export interface TransportOptions {
+  site: string;
+  /** Origin the API lives on; credentials are sent to this origin only. */
+  apiOrigin: string;
+  credentials: Credentials;
+  log: Logger;
+  requestTimeoutMs: number;
+  retries: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  tlsValidation: boolean;
+}
+
+/** Sends requests for one site. */
+export interface Transport {
+  request(req: TransportRequest): Promise<TransportAnswer>;
+}
+
+const SAFE_METHODS = new Set<Method>(['GET', 'HEAD']);
+
+/** A transport for one site. */
+export function createTransport(opts: TransportOptions): Transport {
+  const { site, log } = opts;
+
+  async function authHeader(req: TransportRequest): Promise<string | null> {
+    const mode = req.auth ?? 'required';
+    // Never hand credentials to another origin, whatever an href or a redirect says.
+    if (mode === 'none' || req.url.origin !== opts.apiOrigin) return null;
+    if (mode === 'optional') {
+      try {
+        return await opts.credentials.header(req.signal);
+      } catch (err) {
+        if (req.signal?.aborted) throw req.signal.reason;
+        return null;
+      }
+    }
+    return opts.credentials.header(req.signal);
+  }
+
+  async function once(req: TransportRequest): Promise<TransportAnswer> {
+    req.signal?.throwIfAborted();
+    const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
+    const authorization = await authHeader(req);
+    if (authorization) headers.authorization = authorization;
+    const started = performance.now();
+    let res;
+    try {
+      res = await got(req.url, {
+        method: req.method,
+        headers,
+        ...(req.json === undefined ? {} : { json: req.json }),
+        throwHttpErrors: false,
+        retry: { limit: 0 },
+        followRedirect: req.followRedirect ?? false,
+        timeout: { request: opts.requestTimeoutMs },
+        https: { rejectUnauthorized: opts.tlsValidation },
+        responseType: 'text',
+        ...(req.signal ? { signal: req.signal } : {}),
+      });
+    } catch (err) {
+      // The caller's abort wins over whatever got made of it (got turns a timeout signal into ETIMEDOUT).
+      if (req.signal?.aborted) throw req.signal.reason;
+      if (err instanceof RequestError) {
+        log.debug('pulp request failed', { site, method: req.method, url: redactUrl(req.url.href), error: err.code });
+        throw new PulpUnreachableError({ site, method: req.method, url: req.url.href, causeCode: err.code }, { cause: err });
+      }
+      throw err;
+    }
+    const status = res.statusCode;
+    log.debug('pulp request', {
+      site,
+      method: req.method,
+      url: redactUrl(req.url.href),
+      status,
+      ms: Math.round(performance.now() - started),
+    });
+    const text = res.body;
+    const answer: TransportAnswer = { status, headers: res.headers, body: parseBody(text, res.headers['content-type']), text };
+    if ((status >= 200 && status < 300) || req.accept?.includes(status)) return answer;
+    const fields = { site, method: req.method, url: req.url.href, status, statusText: res.statusMessage ?? '', body: answer.body };
+    if ((status === 401 || status === 403) && (req.auth ?? 'required') !== 'none') {
+      throw new PulpAuthError(fields, opts.credentials.hint);
+    }
+    throw Object.assign(new PulpHttpError(fields), { [RETRY_AFTER]: parseRetryAfter(res.headers['retry-after']) });
+  }
+
+  return {
+    async request(req) {
+      const safe = SAFE_METHODS.has(req.method);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await once(req);
+        } catch (err) {
+          const retryable = err instanceof PulpUnreachableError || (err instanceof PulpHttpError && err.retryable);
+          if (!safe || !retryable || attempt > opts.retries || req.signal?.aborted) throw err;
+          const retryAfterMs = (err as { [RETRY_AFTER]?: number | null })[RETRY_AFTER] ?? null;
+          const delay = retryDelayMs(attempt, { baseMs: opts.retryBaseMs, maxMs: opts.retryMaxMs, retryAfterMs });
+          log.warn('retrying pulp request', {
+            site,
+            method: req.method,
+            url: redactUrl(req.url.href),
+            attempt,
+            of: opts.retries,
+            delayMs: delay,
+            error: (err as Error).message,
+          });
+          await sleep(delay, req.signal);
+        }
+      }
+    },
+  };
+}
+
+/** Where a 429/503's Retry-After travels from `once` to the retry loop (not enumerable, not in toJSON). */
+const RETRY_AFTER = Symbol('retryAfterMs');
+
+function parseBody(text: string, contentType: string | undefined): unknown {
+  if (text === '') return null;
+  if (contentType && /\bjson\b/i.test(contentType)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
