@@ -1,0 +1,374 @@
+/**
+ * The controller loop. Level-triggered: every cycle re-reads the spec branch's head and runs one
+ * reconcile pass over the last valid commit, whatever started it (a new commit, the webhook, the
+ * interval, a mirror's schedule). Triggers are debounced and merged; one cycle runs at a time.
+ *
+ * Invariants (STYLE.md): an invalid commit is never applied, its problems are shown and the last
+ * valid commit stays in force; `observedCommit` moves only when a pass over that commit returns;
+ * status is written in `finally`; errors back off exponentially (capped); a new commit is never
+ * held behind a stuck pass for longer than `preemptAfterMs`.
+ */
+import { SpecError, isPulpdistError, messageOf } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { StatusDocument } from '../core/status.js';
+import { formatDuration } from '../core/units.js';
+import type { PassResult } from '../reconcilers/pass-types.js';
+import type { LoadResult, Problem, SpecSet } from '../spec/types.js';
+import type { GitSource } from './git-source.js';
+import type { TreeFile } from './git-tree.js';
+import { PropagationTracker } from './propagation.js';
+import { buildStatusDocument, stateCounts } from './status-model.js';
+import type { StatusWriter } from './status-writer.js';
+
+export type TriggerReason = 'start' | 'commit' | 'webhook' | 'interval' | 'schedule' | 'retry';
+
+/** What the loop reports to (controller/metrics.ts implements it). */
+export interface LoopMetrics {
+  recordPass(result: PassResult | null, durationMs: number, error?: unknown): void;
+  recordStatus(doc: StatusDocument): void;
+  recordPropagation(mirror: string, site: string, seconds: number): void;
+}
+
+export interface LoopDeps {
+  source: GitSource;
+  /** spec/load.ts `loadSpecFiles`. */
+  loadSpecs: (files: TreeFile[]) => LoadResult;
+  /** One reconcile pass (reconcilers/pass.ts `reconcilePass` with its deps bound). */
+  reconcile: (specs: SpecSet, opts: { signal: AbortSignal }) => Promise<PassResult>;
+  /** Null: no status commits (tests of the loop alone, `--status-branch ''`). */
+  writer: StatusWriter | null;
+  metrics?: LoopMetrics;
+  log: Logger;
+  now?: () => Date;
+  /** Jitter source. @default Math.random */
+  random?: () => number;
+}
+
+export interface LoopOptions {
+  /** Drift repair and polling period. @default 30_000 */
+  intervalMs?: number;
+  /** A pass running longer is aborted (its running syncs are canceled). @default 3_600_000 */
+  passDeadlineMs?: number;
+  /** Triggers within this window merge into one cycle. @default 200 */
+  debounceMs?: number;
+  /** A pass may hold a newer valid commit back this long before it is aborted. @default 60_000 */
+  preemptAfterMs?: number;
+  /** First retry delay after an error. @default 1_000 */
+  backoffBaseMs?: number;
+  /** @default 300_000 */
+  backoffMaxMs?: number;
+  /** Reported as controller.version. */
+  version: string;
+}
+
+export interface Controller {
+  /** Start watching and run the first cycle. */
+  start(): Promise<void>;
+  /** Ask for a cycle (debounced, merged). */
+  trigger(reason: TriggerReason): void;
+  /** Run exactly one cycle now (for `--once`); resolves with its pass result. */
+  runOnce(): Promise<PassResult | null>;
+  getStatus(): StatusDocument;
+  /** True once a cycle completed and the Git source answered the last time it was asked. */
+  isReady(): boolean;
+  /** Stop new work; wait up to `graceMs` for a running pass, then abort it; write status. */
+  stop(opts?: { graceMs?: number }): Promise<void>;
+  /** Called after every cycle (tests and benchmarks wait on it). */
+  onCycle(listener: (doc: StatusDocument) => void): () => void;
+}
+
+/** Thrown into a pass that a newer commit superseded. */
+export class PassSupersededError extends Error {
+  override name = 'PassSupersededError';
+}
+
+export function createController(deps: LoopDeps, options: LoopOptions): Controller {
+  const {
+    intervalMs = 30_000,
+    passDeadlineMs = 3_600_000,
+    debounceMs = 200,
+    preemptAfterMs = 60_000,
+    backoffBaseMs = 1_000,
+    backoffMaxMs = 300_000,
+    version,
+  } = options;
+  const { source, log, writer, metrics } = deps;
+  const now = deps.now ?? (() => new Date());
+  const random = deps.random ?? Math.random;
+  const startedAt = now();
+  const shutdown = new AbortController();
+  const propagation = new PropagationTracker(startedAt);
+  const listeners = new Set<(doc: StatusDocument) => void>();
+
+  // Spec state.
+  let specCommit: string | null = null;
+  let problems: readonly Problem[] = [];
+  let valid: { commit: string; specs: SpecSet } | null = null;
+  let observedCommit: string | null = null;
+  let pass: PassResult | null = null;
+  let lastPass: { startedAt: Date; finishedAt: Date | null; result: 'succeeded' | 'failed' | 'running' } | null = null;
+  let doc = snapshot();
+
+  // Loop state.
+  let running: Promise<void> | null = null;
+  let passAbort: AbortController | null = null;
+  let passStart = 0;
+  let passCommit: string | null = null;
+  const pending = new Set<TriggerReason>();
+  let timer: NodeJS.Timeout | undefined;
+  let timerAt = Infinity;
+  let backoffUntil = 0;
+  let failures = 0;
+  let cycles = 0;
+  let gitOk = false;
+  let stopWatch: (() => Promise<void>) | null = null;
+  let pollTimer: NodeJS.Timeout | undefined;
+  let preemptTimer: NodeJS.Timeout | undefined;
+  let passNo = 0;
+
+  function snapshot(): StatusDocument {
+    return buildStatusDocument({ version, startedAt, observedCommit, specCommit, problems, lastPass, specs: valid?.specs ?? null, pass });
+  }
+  const publish = (): void => {
+    doc = snapshot();
+  };
+
+  /** Read and validate `commit` once; an invalid commit leaves `valid` as it was. */
+  async function consider(commit: string, signal: AbortSignal): Promise<void> {
+    if (commit === specCommit) return;
+    let result: LoadResult;
+    try {
+      result = deps.loadSpecs(await source.readSpecFiles(commit, { signal }));
+    } catch (err) {
+      if (!(err instanceof SpecError)) throw err;
+      result = { specs: { sites: [], mirrors: [] }, problems: [{ file: err.file, line: err.line, column: err.column, severity: 'error', message: err.message.replace(/^[^:]*:\d+:\d+: /, ''), rule: 'spec-path' }], files: 0, documents: 0 };
+    }
+    specCommit = commit;
+    problems = result.problems;
+    const errors = result.problems.filter((p) => p.severity === 'error');
+    if (errors.length) {
+      log.warn('spec commit is invalid and is not applied; the last valid commit stays in force', {
+        commit,
+        errors: errors.length,
+        first: `${errors[0]!.file}:${errors[0]!.line}:${errors[0]!.column}: ${errors[0]!.message}`,
+        inForce: valid?.commit ?? null,
+      });
+    } else {
+      valid = { commit, specs: result.specs };
+      log.info('new spec commit', { commit, mirrors: result.specs.mirrors.length, sites: result.specs.sites.length });
+    }
+    publish();
+  }
+
+  async function cycle(reasons: Set<TriggerReason>): Promise<PassResult | null> {
+    const n = ++passNo;
+    const t0 = now();
+    let result: PassResult | null = null;
+    let error: unknown;
+    try {
+      const gitSignal = AbortSignal.any([shutdown.signal, AbortSignal.timeout(Math.max(intervalMs, 30_000))]);
+      try {
+        await consider(await source.refresh({ signal: gitSignal }), gitSignal);
+        gitOk = true;
+      } catch (err) {
+        gitOk = false;
+        if (shutdown.signal.aborted) throw err;
+        log.error('cannot read the spec repository; reconciling the last valid commit', { repo: source.description, error: err });
+        error = err;
+      }
+      if (!valid) return null;
+      passAbort = new AbortController();
+      passStart = Date.now();
+      passCommit = valid.commit;
+      const commit = valid.commit;
+      lastPass = { startedAt: t0, finishedAt: null, result: 'running' };
+      publish();
+      const signal = AbortSignal.any([shutdown.signal, AbortSignal.timeout(passDeadlineMs), passAbort.signal]);
+      try {
+        result = await deps.reconcile(valid.specs, { signal });
+        pass = result;
+        observedCommit = commit;
+        for (const s of propagation.observe(result.mirrors, now())) metrics?.recordPropagation(s.mirror, s.site, s.seconds);
+        if (result.failures.length && !error) error = new Error(result.failures.join('; '));
+      } catch (err) {
+        error = err;
+        const reason = signal.reason;
+        if (signal.aborted && reason instanceof DOMException && reason.name === 'TimeoutError') {
+          log.error(`pass exceeded its deadline of ${formatDuration(passDeadlineMs)}; running syncs were canceled`, { pass: n, commit });
+        } else if (signal.aborted && reason instanceof PassSupersededError) {
+          log.warn('pass aborted: a newer spec commit is waiting', { pass: n, commit });
+        } else if (!shutdown.signal.aborted) {
+          log.error('pass failed', { pass: n, commit, error: isPulpdistError(err) ? err : messageOf(err) });
+        }
+      }
+      return result;
+    } finally {
+      clearTimeout(preemptTimer);
+      passAbort = null;
+      passCommit = null;
+      const t1 = now();
+      if (lastPass) lastPass = { startedAt: t0, finishedAt: t1, result: error ? 'failed' : 'succeeded' };
+      cycles++;
+      failures = error ? failures + 1 : 0;
+      publish();
+      metrics?.recordPass(result, t1.getTime() - t0.getTime(), error);
+      metrics?.recordStatus(doc);
+      await writeStatus();
+      const next = planNext(result, !!error);
+      const counts = stateCounts(doc);
+      log.info('pass', {
+        pass: n,
+        trigger: [...reasons].join(','),
+        commit: observedCommit?.slice(0, 12) ?? null,
+        changes: result?.changes ?? 0,
+        converged: result?.converged ?? false,
+        states: Object.entries(counts).map(([k, v]) => `${k}:${v}`).join(' ') || 'none',
+        duration: formatDuration(t1.getTime() - t0.getTime()),
+        next: next ? `${formatDuration(next - Date.now())}` : 'stopped',
+      });
+      for (const l of listeners) l(doc);
+    }
+  }
+
+  async function writeStatus(): Promise<void> {
+    if (!writer) return;
+    try {
+      // Status is written even during shutdown, but not forever.
+      const r = await writer.write(doc, { signal: AbortSignal.timeout(60_000) });
+      if (r.commit) log.info('status committed', { commit: r.commit.slice(0, 12), retries: r.retries });
+    } catch (err) {
+      log.warn('could not write the status commit; will try after the next pass', { error: err });
+    }
+  }
+
+  /** Schedule the next cycle; returns its time (epoch ms), or null when stopping. */
+  function planNext(result: PassResult | null, failed: boolean): number | null {
+    if (shutdown.signal.aborted) return null;
+    const t = Date.now();
+    let at: number;
+    if (failed) {
+      const delay = Math.min(backoffBaseMs * 2 ** Math.min(failures - 1, 30), backoffMaxMs);
+      backoffUntil = t + delay;
+      at = backoffUntil;
+    } else {
+      backoffUntil = 0;
+      at = t + jitter(intervalMs);
+      const due = result?.nextDueAt?.getTime();
+      if (due !== undefined && due < at) at = Math.max(due, t + debounceMs);
+    }
+    if (pending.size) at = Math.min(at, pending.has('commit') || pending.has('webhook') ? t + debounceMs : Math.max(backoffUntil, t + debounceMs));
+    wakeAt(at, failed ? 'retry' : 'interval');
+    return at;
+  }
+
+  const jitter = (ms: number): number => Math.round(ms * (0.9 + 0.2 * random()));
+
+  function wakeAt(at: number, reason: TriggerReason): void {
+    if (shutdown.signal.aborted) return;
+    if (timer && timerAt <= at) return;
+    clearTimeout(timer);
+    timerAt = at;
+    timer = setTimeout(() => {
+      timer = undefined;
+      timerAt = Infinity;
+      pending.add(reason);
+      kick();
+    }, Math.max(0, at - Date.now()));
+  }
+
+  function kick(): void {
+    if (running || shutdown.signal.aborted || pending.size === 0) return;
+    const reasons = new Set(pending);
+    pending.clear();
+    clearTimeout(timer);
+    timer = undefined;
+    timerAt = Infinity;
+    running = cycle(reasons)
+      .then(() => undefined, (err: unknown) => {
+        if (!shutdown.signal.aborted) log.error('internal error in the controller loop', { error: messageOf(err) });
+      })
+      .finally(() => {
+        running = null;
+      });
+  }
+
+  /** While a pass runs: has the spec branch moved to a valid commit? Then the pass gets a deadline. */
+  let checking = false;
+  async function checkHeadDuringPass(): Promise<void> {
+    if (checking || !running) return;
+    checking = true;
+    try {
+      const signal = AbortSignal.any([shutdown.signal, AbortSignal.timeout(30_000)]);
+      await consider(await source.refresh({ signal }), signal);
+      if (passAbort && valid && valid.commit !== passCommit) {
+        const abort = passAbort;
+        const wait = Math.max(0, preemptAfterMs - (Date.now() - passStart));
+        clearTimeout(preemptTimer);
+        preemptTimer = setTimeout(() => abort.abort(new PassSupersededError(`superseded by ${valid?.commit}`)), wait);
+      }
+    } catch (err) {
+      log.debug('head check during a pass failed', { error: messageOf(err) });
+    } finally {
+      checking = false;
+    }
+  }
+
+  function trigger(reason: TriggerReason): void {
+    if (shutdown.signal.aborted) return;
+    pending.add(reason);
+    if (running) {
+      if (reason === 'commit' || reason === 'webhook') void checkHeadDuringPass();
+      return;
+    }
+    const t = Date.now();
+    // A new commit or a webhook is a new desired state: it does not wait for an error backoff.
+    const at = reason === 'commit' || reason === 'webhook' || reason === 'start' ? t + debounceMs : Math.max(backoffUntil, t + debounceMs);
+    wakeAt(at, reason);
+  }
+
+  return {
+    async start() {
+      stopWatch = await source.watch(() => trigger('commit'));
+      // Remote sources are polled; during a long pass this poll is also how a new commit is seen.
+      const poll = (): void => {
+        pollTimer = setTimeout(() => {
+          if (running) void checkHeadDuringPass();
+          poll();
+        }, jitter(intervalMs));
+        pollTimer.unref();
+      };
+      poll();
+      trigger('start');
+    },
+    trigger,
+    async runOnce() {
+      return cycle(new Set(['start']));
+    },
+    getStatus: () => doc,
+    isReady: () => cycles > 0 && gitOk,
+    onCycle(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async stop({ graceMs = 30_000 } = {}) {
+      clearTimeout(timer);
+      clearTimeout(pollTimer);
+      pending.clear();
+      if (stopWatch) await stopWatch();
+      stopWatch = null;
+      const inFlight = running;
+      if (inFlight) {
+        let graceTimer: NodeJS.Timeout | undefined;
+        const outOfTime = new Promise<'timeout'>((r) => (graceTimer = setTimeout(() => r('timeout'), graceMs)));
+        const first = await Promise.race([inFlight.then(() => 'done' as const), outOfTime]);
+        clearTimeout(graceTimer);
+        if (first === 'timeout') log.warn('shutting down: aborting the running pass', { graceMs });
+        shutdown.abort(new Error('shutting down'));
+        await inFlight;
+      } else {
+        shutdown.abort(new Error('shutting down'));
+      }
+      clearTimeout(timer);
+    },
+  };
+}

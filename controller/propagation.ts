@@ -1,0 +1,68 @@
+/**
+ * Propagation time: from the origin publishing a new tree digest of a mirror to another site
+ * publishing the same digest. The tracker sees every pass's mirror statuses; it prefers the sync
+ * tasks' finish times (exact) and falls back to the time of the pass that first saw the digest.
+ * Pure apart from the `now` it is given.
+ */
+import type { MirrorStatus } from '../core/status.js';
+
+export interface PropagationSample {
+  mirror: string;
+  site: string;
+  seconds: number;
+}
+
+interface Pending {
+  digest: string;
+  publishedAt: number;
+  /** Sites already counted for this digest. */
+  done: Set<string>;
+}
+
+export class PropagationTracker {
+  private readonly byMirror = new Map<string, Pending>();
+
+  /**
+   * @param since digests the origin published after this time (the controller's start) are
+   * measured even when first seen with other sites already holding them.
+   */
+  constructor(private readonly since: Date) {}
+
+  /** Feed one pass's statuses; returns the propagations completed since the last call. */
+  observe(mirrors: readonly MirrorStatus[], now: Date): PropagationSample[] {
+    const out: PropagationSample[] = [];
+    for (const m of mirrors) {
+      const origin = m.sites.find((s) => s.site === m.origin);
+      const digest = origin?.treeDigest;
+      if (!origin || !digest) continue;
+      let p = this.byMirror.get(m.name);
+      if (!p || p.digest !== digest) {
+        const published = finishedAt(origin.lastSync?.finishedAt);
+        // On the first sight of a digest published before we started we do not know when it
+        // appeared, so sites already holding it are not counted: a sample must be a measurement.
+        const unknownStart = !p && (published === null || published < this.since.getTime());
+        p = { digest, publishedAt: published ?? now.getTime(), done: new Set([m.origin]) };
+        this.byMirror.set(m.name, p);
+        if (unknownStart) {
+          for (const s of m.sites) if (s.treeDigest === digest) p.done.add(s.site);
+          continue;
+        }
+      }
+      for (const s of m.sites) {
+        if (p.done.has(s.site) || s.treeDigest !== digest) continue;
+        p.done.add(s.site);
+        const at = finishedAt(s.lastSync?.finishedAt) ?? now.getTime();
+        out.push({ mirror: m.name, site: s.site, seconds: Math.max(0, (at - p.publishedAt) / 1000) });
+      }
+    }
+    const names = new Set(mirrors.map((m) => m.name));
+    for (const k of this.byMirror.keys()) if (!names.has(k)) this.byMirror.delete(k);
+    return out;
+  }
+}
+
+function finishedAt(iso: string | null | undefined): number | null {
+  if (!iso) return null;
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? t : null;
+}

@@ -1,0 +1,90 @@
+/**
+ * Assembles the StatusDocument (core/status.ts) from what the controller holds: the last valid
+ * specs, the last pass result, the spec errors of the newest commit and the loop's own state.
+ * Pure: no clock, no I/O; the same inputs give the same document.
+ */
+import type { ControllerStatus, MirrorSiteStatus, MirrorStatus, SiteStatus, SpecErrorStatus, StatusDocument } from '../core/status.js';
+import type { PassResult } from '../reconcilers/pass-types.js';
+import type { Problem, SpecSet } from '../spec/types.js';
+
+export interface ControllerSnapshot {
+  version: string;
+  startedAt: Date;
+  /** The commit whose pass last completed. */
+  observedCommit: string | null;
+  /** The newest commit seen on the spec branch (valid or not). */
+  specCommit: string | null;
+  /** Problems of `specCommit` (only errors are shown; warnings do not block a commit). */
+  problems: readonly Problem[];
+  lastPass: { startedAt: Date; finishedAt: Date | null; result: 'succeeded' | 'failed' | 'running' } | null;
+  /** The specs in force: those of the last valid commit. */
+  specs: SpecSet | null;
+  /** The last pass's result over `specs` (null before the first pass completes). */
+  pass: PassResult | null;
+}
+
+const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** The spec errors of a commit, in the document's shape. */
+export function specErrorsOf(problems: readonly Problem[]): SpecErrorStatus[] {
+  return problems.filter((p) => p.severity === 'error').map((p) => ({ file: p.file, line: p.line, column: p.column, message: p.message }));
+}
+
+/**
+ * The document. Mirrors and sites come from the last pass; those the specs name but the pass did
+ * not report (a commit applied since, or no pass yet) show as Pending / not yet seen, and those the
+ * specs no longer name are left out (they are being pruned).
+ */
+export function buildStatusDocument(s: ControllerSnapshot): StatusDocument {
+  const controller: ControllerStatus = {
+    version: s.version,
+    startedAt: s.startedAt.toISOString(),
+    observedCommit: s.observedCommit,
+    specCommit: s.specCommit,
+    specErrors: specErrorsOf(s.problems),
+    lastPass: s.lastPass
+      ? { startedAt: s.lastPass.startedAt.toISOString(), finishedAt: s.lastPass.finishedAt?.toISOString() ?? null, result: s.lastPass.result }
+      : null,
+  };
+  const specs = s.specs ?? { sites: [], mirrors: [] };
+  const passSites = new Map((s.pass?.sites ?? []).map((x) => [x.name, x]));
+  const sites: SiteStatus[] = specs.sites.map(
+    (site) =>
+      passSites.get(site.name) ?? {
+        name: site.name,
+        url: site.pulp.url,
+        reachable: false,
+        pulpVersion: null,
+        lastSeen: null,
+        message: 'not observed yet',
+        ...(site.upstream ? { upstream: site.upstream } : {}),
+      },
+  );
+  const passMirrors = new Map((s.pass?.mirrors ?? []).map((m) => [m.name, m]));
+  const mirrors: MirrorStatus[] = specs.mirrors.map((m) => {
+    const seen = passMirrors.get(m.name);
+    const seenSites = new Map((seen?.sites ?? []).map((x) => [x.site, x]));
+    const cells: MirrorSiteStatus[] = m.sites.map(
+      (site) =>
+        seenSites.get(site) ?? {
+          site,
+          state: m.suspend ? 'Suspended' : 'Pending',
+          version: null,
+          treeDigest: null,
+          files: null,
+          bytes: null,
+          lastSync: null,
+          message: m.suspend ? 'suspended in the spec' : 'waiting for the next pass',
+        },
+    );
+    return { name: m.name, origin: m.origin, treeDigest: seen?.treeDigest ?? null, sites: cells };
+  });
+  return { controller, sites: sites.sort(byName), mirrors: mirrors.sort(byName) };
+}
+
+/** Counts of each state over every mirror × site, for commit messages and the log line. */
+export function stateCounts(doc: StatusDocument): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of doc.mirrors) for (const c of m.sites) out[c.state] = (out[c.state] ?? 0) + 1;
+  return out;
+}
