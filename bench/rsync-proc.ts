@@ -1,0 +1,93 @@
+/**
+ * CPU time of a server process from /proc, for the upstream side of both tools: the rsync daemon
+ * forks one child per connection and reaps it, so its children's CPU lands in cutime/cstime; the
+ * pulpdist site is one process. Reading before and after a run gives the run's upstream CPU.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFile, readdir } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
+import { PulpdistError } from '../core/errors.js';
+
+/** A process's /proc entry could not be read or parsed. */
+export class ProcReadError extends PulpdistError {
+  constructor(
+    message: string,
+    readonly pid: number,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+  }
+}
+
+let clockTicks: number | undefined;
+
+/** Kernel clock ticks per second (`getconf CLK_TCK`, 100 on Linux almost everywhere). */
+export function clockTicksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      // getconf is in every libc image; if it is missing, 100 is the Linux default.
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** The fields of /proc/PID/stat after the command name, which may itself hold spaces and ')'. */
+export function parseProcStat(text: string): { ppid: number; utime: number; stime: number; cutime: number; cstime: number } {
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state); utime is field 14, so rest[11].
+  const n = (i: number) => Number(rest[i]);
+  const out = { ppid: n(1), utime: n(11), stime: n(12), cutime: n(13), cstime: n(14) };
+  if (Object.values(out).some((v) => !Number.isFinite(v))) throw new RangeError(`unparsable /proc stat line: ${text.slice(0, 80)}`);
+  return out;
+}
+
+/** User + system CPU seconds of `pid` and of its children it has already reaped. */
+export async function processCpuSeconds(pid: number): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch (err) {
+    throw new ProcReadError(`cannot read /proc/${pid}/stat: is process ${pid} still running?`, pid, { cause: err });
+  }
+  const s = parseProcStat(text);
+  return (s.utime + s.stime + s.cutime + s.cstime) / clockTicksPerSecond();
+}
+
+/** Pids whose parent is `pid` (zombies included: they are not yet reaped). */
+export async function childPids(pid: number): Promise<number[]> {
+  try {
+    const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
+    return text.split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // Kernels without CONFIG_PROC_CHILDREN: scan every process's parent.
+    const out: number[] = [];
+    for (const name of await readdir('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        if (parseProcStat(await readFile(`/proc/${name}/stat`, 'utf8')).ppid === pid) out.push(Number(name));
+      } catch {
+        // The process ended between readdir and read: not a child any more.
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * Wait until `pid` has reaped every child, so that their CPU is in its cutime/cstime. Polls with a
+ * deadline (a forked rsync server exits a moment after its client sees the end of the stream).
+ */
+export async function waitChildrenReaped(pid: number, opts: { signal: AbortSignal; timeoutMs?: number }): Promise<void> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  for (;;) {
+    const kids = await childPids(pid);
+    if (kids.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new ProcReadError(`process ${pid} still has children ${kids.join(', ')} after ${opts.timeoutMs ?? 30_000} ms; their CPU time would be missed`, pid);
+    }
+    await delay(20, undefined, { signal: opts.signal });
+  }
+}
