@@ -1,0 +1,191 @@
+/**
+ * The controller's Prometheus metrics, on a registry of its own (never prom-client's global one,
+ * so that two controllers in one process — tests, benchmarks — never share series).
+ *
+ * Names follow the Prometheus conventions `promtool check metrics` enforces: a unit suffix in base
+ * units (`_seconds`, `_bytes`), `_total` on counters and only on counters. Gauges that mirror the
+ * status document are rebuilt from scratch on every `recordStatus`, so a mirror or site removed from
+ * the spec stops being exported instead of lingering with its last value.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LastSync, MirrorState, StatusDocument } from '../core/status.js';
+import type { PassResult } from '../reconcilers/pass-types.js';
+
+/** Every state, so that each mirror × site exports all six series (1 for its state, 0 otherwise). */
+const STATES: readonly MirrorState[] = ['Synced', 'Progressing', 'OutOfSync', 'Failed', 'Pending', 'Suspended'];
+
+/**
+ * Propagation spans minutes to hours (a tree published at the origin reaching a leaf site across a
+ * WAN): buckets from 10 s to a day.
+ */
+export const PROPAGATION_BUCKETS_SECONDS: readonly number[] = [10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400];
+
+/** A sync takes from under a second (nothing new) to hours (a first sync of a large tree). */
+const SYNC_BUCKETS_SECONDS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200];
+
+/** A pass is mostly observation; many syncs make it long. */
+const PASS_BUCKETS_SECONDS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+export interface Metrics {
+  /** The registry `/metrics` serves. */
+  registry: Registry;
+  /** One finished pass: `result` null (or `error` set) when the pass failed before producing one. */
+  recordPass(result: PassResult | null, durationMs: number, error?: unknown): void;
+  /** The current status document: state gauges, reachability, and each newly finished sync. */
+  recordStatus(doc: StatusDocument): void;
+  /** Time from the origin publishing a tree digest to `site` publishing the same digest. */
+  recordPropagation(mirror: string, site: string, seconds: number): void;
+}
+
+export interface MetricsOptions {
+  /** The controller's version, exported as `pulpdist_build_info{version}`. @default '0.0.0' */
+  version?: string;
+  /**
+   * Syncs that finished before this time are not counted: they were already counted by an earlier
+   * run of the controller, and a restart must not count them twice. @default the time of creation
+   */
+  countSyncsSince?: Date;
+  /** Clock for `pulpdist_last_pass_timestamp_seconds`. @default () => new Date() */
+  now?: () => Date;
+}
+
+/** A registry with every pulpdist metric, ready for the status server. */
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const { version = '0.0.0', now = () => new Date(), countSyncsSince = now() } = options;
+  const since = countSyncsSince.getTime();
+  const registry = new Registry();
+  const mk = { registers: [registry] };
+
+  const buildInfo = new Gauge({ name: 'pulpdist_build_info', help: 'Always 1; the label carries the controller version.', labelNames: ['version'], ...mk });
+  buildInfo.set({ version }, 1);
+
+  const mirrorState = new Gauge({
+    name: 'pulpdist_mirror_state',
+    help: 'State of a mirror at a site: 1 for its current state, 0 for the others.',
+    labelNames: ['mirror', 'site', 'state'],
+    ...mk,
+  });
+  const publishedVersion = new Gauge({ name: 'pulpdist_mirror_published_version', help: 'Published repository version of a mirror at a site.', labelNames: ['mirror', 'site'], ...mk });
+  const publishedFiles = new Gauge({ name: 'pulpdist_mirror_files', help: 'Number of files in the tree a site publishes for a mirror.', labelNames: ['mirror', 'site'], ...mk });
+  const publishedBytes = new Gauge({ name: 'pulpdist_mirror_bytes', help: 'Size of the tree a site publishes for a mirror, in bytes.', labelNames: ['mirror', 'site'], ...mk });
+  const lastSuccess = new Gauge({
+    name: 'pulpdist_last_sync_success_timestamp_seconds',
+    help: 'Unix time when the last successful sync of a mirror at a site finished.',
+    labelNames: ['mirror', 'site'],
+    ...mk,
+  });
+  const lastSyncBytes = new Gauge({
+    name: 'pulpdist_last_sync_downloaded_bytes',
+    help: 'Bytes the last finished sync of a mirror at a site downloaded.',
+    labelNames: ['mirror', 'site'],
+    ...mk,
+  });
+  const syncDuration = new Histogram({
+    name: 'pulpdist_sync_duration_seconds',
+    help: 'Duration of finished syncs, by result.',
+    labelNames: ['mirror', 'site', 'result'],
+    buckets: SYNC_BUCKETS_SECONDS,
+    ...mk,
+  });
+  const syncs = new Counter({ name: 'pulpdist_syncs_total', help: 'Finished syncs, by result.', labelNames: ['mirror', 'site', 'result'], ...mk });
+  const downloadedBytes = new Counter({
+    name: 'pulpdist_sync_downloaded_bytes_total',
+    help: 'Bytes downloaded by finished syncs (only blobs the site did not hold).',
+    labelNames: ['mirror', 'site'],
+    ...mk,
+  });
+  const downloadedFiles = new Counter({
+    name: 'pulpdist_sync_downloaded_files_total',
+    help: 'Files downloaded by finished syncs (only blobs the site did not hold).',
+    labelNames: ['mirror', 'site'],
+    ...mk,
+  });
+  const siteReachable = new Gauge({ name: 'pulpdist_site_reachable', help: '1 when the last pass reached the site, else 0.', labelNames: ['site'], ...mk });
+  const siteLastSeen = new Gauge({
+    name: 'pulpdist_site_last_seen_timestamp_seconds',
+    help: 'Unix time when the controller last reached the site.',
+    labelNames: ['site'],
+    ...mk,
+  });
+  const specErrors = new Gauge({ name: 'pulpdist_spec_errors', help: 'Number of errors in the newest spec commit (0 when it is valid).', ...mk });
+  const passes = new Counter({ name: 'pulpdist_passes_total', help: 'Reconcile passes, by result.', labelNames: ['result'], ...mk });
+  const passErrors = new Counter({ name: 'pulpdist_pass_errors_total', help: 'Reconcile passes that ended in an error.', ...mk });
+  const passChanges = new Counter({ name: 'pulpdist_pass_changes_total', help: 'Changes made by passes (creates, updates, deletes, syncs).', ...mk });
+  const passDuration = new Histogram({ name: 'pulpdist_pass_duration_seconds', help: 'Duration of reconcile passes.', buckets: PASS_BUCKETS_SECONDS, ...mk });
+  const converged = new Gauge({ name: 'pulpdist_converged', help: '1 when the last pass left every site holding the desired tree of every mirror.', ...mk });
+  const lastPassTime = new Gauge({ name: 'pulpdist_last_pass_timestamp_seconds', help: 'Unix time when the last pass finished.', ...mk });
+  const propagation = new Histogram({
+    name: 'pulpdist_propagation_seconds',
+    help: 'Time from the origin publishing a new tree digest of a mirror to the site publishing the same digest.',
+    labelNames: ['mirror', 'site'],
+    buckets: [...PROPAGATION_BUCKETS_SECONDS],
+    ...mk,
+  });
+
+  // Which finished sync each mirror × site last showed, so a sync is counted once however many
+  // status documents repeat it.
+  const seenSync = new Map<string, string>();
+
+  const countSync = (mirror: string, site: string, s: LastSync): void => {
+    if (!s.finishedAt || !s.result || s.result === 'skipped') return;
+    const end = Date.parse(s.finishedAt);
+    if (!Number.isFinite(end)) return;
+    const key = `${mirror}\u0000${site}`;
+    const id = `${s.task ?? ''}|${s.startedAt ?? ''}|${s.finishedAt}`;
+    if (seenSync.get(key) === id) return;
+    seenSync.set(key, id);
+    if (end < since) return;
+    const labels = { mirror, site };
+    syncs.inc({ ...labels, result: s.result });
+    const start = s.startedAt ? Date.parse(s.startedAt) : NaN;
+    if (Number.isFinite(start) && end >= start) syncDuration.observe({ ...labels, result: s.result }, (end - start) / 1000);
+    if (s.downloadedBytes != null && s.downloadedBytes >= 0) downloadedBytes.inc(labels, s.downloadedBytes);
+    if (s.downloadedFiles != null && s.downloadedFiles >= 0) downloadedFiles.inc(labels, s.downloadedFiles);
+  };
+
+  return {
+    registry,
+    recordPass(result, durationMs, error) {
+      const failed = error !== undefined || result === null;
+      passes.inc({ result: failed ? 'failed' : 'succeeded' });
+      if (failed) passErrors.inc();
+      passDuration.observe(Math.max(0, durationMs) / 1000);
+      lastPassTime.set(now().getTime() / 1000);
+      if (result) {
+        passChanges.inc(result.changes);
+        converged.set(result.converged ? 1 : 0);
+      }
+    },
+    recordStatus(doc) {
+      // Synchronous from reset to the last set: a scrape never sees a half-built set of series.
+      for (const g of [mirrorState, publishedVersion, publishedFiles, publishedBytes, lastSuccess, lastSyncBytes, siteReachable, siteLastSeen]) g.reset();
+      specErrors.set(doc.controller.specErrors.length);
+      for (const site of doc.sites) {
+        siteReachable.set({ site: site.name }, site.reachable ? 1 : 0);
+        const seen = site.lastSeen ? Date.parse(site.lastSeen) : NaN;
+        if (Number.isFinite(seen)) siteLastSeen.set({ site: site.name }, seen / 1000);
+      }
+      for (const m of doc.mirrors) {
+        for (const s of m.sites) {
+          const labels = { mirror: m.name, site: s.site };
+          for (const state of STATES) mirrorState.set({ ...labels, state }, s.state === state ? 1 : 0);
+          if (s.version != null) publishedVersion.set(labels, s.version);
+          if (s.files != null) publishedFiles.set(labels, s.files);
+          if (s.bytes != null) publishedBytes.set(labels, s.bytes);
+          const last = s.lastSync;
+          if (!last) continue;
+          if (last.downloadedBytes != null && last.finishedAt) lastSyncBytes.set(labels, last.downloadedBytes);
+          if (last.result === 'completed' && last.finishedAt) {
+            const t = Date.parse(last.finishedAt);
+            if (Number.isFinite(t)) lastSuccess.set(labels, t / 1000);
+          }
+          countSync(m.name, s.site, last);
+        }
+      }
+    },
+    recordPropagation(mirror, site, seconds) {
+      if (!Number.isFinite(seconds) || seconds < 0) return;
+      propagation.observe({ mirror, site }, seconds);
+    },
+  };
+}
