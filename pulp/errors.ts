@@ -5,7 +5,7 @@
  * `toJSON` (what logs and status print) has nothing to leak.
  */
 import { PulpdistError } from '../core/errors.js';
-import { redact, redactUrl } from '../core/redact.js';
+import { redact, redactUrl as redactUrlEncoded } from '../core/redact.js';
 import type { Href, TaskState } from './types.js';
 
 /** Longest piece of an error body quoted in a message; the whole body stays in `body`. */
@@ -26,7 +26,7 @@ export class PulpHttpError extends PulpdistError {
     fields: { site: string; method: string; url: string; status: number; statusText?: string; body: unknown },
     options: { message?: string; cause?: unknown } = {},
   ) {
-    const url = redactUrl(fields.url);
+    const url = displayUrl(fields.url);
     const body = redactBody(fields.body);
     const reason = fields.statusText ? ` ${fields.statusText}` : '';
     const detail = describeBody(body);
@@ -51,7 +51,7 @@ export class PulpAuthError extends PulpHttpError {
     fields: { site: string; method: string; url: string; status: number; statusText?: string; body: unknown },
     hint: string,
   ) {
-    const url = redactUrl(fields.url);
+    const url = displayUrl(fields.url);
     const detail = describeBody(redactBody(fields.body));
     const what = fields.status === 401 ? 'rejected the credentials' : 'refused access';
     super(fields, {
@@ -119,7 +119,7 @@ export class PulpUnreachableError extends PulpdistError {
   readonly causeCode: string;
 
   constructor(fields: { site: string; method: string; url: string; causeCode: string }, options: { cause?: unknown } = {}) {
-    const url = redactUrl(fields.url);
+    const url = displayUrl(fields.url);
     super(
       `${fields.site}: ${fields.method} ${url} failed: ${fields.causeCode}; check that Pulp is running and spec.pulp.url is right`,
       { cause: options.cause, retryable: true },
@@ -138,12 +138,21 @@ export class PulpProtocolError extends PulpdistError {
   readonly url: string;
 
   constructor(fields: { site: string; method: string; url: string; problem: string }) {
-    const url = redactUrl(fields.url);
+    const url = displayUrl(fields.url);
     super(`${fields.site}: ${fields.method} ${url}: ${fields.problem}`, { retryable: true });
     this.site = fields.site;
     this.method = fields.method;
     this.url = url;
   }
+}
+
+/**
+ * A URL for messages and logs: core's redactUrl, with the query dropped before it so that the `?…` marker stays readable
+ * (URL serialization would percent-encode the ellipsis).
+ */
+export function displayUrl(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? redactUrlEncoded(url) : redactUrlEncoded(url.slice(0, q)) + '?…';
 }
 
 function shortTaskName(name: string): string {

@@ -7,10 +7,9 @@
 import got, { RequestError } from 'got';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from '../core/logger.js';
-import { redactUrl } from '../core/redact.js';
 import type { Credentials } from './auth.js';
 import { parseRetryAfter, retryDelayMs, sleep } from './backoff.js';
-import { PulpAuthError, PulpHttpError, PulpUnreachableError } from './errors.js';
+import { displayUrl, PulpAuthError, PulpHttpError, PulpUnreachableError } from './errors.js';
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -104,7 +103,7 @@ export function createTransport(opts: TransportOptions): Transport {
       // The caller's abort wins over whatever got made of it (got turns a timeout signal into ETIMEDOUT).
       if (req.signal?.aborted) throw req.signal.reason;
       if (err instanceof RequestError) {
-        log.debug('pulp request failed', { site, method: req.method, url: redactUrl(req.url.href), error: err.code });
+        log.debug('pulp request failed', { site, method: req.method, url: displayUrl(req.url.href), error: err.code });
         throw new PulpUnreachableError({ site, method: req.method, url: req.url.href, causeCode: err.code }, { cause: err });
       }
       throw err;
@@ -113,7 +112,7 @@ export function createTransport(opts: TransportOptions): Transport {
     log.debug('pulp request', {
       site,
       method: req.method,
-      url: redactUrl(req.url.href),
+      url: displayUrl(req.url.href),
       status,
       ms: Math.round(performance.now() - started),
     });
@@ -141,7 +140,7 @@ export function createTransport(opts: TransportOptions): Transport {
           log.warn('retrying pulp request', {
             site,
             method: req.method,
-            url: redactUrl(req.url.href),
+            url: displayUrl(req.url.href),
             attempt,
             of: opts.retries,
             delayMs: delay,
