@@ -130,10 +130,13 @@ export async function openRemoteSource(o: RemoteSourceOptions): Promise<GitSourc
           const r = await git.push({ fs, http, gitdir, url, ref: statusLocal, remoteRef: statusLocal, cache: repo.cache, signal, ...auth });
           if (r.ok && !r.error) return 'ok';
           const reason = Object.values(r.refs ?? {}).map((x) => x.error).filter(Boolean).join('; ') || r.error || 'unknown';
-          if (/fast-forward|fetch first|stale|rejected/i.test(reason)) return restore('rejected');
+          if (REJECTED.test(reason)) return restore('rejected');
           throw new GitSourceError(`pushing the status branch to ${description} failed: ${reason}`);
         } catch (err) {
-          if ((err as { code?: string }).code === 'PushRejectedError') return restore('rejected');
+          const code = (err as { code?: string }).code;
+          // Rejected client-side (our view is stale) or by the server (the ref moved while we
+          // pushed: receive-pack's compare-and-swap says "failed to update ref").
+          if (code === 'PushRejectedError' || (code === 'GitPushError' && REJECTED.test(messageOf(err)))) return restore('rejected');
           if (err instanceof GitSourceError) throw err;
           return wrap('pushing the status branch to')(err);
         }
@@ -144,6 +147,8 @@ export async function openRemoteSource(o: RemoteSourceOptions): Promise<GitSourc
       }),
   };
 }
+
+const REJECTED = /fast-forward|fetch first|stale|rejected|failed to update ref|failed to lock/i;
 
 /**
  * isomorphic-git's fetch takes no signal: stop waiting when aborted (the operation itself

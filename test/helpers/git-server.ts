@@ -4,8 +4,10 @@
  * `reposRoot`. Push (receive-pack) is enabled. Optional basic auth, and a hook that runs before a
  * push is handed to git, so that a test can slip in a concurrent push deterministically.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 
 /** Where Debian's git package puts the CGI program. */
@@ -127,4 +129,61 @@ export async function startGitServer(reposRoot: string, options: GitServerOption
         server.close(() => resolve());
       }),
   };
+}
+
+/** Run the git CLI (the tests' stand-in for a person or CI pushing); throws with stderr on failure. */
+export function runGit(args: string[], cwd: string, env: Record<string, string> = {}): string {
+  const r = spawnSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'Test',
+      GIT_AUTHOR_EMAIL: 'test@example.com',
+      GIT_COMMITTER_NAME: 'Test',
+      GIT_COMMITTER_EMAIL: 'test@example.com',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_TERMINAL_PROMPT: '0',
+      ...env,
+    },
+  });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed in ${cwd}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/**
+ * A bare repository `NAME.git` under `root` and a work clone `NAME-work` with `files` committed
+ * on `main` and pushed. Returns both paths.
+ */
+export function makeRepo(root: string, name: string, files: Record<string, string>): { bare: string; work: string } {
+  const bare = path.join(root, `${name}.git`);
+  const work = path.join(root, `${name}-work`);
+  runGit(['init', '-q', '--bare', '-b', 'main', bare], root);
+  runGit(['init', '-q', '-b', 'main', work], root);
+  writeFiles(work, files);
+  runGit(['add', '-A'], work);
+  runGit(['commit', '-q', '-m', 'initial specs'], work);
+  runGit(['remote', 'add', 'origin', bare], work);
+  runGit(['push', '-q', 'origin', 'main'], work);
+  return { bare, work };
+}
+
+/** Write files (paths relative to `dir`; a null content deletes). */
+export function writeFiles(dir: string, files: Record<string, string | null>): void {
+  for (const [p, text] of Object.entries(files)) {
+    const full = path.join(dir, p);
+    if (text === null) fs.rmSync(full, { force: true });
+    else {
+      fs.mkdirSync(path.dirname(full), { recursive: true });
+      fs.writeFileSync(full, text);
+    }
+  }
+}
+
+/** Commit everything in `work` and push it (`force` for a rewritten history). */
+export function commitAndPush(work: string, message: string, opts: { amend?: boolean; force?: boolean } = {}): string {
+  runGit(['add', '-A'], work);
+  runGit(['commit', '-q', ...(opts.amend ? ['--amend'] : []), '-m', message], work);
+  runGit(['push', '-q', ...(opts.force ? ['-f'] : []), 'origin', 'main'], work);
+  return runGit(['rev-parse', 'HEAD'], work);
 }
