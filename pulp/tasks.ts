@@ -64,9 +64,9 @@ export async function followTask(href: Href, deps: TaskFollowerDeps, opts: TaskC
       }
       const left = deadline - now();
       if (left <= 0) {
-        const after = await deps.cancelTask(href, signal);
+        const after = await cancelAtDeadline(href, deps, signal);
         // It may have finished between our last poll and the cancel (Pulp answers 409 with it).
-        if (isFinal(after.state)) return settle(after, site);
+        if (after && isFinal(after.state)) return settle(after, site);
         throw new PulpTaskTimeoutError({ site, task: href, state: task.state, timeoutMs, taskName: task.name ?? '' });
       }
       await sleep(Math.min(pollDelayMs(poll, { minMs: deps.pollMinMs, maxMs: deps.pollMaxMs }), left), signal);
@@ -77,6 +77,17 @@ export async function followTask(href: Href, deps: TaskFollowerDeps, opts: TaskC
       throw signal.reason;
     }
     throw err;
+  }
+}
+
+/** Cancel a task that overran; a failed cancel must not hide the timeout, so it is only logged. */
+async function cancelAtDeadline(href: Href, deps: TaskFollowerDeps, signal: AbortSignal | undefined): Promise<Task | null> {
+  try {
+    return await deps.cancelTask(href, signal);
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    deps.log.warn('could not cancel overdue pulp task', { site: deps.site, task: href, error: (err as Error).message });
+    return null;
   }
 }
 

@@ -5,7 +5,8 @@
  * or DELETE, whose first attempt may have reached the server).
  */
 import got, { RequestError } from 'got';
-import type { IncomingHttpHeaders } from 'node:http';
+import http, { type IncomingHttpHeaders } from 'node:http';
+import https from 'node:https';
 import type { Logger } from '../core/logger.js';
 import type { Credentials } from './auth.js';
 import { parseRetryAfter, retryDelayMs, sleep } from './backoff.js';
@@ -60,6 +61,14 @@ export interface Transport {
 
 const SAFE_METHODS = new Set<Method>(['GET', 'HEAD']);
 
+/**
+ * Calls that change state each get a fresh connection. A pooled keep-alive socket that the server
+ * closes just as we reuse it gives ECONNRESET before any byte was read, and for a POST we could
+ * not tell that apart from a server that died mid-request; on a fresh socket a connection error
+ * means the server. Reads reuse connections (they are retried anyway).
+ */
+const FRESH_CONNECTION = { http: new http.Agent({ keepAlive: false }), https: new https.Agent({ keepAlive: false }) };
+
 /** A transport for one site. */
 export function createTransport(opts: TransportOptions): Transport {
   const { site, log } = opts;
@@ -94,6 +103,7 @@ export function createTransport(opts: TransportOptions): Transport {
         throwHttpErrors: false,
         retry: { limit: 0 },
         followRedirect: req.followRedirect ?? false,
+        ...(SAFE_METHODS.has(req.method) ? {} : { agent: FRESH_CONNECTION }),
         timeout: { request: opts.requestTimeoutMs },
         https: { rejectUnauthorized: opts.tlsValidation },
         responseType: 'text',
@@ -158,7 +168,8 @@ const RETRY_AFTER = Symbol('retryAfterMs');
 
 function parseBody(text: string, contentType: string | undefined): unknown {
   if (text === '') return null;
-  if (contentType && /\bjson\b/i.test(contentType)) {
+  // Without a Content-Type, JSON is still the API's only format; a text body stays text.
+  if (contentType === undefined ? /^\s*[[{]/.test(text) : /\bjson\b/i.test(contentType)) {
     try {
       return JSON.parse(text);
     } catch {

@@ -12,6 +12,8 @@ export interface SeenRequest {
   url: string;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** The client's port: equal for requests that shared a connection. */
+  clientPort: number;
 }
 
 export type Handler = (req: SeenRequest, res: http.ServerResponse) => void;
@@ -30,7 +32,7 @@ export async function startFaultServer(handler: Handler): Promise<FaultServer> {
     req.setEncoding('utf8');
     req.on('data', (d: string) => (body += d));
     req.on('end', () => {
-      const r = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
+      const r = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, clientPort: req.socket.remotePort ?? 0 };
       seen.push(r);
       handler(r, res);
     });

@@ -349,6 +349,43 @@ test('aborting stops polling at once, cancels the running task and rejects with 
   });
 });
 
+test('a cancel that fails at the deadline still gives PulpTaskTimeoutError', async () => {
+  await withServer(
+    (req, res) => {
+      if (req.method === 'PATCH') return sendJson(res, 500, { detail: 'boom' });
+      if (req.method !== 'GET') return sendJson(res, 202, { task: TASK });
+      sendJson(res, 200, taskDoc(TASK, 'waiting'));
+    },
+    async (s) => {
+      const { log, lines } = collectingLogger();
+      const client = createPulpClient(siteAt(s.url), { ...FAST, log });
+      const err = await rejection(client.deleteDistribution(REPO, { timeoutMs: 30 }));
+      assert.instance(err, PulpTaskTimeoutError);
+      assert.is((err as PulpTaskTimeoutError).state, 'waiting');
+      assert.is(s.seen.filter((r) => r.method === 'PATCH').length, 1);
+      assert.is(lines.filter((l) => l.msg === 'could not cancel overdue pulp task').length, 1);
+    },
+  );
+});
+
+test('changes go on fresh connections; reads share one', async () => {
+  await withServer(
+    (req, res) => (req.method === 'POST' ? sendJson(res, 201, repo('a'), { location: REPO }) : sendJson(res, 200, page([]))),
+    async (s) => {
+      const client = createPulpClient(siteAt(s.url), FAST);
+      await client.listRepositories();
+      await client.listRepositories();
+      const created = await client.createRepository({ name: 'a' });
+      await client.createRepository({ name: 'a' });
+      assert.is(created.pulp_href, REPO);
+      const [g1, g2, p1, p2] = s.seen.map((r) => r.clientPort);
+      assert.is(g1, g2, 'GETs reuse the connection');
+      assert.is.not(p1, p2, 'each POST has its own connection');
+      assert.is.not(p1, g1);
+    },
+  );
+});
+
 test('a failed task is PulpTaskError with its description; canceled too', async () => {
   const description = "404, message='File not found', url=URL('http://127.0.0.1:8000/missing/PULP_MANIFEST')";
   let state = 'failed';
