@@ -1,0 +1,92 @@
+/**
+ * Desired state: what every mirror should be at every site (DESIGN.md "What a mirror becomes in
+ * Pulp"). Pure: a function of the specs only. Whether a site enforces the bandwidth field is an
+ * observation, so the limit is computed here and dropped by the remote planner where unsupported.
+ */
+import type { MirrorSpec, SiteSpec, SpecSet } from '../spec/types.js';
+import type { DesiredMirror, DesiredPlacement, DesiredState } from './plan-types.js';
+import { managedLabels, objectName } from './names.js';
+
+/** Where the tree served at `site` lives: `{contentOrigin}/pulp/content/{basePath}/PULP_MANIFEST`. */
+export function publishedManifestUrl(site: SiteSpec, basePath: string): string {
+  return `${site.pulp.contentOrigin.replace(/\/+$/, '')}/pulp/content/${basePath}/PULP_MANIFEST`;
+}
+
+/** The origin's remote url: the source's own PULP_MANIFEST (file:// for a tree on disk). */
+export function sourceManifestUrl(mirror: MirrorSpec): string {
+  if (mirror.source.kind === 'manifest') return mirror.source.url;
+  const root = mirror.source.path.replace(/\/+$/, '');
+  return `file://${encodeURI(root)}/PULP_MANIFEST`;
+}
+
+/**
+ * The site `siteName` pulls mirror M from: the nearest site up its `upstream` chain that carries
+ * M, else M's origin (a hub that does not carry M is skipped, not a dead end).
+ */
+export function feederOf(mirror: MirrorSpec, siteName: string, sites: ReadonlyMap<string, SiteSpec>): string | null {
+  if (siteName === mirror.origin) return null;
+  const carried = new Set(mirror.sites);
+  const seen = new Set([siteName]);
+  let cur = sites.get(siteName)?.upstream;
+  // `seen` guards against a cycle that validation should already have refused.
+  while (cur !== undefined && !seen.has(cur)) {
+    if (carried.has(cur)) return cur;
+    seen.add(cur);
+    cur = sites.get(cur)?.upstream;
+  }
+  return mirror.origin;
+}
+
+/** Desired state of every mirror at every one of its sites. Sites unknown to the specs are skipped. */
+export function desiredState(specs: SpecSet): DesiredState {
+  const sites = new Map(specs.sites.map((s) => [s.name, s]));
+  const mirrors = new Map<string, DesiredMirror>();
+  for (const m of specs.mirrors) mirrors.set(m.name, desiredMirror(m, sites));
+  return { mirrors, sites };
+}
+
+function desiredMirror(m: MirrorSpec, sites: ReadonlyMap<string, SiteSpec>): DesiredMirror {
+  const names = [...new Set([m.origin, ...m.sites])].filter((s) => sites.has(s));
+  const feeders = new Map(names.map((s) => [s, feederOf(m, s, sites)]));
+  const depth = (s: string, seen = new Set<string>()): number => {
+    const f = feeders.get(s);
+    if (f === null || f === undefined || seen.has(s)) return 0;
+    seen.add(s);
+    return depth(f, seen) + 1;
+  };
+  const placements: DesiredPlacement[] = names.map((s) => {
+    const site = sites.get(s)!;
+    const feeder = feeders.get(s) ?? null;
+    const feederSite = feeder === null ? undefined : sites.get(feeder);
+    const url = feederSite ? publishedManifestUrl(feederSite, m.basePath) : sourceManifestUrl(m);
+    const labels = managedLabels(m.name);
+    const name = objectName(m.name);
+    const bw = site.limits.bandwidth;
+    return {
+      mirror: m.name,
+      site: s,
+      depth: depth(s),
+      feeder,
+      repository: { name, pulp_labels: labels, retain_repo_versions: m.retainVersions, autopublish: true },
+      remote: {
+        name,
+        url,
+        pulp_labels: labels,
+        policy: 'immediate',
+        download_concurrency: site.limits.downloadConcurrency,
+        pulpdist_bandwidth_limit: bw === undefined ? null : Math.max(1, Math.floor(bw / site.limits.concurrentSyncs)),
+      },
+      distribution: { name, base_path: m.basePath, pulp_labels: labels },
+    };
+  });
+  placements.sort((a, b) => a.depth - b.depth || (a.site < b.site ? -1 : a.site > b.site ? 1 : 0));
+  return {
+    name: m.name,
+    origin: m.origin,
+    basePath: m.basePath,
+    source: m.source,
+    schedule: m.schedule,
+    suspend: m.suspend,
+    placements,
+  };
+}

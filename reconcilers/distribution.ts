@@ -1,0 +1,41 @@
+/**
+ * Plan for a mirror's file distribution at one site. Pure. The distribution points at the
+ * repository (not a publication), so it always serves the latest publication with no PATCH per sync.
+ */
+import type { FileDistribution, FileRepository } from '../pulp/types.js';
+import type { DesiredPlacement, PlanEntry } from './plan-types.js';
+import { createdFields, diffFields, patchOf } from './diff.js';
+
+export const DISTRIBUTION_FIELDS = ['base_path', 'repository', 'publication', 'pulp_labels'] as const;
+
+/** Shown in a diff where the repository href is known only once apply has created it. */
+export function pendingRepositoryRef(name: string): string {
+  return `(repository ${name})`;
+}
+
+/** A create when missing, an update of the differing fields, or null when it matches. */
+export function planDistribution(
+  p: DesiredPlacement,
+  observed: FileDistribution | undefined,
+  repository: FileRepository | undefined,
+): PlanEntry | null {
+  const repoRef = repository?.pulp_href ?? pendingRepositoryRef(p.repository.name);
+  const desired: Record<string, unknown> = { ...p.distribution, repository: repoRef, publication: null };
+  const base = { site: p.site, kind: 'distribution' as const, name: p.distribution.name, mirror: p.mirror, depth: p.depth };
+  if (!observed) {
+    const body = { name: p.distribution.name, base_path: p.distribution.base_path, pulp_labels: p.distribution.pulp_labels, repository: repoRef };
+    return { ...base, action: 'create', reason: 'missing', changes: createdFields(body, DISTRIBUTION_FIELDS), op: { body } };
+  }
+  const changes = diffFields(desired, observed, DISTRIBUTION_FIELDS);
+  if (changes.length === 0) return null;
+  const body = patchOf(changes, desired);
+  // Pulp merges a PATCH with the stored values and refuses repository + publication together.
+  if ('repository' in body && observed.publication) body.publication = null;
+  return {
+    ...base,
+    action: 'update',
+    reason: `${changes.map((c) => c.field).join(', ')} differ${changes.length === 1 ? 's' : ''}`,
+    changes,
+    op: { href: observed.pulp_href, body },
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * The data that flows through a pass: the desired state (from specs), the observed state (from
+ * Pulp and the sources) and the plan between them. All plain data, so that plan tests are tables.
+ */
+import type { ManifestEntry } from '../manifest/types.js';
+import type { FileDistribution, FileRemote, FileRepository, Href, Labels } from '../pulp/types.js';
+import type { MirrorSchedule, MirrorSource, SiteSpec } from '../spec/types.js';
+
+/** The Pulp object kinds pulpdist creates, in the order they are created. */
+export type ObjectKind = 'repository' | 'remote' | 'distribution';
+/** What a plan entry acts on: an object, or the sync/publication of a mirror at a site. */
+export type EntryKind = ObjectKind | 'sync' | 'publication';
+export type PlanAction = 'create' | 'update' | 'delete' | 'sync' | 'publish' | 'noop';
+/** Why a sync is planned (DESIGN.md "A sync at S is triggered when…"). */
+export type SyncReason = 'never-synced' | 'upstream-newer' | 'source-changed' | 'schedule-due';
+
+/** A published (or source) tree, summarised; `entries` is null when only the summary is known (cache hit). */
+export interface TreeSummary {
+  /** DESIGN.md tree digest: sha256 of the canonical manifest. */
+  digest: string;
+  files: number;
+  bytes: number;
+  entries: readonly ManifestEntry[] | null;
+}
+
+export interface DesiredRepository {
+  name: string;
+  pulp_labels: Labels;
+  retain_repo_versions: number;
+  autopublish: true;
+}
+
+export interface DesiredRemote {
+  name: string;
+  url: string;
+  pulp_labels: Labels;
+  policy: 'immediate';
+  download_concurrency: number;
+  /** bandwidth / concurrentSyncs of the target site; null = no cap. Sent only to embedded sites. */
+  pulpdist_bandwidth_limit: number | null;
+}
+
+export interface DesiredDistribution {
+  name: string;
+  base_path: string;
+  pulp_labels: Labels;
+}
+
+/** One mirror at one site: the three objects and where the site pulls the tree from. */
+export interface DesiredPlacement {
+  mirror: string;
+  site: string;
+  /** Hops from the origin along the pull path (origin = 0). */
+  depth: number;
+  /** The site whose published tree this one pulls; null at the origin (it pulls the source). */
+  feeder: string | null;
+  repository: DesiredRepository;
+  remote: DesiredRemote;
+  distribution: DesiredDistribution;
+}
+
+export interface DesiredMirror {
+  name: string;
+  origin: string;
+  basePath: string;
+  source: MirrorSource;
+  schedule: MirrorSchedule | undefined;
+  suspend: boolean;
+  /** One per site of the mirror, origin first, then by depth and name. */
+  placements: DesiredPlacement[];
+}
+
+export interface DesiredState {
+  mirrors: ReadonlyMap<string, DesiredMirror>;
+  sites: ReadonlyMap<string, SiteSpec>;
+}
+
+/** What one site showed: only objects labelled `managed_by: pulpdist`, keyed by name. */
+export interface ObservedSite {
+  name: string;
+  reachable: boolean;
+  /** Why the site could not be observed (redacted), when unreachable. */
+  error: string | null;
+  pulpVersion: string | null;
+  /** True when the site is a `pulpdist site` (status has a `pulpdist-site` component). */
+  embedded: boolean;
+  repositories: ReadonlyMap<string, FileRepository>;
+  remotes: ReadonlyMap<string, FileRemote>;
+  distributions: ReadonlyMap<string, FileDistribution>;
+  /** Published tree per managed distribution name; null = the distribution serves nothing. */
+  published: ReadonlyMap<string, TreeSummary | null>;
+  /** When the site answered (ISO time), for status. */
+  seenAt: string | null;
+}
+
+/** A mirror's source as read this pass, or why it could not be read. */
+export type SourceTree = TreeSummary | { error: string };
+
+export interface ObservedState {
+  sites: ReadonlyMap<string, ObservedSite>;
+  /** Per mirror name; absent = not read (suspended mirrors are not read). */
+  sources: ReadonlyMap<string, SourceTree>;
+}
+
+export interface FieldChange {
+  field: string;
+  from: unknown;
+  to: unknown;
+}
+
+export interface Transfer {
+  files: number;
+  bytes: number;
+}
+
+/** One step of a plan. `op` carries what apply needs and is not part of the JSON document. */
+export interface PlanEntry {
+  site: string;
+  kind: EntryKind;
+  name: string;
+  mirror: string;
+  action: PlanAction;
+  /** Human reason, e.g. `upstream hub publishes a newer tree`. */
+  reason: string;
+  /** For syncs: the machine reason. */
+  syncReason?: SyncReason;
+  changes?: FieldChange[];
+  /** Syncs: files and bytes the target does not already hold. */
+  estimate?: Transfer;
+  /** Deletes: what stops being published at that site. */
+  stops?: Transfer;
+  /** Upstream depth, the first sort key. */
+  depth: number;
+  op?: EntryOp;
+}
+
+/** The inputs apply needs for an entry: hrefs of existing objects and bodies to send. */
+export interface EntryOp {
+  href?: Href;
+  body?: Record<string, unknown>;
+  /** Sync: the site whose sync must finish first (null at the origin). */
+  feeder?: string | null;
+  /** Sync: the digest the site should publish afterwards. */
+  wantDigest?: string | null;
+}
+
+export interface PlanSite {
+  name: string;
+  reachable: boolean;
+  embedded: boolean;
+  pulpVersion: string | null;
+  message: string;
+}
+
+export interface PlanSummary {
+  create: number;
+  update: number;
+  delete: number;
+  sync: number;
+  publish: number;
+  /** Sum of the sync estimates. */
+  files: number;
+  bytes: number;
+}
+
+export interface Plan {
+  entries: PlanEntry[];
+  sites: PlanSite[];
+  warnings: string[];
+  summary: PlanSummary;
+  /** Set when the mass-delete guard refused the deletes: they are listed but apply will not run them. */
+  blockedDeletes: string | null;
+}
+
+export interface PlanOptions {
+  /** The clock, as an input: plan never reads one. */
+  now: Date;
+  /** Last sync time per `syncKey(mirror, site)`, held by the caller. */
+  lastSyncAt?: ReadonlyMap<string, Date>;
+  /** @default false */
+  allowMassDelete?: boolean;
+  /** Plan only these sites. @default all */
+  sites?: readonly string[];
+}

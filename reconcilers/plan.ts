@@ -1,0 +1,209 @@
+/**
+ * plan = a pure function of (desired, observed, clock). It pairs desired placements with managed
+ * objects by name, dispatches to one planner per kind, adds the prunes, applies the safety rules
+ * and sorts. No clock, env or network: the same inputs always give the same Plan.
+ */
+import { formatBytes } from '../core/units.js';
+import type { FileDistribution, FileRemote, FileRepository } from '../pulp/types.js';
+import type { SiteSpec } from '../spec/types.js';
+import { isManaged, mirrorOf, syncKey } from './names.js';
+import type {
+  DesiredState, EntryKind, ObservedSite, ObservedState, Plan, PlanEntry, PlanOptions, PlanSite, PlanSummary, TreeSummary,
+} from './plan-types.js';
+import { planDistribution } from './distribution.js';
+import { planRemote } from './remote.js';
+import { planRepository } from './repository.js';
+import { planSync } from './sync.js';
+
+const KIND_ORDER: Record<EntryKind, number> = { repository: 0, remote: 1, distribution: 2, sync: 3, publication: 4 };
+
+/** The total order of entries: upstream depth, kind, name, site (gitops-engine's sync-task `Less`). */
+export function compareEntries(a: PlanEntry, b: PlanEntry): number {
+  return a.depth - b.depth || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || cmp(a.name, b.name) || cmp(a.site, b.site) || cmp(a.action, b.action);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Hops from a site with no upstream, along `upstream`. */
+export function siteDepth(name: string, sites: ReadonlyMap<string, SiteSpec>): number {
+  let d = 0;
+  const seen = new Set([name]);
+  for (let cur = sites.get(name)?.upstream; cur !== undefined && !seen.has(cur); cur = sites.get(cur)?.upstream) {
+    seen.add(cur);
+    d++;
+  }
+  return d;
+}
+
+/** Compute the plan. Entries for sites outside `opts.sites` are computed (they feed others) but left out. */
+export function plan(desired: DesiredState, observed: ObservedState, opts: PlanOptions): Plan {
+  const entries: PlanEntry[] = [];
+  const warnings: string[] = [];
+  const sites = planSites(desired, observed, warnings);
+
+  // What each placement will publish once this plan has run: a tree, or why it is unknown.
+  const willPublish = new Map<string, TreeSummary | string>();
+  const mirrorNames = [...desired.mirrors.keys()].sort();
+  for (const name of mirrorNames) {
+    const m = desired.mirrors.get(name)!;
+    if (m.suspend) continue; // left alone: no change, no sync, no prune
+    const source = observed.sources.get(m.name);
+    for (const p of m.placements) {
+      const key = syncKey(m.name, p.site);
+      const site = observed.sites.get(p.site);
+      if (!site?.reachable) {
+        willPublish.set(key, `upstream ${p.site} is unreachable`);
+        continue;
+      }
+      const repo = site.repositories.get(p.repository.name);
+      const dist = site.distributions.get(p.distribution.name);
+      for (const e of [
+        planRepository(p, repo),
+        planRemote(p, site.remotes.get(p.remote.name), site.embedded),
+        planDistribution(p, dist, repo),
+      ]) if (e) entries.push(e);
+
+      let want: TreeSummary | string;
+      if (p.feeder === null) {
+        if (!source) want = 'source not read';
+        else if ('error' in source) want = `source unreadable: ${source.error}`;
+        else want = source;
+      } else {
+        const f = willPublish.get(syncKey(m.name, p.feeder));
+        want = f === undefined ? `upstream ${p.feeder} not planned` : typeof f === 'string' ? `waiting: ${f}` : f;
+      }
+      const published = dist ? site.published.get(dist.name) ?? null : null;
+      const sync = planSync({
+        mirror: m, placement: p, repository: repo, distributionExists: !!dist, published, want,
+        now: opts.now, lastSyncAt: opts.lastSyncAt?.get(key),
+      });
+      if (sync) entries.push(sync);
+      if (typeof want !== 'string' && (!sync || sync.action === 'sync')) willPublish.set(key, want);
+      else if (sync?.action === 'publish') willPublish.set(key, `upstream ${p.site} is publishing its latest version`);
+      else willPublish.set(key, published ?? `upstream ${p.site} publishes nothing yet`);
+    }
+  }
+
+  entries.push(...prunes(desired, observed));
+  const blockedDeletes = massDeleteGuard(entries, observed, opts.allowMassDelete ?? false);
+  if (blockedDeletes) warnings.push(blockedDeletes);
+
+  const only = opts.sites ? new Set(opts.sites) : null;
+  const kept = (only ? entries.filter((e) => only.has(e.site)) : entries).sort(compareEntries);
+  return {
+    entries: kept,
+    sites: only ? sites.filter((s) => only.has(s.name)) : sites,
+    warnings,
+    summary: summarize(kept),
+    blockedDeletes,
+  };
+}
+
+function planSites(desired: DesiredState, observed: ObservedState, warnings: string[]): PlanSite[] {
+  const out: PlanSite[] = [];
+  for (const name of [...desired.sites.keys()].sort()) {
+    const spec = desired.sites.get(name)!;
+    const o = observed.sites.get(name);
+    if (!o?.reachable) {
+      out.push({ name, reachable: false, embedded: false, pulpVersion: null, message: `unreachable: ${o?.error ?? 'not observed'}; nothing is planned or pruned there` });
+      continue;
+    }
+    out.push({ name, reachable: true, embedded: o.embedded, pulpVersion: o.pulpVersion, message: '' });
+    if (!o.embedded && spec.limits.bandwidth !== undefined) {
+      warnings.push(
+        `site ${name} runs Pulp ${o.pulpVersion ?? '(unknown version)'}, which cannot cap bytes per second: limits.bandwidth ` +
+          `(${formatBytes(spec.limits.bandwidth)}/s) is not enforced there; only concurrentSyncs (${spec.limits.concurrentSyncs}) limits its syncs`,
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * Deletes of managed objects no placement wants. Only objects observed with the managed label
+ * qualify (observe lists nothing else, and this checks again); unobserved sites and suspended
+ * mirrors are never pruned.
+ */
+function prunes(desired: DesiredState, observed: ObservedState): PlanEntry[] {
+  const out: PlanEntry[] = [];
+  for (const site of observed.sites.values()) {
+    if (!site.reachable) continue;
+    const wanted = new Set<string>();
+    for (const m of desired.mirrors.values()) {
+      for (const p of m.placements) if (p.site === site.name) wanted.add(p.repository.name);
+    }
+    const keep = (o: { name: string; pulp_labels: Record<string, string> }) => {
+      if (!isManaged(o.pulp_labels) || wanted.has(o.name)) return true;
+      return desired.mirrors.get(mirrorOf(o))?.suspend === true;
+    };
+    const depth = siteDepth(site.name, desired.sites);
+    const stopsOf = new Map<string, { files: number; bytes: number }>();
+    for (const d of site.distributions.values()) {
+      if (keep(d)) continue;
+      const t = site.published.get(d.name);
+      const s = stopsOf.get(mirrorOf(d)) ?? { files: 0, bytes: 0 };
+      stopsOf.set(mirrorOf(d), { files: s.files + (t?.files ?? 0), bytes: s.bytes + (t?.bytes ?? 0) });
+    }
+    const add = (kind: 'repository' | 'remote' | 'distribution', objs: Iterable<FileRepository | FileRemote | FileDistribution>) => {
+      for (const o of objs) {
+        if (keep(o)) continue;
+        const mirror = mirrorOf(o);
+        const inSpecs = desired.mirrors.has(mirror);
+        out.push({
+          site: site.name, kind, name: o.name, mirror, depth, action: 'delete',
+          reason: inSpecs ? `mirror ${mirror} no longer lists site ${site.name}` : `mirror ${mirror} is gone from the specs`,
+          stops: kind === 'remote' ? { files: 0, bytes: 0 } : stopsOf.get(mirror) ?? { files: 0, bytes: 0 },
+          op: { href: o.pulp_href },
+        });
+      }
+    };
+    add('repository', site.repositories.values());
+    add('remote', site.remotes.values());
+    add('distribution', site.distributions.values());
+  }
+  return out;
+}
+
+/**
+ * Refuse deletes when they would remove more than half of the managed placements (mirror × site)
+ * seen: a broken commit that drops a directory of specs must not empty the network.
+ */
+function massDeleteGuard(entries: PlanEntry[], observed: ObservedState, allow: boolean): string | null {
+  const managed = new Set<string>();
+  for (const s of observed.sites.values()) {
+    if (!s.reachable) continue;
+    for (const objs of [s.repositories, s.remotes, s.distributions]) {
+      for (const o of objs.values()) if (isManaged(o.pulp_labels)) managed.add(syncKey(mirrorOf(o), s.name));
+    }
+  }
+  const doomed = new Set(entries.filter((e) => e.action === 'delete').map((e) => syncKey(e.mirror, e.site)));
+  if (allow || doomed.size === 0 || doomed.size * 2 <= managed.size) return null;
+  const mirrors = new Set(entries.filter((e) => e.action === 'delete').map((e) => e.mirror));
+  return (
+    `refusing to delete ${doomed.size} of ${managed.size} managed mirror placements (${mirrors.size} mirror${mirrors.size === 1 ? '' : 's'}: ` +
+    `${[...mirrors].sort().slice(0, 5).join(', ')}${mirrors.size > 5 ? ', …' : ''}): more than half. ` +
+    `If that is intended, run apply with --allow-mass-delete`
+  );
+}
+
+/** Counts by action and the total transfer of the syncs. */
+export function summarize(entries: readonly PlanEntry[]): PlanSummary {
+  const s: PlanSummary = { create: 0, update: 0, delete: 0, sync: 0, publish: 0, files: 0, bytes: 0 };
+  for (const e of entries) {
+    if (e.action === 'noop') continue;
+    s[e.action]++;
+    if (e.estimate) {
+      s.files += e.estimate.files;
+      s.bytes += e.estimate.bytes;
+    }
+  }
+  return s;
+}
+
+/** True when the plan would change anything (what `plan`'s exit code 2 means). */
+export function hasChanges(p: Plan): boolean {
+  const s = p.summary;
+  return s.create + s.update + s.delete + s.sync + s.publish > 0;
+}

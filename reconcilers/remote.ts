@@ -1,0 +1,37 @@
+/** Plan for a mirror's file remote at one site. Pure. */
+import type { FileRemote } from '../pulp/types.js';
+import type { DesiredPlacement, PlanEntry } from './plan-types.js';
+import { createdFields, diffFields, patchOf } from './diff.js';
+
+const BASE_FIELDS = ['url', 'policy', 'download_concurrency', 'pulp_labels'] as const;
+/** Understood by `pulpdist site` only; real Pulp 3.24 answers 400 "Unexpected field" to it. */
+const BANDWIDTH_FIELD = 'pulpdist_bandwidth_limit';
+
+/** The fields compared at a site: the bandwidth field only where the site enforces it. */
+export function remoteFields(embedded: boolean): readonly string[] {
+  return embedded ? [...BASE_FIELDS, BANDWIDTH_FIELD] : BASE_FIELDS;
+}
+
+/** A create when missing, an update of the differing fields, or null when it matches. */
+export function planRemote(p: DesiredPlacement, observed: FileRemote | undefined, embedded: boolean): PlanEntry | null {
+  const fields = remoteFields(embedded);
+  const desired: Record<string, unknown> = { ...p.remote };
+  if (!embedded) delete desired[BANDWIDTH_FIELD];
+  const base = { site: p.site, kind: 'remote' as const, name: p.remote.name, mirror: p.mirror, depth: p.depth };
+  if (!observed) {
+    const body: Record<string, unknown> = { name: p.remote.name };
+    for (const f of fields) if (desired[f] !== undefined) body[f] = desired[f];
+    // null means "no cap" on the site, which is its default: leave it out of the create.
+    if (body[BANDWIDTH_FIELD] === null) delete body[BANDWIDTH_FIELD];
+    return { ...base, action: 'create', reason: 'missing', changes: createdFields(body, fields), op: { body } };
+  }
+  const changes = diffFields(desired, observed, fields);
+  if (changes.length === 0) return null;
+  return {
+    ...base,
+    action: 'update',
+    reason: `${changes.map((c) => c.field).join(', ')} differ${changes.length === 1 ? 's' : ''}`,
+    changes,
+    op: { href: observed.pulp_href, body: patchOf(changes, desired) },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Plan for the sync (or publish) of a mirror at one site. Pure: the clock and the last sync time
+ * come in as values. A sync is planned when the site has never synced, when the tree it should
+ * hold differs from what it publishes, or when the schedule is due.
+ */
+import { CronExpressionParser } from 'cron-parser';
+import type { FileRepository } from '../pulp/types.js';
+import type { MirrorSchedule } from '../spec/types.js';
+import type { DesiredMirror, DesiredPlacement, PlanEntry, SyncReason, Transfer, TreeSummary } from './plan-types.js';
+
+/** The next time a schedule comes due after `last` (UTC for cron). */
+export function nextDue(schedule: MirrorSchedule, last: Date): Date {
+  if ('intervalMs' in schedule) return new Date(last.getTime() + schedule.intervalMs);
+  return CronExpressionParser.parse(schedule.cron, { currentDate: last, tz: 'UTC' }).next().toDate();
+}
+
+/**
+ * Files and bytes of `want` whose sha256 `have` lacks. Content-addressed: a renamed or duplicated
+ * file costs nothing, and each missing blob counts once.
+ */
+export function transferEstimate(want: TreeSummary, have: TreeSummary | null): Transfer {
+  if (!want.entries) return { files: want.files, bytes: want.bytes };
+  const held = new Set<string>();
+  if (have?.entries) for (const e of have.entries) held.add(e.sha256);
+  let files = 0;
+  let bytes = 0;
+  for (const e of want.entries) {
+    if (held.has(e.sha256)) continue;
+    held.add(e.sha256);
+    files++;
+    bytes += e.size;
+  }
+  return { files, bytes };
+}
+
+/** True when the repository has at least one version beyond the empty version 0. */
+export function hasSynced(repo: FileRepository | undefined): boolean {
+  return !!repo && !/\/versions\/0\/$/.test(repo.latest_version_href ?? '');
+}
+
+export interface SyncInput {
+  mirror: DesiredMirror;
+  placement: DesiredPlacement;
+  repository: FileRepository | undefined;
+  /** True when the distribution exists (a publish only helps where something serves it). */
+  distributionExists: boolean;
+  /** What the site publishes now (null = nothing). */
+  published: TreeSummary | null;
+  /**
+   * The tree the site should publish after this pass: at the origin the source, elsewhere what
+   * the feeder will publish. A string says why it is unknown (unreachable feeder, unreadable source).
+   */
+  want: TreeSummary | string;
+  now: Date;
+  lastSyncAt: Date | undefined;
+}
+
+const REASONS: Record<SyncReason, (feeder: string | null) => string> = {
+  'never-synced': () => 'never synced',
+  'upstream-newer': (f) => `upstream ${f} publishes a newer tree`,
+  'source-changed': () => 'source changed',
+  'schedule-due': () => 'schedule due',
+};
+
+/** A sync, a publish, a noop saying why nothing can happen yet, or null when in sync. */
+export function planSync(input: SyncInput): PlanEntry | null {
+  const { placement: p, mirror, published, want } = input;
+  const base = { site: p.site, kind: 'sync' as const, name: p.repository.name, mirror: p.mirror, depth: p.depth };
+  const never = !hasSynced(input.repository);
+  if (typeof want === 'string') {
+    return { ...base, action: 'noop', reason: want };
+  }
+  let reason: SyncReason | null = null;
+  if (never) reason = 'never-synced';
+  else if (!published || published.digest !== want.digest) {
+    if (!published && input.distributionExists && input.repository) {
+      // The repository holds versions but nothing is served: publish what it has, unless it
+      // also lags behind, in which case the sync's autopublish covers both.
+      return {
+        ...base,
+        kind: 'publication',
+        action: 'publish',
+        reason: 'the repository has versions but its distribution serves no publication',
+        op: { href: input.repository.pulp_href },
+      };
+    }
+    reason = p.feeder === null ? 'source-changed' : 'upstream-newer';
+  } else if (mirror.schedule && input.lastSyncAt && nextDue(mirror.schedule, input.lastSyncAt) <= input.now) {
+    reason = 'schedule-due';
+  }
+  if (!reason) return null;
+  return {
+    ...base,
+    action: 'sync',
+    reason: REASONS[reason](p.feeder),
+    syncReason: reason,
+    estimate: transferEstimate(want, published),
+    op: { href: input.repository?.pulp_href, feeder: p.feeder, wantDigest: want.digest },
+  };
+}
