@@ -67,6 +67,9 @@ export function rsyncdConf(opts: { tree: string; logFile: string; uid: number; g
     `  path = ${opts.tree}`,
     '  read only = yes',
     '  list = yes',
+    // pulpdist writes its PULP_MANIFEST into the tree; an rsync mirror has no such file, so
+    // serving it would charge rsync for pulpdist's metadata.
+    '  exclude = /PULP_MANIFEST /.PULP_MANIFEST.tmp-*',
     '',
   ].join('\n');
 }

@@ -1,0 +1,94 @@
+/**
+ * The results of `npm run bench:rsync`: the JSON the issue fixes, and the table with the
+ * pulpdist/rsync ratios and the targets. Pure: figures in, text out.
+ */
+import { formatBytes } from '../core/units.js';
+
+export type Tool = 'rsync' | 'pulpdist';
+export type Phase = 'initial' | 'update';
+
+/** One measured run, in the issue's JSON field names. */
+export interface BenchRun {
+  tool: Tool;
+  phase: Phase;
+  clients: 1 | 4;
+  /** rsync: Σ clients' sent + received (`--stats`); pulpdist: bytes the origin's content app served. */
+  wire_bytes: number;
+  wall_s: number;
+  /** CPU seconds of the upstream process(es): the rsync daemon and its reaped children; the origin site. */
+  upstream_cpu_s: number;
+}
+
+/** What `--out FILE` writes. */
+export interface BenchReport {
+  scenario: Record<string, unknown>;
+  runs: BenchRun[];
+}
+
+/** The issue's targets for the update with 4 clients, as maximum ratios pulpdist/rsync. */
+export const TARGETS = { wire_bytes: 1.1, upstream_cpu_s: 0.5, wall_s: 1.0 } as const;
+
+type Metric = keyof typeof TARGETS;
+
+function find(runs: readonly BenchRun[], tool: Tool, phase: Phase, clients: number): BenchRun | undefined {
+  return runs.find((r) => r.tool === tool && r.phase === phase && r.clients === clients);
+}
+
+/** pulpdist/rsync for one metric, or null when either side is missing or rsync's figure is 0. */
+export function ratio(runs: readonly BenchRun[], phase: Phase, clients: number, metric: Metric): number | null {
+  const p = find(runs, 'pulpdist', phase, clients);
+  const r = find(runs, 'rsync', phase, clients);
+  if (!p || !r || r[metric] === 0) return null;
+  return p[metric] / r[metric];
+}
+
+/** Each target on the update with 4 clients: the ratio and whether it is met (null: not measured). */
+export function targetResults(runs: readonly BenchRun[]): { metric: Metric; limit: number; ratio: number | null; met: boolean | null }[] {
+  return (Object.keys(TARGETS) as Metric[]).map((metric) => {
+    const x = ratio(runs, 'update', 4, metric);
+    return { metric, limit: TARGETS[metric], ratio: x, met: x === null ? null : x <= TARGETS[metric] };
+  });
+}
+
+const fmtRatio = (x: number | null) => (x === null ? '—' : `${x.toFixed(2)}×`);
+const fmtS = (x: number | undefined) => (x === undefined ? '—' : x < 10 ? x.toFixed(2) : x.toFixed(1));
+const fmtB = (x: number | undefined) => (x === undefined ? '—' : formatBytes(x));
+
+function pad(cells: string[], widths: number[]): string {
+  return cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+}
+
+/** The side-by-side table, one row per phase × client count, with ratios and the target verdicts. */
+export function formatTable(runs: readonly BenchRun[]): string {
+  const header = ['phase', 'clients', 'rsync wire', 'pulpdist wire', 'ratio', 'rsync wall s', 'pulpdist wall s', 'ratio', 'rsync cpu s', 'pulpdist cpu s', 'ratio'];
+  const rows: string[][] = [];
+  for (const phase of ['initial', 'update'] as const) {
+    for (const clients of [1, 4] as const) {
+      const r = find(runs, 'rsync', phase, clients);
+      const p = find(runs, 'pulpdist', phase, clients);
+      if (!r && !p) continue;
+      rows.push([
+        phase,
+        String(clients),
+        fmtB(r?.wire_bytes),
+        fmtB(p?.wire_bytes),
+        fmtRatio(ratio(runs, phase, clients, 'wire_bytes')),
+        fmtS(r?.wall_s),
+        fmtS(p?.wall_s),
+        fmtRatio(ratio(runs, phase, clients, 'wall_s')),
+        fmtS(r?.upstream_cpu_s),
+        fmtS(p?.upstream_cpu_s),
+        fmtRatio(ratio(runs, phase, clients, 'upstream_cpu_s')),
+      ]);
+    }
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const lines = [pad(header, widths), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r) => pad(r, widths))];
+  lines.push('', 'targets (update, 4 clients, pulpdist/rsync):');
+  const names: Record<Metric, string> = { wire_bytes: 'bytes on the wire', upstream_cpu_s: 'upstream CPU', wall_s: 'wall time' };
+  for (const t of targetResults(runs)) {
+    const verdict = t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met';
+    lines.push(`  ${names[t.metric].padEnd(18)} ≤ ${t.limit.toFixed(1)}×: ${fmtRatio(t.ratio).padStart(7)}  ${verdict}`);
+  }
+  return lines.join('\n');
+}

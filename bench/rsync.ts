@@ -1,0 +1,201 @@
+/**
+ * `npm run bench:rsync [-- --quick] [-- --out FILE]`: pulpdist against rsync on a realistic mirror
+ * update, side by side in one run on this machine (issue 9). Generates a seeded distribution-like
+ * tree, has an rsync daemon and a pulpdist origin site serve it to 1 and then 4 downstreams, applies
+ * the update, serves it again, and prints bytes on the wire, wall time and upstream CPU with the
+ * ratios pulpdist/rsync. See docs/benchmarks.md for how to read them.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { PulpdistError, UsageError, messageOf } from '../core/errors.js';
+import { formatBytes } from '../core/units.js';
+import { DEFAULT_SCENARIO, QUICK_SCENARIO, planTree, planUpdate, treeTotals, updateChangedBytes, type ScenarioConfig, type TreePlan, type UpdatePlan } from './scenario.js';
+import { applyUpdate, writeTree } from './scenario-files.js';
+import { formatTable, type BenchReport, type BenchRun, type Phase } from './rsync-report.js';
+import { startRsyncSide, type BenchSide } from './rsync-side-rsync.js';
+
+const USAGE = `usage: npm run bench:rsync [-- --quick] [-- --out FILE] [-- --seed N] [-- --only rsync|pulpdist] [-- --keep]
+
+  --quick        a small tree (≈ 90 MiB, 513 files): the whole run takes well under 90 s
+  --out FILE     also write the figures as JSON: {"scenario": {…}, "runs": [{tool, phase, clients, wire_bytes, wall_s, upstream_cpu_s}]}
+  --seed N       another tree and update of the same shape (default ${DEFAULT_SCENARIO.seed})
+  --only TOOL    run one side only (for development; no ratios)
+  --keep         keep the temp dir (tree, destinations, site data) and print where it is`;
+
+/** A side that must publish a phase before clients can pull it (pulpdist's origin import). */
+export interface Publishing {
+  publish(phase: Phase, opts: { signal: AbortSignal }): Promise<{ wall_s: number; upstream_cpu_s: number; files: number; bytes: number }>;
+}
+
+/** A side that can check its downstreams now hold exactly `expected`. */
+export interface Verifying {
+  verify(clients: 1 | 4, expected: TreePlan, opts: { signal: AbortSignal }): Promise<void>;
+}
+
+type Side = BenchSide & Partial<Publishing> & Partial<Verifying>;
+
+interface Args {
+  quick: boolean;
+  out: string | undefined;
+  seed: number | undefined;
+  only: 'rsync' | 'pulpdist' | undefined;
+  keep: boolean;
+}
+
+function parse(argv: string[]): Args | 'help' {
+  // `npm run bench:rsync -- --quick -- --out F` (the issue's spelling) passes the inner `--` on.
+  const args = argv.filter((a) => a !== '--');
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { quick: { type: 'boolean' }, out: { type: 'string' }, seed: { type: 'string' }, only: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError(messageOf(err));
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (v.only !== undefined && v.only !== 'rsync' && v.only !== 'pulpdist') throw new UsageError(`--only must be rsync or pulpdist, got "${v.only}"`);
+  if (v.seed !== undefined && !/^\d{1,9}$/.test(v.seed)) throw new UsageError(`--seed must be a whole number, got "${v.seed}"`);
+  return { quick: v.quick ?? false, out: v.out, seed: v.seed === undefined ? undefined : Number(v.seed), only: v.only as Args['only'], keep: v.keep ?? false };
+}
+
+const log = (line: string) => process.stderr.write(`bench:rsync: ${line}\n`);
+
+function describe(config: ScenarioConfig, tree: TreePlan, update: UpdatePlan, quick: boolean): Record<string, unknown> {
+  const t = treeTotals(tree);
+  const changed = updateChangedBytes(update);
+  return {
+    seed: config.seed,
+    scale: quick ? 'quick' : 'default',
+    files: t.files,
+    bytes: t.bytes,
+    by_kind: t.byKind,
+    update: {
+      files_after: update.after.files.length,
+      bytes_after: treeTotals(update.after).bytes,
+      added: update.added.length,
+      deleted: update.deleted.length,
+      moved_or_renamed: update.moved.length,
+      metadata_rewritten: update.rewritten.length,
+      logs_appended: update.appended.length,
+      added_bytes: changed.newFiles,
+      metadata_bytes: changed.rewritten,
+      moved_bytes: changed.moved,
+      log_appended_bytes: changed.appendedTail,
+      log_whole_bytes: changed.appendedWhole,
+    },
+  };
+}
+
+async function startSides(only: Args['only'], tree: string, work: string, signal: AbortSignal, started: Side[]): Promise<void> {
+  if (only !== 'pulpdist') started.push(await startRsyncSide({ tree, workDir: path.join(work, 'rsync'), signal, log }));
+  if (only !== 'rsync') {
+    // Loaded only when needed: the rsync side runs without the site and the reconcilers.
+    const { startPulpdistSide } = await import('./rsync-side-pulpdist.js');
+    started.push(await startPulpdistSide({ tree, workDir: path.join(work, 'pulpdist'), signal, log }));
+  }
+}
+
+async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
+  const config: ScenarioConfig = { ...(args.quick ? QUICK_SCENARIO : DEFAULT_SCENARIO), ...(args.seed === undefined ? {} : { seed: args.seed }) };
+  const tree = planTree(config);
+  const update = planUpdate(tree, config);
+  const scenario = describe(config, tree, update, args.quick);
+  const work = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-bench-rsync-'));
+  await mkdir(path.join(work, 'rsync'));
+  await mkdir(path.join(work, 'pulpdist'));
+  const sides: Side[] = [];
+  const runs: BenchRun[] = [];
+  const imports: Record<string, unknown>[] = [];
+  try {
+    const treeDir = path.join(work, 'tree');
+    const t0 = Date.now();
+    await writeTree(treeDir, tree, { signal });
+    log(`generated ${tree.files.length} files, ${formatBytes(treeTotals(tree).bytes)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    await startSides(args.only, treeDir, work, signal, sides);
+    for (const phase of ['initial', 'update'] as const) {
+      const expected = phase === 'initial' ? tree : update.after;
+      if (phase === 'update') {
+        await applyUpdate(treeDir, tree.seed, update, { signal });
+        log(`applied the update: +${update.added.length} −${update.deleted.length} ~${update.moved.length} moved, ${update.rewritten.length} metadata rewritten, ${update.appended.length} logs appended`);
+      }
+      for (const side of sides) {
+        if (!side.publish) continue;
+        const p = await side.publish(phase, { signal });
+        imports.push({ tool: side.tool, phase, ...p });
+        log(`${side.tool} ${phase}: origin import ${p.wall_s.toFixed(2)} s wall, ${p.upstream_cpu_s.toFixed(2)} s origin CPU`);
+      }
+      for (const clients of [1, 4] as const) {
+        for (const side of sides) {
+          const r = await side.run(phase, clients, { signal });
+          runs.push(r);
+          log(`${r.tool} ${phase} ×${clients}: ${formatBytes(r.wire_bytes)} on the wire, ${r.wall_s.toFixed(2)} s, upstream CPU ${r.upstream_cpu_s.toFixed(2)} s`);
+          await side.verify?.(clients, expected, { signal });
+        }
+      }
+    }
+  } finally {
+    for (const side of sides.reverse()) {
+      await side.stop().catch((err) => log(`stopping ${side.tool}: ${messageOf(err)}`));
+    }
+    if (args.keep) log(`kept ${work}`);
+    else await rm(work, { recursive: true, force: true });
+  }
+  if (imports.length) scenario['origin_import'] = imports;
+  return { scenario, runs };
+}
+
+function summary(report: BenchReport): string {
+  const s = report.scenario as { files: number; bytes: number; seed: number; scale: string; update: Record<string, number> };
+  const u = s.update;
+  return [
+    `scenario (${s.scale}, seed ${s.seed}): ${s.files} files, ${formatBytes(s.bytes)}`,
+    `update: +${u['added']} new (${formatBytes(u['added_bytes']!)}), −${u['deleted']} deleted, ${u['moved_or_renamed']} moved/renamed (${formatBytes(u['moved_bytes']!)}), ` +
+      `${u['metadata_rewritten']} metadata rewritten (${formatBytes(u['metadata_bytes']!)}), ${u['logs_appended']} logs +${formatBytes(u['log_appended_bytes']!)} (whole: ${formatBytes(u['log_whole_bytes']!)})`,
+  ].join('\n');
+}
+
+async function main(): Promise<number> {
+  let args: Args | 'help';
+  try {
+    args = parse(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`error: ${messageOf(err)}\n${USAGE}\n`);
+    return 2;
+  }
+  if (args === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const ac = new AbortController();
+  let interrupts = 0;
+  const onSignal = (sig: string) => {
+    // First Ctrl-C: abort and clean up (stop daemons, remove the temp dir). Second: leave now.
+    if (++interrupts > 1) process.exit(130);
+    log(`${sig}: stopping and cleaning up (again to quit at once)`);
+    ac.abort(new PulpdistError(`interrupted by ${sig}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const report = await run(args, ac.signal);
+    process.stdout.write(`${summary(report)}\n\n${formatTable(report.runs)}\n`);
+    if (args.out) {
+      await writeFile(args.out, JSON.stringify(report, null, 2) + '\n');
+      log(`wrote ${args.out}`);
+    }
+    return 0;
+  } catch (err) {
+    if (ac.signal.aborted) return 130;
+    process.stderr.write(`error: ${messageOf(err)}\n`);
+    if (!(err instanceof PulpdistError)) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main();
