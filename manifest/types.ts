@@ -6,3 +6,84 @@ export interface ManifestEntry {
   sha256: string;
   size: number;
 }
+
+/** What scanTree reports while it works (for a progress line). */
+export interface ScanProgress {
+  /** `walk` while directories are still being listed; `hash` once every file is known. */
+  phase: 'walk' | 'hash';
+  /** Regular files found so far. */
+  filesSeen: number;
+  /** Files that must be read (cache misses) found so far, and their bytes. */
+  filesToHash: number;
+  bytesToHash: number;
+  /** Files and bytes read and hashed so far. */
+  filesHashed: number;
+  bytesHashed: number;
+}
+
+/** Options of scanTree. */
+export interface ScanOptions {
+  /**
+   * Where the rescan cache lives: a file path, `false` for no cache, or undefined for the default
+   * (`$XDG_CACHE_HOME/pulpdist/`, falling back to `~/.cache/pulpdist/`, keyed by the tree's real path).
+   * @default undefined
+   */
+  cacheFile?: string | false;
+  /**
+   * Glob patterns (picomatch, dotfiles included) of files and directories to leave out. A pattern
+   * without `/` matches a name at any depth; one with `/` matches the path from the tree root.
+   * A directory that matches is left out with everything below it. @default []
+   */
+  exclude?: string[];
+  /** Exact relative paths to leave out (e.g. the output file when it lies inside the tree). @default [] */
+  omit?: string[];
+  /** Aborts the scan: workers are stopped and the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Called at most a few times a second while the scan runs. */
+  onProgress?: (progress: ScanProgress) => void;
+  /** Hashing threads. @default os.availableParallelism() */
+  workers?: number;
+  /** Environment used for the default cache location. @default process.env */
+  env?: Record<string, string | undefined>;
+  /**
+   * A file whose mtime or ctime is less than this old when the scan starts is hashed but not
+   * cached: a rewrite within the same timestamp tick would leave its stat unchanged (git's
+   * "racy clean" problem). 2 s covers filesystems with 1 s and 2 s timestamps. @default 2000
+   */
+  racyWindowMs?: number;
+}
+
+/** What scanTree found besides the entries: counts, what was left out and why, cache use. */
+export interface ScanStats {
+  /** Regular files listed in the manifest, and their total size. */
+  files: number;
+  bytes: number;
+  /** Files read and hashed in this scan (cache misses). */
+  hashedFiles: number;
+  hashedBytes: number;
+  /** Files whose sha256 came from the cache. */
+  cachedFiles: number;
+  cachedBytes: number;
+  /**
+   * Files (or whole directories) whose names a PULP_MANIFEST cannot carry, as relative paths:
+   * a line break anywhere, leading or trailing whitespace, a top-level name starting with `#`,
+   * or bytes that are not UTF-8 (shown with `\xNN` escapes). Left out of the manifest.
+   */
+  unrepresentable: string[];
+  /** Entries not listed because they are not regular files (Pulp can only serve files). */
+  skipped: { symlinks: number; devices: number; sockets: number; fifos: number; other: number };
+  /** Files and directories left out by `exclude` / `omit` (a directory counts once). */
+  excluded: number;
+  /** Files that disappeared between listing and reading: the manifest describes the tree without them. */
+  vanished: number;
+  /** Wall time of the scan in milliseconds. */
+  durationMs: number;
+  /** The cache used: its path (null when disabled), whether a valid one was loaded, whether it was rewritten. */
+  cache: {
+    file: string | null;
+    state: 'disabled' | 'missing' | 'loaded' | 'corrupt';
+    written: boolean;
+    /** Why the cache could not be read or written (the scan itself is still right without it). */
+    error?: string;
+  };
+}

@@ -1,15 +1,156 @@
+/**
+ * `pulpdist manifest TREE`: content-address a tree. Imports only manifest/ and core/ (no ajv, got,
+ * yaml…), because an unchanged rescan must finish, start-up included, in well under a second.
+ */
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from '../command.js';
-import { PulpdistError } from '../../core/errors.js';
+import { UsageError } from '../../core/errors.js';
+import { canonicalManifest } from '../../manifest/digest.js';
+import { TreeNotFoundError } from '../../manifest/errors.js';
+import { formatProgress, formatSummary, unrepresentableWhy } from '../../manifest/report.js';
+import { scanTree, writeManifest, type ScanOptions } from '../../manifest/scan.js';
 
-/** Not built yet: see the issue tracker. */
+/** Exit code when the manifest was written but some files had to be left out for their names. */
+export const EXIT_UNREPRESENTABLE = 3;
+
 export const command: Command = {
   name: 'manifest',
-  summary: 'not built yet',
-  usage: 'pulpdist manifest',
-  options: {},
-  help: 'This command is not built yet.',
+  summary: 'content-address a tree: write its PULP_MANIFEST',
+  usage: 'pulpdist manifest TREE [-o FILE] [--cache FILE | --no-cache] [--exclude GLOB]… [--workers N] [--json]',
   positionals: true,
-  async run() {
-    throw new PulpdistError('pulpdist manifest is not built yet');
+  options: {
+    output: { type: 'string', short: 'o' },
+    cache: { type: 'string' },
+    'no-cache': { type: 'boolean' },
+    exclude: { type: 'string', multiple: true },
+    workers: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  help: `
+Writes TREE's PULP_MANIFEST: one line \`relative_path,sha256,size\` per regular file, \`/\`
+separators, sorted bytewise, the file named PULP_MANIFEST at the root left out. Files whose
+size, mtime, ctime and inode are unchanged since the last run are not read again.
+
+options:
+  -o, --output FILE   write the manifest to FILE (atomically: temp file + rename) instead of stdout;
+                      a FILE inside TREE is left out of the manifest
+  --cache FILE        the rescan cache to use (default: $XDG_CACHE_HOME/pulpdist/, else
+                      ~/.cache/pulpdist/, one file per tree, named by a hash of its real path)
+  --no-cache          read and hash every file; write no cache
+  --exclude GLOB      leave out matching files and directories (repeatable). A GLOB without \`/\`
+                      matches a name at any depth (\`*.tmp\`, \`.git\`); one with \`/\` matches the
+                      path from TREE (\`repodata/*.xml\`, \`debug/**\`)
+  --workers N         hashing threads (default: the number of CPUs)
+  --json              print a JSON report on stdout (digest, stats, and the entries unless -o)
+
+Not listed: symlinks (not followed: a mirror's content must be its own files), devices, sockets
+and fifos (Pulp serves only files); they are counted in the summary. Names a PULP_MANIFEST cannot
+carry (it has no quoting) are left out and named on stderr: a line break anywhere, leading or
+trailing whitespace, a top-level name starting with \`#\`, bytes that are not UTF-8.
+A progress line is shown on stderr when it is a terminal; a summary is always printed there.
+
+exit codes:
+  0  the manifest was written
+  1  error: a file or directory could not be read (each is named; no manifest is written)
+  2  bad arguments (TREE missing or not a directory, unknown option)
+  3  the manifest was written, but files with unrepresentable names were left out
+
+examples:
+  pulpdist manifest /srv/trees/fedora/40 -o /srv/trees/fedora/40/PULP_MANIFEST
+  pulpdist manifest . --exclude '*.part' --exclude .snapshot > /tmp/PULP_MANIFEST
+`,
+  async run({ values, positionals }) {
+    if (positionals.length !== 1) {
+      throw new UsageError(positionals.length === 0 ? 'TREE is missing' : `one TREE expected, got ${positionals.length}`);
+    }
+    const tree = positionals[0]!;
+    const output = values['output'] as string | undefined;
+    const json = values['json'] === true;
+    if (values['no-cache'] === true && values['cache'] !== undefined) throw new UsageError('--cache and --no-cache exclude each other');
+    const workersText = values['workers'] as string | undefined;
+    let workers: number | undefined;
+    if (workersText !== undefined) {
+      workers = Number(workersText);
+      if (!/^[0-9]+$/.test(workersText) || workers < 1 || workers > 256) {
+        throw new UsageError(`--workers must be an integer from 1 to 256, got "${workersText}"`);
+      }
+    }
+    const exclude = (values['exclude'] as string[] | undefined) ?? [];
+    for (const g of exclude) if (g.trim() === '') throw new UsageError('--exclude needs a non-empty GLOB');
+
+    const omit = output === undefined ? [] : outputInsideTree(tree, output);
+    const controller = new AbortController();
+    const onSignal = () => controller.abort(new Error('interrupted'));
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+
+    const tty = process.stderr.isTTY === true;
+    const started = Date.now();
+    let progressShown = false;
+    const options: ScanOptions = {
+      exclude,
+      omit,
+      signal: controller.signal,
+      ...(values['no-cache'] === true ? { cacheFile: false as const } : values['cache'] !== undefined ? { cacheFile: values['cache'] as string } : {}),
+      ...(workers !== undefined ? { workers } : {}),
+      ...(tty
+        ? {
+            onProgress: (p) => {
+              progressShown = true;
+              process.stderr.write(`\r\x1b[K${formatProgress(p, Date.now() - started)}`);
+            },
+          }
+        : {}),
+    };
+
+    let result;
+    try {
+      result = await scanTree(tree, options);
+    } catch (err) {
+      if (controller.signal.aborted) {
+        process.stderr.write(`${progressShown ? '\r\x1b[K' : ''}interrupted: no manifest written\n`);
+        return 130;
+      }
+      if (err instanceof TreeNotFoundError) throw new UsageError(err.message);
+      throw err;
+    } finally {
+      if (progressShown) process.stderr.write('\r\x1b[K');
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    const { entries, digest, stats } = result;
+
+    if (output !== undefined) await writeManifest(output, entries, { signal: controller.signal });
+    if (json) {
+      const report = { tree: path.resolve(tree), output: output ?? null, digest, stats, ...(output === undefined ? { entries } : {}) };
+      process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    } else if (output === undefined) {
+      process.stdout.write(canonicalManifest(entries));
+    }
+
+    for (const p of stats.unrepresentable) {
+      process.stderr.write(`warning: left out ${JSON.stringify(p)}: ${unrepresentableWhy(p)}\n`);
+    }
+    process.stderr.write(formatSummary(stats, digest) + '\n');
+    return stats.unrepresentable.length > 0 ? EXIT_UNREPRESENTABLE : 0;
   },
 };
+
+/**
+ * The output file's path relative to the tree, when it lies inside it: it must not list itself
+ * (with the digest of its previous version).
+ */
+function outputInsideTree(tree: string, output: string): string[] {
+  let realTree: string;
+  let realDir: string;
+  try {
+    realTree = realpathSync(tree);
+    realDir = realpathSync(path.dirname(path.resolve(output)));
+  } catch {
+    return []; // scanTree or writeManifest reports the missing directory with a better message
+  }
+  const rel = path.relative(realTree, path.join(realDir, path.basename(output)));
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return [];
+  return [rel.split(path.sep).join('/')];
+}

@@ -1,0 +1,41 @@
+/** Crash-safe file replacement: a temp file in the same directory, fsync, rename, fsync of the directory. */
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * Replace `file` with `data` so that a reader (or a crash) sees either the old file or the new
+ * one, never a mix. @param mode permission bits of a new file, @default 0o666 (before umask)
+ */
+export async function writeFileAtomic(file: string, data: string | Buffer, options: { mode?: number; signal?: AbortSignal } = {}): Promise<void> {
+  const { mode = 0o666, signal } = options;
+  signal?.throwIfAborted();
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const fh = await open(tmp, 'wx', mode);
+  try {
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    signal?.throwIfAborted();
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  // The rename is durable only once the directory entry is: fsync the directory (best effort:
+  // some filesystems refuse to open a directory for sync, and the data is already safe).
+  try {
+    const dh = await open(dir, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  } catch (err) {
+    if (!['EISDIR', 'EINVAL', 'EPERM', 'EACCES'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The rescan cache: (relative path, size, mtime ns, ctime ns, inode) → sha256.
+ *
+ * Format (UTF-8 text, one record a line; paths cannot hold NUL, and paths with a line break are
+ * never listed, so never cached):
+ *
+ *     pulpdist-manifest-cache 1 <root>\n
+ *     <sha256>\0<size>\0<mtimeNs>\0<ctimeNs>\0<ino>\0<relative path>\n   (one per file)
+ *     end <records> <sha256 of every byte above>\n
+ *
+ * The closing line is what makes a torn or edited file detectable: a cache whose checksum or
+ * count does not match is ignored as a whole (never trusted in part) and rebuilt by the scan.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { writeFileAtomic } from './atomic-write.js';
+
+const MAGIC = 'pulpdist-manifest-cache 1';
+
+/** One cached file: its stat key (see walk.ts `statKey`) and sha256. */
+export interface CacheRecord {
+  key: string;
+  sha256: string;
+}
+
+/** A loaded cache: records by relative path, and why it is empty when it is. */
+export interface LoadedCache {
+  records: Map<string, CacheRecord>;
+  state: 'missing' | 'loaded' | 'corrupt';
+}
+
+/**
+ * The default cache file of a tree: `$XDG_CACHE_HOME/pulpdist/` (or `~/.cache/pulpdist/`), named
+ * by a hash of the tree's real path so that every tree has its own.
+ */
+export function defaultCacheFile(realRoot: string, env: Record<string, string | undefined>): string {
+  // The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored.
+  const xdg = env['XDG_CACHE_HOME'];
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(env['HOME'] || os.homedir(), '.cache');
+  const id = createHash('sha256').update(realRoot).digest('hex').slice(0, 32);
+  return path.join(base, 'pulpdist', `manifest-${id}.cache`);
+}
+
+/** Parse cache text; a wrong header, count or checksum gives `corrupt` and no records. */
+export function parseCache(text: string): LoadedCache {
+  const records = new Map<string, CacheRecord>();
+  const corrupt: LoadedCache = { records: new Map(), state: 'corrupt' };
+  if (!text.startsWith(MAGIC + ' ')) return corrupt;
+  const endAt = text.lastIndexOf('\nend ', text.length - 2);
+  if (endAt < 0 || !text.endsWith('\n')) return corrupt;
+  const body = text.slice(0, endAt + 1);
+  const m = /^end (\d+) ([0-9a-f]{64})\n$/.exec(text.slice(endAt + 1));
+  if (!m || createHash('sha256').update(body, 'utf8').digest('hex') !== m[2]) return corrupt;
+  const lines = body.split('\n');
+  // lines[0] is the header, the last element is the empty string after the final \n.
+  for (let i = 1; i < lines.length - 1; i++) {
+    const line = lines[i]!;
+    const a = line.indexOf('\0');
+    const p = nthIndexOf(line, '\0', a, 4);
+    if (a !== 64 || p < 0) return corrupt;
+    records.set(line.slice(p + 1), { sha256: line.slice(0, 64), key: line.slice(a + 1, p) });
+  }
+  if (records.size !== Number(m[1])) return corrupt;
+  return { records, state: 'loaded' };
+}
+
+/** Cache text for the records (the inverse of parseCache). */
+export function formatCache(root: string, records: ReadonlyMap<string, CacheRecord>): string {
+  let body = `${MAGIC} ${root.replace(/\n/g, ' ')}\n`;
+  for (const [rel, r] of records) body += `${r.sha256}\0${r.key}\0${rel}\n`;
+  const sum = createHash('sha256').update(body, 'utf8').digest('hex');
+  return `${body}end ${records.size} ${sum}\n`;
+}
+
+/** Load a cache file; a missing one is `missing`, an unparsable one `corrupt`. */
+export async function loadCache(file: string, options: { signal?: AbortSignal } = {}): Promise<LoadedCache> {
+  let text: string;
+  try {
+    text = await readFile(file, { encoding: 'utf8', ...(options.signal ? { signal: options.signal } : {}) });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: new Map(), state: 'missing' };
+    throw err;
+  }
+  return parseCache(text);
+}
+
+/** Write a cache file atomically (private to the user: it lists the tree's paths). */
+export async function saveCache(file: string, root: string, records: ReadonlyMap<string, CacheRecord>, options: { signal?: AbortSignal } = {}): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(file, formatCache(root, records), { mode: 0o600, ...(options.signal ? { signal: options.signal } : {}) });
+}
+
+function nthIndexOf(s: string, ch: string, from: number, n: number): number {
+  let at = from;
+  for (let k = 0; k < n && at >= 0; k++) at = s.indexOf(ch, at + 1);
+  return at;
+}

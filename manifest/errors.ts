@@ -1,0 +1,39 @@
+/** The errors a scan can end with. Each names every path concerned, relative to the tree root. */
+import { PulpdistError } from '../core/errors.js';
+
+/** Shown in full in messages; the rest is summarised as "and N more" (all are in `paths`). */
+const LISTED = 20;
+
+function listPaths(items: readonly { relativePath: string; code: string }[]): string {
+  const shown = items.slice(0, LISTED).map((i) => `${JSON.stringify(i.relativePath)} (${i.code})`);
+  return shown.join(', ') + (items.length > LISTED ? `, and ${items.length - LISTED} more` : '');
+}
+
+/** The tree root is missing or not a directory. */
+export class TreeNotFoundError extends PulpdistError {
+  constructor(readonly root: string, readonly reason: string) {
+    super(`${root}: ${reason}; pass the directory whose PULP_MANIFEST to write`);
+  }
+}
+
+/** Files or directories of the tree could not be read: no manifest is written. */
+export class UnreadableFilesError extends PulpdistError {
+  constructor(readonly root: string, readonly paths: { relativePath: string; code: string }[]) {
+    super(
+      `${paths.length} path${paths.length === 1 ? '' : 's'} under ${root} could not be read: ${listPaths(paths)}; ` +
+        'fix their permissions (or exclude them with --exclude) and run again; no manifest was written',
+    );
+  }
+}
+
+/** Files kept changing while they were hashed: their digest cannot be trusted. */
+export class TreeChangingError extends PulpdistError {
+  constructor(readonly root: string, readonly paths: string[]) {
+    super(
+      `${paths.length} file${paths.length === 1 ? '' : 's'} under ${root} changed while being hashed, ` +
+        `again and again: ${listPaths(paths.map((p) => ({ relativePath: p, code: 'changed' })))}; ` +
+        'run again once the tree is quiet; no manifest was written',
+      { retryable: true },
+    );
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * A hashing thread: receives batches of absolute paths, answers with each file's sha256, the
+ * byte count read and the file's stat taken after the read (so the caller can tell whether the
+ * file changed under it). One reusable buffer per thread bounds memory whatever the file sizes.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import type { HashReply, HashRequest, HashResult } from './hash-protocol.js';
+import { CHUNK_BYTES, PROGRESS_EVERY_BYTES } from './hash-protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('hash-worker.js must run as a worker thread');
+
+const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+
+port.on('message', (req: HashRequest) => {
+  const results = req.paths.map((p) => hashFile(p, req.id));
+  port.postMessage({ type: 'done', id: req.id, results } satisfies HashReply);
+});
+
+function hashFile(file: string, id: number): HashResult {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    return { error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
+  }
+  try {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let reported = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, CHUNK_BYTES, null);
+      if (n === 0) break;
+      hash.update(n === CHUNK_BYTES ? buf : buf.subarray(0, n));
+      bytes += n;
+      // Large files report as they go, so that the progress line moves during a 100 GB file.
+      if (bytes - reported >= PROGRESS_EVERY_BYTES) {
+        port!.postMessage({ type: 'progress', id, bytes: bytes - reported } satisfies HashReply);
+        reported = bytes;
+      }
+    }
+    const st = fstatSync(fd, { bigint: true });
+    return {
+      sha256: hash.digest('hex'),
+      bytes,
+      reported,
+      size: Number(st.size),
+      mtimeNs: st.mtimeNs.toString(),
+      ctimeNs: st.ctimeNs.toString(),
+      ino: st.ino.toString(),
+    };
+  } catch (err) {
+    return { error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
+  } finally {
+    closeSync(fd);
+  }
+}

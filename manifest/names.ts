@@ -1,0 +1,78 @@
+/**
+ * Which relative paths a PULP_MANIFEST line can carry. pulp_file splits the manifest with Python's
+ * `str.splitlines()`, strips each line and each field with `str.strip()`, and skips lines that
+ * start with `#` (reference/pulp-api.md §4.1). A manifest has no quoting, so a name that one of
+ * these steps would alter cannot be listed at all. Pure.
+ */
+
+/** The characters Python's `str.splitlines()` breaks on (a path holding one would split its line). */
+const PY_LINE_BREAK = /[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
+
+// Python's str.isspace() set (str.strip() removes these), which is not JS's \s: Python adds
+// \x1c–\x1f and \x85, and does not count U+FEFF.
+const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const PY_EDGE_SPACE = new RegExp(`^[${PY_SPACE}]|[${PY_SPACE}]$`);
+
+/** Why a relative path cannot appear in a PULP_MANIFEST, or undefined when it can. */
+export function unrepresentableReason(relativePath: string): string | undefined {
+  if (PY_LINE_BREAK.test(relativePath)) return 'contains a line break';
+  if (PY_EDGE_SPACE.test(relativePath)) return 'starts or ends with whitespace';
+  if (relativePath.startsWith('#')) return 'a top-level name starting with # reads as a comment';
+  return undefined;
+}
+
+/**
+ * Whether a directory entry's name must be checked against its raw bytes: Node decodes names as
+ * UTF-8 and turns invalid bytes into U+FFFD, so only a name holding U+FFFD can be mis-decoded.
+ */
+export function mayBeMisdecoded(name: string): boolean {
+  return name.includes('\uFFFD');
+}
+
+/** A name's raw bytes for messages: valid UTF-8 stays as is, every other byte becomes `\xNN`. */
+export function escapeRawName(raw: Buffer): string {
+  let out = '';
+  let i = 0;
+  while (i < raw.length) {
+    const len = utf8SequenceLength(raw, i);
+    if (len === 0) {
+      out += `\\x${raw[i]!.toString(16).padStart(2, '0')}`;
+      i += 1;
+    } else {
+      out += raw.subarray(i, i + len).toString('utf8');
+      i += len;
+    }
+  }
+  return out;
+}
+
+/** Whether raw bytes are valid UTF-8 (so that the decoded name opens the same file). */
+export function isValidUtf8(raw: Buffer): boolean {
+  for (let i = 0; i < raw.length; ) {
+    const len = utf8SequenceLength(raw, i);
+    if (len === 0) return false;
+    i += len;
+  }
+  return true;
+}
+
+/** Length of the well-formed UTF-8 sequence at `i`, or 0 if there is none. */
+function utf8SequenceLength(b: Buffer, i: number): number {
+  const c = b[i]!;
+  if (c < 0x80) return 1;
+  const cont = (k: number) => i + k < b.length && (b[i + k]! & 0xc0) === 0x80;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    const c1 = b[i + 1] ?? 0;
+    if (c === 0xe0 && c1 < 0xa0) return 0; // overlong
+    if (c === 0xed && c1 > 0x9f) return 0; // UTF-16 surrogates
+    return cont(1) && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const c1 = b[i + 1] ?? 0;
+    if (c === 0xf0 && c1 < 0x90) return 0; // overlong
+    if (c === 0xf4 && c1 > 0x8f) return 0; // above U+10FFFF
+    return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}

@@ -1,0 +1,45 @@
+/** The text a person sees: the progress line and the closing summary. Pure formatting. */
+import { formatBytes, formatDuration } from '../core/units.js';
+import { unrepresentableReason } from './names.js';
+import type { ScanProgress, ScanStats } from './types.js';
+
+/** One progress line (no newline): files and bytes hashed, rate and, once the walk is done, ETA. */
+export function formatProgress(p: ScanProgress, elapsedMs: number): string {
+  const rate = elapsedMs > 0 ? (p.bytesHashed * 1000) / elapsedMs : 0;
+  const files = p.phase === 'walk' ? `${p.filesHashed}/${p.filesToHash}+ files` : `${p.filesHashed}/${p.filesToHash} files`;
+  const bytes = `${formatBytes(p.bytesHashed)}/${formatBytes(p.bytesToHash)}${p.phase === 'walk' ? '+' : ''}`;
+  let eta = '';
+  if (p.phase === 'hash' && rate > 0) eta = `, ETA ${formatDuration(((p.bytesToHash - p.bytesHashed) / rate) * 1000)}`;
+  const seen = p.phase === 'walk' ? `, ${p.filesSeen} files seen` : '';
+  return `hashing: ${files}, ${bytes}, ${formatBytes(rate)}/s${eta}${seen}`;
+}
+
+/** Why a path from `stats.unrepresentable` was left out (a trailing `/` marks a directory). */
+export function unrepresentableWhy(relativePath: string): string {
+  const isDir = relativePath.endsWith('/');
+  const reason = isDir ? unrepresentableReason(relativePath + 'x') : unrepresentableReason(relativePath);
+  // walk.ts reports names that are not UTF-8 with \xNN escapes; nothing else reaches here without a reason.
+  return (reason ?? 'its name is not valid UTF-8') + (isDir ? ' (a directory: everything below it)' : '');
+}
+
+/** The summary printed at the end of every run. */
+export function formatSummary(stats: ScanStats, digest: string): string {
+  const lines = [
+    `${stats.files} files, ${formatBytes(stats.bytes)} in ${formatDuration(stats.durationMs)}: ` +
+      `${stats.hashedFiles} hashed (${formatBytes(stats.hashedBytes)}), ${stats.cachedFiles} from cache (${formatBytes(stats.cachedBytes)})`,
+  ];
+  const left: string[] = [];
+  const s = stats.skipped;
+  if (s.symlinks) left.push(`${s.symlinks} symlink${s.symlinks === 1 ? '' : 's'}`);
+  if (s.devices) left.push(`${s.devices} device${s.devices === 1 ? '' : 's'}`);
+  if (s.sockets) left.push(`${s.sockets} socket${s.sockets === 1 ? '' : 's'}`);
+  if (s.fifos) left.push(`${s.fifos} fifo${s.fifos === 1 ? '' : 's'}`);
+  if (s.other) left.push(`${s.other} other special file${s.other === 1 ? '' : 's'}`);
+  if (left.length) lines.push(`not listed (not regular files; Pulp serves only files): ${left.join(', ')}`);
+  if (stats.excluded) lines.push(`excluded: ${stats.excluded} path${stats.excluded === 1 ? '' : 's'}`);
+  if (stats.unrepresentable.length) lines.push(`left out, name not representable in a PULP_MANIFEST: ${stats.unrepresentable.length}`);
+  if (stats.vanished) lines.push(`vanished while scanning (not listed): ${stats.vanished}`);
+  if (stats.cache.error) lines.push(`cache not used: ${stats.cache.error}`);
+  lines.push(`tree digest: sha256:${digest}`);
+  return lines.join('\n');
+}

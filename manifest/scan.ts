@@ -1,0 +1,276 @@
+/**
+ * scanTree: the PULP_MANIFEST entries of a filesystem tree, read from the cache where a file's
+ * stat is unchanged and hashed on worker threads where it is not.
+ *
+ * The walk (main thread) and the hashing (workers) overlap: cache misses are batched as they are
+ * found, small files many to a message so that per-message cost stays small next to hashing.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { realpath, stat } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { defaultCacheFile, loadCache, saveCache, type CacheRecord, type LoadedCache } from './cache.js';
+import { compileExclude } from './exclude.js';
+import { sortEntries, treeDigest } from './digest.js';
+import { TreeChangingError, TreeNotFoundError, UnreadableFilesError } from './errors.js';
+import { HashPool } from './hash-pool.js';
+import type { HashResult } from './hash-protocol.js';
+import { recordOf, statFile, statKey, walkTree, type FileRecord, type UnreadablePath } from './walk.js';
+import type { ManifestEntry, ScanOptions, ScanProgress, ScanStats } from './types.js';
+
+export { writeManifest } from './write.js';
+export type { ScanOptions, ScanProgress, ScanStats } from './types.js';
+
+/** A batch is sent once it holds this many bytes or files; larger files go alone. */
+const BATCH_BYTES = 8 * 1024 * 1024;
+const BATCH_FILES = 256;
+/** Batches queued per thread before the walk waits: enough to keep threads busy, few enough to bound memory. */
+const QUEUE_PER_WORKER = 4;
+/** A file whose stat changes across this many reads is reported as changing. */
+const MAX_ATTEMPTS = 3;
+const PROGRESS_INTERVAL_MS = 100;
+
+/** The result of scanTree. */
+export interface ScanResult {
+  /** Sorted bytewise by relativePath. */
+  entries: ManifestEntry[];
+  /** DESIGN.md's tree digest: sha256 of the canonical PULP_MANIFEST. */
+  digest: string;
+  stats: ScanStats;
+}
+
+/**
+ * Scan a tree: every regular file's relative path, sha256 and size. The file named PULP_MANIFEST
+ * at the root is left out; so are symlinks, devices, sockets and fifos, names a manifest cannot
+ * carry and excluded paths (all counted or named in `stats`). Throws UnreadableFilesError naming
+ * every path that could not be read, TreeNotFoundError when root is not a directory.
+ */
+export async function scanTree(root: string, options: ScanOptions = {}): Promise<ScanResult> {
+  const started = performance.now();
+  const {
+    cacheFile,
+    exclude = [],
+    omit = [],
+    signal,
+    onProgress,
+    workers = os.availableParallelism(),
+    env = process.env,
+    racyWindowMs = 2000,
+  } = options;
+  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`\`workers\` must be an integer ≥ 1, got ${workers}`);
+  if (!(racyWindowMs >= 0)) throw new RangeError(`\`racyWindowMs\` must be ≥ 0, got ${racyWindowMs}`);
+  signal?.throwIfAborted();
+  const realRoot = await resolveRoot(root);
+  // Any file stamped after this may have been rewritten in the tick we read it in (see racyWindowMs).
+  const racyAfterNs = (BigInt(Date.now()) - BigInt(Math.round(racyWindowMs))) * 1_000_000n;
+  const isExcluded = await compileExclude(exclude);
+
+  const cachePath = cacheFile === false ? null : (cacheFile ?? defaultCacheFile(realRoot, env));
+  let cacheError: string | undefined;
+  let cache: LoadedCache | undefined;
+  if (cachePath) {
+    try {
+      cache = await loadCache(cachePath, signal ? { signal } : {});
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      cacheError = `cannot read ${cachePath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+      cache = { records: new Map(), state: 'corrupt' };
+    }
+  }
+  const oldRecords = cache?.records ?? new Map<string, CacheRecord>();
+  const newRecords = new Map<string, CacheRecord>();
+
+  const entries: ManifestEntry[] = [];
+  const unreadable: UnreadablePath[] = [];
+  const changing: string[] = [];
+  const attempts = new Map<string, number>();
+  const p: ScanProgress = { phase: 'walk', filesSeen: 0, filesToHash: 0, bytesToHash: 0, filesHashed: 0, bytesHashed: 0 };
+  let cachedFiles = 0;
+  let cachedBytes = 0;
+  let vanished = 0;
+  let lastReport = 0;
+  const report = (force = false) => {
+    if (!onProgress) return;
+    const now = performance.now();
+    if (!force && now - lastReport < PROGRESS_INTERVAL_MS) return;
+    lastReport = now;
+    onProgress({ ...p });
+  };
+
+  const pool = new HashPool({
+    workers,
+    ...(signal ? { signal } : {}),
+    onBytes: (n) => {
+      p.bytesHashed += n;
+      report();
+    },
+  });
+  const inflight = new Set<Promise<void>>();
+  let batch: FileRecord[] = [];
+  let batchBytes = 0;
+
+  const submit = (files: FileRecord[], bytes: number) => {
+    const job = pool
+      .hash(files.map((f) => path.join(realRoot, f.relativePath)), bytes)
+      .then((results) => settle(files, results));
+    // A rejection is awaited (and thrown) by drain(); this handler only keeps it from being unhandled.
+    job.catch(() => {});
+    const tracked = job.finally(() => inflight.delete(tracked));
+    tracked.catch(() => {});
+    inflight.add(tracked);
+  };
+  const flush = () => {
+    if (batch.length === 0) return;
+    submit(batch, batchBytes);
+    batch = [];
+    batchBytes = 0;
+  };
+  const enqueue = (f: FileRecord): Promise<void> | void => {
+    p.filesToHash += 1;
+    p.bytesToHash += f.size;
+    if (f.size >= BATCH_BYTES) submit([f], f.size);
+    else {
+      batch.push(f);
+      batchBytes += f.size;
+      if (batchBytes >= BATCH_BYTES || batch.length >= BATCH_FILES) flush();
+    }
+    if (inflight.size >= workers * QUEUE_PER_WORKER) return Promise.race(inflight);
+  };
+
+  const settle = (files: FileRecord[], results: HashResult[]) => {
+    for (let i = 0; i < files.length; i++) {
+      const f = files[i]!;
+      const r = results[i]!;
+      if ('error' in r) {
+        if (r.error === 'ENOENT') vanished += 1;
+        else unreadable.push({ relativePath: f.relativePath, code: r.error });
+        continue;
+      }
+      if (r.bytes === r.size && statKey(r) === statKey(f)) {
+        p.filesHashed += 1;
+        entries.push({ relativePath: f.relativePath, sha256: r.sha256, size: r.size });
+        if (BigInt(r.mtimeNs) <= racyAfterNs && BigInt(r.ctimeNs) <= racyAfterNs) {
+          newRecords.set(f.relativePath, { key: statKey(r), sha256: r.sha256 });
+        }
+        continue;
+      }
+      // The file changed between the walk and the end of the read (or during it): read it again
+      // under its new stat, so that the digest and the cache key describe the same bytes.
+      p.bytesHashed -= r.bytes;
+      p.filesToHash -= 1;
+      p.bytesToHash -= f.size;
+      const n = (attempts.get(f.relativePath) ?? 1) + 1;
+      attempts.set(f.relativePath, n);
+      if (n > MAX_ATTEMPTS) {
+        changing.push(f.relativePath);
+        continue;
+      }
+      let st;
+      try {
+        st = statFile(path.join(realRoot, f.relativePath));
+      } catch (err) {
+        unreadable.push({ relativePath: f.relativePath, code: (err as NodeJS.ErrnoException).code ?? 'EIO' });
+        continue;
+      }
+      if (!st || !st.isFile()) {
+        vanished += 1;
+        continue;
+      }
+      const again = recordOf(f.relativePath, st);
+      p.filesToHash += 1;
+      p.bytesToHash += again.size;
+      submit([again], again.size);
+    }
+    report();
+  };
+
+  let walked;
+  try {
+    walked = await walkTree(realRoot, {
+      ...(isExcluded ? { isExcluded } : {}),
+      omit: new Set(['PULP_MANIFEST', ...omit]),
+      ...(signal ? { signal } : {}),
+      onFile: (f) => {
+        p.filesSeen += 1;
+        const hit = oldRecords.get(f.relativePath);
+        if (hit !== undefined && hit.key === statKey(f)) {
+          cachedFiles += 1;
+          cachedBytes += f.size;
+          entries.push({ relativePath: f.relativePath, sha256: hit.sha256, size: f.size });
+          newRecords.set(f.relativePath, hit);
+          if ((cachedFiles & 1023) === 0) report();
+          return;
+        }
+        return enqueue(f);
+      },
+    });
+    flush();
+    p.phase = 'hash';
+    report(true);
+    // settle() may submit retries, so drain until nothing is left in flight.
+    while (inflight.size > 0) await Promise.all(inflight);
+  } finally {
+    await pool.close();
+  }
+  signal?.throwIfAborted();
+  vanished += walked.vanished;
+  report(true);
+
+  // The cache is saved even when the scan fails below: the files that were hashed need not be read again.
+  let written = false;
+  const dirty = p.filesHashed > 0 || cache?.state !== 'loaded' || newRecords.size !== oldRecords.size;
+  if (cachePath && dirty) {
+    try {
+      await saveCache(cachePath, realRoot, newRecords, signal ? { signal } : {});
+      written = true;
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      cacheError = `cannot write ${cachePath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+    }
+  }
+
+  const allUnreadable = [...walked.unreadable, ...unreadable];
+  if (allUnreadable.length > 0) throw new UnreadableFilesError(realRoot, sortByPath(allUnreadable));
+  if (changing.length > 0) throw new TreeChangingError(realRoot, changing.sort());
+
+  const sorted = sortEntries(entries);
+  let bytes = 0;
+  for (const e of sorted) bytes += e.size;
+  const stats: ScanStats = {
+    files: sorted.length,
+    bytes,
+    hashedFiles: p.filesHashed,
+    hashedBytes: p.bytesHashed,
+    cachedFiles,
+    cachedBytes,
+    unrepresentable: walked.unrepresentable.sort(),
+    skipped: walked.skipped,
+    excluded: walked.excluded,
+    vanished,
+    durationMs: performance.now() - started,
+    cache: {
+      file: cachePath,
+      state: cache?.state ?? 'disabled',
+      written,
+      ...(cacheError ? { error: cacheError } : {}),
+    },
+  };
+  return { entries: sorted, digest: treeDigest(sorted), stats };
+}
+
+async function resolveRoot(root: string): Promise<string> {
+  let real: string;
+  try {
+    real = await realpath(root);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new TreeNotFoundError(root, code === 'ENOENT' ? 'no such directory' : `cannot be opened (${code})`);
+  }
+  const st = await stat(real);
+  if (!st.isDirectory()) throw new TreeNotFoundError(root, 'not a directory');
+  return real;
+}
+
+function sortByPath(items: UnreadablePath[]): UnreadablePath[] {
+  return items.sort((a, b) => (a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0));
+}
