@@ -82,8 +82,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const syncDuration = new Histogram({
     name: 'pulpdist_sync_duration_seconds',
-    help: 'Duration of finished syncs, by result.',
-    labelNames: ['mirror', 'site', 'result'],
+    // Per site, not per mirror: a histogram per mirror × site would be thousands of series for
+    // little gain; the per-mirror figure operators want is propagation, below.
+    help: 'Duration of finished syncs at a site, by result.',
+    labelNames: ['site', 'result'],
     buckets: SYNC_BUCKETS_SECONDS,
     ...mk,
   });
@@ -138,7 +140,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     const labels = { mirror, site };
     syncs.inc({ ...labels, result: s.result });
     const start = s.startedAt ? Date.parse(s.startedAt) : NaN;
-    if (Number.isFinite(start) && end >= start) syncDuration.observe({ ...labels, result: s.result }, (end - start) / 1000);
+    if (Number.isFinite(start) && end >= start) syncDuration.observe({ site, result: s.result }, (end - start) / 1000);
     if (s.downloadedBytes != null && s.downloadedBytes >= 0) downloadedBytes.inc(labels, s.downloadedBytes);
     if (s.downloadedFiles != null && s.downloadedFiles >= 0) downloadedFiles.inc(labels, s.downloadedFiles);
   };

@@ -114,7 +114,7 @@ function renderGrid(doc: StatusDocument, now: Date): string {
   out.push('</tr></thead><tbody>');
   for (const m of doc.mirrors) {
     const bySite = new Map(m.sites.map((s) => [s.site, s]));
-    out.push(`<tr data-mirror="${e(m.name)}"><th scope="row"><span class="mname">${e(m.name)}</span><span class="sub">origin ${e(m.origin)} · <code title="${e(m.treeDigest ?? 'unknown')}">${e(shortDigest(m.treeDigest))}</code></span></th>`);
+    out.push(`<tr data-mirror="${e(m.name)}"><th scope="row"><span class="mname">${e(m.name)}</span><span class="sub">from ${e(m.origin)} · <code title="tree digest at the source: ${e(m.treeDigest ?? 'unknown')}">${e(shortDigest(m.treeDigest))}</code></span></th>`);
     for (const site of sites) {
       const s = bySite.get(site);
       out.push(s ? renderCell(m.name, s, m.treeDigest, now) : '<td class="na" aria-label="not carried">·</td>');
@@ -134,7 +134,7 @@ function renderCell(mirror: string, s: MirrorSiteStatus, wanted: string | null, 
     `<td class="cell state-${s.state}" data-site="${e(s.site)}" data-state="${s.state}" title="${e(title)}">` +
     `<span class="state">${s.state}</span>` +
     `<span class="ver">${s.version !== null ? `v${s.version}` : 'no version'}</span>` +
-    `<code class="digest${stale}">${e(shortDigest(s.treeDigest))}</code>` +
+    `<code class="digest${stale}"${stale ? ' title="not the tree the origin publishes"' : ''}>${e(shortDigest(s.treeDigest))}</code>` +
     `<span class="age">${when ? `${age(when, now)} ago` : 'never synced'}</span>` +
     `</td>`
   );
