@@ -84,10 +84,27 @@ export interface Problem {
   rule: string;
 }
 
+/** One YAML document that was read, for reports that list documents (JUnit: one testcase each). */
+export interface DocumentRef {
+  file: string;
+  /** 1-based index of the document in its file. */
+  index: number;
+  /** First and last line of the document, to attribute problems to it. */
+  line: number;
+  endLine: number;
+  /** Set when the document says which kind and name it is (even if it is otherwise invalid). */
+  kind?: string;
+  name?: string;
+}
+
 /** What loading a spec tree gives: the specs (when valid) and every problem found. */
 export interface LoadResult {
   specs: SpecSet;
   problems: Problem[];
   files: number;
   documents: number;
+  /** Every document read, in file and position order (set by spec/load.ts). */
+  documentRefs?: DocumentRef[];
+  /** Every file read, in order (set by spec/load.ts). */
+  fileNames?: string[];
 }

@@ -1,0 +1,98 @@
+/**
+ * Valid documents to the spec model: every default filled in, units parsed, so that nothing
+ * downstream reads raw YAML or repeats a default. Only called on documents the schema accepted.
+ */
+import { parseBandwidth, parseDuration } from '../core/units.js';
+import type { MirrorSchedule, MirrorSource, MirrorSpec, SiteAuth, SiteSpec, SourcePosition } from './types.js';
+
+/** Defaults of the spec format (docs/specs.md lists them for users). */
+export const SPEC_DEFAULTS = {
+  apiRoot: '/pulp/api/v3/',
+  tlsValidation: true,
+  concurrentSyncs: 2,
+  downloadConcurrency: 10,
+  retainVersions: 3,
+  suspend: false,
+} as const;
+
+/** The shape the site schema guarantees. */
+interface RawSite {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: {
+    pulp: { url: string; apiRoot?: string; contentOrigin?: string; tlsValidation?: boolean; auth?: SiteAuth };
+    upstream?: string;
+    limits?: { concurrentSyncs?: number; downloadConcurrency?: number; bandwidth?: string };
+  };
+}
+
+/** The shape the mirror schema guarantees. */
+interface RawMirror {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: {
+    source: { path?: string; manifest?: string };
+    origin: string;
+    sites: string[];
+    basePath?: string;
+    schedule?: { interval?: string; cron?: string };
+    retainVersions?: number;
+    suspend?: boolean;
+  };
+}
+
+/** `https://pulp.example.com/` and `https://pulp.example.com` are the same origin: keep one spelling. */
+function origin(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+export function normalizeSite(data: unknown, position: SourcePosition): SiteSpec {
+  const raw = data as RawSite;
+  const { pulp, upstream, limits = {} } = raw.spec;
+  const url = origin(pulp.url);
+  const site: SiteSpec = {
+    name: raw.metadata.name,
+    labels: { ...(raw.metadata.labels ?? {}) },
+    pulp: {
+      url,
+      apiRoot: pulp.apiRoot ?? SPEC_DEFAULTS.apiRoot,
+      contentOrigin: pulp.contentOrigin === undefined ? url : origin(pulp.contentOrigin),
+      tlsValidation: pulp.tlsValidation ?? SPEC_DEFAULTS.tlsValidation,
+    },
+    limits: {
+      concurrentSyncs: limits.concurrentSyncs ?? SPEC_DEFAULTS.concurrentSyncs,
+      downloadConcurrency: limits.downloadConcurrency ?? SPEC_DEFAULTS.downloadConcurrency,
+    },
+    position,
+  };
+  if (pulp.auth) {
+    const auth: SiteAuth = { username: pulp.auth.username };
+    if (pulp.auth.passwordEnv !== undefined) auth.passwordEnv = pulp.auth.passwordEnv;
+    if (pulp.auth.passwordFile !== undefined) auth.passwordFile = pulp.auth.passwordFile;
+    site.pulp.auth = auth;
+  }
+  if (upstream !== undefined) site.upstream = upstream;
+  if (limits.bandwidth !== undefined) site.limits.bandwidth = parseBandwidth(limits.bandwidth);
+  return site;
+}
+
+export function normalizeMirror(data: unknown, position: SourcePosition): MirrorSpec {
+  const raw = data as RawMirror;
+  const s = raw.spec;
+  const source: MirrorSource = s.source.path !== undefined ? { kind: 'path', path: s.source.path } : { kind: 'manifest', url: String(s.source.manifest) };
+  const mirror: MirrorSpec = {
+    name: raw.metadata.name,
+    labels: { ...(raw.metadata.labels ?? {}) },
+    source,
+    origin: s.origin,
+    sites: [...s.sites],
+    basePath: s.basePath ?? raw.metadata.name,
+    retainVersions: s.retainVersions ?? SPEC_DEFAULTS.retainVersions,
+    suspend: s.suspend ?? SPEC_DEFAULTS.suspend,
+    position,
+  };
+  if (s.schedule) {
+    const schedule: MirrorSchedule =
+      s.schedule.interval !== undefined ? { intervalMs: parseDuration(s.schedule.interval) } : { cron: String(s.schedule.cron).trim().split(/\s+/).join(' ') };
+    mirror.schedule = schedule;
+  }
+  return mirror;
+}

@@ -1,0 +1,111 @@
+/**
+ * Finding and reading spec files on disk for `pulpdist validate`: recursive, `*.yaml` / `*.yml`,
+ * hidden entries (`.git`, `.gitlab-ci.yml`) and node_modules skipped, each file read at most
+ * MAX_FILE_BYTES + 1 bytes so that a huge or endless file cannot exhaust memory.
+ */
+import { open, readdir, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { UsageError } from '../core/errors.js';
+import { MAX_FILE_BYTES } from './source-file.js';
+import type { Problem } from './types.js';
+
+export interface FoundSpecFile {
+  /** The path as the user gave it joined with the relative path, with `/` separators. */
+  path: string;
+  content: Uint8Array;
+}
+
+const SPEC_FILE = /\.ya?ml$/i;
+
+function skipped(name: string): boolean {
+  return name.startsWith('.') || name === 'node_modules';
+}
+
+function shown(p: string): string {
+  return p.split(path.sep).join('/');
+}
+
+/** Read up to the cap plus one byte: enough for the loader to say "too large" without reading it all. */
+async function readCapped(file: string, signal?: AbortSignal): Promise<Uint8Array> {
+  signal?.throwIfAborted();
+  const handle = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(MAX_FILE_BYTES + 1);
+    let total = 0;
+    while (total < buf.length) {
+      const { bytesRead } = await handle.read(buf, total, buf.length - total, total);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+    }
+    return buf.subarray(0, total);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Every spec file under `paths`, in path order, each real file once. A path that does not exist
+ * is a usage error; a file that cannot be read is a problem at its line 1.
+ */
+export async function collectSpecFiles(paths: string[], options: { signal?: AbortSignal } = {}): Promise<{ files: FoundSpecFile[]; problems: Problem[] }> {
+  const { signal } = options;
+  const found: { shown: string; abs: string }[] = [];
+  const seenReal = new Set<string>();
+  const add = async (abs: string, display: string) => {
+    let real: string;
+    try {
+      real = await realpath(abs);
+    } catch {
+      real = abs;
+    }
+    if (seenReal.has(real)) return;
+    seenReal.add(real);
+    found.push({ shown: shown(display), abs });
+  };
+
+  const walk = async (dir: string, display: string, visited: Set<string>) => {
+    signal?.throwIfAborted();
+    const real = await realpath(dir);
+    // A symlink back up the tree would loop forever.
+    if (visited.has(real)) return;
+    visited.add(real);
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (skipped(e.name)) continue;
+      const abs = path.join(dir, e.name);
+      const disp = path.join(display, e.name);
+      let isDir = e.isDirectory();
+      let isFile = e.isFile();
+      if (e.isSymbolicLink()) {
+        const st = await stat(abs).catch(() => undefined);
+        isDir = st?.isDirectory() ?? false;
+        isFile = st?.isFile() ?? false;
+      }
+      if (isDir) await walk(abs, disp, visited);
+      else if (isFile && SPEC_FILE.test(e.name)) await add(abs, disp);
+    }
+  };
+
+  for (const p of paths) {
+    const st = await stat(p).catch((err: NodeJS.ErrnoException) => err);
+    if (st instanceof Error) {
+      if (st.code === 'ENOENT' || st.code === 'ENOTDIR') throw new UsageError(`path "${p}" does not exist`);
+      throw new UsageError(`path "${p}" cannot be read: ${st.code ?? st.message}`);
+    }
+    if (st.isDirectory()) await walk(p, path.normalize(p), new Set());
+    else await add(p, p);
+  }
+
+  const files: FoundSpecFile[] = [];
+  const problems: Problem[] = [];
+  for (const f of found) {
+    try {
+      files.push({ path: f.shown, content: await readCapped(f.abs, signal) });
+    } catch (err) {
+      signal?.throwIfAborted();
+      const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
+      problems.push({ file: f.shown, line: 1, column: 1, severity: 'error', rule: 'file-read', message: `file cannot be read (${code}); check its permissions` });
+    }
+  }
+  return { files, problems };
+}
