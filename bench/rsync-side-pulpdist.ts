@@ -1,0 +1,163 @@
+/**
+ * The pulpdist side of `bench:rsync`: an origin embedded site importing the tree (from its
+ * PULP_MANIFEST, file://) and five downstream embedded sites, leaf1 for the 1-client runs and
+ * leaf2–leaf5 for the 4-client runs, each pulling from the origin's content app. Every step is a
+ * reconcile pass, as `pulpdist apply` runs it, over a SpecSet built here.
+ *
+ * The origin's import is its own pass (`publish`), measured apart: rsync has no such step (a
+ * daemon serves whatever is on disk), and it is paid once per change, not once per client.
+ */
+import path from 'node:path';
+import { PulpdistError } from '../core/errors.js';
+import { silentLogger } from '../core/logger.js';
+import { parseManifest } from '../manifest/parse.js';
+import { createPulpClient } from '../pulp/client.js';
+import type { PulpClient } from '../pulp/types.js';
+import { reconcilePass } from '../reconcilers/pass.js';
+import type { MirrorSpec, SiteSpec, SpecSet } from '../spec/types.js';
+import { processCpuSeconds } from './rsync-proc.js';
+import type { BenchRun, Phase } from './rsync-report.js';
+import { BenchVerifyError, type BenchSide } from './rsync-side-rsync.js';
+import { servedBytes } from './rsync-served.js';
+import { startBenchSite, type BenchSite } from './rsync-sites.js';
+import type { TreePlan } from './scenario.js';
+
+/** The mirror's name and base path at every site. */
+export const BENCH_MIRROR = 'bench-tree';
+
+/** A reconcile pass did not converge: the run's figures would not describe a finished transfer. */
+export class BenchPassError extends PulpdistError {
+  constructor(
+    message: string,
+    readonly sites: string[],
+  ) {
+    super(message);
+  }
+}
+
+const POSITION = { file: '(bench:rsync)', line: 1, column: 1 };
+
+function siteSpec(site: BenchSite, upstream: string | undefined): SiteSpec {
+  return {
+    name: site.name,
+    labels: {},
+    pulp: { url: site.url, apiRoot: '/pulp/api/v3/', contentOrigin: site.url, tlsValidation: true },
+    ...(upstream ? { upstream } : {}),
+    limits: { concurrentSyncs: 2, downloadConcurrency: 10 },
+    position: POSITION,
+  };
+}
+
+function mirrorSpec(tree: string, sites: string[]): MirrorSpec {
+  return {
+    name: BENCH_MIRROR,
+    labels: {},
+    source: { kind: 'path', path: tree },
+    origin: 'origin',
+    sites,
+    basePath: BENCH_MIRROR,
+    retainVersions: 1,
+    suspend: false,
+    position: POSITION,
+  };
+}
+
+/** Start the six sites; the origin may import from `tree`. */
+export async function startPulpdistSide(opts: { tree: string; workDir: string; signal: AbortSignal; log: (line: string) => void }): Promise<PulpdistSide> {
+  const sites: BenchSite[] = [];
+  try {
+    sites.push(await startBenchSite({ name: 'origin', dataDir: path.join(opts.workDir, 'origin'), allowedImportPath: opts.tree, signal: opts.signal }));
+    for (let i = 1; i <= 5; i++) {
+      sites.push(await startBenchSite({ name: `leaf${i}`, dataDir: path.join(opts.workDir, `leaf${i}`), signal: opts.signal }));
+    }
+  } catch (err) {
+    for (const s of sites) await s.stop();
+    throw err;
+  }
+  return new PulpdistSide(sites, opts.tree, path.join(opts.workDir, 'manifest-cache'));
+}
+
+/** The running pulpdist side (see the module comment). */
+export class PulpdistSide implements BenchSide {
+  readonly tool = 'pulpdist' as const;
+  private readonly clients: Map<string, PulpClient>;
+  private readonly origin: BenchSite;
+
+  constructor(
+    private readonly sites: BenchSite[],
+    private readonly tree: string,
+    private readonly manifestCacheDir: string,
+  ) {
+    this.origin = sites[0]!;
+    this.clients = new Map(sites.map((s) => [s.name, createPulpClient(siteSpec(s, s.name === 'origin' ? undefined : 'origin'), { log: silentLogger })]));
+  }
+
+  private client(site: string): PulpClient {
+    const c = this.clients.get(site);
+    if (!c) throw new PulpdistError(`bench:rsync has no site "${site}"`);
+    return c;
+  }
+
+  /** The leaves that play the clients of a run. */
+  private leaves(clients: 1 | 4): string[] {
+    return clients === 1 ? ['leaf1'] : ['leaf2', 'leaf3', 'leaf4', 'leaf5'];
+  }
+
+  /** One reconcile pass over origin + `leaves`; throws unless every site converged. */
+  private async pass(leaves: string[], signal: AbortSignal): Promise<number> {
+    const names = ['origin', ...leaves];
+    const specs: SpecSet = { sites: this.sites.filter((s) => names.includes(s.name)).map((s) => siteSpec(s, s.name === 'origin' ? undefined : 'origin')), mirrors: [mirrorSpec(this.tree, names)] };
+    const clients = new Map(names.map((n) => [n, this.client(n)]));
+    const t0 = process.hrtime.bigint();
+    const result = await reconcilePass(specs, { clients, log: silentLogger, now: () => new Date(), manifestCacheDir: this.manifestCacheDir }, { signal });
+    const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (!result.converged) {
+      throw new BenchPassError(`the pass over ${names.join(', ')} did not converge: ${result.failures.join('; ') || 'no failure reported'}`, names);
+    }
+    return wallS;
+  }
+
+  /** The origin imports the tree as it is now (a pass over the origin alone). */
+  async publish(_phase: Phase, { signal }: { signal: AbortSignal }) {
+    const cpu0 = await processCpuSeconds(this.origin.pid);
+    const wall = await this.pass([], signal);
+    const cpu1 = await processCpuSeconds(this.origin.pid);
+    const published = await this.client('origin').getPublishedManifest(BENCH_MIRROR, { signal });
+    const entries = published && published !== 'not-modified' ? parseManifest(published.text) : [];
+    return { wall_s: wall, upstream_cpu_s: cpu1 - cpu0, files: entries.length, bytes: entries.reduce((s, e) => s + e.size, 0) };
+  }
+
+  async run(phase: Phase, clients: 1 | 4, { signal }: { signal: AbortSignal }): Promise<BenchRun> {
+    const bytes0 = await servedBytes(this.origin.url, { signal });
+    const cpu0 = await processCpuSeconds(this.origin.pid);
+    const wall = await this.pass(this.leaves(clients), signal);
+    const cpu1 = await processCpuSeconds(this.origin.pid);
+    const bytes1 = await servedBytes(this.origin.url, { signal });
+    return { tool: 'pulpdist', phase, clients, wire_bytes: bytes1 - bytes0, wall_s: wall, upstream_cpu_s: cpu1 - cpu0 };
+  }
+
+  /** Every leaf of the run publishes exactly the planned paths and sizes, and the origin's tree. */
+  async verify(clients: 1 | 4, expected: TreePlan, { signal }: { signal: AbortSignal }): Promise<void> {
+    const originText = await this.publishedText('origin', signal);
+    const want = new Map(expected.files.map((f) => [f.path, f.size]));
+    for (const leaf of this.leaves(clients)) {
+      const text = await this.publishedText(leaf, signal);
+      if (text !== originText) throw new BenchVerifyError(`${leaf} publishes another tree than the origin`, 'pulpdist', leaf);
+      const entries = parseManifest(text);
+      const wrong = entries.filter((e) => want.get(e.relativePath) !== e.size);
+      if (entries.length !== want.size || wrong.length) {
+        throw new BenchVerifyError(`${leaf} publishes ${entries.length} files (expected ${want.size}), ${wrong.length} not as planned (${wrong.slice(0, 3).map((e) => e.relativePath).join(', ')})`, 'pulpdist', leaf);
+      }
+    }
+  }
+
+  private async publishedText(site: string, signal: AbortSignal): Promise<string> {
+    const m = await this.client(site).getPublishedManifest(BENCH_MIRROR, { signal });
+    if (!m || m === 'not-modified') throw new BenchVerifyError(`${site} publishes nothing at ${BENCH_MIRROR}`, 'pulpdist', site);
+    return m.text;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.sites.map((s) => s.stop()));
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Embedded sites for the pulpdist side of `bench:rsync`: real `pulpdist site` child processes (the
+ * benchmark needs each one's pid for its CPU time), started on 127.0.0.1 port 0.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PulpdistError } from '../core/errors.js';
+import { PACKAGE_ROOT } from '../core/paths.js';
+import { stopChild } from './rsync-daemon.js';
+
+/** A site process did not start or did not say where it listens. */
+export class BenchSiteError extends PulpdistError {
+  constructor(
+    message: string,
+    readonly site: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+  }
+}
+
+/** One running `pulpdist site`. */
+export interface BenchSite {
+  name: string;
+  url: string;
+  pid: number;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+const LISTENING = /pulpdist site listening on (http:\/\/127\.0\.0\.1:\d+)/;
+
+/** Start `pulpdist site` for `name` with its data under `dataDir`; resolves once it listens. */
+export async function startBenchSite(opts: { name: string; dataDir: string; allowedImportPath?: string; signal: AbortSignal; timeoutMs?: number }): Promise<BenchSite> {
+  await mkdir(opts.dataDir, { recursive: true });
+  const args = [path.join(PACKAGE_ROOT, 'bin', 'pulpdist.js'), 'site', '--listen', '127.0.0.1:0', '--data', opts.dataDir];
+  if (opts.allowedImportPath) args.push('--allowed-import-path', opts.allowedImportPath);
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  let stdout = '';
+  let stderr = '';
+  // stderr carries one line per request; keep only the tail for error messages.
+  child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new BenchSiteError(`site ${opts.name} did not report listening within ${timeoutMs} ms: ${stderr.trim().slice(-500)}`, opts.name)), timeoutMs);
+      const onAbort = () => reject(opts.signal.reason);
+      opts.signal.addEventListener('abort', onAbort, { once: true });
+      const done = () => {
+        clearTimeout(timer);
+        opts.signal.removeEventListener('abort', onAbort);
+      };
+      child.stdout?.on('data', (d) => {
+        stdout += d;
+        const m = LISTENING.exec(stdout);
+        if (m) {
+          done();
+          resolve(m[1]!);
+        }
+      });
+      child.once('error', (err) => {
+        done();
+        reject(new BenchSiteError(`cannot start site ${opts.name}: ${err.message}`, opts.name, { cause: err }));
+      });
+      child.once('exit', (code) => {
+        done();
+        reject(new BenchSiteError(`site ${opts.name} exited with ${code} before listening: ${stderr.trim().slice(-500)}`, opts.name));
+      });
+    });
+    // Keep draining stdout so a chatty site never blocks on a full pipe.
+    child.stdout?.resume();
+    if (child.pid === undefined) throw new BenchSiteError(`site ${opts.name} has no pid`, opts.name);
+    return { name: opts.name, url, pid: child.pid, dataDir: opts.dataDir, stop: () => stopChild(child) };
+  } catch (err) {
+    await stopChild(child);
+    throw err;
+  }
+}
