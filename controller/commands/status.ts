@@ -32,7 +32,8 @@ export async function fetchStatus(server: string, opts: { signal: AbortSignal })
   } catch {
     throw new UsageError(`--server must be an http(s) URL, got "${redactUrl(server)}"`);
   }
-  const shown = redactUrl(server);
+  // As the user wrote it (URL parsing adds a trailing slash), less any credentials.
+  const shown = server.endsWith('/') ? redactUrl(server) : redactUrl(server).replace(/\/$/, '');
   const url = new URL('api/v1/status', base.href.endsWith('/') ? base : new URL(base.href + '/'));
   let res: Response;
   try {

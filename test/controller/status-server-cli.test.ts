@@ -1,0 +1,82 @@
+/**
+ * `pulpdist status` as a user runs it (a child process) against a real status server, and
+ * against nothing.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createServer } from 'node:net';
+import { silentLogger } from '../../core/logger.js';
+import type { StatusDocument } from '../../core/status.js';
+import { createMetrics } from '../../controller/metrics.js';
+import { startStatusServer, type StatusServer } from '../../controller/status-server.js';
+import { renderStatusText } from '../../controller/commands/status.js';
+import { runCli } from '../helpers/cli.js';
+import { COMMIT, sampleStatus } from './status-server-fixture.js';
+
+const doc: StatusDocument = sampleStatus();
+let server: StatusServer;
+
+test.before(async () => {
+  server = await startStatusServer({ listen: '127.0.0.1:0', getStatus: () => doc, isReady: () => true, metrics: createMetrics(), log: silentLogger });
+});
+
+test.after(async () => {
+  await server.close();
+});
+
+test('prints the mirrors × sites table and the sites line', async () => {
+  const r = await runCli(['status', '--server', server.url]);
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  assert.match(lines[0]!, `spec ${COMMIT.slice(0, 7)} applied`);
+  assert.match(r.stdout, 'mirrors/bad.yaml:14:7: spec.sites[2]: unknown site "brq2"');
+  const header = lines.find((l) => l.startsWith('MIRROR'))!;
+  assert.match(header, /^MIRROR\s+ORIGIN\s+HUB\s+LEAF\s+EDGE\s+TREE$/);
+  const fedora = lines.find((l) => l.startsWith('fedora-40'))!;
+  assert.match(fedora, /Synced v3 5m\s+Synced v3 3m\s+Progressing v2 \d+s\s+Failed v2 5m\s+a1a1a1a1a1a1$/);
+  const tools = lines.find((l) => l.startsWith('tools'))!;
+  // tools is not carried at origin or edge: a dot there, Suspended at hub and leaf.
+  assert.match(tools, /^tools\s+·\s+Suspended v3\s+Suspended v3\s+·\s+b2b2b2b2b2b2$/);
+  assert.match(r.stdout, /^sites: origin up \(pulp 3\.24\.0\) · hub up \(pulp 3\.24\.0\) · leaf up \(pulp 3\.24\.0\) · edge unreachable: connect ECONNREFUSED 10\.0\.0\.9:443$/m);
+  assert.not.match(r.stdout, '\u001b[', 'no colour when stdout is not a terminal');
+});
+
+test('--json prints the document', async () => {
+  const r = await runCli(['status', '--server', server.url + '/', '--json']);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout), doc);
+});
+
+test('an unreachable controller is exit 1 with the URL and the reason', async () => {
+  // A port that was free a moment ago: nothing listens there.
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const r = await runCli(['status', '--server', url]);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, `error: cannot reach the controller at ${url}\n`);
+  assert.match(r.stderr, /reason: .*ECONNREFUSED/);
+  assert.not.match(r.stderr, /at .*\.js:\d+/);
+});
+
+test('a server that is not a controller, and a bad --server, are clear errors', async () => {
+  const notFound = await runCli(['status', '--server', server.url + '/nothing-here']);
+  assert.is(notFound.code, 1);
+  assert.match(notFound.stderr, /reason: GET \/api\/v1\/status answered 404/);
+  const bad = await runCli(['status', '--server', 'ftp://example.com']);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, '--server must be an http(s) URL');
+});
+
+test('colour codes follow the state when asked for', () => {
+  const text = renderStatusText(doc, { now: new Date(), colour: true });
+  assert.match(text, '\u001b[31mFailed v2');
+  assert.match(text, '\u001b[32mSynced v3');
+  assert.match(text, '\u001b[35mSuspended v3');
+  const plain = renderStatusText(doc, { now: new Date(), colour: false });
+  assert.not.match(plain, '\u001b[');
+});
+
+test.run();
