@@ -7,6 +7,9 @@ import type { Logger } from '../core/logger.js';
 import type { MirrorStatus, SiteStatus } from '../core/status.js';
 import type { PulpClient } from '../pulp/types.js';
 import type { SpecSet } from '../spec/types.js';
+import type { PassMemory } from './pass.js';
+import type { Plan } from './plan-types.js';
+import type { SourceReader } from './source.js';
 
 export interface PassDeps {
   /** One client per site name (pulp/client.ts `createPulpClient`). */
@@ -17,6 +20,13 @@ export interface PassDeps {
   manifestCacheDir?: string;
   /** Progress of long work (syncs with bytes moved), for live views. */
   onEvent?: (event: PassEvent) => void;
+  /**
+   * What to keep between passes (published-manifest cache, last sync times for schedules):
+   * `createPassMemory()` once, then the same object every pass. @default one shared per process
+   */
+  memory?: PassMemory;
+  /** How sources are read (tests, or a controller with its own). @default createSourceReader() */
+  sources?: SourceReader;
 }
 
 export interface PassOptions {
@@ -45,4 +55,6 @@ export interface PassResult {
   nextDueAt: Date | null;
   /** Human summary lines of what failed and why. */
   failures: string[];
+  /** The plan this pass computed (and, unless dryRun, carried out). */
+  plan?: Plan;
 }

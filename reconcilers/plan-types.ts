@@ -138,6 +138,8 @@ export interface PlanEntry {
 export interface EntryOp {
   href?: Href;
   body?: Record<string, unknown>;
+  /** Sync: the remote to sync from, when it exists already (else apply uses the one it creates). */
+  remote?: Href;
   /** Sync: the site whose sync must finish first (null at the origin). */
   feeder?: string | null;
   /** Sync: the digest the site should publish afterwards. */

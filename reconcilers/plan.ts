@@ -58,10 +58,11 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
         continue;
       }
       const repo = site.repositories.get(p.repository.name);
+      const remote = site.remotes.get(p.remote.name);
       const dist = site.distributions.get(p.distribution.name);
       for (const e of [
         planRepository(p, repo),
-        planRemote(p, site.remotes.get(p.remote.name), site.embedded),
+        planRemote(p, remote, site.embedded),
         planDistribution(p, dist, repo),
       ]) if (e) entries.push(e);
 
@@ -76,7 +77,7 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
       }
       const published = dist ? site.published.get(dist.name) ?? null : null;
       const sync = planSync({
-        mirror: m, placement: p, repository: repo, distributionExists: !!dist, published, want,
+        mirror: m, placement: p, repository: repo, remote, distributionExists: !!dist, published, want,
         now: opts.now, lastSyncAt: opts.lastSyncAt?.get(key),
       });
       if (sync) entries.push(sync);

@@ -4,7 +4,7 @@
  * hold differs from what it publishes, or when the schedule is due.
  */
 import { CronExpressionParser } from 'cron-parser';
-import type { FileRepository } from '../pulp/types.js';
+import type { FileRemote, FileRepository } from '../pulp/types.js';
 import type { MirrorSchedule } from '../spec/types.js';
 import type { DesiredMirror, DesiredPlacement, PlanEntry, SyncReason, Transfer, TreeSummary } from './plan-types.js';
 
@@ -42,6 +42,7 @@ export interface SyncInput {
   mirror: DesiredMirror;
   placement: DesiredPlacement;
   repository: FileRepository | undefined;
+  remote: FileRemote | undefined;
   /** True when the distribution exists (a publish only helps where something serves it). */
   distributionExists: boolean;
   /** What the site publishes now (null = nothing). */
@@ -95,6 +96,6 @@ export function planSync(input: SyncInput): PlanEntry | null {
     reason: REASONS[reason](p.feeder),
     syncReason: reason,
     estimate: transferEstimate(want, published),
-    op: { href: input.repository?.pulp_href, feeder: p.feeder, wantDigest: want.digest },
+    op: { href: input.repository?.pulp_href, remote: input.remote?.pulp_href, feeder: p.feeder, wantDigest: want.digest },
   };
 }

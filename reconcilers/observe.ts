@@ -1,0 +1,192 @@
+/**
+ * Observe: what every site holds. Per site, `status()`, then one paginated list per kind filtered
+ * on the managed label (never a call per mirror), then the published tree of each managed
+ * distribution, read from its PULP_MANIFEST only when the repository's latest version moved since
+ * the cache saw it. A site that cannot be observed is recorded as such; the others proceed.
+ */
+import PQueue from 'p-queue';
+import { messageOf } from '../core/errors.js';
+import { redact } from '../core/redact.js';
+import { parseManifest } from '../manifest/parse.js';
+import { treeDigest } from '../manifest/digest.js';
+import type { FileDistribution, FileRemote, FileRepository, PulpClient, PulpStatus } from '../pulp/types.js';
+import type { SiteSpec } from '../spec/types.js';
+import { isManaged, MANAGED_SELECTOR } from './names.js';
+import type { ObservedSite, ObservedState, SourceTree, TreeSummary } from './plan-types.js';
+import { PublishedCache } from './published-cache.js';
+
+export interface ObserveOptions {
+  signal: AbortSignal;
+  /** Stamps `seenAt`. */
+  now: () => Date;
+  /** Manifest reads in flight per site. @default 8 */
+  manifestConcurrency?: number;
+}
+
+/** The digest given to a published manifest that cannot be parsed: it never equals a real tree. */
+export const UNPARSABLE_DIGEST = 'unparsable';
+
+/** A tree from a manifest's text. */
+export function treeOfText(text: string): TreeSummary {
+  const entries = parseManifest(text);
+  let bytes = 0;
+  for (const e of entries) bytes += e.size;
+  return { digest: treeDigest(entries), files: entries.length, bytes, entries };
+}
+
+/** The Pulp version a status shows (`core` component), and whether it is a `pulpdist site`. */
+export function describeStatus(status: PulpStatus): { pulpVersion: string | null; embedded: boolean } {
+  const versions = Array.isArray(status.versions) ? status.versions : [];
+  return {
+    pulpVersion: versions.find((v) => v.component === 'core')?.version ?? null,
+    embedded: versions.some((v) => v.component === 'pulpdist-site'),
+  };
+}
+
+/** Observe one site. Never throws for the site's own failures: they make it unreachable. */
+export async function observeSite(site: SiteSpec, client: PulpClient, cache: PublishedCache, opts: ObserveOptions): Promise<ObservedSite> {
+  const { signal } = opts;
+  const unreachable = (err: unknown): ObservedSite => ({
+    name: site.name, reachable: false, error: redact(messageOf(err)), pulpVersion: null, embedded: false,
+    repositories: new Map(), remotes: new Map(), distributions: new Map(), published: new Map(), seenAt: null,
+  });
+  try {
+    const status = await client.status({ signal });
+    const filter = { pulp_label_select: MANAGED_SELECTOR };
+    const [repos, remotes, dists] = await Promise.all([
+      client.listRepositories(filter, { signal }),
+      client.listRemotes(filter, { signal }),
+      client.listDistributions(filter, { signal }),
+    ]);
+    const seenAt = opts.now().toISOString();
+    const byName = <T extends { name: string; pulp_labels: Record<string, string> }>(xs: T[]) =>
+      new Map(xs.filter((x) => isManaged(x.pulp_labels)).map((x) => [x.name, x] as const));
+    const repositories = byName<FileRepository>(repos);
+    const distributions = byName<FileDistribution>(dists);
+    const published = await readPublished(site.name, client, cache, repositories, distributions, opts);
+    cache.retain(site.name, new Set(distributions.keys()));
+    return {
+      name: site.name, reachable: true, error: null, ...describeStatus(status),
+      repositories, remotes: byName<FileRemote>(remotes), distributions, published, seenAt,
+    };
+  } catch (err) {
+    if (signal.aborted) throw err;
+    return unreachable(err);
+  }
+}
+
+async function readPublished(
+  site: string,
+  client: PulpClient,
+  cache: PublishedCache,
+  repositories: ReadonlyMap<string, FileRepository>,
+  distributions: ReadonlyMap<string, FileDistribution>,
+  opts: ObserveOptions,
+): Promise<Map<string, TreeSummary | null>> {
+  const out = new Map<string, TreeSummary | null>();
+  const repoByHref = new Map([...repositories.values()].map((r) => [r.pulp_href, r]));
+  const queue = new PQueue({ concurrency: opts.manifestConcurrency ?? 8 });
+  const reads: Promise<void>[] = [];
+  for (const d of distributions.values()) {
+    const repo = d.repository ? repoByHref.get(d.repository) : undefined;
+    const versionHref = repo?.latest_version_href ?? null;
+    const cached = cache.get(site, d.name);
+    // A repository distribution serves the latest publication of its repository: same repository,
+    // same latest version → same tree. A distribution on anything else is always re-read.
+    if (cached && versionHref && cached.versionHref === versionHref && cached.repository === d.repository && cached.basePath === d.base_path) {
+      out.set(d.name, cached.tree);
+      continue;
+    }
+    if (repo && /\/versions\/0\/$/.test(versionHref ?? '') && !d.publication) {
+      // Version 0 is empty and never published: nothing to read.
+      out.set(d.name, null);
+      cache.set(site, d.name, { basePath: d.base_path, repository: d.repository, versionHref, etag: null, tree: null });
+      continue;
+    }
+    const etag = cached?.basePath === d.base_path && cached.tree?.entries ? cached.etag : null;
+    reads.push(
+      queue.add(async () => {
+        const tree = await readTree(client, d.base_path, etag, cached?.tree ?? null, opts.signal);
+        out.set(d.name, tree.tree);
+        cache.set(site, d.name, { basePath: d.base_path, repository: d.repository, versionHref, etag: tree.etag, tree: tree.tree });
+      }, { signal: opts.signal }),
+    );
+  }
+  await Promise.all(reads);
+  return out;
+}
+
+async function readTree(client: PulpClient, basePath: string, etag: string | null, prior: TreeSummary | null, signal: AbortSignal): Promise<{ tree: TreeSummary | null; etag: string | null }> {
+  const got = await client.getPublishedManifest(basePath, { signal, ...(etag ? { etag } : {}) });
+  if (got === null) return { tree: null, etag: null };
+  if (got === 'not-modified') return { tree: prior, etag };
+  try {
+    return { tree: treeOfText(got.text), etag: got.etag };
+  } catch {
+    // A manifest we cannot parse is a tree that matches nothing: the next sync replaces it.
+    return { tree: { digest: UNPARSABLE_DIGEST, files: 0, bytes: 0, entries: [] }, etag: null };
+  }
+}
+
+/** Observe every site in parallel (one site's failure never stops the others). */
+export async function observeSites(
+  sites: readonly SiteSpec[],
+  clients: ReadonlyMap<string, PulpClient>,
+  cache: PublishedCache,
+  opts: ObserveOptions,
+): Promise<Map<string, ObservedSite>> {
+  const results = await Promise.all(
+    sites.map(async (s) => {
+      const client = clients.get(s.name);
+      if (!client) {
+        const none: ObservedSite = {
+          name: s.name, reachable: false, error: 'no client for this site', pulpVersion: null, embedded: false,
+          repositories: new Map(), remotes: new Map(), distributions: new Map(), published: new Map(), seenAt: null,
+        };
+        return none;
+      }
+      return observeSite(s, client, cache, opts);
+    }),
+  );
+  return new Map(results.map((r) => [r.name, r]));
+}
+
+/**
+ * Transfer estimates need the entries of trees the cache knows only by digest. Read those
+ * manifests again, but only where the target differs from the source (a converged site costs
+ * nothing).
+ */
+export async function loadMissingEntries(
+  observed: ObservedState,
+  clients: ReadonlyMap<string, PulpClient>,
+  cache: PublishedCache,
+  want: (site: string, distribution: string) => SourceTree | undefined,
+  opts: { signal: AbortSignal; concurrency?: number },
+): Promise<ObservedState> {
+  const queue = new PQueue({ concurrency: opts.concurrency ?? 8 });
+  const jobs: Promise<void>[] = [];
+  for (const site of observed.sites.values()) {
+    if (!site.reachable) continue;
+    const client = clients.get(site.name);
+    if (!client) continue;
+    const published = site.published as Map<string, TreeSummary | null>;
+    for (const [name, tree] of published) {
+      if (!tree || tree.entries) continue;
+      const w = want(site.name, name);
+      if (w && !('error' in w) && w.digest === tree.digest) continue;
+      const d = site.distributions.get(name);
+      if (!d) continue;
+      jobs.push(
+        queue.add(async () => {
+          const r = await readTree(client, d.base_path, null, tree, opts.signal).catch(() => null);
+          if (!r?.tree) return; // keep the summary: the estimate falls back to the whole tree
+          published.set(name, r.tree);
+          const c = cache.get(site.name, name);
+          if (c) cache.set(site.name, name, { ...c, etag: r.etag, tree: r.tree });
+        }, { signal: opts.signal }),
+      );
+    }
+  }
+  await Promise.all(jobs);
+  return observed;
+}

@@ -1,0 +1,172 @@
+/**
+ * One reconcile pass: observe every site and source → plan (pure) → apply (unless dry run) →
+ * re-observe → status of every mirror × site. `pulpdist plan`, `pulpdist apply`, the controller
+ * and the benchmarks all come through here, so they share one code path.
+ */
+import type { LastSync } from '../core/status.js';
+import type { SpecSet } from '../spec/types.js';
+import { apply, type ApplyResult } from './apply.js';
+import { desiredState } from './desired.js';
+import { syncKey } from './names.js';
+import { loadMissingEntries, observeSites } from './observe.js';
+import type { PassDeps, PassOptions, PassResult } from './pass-types.js';
+import { hasChanges, plan as computePlan } from './plan.js';
+import type { DesiredState, ObservedState, Plan, SourceTree } from './plan-types.js';
+import { PublishedCache } from './published-cache.js';
+import { createSourceReader, readSources, type SourceReader } from './source.js';
+import { mirrorStatuses, siteStatuses } from './status.js';
+import { nextDue } from './sync.js';
+
+export { apply } from './apply.js';
+export { observeSites } from './observe.js';
+export { plan } from './plan.js';
+
+/**
+ * What a caller keeps between passes: the published-manifest cache, the last sync of each
+ * (mirror, site), and the source reader (it keeps ETags of source manifests).
+ */
+export interface PassMemory {
+  published: PublishedCache;
+  /** When each (mirror, site) last synced, or first came under a schedule; by `syncKey`. */
+  lastSyncAt: Map<string, Date>;
+  lastSync: Map<string, LastSync>;
+  lastSeen: Map<string, string>;
+  sources: SourceReader | null;
+}
+
+export function createPassMemory(published = new PublishedCache()): PassMemory {
+  return { published, lastSyncAt: new Map(), lastSync: new Map(), lastSeen: new Map(), sources: null };
+}
+
+/** Used when the caller keeps none: one per process, so a long-running caller still gets caching. */
+const processMemory = createPassMemory();
+
+/** What plan and apply need, computed once. */
+export interface Prepared {
+  desired: DesiredState;
+  observed: ObservedState;
+  plan: Plan;
+  memory: PassMemory;
+  sources: SourceReader;
+}
+
+function memoryOf(deps: PassDeps): PassMemory {
+  return deps.memory ?? processMemory;
+}
+
+function readerOf(deps: PassDeps, memory: PassMemory): SourceReader {
+  if (deps.sources) return deps.sources;
+  memory.sources ??= createSourceReader(deps.manifestCacheDir ? { cacheDir: deps.manifestCacheDir } : {});
+  return memory.sources;
+}
+
+/** Observe every site and every (non-suspended) source, then plan. Changes nothing in Pulp. */
+export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOptions): Promise<Prepared> {
+  const { signal } = opts;
+  const memory = memoryOf(deps);
+  const sources = readerOf(deps, memory);
+  const desired = desiredState(specs);
+  const active = [...desired.mirrors.values()].filter((m) => !m.suspend);
+  const [sites, sourceTrees] = await Promise.all([
+    observeSites(specs.sites, deps.clients, memory.published, { signal, now: deps.now }),
+    readSources(active, sources, { signal }),
+  ]);
+  const observed: ObservedState = { sites, sources: sourceTrees };
+  await loadMissingEntries(observed, deps.clients, memory.published, (site, dist) => {
+    const m = desired.mirrors.get(mirrorOfName(dist));
+    return m && m.placements.some((p) => p.site === site) ? sourceTrees.get(m.name) : undefined;
+  }, { signal });
+  const now = deps.now();
+  seedSchedules(desired, memory, now);
+  for (const s of sites.values()) if (s.seenAt) memory.lastSeen.set(s.name, s.seenAt);
+  const plan = computePlan(desired, observed, {
+    now,
+    lastSyncAt: memory.lastSyncAt,
+    allowMassDelete: opts.allowMassDelete ?? false,
+    ...(opts.sites ? { sites: opts.sites } : {}),
+  });
+  return { desired, observed, plan, memory, sources };
+}
+
+function mirrorOfName(distribution: string): string {
+  return distribution.startsWith('pulpdist.') ? distribution.slice('pulpdist.'.length) : distribution;
+}
+
+/**
+ * A schedule counts from the first time this process saw the placement, so that a restart does
+ * not sync every scheduled mirror at once; a real sync time replaces it.
+ */
+function seedSchedules(desired: DesiredState, memory: PassMemory, now: Date): void {
+  for (const m of desired.mirrors.values()) {
+    if (!m.schedule) continue;
+    for (const p of m.placements) {
+      const k = syncKey(m.name, p.site);
+      if (!memory.lastSyncAt.has(k)) memory.lastSyncAt.set(k, now);
+    }
+  }
+}
+
+function nextDueAt(desired: DesiredState, memory: PassMemory): Date | null {
+  let best: Date | null = null;
+  for (const m of desired.mirrors.values()) {
+    if (!m.schedule || m.suspend) continue;
+    for (const p of m.placements) {
+      const last = memory.lastSyncAt.get(syncKey(m.name, p.site));
+      if (!last) continue;
+      const due = nextDue(m.schedule, last);
+      if (!best || due < best) best = due;
+    }
+  }
+  return best;
+}
+
+/** Observe, plan, apply (unless `dryRun`), and report the status of every mirror × site. */
+export async function reconcilePass(specs: SpecSet, deps: PassDeps, opts: PassOptions): Promise<PassResult> {
+  const prepared = await preparePlan(specs, deps, opts);
+  return applyPrepared(prepared, specs, deps, opts);
+}
+
+/** The second half of a pass, for callers that showed the plan first. */
+export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: PassDeps, opts: PassOptions): Promise<PassResult> {
+  const { desired, observed, plan, memory, sources } = prepared;
+  const { signal } = opts;
+  let applied: ApplyResult | null = null;
+  let after = observed;
+  let remaining = plan;
+  if (!opts.dryRun) {
+    applied = await apply(plan, { clients: deps.clients, log: deps.log, now: deps.now, sources, ...(deps.onEvent ? { onEvent: deps.onEvent } : {}) }, {
+      signal, desired, sourceTrees: observed.sources,
+    });
+    for (const [k, s] of applied.syncs) {
+      memory.lastSync.set(k, s);
+      if (s.result === 'completed' && s.finishedAt) memory.lastSyncAt.set(k, new Date(s.finishedAt));
+    }
+    if (applied.results.length > 0) {
+      // Level-triggered: report what the sites hold now, not what we meant to do.
+      const sites = await observeSites(specs.sites, deps.clients, memory.published, { signal, now: deps.now });
+      after = { sites, sources: observed.sources };
+      remaining = computePlan(desired, after, {
+        now: deps.now(), lastSyncAt: memory.lastSyncAt, allowMassDelete: opts.allowMassDelete ?? false,
+        ...(opts.sites ? { sites: opts.sites } : {}),
+      });
+    }
+  }
+  const mirrors = mirrorStatuses({ desired, observed: after, remaining, results: applied?.results ?? [], lastSync: memory.lastSync, dryRun: !!opts.dryRun });
+  const siteList = siteStatuses(desired, after, memory.lastSeen);
+  const failures = [...(applied?.failures ?? [])];
+  for (const s of after.sites.values()) if (!s.reachable) failures.push(`${s.name}: unreachable: ${s.error ?? 'not observed'}`);
+  for (const [name, t] of observed.sources as ReadonlyMap<string, SourceTree>) if ('error' in t) failures.push(`${name}: source unreadable: ${t.error}`);
+  const only = opts.sites ? new Set(opts.sites) : null;
+  const waiting = remaining.entries.some((e) => e.action === 'noop');
+  const converged = !hasChanges(remaining) && !waiting && failures.length === 0 &&
+    [...after.sites.values()].every((s) => s.reachable || (only !== null && !only.has(s.name)));
+  return {
+    converged,
+    changes: applied?.changes ?? 0,
+    mirrors,
+    sites: siteList,
+    nextDueAt: nextDueAt(desired, memory),
+    failures,
+    plan,
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * Reading mirror sources: a tree on disk is content-addressed with manifest/ (scanTree, with its
+ * rescan cache); a published manifest is fetched over HTTP(S). Both end as a TreeSummary, whose
+ * digest the plan compares with what the origin publishes. The reader is an injected edge, so
+ * tests and the controller can give their own.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import PQueue from 'p-queue';
+import { messageOf } from '../core/errors.js';
+import { redact, redactUrl } from '../core/redact.js';
+import { scanTree, writeManifest } from '../manifest/scan.js';
+import type { MirrorSource } from '../spec/types.js';
+import { treeOfText } from './observe.js';
+import type { SourceTree, TreeSummary } from './plan-types.js';
+
+export interface SourceReader {
+  /** The tree a source holds now. Throws when it cannot be read. */
+  read(source: MirrorSource, opts: { signal: AbortSignal }): Promise<TreeSummary>;
+  /**
+   * Make the source readable by the origin's remote: for a tree on disk, write its PULP_MANIFEST
+   * at the tree's root (atomically). Nothing to do for a published manifest.
+   */
+  prepare(source: MirrorSource, tree: TreeSummary, opts: { signal: AbortSignal }): Promise<void>;
+}
+
+export interface SourceReaderOptions {
+  /** Where scanTree keeps a rescan cache per tree; undefined = manifest/'s default location. */
+  cacheDir?: string;
+  /** HTTP(S) GET for `source.manifest`. @default globalThis.fetch */
+  fetch?: typeof globalThis.fetch;
+  /** Hash threads per scan. @default manifest/'s default (all cores) */
+  workers?: number;
+}
+
+/** A stable key of a source, so that mirrors sharing one are read once per pass. */
+export function sourceKey(source: MirrorSource): string {
+  return source.kind === 'path' ? `path:${source.path}` : `manifest:${source.url}`;
+}
+
+/** The reader used when none is injected. */
+export function createSourceReader(options: SourceReaderOptions = {}): SourceReader {
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const etags = new Map<string, { etag: string; tree: TreeSummary }>();
+  return {
+    async read(source, { signal }) {
+      if (source.kind === 'path') {
+        const cacheFile = options.cacheDir
+          ? path.join(options.cacheDir, createHash('sha256').update(source.path).digest('hex').slice(0, 32) + '.cache')
+          : undefined;
+        const r = await scanTree(source.path, { signal, ...(cacheFile ? { cacheFile } : {}), ...(options.workers ? { workers: options.workers } : {}) });
+        let bytes = 0;
+        for (const e of r.entries) bytes += e.size;
+        return { digest: r.digest, files: r.entries.length, bytes, entries: r.entries };
+      }
+      const prior = etags.get(source.url);
+      const res = await doFetch(source.url, { signal, headers: prior ? { 'if-none-match': prior.etag } : {} });
+      if (res.status === 304 && prior) return prior.tree;
+      if (!res.ok) throw new Error(`GET ${redactUrl(source.url)} answered ${res.status} ${res.statusText}`);
+      const tree = treeOfText(await res.text());
+      const etag = res.headers.get('etag');
+      if (etag) etags.set(source.url, { etag, tree });
+      return tree;
+    },
+    async prepare(source, tree, { signal }) {
+      if (source.kind !== 'path' || !tree.entries) return;
+      await writeManifest(path.join(source.path, 'PULP_MANIFEST'), tree.entries, { signal });
+    },
+  };
+}
+
+/**
+ * Read the sources of these mirrors, each distinct source once, a few at a time. A source that
+ * cannot be read gives `{error}` for its mirrors (the plan waits for it; nothing is deleted).
+ */
+export async function readSources(
+  mirrors: readonly { name: string; source: MirrorSource }[],
+  reader: SourceReader,
+  opts: { signal: AbortSignal; concurrency?: number },
+): Promise<Map<string, SourceTree>> {
+  const queue = new PQueue({ concurrency: opts.concurrency ?? 4 });
+  const byKey = new Map<string, Promise<SourceTree>>();
+  for (const m of mirrors) {
+    const k = sourceKey(m.source);
+    if (byKey.has(k)) continue;
+    byKey.set(
+      k,
+      queue.add(
+        async () => {
+          try {
+            return await reader.read(m.source, { signal: opts.signal });
+          } catch (err) {
+            if (opts.signal.aborted) throw err;
+            return { error: redact(messageOf(err)) };
+          }
+        },
+        { signal: opts.signal },
+      ) as Promise<SourceTree>,
+    );
+  }
+  const out = new Map<string, SourceTree>();
+  for (const m of mirrors) out.set(m.name, await byKey.get(sourceKey(m.source))!);
+  return out;
+}
