@@ -102,7 +102,7 @@ export function checkCrossRules(sitesIn: SiteFacts[], mirrorsIn: MirrorFacts[], 
     }
     if (m.origin !== undefined && Array.isArray(at(m.source.data, ['spec', 'sites'])) && !m.sites.some((s) => s.name === m.origin)) {
       out.push(
-        problemAt(m.source, ['spec', 'origin'], 'origin-not-in-sites', `origin ${quote(m.origin)} is not one of sites (${m.sites.map((s) => s.name).join(', ') || 'none'}); the origin publishes the tree too, so add it to sites`),
+        problemAt(m.source, ['spec', 'origin'], 'origin-not-in-sites', `origin ${quote(m.origin)} is not one of sites (${[...new Set(m.sites.map((s) => s.name))].join(', ') || 'none'}); the origin publishes the tree too, so add it to sites`),
       );
     }
   }

@@ -123,12 +123,12 @@ export function checkValues(source: SourceDocument, kind: SpecKind, out: Problem
     }
     const interval = get(data, ['spec', 'schedule', 'interval']);
     if (typeof interval === 'string' && new RegExp(DURATION_PATTERN).test(interval) && parseDuration(interval) === 0) {
-      out.push(problemAt(source, ['spec', 'schedule', 'interval'], 'interval', 'interval must be longer than zero'));
+      out.push(problemAt(source, ['spec', 'schedule', 'interval'], 'interval', 'must be longer than zero'));
     }
   } else {
     const bandwidth = get(data, ['spec', 'limits', 'bandwidth']);
     if (typeof bandwidth === 'string' && new RegExp(BANDWIDTH_PATTERN).test(bandwidth) && parseBandwidth(bandwidth) < 1) {
-      out.push(problemAt(source, ['spec', 'limits', 'bandwidth'], 'bandwidth', 'bandwidth must be at least 1 byte per second; leave it out for no cap'));
+      out.push(problemAt(source, ['spec', 'limits', 'bandwidth'], 'bandwidth', 'must be at least 1 byte per second; leave it out for no cap'));
     }
     if (get(data, ['spec', 'pulp', 'tlsValidation']) === false) {
       out.push(problemAt(source, ['spec', 'pulp', 'tlsValidation'], 'tls-disabled', 'TLS certificate validation is off: anyone on the path can impersonate this Pulp server', { severity: 'warning' }));
