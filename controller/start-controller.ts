@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Logger } from '../core/logger.js';
 import { createPulpClient } from '../pulp/client.js';
 import type { PulpClient } from '../pulp/types.js';
-import { reconcilePass } from '../reconcilers/pass.js';
+import { createPassMemory, reconcilePass } from '../reconcilers/pass.js';
 import { loadSpecFiles } from '../spec/load.js';
 import type { SiteSpec, SpecSet } from '../spec/types.js';
 import { openGitSource } from './git-source.js';
@@ -87,8 +87,11 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
     for (const name of [...clients.keys()]) if (!out.has(name)) clients.delete(name);
     return out;
   };
+  // Kept across passes: published-manifest ETags, last sync times for schedules, source reader.
+  const memory = createPassMemory();
+  const manifestCacheDir = path.join(stateDir, 'manifest-cache');
   const reconcile = (specs: SpecSet, { signal }: { signal: AbortSignal }) =>
-    reconcilePass(specs, { clients: clientsFor(specs.sites), log, now: () => new Date(), manifestCacheDir: path.join(stateDir, 'manifest-cache') }, { signal });
+    reconcilePass(specs, { clients: clientsFor(specs.sites), log, now: () => new Date(), manifestCacheDir, memory }, { signal });
 
   const controller = createController(
     {
