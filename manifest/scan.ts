@@ -58,7 +58,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     racyWindowMs = 2000,
   } = options;
   if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`\`workers\` must be an integer ≥ 1, got ${workers}`);
-  if (!(racyWindowMs >= 0)) throw new RangeError(`\`racyWindowMs\` must be ≥ 0, got ${racyWindowMs}`);
+  if (!Number.isFinite(racyWindowMs)) throw new RangeError(`\`racyWindowMs\` must be a finite number, got ${racyWindowMs}`);
   signal?.throwIfAborted();
   const realRoot = await resolveRoot(root);
   // Any file stamped after this may have been rewritten in the tick we read it in (see racyWindowMs).

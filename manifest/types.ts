@@ -48,7 +48,8 @@ export interface ScanOptions {
   /**
    * A file whose mtime or ctime is less than this old when the scan starts is hashed but not
    * cached: a rewrite within the same timestamp tick would leave its stat unchanged (git's
-   * "racy clean" problem). 2 s covers filesystems with 1 s and 2 s timestamps. @default 2000
+   * "racy clean" problem). 2 s covers filesystems with 1 s and 2 s timestamps. Tests pass a
+   * negative window to cache files written a moment ago. @default 2000
    */
   racyWindowMs?: number;
 }

@@ -1,0 +1,116 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { canonicalManifest, treeDigest } from '../../manifest/digest.js';
+import { scanTree, writeManifest } from '../../manifest/scan.js';
+import { TreeNotFoundError } from '../../manifest/errors.js';
+import { tempDir } from '../helpers/cli.js';
+import { BAD_NAMES, GOOD_FILES, NON_UTF8_REPORTED, buildOddTree, expectedManifest, sha256, writeFiles } from './fixture.js';
+
+let dir = '';
+let cleanup = async () => {};
+let closeSocket = async () => {};
+
+test.before(async () => {
+  ({ dir, cleanup } = await tempDir('pulpdist-manifest-scan-'));
+  fs.mkdirSync(path.join(dir, 'odd'));
+  ({ close: closeSocket } = await buildOddTree(path.join(dir, 'odd')));
+});
+
+test.after(async () => {
+  await closeSocket();
+  await cleanup();
+});
+
+test('odd names: exact manifest, digest, and what was left out and why', async () => {
+  const { entries, digest, stats } = await scanTree(path.join(dir, 'odd'), { cacheFile: false });
+  const expected = expectedManifest();
+  assert.fixture(canonicalManifest(entries), expected);
+  assert.is(digest, sha256(expected));
+  assert.is(digest, treeDigest(entries));
+  // The emoji sorts after U+FF01 because UTF-8 order is not UTF-16 order.
+  const iEmoji = entries.findIndex((e) => e.relativePath === 'x-\u{1F600}.txt');
+  const iFull = entries.findIndex((e) => e.relativePath === 'x-\uFF01.txt');
+  assert.ok(iFull >= 0 && iEmoji === iFull + 1, `fullwidth at ${iFull}, emoji at ${iEmoji}`);
+  assert.equal(stats.unrepresentable, [...BAD_NAMES, NON_UTF8_REPORTED].sort());
+  assert.equal(stats.skipped, { symlinks: 3, devices: 0, sockets: 1, fifos: 1, other: 0 });
+  assert.is(stats.files, Object.keys(GOOD_FILES).length);
+  assert.is(stats.bytes, Object.values(GOOD_FILES).reduce((n, c) => n + Buffer.byteLength(c), 0));
+  assert.is(stats.hashedFiles, stats.files);
+  assert.is(stats.cachedFiles, 0);
+  assert.is(stats.excluded, 0);
+  assert.equal(stats.cache, { file: null, state: 'disabled', written: false });
+});
+
+test('the same manifest with one worker as with four', async () => {
+  const one = await scanTree(path.join(dir, 'odd'), { cacheFile: false, workers: 1 });
+  const four = await scanTree(path.join(dir, 'odd'), { cacheFile: false, workers: 4 });
+  assert.is(one.digest, four.digest);
+  assert.is(one.digest, sha256(expectedManifest()));
+});
+
+test('exclusions: names at any depth, paths from the root, whole directories; omit', async () => {
+  const { entries, stats } = await scanTree(path.join(dir, 'odd'), {
+    cacheFile: false,
+    exclude: ['*.bin', 'ünïcödé', 'sub/**', '.hidden'],
+    omit: ['plain.txt'],
+  });
+  const expected = { ...GOOD_FILES } as Record<string, string | Buffer>;
+  for (const k of ['big.bin', 'nested/a/b/c/deep.bin', 'ünïcödé/文件.txt', 'sub/#not-a-comment', '.hidden', 'plain.txt']) delete expected[k];
+  assert.fixture(canonicalManifest(entries), expectedManifest(expected));
+  // big.bin, deep.bin, the ünïcödé directory (once), sub/#not-a-comment, .hidden; omit is not counted.
+  assert.is(stats.excluded, 5);
+});
+
+test('a missing root or a file as root is TreeNotFoundError', async () => {
+  for (const root of [path.join(dir, 'nope'), path.join(dir, 'odd', 'plain.txt')]) {
+    try {
+      await scanTree(root, { cacheFile: false });
+      assert.unreachable('should have thrown');
+    } catch (err) {
+      assert.instance(err, TreeNotFoundError);
+      assert.is((err as TreeNotFoundError).root, root);
+    }
+  }
+});
+
+test('a symlinked root is followed (its entries are not)', async () => {
+  fs.mkdirSync(path.join(dir, 'small'));
+  writeFiles(path.join(dir, 'small'), { 'a.txt': 'a' });
+  fs.symlinkSync(path.join(dir, 'small'), path.join(dir, 'small-link'));
+  const { entries } = await scanTree(path.join(dir, 'small-link'), { cacheFile: false });
+  assert.fixture(canonicalManifest(entries), expectedManifest({ 'a.txt': 'a' }));
+});
+
+test('writeManifest writes the canonical text atomically, leaving no temp file', async () => {
+  const out = path.join(dir, 'out');
+  fs.mkdirSync(out);
+  const entries = [
+    { relativePath: 'b', sha256: sha256('b'), size: 1 },
+    { relativePath: 'a', sha256: sha256('a'), size: 1 },
+  ];
+  await writeManifest(path.join(out, 'PULP_MANIFEST'), entries);
+  assert.is(fs.readFileSync(path.join(out, 'PULP_MANIFEST'), 'utf8'), `a,${sha256('a')},1\nb,${sha256('b')},1\n`);
+  assert.equal(fs.readdirSync(out), ['PULP_MANIFEST']);
+});
+
+test('an aborted scan rejects with the reason and leaves nothing running', async () => {
+  const ac = new AbortController();
+  const reason = new Error('stop now');
+  const p = scanTree(path.join(dir, 'odd'), {
+    cacheFile: false,
+    signal: ac.signal,
+    onProgress: () => ac.abort(reason),
+  });
+  ac.signal.addEventListener('abort', () => {});
+  setImmediate(() => ac.abort(reason));
+  try {
+    await p;
+    assert.unreachable('should have rejected');
+  } catch (err) {
+    assert.is(err, reason);
+  }
+});
+
+test.run();
