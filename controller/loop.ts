@@ -125,6 +125,8 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
   let pollTimer: NodeJS.Timeout | undefined;
   let preemptTimer: NodeJS.Timeout | undefined;
   let passNo = 0;
+  /** `runOnce` without `start`: nothing is scheduled after the cycle. */
+  let started = false;
 
   function snapshot(): StatusDocument {
     return buildStatusDocument({ version, startedAt, observedCommit, specCommit, problems, lastPass, specs: valid?.specs ?? null, pass });
@@ -243,7 +245,7 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
 
   /** Schedule the next cycle; returns its time (epoch ms), or null when stopping. */
   function planNext(result: PassResult | null, failed: boolean): number | null {
-    if (shutdown.signal.aborted) return null;
+    if (shutdown.signal.aborted || !started) return null;
     const t = Date.now();
     let at: number;
     if (failed) {
@@ -328,6 +330,7 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
 
   return {
     async start() {
+      started = true;
       stopWatch = await source.watch(() => trigger('commit'));
       // Remote sources are polled; during a long pass this poll is also how a new commit is seen.
       const poll = (): void => {
