@@ -1,0 +1,96 @@
+/**
+ * The plan as a JSON document (schemas/plan.schema.json) and the summary line every format
+ * shares. Only formats: nothing here decides anything.
+ */
+import { formatBytes } from '../core/units.js';
+import type { Plan, PlanEntry, PlanSite, PlanSummary } from './plan-types.js';
+
+export const PLAN_FORMAT_VERSION = 1;
+
+export interface PlanDocumentEntry {
+  site: string;
+  kind: PlanEntry['kind'];
+  name: string;
+  mirror: string;
+  action: PlanEntry['action'];
+  reason: string;
+  syncReason?: PlanEntry['syncReason'];
+  changes?: PlanEntry['changes'];
+  estimate?: PlanEntry['estimate'];
+  stops?: PlanEntry['stops'];
+  depth: number;
+}
+
+export interface PlanDocument {
+  formatVersion: 1;
+  /** True when applying would change anything (exit code 2). */
+  changes: boolean;
+  summary: PlanSummary;
+  sites: PlanSite[];
+  warnings: string[];
+  blockedDeletes: string | null;
+  entries: PlanDocumentEntry[];
+}
+
+/** The JSON form of a plan: entries without apply's internals (hrefs, bodies). */
+export function planDocument(plan: Plan): PlanDocument {
+  const s = plan.summary;
+  return {
+    formatVersion: PLAN_FORMAT_VERSION,
+    changes: s.create + s.update + s.delete + s.sync + s.publish > 0,
+    summary: s,
+    sites: plan.sites,
+    warnings: plan.warnings,
+    blockedDeletes: plan.blockedDeletes,
+    entries: plan.entries.map((e) => {
+      const d: PlanDocumentEntry = { site: e.site, kind: e.kind, name: e.name, mirror: e.mirror, action: e.action, reason: e.reason, depth: e.depth };
+      if (e.syncReason) d.syncReason = e.syncReason;
+      if (e.changes) d.changes = e.changes;
+      if (e.estimate) d.estimate = e.estimate;
+      if (e.stops) d.stops = e.stops;
+      return d;
+    }),
+  };
+}
+
+/** `Plan: 3 to create, 1 to update, 0 to delete, 4 syncs moving 1.2 GiB` (plus publishes when any). */
+export function summaryLine(s: PlanSummary): string {
+  const publish = s.publish ? `, ${s.publish} publish${s.publish === 1 ? '' : 'es'}` : '';
+  return `Plan: ${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.sync} sync${s.sync === 1 ? '' : 's'} moving ${formatBytes(s.bytes)}${publish}`;
+}
+
+/** The mark of an action, terraform-style. */
+export function markOf(e: PlanEntry): string {
+  switch (e.action) {
+    case 'create': return '+';
+    case 'update': return '~';
+    case 'delete': return '-';
+    case 'sync': return '>';
+    case 'publish': return '^';
+    default: return '=';
+  }
+}
+
+/** A value in a field diff: strings quoted, objects as compact JSON. */
+export function showValue(v: unknown): string {
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** One line for an entry: `+ repository pulpdist.fedora (missing)` with its estimate or what stops. */
+export function entryLine(e: PlanEntry): string {
+  let tail = e.reason;
+  if (e.estimate) tail += `; moves ${e.estimate.files} file${e.estimate.files === 1 ? '' : 's'}, ${formatBytes(e.estimate.bytes)}`;
+  if (e.stops && (e.stops.files > 0 || e.kind !== 'remote')) {
+    tail += `; stops publishing ${e.stops.files} file${e.stops.files === 1 ? '' : 's'}, ${formatBytes(e.stops.bytes)}`;
+  }
+  const verb = e.action === 'noop' ? 'waiting' : e.action;
+  return `${markOf(e)} ${verb} ${e.kind} ${e.name} (${tail})`;
+}
+
+/** Entries grouped by site, in plan order, with every site of the plan present (even with no entry). */
+export function bySite(plan: Plan): { site: PlanSite; entries: PlanEntry[] }[] {
+  const groups = plan.sites.map((site) => ({ site, entries: [] as PlanEntry[] }));
+  const index = new Map(groups.map((g) => [g.site.name, g]));
+  for (const e of plan.entries) index.get(e.site)?.entries.push(e);
+  return groups;
+}
