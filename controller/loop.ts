@@ -135,8 +135,17 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
     doc = snapshot();
   };
 
-  /** Read and validate `commit` once; an invalid commit leaves `valid` as it was. */
-  async function consider(commit: string, signal: AbortSignal): Promise<void> {
+  /**
+   * Read and validate `commit` once; an invalid commit leaves `valid` as it was. Serialized: the
+   * cycle and a head check during a pass may both arrive with the same new commit.
+   */
+  let considering: Promise<void> = Promise.resolve();
+  function consider(commit: string, signal: AbortSignal): Promise<void> {
+    const next = considering.then(() => considerNow(commit, signal));
+    considering = next.catch(() => undefined);
+    return next;
+  }
+  async function considerNow(commit: string, signal: AbortSignal): Promise<void> {
     if (commit === specCommit) return;
     let result: LoadResult;
     try {
