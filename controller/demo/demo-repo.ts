@@ -63,7 +63,7 @@ export async function buildDemoRepo(o: BuildDemoRepoOptions): Promise<string> {
     for (const doc of docs) rewrite(doc, o);
     const target = path.join('mirrors', file);
     await mkdir(path.join(dir, path.dirname(target)), { recursive: true });
-    await writeFile(path.join(dir, target), docs.map((d) => d.toString({ lineWidth: 0 })).join(''));
+    await writeFile(path.join(dir, target), docs.map((d) => d.toString({ lineWidth: 0, flowCollectionPadding: false })).join(''));
     written.push(target);
   }
   if (fs.existsSync(o.schemaDir)) {
