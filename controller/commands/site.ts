@@ -1,15 +1,93 @@
+/**
+ * `pulpdist site`: run the embedded Pulp-compatible site until SIGTERM/SIGINT. Prints one line
+ * `pulpdist site listening on URL` on stdout when ready; logs go to stderr.
+ */
 import type { Command } from '../command.js';
-import { PulpdistError } from '../../core/errors.js';
+import { ConfigError, UsageError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { registerSecret } from '../../core/redact.js';
 
-/** Not built yet: see the issue tracker. */
+const VERSION = '0.1.0';
+
 export const command: Command = {
   name: 'site',
-  summary: 'not built yet',
-  usage: 'pulpdist site',
-  options: {},
-  help: 'This command is not built yet.',
-  positionals: true,
-  async run() {
-    throw new PulpdistError('pulpdist site is not built yet');
+  summary: 'an embedded Pulp-compatible site (for demos, tests and small deployments)',
+  usage: 'pulpdist site --listen HOST:PORT --data DIR [--content-origin URL] [--allowed-import-path DIR]… [--username U --password-env VAR]',
+  options: {
+    listen: { type: 'string' },
+    data: { type: 'string' },
+    'content-origin': { type: 'string' },
+    'allowed-import-path': { type: 'string', multiple: true },
+    username: { type: 'string' },
+    'password-env': { type: 'string' },
+    workers: { type: 'string' },
+    'log-format': { type: 'string' },
+  },
+  help: `
+Serves the subset of the Pulp 3 REST API pulpdist uses at /pulp/api/v3/, the content app at
+/pulp/content/ and counters at /pulpdist/metrics, all on one port, with metadata and artifacts
+stored under --data.
+
+  --listen HOST:PORT            where to listen; port 0 picks a free one (default 127.0.0.1:24817)
+  --data DIR                    data directory (created if missing); required
+  --content-origin URL          origin used in distributions' base_url (default: the listen origin)
+  --allowed-import-path DIR     file:// remotes may read under DIR (repeatable; default: none)
+  --username U                  require HTTP basic auth on the API (status/ and content stay public)
+  --password-env VAR            environment variable holding the password for --username
+  --workers N                   tasks that may run at once (default 8)
+  --log-format text|json        request and task log lines on stderr (default text)
+
+Example:
+  PULP_PW=secret pulpdist site --listen 127.0.0.1:0 --data /tmp/site1 --username admin --password-env PULP_PW
+`,
+  async run({ values }) {
+    const listen = String(values.listen ?? '127.0.0.1:24817');
+    const m = /^(.*):(\d{1,5})$/.exec(listen);
+    if (!m || Number(m[2]) > 65535) throw new UsageError(`--listen must be HOST:PORT, got "${listen}"`);
+    const host = m[1]!.replace(/^\[(.*)\]$/, '$1');
+    if (!values.data) throw new UsageError('--data DIR is required');
+    let auth: { username: string; password: string } | undefined;
+    if (values.username !== undefined || values['password-env'] !== undefined) {
+      if (!values.username || !values['password-env']) throw new UsageError('--username and --password-env go together');
+      const envName = String(values['password-env']);
+      const password = process.env[envName];
+      if (!password) throw new ConfigError(`environment variable ${envName} (named by --password-env) is not set or empty`);
+      registerSecret(password);
+      auth = { username: String(values.username), password };
+    }
+    const contentOrigin = values['content-origin'] === undefined ? undefined : String(values['content-origin']);
+    if (contentOrigin !== undefined && !/^https?:\/\/[^/]+\/?$/.test(contentOrigin)) {
+      throw new UsageError(`--content-origin must be an origin such as http://host:port, got "${contentOrigin}"`);
+    }
+    const workers = values.workers === undefined ? 8 : Number(values.workers);
+    if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers must be an integer ≥ 1, got "${String(values.workers)}"`);
+    const format = values['log-format'] === 'json' ? 'json' : 'text';
+    const log = createLogger({ format, level: 'info' }, { component: 'site' });
+    const { startSiteServer } = await import('../../site/server.js');
+    const running = await startSiteServer({
+      dataDir: String(values.data),
+      host,
+      port: Number(m[2]),
+      contentOrigin,
+      allowedImportPaths: ((values['allowed-import-path'] as string[] | undefined) ?? []).map(String),
+      auth,
+      log,
+      version: VERSION,
+      workers,
+    });
+    process.stdout.write(`pulpdist site listening on ${running.url}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string) => {
+        log.info('stopping', { signal: sig });
+        process.off('SIGTERM', onTerm);
+        process.off('SIGINT', onInt);
+        void running.close(2000).then(resolve, resolve);
+      };
+      const onTerm = () => stop('SIGTERM');
+      const onInt = () => stop('SIGINT');
+      process.on('SIGTERM', onTerm);
+      process.on('SIGINT', onInt);
+    });
+    return 0;
   },
 };

@@ -1,0 +1,242 @@
+/**
+ * The content app at `/pulp/content/` (pulp-api.md §5): a distribution is found from the parent
+ * prefixes of the path; it serves its publication (or its repository's newest publication) — every
+ * file of the version by relative path, the manifest, and HTML directory listings in pulpcore's
+ * format. Files stream from the blob store with aiohttp's headers (ETag `"<hex mtime_ns>-<hex size>"`,
+ * Last-Modified, Content-Length, Accept-Ranges), Range → 206, If-None-Match → 304, HEAD.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { ContentRecord, PublicationRecord, Tables } from './records.js';
+import type { Site } from './site.js';
+import { servedPublication, versionKey } from './versions.js';
+
+export const CONTENT_PREFIX = '/pulp/content/';
+
+interface FileIndex {
+  files: Map<string, ContentRecord>;
+  paths: string[];
+}
+
+const indexCache = new Map<string, FileIndex>();
+
+/** Relative path → unit for a version; versions never change, so this is cached (a few at a time). */
+function fileIndex(t: Tables, pub: PublicationRecord): FileIndex {
+  const key = versionKey(pub.repository_id, pub.number);
+  let idx = indexCache.get(key);
+  if (idx) return idx;
+  const files = new Map<string, ContentRecord>();
+  for (const id of t.versions.get(key)?.content ?? []) {
+    const c = t.content.get(id);
+    if (c) files.set(c.relative_path, c);
+  }
+  idx = { files, paths: [...files.keys()].sort() };
+  if (indexCache.size >= 16) indexCache.delete(indexCache.keys().next().value!);
+  indexCache.set(key, idx);
+  return idx;
+}
+
+function notFound(req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': 14 });
+  res.end(req.method === 'HEAD' ? undefined : '404: Not Found');
+}
+
+/** Answer one content-app request; `rawPath` is the URL path, still percent-encoded. */
+export async function serveContent(site: Site, req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
+  site.metrics.contentRequests++;
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end('405: Method Not Allowed');
+    return;
+  }
+  let rel: string;
+  try {
+    rel = decodeURIComponent(rawPath.slice(CONTENT_PREFIX.length));
+  } catch {
+    return notFound(req, res);
+  }
+  const t = site.store.t;
+  const dists = [...t.distributions.values()];
+  // Parent prefixes of the path, as pulpcore's _base_paths: "a/b/c" → a/b/c, a/b, a.
+  const segs = rel.split('/');
+  let dist = undefined;
+  for (let i = segs.length - 1; i >= 1 && !dist; i--) {
+    const bp = segs.slice(0, i).join('/');
+    dist = dists.find((d) => d.base_path === bp);
+  }
+  if (!dist) {
+    if (rel === '' || rel.endsWith('/')) {
+      const prefix = rel;
+      const names = new Set<string>();
+      for (const d of dists) if (d.base_path.startsWith(prefix)) names.add(d.base_path.slice(prefix.length).split('/')[0]! + '/');
+      if (names.size || rel === '') return sendHtml(req, res, listingHtml(CONTENT_PREFIX + rel, rel !== '', [...names].sort().map((n) => ({ name: n, date: '', size: '' }))));
+    }
+    return notFound(req, res);
+  }
+  const pub = servedPublication(t, dist);
+  if (!pub) return notFound(req, res);
+  const inner = rel.slice(dist.base_path.length + 1);
+  const idx = fileIndex(t, pub);
+  if (inner === '' || inner.endsWith('/')) {
+    const index = idx.files.get(inner + 'index.html');
+    if (index) return serveBlob(site, req, res, index.sha256, 'index.html');
+    const entries = dirEntries(t, idx, pub, inner);
+    if (!entries) return notFound(req, res);
+    return sendHtml(req, res, listingHtml(CONTENT_PREFIX + rel, true, entries));
+  }
+  if (pub.manifest !== null && inner === pub.manifest && pub.manifest_sha256) return serveBlob(site, req, res, pub.manifest_sha256, inner);
+  const unit = idx.files.get(inner);
+  if (!unit) return notFound(req, res);
+  return serveBlob(site, req, res, unit.sha256, inner);
+}
+
+interface Entry {
+  name: string;
+  date: string;
+  size: string;
+}
+
+function dirEntries(t: Tables, idx: FileIndex, pub: PublicationRecord, dir: string): Entry[] | null {
+  const out = new Map<string, Entry>();
+  for (const p of idx.paths) {
+    if (!p.startsWith(dir)) continue;
+    const restPath = p.slice(dir.length);
+    const slash = restPath.indexOf('/');
+    const name = slash < 0 ? restPath : restPath.slice(0, slash + 1);
+    if (out.has(name)) continue;
+    const unit = idx.files.get(p)!;
+    // A directory shows the date and size of one file inside it, as pulpcore's listing does.
+    out.set(name, { name, date: listDate(unit.pulp_created), size: sizeFormat(t.artifacts.get(unit.artifact_id)?.size ?? 0) });
+  }
+  if (dir === '' && pub.manifest !== null && pub.manifest_sha256) {
+    out.set(pub.manifest, { name: pub.manifest, date: listDate(pub.pulp_created), size: sizeFormat(pub.manifest_size) });
+  }
+  if (out.size === 0 && dir !== '') return null;
+  // Python sorts by code point: uppercase first.
+  return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `%d-%b-%Y %H:%M` in UTC. */
+function listDate(iso: string): string {
+  const d = new Date(iso.slice(0, 23) + 'Z');
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getUTCDate())}-${MONTHS[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}`;
+}
+
+/** Jinja's `filesizeformat` (decimal units). */
+export function sizeFormat(bytes: number): string {
+  if (bytes === 1) return '1 Byte';
+  if (bytes < 1000) return `${bytes} Bytes`;
+  const prefixes = ['kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
+  let unit = 1000;
+  for (let i = 0; i < prefixes.length; i++) {
+    unit = 1000 ** (i + 2);
+    if (bytes < unit || i === prefixes.length - 1) return `${((1000 * bytes) / unit).toFixed(1)} ${prefixes[i]}`;
+  }
+  return `${bytes} Bytes`;
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;');
+}
+
+/** pulpcore's render_html template, byte for byte (no trailing newline). */
+export function listingHtml(title: string, parentLink: boolean, entries: Entry[]): string {
+  const t = escapeHtml(title);
+  let s = `\n<html>\n<head><title>Index of ${t}</title></head>\n<body bgcolor="white">\n<h1>Index of ${t}</h1>\n<hr><pre>`;
+  s += parentLink ? '<a href="../">../</a>\n' : '\n';
+  for (const e of entries) {
+    s += `<a href="${escapeHtml(e.name)}">${escapeHtml(e.name)}</a>${' '.repeat(Math.max(0, 100 - e.name.length))}${e.date}  ${e.size}\n`;
+  }
+  return s + '</pre><hr></body>\n</html>';
+}
+
+function sendHtml(req: IncomingMessage, res: ServerResponse, html: string): void {
+  const body = Buffer.from(html, 'utf8');
+  res.writeHead(200, { 'Content-Type': 'text/html', 'Content-Length': body.length });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+const TYPES: Record<string, string> = {
+  '.txt': 'text/plain',
+  '.html': 'text/html',
+  '.htm': 'text/html',
+  '.css': 'text/css',
+  '.js': 'text/javascript',
+  '.json': 'application/json',
+  '.xml': 'application/xml',
+  '.csv': 'text/csv',
+  '.md': 'text/markdown',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.svg': 'image/svg+xml',
+  '.pdf': 'application/pdf',
+  '.zip': 'application/zip',
+  '.tar': 'application/x-tar',
+  '.iso': 'application/x-iso9660-image',
+  '.rpm': 'application/x-rpm',
+};
+
+async function serveBlob(site: Site, req: IncomingMessage, res: ServerResponse, sha256: string, name: string): Promise<void> {
+  const file = site.blobs.pathOf(sha256);
+  let st;
+  try {
+    st = await stat(file, { bigint: true });
+  } catch {
+    return notFound(req, res);
+  }
+  const size = Number(st.size);
+  const etag = `"${st.mtimeNs.toString(16)}-${size.toString(16)}"`;
+  const lastModified = new Date(Number(st.mtimeMs)).toUTCString();
+  const base: Record<string, string | number> = {
+    'Content-Type': TYPES[path.extname(name).toLowerCase()] ?? 'application/octet-stream',
+    Etag: etag,
+    'Last-Modified': lastModified,
+    'Accept-Ranges': 'bytes',
+  };
+  const inm = req.headers['if-none-match'];
+  if (inm && inm.split(',').some((x) => x.trim() === etag || x.trim() === '*')) {
+    res.writeHead(304, { Etag: etag, 'Last-Modified': lastModified });
+    return void res.end();
+  }
+  let start = 0;
+  let end = size - 1;
+  let status = 200;
+  const range = req.headers.range;
+  if (range && size > 0) {
+    const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+    if (m && (m[1] !== '' || m[2] !== '')) {
+      if (m[1] === '') {
+        start = Math.max(0, size - Number(m[2]));
+      } else {
+        start = Number(m[1]);
+        end = m[2] === '' ? size - 1 : Math.min(size - 1, Number(m[2]));
+      }
+      if (start > end || start >= size) {
+        res.writeHead(416, { 'Content-Range': `bytes */${size}`, 'Content-Type': 'text/plain; charset=utf-8' });
+        return void res.end(req.method === 'HEAD' ? undefined : '416: Range Not Satisfiable');
+      }
+      status = 206;
+      base['Content-Range'] = `bytes ${start}-${end}/${size}`;
+    }
+  }
+  const length = size === 0 ? 0 : end - start + 1;
+  res.writeHead(status, { ...base, 'Content-Length': length });
+  if (req.method === 'HEAD' || length === 0) return void res.end();
+  const stream = createReadStream(file, { start, end, highWaterMark: 256 * 1024 });
+  stream.on('data', (chunk) => {
+    site.metrics.contentBytesServed += (chunk as Buffer).length;
+  });
+  try {
+    await pipeline(stream, res);
+  } catch {
+    // The client went away mid-body; nothing to answer any more.
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * The downloader of syncs: fetches a remote's PULP_MANIFEST and its files over http(s), or from
+ * file:// under an allowed import path, verifying size and sha256 while streaming into a temp file
+ * of the blob store, under an optional shared token bucket. Retries follow pulpcore's downloader:
+ * 4xx other than 429 fail at once; 429, 5xx, connection errors and digest or size mismatches are
+ * retried up to `max_retries` (default 3) with exponential backoff.
+ * Error texts are pulpcore's, because clients and people compare them with real Pulp's.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { TaskFailure } from './tasks.js';
+import type { BlobStore } from './blobs.js';
+import type { RemoteRecord } from './records.js';
+import type { TokenBucket } from './token-bucket.js';
+
+/** What one sync's downloads share. */
+export interface DownloadDeps {
+  blobs: BlobStore;
+  remote: RemoteRecord;
+  allowedImportPaths: string[];
+  bucket: TokenBucket | null;
+  agent: http.Agent | https.Agent;
+  signal: AbortSignal;
+  /** Called with every chunk's size as it is received. */
+  onBytes: (n: number) => void;
+}
+
+class DownloadError extends TaskFailure {
+  constructor(
+    message: string,
+    readonly retry: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** A keep-alive agent for one sync, sized to its concurrency. */
+export function makeAgent(url: string, remote: RemoteRecord, concurrency: number): http.Agent | https.Agent {
+  const opts = { keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency };
+  if (url.startsWith('https:')) {
+    return new https.Agent({
+      ...opts,
+      rejectUnauthorized: remote.tls_validation,
+      ...(remote.ca_cert ? { ca: remote.ca_cert } : {}),
+      ...(remote.client_cert ? { cert: remote.client_cert } : {}),
+      ...(remote.client_key ? { key: remote.client_key } : {}),
+    });
+  }
+  return new http.Agent(opts);
+}
+
+/** The URL of a manifest entry: the manifest URL with its last segment replaced (query kept). */
+export function fileUrl(manifestUrl: string, relativePath: string): string {
+  const u = new URL(manifestUrl);
+  const dir = u.pathname.slice(0, u.pathname.lastIndexOf('/') + 1);
+  // Quote each segment as yarl does for aiohttp: sub-delimiters, ':' and '@' stay as they are.
+  const quoted = relativePath
+    .split('/')
+    .map((s) => encodeURIComponent(s).replace(/%(21|24|26|27|28|29|2A|2B|2C|3B|3D|3A|40)/gi, (m) => decodeURIComponent(m)))
+    .join('/');
+  u.pathname = dir + quoted;
+  return u.toString();
+}
+
+async function open(url: string, deps: DownloadDeps): Promise<Readable> {
+  const u = new URL(url);
+  if (u.protocol === 'file:') {
+    const p = fileURLToPath(u);
+    let real: string;
+    try {
+      real = await realpath(p);
+    } catch {
+      throw new DownloadError(`404, message='File not found', url=URL('${url}')`, false);
+    }
+    if (!deps.allowedImportPaths.some((a) => real.startsWith(a))) {
+      throw new DownloadError(`The path '${real}' does not start with any of the allowed import paths`, false);
+    }
+    return createReadStream(real, { highWaterMark: 256 * 1024 });
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DownloadError(`URL lacks a supported scheme: '${url}'`, false);
+  const r = deps.remote;
+  const headers: Record<string, string> = { 'User-Agent': 'pulpdist-site' };
+  for (const h of r.headers ?? []) Object.assign(headers, h);
+  if (r.username !== null && r.password !== null) headers.Authorization = `Basic ${Buffer.from(`${r.username}:${r.password}`).toString('base64')}`;
+  const mod = u.protocol === 'https:' ? https : http;
+  const timeout = (r.sock_read_timeout ?? r.total_timeout ?? 300) * 1000;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(u, { agent: deps.agent, headers, signal: deps.signal, timeout }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (status >= 200 && status < 300) return resolve(res);
+      res.resume();
+      reject(new DownloadError(`${status}, message='${res.statusMessage ?? ''}', url=URL('${url}')`, status === 429 || status >= 500));
+    });
+    req.on('timeout', () => req.destroy(new Error(`Timeout on reading data from socket: ${url}`)));
+    req.on('error', (err) => reject(deps.signal.aborted ? deps.signal.reason : new DownloadError(`Cannot connect to ${url}: ${err.message}`, true)));
+    req.end();
+  });
+}
+
+async function withRetries<T>(deps: DownloadDeps, fn: () => Promise<T>): Promise<T> {
+  const retries = deps.remote.max_retries ?? 3;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (deps.signal.aborted) throw deps.signal.reason;
+      if (!(err instanceof DownloadError) || !err.retry || attempt >= retries) throw err;
+      await sleep(100 * 2 ** attempt * (0.5 + Math.random()), undefined, { signal: deps.signal });
+    }
+  }
+}
+
+/** Fetch a (small) manifest into memory; at most `limit` bytes. */
+export async function fetchManifest(url: string, deps: DownloadDeps, limit = 1024 ** 3): Promise<Buffer> {
+  return withRetries(deps, async () => {
+    const stream = await open(url, deps);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of stream) {
+        const b = chunk as Buffer;
+        size += b.length;
+        if (size > limit) throw new DownloadError(`The manifest at ${url} is larger than ${limit} bytes`, false);
+        await deps.bucket?.take(b.length, deps.signal);
+        deps.onBytes(b.length);
+        chunks.push(b);
+      }
+    } catch (err) {
+      stream.destroy();
+      throw asDownloadError(err, url, deps);
+    }
+    return Buffer.concat(chunks);
+  });
+}
+
+/**
+ * Download one file into the blob store, verified. Nothing is stored unless size and sha256 match;
+ * the temp file is removed on any failure.
+ */
+export async function downloadArtifact(url: string, expected: { sha256: string; size: number }, deps: DownloadDeps): Promise<void> {
+  await withRetries(deps, async () => {
+    const stream = await open(url, deps);
+    const tmp = await deps.blobs.createTemp();
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      for await (const chunk of stream) {
+        const b = chunk as Buffer;
+        deps.signal.throwIfAborted();
+        size += b.length;
+        if (size > expected.size) {
+          throw new DownloadError(`A file located at the url ${url} failed validation due to size. Expected '${expected.size}', Actual 'more than ${expected.size}'`, true);
+        }
+        if (deps.bucket) await deps.bucket.take(b.length, deps.signal);
+        deps.onBytes(b.length);
+        hash.update(b);
+        await tmp.fh.write(b, 0, b.length, null);
+      }
+      const actual = hash.digest('hex');
+      if (actual !== expected.sha256) {
+        throw new DownloadError(`A file located at the url ${url} failed validation due to checksum. Expected '${expected.sha256}', Actual '${actual}'`, true);
+      }
+      if (size !== expected.size) {
+        throw new DownloadError(`A file located at the url ${url} failed validation due to size. Expected '${expected.size}', Actual '${size}'`, true);
+      }
+    } catch (err) {
+      stream.destroy();
+      await deps.blobs.discardTemp(tmp);
+      throw asDownloadError(err, url, deps);
+    }
+    await deps.blobs.commitTemp(tmp, expected.sha256);
+  });
+}
+
+function asDownloadError(err: unknown, url: string, deps: DownloadDeps): unknown {
+  if (deps.signal.aborted) return deps.signal.reason;
+  if (err instanceof DownloadError) return err;
+  // A body cut short by the server ("aborted", ECONNRESET) is retried like aiohttp's payload error.
+  return new DownloadError(`Response payload is not completed: ${url} (${(err as Error).message ?? String(err)})`, true);
+}

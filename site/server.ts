@@ -1,0 +1,200 @@
+/**
+ * The embedded Pulp-compatible site: one HTTP server with the API at `/pulp/api/v3/`, the content
+ * app at `/pulp/content/` and our counters at `/pulpdist/metrics`. It opens the store (replaying the
+ * journal, sweeping temp blobs, failing tasks a previous process left running), then listens.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Logger } from '../core/logger.js';
+import { redact } from '../core/redact.js';
+import { repositories } from './api-repositories.js';
+import { remotes } from './api-remotes.js';
+import { distributions, publications } from './api-distributions.js';
+import { tasks as tasksApi } from './api-tasks.js';
+import { artifacts, content, orphansCleanup } from './api-content.js';
+import { apiRoot, status } from './api-status.js';
+import { BlobStore } from './blobs.js';
+import { CONTENT_PREFIX, serveContent } from './content-app.js';
+import { ApiError, NOT_FOUND, newCid, sendJson, type Ctx } from './http.js';
+import { API, timestamp } from './records.js';
+import type { Site } from './site.js';
+import { Store } from './store.js';
+import type { SiteMetrics } from './sync.js';
+import { TaskManager } from './tasks.js';
+import { href } from './records.js';
+
+export interface SiteOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  /** `base_url` origin; default: the origin the site listens on. */
+  contentOrigin?: string;
+  allowedImportPaths?: string[];
+  /** Basic auth for the API (not status/, not the content app). */
+  auth?: { username: string; password: string };
+  log: Logger;
+  version: string;
+  /** Tasks running at once. @default 8 */
+  workers?: number;
+}
+
+export interface RunningSiteServer {
+  url: string;
+  site: Site;
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startSiteServer(opts: SiteOptions): Promise<RunningSiteServer> {
+  const dataDir = path.resolve(opts.dataDir);
+  const store = await Store.open(dataDir);
+  const blobs = new BlobStore(dataDir);
+  await blobs.init();
+  const workerId = crypto.randomUUID();
+  const tasks = new TaskManager(store, opts.log, href.worker(workerId), opts.workers ?? 8);
+  const recovered = await tasks.recover();
+  if (recovered) opts.log.warn('tasks left unfinished by a previous run marked failed', { count: recovered });
+  const metrics: SiteMetrics = { contentBytesServed: 0, contentRequests: 0, syncBytesDownloaded: 0, syncFilesDownloaded: 0 };
+  let listenOrigin = '';
+  const shutdown = new AbortController();
+  const site: Site = {
+    store,
+    blobs,
+    tasks,
+    metrics,
+    log: opts.log,
+    contentOrigin: () => (opts.contentOrigin ?? listenOrigin).replace(/\/+$/, ''),
+    allowedImportPaths: (opts.allowedImportPaths ?? []).map((p) => path.resolve(p)),
+    workerId,
+    startedAt: timestamp(),
+    version: opts.version,
+    dataDir,
+  };
+  const server = http.createServer((req, res) => {
+    void handle(site, opts, req, res, shutdown.signal);
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  listenOrigin = `http://${host}:${addr.port}`;
+  return {
+    url: listenOrigin,
+    site,
+    async close(graceMs = 2000) {
+      shutdown.abort();
+      server.close();
+      await tasks.shutdown(graceMs);
+      server.closeAllConnections();
+      await store.close();
+    },
+  };
+}
+
+async function handle(site: Site, opts: SiteOptions, req: http.IncomingMessage, res: http.ServerResponse, signal: AbortSignal): Promise<void> {
+  const t0 = performance.now();
+  const rawUrl = req.url ?? '/';
+  const pathOnly = rawUrl.split('?')[0]!;
+  res.on('finish', () => {
+    site.log.info('request', { method: req.method, path: redact(pathOnly), status: res.statusCode, ms: Math.round(performance.now() - t0) });
+  });
+  try {
+    if (pathOnly.startsWith(CONTENT_PREFIX)) return await serveContent(site, req, res, pathOnly);
+    if (pathOnly === '/pulpdist/metrics') return metricsText(site, req, res);
+    await api(site, opts, req, res, signal);
+  } catch (err) {
+    if (!res.headersSent) {
+      site.log.error('internal error', { method: req.method, path: redact(pathOnly), error: err });
+      res.writeHead(500, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ detail: 'Internal server error.' }));
+    } else res.destroy();
+  }
+}
+
+async function api(site: Site, opts: SiteOptions, req: http.IncomingMessage, res: http.ServerResponse, signal: AbortSignal): Promise<void> {
+  const host = req.headers.host ?? '127.0.0.1';
+  const url = new URL(req.url ?? '/', `http://${host}`);
+  const incoming = req.headers['correlation-id'];
+  const ctx: Ctx = {
+    req,
+    res,
+    method: (req.method ?? 'GET').toUpperCase(),
+    url,
+    origin: `http://${host}`,
+    cid: typeof incoming === 'string' && /^[0-9a-zA-Z-]{1,64}$/.test(incoming) ? incoming : newCid(),
+    allow: 'GET, HEAD, OPTIONS',
+    signal,
+  };
+  try {
+    if (!url.pathname.startsWith(API)) throw NOT_FOUND();
+    const parts = url.pathname.slice(API.length).split('/');
+    if (parts.at(-1) !== '') throw NOT_FOUND();
+    parts.pop();
+    if (parts.length === 1 && parts[0] === 'status') return await status(site, ctx);
+    if (opts.auth) checkAuth(req, opts.auth, ctx);
+    if (ctx.method === 'OPTIONS') return sendJson(ctx, 200, { name: parts.join('/'), description: '', renders: ['application/json'], parses: ['application/json'] });
+    const [a, b, c, ...rest] = parts;
+    if (parts.length === 0) return apiRoot(ctx);
+    if (a === 'repositories' && b === 'file' && c === 'file') return await repositories(site, ctx, rest);
+    if (a === 'remotes' && b === 'file' && c === 'file') return await remotes(site, ctx, rest);
+    if (a === 'publications' && b === 'file' && c === 'file') return await publications(site, ctx, rest);
+    if (a === 'distributions' && b === 'file' && c === 'file') return await distributions(site, ctx, rest);
+    if (a === 'content' && b === 'file' && c === 'files') return await content(site, ctx, rest);
+    if (a === 'tasks') return await tasksApi(site, ctx, parts.slice(1));
+    if (a === 'artifacts') return await artifacts(site, ctx, parts.slice(1));
+    if (a === 'orphans' && b === 'cleanup' && parts.length === 2) return await orphansCleanup(site, ctx);
+    throw NOT_FOUND();
+  } catch (err) {
+    if (err instanceof ApiError) {
+      if (!res.headersSent) sendJson(ctx, err.status, err.body, err.headers);
+      if (err.headers.Connection === 'close') req.socket.destroySoon?.();
+      return;
+    }
+    throw err;
+  }
+}
+
+function checkAuth(req: http.IncomingMessage, auth: { username: string; password: string }, ctx: Ctx): void {
+  const challenge = { 'WWW-Authenticate': 'Basic realm="api"', Vary: 'Accept, Cookie' };
+  const header = req.headers.authorization;
+  const m = header ? /^Basic\s+(.*)$/i.exec(header.trim()) : null;
+  if (!m) throw new ApiError(401, { detail: 'Authentication credentials were not provided.' }, challenge);
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw new ApiError(401, { detail: 'Invalid basic header. Credentials not correctly base64 encoded.' }, challenge);
+  const ok = safeEqual(decoded.slice(0, colon), auth.username) && safeEqual(decoded.slice(colon + 1), auth.password);
+  if (!ok) throw new ApiError(401, { detail: 'Invalid username/password.' }, { 'WWW-Authenticate': 'Basic realm="api"' });
+  void ctx;
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Our counters in Prometheus text: benchmarks and tests read "bytes the origin served" here. */
+function metricsText(site: Site, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const m = site.metrics;
+  const body = [
+    '# HELP pulpdist_site_content_bytes_served_total Bytes of file bodies the content app sent.',
+    '# TYPE pulpdist_site_content_bytes_served_total counter',
+    `pulpdist_site_content_bytes_served_total ${m.contentBytesServed}`,
+    '# HELP pulpdist_site_content_requests_total Requests to the content app.',
+    '# TYPE pulpdist_site_content_requests_total counter',
+    `pulpdist_site_content_requests_total ${m.contentRequests}`,
+    '# HELP pulpdist_site_sync_bytes_downloaded_total Bytes syncs received (manifests and files).',
+    '# TYPE pulpdist_site_sync_bytes_downloaded_total counter',
+    `pulpdist_site_sync_bytes_downloaded_total ${m.syncBytesDownloaded}`,
+    '# HELP pulpdist_site_sync_files_downloaded_total Files syncs downloaded.',
+    '# TYPE pulpdist_site_sync_files_downloaded_total counter',
+    `pulpdist_site_sync_files_downloaded_total ${m.syncFilesDownloaded}`,
+    '',
+  ].join('\n');
+  res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4', 'Content-Length': Buffer.byteLength(body) });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}

@@ -1,0 +1,48 @@
+/** The pieces of one running site that API handlers and the content app share. */
+import type { Logger } from '../core/logger.js';
+import type { BlobStore } from './blobs.js';
+import { ApiError, sendJson, type Ctx } from './http.js';
+import { href, type Op } from './records.js';
+import type { Store } from './store.js';
+import type { SiteMetrics } from './sync.js';
+import type { TaskManager, TaskSpec } from './tasks.js';
+
+export interface Site {
+  store: Store;
+  blobs: BlobStore;
+  tasks: TaskManager;
+  metrics: SiteMetrics;
+  log: Logger;
+  /** Origin for `base_url`: `--content-origin`, else the origin the site listens on. */
+  contentOrigin: () => string;
+  allowedImportPaths: string[];
+  workerId: string;
+  startedAt: string;
+  version: string;
+  dataDir: string;
+}
+
+/** Start a task and answer 202 `{"task": href}`. */
+export async function answerTask(site: Site, ctx: Ctx, spec: Omit<TaskSpec, 'cid'>): Promise<void> {
+  const rec = await site.tasks.submit({ ...spec, cid: ctx.cid });
+  sendJson(ctx, 202, { task: href.task(rec.id) });
+}
+
+/** A task body that only commits store operations computed when it runs. */
+export function commitTask(site: Site, ops: () => Op[], created: () => string[] = () => []): TaskSpec['run'] {
+  return async (tctx) => {
+    const list = ops();
+    if (list.length) await site.store.commit(list);
+    tctx.task.created_resources = created();
+  };
+}
+
+/** The method is not one the endpoint allows: 405 as DRF words it. */
+export function methodNotAllowed(method: string): ApiError {
+  return new ApiError(405, { detail: `Method "${method}" not allowed.` });
+}
+
+/** The trailing id of an href (its last path segment). */
+export function idOf(h: string): string {
+  return h.split('/').at(-2)!;
+}
