@@ -35,6 +35,8 @@ let bare = '';
 let work = '';
 let trees = '';
 let ctl: ControllerProcess | undefined;
+/** When set, the next push to the repository is preceded by someone else's status commit. */
+let interfere = false;
 
 async function getStatus(url: string): Promise<StatusDocument> {
   const r = await fetch(`${url}/api/v1/status`);
@@ -85,7 +87,16 @@ test.before(async () => {
     'specs/sites/hub.yaml': siteYaml('hub', sites[1]!.url, 'origin'),
     'specs/sites/leaf.yaml': siteYaml('leaf', sites[2]!.url, 'hub'),
   }));
-  git = await startGitServer(dir);
+  git = await startGitServer(dir, {
+    beforePush: async () => {
+      if (!interfere) return;
+      interfere = false;
+      const parent = runGit(['rev-parse', 'refs/heads/pulpdist/status'], bare);
+      const tree = runGit(['rev-parse', `${parent}^{tree}`], bare);
+      const c = runGit(['commit-tree', tree, '-p', parent, '-m', 'a concurrent writer'], bare);
+      runGit(['update-ref', 'refs/heads/pulpdist/status', c], bare);
+    },
+  });
 });
 
 test.after(async () => {
@@ -157,6 +168,27 @@ test('push an invalid spec → reported with its file; nothing deleted or change
   await waitStatus(ctl!.url, (d) => d.controller.observedCommit === fixed && d.controller.specErrors.length === 0, 'the fix applied');
 });
 
+test('a concurrent push to the status branch → re-applied on the new head and retried', async () => {
+  interfere = true;
+  makeTree('small', 2);
+  writeFiles(work, { 'specs/mirrors/small.yaml': mirrorYaml('small', path.join(trees, 'small')) });
+  const commit = commitAndPush(work, 'add small');
+  await waitStatus(ctl!.url, (d) => d.controller.observedCommit === commit && allSynced(d, 'small'), 'small Synced');
+  const end = Date.now() + 20_000;
+  let history = '';
+  while (Date.now() < end) {
+    history = runGit(['log', '--format=%s', 'pulpdist/status'], bare);
+    if (history.includes('a concurrent writer') && /small/.test(runGit(['ls-tree', '-r', '--name-only', 'pulpdist/status'], bare))) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.is(interfere, false, 'the hook ran');
+  const lines = history.split('\n');
+  const i = lines.indexOf('a concurrent writer');
+  assert.ok(i > 0, `our commit sits on top of the concurrent one:\n${history}`);
+  assert.match(ctl!.log(), /status branch moved under us/);
+  assert.match(runGit(['show', 'pulpdist/status:status/mirrors/small.yaml'], bare), /state: Synced/);
+});
+
 test('SIGKILL mid-pass, then restart → converges with no duplicate objects', async () => {
   const tree = makeTree('big', 60, 4096);
   writeFiles(work, { 'specs/mirrors/big.yaml': mirrorYaml('big', tree) });
@@ -178,6 +210,27 @@ test('SIGTERM → exit 0', async () => {
   const code = await ctl!.stop();
   assert.is(code, 0, ctl!.log().slice(-2000));
   assert.match(ctl!.log(), /controller stopped/);
+  ctl = undefined;
+});
+
+test('the webhook starts a fetch and a pass (polling every 5 min cannot explain it)', async () => {
+  ctl = await startControllerProcess([...runArgs().filter((a) => a !== '2s' && a !== '--interval'), '--interval', '5m', '--webhook-secret-env', 'E2E_HOOK_SECRET'], { env: { E2E_HOOK_SECRET: 'e2e-hook-secret' } });
+  const first = await waitStatus(ctl.url, (d) => d.controller.observedCommit !== null && d.controller.lastPass?.result !== 'running', 'the first pass');
+  makeTree('hooked', 2);
+  writeFiles(work, { 'specs/mirrors/hooked.yaml': mirrorYaml('hooked', path.join(trees, 'hooked')) });
+  const commit = commitAndPush(work, 'add hooked');
+  assert.is.not(first.controller.observedCommit, commit);
+  const denied = await fetch(`${ctl.url}/hooks/git`, { method: 'POST', headers: { 'x-gitlab-token': 'wrong', 'x-gitlab-event': 'Push Hook' }, body: '{}' });
+  assert.is(denied.status, 401);
+  const r = await fetch(`${ctl.url}/hooks/git`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-gitlab-token': 'e2e-hook-secret', 'x-gitlab-event': 'Push Hook', 'x-gitlab-event-uuid': 'e2e-1' },
+    body: JSON.stringify({ object_kind: 'push' }),
+  });
+  assert.is(r.status, 202);
+  await waitStatus(ctl.url, (d) => d.controller.observedCommit === commit && allSynced(d, 'hooked'), 'hooked Synced after the webhook', 30_000);
+  assert.not.match(ctl.log(), /e2e-hook-secret/);
+  assert.is(await ctl.stop(), 0);
   ctl = undefined;
 });
 
