@@ -153,6 +153,7 @@ export function parseSourceFile(file: string, content: string | Uint8Array): Sou
 
   const documents: SourceDocument[] = [];
   let syntaxCount = 0;
+  let firstHidden = { line: 1, column: 1 };
   let index = 0;
   for (const doc of parsed) {
     const contents = doc.contents;
@@ -165,8 +166,9 @@ export function parseSourceFile(file: string, content: string | Uint8Array): Sou
       if (seen.has(key)) continue;
       seen.add(key);
       syntaxCount++;
-      if (syntaxCount > MAX_SYNTAX_PROBLEMS) continue;
       const { line, column } = at(err.pos[0]);
+      if (syntaxCount === MAX_SYNTAX_PROBLEMS + 1) firstHidden = { line, column };
+      if (syntaxCount > MAX_SYNTAX_PROBLEMS) continue;
       const rule = err.code === 'DUPLICATE_KEY' ? 'duplicate-key' : err.code === 'RESOURCE_EXHAUSTION' ? 'nesting-depth' : 'yaml-syntax';
       push(line, column, rule, YAML_MESSAGES[err.code] ?? `YAML syntax: ${firstLine(err.message)}`);
     }
@@ -211,7 +213,7 @@ export function parseSourceFile(file: string, content: string | Uint8Array): Sou
     }
   }
   if (syntaxCount > MAX_SYNTAX_PROBLEMS) {
-    push(1, 1, 'yaml-syntax', `${syntaxCount - MAX_SYNTAX_PROBLEMS} more YAML syntax errors in this file not shown`);
+    push(firstHidden.line, firstHidden.column, 'yaml-syntax', `${syntaxCount - MAX_SYNTAX_PROBLEMS} more YAML syntax errors from here on not shown`);
   }
   if (documents.length === 0 && problems.length === 0) {
     push(1, 1, 'file-empty', 'file holds no YAML documents', 'warning');
