@@ -1,0 +1,153 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BIN, runCli, tempDir, type CliResult } from '../helpers/cli.js';
+import { BAD_NAMES, GOOD_FILES, NON_UTF8_REPORTED, buildOddTree, expectedManifest, sha256, writeFiles } from './fixture.js';
+
+let dir = '';
+let cleanup = async () => {};
+let closeSocket = async () => {};
+const SIMPLE = { 'a.txt': 'a', 'd/b.txt': 'bb', 'd/c,d.txt': '' };
+
+test.before(async () => {
+  ({ dir, cleanup } = await tempDir('pulpdist-manifest-cli-'));
+  fs.mkdirSync(path.join(dir, 'odd'));
+  ({ close: closeSocket } = await buildOddTree(path.join(dir, 'odd')));
+  fs.mkdirSync(path.join(dir, 'simple'));
+  writeFiles(path.join(dir, 'simple'), SIMPLE);
+});
+test.after(async () => {
+  await closeSocket();
+  await cleanup();
+});
+
+test('odd tree: exact manifest on stdout, each unrepresentable name on stderr, exit 3', async () => {
+  const r = await runCli(['manifest', path.join(dir, 'odd'), '--no-cache']);
+  assert.is(r.stdout, expectedManifest());
+  assert.is(r.code, 3, r.stderr);
+  for (const bad of [...BAD_NAMES, NON_UTF8_REPORTED]) {
+    assert.ok(r.stderr.includes(`warning: left out ${JSON.stringify(bad)}: `), `${JSON.stringify(bad)} in\n${r.stderr}`);
+  }
+  assert.match(r.stderr, /warning: left out "line\\nbreak.txt": contains a line break\n/);
+  assert.match(r.stderr, /warning: left out "#top.txt": a top-level name starting with # reads as a comment\n/);
+  assert.match(r.stderr, /warning: left out " lead dir\/": starts or ends with whitespace \(a directory: everything below it\)\n/);
+  assert.match(r.stderr, /warning: left out "bad-\\\\xff.txt": its name is not valid UTF-8\n/);
+  assert.match(r.stderr, /not listed \(not regular files; Pulp serves only files\): 3 symlinks, 1 socket, 1 fifo\n/);
+  assert.match(r.stderr, new RegExp(`^${Object.keys(GOOD_FILES).length} files, `, 'm'));
+  assert.match(r.stderr, new RegExp(`tree digest: sha256:${sha256(expectedManifest())}\n`));
+  assert.not.match(r.stderr, /\r/); // no progress line when stderr is not a terminal
+});
+
+test('a clean tree exits 0; -o writes the file atomically and leaves stdout empty', async () => {
+  const out = path.join(dir, 'simple.manifest');
+  const r = await runCli(['manifest', path.join(dir, 'simple'), '-o', out, '--no-cache']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, '');
+  assert.is(fs.readFileSync(out, 'utf8'), expectedManifest(SIMPLE));
+  assert.equal(fs.readdirSync(dir).filter((n) => n.includes('simple.manifest')), ['simple.manifest']);
+});
+
+test('an output file inside the tree does not list itself, on the first run or the next', async () => {
+  const root = path.join(dir, 'self');
+  fs.mkdirSync(root);
+  writeFiles(root, SIMPLE);
+  for (const name of ['PULP_MANIFEST', 'sub/MANIFEST.txt']) {
+    fs.mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
+    for (let run = 0; run < 2; run++) {
+      const r = await runCli(['manifest', root, '-o', path.join(root, name), '--no-cache']);
+      assert.is(r.code, 0, r.stderr);
+      const text = fs.readFileSync(path.join(root, name), 'utf8');
+      // PULP_MANIFEST at the root is never listed; sub/MANIFEST.txt would be, from the second run, were it not omitted.
+      assert.is(text, expectedManifest(SIMPLE), `${name}, run ${run}`);
+    }
+  }
+});
+
+test('--json: digest, stats and entries; --exclude applies', async () => {
+  const r = await runCli(['manifest', path.join(dir, 'simple'), '--json', '--no-cache', '--exclude', 'c,d.txt']);
+  assert.is(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  const expected = { 'a.txt': 'a', 'd/b.txt': 'bb' };
+  assert.is(report.digest, sha256(expectedManifest(expected)));
+  assert.equal(report.entries.map((x: { relativePath: string }) => x.relativePath), ['a.txt', 'd/b.txt']);
+  assert.equal([report.stats.files, report.stats.bytes, report.stats.excluded], [2, 3, 1]);
+  assert.is(report.output, null);
+});
+
+test('the default cache goes under $XDG_CACHE_HOME/pulpdist/', async () => {
+  const xdg = path.join(dir, 'xdg');
+  const r = await runCli(['manifest', path.join(dir, 'simple')], { env: { XDG_CACHE_HOME: xdg } });
+  assert.is(r.code, 0, r.stderr);
+  const files = fs.readdirSync(path.join(xdg, 'pulpdist'));
+  assert.is(files.length, 1);
+  assert.match(files[0]!, /^manifest-[0-9a-f]{32}\.cache$/);
+});
+
+/** Run the CLI as an unprivileged user when we are root, since root reads everything. */
+function runAsUser(args: string[]): Promise<CliResult> {
+  const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { ...asNobody, env: { ...process.env, HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('unreadable files and directories: each named, exit 1, no manifest written', async () => {
+  const root = path.join(dir, 'locked');
+  fs.mkdirSync(root);
+  writeFiles(root, { 'ok.txt': 'ok', 'secret.txt': 'no', 'closed/inside.txt': 'no' });
+  fs.chmodSync(path.join(root, 'secret.txt'), 0o000);
+  fs.chmodSync(path.join(root, 'closed'), 0o000);
+  const outDir = path.join(dir, 'locked-out');
+  fs.mkdirSync(outDir);
+  for (const d of [dir, root, outDir]) fs.chmodSync(d, 0o777);
+  const out = path.join(outDir, 'PULP_MANIFEST');
+  fs.writeFileSync(out, 'the previous manifest\n');
+  fs.chmodSync(out, 0o666);
+  try {
+    const r = await runAsUser(['manifest', root, '-o', out, '--no-cache']);
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^error: 2 paths under .* could not be read: "closed" \(EACCES\), "secret.txt" \(EACCES\); /);
+    assert.match(r.stderr, /no manifest was written/);
+    assert.not.match(r.stderr, /at .*\.js:\d+/);
+    assert.is(r.stdout, '');
+    assert.is(fs.readFileSync(out, 'utf8'), 'the previous manifest\n');
+  } finally {
+    fs.chmodSync(dir, 0o700);
+    fs.chmodSync(path.join(root, 'closed'), 0o755);
+  }
+});
+
+test('bad arguments exit 2 with the usage', async () => {
+  const cases: [string[], RegExp][] = [
+    [['manifest'], /TREE is missing/],
+    [['manifest', path.join(dir, 'nope')], /no such directory/],
+    [['manifest', path.join(dir, 'simple', 'a.txt')], /not a directory/],
+    [['manifest', path.join(dir, 'simple'), '--workers', '0'], /--workers must be an integer from 1 to 256, got "0"/],
+    [['manifest', path.join(dir, 'simple'), '--cache', 'x', '--no-cache'], /exclude each other/],
+    [['manifest', 'a', 'b'], /one TREE expected, got 2/],
+  ];
+  for (const [args, why] of cases) {
+    const r = await runCli(args);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, why);
+    assert.match(r.stderr, /usage: pulpdist manifest TREE/);
+  }
+});
+
+test('--help documents the exit codes', async () => {
+  const r = await runCli(['manifest', '--help']);
+  assert.is(r.code, 0);
+  for (const line of [/^ {2}0 {2}the manifest was written$/m, /^ {2}1 {2}error: /m, /^ {2}2 {2}bad arguments/m, /^ {2}3 {2}the manifest was written, but files with unrepresentable names were left out$/m]) {
+    assert.match(r.stdout, line);
+  }
+});
+
+test.run();

@@ -1,0 +1,96 @@
+import { createHash } from 'node:crypto';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { canonicalManifest, compareRelativePaths, sortEntries, treeDigest } from '../../manifest/digest.js';
+import { escapeRawName, isValidUtf8, unrepresentableReason } from '../../manifest/names.js';
+import { formatCache, parseCache } from '../../manifest/cache.js';
+import type { ManifestEntry } from '../../manifest/types.js';
+
+const H = (c: string) => createHash('sha256').update(c).digest('hex');
+const e = (relativePath: string, size = 1): ManifestEntry => ({ relativePath, sha256: H(relativePath), size });
+
+test('canonicalManifest: one line per entry, sorted by UTF-8 bytes whatever the input order', () => {
+  const entries = [e('b'), e('a/z'), e('a,b'), e('x-\u{1F600}'), e('x-\uFF01'), e('B'), e('a')];
+  const text = canonicalManifest(entries);
+  assert.equal(
+    text.split('\n').slice(0, -1).map((l) => l.slice(0, l.length - 67)),
+    ['B', 'a', 'a,b', 'a/z', 'b', 'x-\uFF01', 'x-\u{1F600}'],
+  );
+  assert.ok(text.endsWith(`,${H('x-\u{1F600}')},1\n`));
+  assert.is(canonicalManifest([]), '');
+  assert.is(treeDigest(entries), H(text));
+  assert.is(treeDigest([]), H(''));
+});
+
+test('sorting agrees with Buffer.compare on arbitrary unicode paths', () => {
+  fc.assert(
+    fc.property(fc.array(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 6 }), { maxLength: 30 }), (paths) => {
+      const sorted = sortEntries(paths.map((p) => e(p))).map((x) => x.relativePath);
+      const expected = paths.slice().sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      assert.equal(sorted, expected);
+      for (let i = 1; i < sorted.length; i++) assert.ok(compareRelativePaths(sorted[i - 1]!, sorted[i]!) <= 0);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('treeDigest does not depend on input order', () => {
+  const entries = [e('c', 3), e('a', 1), e('b/d', 2)];
+  assert.is(treeDigest(entries), treeDigest(entries.slice().reverse()));
+  assert.is.not(treeDigest(entries), treeDigest([e('c', 4), e('a', 1), e('b/d', 2)]));
+});
+
+test('unrepresentableReason follows pulp_file: splitlines, strip, leading #', () => {
+  const ok = ['a', 'a b', 'a,b,c', 'sub/#x', 'a /b', ' a'.slice(1), 'x\u00a0y', '\ufeffbom', 'quote"\'', 'back\\slash'];
+  for (const p of ok) assert.is(unrepresentableReason(p), undefined, JSON.stringify(p));
+  const table: [string, RegExp][] = [
+    ['a\nb', /line break/],
+    ['a\rb', /line break/],
+    ['a\x0bb', /line break/],
+    ['a\x0cb', /line break/],
+    ['a\x1cb', /line break/],
+    ['a\x85b', /line break/],
+    ['a\u2028b', /line break/],
+    [' a', /whitespace/],
+    ['a ', /whitespace/],
+    ['a\t', /whitespace/],
+    ['\u3000a', /whitespace/],
+    ['a\x1f', /whitespace/],
+    ['#a', /comment/],
+    ['#a/b', /comment/],
+  ];
+  for (const [p, why] of table) assert.match(unrepresentableReason(p) ?? '', why, JSON.stringify(p));
+});
+
+test('raw names: UTF-8 validity and escaping', () => {
+  assert.ok(isValidUtf8(Buffer.from('ünï 文 😀')));
+  assert.not.ok(isValidUtf8(Buffer.from([0x61, 0xff])));
+  assert.not.ok(isValidUtf8(Buffer.from([0xc0, 0xaf]))); // overlong '/'
+  assert.not.ok(isValidUtf8(Buffer.from([0xed, 0xa0, 0x80]))); // a UTF-16 surrogate
+  assert.not.ok(isValidUtf8(Buffer.from([0xe6, 0x96]))); // truncated
+  assert.is(escapeRawName(Buffer.from([0x62, 0xff, 0xc3, 0xbc, 0x80])), 'b\\xffü\\x80');
+});
+
+test('cache text round-trips, and any damage makes it corrupt as a whole', () => {
+  const records = new Map([
+    ['a.txt', { key: '4\x001\x002\x003', sha256: H('a') }],
+    ['d/with,comma and space', { key: '0\x005\x006\x007', sha256: H('b') }],
+  ]);
+  const text = formatCache('/srv/tree', records);
+  const back = parseCache(text);
+  assert.is(back.state, 'loaded');
+  assert.equal([...back.records], [...records]);
+  assert.equal(parseCache(formatCache('/t', new Map())), { records: new Map(), state: 'loaded' });
+  for (let cut = 0; cut < text.length; cut += 7) {
+    const torn = parseCache(text.slice(0, cut));
+    assert.is(torn.state, 'corrupt', `cut at ${cut}`);
+    assert.is(torn.records.size, 0);
+  }
+  const flipped = text.replace(H('a'), H('x'));
+  assert.is(parseCache(flipped).state, 'corrupt');
+  const recounted = text.replace(/\nend 2 /, '\nend 3 ');
+  assert.is(parseCache(recounted).state, 'corrupt');
+});
+
+test.run();
