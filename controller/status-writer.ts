@@ -33,19 +33,24 @@ export interface StatusWriter {
 
 export function createStatusWriter(source: GitSource, options: StatusWriterOptions): StatusWriter {
   const { maxAttempts = 5, log, now } = options;
+  // The files of the last head we read or wrote: with a thousand mirrors, re-reading every blob
+  // after every pass would cost more than the comparison itself.
+  let known: { head: string; files: Map<string, string> } | null = null;
   return {
     async write(doc, { signal }) {
       const files = renderStatusFiles(doc);
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         signal.throwIfAborted();
         const head = await source.statusHead({ signal });
-        const previous = head ? await readTextFiles(source.repo, head, STATUS_DIR) : new Map<string, string>();
+        const previous = !head ? new Map<string, string>() : known?.head === head ? known.files : await readTextFiles(source.repo, head, STATUS_DIR);
+        if (head) known = { head, files: previous };
         if (head && !statusChanged(previous, files)) return { commit: null, retries: attempt - 1 };
         const subtree = await writeFilesTree(source.repo, files);
         const tree = await replaceTopEntry(source.repo, head, STATUS_DIR, subtree);
         const commit = await writeStatusCommit(source.repo, tree, head, commitMessage(doc, stateTransitions(previous, files)), now());
         const outcome = await source.publishStatus(commit, head, { signal });
         if (outcome === 'ok') {
+          known = { head: commit, files };
           log.debug('status committed', { commit, retries: attempt - 1 });
           return { commit, retries: attempt - 1 };
         }
