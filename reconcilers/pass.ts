@@ -3,6 +3,7 @@
  * re-observe → status of every mirror × site. `pulpdist plan`, `pulpdist apply`, the controller
  * and the benchmarks all come through here, so they share one code path.
  */
+import { setMaxListeners } from 'node:events';
 import type { LastSync } from '../core/status.js';
 import type { SpecSet } from '../spec/types.js';
 import { apply, type ApplyResult } from './apply.js';
@@ -63,6 +64,8 @@ function readerOf(deps: PassDeps, memory: PassMemory): SourceReader {
 /** Observe every site and every (non-suspended) source, then plan. Changes nothing in Pulp. */
 export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOptions): Promise<Prepared> {
   const { signal } = opts;
+  // Hundreds of requests share this signal, each with its own abort listener.
+  setMaxListeners(0, signal);
   const memory = memoryOf(deps);
   const sources = readerOf(deps, memory);
   const desired = desiredState(specs);

@@ -76,15 +76,15 @@ export function showValue(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
-/** One line for an entry: `+ repository pulpdist.fedora (missing)` with its estimate or what stops. */
+/** One line for an entry: `+ repository pulpdist.fedora: missing`, with its estimate or what stops. */
 export function entryLine(e: PlanEntry): string {
   let tail = e.reason;
   if (e.estimate) tail += `; moves ${e.estimate.files} file${e.estimate.files === 1 ? '' : 's'}, ${formatBytes(e.estimate.bytes)}`;
   if (e.stops && (e.stops.files > 0 || e.kind !== 'remote')) {
     tail += `; stops publishing ${e.stops.files} file${e.stops.files === 1 ? '' : 's'}, ${formatBytes(e.stops.bytes)}`;
   }
-  const verb = e.action === 'noop' ? 'waiting' : e.action;
-  return `${markOf(e)} ${verb} ${e.kind} ${e.name} (${tail})`;
+  const what = e.kind === 'sync' || e.kind === 'publication' ? (e.action === 'noop' ? 'sync' : e.action) : e.kind;
+  return `${markOf(e)} ${what} ${e.name}: ${e.action === 'noop' ? 'no action: ' : ''}${tail}`;
 }
 
 /** Entries grouped by site, in plan order, with every site of the plan present (even with no entry). */

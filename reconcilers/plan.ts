@@ -104,7 +104,9 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
 
 function planSites(desired: DesiredState, observed: ObservedState, warnings: string[]): PlanSite[] {
   const out: PlanSite[] = [];
-  for (const name of [...desired.sites.keys()].sort()) {
+  // Upstream sites first, as the syncs flow.
+  const names = [...desired.sites.keys()].sort((a, b) => siteDepth(a, desired.sites) - siteDepth(b, desired.sites) || cmp(a, b));
+  for (const name of names) {
     const spec = desired.sites.get(name)!;
     const o = observed.sites.get(name);
     if (!o?.reachable) {

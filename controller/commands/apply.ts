@@ -36,7 +36,7 @@ function progressPrinter(tty: boolean) {
         return;
       }
       clear();
-      const what = `${e.site}: ${e.action} ${e.kind} pulpdist.${e.mirror}`;
+      const what = `${e.site}: ${e.kind === 'sync' || e.kind === 'publication' ? e.action : `${e.action} ${e.kind}`} pulpdist.${e.mirror}`;
       if (e.type === 'action-start') {
         if (e.action === 'sync') running.add(`${e.mirror}@${e.site}`);
         process.stdout.write(`  start ${what}${e.reason ? ` (${e.reason})` : ''}\n`);
