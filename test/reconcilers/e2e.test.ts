@@ -1,0 +1,222 @@
+/**
+ * plan/apply end to end: three real `pulpdist site` processes (origin → hub → leaf), a temp spec
+ * dir and source trees, the real `pulpdist` binary. Assertions list the sites and fetch content.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { silentLogger } from '../../core/logger.js';
+import { createPulpClient } from '../../pulp/client.js';
+import type { PulpClient } from '../../pulp/types.js';
+import type { SiteSpec } from '../../spec/types.js';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { startSite, type RunningSite } from '../helpers/site.js';
+
+const NAMES = ['origin', 'hub', 'leaf'] as const;
+let dir = '';
+let cleanup: () => Promise<void> = async () => {};
+const sites = new Map<string, RunningSite>();
+const clients = new Map<string, PulpClient>();
+let specsDir = '';
+let env: Record<string, string> = {};
+const BIG = randomBytes(300_000);
+
+function siteSpec(name: string, url: string): SiteSpec {
+  return {
+    name, labels: {}, pulp: { url, apiRoot: '/pulp/api/v3/', contentOrigin: url, tlsValidation: true },
+    limits: { concurrentSyncs: 2, downloadConcurrency: 4 }, position: { file: 'x', line: 1, column: 1 },
+  };
+}
+
+async function writeSpecs(mirrors: { name: string; path: string; sites: string[] }[]): Promise<void> {
+  const docs = NAMES.map((n, i) => [
+    'apiVersion: pulpdist/v1', 'kind: Site', `metadata: {name: ${n}}`, 'spec:', `  pulp: {url: "${sites.get(n)!.url}"}`,
+    ...(i > 0 ? [`  upstream: ${NAMES[i - 1]}`] : []),
+    ...(n === 'hub' ? ['  limits: {concurrentSyncs: 2, bandwidth: 64MiB/s}'] : []),
+  ].join('\n'));
+  await rm(specsDir, { recursive: true, force: true });
+  await mkdir(specsDir, { recursive: true });
+  await writeFile(path.join(specsDir, 'sites.yaml'), docs.join('\n---\n') + '\n');
+  for (const m of mirrors) {
+    await writeFile(path.join(specsDir, `${m.name}.yaml`), [
+      'apiVersion: pulpdist/v1', 'kind: Mirror', `metadata: {name: ${m.name}}`, 'spec:', `  source: {path: "${m.path}"}`,
+      '  origin: origin', `  sites: [${m.sites.join(', ')}]`, `  basePath: trees/${m.name}`, '',
+    ].join('\n'));
+  }
+}
+
+const pulpdist = (...args: string[]) => runCli(args, { env, timeoutMs: 120_000 });
+
+async function names(site: string, kind: 'repositories' | 'remotes' | 'distributions'): Promise<string[]> {
+  const c = clients.get(site)!;
+  const list = kind === 'repositories' ? await c.listRepositories() : kind === 'remotes' ? await c.listRemotes() : await c.listDistributions();
+  return list.map((o) => o.name).sort();
+}
+
+async function syncedBytes(site: string): Promise<number> {
+  const text = await (await fetch(`${sites.get(site)!.url}/pulpdist/metrics`)).text();
+  return Number(/^pulpdist_site_sync_bytes_downloaded_total (\d+)/m.exec(text)?.[1] ?? NaN);
+}
+
+let fedora = '';
+let tools = '';
+
+test.before(async () => {
+  ({ dir, cleanup } = await tempDir('pulpdist-reconcile-'));
+  const trees = path.join(dir, 'trees');
+  fedora = path.join(trees, 'fedora');
+  tools = path.join(trees, 'tools');
+  await mkdir(path.join(fedora, 'Packages'), { recursive: true });
+  await mkdir(tools, { recursive: true });
+  await writeFile(path.join(fedora, 'README'), 'fedora tree\n');
+  await writeFile(path.join(fedora, 'Packages', 'big.rpm'), BIG);
+  await writeFile(path.join(fedora, 'Packages', 'small.rpm'), 'x'.repeat(5000));
+  await writeFile(path.join(tools, 'tool.sh'), '#!/bin/sh\necho tool\n');
+  for (const n of NAMES) {
+    const s = await startSite({ dataDir: path.join(dir, `site-${n}`), ...(n === 'origin' ? { allowedImportPaths: [trees] } : {}) });
+    sites.set(n, s);
+    clients.set(n, createPulpClient(siteSpec(n, s.url), { log: silentLogger }));
+  }
+  specsDir = path.join(dir, 'specs');
+  env = { XDG_CACHE_HOME: path.join(dir, 'cache') };
+  await writeSpecs([
+    { name: 'fedora', path: fedora, sites: ['origin', 'hub', 'leaf'] },
+    { name: 'tools', path: tools, sites: ['origin', 'leaf'] }, // not carried by the hub
+  ]);
+});
+
+test.after(async () => {
+  await Promise.all([...sites.values()].map((s) => s.stop()));
+  await cleanup();
+});
+
+test('apply converges; the leaf serves the source byte for byte; a second apply changes nothing and plan exits 0', async () => {
+  const p = await pulpdist('plan', '--specs', specsDir);
+  assert.is(p.code, 2, p.stderr);
+  assert.match(p.stdout, /^Plan: 15 to create, 0 to update, 0 to delete, 5 syncs moving /m);
+  assert.match(p.stdout, /^site hub \(pulpdist site/m);
+  assert.match(p.stdout, /remote pulpdist\.tools: missing[\s\S]*url: "http:\/\/127\.0\.0\.1:\d+\/pulp\/content\/trees\/tools\/PULP_MANIFEST"/);
+
+  const a = await pulpdist('apply', '--specs', specsDir);
+  assert.is(a.code, 0, a.stdout + a.stderr);
+  assert.match(a.stdout, /Converged/);
+  for (const n of NAMES) {
+    const want = n === 'hub' ? ['pulpdist.fedora'] : ['pulpdist.fedora', 'pulpdist.tools'];
+    assert.equal(await names(n, 'repositories'), want, n);
+    assert.equal(await names(n, 'remotes'), want, n);
+    assert.equal(await names(n, 'distributions'), want, n);
+  }
+  // The leaf pulls fedora from the hub, tools (not carried by the hub) from the origin.
+  const leafRemotes = await clients.get('leaf')!.listRemotes();
+  assert.is(leafRemotes.find((r) => r.name === 'pulpdist.fedora')!.url, `${sites.get('hub')!.url}/pulp/content/trees/fedora/PULP_MANIFEST`);
+  assert.is(leafRemotes.find((r) => r.name === 'pulpdist.tools')!.url, `${sites.get('origin')!.url}/pulp/content/trees/tools/PULP_MANIFEST`);
+  const hubRemote = (await clients.get('hub')!.listRemotes())[0]!;
+  assert.is(hubRemote.pulpdist_bandwidth_limit, Math.floor((64 * 1024 * 1024) / 2));
+
+  const got = Buffer.from(await (await fetch(`${sites.get('leaf')!.url}/pulp/content/trees/fedora/Packages/big.rpm`)).arrayBuffer());
+  assert.ok(got.equals(BIG), 'leaf serves big.rpm byte-identical to the source');
+  const tool = await (await fetch(`${sites.get('leaf')!.url}/pulp/content/trees/tools/tool.sh`)).text();
+  assert.is(tool, await readFile(path.join(tools, 'tool.sh'), 'utf8'));
+
+  const again = await pulpdist('apply', '--specs', specsDir);
+  assert.is(again.code, 0, again.stdout + again.stderr);
+  assert.match(again.stdout, /^0 changes made/m);
+  const quiet = await pulpdist('plan', '--specs', specsDir, '--json');
+  assert.is(quiet.code, 0, quiet.stdout + quiet.stderr);
+  const doc = JSON.parse(quiet.stdout);
+  assert.is(doc.changes, false);
+  assert.equal(doc.entries, []);
+  assert.equal(doc.sites.map((s: { name: string; reachable: boolean }) => [s.name, s.reachable]), [['origin', true], ['hub', true], ['leaf', true]]);
+});
+
+test('a source change moves only new content (renames are free), as the plan estimated', async () => {
+  const added = randomBytes(40_000);
+  await writeFile(path.join(fedora, 'Packages', 'new.rpm'), added);
+  await rename(path.join(fedora, 'Packages', 'small.rpm'), path.join(fedora, 'Packages', 'small-renamed.rpm'));
+  const p = await pulpdist('plan', '--specs', specsDir, '--json');
+  assert.is(p.code, 2, p.stderr);
+  const doc = JSON.parse(p.stdout);
+  const syncs = doc.entries.filter((e: { action: string }) => e.action === 'sync');
+  assert.equal(syncs.map((e: { site: string; syncReason: string; estimate: unknown }) => [e.site, e.syncReason, e.estimate]), [
+    ['origin', 'source-changed', { files: 1, bytes: 40_000 }],
+    ['hub', 'upstream-newer', { files: 1, bytes: 40_000 }],
+    ['leaf', 'upstream-newer', { files: 1, bytes: 40_000 }],
+  ]);
+  const before = await Promise.all(['hub', 'leaf'].map(syncedBytes));
+  const a = await pulpdist('apply', '--specs', specsDir);
+  assert.is(a.code, 0, a.stdout + a.stderr);
+  const after = await Promise.all(['hub', 'leaf'].map(syncedBytes));
+  for (let i = 0; i < 2; i++) {
+    const moved = after[i]! - before[i]!;
+    // the new file plus the manifest itself (well under 1 KiB), never the 300 kB already held
+    assert.ok(moved >= 40_000 && moved < 41_024, `site ${i ? 'leaf' : 'hub'} moved ${moved} bytes`);
+  }
+  const renamed = await fetch(`${sites.get('leaf')!.url}/pulp/content/trees/fedora/Packages/small-renamed.rpm`);
+  assert.is(renamed.status, 200);
+  assert.is((await renamed.text()).length, 5000);
+  const gone = await fetch(`${sites.get('leaf')!.url}/pulp/content/trees/fedora/Packages/small.rpm`);
+  assert.is(gone.status, 404);
+  await gone.arrayBuffer();
+});
+
+test('a remote deleted by hand shows in the next plan, and apply restores it', async () => {
+  const leaf = clients.get('leaf')!;
+  const remote = (await leaf.listRemotes({ name: 'pulpdist.fedora' }))[0]!;
+  await leaf.deleteRemote(remote.pulp_href);
+  const p = await pulpdist('plan', '--specs', specsDir, '--site', 'leaf');
+  assert.is(p.code, 2, p.stderr);
+  assert.match(p.stdout, /^ {2}\+ remote pulpdist\.fedora: missing$/m);
+  assert.match(p.stdout, /^Plan: 1 to create, 0 to update, 0 to delete, 0 syncs moving 0 B$/m);
+  const a = await pulpdist('apply', '--specs', specsDir);
+  assert.is(a.code, 0, a.stdout + a.stderr);
+  const back = (await leaf.listRemotes({ name: 'pulpdist.fedora' }))[0]!;
+  assert.is(back.url, `${sites.get('hub')!.url}/pulp/content/trees/fedora/PULP_MANIFEST`);
+  assert.equal(back.pulp_labels, { managed_by: 'pulpdist', pulpdist_mirror: 'fedora' });
+  assert.is((await pulpdist('plan', '--specs', specsDir)).code, 0);
+});
+
+test('a mirror removed from the specs is pruned everywhere; unlabelled look-alikes survive', async () => {
+  for (const n of ['origin', 'leaf']) {
+    const c = clients.get(n)!;
+    await c.createRepository({ name: 'pulpdist.tools-old', pulp_labels: { pulpdist_mirror: 'tools' } });
+    await c.createRemote({ name: 'pulpdist.lookalike', url: 'http://127.0.0.1:9/PULP_MANIFEST' });
+  }
+  await writeSpecs([{ name: 'fedora', path: fedora, sites: ['origin', 'hub', 'leaf'] }]);
+  const p = await pulpdist('plan', '--specs', specsDir);
+  assert.is(p.code, 2, p.stderr);
+  assert.match(p.stdout, /^Plan: 0 to create, 0 to update, 6 to delete, 0 syncs moving 0 B$/m);
+  assert.match(p.stdout, /- distribution pulpdist\.tools: mirror tools is gone from the specs; stops publishing 1 file, 20 B/);
+  assert.not.match(p.stdout, /lookalike|tools-old/);
+  const a = await pulpdist('apply', '--specs', specsDir);
+  assert.is(a.code, 0, a.stdout + a.stderr);
+  for (const n of ['origin', 'leaf']) {
+    assert.equal(await names(n, 'repositories'), ['pulpdist.fedora', 'pulpdist.tools-old'], n);
+    assert.equal(await names(n, 'remotes'), ['pulpdist.fedora', 'pulpdist.lookalike'], n);
+    assert.equal(await names(n, 'distributions'), ['pulpdist.fedora'], n);
+  }
+  const gone = await fetch(`${sites.get('leaf')!.url}/pulp/content/trees/tools/tool.sh`);
+  assert.is(gone.status, 404);
+  await gone.arrayBuffer();
+  assert.is((await pulpdist('plan', '--specs', specsDir)).code, 0);
+});
+
+test('mass delete is refused without --allow-mass-delete; nothing is deleted', async () => {
+  await rm(path.join(specsDir, 'fedora.yaml'));
+  const a = await pulpdist('apply', '--specs', specsDir);
+  assert.is(a.code, 1, a.stdout + a.stderr);
+  assert.match(a.stdout, /refusing to delete 3 of 3 managed mirror placements \(1 mirror: fedora\)/);
+  for (const n of NAMES) assert.equal(await names(n, 'distributions'), ['pulpdist.fedora'], n);
+});
+
+test('invalid specs: positioned problems, exit 1, nothing planned', async () => {
+  await writeFile(path.join(specsDir, 'bad.yaml'), 'apiVersion: pulpdist/v1\nkind: Mirror\nmetadata: {name: Bad_Name}\nspec: {}\n');
+  const p = await pulpdist('plan', '--specs', specsDir);
+  assert.is(p.code, 1);
+  assert.match(p.stderr, /bad\.yaml:3:\d+: error: /);
+  assert.is(p.stdout, '');
+  await rm(path.join(specsDir, 'bad.yaml'));
+});
+
+test.run();

@@ -1,0 +1,94 @@
+/** The plan's three formats: text, JSON (against its schema) and Markdown. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import AjvModule from 'ajv';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SCHEMA_DIR } from '../../core/paths.js';
+import { desiredState } from '../../reconcilers/desired.js';
+import { plan } from '../../reconcilers/plan.js';
+import { planDocument, summaryLine } from '../../reconcilers/plan-document.js';
+import type { ObservedSite, Plan } from '../../reconcilers/plan-types.js';
+import { renderMarkdown, renderText } from '../../reconcilers/render-plan.js';
+import { addObjects, convergedSite, emptySite, mirror, site, tree } from './fixtures.js';
+
+const Ajv = AjvModule.default ?? AjvModule;
+const NOW = new Date('2026-11-25T12:00:00Z');
+const SITES = [site('origin', { bandwidth: 1 << 20 }), site('hub', { upstream: 'origin' }), site('leaf', { upstream: 'hub' })];
+const V1 = tree([['a', 'a1', 100]]);
+const V2 = tree([['a', 'a1', 100], ['b|c', 'b1', 1288490189]]); // 1.2 GiB, a name with a pipe
+
+function samplePlan(): Plan {
+  const d = desiredState({ sites: SITES, mirrors: [mirror('fedora'), mirror('tools', { sites: ['origin', 'leaf'] })] });
+  const origin = convergedSite(d, 'origin', { fedora: V1, tools: V1 }, { embedded: false });
+  origin.remotes.get('pulpdist.fedora')!.download_concurrency = 3;
+  const hub: ObservedSite = emptySite('hub', { reachable: false });
+  const leaf = convergedSite(d, 'leaf', { fedora: V1, tools: V1 });
+  addObjects(leaf, 'pulpdist.gone', { managed_by: 'pulpdist', pulpdist_mirror: 'gone' }, V1);
+  return plan(d, { sites: new Map([['origin', origin], ['hub', hub], ['leaf', leaf]]), sources: new Map([['fedora', V2], ['tools', V1]]) }, { now: NOW });
+}
+
+test('summary line has the issue\'s shape', () => {
+  assert.is(summaryLine({ create: 3, update: 1, delete: 0, sync: 4, publish: 0, files: 9, bytes: 1288490189 }), 'Plan: 3 to create, 1 to update, 0 to delete, 4 syncs moving 1.2 GiB');
+  assert.is(summaryLine({ create: 0, update: 0, delete: 2, sync: 1, publish: 1, files: 0, bytes: 0 }), 'Plan: 0 to create, 0 to update, 2 to delete, 1 sync moving 0 B, 1 publish');
+});
+
+test('text: grouped by site upstream first, marks, field diffs, estimates, stops, warnings, summary', () => {
+  const text = renderText(samplePlan());
+  assert.is(text, [
+    'site origin (Pulp 3.24.1)',
+    '  ~ remote pulpdist.fedora: download_concurrency differs',
+    '      download_concurrency: 3 → 10',
+    '  > sync pulpdist.fedora: source changed; moves 1 file, 1.2 GiB',
+    '',
+    'site hub: unreachable: connect ECONNREFUSED; nothing is planned or pruned there',
+    '',
+    'site leaf (pulpdist site 3.24.1)',
+    '  - repository pulpdist.gone: mirror gone is gone from the specs; stops publishing 1 file, 100 B',
+    '  - remote pulpdist.gone: mirror gone is gone from the specs',
+    '  - distribution pulpdist.gone: mirror gone is gone from the specs; stops publishing 1 file, 100 B',
+    '  = sync pulpdist.fedora: no action: waiting: upstream hub is unreachable',
+    '',
+    'warning: site origin runs Pulp 3.24.1, which cannot cap bytes per second: limits.bandwidth (1.0 MiB/s) is not enforced there; only concurrentSyncs (2) limits its syncs',
+    '',
+    'Plan: 0 to create, 1 to update, 3 to delete, 1 sync moving 1.2 GiB',
+    '',
+  ].join('\n'));
+});
+
+test('json: the documented shape, valid against schemas/plan.schema.json, no hrefs', () => {
+  const schema = JSON.parse(readFileSync(path.join(SCHEMA_DIR, 'plan.schema.json'), 'utf8'));
+  const validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
+  const doc = planDocument(samplePlan());
+  assert.ok(validate(doc), JSON.stringify(validate.errors));
+  assert.is(doc.changes, true);
+  assert.equal(doc.summary, { create: 0, update: 1, delete: 3, sync: 1, publish: 0, files: 1, bytes: 1288490189 });
+  assert.not.match(JSON.stringify(doc), /pulp_href|\/pulp\/api\/v3\//);
+  assert.equal(doc.entries[1], { site: 'origin', kind: 'sync', name: 'pulpdist.fedora', mirror: 'fedora', action: 'sync', reason: 'source changed', depth: 0, syncReason: 'source-changed', estimate: { files: 1, bytes: 1288490189 } });
+  // the schema can fail: a wrong action is refused
+  assert.not.ok(validate({ ...doc, entries: [{ ...doc.entries[0], action: 'frobnicate' }] }));
+});
+
+test('markdown: summary, a table row per site, warnings, a collapsible diff per site with changes', () => {
+  const md = renderMarkdown(samplePlan());
+  assert.match(md, /^### pulpdist plan\n\n\*\*Plan: 0 to create, 1 to update, 3 to delete, 1 sync moving 1\.2 GiB\*\*\n/);
+  assert.match(md, /^\| origin \| Pulp 3\.24\.1 \| 0 \| 1 \| 0 \| 1 \| 1\.2 GiB \|$/m);
+  assert.match(md, /^\| hub \| \*\*unreachable\*\* \| 0 \| 0 \| 0 \| 0 \| 0 B \|$/m);
+  assert.match(md, /^\| leaf \| pulpdist site \| 0 \| 0 \| 3 \| 0 \| 0 B \|$/m);
+  assert.match(md, /^> :warning: site origin runs Pulp/m);
+  assert.match(md, /<details><summary><b>origin<\/b>: 2 changes<\/summary>\n\n```diff\n~ remote pulpdist\.fedora: download_concurrency differs\n {4}download_concurrency: 3 → 10\n! sync pulpdist\.fedora/);
+  assert.match(md, /^- distribution pulpdist\.gone: mirror gone is gone/m);
+  assert.match(md, /^\*\*hub\*\*: unreachable/m);
+  assert.is((md.match(/<details>/g) ?? []).length, 2);
+});
+
+test('no changes: a clear line instead of a zero summary', () => {
+  const d = desiredState({ sites: SITES, mirrors: [mirror('fedora')] });
+  const sites = new Map(['origin', 'hub', 'leaf'].map((n) => [n, convergedSite(d, n, { fedora: V1 })]));
+  const p = plan(d, { sites, sources: new Map([['fedora', V1]]) }, { now: NOW });
+  assert.match(renderText(p), /\nNo changes: every site matches the specs\.\n$/);
+  assert.match(renderMarkdown(p), /\*\*No changes: every site matches the specs\.\*\*/);
+  assert.is(planDocument(p).changes, false);
+});
+
+test.run();
