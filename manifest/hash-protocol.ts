@@ -1,7 +1,7 @@
 /** Messages between the hash pool and its worker threads. */
 
 /** Read size: large enough that syscalls cost nothing next to hashing, small enough for many threads. */
-export const CHUNK_BYTES = 4 * 1024 * 1024;
+export const CHUNK_BYTES = 1024 * 1024;
 /** A worker reports partial progress on a file every this many bytes. */
 export const PROGRESS_EVERY_BYTES = 64 * 1024 * 1024;
 

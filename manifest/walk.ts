@@ -7,7 +7,6 @@
  * progress and abort are handled while it runs.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { escapeRawName, isValidUtf8, mayBeMisdecoded, unrepresentableReason } from './names.js';
 import type { ExcludeMatcher } from './exclude.js';
@@ -71,11 +70,13 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
     unreadable: [],
     vanished: 0,
   };
+  const prefix = root.endsWith('/') ? root : root + '/';
   const stack: string[] = [''];
   while (stack.length > 0) {
     signal?.throwIfAborted();
     const relDir = stack.pop()!;
-    const absDir = relDir === '' ? root : path.join(root, relDir);
+    const absDir = relDir === '' ? root : prefix + relDir;
+    const absPrefix = relDir === '' ? prefix : absDir + '/';
     let dirents: fs.Dirent[];
     try {
       dirents = fs.readdirSync(absDir, { withFileTypes: true });
@@ -101,7 +102,7 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
       let st: fs.BigIntStats | undefined;
       if (!isDir && !isFile && !d.isSymbolicLink() && !d.isBlockDevice() && !d.isCharacterDevice() && !d.isSocket() && !d.isFIFO()) {
         // DT_UNKNOWN (some network and older filesystems): only lstat knows the type.
-        st = lstatOrRecord(path.join(absDir, name), rel, result);
+        st = lstatOrRecord(absPrefix + name, rel, result);
         if (!st) continue;
         isDir = st.isDirectory();
         isFile = st.isFile();
@@ -124,7 +125,7 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
         result.unrepresentable.push(rel);
         continue;
       }
-      st ??= lstatOrRecord(path.join(absDir, name), rel, result);
+      st ??= lstatOrRecord(absPrefix + name, rel, result);
       if (!st) continue;
       if (!st.isFile()) {
         // Replaced by something else since readdir: treat it as what it is now.
