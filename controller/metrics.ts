@@ -63,21 +63,24 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: 'pulpdist_mirror_state',
     help: 'State of a mirror at a site: 1 for its current state, 0 for the others.',
     labelNames: ['mirror', 'site', 'state'],
+    collect: () => rebuild(),
     ...mk,
   });
-  const publishedVersion = new Gauge({ name: 'pulpdist_mirror_published_version', help: 'Published repository version of a mirror at a site.', labelNames: ['mirror', 'site'], ...mk });
-  const publishedFiles = new Gauge({ name: 'pulpdist_mirror_files', help: 'Number of files in the tree a site publishes for a mirror.', labelNames: ['mirror', 'site'], ...mk });
-  const publishedBytes = new Gauge({ name: 'pulpdist_mirror_bytes', help: 'Size of the tree a site publishes for a mirror, in bytes.', labelNames: ['mirror', 'site'], ...mk });
+  const publishedVersion = new Gauge({ name: 'pulpdist_mirror_published_version', help: 'Published repository version of a mirror at a site.', labelNames: ['mirror', 'site'], collect: () => rebuild(), ...mk });
+  const publishedFiles = new Gauge({ name: 'pulpdist_mirror_files', help: 'Number of files in the tree a site publishes for a mirror.', labelNames: ['mirror', 'site'], collect: () => rebuild(), ...mk });
+  const publishedBytes = new Gauge({ name: 'pulpdist_mirror_bytes', help: 'Size of the tree a site publishes for a mirror, in bytes.', labelNames: ['mirror', 'site'], collect: () => rebuild(), ...mk });
   const lastSuccess = new Gauge({
     name: 'pulpdist_last_sync_success_timestamp_seconds',
     help: 'Unix time when the last successful sync of a mirror at a site finished.',
     labelNames: ['mirror', 'site'],
+    collect: () => rebuild(),
     ...mk,
   });
   const lastSyncBytes = new Gauge({
     name: 'pulpdist_last_sync_downloaded_bytes',
     help: 'Bytes the last finished sync of a mirror at a site downloaded.',
     labelNames: ['mirror', 'site'],
+    collect: () => rebuild(),
     ...mk,
   });
   const syncDuration = new Histogram({
@@ -102,14 +105,15 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['mirror', 'site'],
     ...mk,
   });
-  const siteReachable = new Gauge({ name: 'pulpdist_site_reachable', help: '1 when the last pass reached the site, else 0.', labelNames: ['site'], ...mk });
+  const siteReachable = new Gauge({ name: 'pulpdist_site_reachable', help: '1 when the last pass reached the site, else 0.', labelNames: ['site'], collect: () => rebuild(), ...mk });
   const siteLastSeen = new Gauge({
     name: 'pulpdist_site_last_seen_timestamp_seconds',
     help: 'Unix time when the controller last reached the site.',
     labelNames: ['site'],
+    collect: () => rebuild(),
     ...mk,
   });
-  const specErrors = new Gauge({ name: 'pulpdist_spec_errors', help: 'Number of errors in the newest spec commit (0 when it is valid).', ...mk });
+  const specErrors = new Gauge({ name: 'pulpdist_spec_errors', help: 'Number of errors in the newest spec commit (0 when it is valid).', collect: () => rebuild(), ...mk });
   const passes = new Counter({ name: 'pulpdist_passes_total', help: 'Reconcile passes, by result.', labelNames: ['result'], ...mk });
   const passErrors = new Counter({ name: 'pulpdist_pass_errors_total', help: 'Reconcile passes that ended in an error.', ...mk });
   const passChanges = new Counter({ name: 'pulpdist_pass_changes_total', help: 'Changes made by passes (creates, updates, deletes, syncs).', ...mk });
@@ -145,6 +149,41 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     if (s.downloadedFiles != null && s.downloadedFiles >= 0) downloadedFiles.inc(labels, s.downloadedFiles);
   };
 
+  // The gauges that mirror the document are rebuilt at scrape time, from the latest document, and
+  // only when it changed: recording a document (every few ms while a pass runs) stays O(cells)
+  // cheap, and the cost of thousands of labelled series is paid once per scrape.
+  let latest: StatusDocument | undefined;
+  let built: StatusDocument | undefined;
+  const rebuild = (): void => {
+    const doc = latest;
+    if (!doc || doc === built) return;
+    built = doc;
+    // Synchronous from reset to the last set: a scrape never sees a half-built set of series.
+    for (const g of [mirrorState, publishedVersion, publishedFiles, publishedBytes, lastSuccess, lastSyncBytes, siteReachable, siteLastSeen]) g.reset();
+    specErrors.set(doc.controller.specErrors.length);
+    for (const site of doc.sites) {
+      siteReachable.set({ site: site.name }, site.reachable ? 1 : 0);
+      const seen = site.lastSeen ? Date.parse(site.lastSeen) : NaN;
+      if (Number.isFinite(seen)) siteLastSeen.set({ site: site.name }, seen / 1000);
+    }
+    for (const m of doc.mirrors) {
+      for (const s of m.sites) {
+        const labels = { mirror: m.name, site: s.site };
+        for (const state of STATES) mirrorState.set({ ...labels, state }, s.state === state ? 1 : 0);
+        if (s.version != null) publishedVersion.set(labels, s.version);
+        if (s.files != null) publishedFiles.set(labels, s.files);
+        if (s.bytes != null) publishedBytes.set(labels, s.bytes);
+        const last = s.lastSync;
+        if (!last) continue;
+        if (last.downloadedBytes != null && last.finishedAt) lastSyncBytes.set(labels, last.downloadedBytes);
+        if (last.result === 'completed' && last.finishedAt) {
+          const t = Date.parse(last.finishedAt);
+          if (Number.isFinite(t)) lastSuccess.set(labels, t / 1000);
+        }
+      }
+    }
+  };
+
   return {
     registry,
     recordPass(result, durationMs, error) {
@@ -159,31 +198,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       }
     },
     recordStatus(doc) {
-      // Synchronous from reset to the last set: a scrape never sees a half-built set of series.
-      for (const g of [mirrorState, publishedVersion, publishedFiles, publishedBytes, lastSuccess, lastSyncBytes, siteReachable, siteLastSeen]) g.reset();
-      specErrors.set(doc.controller.specErrors.length);
-      for (const site of doc.sites) {
-        siteReachable.set({ site: site.name }, site.reachable ? 1 : 0);
-        const seen = site.lastSeen ? Date.parse(site.lastSeen) : NaN;
-        if (Number.isFinite(seen)) siteLastSeen.set({ site: site.name }, seen / 1000);
-      }
-      for (const m of doc.mirrors) {
-        for (const s of m.sites) {
-          const labels = { mirror: m.name, site: s.site };
-          for (const state of STATES) mirrorState.set({ ...labels, state }, s.state === state ? 1 : 0);
-          if (s.version != null) publishedVersion.set(labels, s.version);
-          if (s.files != null) publishedFiles.set(labels, s.files);
-          if (s.bytes != null) publishedBytes.set(labels, s.bytes);
-          const last = s.lastSync;
-          if (!last) continue;
-          if (last.downloadedBytes != null && last.finishedAt) lastSyncBytes.set(labels, last.downloadedBytes);
-          if (last.result === 'completed' && last.finishedAt) {
-            const t = Date.parse(last.finishedAt);
-            if (Number.isFinite(t)) lastSuccess.set(labels, t / 1000);
-          }
-          countSync(m.name, s.site, last);
-        }
-      }
+      latest = doc;
+      // Counters must see every sync, even one that a later document replaces before a scrape.
+      for (const m of doc.mirrors) for (const s of m.sites) if (s.lastSync) countSync(m.name, s.site, s.lastSync);
     },
     recordPropagation(mirror, site, seconds) {
       if (!Number.isFinite(seconds) || seconds < 0) return;

@@ -12,6 +12,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
+import { gzip as gzipCb, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { PulpdistError, UsageError, messageOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -61,26 +63,44 @@ export function parseListen(listen: string): { host: string; port: number } {
 interface Body {
   status: number;
   type: string;
-  /** Cached answers keep their bytes, so a busy endpoint does not re-encode them per request. */
-  text: string | Buffer;
-  etag?: string;
+  /** Cached answers are Payloads, so a busy endpoint does not re-encode or re-compress them per request. */
+  text: string | Payload;
   headers?: Record<string, string>;
+  /** Bytes to send as they are (already encoded as the headers say). */
+  raw?: Buffer;
 }
+
+/** Bytes served many times: their ETag, and a gzip variant made on first demand. */
+export class Payload {
+  readonly bytes: Buffer;
+  readonly etag: string;
+  private gz: Buffer | undefined;
+
+  constructor(text: string) {
+    this.bytes = Buffer.from(text);
+    this.etag = etagOf(text);
+  }
+
+  /** Level 4: most of level 9's gain on JSON and HTML at a fraction of its time. */
+  gzipped(): Buffer {
+    return (this.gz ??= gzipSync(this.bytes, { level: 4 }));
+  }
+}
+
+const gzipAsync = promisify(gzipCb);
 
 /** What one document becomes, computed lazily, once. */
 class Snapshot {
-  readonly json: Buffer;
-  readonly etag: string;
+  readonly json: Payload;
   private readonly safe: StatusDocument;
-  private mirrorsJson: Buffer | undefined;
-  private sitesJson: Buffer | undefined;
-  private byName: Map<string, Buffer> | undefined;
+  private mirrorsJson: Payload | undefined;
+  private sitesJson: Payload | undefined;
+  private byName: Map<string, Payload> | undefined;
 
   constructor(readonly doc: StatusDocument) {
     // Redact string by string: redacting the serialized text could cut across JSON syntax.
     const text = JSON.stringify(doc, (_k, v: unknown) => (typeof v === 'string' ? redact(v) : v));
-    this.json = Buffer.from(text);
-    this.etag = etagOf(text);
+    this.json = new Payload(text);
     this.safe = JSON.parse(text) as StatusDocument;
   }
 
@@ -89,16 +109,16 @@ class Snapshot {
     return this.safe;
   }
 
-  mirrors(): Buffer {
-    return (this.mirrorsJson ??= Buffer.from(JSON.stringify(this.redacted().mirrors)));
+  mirrors(): Payload {
+    return (this.mirrorsJson ??= new Payload(JSON.stringify(this.redacted().mirrors)));
   }
 
-  sites(): Buffer {
-    return (this.sitesJson ??= Buffer.from(JSON.stringify(this.redacted().sites)));
+  sites(): Payload {
+    return (this.sitesJson ??= new Payload(JSON.stringify(this.redacted().sites)));
   }
 
-  mirror(name: string): Buffer | undefined {
-    this.byName ??= new Map(this.redacted().mirrors.map((m) => [m.name, Buffer.from(JSON.stringify(m))]));
+  mirror(name: string): Payload | undefined {
+    this.byName ??= new Map(this.redacted().mirrors.map((m) => [m.name, new Payload(JSON.stringify(m))]));
     return this.byName.get(name);
   }
 }
@@ -161,20 +181,25 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
           metrics.recordStatus(doc);
           recorded = doc;
         }
-        return { status: 200, type: metrics.registry.contentType, text: redact(await metrics.registry.metrics()) };
+        const text = redact(await metrics.registry.metrics());
+        // Prometheus asks for gzip; a scrape of thousands of series shrinks tenfold. Off the event loop.
+        if (acceptsGzip(req) && text.length > 1024) {
+          return { status: 200, type: metrics.registry.contentType, text: '', headers: { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' }, raw: await gzipAsync(text) };
+        }
+        return { status: 200, type: metrics.registry.contentType, text };
       }
       case '/': {
         const snap = current();
         const t = now();
         if (!page || page.snap !== snap || t.getTime() - page.at > pageMaxAgeMs) {
           const text = renderStatusPage(snap.redacted(), { now: t });
-          page = { snap, at: t.getTime(), body: { status: 200, type: 'text/html; charset=utf-8', text: Buffer.from(text), etag: etagOf(text), headers: { 'Content-Security-Policy': PAGE_CSP } } };
+          page = { snap, at: t.getTime(), body: { status: 200, type: 'text/html; charset=utf-8', text: new Payload(text), headers: { 'Content-Security-Policy': PAGE_CSP } } };
         }
         return page.body;
       }
       case '/api/v1/status': {
         const snap = current();
-        return { status: 200, type: JSON_TYPE, text: snap.json, etag: snap.etag };
+        return { status: 200, type: JSON_TYPE, text: snap.json };
       }
       case '/api/v1/mirrors':
         return { status: 200, type: JSON_TYPE, text: current().mirrors() };
@@ -275,6 +300,11 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
 
 const ROUTES = new Set(['/', '/api/v1/status', '/api/v1/mirrors', '/api/v1/sites', '/metrics', '/livez', '/healthz', '/readyz']);
 
+function acceptsGzip(req: IncomingMessage): boolean {
+  const ae = req.headers['accept-encoding'];
+  return typeof ae === 'string' && /(^|,)\s*gzip\s*(;\s*q=(0*[1-9]|0*\.0*[1-9]|1)[0-9.]*\s*)?(,|$)/i.test(ae);
+}
+
 function send(req: IncomingMessage, res: ServerResponse, body: Body): void {
   const headers: Record<string, string | number> = {
     'Content-Type': body.type,
@@ -283,20 +313,33 @@ function send(req: IncomingMessage, res: ServerResponse, body: Body): void {
     ...body.headers,
   };
   if (body.status === 405 && !headers['Allow']) headers['Allow'] = req.url?.startsWith('/hooks/git') ? 'POST' : READ_METHODS;
-  if (body.etag) {
-    headers['ETag'] = body.etag;
+  let bytes: Buffer;
+  if (body.raw) {
+    bytes = body.raw;
+  } else if (typeof body.text === 'string') {
+    bytes = Buffer.from(body.text, 'utf8');
+  } else {
+    const p = body.text;
+    headers['ETag'] = p.etag;
     const inm = req.headers['if-none-match'];
-    if (inm && inm.split(',').some((t) => t.trim() === body.etag)) {
+    if (inm && inm.split(',').some((t) => t.trim() === p.etag)) {
       res.writeHead(304, headers);
       res.end();
       return;
     }
+    headers['Vary'] = 'Accept-Encoding';
+    // Small answers are not worth a gzip header and a decompression at the other end.
+    if (p.bytes.length > 1024 && acceptsGzip(req)) {
+      bytes = p.gzipped();
+      headers['Content-Encoding'] = 'gzip';
+    } else {
+      bytes = p.bytes;
+    }
   }
-  const buf = typeof body.text === 'string' ? Buffer.from(body.text, 'utf8') : body.text;
-  headers['Content-Length'] = buf.length;
+  headers['Content-Length'] = bytes.length;
   res.writeHead(body.status, headers);
   // node:http sends no body for HEAD by itself; the headers match GET's.
-  res.end(buf);
+  res.end(bytes);
 }
 
 /** The body, or null when it is larger than `limit` (reading stops there). */

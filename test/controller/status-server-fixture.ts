@@ -3,6 +3,7 @@
  * (origin → hub → leaf, plus `edge` fed by the origin and unreachable) and mirrors that between
  * them show every state.
  */
+import { createHash } from 'node:crypto';
 import type { MirrorSiteStatus, MirrorState, MirrorStatus, StatusDocument } from '../../core/status.js';
 
 export const DIGEST_A = 'sha256:' + 'a1'.repeat(32);
@@ -87,17 +88,29 @@ export function sampleStatus(now: Date = new Date()): StatusDocument {
   };
 }
 
-/** A large document (n mirrors over the sample's sites), for load tests. */
+const hex = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/**
+ * A large document (n mirrors over the sample's sites), for load tests. Digests and task ids
+ * differ per mirror, as real ones do, so that compression is not flattered by repetition.
+ */
 export function largeStatus(n: number, now: Date = new Date(), pass = 0): StatusDocument {
   const base = sampleStatus(now);
   const states: MirrorState[] = ['Synced', 'Synced', 'Synced', 'Progressing', 'OutOfSync', 'Pending'];
   const mirrors: MirrorStatus[] = [];
   for (let i = 0; i < n; i++) {
+    const name = `mirror-${String(i).padStart(4, '0')}`;
+    const wanted = hex(`${name}/${pass >> 4}`);
     mirrors.push({
-      name: `mirror-${String(i).padStart(4, '0')}`,
+      name,
       origin: 'origin',
-      treeDigest: DIGEST_A,
-      sites: ['origin', 'hub', 'leaf'].map((site, j) => cell(now, site, states[(i + j + pass) % states.length]!, { message: `pass ${pass}` })),
+      treeDigest: wanted,
+      sites: ['origin', 'hub', 'leaf'].map((site, j) => {
+        const state = states[(i + j + pass) % states.length]!;
+        const c = cell(now, site, state, { digest: state === 'Synced' ? wanted : hex(`${name}/${site}/old`), version: 1 + ((i * 7 + j) % 40), message: state === 'Synced' ? '' : `pass ${pass}: ${state} at ${site}`, agoS: 30 + ((i * 37 + j * 11) % 7200) });
+        if (c.lastSync) c.lastSync.task = `/pulp/api/v3/tasks/${hex(`${name}/${site}/${pass}`).slice(0, 32)}/`;
+        return c;
+      }),
     });
   }
   return { ...base, controller: { ...base.controller, specErrors: [], lastPass: { startedAt: now.toISOString(), finishedAt: null, result: 'running' } }, mirrors };

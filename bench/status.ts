@@ -1,0 +1,197 @@
+/**
+ * `npm run bench:status [-- --quick] [-- --out FILE]`: the status endpoint under load (issue 8
+ * item 8). 200 keep-alive clients (autocannon, in a worker thread so that the load generator does
+ * not share the server's event loop) poll a mix of routes for 10 s on loopback while the status
+ * document is replaced every 100 ms, as it is while a pass runs; a scraper reads /metrics once a
+ * second meanwhile. Reports latency (p50/p90/p99/max), requests per second and every non-200 or
+ * error; the target is p99 ≤ 100 ms with no error.
+ *
+ * `runStatusLoad` is also what test/controller/status-server-load.test.ts runs.
+ */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import autocannon from 'autocannon';
+import { UsageError, messageOf } from '../core/errors.js';
+import { silentLogger } from '../core/logger.js';
+import type { StatusDocument } from '../core/status.js';
+import { formatBytes } from '../core/units.js';
+import { createMetrics } from '../controller/metrics.js';
+import { startStatusServer } from '../controller/status-server.js';
+import { largeStatus } from '../test/controller/status-server-fixture.js';
+
+/** The issue's target. */
+export const TARGET_P99_MS = 100;
+
+export interface LoadOptions {
+  /** Concurrent keep-alive clients. @default 200 */
+  connections?: number;
+  /** Seconds of load. @default 10 */
+  durationS?: number;
+  /** Mirrors in the document (× 3 sites each). @default 100 */
+  mirrors?: number;
+  /** How often the document is replaced. @default 100 */
+  replaceEveryMs?: number;
+  /** Ask for gzip, as browsers, Prometheus and `curl --compressed` do. @default true */
+  gzip?: boolean;
+}
+
+export interface LoadResult {
+  gzip: boolean;
+  connections: number;
+  duration_s: number;
+  mirrors: number;
+  requests: number;
+  req_per_s: number;
+  latency_ms: { p50: number; p90: number; p99: number; max: number; mean: number };
+  errors: number;
+  timeouts: number;
+  non_200: number;
+  status_codes: Record<string, number>;
+  doc_replacements: number;
+  metrics_scrapes: number;
+  metrics_failures: number;
+  bytes_per_s: number;
+  status_json_bytes: number;
+  status_json_gzip_bytes: number;
+  page_bytes: number;
+}
+
+/** The route mix each client cycles through: what dashboards, people and probes ask for. */
+const PATHS = ['/api/v1/status', '/', '/api/v1/mirrors/mirror-0007', '/api/v1/sites', '/readyz', '/api/v1/mirrors', '/livez'];
+
+/** Start a server, replace its document on a timer, load it, and stop everything. */
+export async function runStatusLoad(options: LoadOptions = {}): Promise<LoadResult> {
+  const { connections = 200, durationS = 10, mirrors = 100, replaceEveryMs = 100, gzip = true } = options;
+  let pass = 0;
+  let doc: StatusDocument = largeStatus(mirrors, new Date(), pass);
+  const metrics = createMetrics();
+  const server = await startStatusServer({ listen: '127.0.0.1:0', getStatus: () => doc, isReady: () => true, metrics, log: silentLogger });
+  // A pass in progress: a new document object every tick, with states moving on.
+  const replacer = setInterval(() => {
+    pass++;
+    doc = largeStatus(mirrors, new Date(), pass);
+    metrics.recordStatus(doc);
+  }, replaceEveryMs);
+  let scrapes = 0;
+  let scrapeFailures = 0;
+  const scraper = setInterval(() => {
+    fetch(server.url + '/metrics').then(
+      async (r) => {
+        await r.arrayBuffer();
+        if (r.status === 200) scrapes++;
+        else scrapeFailures++;
+      },
+      () => void scrapeFailures++,
+    );
+  }, 1000);
+  try {
+    const sizes = await Promise.all(['/api/v1/status', '/'].map(async (p) => Buffer.from(await (await fetch(server.url + p)).arrayBuffer())));
+    const result = await autocannon({
+      url: server.url,
+      connections,
+      duration: durationS,
+      workers: 1,
+      requests: PATHS.map((path) => ({ method: 'GET', path })),
+      headers: gzip ? { 'accept-encoding': 'gzip' } : {},
+    });
+    const codes: Record<string, number> = {};
+    for (const [code, v] of Object.entries(result.statusCodeStats ?? {})) codes[code] = v.count ?? 0;
+    const non200 = Object.entries(codes).reduce((n, [code, count]) => n + (code === '200' ? 0 : count), 0);
+    return {
+      gzip,
+      connections,
+      duration_s: result.duration,
+      mirrors,
+      requests: result.requests.total,
+      req_per_s: result.requests.average,
+      latency_ms: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max, mean: result.latency.mean },
+      errors: result.errors,
+      timeouts: result.timeouts,
+      non_200: non200,
+      status_codes: codes,
+      doc_replacements: pass,
+      metrics_scrapes: scrapes,
+      metrics_failures: scrapeFailures,
+      bytes_per_s: result.throughput.average,
+      status_json_bytes: sizes[0]!.length,
+      status_json_gzip_bytes: gzipSync(sizes[0]!, { level: 4 }).length,
+      page_bytes: sizes[1]!.length,
+    };
+  } finally {
+    clearInterval(replacer);
+    clearInterval(scraper);
+    await server.close();
+  }
+}
+
+const USAGE = `usage: npm run bench:status [-- --quick] [-- --out FILE] [-- --connections N] [-- --duration S] [-- --mirrors N]
+
+  --quick          50 clients for 3 s (for development)
+  --connections N  concurrent clients (default 200)
+  --duration S     seconds of load (default 10)
+  --mirrors N      mirrors in the status document, × 3 sites (default 100)
+  --out FILE       also write the figures as JSON`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { quick: { type: 'boolean' }, out: { type: 'string' }, connections: { type: 'string' }, duration: { type: 'string' }, mirrors: { type: 'string' }, help: { type: 'boolean' } },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const int = (name: string, text: string | undefined, dflt: number): number => {
+    if (text === undefined) return dflt;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be an integer ≥ 1, got ${text}`);
+    return n;
+  };
+  const quick = values.quick === true;
+  const opts = {
+    connections: int('connections', values.connections, quick ? 50 : 200),
+    durationS: int('duration', values.duration, quick ? 3 : 10),
+    mirrors: int('mirrors', values.mirrors, 100),
+  };
+  const runs: LoadResult[] = [];
+  for (const gzip of [true, false]) {
+    process.stderr.write(`bench:status: ${opts.connections} clients for ${opts.durationS} s, ${opts.mirrors} mirrors × 3 sites, document replaced every 100 ms, ${gzip ? 'gzip' : 'no compression'}…\n`);
+    runs.push(await runStatusLoad({ ...opts, gzip }));
+  }
+  const main = runs[0]!;
+  const ok = runs.every((r) => r.errors === 0 && r.non_200 === 0 && r.metrics_failures === 0);
+  const cols = runs.map((r) => (r.gzip ? 'gzip (browsers, Prometheus)' : 'identity (no Accept-Encoding)'));
+  const rows: [string, ...string[]][] = [
+    ['', ...cols],
+    ['clients × duration', ...runs.map((r) => `${r.connections} × ${r.duration_s} s`)],
+    ['requests', ...runs.map((r) => `${r.requests} (${Math.round(r.req_per_s)}/s)`)],
+    ['bytes/s on the wire', ...runs.map((r) => `${formatBytes(r.bytes_per_s)}/s`)],
+    ['latency p50 / p90 / p99 / max', ...runs.map((r) => `${r.latency_ms.p50} / ${r.latency_ms.p90} / ${r.latency_ms.p99} / ${r.latency_ms.max} ms`)],
+    [`p99 ≤ ${TARGET_P99_MS} ms`, ...runs.map((r) => (r.latency_ms.p99 <= TARGET_P99_MS ? 'met' : 'NOT met'))],
+    ['errors / timeouts / non-200', ...runs.map((r) => `${r.errors} / ${r.timeouts} / ${r.non_200}`)],
+    ['document replacements', ...runs.map((r) => String(r.doc_replacements))],
+    ['/metrics scrapes (1/s)', ...runs.map((r) => `${r.metrics_scrapes} ok, ${r.metrics_failures} failed`)],
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  process.stdout.write(rows.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n');
+  process.stdout.write(
+    `document: ${main.mirrors} mirrors × 3 sites; /api/v1/status ${formatBytes(main.status_json_bytes)} (gzip ${formatBytes(main.status_json_gzip_bytes)}), page ${formatBytes(main.page_bytes)}; ` +
+      `route mix ${PATHS.join(' ')}\n`,
+  );
+  if (values.out) await writeFile(values.out, JSON.stringify({ target_p99_ms: TARGET_P99_MS, paths: PATHS, runs }, null, 2) + '\n');
+  return ok ? 0 : 1;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`bench:status: error: ${messageOf(err)}\n`);
+      process.exitCode = err instanceof UsageError ? 2 : 1;
+    },
+  );
+}
