@@ -55,6 +55,7 @@ exit codes:
   1  error: a file or directory could not be read (each is named; no manifest is written)
   2  bad arguments (TREE missing or not a directory, unknown option)
   3  the manifest was written, but files with unrepresentable names were left out
+  130  interrupted (SIGINT or SIGTERM): nothing written
 
 examples:
   pulpdist manifest /srv/trees/fedora/40 -o /srv/trees/fedora/40/PULP_MANIFEST
