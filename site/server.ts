@@ -17,7 +17,7 @@ import { artifacts, content, orphansCleanup } from './api-content.js';
 import { apiRoot, status } from './api-status.js';
 import { BlobStore } from './blobs.js';
 import { CONTENT_PREFIX, serveContent } from './content-app.js';
-import { ApiError, NOT_FOUND, newCid, sendJson, type Ctx } from './http.js';
+import { ALLOW, ApiError, NOT_FOUND, newCid, sendJson, type Ctx } from './http.js';
 import { API, timestamp } from './records.js';
 import type { Site } from './site.js';
 import { Store } from './store.js';
@@ -135,6 +135,7 @@ async function api(site: Site, opts: SiteOptions, req: http.IncomingMessage, res
     if (parts.at(-1) !== '') throw NOT_FOUND();
     parts.pop();
     if (parts.length === 1 && parts[0] === 'status') return await status(site, ctx);
+    ctx.allow = allowFor(parts);
     if (opts.auth) checkAuth(req, opts.auth, ctx);
     if (ctx.method === 'OPTIONS') return sendJson(ctx, 200, { name: parts.join('/'), description: '', renders: ['application/json'], parses: ['application/json'] });
     const [a, b, c, ...rest] = parts;
@@ -156,6 +157,22 @@ async function api(site: Site, opts: SiteOptions, req: http.IncomingMessage, res
     }
     throw err;
   }
+}
+
+/** The Allow header of the endpoint a path names (401s carry it too, as DRF's do). */
+function allowFor(parts: string[]): string {
+  const typed = ['repositories', 'remotes', 'publications', 'distributions'].includes(parts[0] ?? '') && parts[1] === 'file' && parts[2] === 'file';
+  const content = parts[0] === 'content' && parts[1] === 'file' && parts[2] === 'files';
+  if (parts.length === 0) return ALLOW.readList;
+  if (parts[0] === 'tasks') return parts.length === 1 ? ALLOW.readList : ALLOW.task;
+  if (parts[0] === 'artifacts') return parts.length === 1 ? ALLOW.list : ALLOW.readDelete;
+  if (parts[0] === 'orphans') return ALLOW.action;
+  if (content) return parts.length === 3 ? ALLOW.list : 'GET, HEAD, OPTIONS';
+  if (!typed) return ALLOW.readList;
+  if (parts.length === 3) return ALLOW.list;
+  if (parts.length === 4) return parts[0] === 'publications' ? ALLOW.readDelete : ALLOW.detail;
+  if (parts[4] === 'versions') return parts.length === 5 ? ALLOW.readList : ALLOW.readDelete;
+  return ALLOW.action;
 }
 
 function checkAuth(req: http.IncomingMessage, auth: { username: string; password: string }, ctx: Ctx): void {

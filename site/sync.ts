@@ -65,15 +65,15 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
   let bytesReport: ReturnType<TaskContext['report']> | null = null;
   const meta = ctx.report('sync.downloading.metadata', 'Downloading Metadata', { done: 0 });
   let stage = meta;
-  const later: ReturnType<TaskContext['report']>[] = [];
+  // pulp_file's pipeline starts these stages together; a failure cancels the ones not finished.
+  const downloading = ctx.report('sync.downloading.artifacts', 'Downloading Artifacts');
+  const associating = ctx.report('associating.content', 'Associating Content');
+  const later: ReturnType<TaskContext['report']>[] = [downloading, associating];
   try {
     const manifestBytes = await fetchManifest(remote.url, dd);
     meta.done = 1;
     meta.state = 'completed';
-    const downloading = ctx.report('sync.downloading.artifacts', 'Downloading Artifacts');
-    const associating = ctx.report('associating.content', 'Associating Content');
     const parsing = ctx.report('sync.parsing.metadata', 'Parsing Metadata Lines', { total: 0 });
-    later.push(downloading, associating);
     stage = parsing;
     let entries: ManifestEntry[];
     try {
