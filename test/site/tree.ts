@@ -1,0 +1,33 @@
+/** Generated upstream trees for site tests: random files plus their PULP_MANIFEST. */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export interface TreeFile {
+  path: string;
+  bytes: Buffer;
+}
+
+export function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/** `count` files of `size` random bytes spread over a few directories. */
+export function randomFiles(count: number, size: number, prefix = 'f'): TreeFile[] {
+  return Array.from({ length: count }, (_, i) => ({ path: `d${i % 4}/${prefix}${i}.bin`, bytes: randomBytes(size) }));
+}
+
+/** Write files under `dir` and a manifest listing them (or `manifestText` when given). */
+export async function writeTree(dir: string, files: TreeFile[], manifestText?: string): Promise<string> {
+  for (const f of files) {
+    await mkdir(path.dirname(path.join(dir, f.path)), { recursive: true });
+    await writeFile(path.join(dir, f.path), f.bytes);
+  }
+  const text = manifestText ?? files.map((f) => `${f.path},${sha256(f.bytes)},${f.bytes.length}\n`).join('');
+  await writeFile(path.join(dir, 'PULP_MANIFEST'), text);
+  return text;
+}
+
+export async function readTreeFile(dir: string, rel: string): Promise<Buffer> {
+  return readFile(path.join(dir, rel));
+}
