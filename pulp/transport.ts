@@ -8,6 +8,7 @@ import got, { RequestError } from 'got';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { Logger } from '../core/logger.js';
+import { redact } from '../core/redact.js';
 import type { Credentials } from './auth.js';
 import { parseRetryAfter, retryDelayMs, sleep } from './backoff.js';
 import { displayUrl, PulpAuthError, PulpHttpError, PulpUnreachableError } from './errors.js';
@@ -114,7 +115,7 @@ export function createTransport(opts: TransportOptions): Transport {
       if (req.signal?.aborted) throw req.signal.reason;
       if (err instanceof RequestError) {
         log.debug('pulp request failed', { site, method: req.method, url: displayUrl(req.url.href), error: err.code });
-        throw new PulpUnreachableError({ site, method: req.method, url: req.url.href, causeCode: err.code }, { cause: err });
+        throw new PulpUnreachableError({ site, method: req.method, url: req.url.href, causeCode: err.code }, { cause: plainCause(err) });
       }
       throw err;
     }
@@ -165,6 +166,14 @@ export function createTransport(opts: TransportOptions): Transport {
 
 /** Where a 429/503's Retry-After travels from `once` to the retry loop (not enumerable, not in toJSON). */
 const RETRY_AFTER = Symbol('retryAfterMs');
+
+/**
+ * got's error without got's request options: those hold the Authorization header, and anything
+ * that inspects an error's `cause` (util.inspect, a debug print) would show it.
+ */
+function plainCause(err: RequestError): Error {
+  return Object.assign(new Error(redact(err.message)), { code: err.code });
+}
 
 function parseBody(text: string, contentType: string | undefined): unknown {
   if (text === '') return null;

@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { inspect } from 'node:util';
 import { ConfigError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { createPulpClient, type PulpClientOptions } from '../../pulp/client.js';
@@ -135,6 +136,19 @@ test('a closed port is PulpUnreachableError ECONNREFUSED, naming the site and UR
   assert.is(e.site, 'bne');
   assert.ok(e.url.startsWith(url + '/pulp/api/v3/repositories/file/file/'), e.url);
   assert.match(e.message, /^bne: GET .* failed: ECONNREFUSED; check that Pulp is running/);
+});
+
+test('an unreachable error holds no credentials, even for util.inspect of its cause', async () => {
+  const s = await startFaultServer((req, res) => sendJson(res, 200, {}));
+  await s.close();
+  const site = siteAt(s.url, { auth: { username: 'pulpdist', passwordEnv: 'P' } });
+  const client = createPulpClient(site, { ...FAST, retries: 0, env: { P: PASSWORD } });
+  const err = await rejection(client.listRepositories());
+  assert.instance(err, PulpUnreachableError);
+  const text = inspect(err, { depth: 20, showHidden: true });
+  assert.match(text, /ECONNREFUSED/);
+  assert.not.ok(text.includes(PASSWORD));
+  assert.not.ok(text.includes(Buffer.from(`pulpdist:${PASSWORD}`).toString('base64')), 'encoded credentials in the cause');
 });
 
 test('a server that never answers times out as ETIMEDOUT', async () => {
