@@ -7,7 +7,7 @@
  * header cells, so the page reads the same to a screen reader and to someone who cannot tell red
  * from green.
  */
-import type { MirrorSiteStatus, StatusDocument } from '../core/status.js';
+import { STATE_ORDER, type MirrorSiteStatus, type StatusDocument } from '../core/status.js';
 import { STATE_COLOURS, formatAge, shortCommit, shortDigest, spanMs } from './status-format.js';
 import { computeTopology, renderTopologySvg } from './status-topology.js';
 import { formatDuration } from '../core/units.js';
@@ -82,6 +82,7 @@ function renderHeader(doc: StatusDocument, now: Date): string {
   }
   parts.push(`<div><dt>Controller</dt><dd>${e(c.version)}, up ${age(c.startedAt, now)}</dd></div>`);
   parts.push('</dl>');
+  parts.push(renderCounts(doc));
   if (c.specErrors.length) {
     parts.push(`<section class="spec-errors" aria-labelledby="spec-errors-h"><h2 id="spec-errors-h">Spec errors (${c.specErrors.length}) — the last valid commit stays in force</h2><ul>`);
     for (const se of c.specErrors) {
@@ -91,6 +92,14 @@ function renderHeader(doc: StatusDocument, now: Date): string {
   }
   parts.push('</header>');
   return parts.join('\n');
+}
+
+/** How many mirror × site cells are in each state, worst first: the one line to read first. */
+function renderCounts(doc: StatusDocument): string {
+  const counts = new Map<string, number>();
+  for (const m of doc.mirrors) for (const s of m.sites) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
+  const items = STATE_ORDER.filter((st) => counts.has(st)).map((st) => `<li class="count state-${st}"><strong>${counts.get(st)}</strong> ${st}</li>`);
+  return `<ul class="counts" aria-label="Mirror × site states">${items.join('') || '<li>no mirrors</li>'}</ul>`;
 }
 
 /** An age as a <time> the page script keeps current between refreshes. */
@@ -133,9 +142,8 @@ function renderCell(mirror: string, s: MirrorSiteStatus, wanted: string | null, 
   return (
     `<td class="cell state-${s.state}" data-site="${e(s.site)}" data-state="${s.state}" title="${e(title)}">` +
     `<span class="state">${s.state}</span>` +
-    `<span class="ver">${s.version !== null ? `v${s.version}` : 'no version'}</span>` +
+    `<span class="ver">${s.version !== null ? `v${s.version}` : 'no version'} · ${when ? `${age(when, now)} ago` : 'never synced'}</span>` +
     `<code class="digest${stale}"${stale ? ' title="not the tree the origin publishes"' : ''}>${e(shortDigest(s.treeDigest))}</code>` +
-    `<span class="age">${when ? `${age(when, now)} ago` : 'never synced'}</span>` +
     `</td>`
   );
 }
@@ -191,7 +199,7 @@ table{border-collapse:separate;border-spacing:3px}
 .cell{min-width:150px;padding:4px 8px;border-radius:4px;vertical-align:top;cursor:default}
 .cell span,.cell code{display:block}
 .cell .state{font-weight:700}
-.cell .ver,.cell .age{font-size:12px}
+.cell .ver{font-size:12px}
 .digest.stale{text-decoration:line-through dotted}
 .na{color:#8c959f;text-align:center}
 .sites th,.sites td{text-align:left;padding:3px 10px;border-bottom:1px solid #d1d9e0}
@@ -199,6 +207,8 @@ svg.topology{max-width:100%;height:auto;font:13px system-ui,sans-serif}
 .node-name{font-weight:700}
 .node-sub,.edge-label{font-size:11px}
 .edge-label{fill:#59636e}
+.counts{list-style:none;display:flex;flex-wrap:wrap;gap:8px;padding:0;margin:12px 0 0}
+.count{padding:3px 10px;border-radius:4px;font-size:13px}
 .legend{list-style:none;display:flex;flex-wrap:wrap;gap:14px;padding:0;margin:6px 0;font-size:12px}
 .swatch{display:inline-block;width:14px;height:14px;border-radius:3px;margin-right:4px;vertical-align:-2px}
 .swatch.unreach{border:2px dashed #cf222e}

@@ -126,7 +126,7 @@ function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-const NODE_W = 180;
+const NODE_W = 196;
 const NODE_H = 52;
 const COL_GAP = 110;
 const ROW_GAP = 26;
@@ -184,7 +184,7 @@ export function renderTopologySvg(topology: Topology): string {
       `<title>${esc(`${n.name}: ${sub}`)}</title>`,
       `<rect x="${p.x}" y="${p.y}" width="${NODE_W}" height="${NODE_H}" rx="8" fill="${c.bg}" stroke="${stroke}" stroke-width="2"${n.reachable ? '' : ' stroke-dasharray="6 3"'}/>`,
       `<text x="${p.x + NODE_W / 2}" y="${p.y + 21}" text-anchor="middle" class="node-name" fill="${c.fg}">${esc(truncate(n.name, 22))}</text>`,
-      `<text x="${p.x + NODE_W / 2}" y="${p.y + 39}" text-anchor="middle" class="node-sub" fill="${c.fg}">${esc(truncate(sub, 30))}</text>`,
+      `<text x="${p.x + NODE_W / 2}" y="${p.y + 39}" text-anchor="middle" class="node-sub" fill="${c.fg}">${esc(truncate(sub, 34))}</text>`,
       '</g>',
     );
   }

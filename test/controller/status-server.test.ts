@@ -8,6 +8,7 @@ import { request } from 'node:http';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
@@ -276,6 +277,40 @@ test('no registered secret or URL credential leaves the process', async () => {
   } finally {
     doc = saved;
   }
+});
+
+/** GET with gzip asked for: the raw (still compressed) bytes and the headers. */
+function gzipGet(p: string, method = 'GET'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; raw: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(server.url + p, { method, agent: false, headers: { 'accept-encoding': 'gzip, deflate' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, raw: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('gzip when asked for: the same bytes compressed, for the page, the JSON and /metrics', async () => {
+  for (const p of ['/', '/api/v1/status', '/api/v1/mirrors', '/metrics']) {
+    const plain = await http('GET', p);
+    const gz = await gzipGet(p);
+    assert.is(gz.status, 200, p);
+    assert.is(gz.headers['content-encoding'], 'gzip', p);
+    assert.is(gz.headers['vary'], 'Accept-Encoding', p);
+    assert.ok(gz.raw.length < Buffer.byteLength(plain.body), `${p} is smaller compressed`);
+    assert.is(gunzipSync(gz.raw).toString('utf8'), plain.body, p);
+    if (p !== '/metrics') {
+      const head = await gzipGet(p, 'HEAD');
+      assert.is(head.headers['content-length'], String(gz.raw.length), `HEAD ${p}`);
+    }
+  }
+  // Small answers and clients that refuse gzip get identity.
+  const small = await gzipGet('/livez');
+  assert.is(small.headers['content-encoding'], undefined);
+  const refused = await http('GET', '/api/v1/status', { headers: { 'accept-encoding': 'gzip;q=0' } });
+  assert.is(refused.headers['content-encoding'], undefined);
 });
 
 test('a body over the limit is refused with 413', async () => {
