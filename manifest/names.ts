@@ -13,6 +13,15 @@ const PY_LINE_BREAK = /[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
 const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const PY_EDGE_SPACE = new RegExp(`^[${PY_SPACE}]|[${PY_SPACE}]$`);
 
+// Every character any rule below looks at (line breaks and Python whitespace are all in here),
+// plus `#`: a name without any of them needs no further check. One test per file on a rescan.
+const SUSPECT = new RegExp(`[#${PY_SPACE}]`);
+
+/** Whether a path holds no character that could make it unrepresentable (a fast pre-check). */
+export function obviouslyRepresentable(relativePath: string): boolean {
+  return !SUSPECT.test(relativePath);
+}
+
 /** Why a relative path cannot appear in a PULP_MANIFEST, or undefined when it can. */
 export function unrepresentableReason(relativePath: string): string | undefined {
   if (PY_LINE_BREAK.test(relativePath)) return 'contains a line break';

@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { escapeRawName, isValidUtf8, mayBeMisdecoded, unrepresentableReason } from './names.js';
+import { escapeRawName, isValidUtf8, mayBeMisdecoded, obviouslyRepresentable, unrepresentableReason } from './names.js';
 import type { ExcludeMatcher } from './exclude.js';
 
 /** One regular file as the walk saw it. Stat fields are decimal strings (exact, cheap to compare). */
@@ -121,7 +121,7 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
         countSkipped(d, result);
         continue;
       }
-      if (unrepresentableReason(rel)) {
+      if (!obviouslyRepresentable(name) && unrepresentableReason(rel)) {
         result.unrepresentable.push(rel);
         continue;
       }

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { canonicalManifest, compareRelativePaths, sortEntries, treeDigest } from '../../manifest/digest.js';
-import { escapeRawName, isValidUtf8, unrepresentableReason } from '../../manifest/names.js';
+import { escapeRawName, isValidUtf8, obviouslyRepresentable, unrepresentableReason } from '../../manifest/names.js';
 import { formatCache, parseCache } from '../../manifest/cache.js';
 import type { ManifestEntry } from '../../manifest/types.js';
 
@@ -61,6 +61,19 @@ test('unrepresentableReason follows pulp_file: splitlines, strip, leading #', ()
     ['#a/b', /comment/],
   ];
   for (const [p, why] of table) assert.match(unrepresentableReason(p) ?? '', why, JSON.stringify(p));
+});
+
+test('the fast pre-check never passes a name the full check rejects', () => {
+  const chars = fc.constantFrom('a', 'é', '#', ' ', '\t', '\n', '\r', '\x0b', '\x1c', '\x1f', '\x85', '\xa0', '\u2028', '\u3000', '\ufeff', ',', '/');
+  fc.assert(
+    fc.property(fc.array(chars, { minLength: 1, maxLength: 5 }), (cs) => {
+      const p = cs.join('');
+      if (obviouslyRepresentable(p)) assert.is(unrepresentableReason(p), undefined, JSON.stringify(p));
+    }),
+    { numRuns: 500 },
+  );
+  assert.ok(obviouslyRepresentable('plain/name.txt'));
+  assert.not.ok(obviouslyRepresentable('a b'));
 });
 
 test('raw names: UTF-8 validity and escaping', () => {
