@@ -125,6 +125,24 @@ test('unreadable files and directories: each named, exit 1, no manifest written'
   }
 });
 
+test('on a terminal, a progress line on stderr, cleared before the summary', async () => {
+  // script(1) runs the command on a pseudo-terminal, so that stderr.isTTY is true.
+  const out = path.join(dir, 'tty.manifest');
+  const r = await new Promise<CliResult>((resolve, reject) => {
+    const cmd = [process.execPath, BIN, 'manifest', path.join(dir, 'simple'), '-o', out, '--no-cache'].map((a) => `'${a}'`).join(' ');
+    const child = spawn('script', ['-qefc', cmd, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+  });
+  assert.is(r.code, 0, r.stdout);
+  assert.match(r.stdout, /\r\x1b\[Khashing: 0\/3 files, 0 B\/3 B, /);
+  assert.match(r.stdout, /\r\x1b\[Khashing: 3\/3 files, 3 B\/3 B, /);
+  assert.match(r.stdout, /\r\x1b\[K3 files, 3 B in /);
+  assert.is(fs.readFileSync(out, 'utf8'), expectedManifest(SIMPLE));
+});
+
 test('bad arguments exit 2 with the usage', async () => {
   const cases: [string[], RegExp][] = [
     [['manifest'], /TREE is missing/],

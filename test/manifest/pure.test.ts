@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { canonicalManifest, compareRelativePaths, sortEntries, treeDigest } from '../../manifest/digest.js';
 import { escapeRawName, isValidUtf8, obviouslyRepresentable, unrepresentableReason } from '../../manifest/names.js';
 import { formatCache, parseCache } from '../../manifest/cache.js';
+import { formatProgress, formatSummary } from '../../manifest/report.js';
 import type { ManifestEntry } from '../../manifest/types.js';
 
 const H = (c: string) => createHash('sha256').update(c).digest('hex');
@@ -104,6 +105,31 @@ test('cache text round-trips, and any damage makes it corrupt as a whole', () =>
   assert.is(parseCache(flipped).state, 'corrupt');
   const recounted = text.replace(/\nend 2 /, '\nend 3 ');
   assert.is(parseCache(recounted).state, 'corrupt');
+});
+
+test('progress line: counts, rate, and an ETA once the totals are known', () => {
+  const walking = { phase: 'walk' as const, filesSeen: 500, filesToHash: 40, bytesToHash: 4 * 1024 ** 3, filesHashed: 10, bytesHashed: 1024 ** 3 };
+  assert.is(formatProgress(walking, 2000), 'hashing: 10/40+ files, 1.0 GiB/4.0 GiB+, 512 MiB/s, 500 files seen');
+  assert.is(formatProgress({ ...walking, phase: 'hash' }, 2000), 'hashing: 10/40 files, 1.0 GiB/4.0 GiB, 512 MiB/s, ETA 6.0s');
+  assert.is(formatProgress({ ...walking, phase: 'hash', bytesHashed: 0, filesHashed: 0 }, 0), 'hashing: 0/40 files, 0 B/4.0 GiB, 0 B/s');
+});
+
+test('summary: totals, hashed against cached, what was left out, the digest', () => {
+  const stats = {
+    files: 3, bytes: 2048, hashedFiles: 1, hashedBytes: 1024, cachedFiles: 2, cachedBytes: 1024,
+    unrepresentable: ['a\nb'], skipped: { symlinks: 1, devices: 2, sockets: 0, fifos: 1, other: 0 },
+    excluded: 4, vanished: 0, durationMs: 1500, cache: { file: '/c', state: 'loaded' as const, written: true },
+  };
+  assert.is(
+    formatSummary(stats, 'ab'.repeat(32)),
+    [
+      '3 files, 2.0 KiB in 1.5s: 1 hashed (1.0 KiB), 2 from cache (1.0 KiB)',
+      'not listed (not regular files; Pulp serves only files): 1 symlink, 2 devices, 1 fifo',
+      'excluded: 4 paths',
+      'left out, name not representable in a PULP_MANIFEST: 1',
+      `tree digest: sha256:${'ab'.repeat(32)}`,
+    ].join('\n'),
+  );
 });
 
 test.run();
