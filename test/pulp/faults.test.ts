@@ -428,6 +428,33 @@ test('a failed task is PulpTaskError with its description; canceled too', async 
   );
 });
 
+test('a custom API root (domains, proxies) is used for lists, and hrefs are used exactly as given', async () => {
+  const root = '/pulp/default/api/v3/';
+  const dist = `${root}distributions/file/file/5d0d9a0e-8f1b-4b7e-a1c3-000000000001/`;
+  const taskHref = `${root}tasks/5d0d9a0e-8f1b-4b7e-a1c3-000000000002/`;
+  await withServer(
+    (req, res) => {
+      if (req.method === 'POST') return sendJson(res, 202, { task: taskHref });
+      if (req.url === taskHref) {
+        // A version href from another kind first: the distribution is found by prefix, not position.
+        return sendJson(res, 200, taskDoc(taskHref, 'completed', { created_resources: [null, `${root}repositories/file/file/x/versions/1/`, dist] }));
+      }
+      if (req.url === dist) return sendJson(res, 200, { pulp_href: dist, pulp_created: 'now', name: 'd', base_path: 'd' });
+      sendJson(res, 200, page([]));
+    },
+    async (s) => {
+      const client = createPulpClient(siteAt(s.url, { apiRoot: 'pulp/default/api/v3' }), FAST);
+      await client.listRepositories();
+      const created = await client.createDistribution({ name: 'd', base_path: 'd' });
+      assert.is(created.pulp_href, dist);
+      assert.equal(
+        s.seen.map((r) => `${r.method} ${r.url.split('?')[0]}`),
+        [`GET ${root}repositories/file/file/`, `POST ${root}distributions/file/file/`, `GET ${taskHref}`, `GET ${dist}`],
+      );
+    },
+  );
+});
+
 test('bad options are refused with the value and its type', () => {
   assert.throws(() => createPulpClient(siteAt('http://127.0.0.1:1'), { retries: -1 }), /PulpClientOptions\.retries must be an integer ≥ 0, got -1 \(number\)/);
   assert.throws(() => createPulpClient(siteAt('http://127.0.0.1:1'), { pageSize: 0 }), /pageSize must be an integer ≥ 1, got 0/);
