@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { canonicalManifest, treeDigest } from '../../manifest/digest.js';
 import { scanTree, writeManifest } from '../../manifest/scan.js';
 import { TreeNotFoundError } from '../../manifest/errors.js';
+import { parseManifest } from '../../manifest/parse.js';
 import { tempDir } from '../helpers/cli.js';
 import { BAD_NAMES, GOOD_FILES, NON_UTF8_REPORTED, buildOddTree, expectedManifest, sha256, writeFiles } from './fixture.js';
 
@@ -41,6 +42,12 @@ test('odd names: exact manifest, digest, and what was left out and why', async (
   assert.is(stats.cachedFiles, 0);
   assert.is(stats.excluded, 0);
   assert.equal(stats.cache, { file: null, state: 'disabled', written: false });
+});
+
+test('the manifest of the odd tree parses back to the same entries (the embedded site reads it)', async () => {
+  const { entries } = await scanTree(path.join(dir, 'odd'), { cacheFile: false });
+  assert.equal(parseManifest(canonicalManifest(entries)), entries);
+  assert.equal(parseManifest(Buffer.from(canonicalManifest(entries))), entries);
 });
 
 test('the same manifest with one worker as with four', async () => {
