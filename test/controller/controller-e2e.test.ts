@@ -191,13 +191,24 @@ test('a concurrent push to the status branch → re-applied on the new head and 
 
 test('SIGKILL mid-pass, then restart → converges with no duplicate objects', async () => {
   const tree = makeTree('big', 60, 4096);
-  writeFiles(work, { 'specs/mirrors/big.yaml': mirrorYaml('big', tree) });
+  // A bandwidth cap at the hub (shared by its 2 sync slots) makes its sync of big take seconds,
+  // so that the kill lands while the pass is running with big half-made.
+  writeFiles(work, {
+    'specs/mirrors/big.yaml': mirrorYaml('big', tree),
+    'specs/sites/hub.yaml': siteYaml('hub', sites[1]!.url, 'origin') + '  limits: {bandwidth: 100KiB/s}\n',
+  });
   const commit = commitAndPush(work, 'add big');
-  await waitStatus(ctl!.url, (d) => d.controller.specCommit === commit && d.controller.lastPass?.result === 'running', 'a pass over the new commit', 20_000).catch(() => undefined);
+  await waitStatus(ctl!.url, (d) => d.controller.specCommit === commit && d.controller.lastPass?.result === 'running', 'a pass over the new commit', 20_000);
+  const end = Date.now() + 20_000;
+  while ((await listNamed(sites[1]!, 'repositories', 'pulpdist.big')) === 0) {
+    if (Date.now() > end) throw new Error('the hub never got its repository of big');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.is((await getStatus(ctl!.url)).controller.lastPass?.result, 'running', 'killed mid-pass');
   assert.is(await ctl!.kill(), 'SIGKILL');
   ctl = await startControllerProcess(runArgs());
   const doc = await waitStatus(ctl.url, (d) => d.controller.observedCommit === commit && allSynced(d, 'big') && allSynced(d, 'tools'), 'big Synced after the restart');
-  assert.is(doc.mirrors.length, 2);
+  assert.equal(doc.mirrors.map((m) => m.name), ['big', 'small', 'tools']);
   for (const s of sites) {
     for (const kind of ['repositories', 'remotes', 'distributions'] as const) {
       assert.is(await listNamed(s, kind, 'pulpdist.big'), 1, `${kind} at ${s.url}`);
