@@ -180,3 +180,8 @@ function describeBody(body: unknown): string {
   } else text = JSON.stringify(body);
   return text.length > BODY_IN_MESSAGE ? text.slice(0, BODY_IN_MESSAGE) + '…' : text;
 }
+
+/** True for a 404 from the API: the object is gone (callers deleting it may count that as done). */
+export function isPulpNotFound(err: unknown): err is PulpHttpError {
+  return err instanceof PulpHttpError && err.status === 404;
+}

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { ConfigError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { createPulpClient, type PulpClientOptions } from '../../pulp/client.js';
-import { PulpAuthError, PulpHttpError, PulpTaskError, PulpTaskTimeoutError } from '../../pulp/errors.js';
+import { isPulpNotFound, PulpAuthError, PulpHttpError, PulpTaskError, PulpTaskTimeoutError } from '../../pulp/errors.js';
 import type { PulpClient, Task } from '../../pulp/types.js';
 import { tempDir } from '../helpers/cli.js';
 import { startSite, type RunningSite } from '../helpers/site.js';
@@ -117,6 +117,8 @@ test('repositories: create, filter by name and label, update through a task, del
   assert.instance(gone, PulpHttpError);
   assert.is((gone as PulpHttpError).status, 404);
   assert.equal((gone as PulpHttpError).body, { detail: 'Not found.' });
+  assert.ok(isPulpNotFound(gone));
+  assert.not.ok(isPulpNotFound(dup));
 });
 
 test('remotes: create with the bandwidth field, update and delete through tasks', async () => {
