@@ -114,7 +114,8 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     const job = pool
       .hash(files.map((f) => prefix + f.relativePath), bytes)
       .then((results) => settle(files, results));
-    // A rejection is awaited (and thrown) by drain(); this handler only keeps it from being unhandled.
+    // A rejection is awaited (and thrown) by the drain loop after the walk; these handlers only keep
+    // it from counting as unhandled meanwhile.
     job.catch(() => {});
     const tracked = job.finally(() => inflight.delete(tracked));
     tracked.catch(() => {});
