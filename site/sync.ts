@@ -10,11 +10,11 @@ import { ManifestParseError, parseManifest } from '../manifest/parse.js';
 import type { ManifestEntry } from '../manifest/types.js';
 import type { BlobStore } from './blobs.js';
 import { downloadArtifact, fetchManifest, fileUrl, makeAgent, type DownloadDeps } from './download.js';
-import { href, timestamp, type ArtifactRecord, type ContentRecord, type Op } from './records.js';
+import { href, timestamp, type ArtifactRecord, type ContentRecord, type Op, type PublicationRecord } from './records.js';
 import type { Store } from './store.js';
 import { TaskFailure, type TaskContext } from './tasks.js';
 import { TokenBucket } from './token-bucket.js';
-import { latestVersion, manifestOf, newVersion, publish, retainOps } from './versions.js';
+import { latestVersion, newVersion, retainOps } from './versions.js';
 
 /** Counters the site exposes at /pulpdist/metrics. */
 export interface SiteMetrics {
@@ -114,81 +114,44 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     await deps.blobs.syncDirs();
     signal.throwIfAborted();
 
-    // From here to the commit nothing awaits except the manifest blob: records are resolved against
-    // the tables as they are now, so a concurrent sync's records are reused, not duplicated.
     const repo = t.repositories.get(req.repositoryId);
     if (!repo) throw new TaskFailure('The repository was deleted during the sync.');
-    const ops: Op[] = [];
-    const artBySha = new Map<string, string>();
-    for (const a of t.artifacts.values()) artBySha.set(a.sha256, a.id);
-    const newSizes = new Map<string, number>();
-    const contentByKey = new Map<string, string>();
-    for (const c of t.content.values()) contentByKey.set(`${c.relative_path}\0${c.sha256}`, c.id);
-    const newContent = new Map<string, ContentRecord>();
-    const manifestIds: string[] = [];
-    for (const e of entries) {
-      let artId = artBySha.get(e.sha256);
-      if (!artId) {
-        const a: ArtifactRecord = { id: crypto.randomUUID(), pulp_created: timestamp(), size: e.size, sha224: null, sha256: e.sha256, sha384: null, sha512: null };
-        artId = a.id;
-        artBySha.set(e.sha256, a.id);
-        newSizes.set(a.id, a.size);
-        ops.push({ put: 'artifacts', v: a });
-      }
-      const key = `${e.relativePath}\0${e.sha256}`;
-      let cid = contentByKey.get(key);
-      if (!cid) {
-        const c: ContentRecord = { id: crypto.randomUUID(), pulp_created: timestamp(), relative_path: e.relativePath, sha256: e.sha256, artifact_id: artId };
-        cid = c.id;
-        contentByKey.set(key, c.id);
-        newContent.set(c.id, c);
-        ops.push({ put: 'content', v: c });
-      }
-      manifestIds.push(cid);
-    }
     const prev = latestVersion(t, repo);
-    let content: string[];
-    if (req.mirror) content = manifestIds;
-    else {
-      // Additive: a path in the manifest replaces the unit at that path; other units stay.
-      const paths = new Set(entries.map((e) => e.relativePath));
-      content = prev.content.filter((id) => !paths.has(t.content.get(id)?.relative_path ?? '')).concat(manifestIds);
+    // The tree the new version will hold, by path (units are keyed by relative_path).
+    const before = new Map<string, { sha256: string; size: number }>();
+    for (const id of prev.content) {
+      const c = t.content.get(id);
+      if (c) before.set(c.relative_path, { sha256: c.sha256, size: t.artifacts.get(c.artifact_id)?.size ?? 0 });
     }
-    const nv = newVersion(t, repo, content);
-    if (!nv) {
-      associating.state = 'completed';
-      if (unassociating) unassociating.state = 'completed';
-      bytesReport.state = 'completed';
-      if (ops.length) await deps.store.commit(ops);
-      ctx.task.created_resources = [];
-      return;
-    }
-    associating.done = nv.version.added.length;
-    if (unassociating) unassociating.done = nv.version.removed.length;
-    ops.push(...nv.ops);
-    const created: string[] = [href.version(repo.id, nv.version.number)];
-    const extra = { content: newContent, sizes: newSizes };
-    if (req.mirror) {
-      const name = decodeURIComponent(new URL(remote.url).pathname.split('/').at(-1) || 'PULP_MANIFEST');
-      const p = await publish(t, deps.blobs, nv.version, name, manifestBytes);
-      ops.push(...p.ops);
-      created.push(href.publication(p.publication.id));
-    }
-    if (repo.autopublish) {
-      const p = await publish(t, deps.blobs, nv.version, repo.manifest, manifestOf(t, nv.version.content, extra));
-      ops.push(...p.ops);
-      created.push(href.publication(p.publication.id));
+    const after = req.mirror ? new Map<string, { sha256: string; size: number }>() : new Map(before);
+    for (const e of entries) after.set(e.relativePath, { sha256: e.sha256, size: e.size });
+    const changed = after.size !== before.size || [...after].some(([p, v]) => before.get(p)?.sha256 !== v.sha256);
+
+    // Manifest blobs are written before the commit so that the commit itself never waits: records
+    // are then resolved against the tables as they are at that instant, and a concurrent sync's
+    // units and artifacts are reused instead of duplicated.
+    const pubs: { name: string; sha256: string; size: number }[] = [];
+    if (changed) {
+      if (req.mirror) {
+        const name = decodeURIComponent(new URL(remote.url).pathname.split('/').at(-1) || 'PULP_MANIFEST');
+        pubs.push({ name, sha256: await deps.blobs.putBytes(manifestBytes), size: manifestBytes.length });
+      }
+      if (repo.autopublish && repo.manifest !== null) {
+        // Newest units first, as Pulp writes it: this sync's entries, then the older ones kept.
+        const fresh = new Set(entries.map((e) => e.relativePath));
+        const order = [...entries].reverse().map((e) => e.relativePath).concat([...after.keys()].filter((p) => !fresh.has(p)));
+        const bytes = Buffer.from(order.map((p) => `${p},${after.get(p)!.sha256},${after.get(p)!.size}\n`).join(''), 'utf8');
+        pubs.push({ name: repo.manifest, sha256: await deps.blobs.putBytes(bytes), size: bytes.length });
+      }
     }
     await deps.blobs.syncDirs();
     signal.throwIfAborted();
-    const committed = deps.store.commit(ops);
-    // retainOps reads the tables, which already hold the new version (commit applies at once).
-    const pruned = retainOps(t, nv.repo);
-    const all = [committed];
-    if (pruned.length) all.push(deps.store.commit(pruned));
+    const result = resolveAndCommit(deps, req, entries, after, pubs, changed);
+    associating.done = result.added;
+    if (unassociating) unassociating.done = result.removed;
     for (const r of [associating, unassociating, bytesReport]) if (r) r.state = 'completed';
-    ctx.task.created_resources = created;
-    await Promise.all(all);
+    ctx.task.created_resources = result.created;
+    await result.committed;
   } catch (err) {
     if (!ctx.signal.aborted) {
       stage.state = 'failed';
@@ -198,6 +161,71 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
   } finally {
     dd.agent.destroy();
   }
+}
+
+/**
+ * Synchronously (no await, so no other task interleaves): find or create artifact and content
+ * records, make the version and its publications, prune old versions, and commit all of it.
+ */
+function resolveAndCommit(
+  deps: SyncDeps,
+  req: SyncRequest,
+  entries: ManifestEntry[],
+  after: Map<string, { sha256: string; size: number }>,
+  pubs: { name: string; sha256: string; size: number }[],
+  changed: boolean,
+): { created: string[]; added: number; removed: number; committed: Promise<unknown> } {
+  const t = deps.store.t;
+  const repo = t.repositories.get(req.repositoryId)!;
+  const ops: Op[] = [];
+  const artBySha = new Map<string, string>();
+  for (const a of t.artifacts.values()) artBySha.set(a.sha256, a.id);
+  const contentByKey = new Map<string, string>();
+  for (const c of t.content.values()) contentByKey.set(`${c.relative_path}\0${c.sha256}`, c.id);
+  // Prefer the units the repository already holds, so an unchanged path never looks changed.
+  for (const id of latestVersion(t, repo).content) {
+    const c = t.content.get(id);
+    if (c) contentByKey.set(`${c.relative_path}\0${c.sha256}`, c.id);
+  }
+  const unitFor = (relativePath: string, sha256: string, size: number): string => {
+    let artId = artBySha.get(sha256);
+    if (!artId) {
+      const a: ArtifactRecord = { id: crypto.randomUUID(), pulp_created: timestamp(), size, sha224: null, sha256, sha384: null, sha512: null };
+      artId = a.id;
+      artBySha.set(sha256, a.id);
+      ops.push({ put: 'artifacts', v: a });
+    }
+    const key = `${relativePath}\0${sha256}`;
+    let id = contentByKey.get(key);
+    if (!id) {
+      const c: ContentRecord = { id: crypto.randomUUID(), pulp_created: timestamp(), relative_path: relativePath, sha256, artifact_id: artId };
+      id = c.id;
+      contentByKey.set(key, id);
+      ops.push({ put: 'content', v: c });
+    }
+    return id;
+  };
+  // Every manifest entry gets its records (even with no new version, the blobs are now known).
+  for (const e of entries) unitFor(e.relativePath, e.sha256, e.size);
+  const content = [...after].map(([p, v]) => unitFor(p, v.sha256, v.size));
+  const committed: Promise<unknown>[] = [];
+  const nv = changed ? newVersion(t, repo, content) : null;
+  if (!nv) {
+    if (ops.length) committed.push(deps.store.commit(ops));
+    return { created: [], added: 0, removed: 0, committed: Promise.all(committed) };
+  }
+  ops.push(...nv.ops);
+  const created = [href.version(repo.id, nv.version.number)];
+  for (const p of pubs) {
+    const pub: PublicationRecord = { id: crypto.randomUUID(), pulp_created: timestamp(), repository_id: repo.id, number: nv.version.number, manifest: p.name, manifest_sha256: p.sha256, manifest_size: p.size };
+    ops.push({ put: 'publications', v: pub });
+    created.push(href.publication(pub.id));
+  }
+  committed.push(deps.store.commit(ops));
+  // retainOps reads the tables, which already hold the new version (commit applies at once).
+  const pruned = retainOps(t, nv.repo);
+  if (pruned.length) committed.push(deps.store.commit(pruned));
+  return { created, added: nv.version.added.length, removed: nv.version.removed.length, committed: Promise.all(committed) };
 }
 
 /** Run `fn` over items with at most `n` at once; the first failure aborts the rest and is thrown. */

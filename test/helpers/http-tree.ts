@@ -41,6 +41,8 @@ export async function serveTree(dir: string, opts: ServeTreeOptions = {}): Promi
   const faults = new Map(Object.entries(opts.faults ?? {}));
   let served = 0;
   const seen: string[] = [];
+  // Delays end when the client goes away or the server closes, so no timer outlives a test.
+  const closing = new AbortController();
   const server = http.createServer((req, res) => {
     void (async () => {
       const rel = decodeURIComponent((req.url ?? '/').split('?')[0]!.replace(/^\/+/, ''));
@@ -51,7 +53,12 @@ export async function serveTree(dir: string, opts: ServeTreeOptions = {}): Promi
         return;
       }
       const fault = faults.get(rel);
-      if (fault?.kind === 'delay') await sleep(fault.ms);
+      if (fault?.kind === 'delay') {
+        const gone = new AbortController();
+        res.on('close', () => gone.abort());
+        const ok = await sleep(fault.ms, true, { signal: AbortSignal.any([gone.signal, closing.signal]) }).catch(() => false);
+        if (!ok) return void res.destroy();
+      }
       if (fault?.kind === 'status') {
         res.writeHead(fault.status, { 'Content-Length': 0 }).end();
         return;
@@ -101,6 +108,7 @@ export async function serveTree(dir: string, opts: ServeTreeOptions = {}): Promi
     setFault: (p, f) => (f ? faults.set(p, f) : faults.delete(p)),
     close: () =>
       new Promise<void>((resolve) => {
+        closing.abort();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
