@@ -17,7 +17,8 @@ import type { LastSync } from '../core/status.js';
 import type { Href, PulpClient, Task } from '../pulp/types.js';
 import type { PassEvent } from './pass-types.js';
 import type { DesiredState, ObjectKind, Plan, PlanEntry, SourceTree } from './plan-types.js';
-import { syncKey } from './names.js';
+import { formatTreeLabel, hrefId, managedLabels, syncKey, TREE_LABEL, versionNumberOf } from './names.js';
+import { treeOfText } from './observe.js';
 import type { SourceReader } from './source.js';
 
 export interface ApplyDeps {
@@ -238,10 +239,12 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
         if (!repo) throw new Error(`the repository ${e.name} does not exist at ${e.site}`);
         if (e.action === 'publish') {
           await client.createPublication({ repository: repo }, { signal });
-          return;
+        } else {
+          if (!remote) throw new Error(`the remote ${e.name} does not exist at ${e.site}`);
+          await runSync(client, e, repo, remote, deps, signal, syncs);
         }
-        if (!remote) throw new Error(`the remote ${e.name} does not exist at ${e.site}`);
-        await runSync(client, e, repo, remote, deps, signal, syncs);
+        const dist = hrefs.get(`distribution:${k}`) ?? e.op?.distribution;
+        if (dist && e.op?.basePath) await labelTree(client, e, repo, dist, e.op.basePath, deps.log, signal);
       }), { signal }),
       { signal },
     );
@@ -317,6 +320,28 @@ async function runSync(
       task: (err as { task?: string }).task ?? t?.pulp_href ?? null,
     });
     throw err;
+  }
+}
+
+/**
+ * Note on the distribution which tree the repository's latest version publishes (TREE_LABEL), so
+ * that the next observe, even in a fresh process, needs no manifest read. Best effort: without
+ * the note the next observe reads the manifest.
+ */
+async function labelTree(client: PulpClient, e: PlanEntry, repoHref: Href, distHref: Href, basePath: string, log: Logger, signal: AbortSignal): Promise<void> {
+  try {
+    const [repos, published] = await Promise.all([
+      client.listRepositories({ name: e.name }, { signal }),
+      client.getPublishedManifest(basePath, { signal }),
+    ]);
+    const version = versionNumberOf(repos.find((r) => r.pulp_href === repoHref)?.latest_version_href);
+    if (version === null || !published || published === 'not-modified') return;
+    const tree = treeOfText(published.text);
+    const label = formatTreeLabel({ repository: hrefId(repoHref), version, digest: tree.digest, files: tree.files, bytes: tree.bytes });
+    await client.updateDistribution(distHref, { pulp_labels: { ...managedLabels(e.mirror), [TREE_LABEL]: label } }, { signal });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    log.debug('could not label the published tree', { site: e.site, mirror: e.mirror, error: err });
   }
 }
 

@@ -5,6 +5,7 @@
 import type { FileDistribution, FileRepository } from '../pulp/types.js';
 import type { DesiredPlacement, PlanEntry } from './plan-types.js';
 import { createdFields, diffFields, patchOf } from './diff.js';
+import { TREE_LABEL } from './names.js';
 
 export const DISTRIBUTION_FIELDS = ['base_path', 'repository', 'publication', 'pulp_labels'] as const;
 
@@ -26,9 +27,13 @@ export function planDistribution(
     const body = { name: p.distribution.name, base_path: p.distribution.base_path, pulp_labels: p.distribution.pulp_labels, repository: repoRef };
     return { ...base, action: 'create', reason: 'missing', changes: createdFields(body, DISTRIBUTION_FIELDS), op: { body } };
   }
-  const changes = diffFields(desired, observed, DISTRIBUTION_FIELDS);
+  // The tree label is pulpdist's note about what is published, not desired state.
+  const { [TREE_LABEL]: treeLabel, ...observedLabels } = observed.pulp_labels ?? {};
+  const changes = diffFields(desired, { ...observed, pulp_labels: observedLabels }, DISTRIBUTION_FIELDS);
   if (changes.length === 0) return null;
   const body = patchOf(changes, desired);
+  // A PATCH replaces the whole label map: keep the note, unless the repository changes under it.
+  if (body.pulp_labels && treeLabel !== undefined && !('repository' in body)) body.pulp_labels = { ...p.distribution.pulp_labels, [TREE_LABEL]: treeLabel };
   // Pulp merges a PATCH with the stored values and refuses repository + publication together.
   if ('repository' in body && observed.publication) body.publication = null;
   return {

@@ -41,3 +41,42 @@ export function mirrorOf(obj: { name: string; pulp_labels?: Labels | null }): st
 export function syncKey(mirror: string, site: string): string {
   return `${mirror}@${site}`;
 }
+
+/**
+ * The label on a managed distribution recording which tree its repository's version N publishes:
+ * `REPO:N:DIGEST:FILES:BYTES` (REPO = the repository href's last segment). Pulp keeps it for us, so
+ * a fresh `pulpdist plan` (a CI job with no cache) learns every published digest from the
+ * distribution list alone; it is trusted only while the distribution serves that repository and N
+ * is still its latest version. Not part of the desired labels: never diffed.
+ */
+export const TREE_LABEL = 'pulpdist_tree';
+
+export interface TreeLabel {
+  repository: string;
+  version: number;
+  digest: string;
+  files: number;
+  bytes: number;
+}
+
+export function formatTreeLabel(t: TreeLabel): string {
+  return `${t.repository}:${t.version}:${t.digest}:${t.files}:${t.bytes}`;
+}
+
+/** The parsed label, or null when absent or malformed (then the manifest is read instead). */
+export function parseTreeLabel(value: string | undefined): TreeLabel | null {
+  const m = value ? /^([\w-]+):(\d+):([0-9a-f]{64}):(\d+):(\d+)$/.exec(value) : null;
+  if (!m) return null;
+  return { repository: m[1]!, version: Number(m[2]), digest: m[3]!, files: Number(m[4]), bytes: Number(m[5]) };
+}
+
+/** The number N of a repository version href `…/versions/N/`, or null. */
+export function versionNumberOf(href: string | null | undefined): number | null {
+  const m = href ? /\/versions\/(\d+)\/$/.exec(href) : null;
+  return m ? Number(m[1]) : null;
+}
+
+/** The last path segment of an href (`…/file/file/<uuid>/` → `<uuid>`), to tie a tree label to one repository. */
+export function hrefId(href: string | null | undefined): string {
+  return href?.split('/').filter(Boolean).pop() ?? '';
+}

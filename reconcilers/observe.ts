@@ -11,7 +11,7 @@ import { parseManifest } from '../manifest/parse.js';
 import { treeDigest } from '../manifest/digest.js';
 import type { FileDistribution, FileRemote, FileRepository, PulpClient, PulpStatus } from '../pulp/types.js';
 import type { SiteSpec } from '../spec/types.js';
-import { isManaged, MANAGED_SELECTOR } from './names.js';
+import { hrefId, isManaged, MANAGED_SELECTOR, parseTreeLabel, TREE_LABEL, versionNumberOf } from './names.js';
 import type { ObservedSite, ObservedState, SourceTree, TreeSummary } from './plan-types.js';
 import { PublishedCache } from './published-cache.js';
 
@@ -95,6 +95,14 @@ async function readPublished(
     // same latest version → same tree. A distribution on anything else is always re-read.
     if (cached && versionHref && cached.versionHref === versionHref && cached.repository === d.repository && cached.basePath === d.base_path) {
       out.set(d.name, cached.tree);
+      continue;
+    }
+    const label = parseTreeLabel(d.pulp_labels?.[TREE_LABEL]);
+    if (label && repo && !d.publication && label.repository === hrefId(repo.pulp_href) && label.version === versionNumberOf(versionHref)) {
+      // pulpdist labelled this distribution when it synced this very version: no need to read.
+      const tree = { digest: label.digest, files: label.files, bytes: label.bytes, entries: null };
+      out.set(d.name, tree);
+      cache.set(site, d.name, { basePath: d.base_path, repository: d.repository, versionHref, etag: null, tree });
       continue;
     }
     if (repo && /\/versions\/0\/$/.test(versionHref ?? '') && !d.publication) {

@@ -140,6 +140,9 @@ export interface EntryOp {
   body?: Record<string, unknown>;
   /** Sync: the remote to sync from, when it exists already (else apply uses the one it creates). */
   remote?: Href;
+  /** Sync: the distribution serving the repository, when it exists already, and its base path. */
+  distribution?: Href;
+  basePath?: string;
   /** Sync: the site whose sync must finish first (null at the origin). */
   feeder?: string | null;
   /** Sync: the digest the site should publish afterwards. */

@@ -4,7 +4,7 @@
  * hold differs from what it publishes, or when the schedule is due.
  */
 import { CronExpressionParser } from 'cron-parser';
-import type { FileRemote, FileRepository } from '../pulp/types.js';
+import type { FileDistribution, FileRemote, FileRepository } from '../pulp/types.js';
 import type { MirrorSchedule } from '../spec/types.js';
 import type { DesiredMirror, DesiredPlacement, PlanEntry, SyncReason, Transfer, TreeSummary } from './plan-types.js';
 
@@ -43,8 +43,8 @@ export interface SyncInput {
   placement: DesiredPlacement;
   repository: FileRepository | undefined;
   remote: FileRemote | undefined;
-  /** True when the distribution exists (a publish only helps where something serves it). */
-  distributionExists: boolean;
+  /** The distribution, when it exists (a publish only helps where something serves it). */
+  distribution: FileDistribution | undefined;
   /** What the site publishes now (null = nothing). */
   published: TreeSummary | null;
   /**
@@ -74,7 +74,7 @@ export function planSync(input: SyncInput): PlanEntry | null {
   let reason: SyncReason | null = null;
   if (never) reason = 'never-synced';
   else if (!published || published.digest !== want.digest) {
-    if (!published && input.distributionExists && input.repository) {
+    if (!published && input.distribution && input.repository) {
       // The repository holds versions but nothing is served: publish what it has, unless it
       // also lags behind, in which case the sync's autopublish covers both.
       return {
@@ -82,7 +82,7 @@ export function planSync(input: SyncInput): PlanEntry | null {
         kind: 'publication',
         action: 'publish',
         reason: 'the repository has versions but its distribution serves no publication',
-        op: { href: input.repository.pulp_href },
+        op: { href: input.repository.pulp_href, distribution: input.distribution.pulp_href, basePath: mirror.basePath },
       };
     }
     reason = p.feeder === null ? 'source-changed' : 'upstream-newer';
@@ -96,6 +96,9 @@ export function planSync(input: SyncInput): PlanEntry | null {
     reason: REASONS[reason](p.feeder),
     syncReason: reason,
     estimate: transferEstimate(want, published),
-    op: { href: input.repository?.pulp_href, remote: input.remote?.pulp_href, feeder: p.feeder, wantDigest: want.digest },
+    op: {
+      href: input.repository?.pulp_href, remote: input.remote?.pulp_href, distribution: input.distribution?.pulp_href,
+      basePath: mirror.basePath, feeder: p.feeder, wantDigest: want.digest,
+    },
   };
 }

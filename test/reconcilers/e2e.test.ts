@@ -55,10 +55,12 @@ async function names(site: string, kind: 'repositories' | 'remotes' | 'distribut
   return list.map((o) => o.name).sort();
 }
 
-async function syncedBytes(site: string): Promise<number> {
+async function metric(site: string, name: string): Promise<number> {
   const text = await (await fetch(`${sites.get(site)!.url}/pulpdist/metrics`)).text();
-  return Number(/^pulpdist_site_sync_bytes_downloaded_total (\d+)/m.exec(text)?.[1] ?? NaN);
+  return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
 }
+const syncedBytes = (site: string) => metric(site, 'pulpdist_site_sync_bytes_downloaded_total');
+const contentRequests = () => Promise.all(NAMES.map((n) => metric(n, 'pulpdist_site_content_requests_total')));
 
 let fedora = '';
 let tools = '';
@@ -129,6 +131,14 @@ test('apply converges; the leaf serves the source byte for byte; a second apply 
   assert.is(doc.changes, false);
   assert.equal(doc.entries, []);
   assert.equal(doc.sites.map((s: { name: string; reachable: boolean }) => [s.name, s.reachable]), [['origin', true], ['hub', true], ['leaf', true]]);
+
+  // With no local cache, the tree labels pulpdist left on the distributions spare every manifest read.
+  const leafDist = (await clients.get('leaf')!.listDistributions({ name: 'pulpdist.fedora' }))[0]!;
+  assert.match(leafDist.pulp_labels.pulpdist_tree ?? JSON.stringify(leafDist.pulp_labels), /^[\w-]+:1:[0-9a-f]{64}:3:305012$/);
+  const before = await contentRequests();
+  const cold = await pulpdist('plan', '--specs', specsDir, '--no-cache');
+  assert.is(cold.code, 0, cold.stdout + cold.stderr);
+  assert.equal(await contentRequests(), before);
 });
 
 test('a source change moves only new content (renames are free), as the plan estimated', async () => {
