@@ -109,28 +109,9 @@ options:
       }
       cleanups.push(() => running.close({ graceMs: 5_000 }));
       const url = running.url!;
-      const leaf = [...siteUrls.entries()].at(-1)!;
-      const someMirror = example.mirrors[0]?.name ?? 'MIRROR';
-      process.stdout.write(`
-pulpdist demo is running.
-
-  status page       ${url}/
-  status as JSON    ${url}/api/v1/status
-  metrics           ${url}/metrics
-  spec repository   ${repoDir}   (branch main, specs in mirrors/)
-
-Try next:
-  pulpdist status --server ${url}
-  cd ${repoDir}
-  $EDITOR mirrors/mirrors/${someMirror}.yaml     # e.g. change spec.sites or set suspend: true
-  git commit -am "change ${someMirror}"          # a pass starts within a second; watch the page
-  git log --stat pulpdist/status                # the status commits the controller made
-  echo hello > ${path.join(treePaths.get(someMirror) ?? trees, 'hello.txt')}
-                                                # a source change: synced on the next pass (≤ ${Math.round(intervalMs / 1000)}s)
-  curl ${leaf[1]}/pulp/content/                 # the ${leaf[0]} site's content app
-
-Ctrl-C stops everything${values.keep ? ` (the dir ${dir} is kept)` : ' and removes ' + dir}.
-`);
+      const leaf = [...siteUrls.entries()].find(([n]) => n === 'leaf') ?? [...siteUrls.entries()].at(-1)!;
+      const someMirror = example.mirrors.find((m) => m.name === 'tools')?.name ?? example.mirrors[0]?.name ?? 'MIRROR';
+      process.stdout.write(renderNextSteps({ url, repoDir, someMirror, tree: treePaths.get(someMirror) ?? trees, leaf, intervalMs, dir, keep: !!values.keep }));
       await new Promise<void>((resolve) => {
         if (stop.signal.aborted) resolve();
         else stop.signal.addEventListener('abort', () => resolve(), { once: true });
@@ -150,3 +131,37 @@ Ctrl-C stops everything${values.keep ? ` (the dir ${dir} is kept)` : ' and remov
     }
   },
 };
+
+/** How to run pulpdist again: `pulpdist` when installed, else the path this process was started with. */
+function selfCommand(): string {
+  const script = process.argv[1] ?? '';
+  if (!/bin[/\\]pulpdist(\.js)?$/.test(script) || !path.isAbsolute(script)) return 'pulpdist';
+  const rel = path.relative(process.cwd(), script);
+  return rel.startsWith('..') ? 'pulpdist' : `node ${rel}`;
+}
+
+function renderNextSteps(o: { url: string; repoDir: string; someMirror: string; tree: string; leaf: [string, string]; intervalMs: number; dir: string; keep: boolean }): string {
+  const rows: [string, string][] = [
+    [`${selfCommand()} status --server ${o.url}`, 'the overview in this terminal'],
+    [`cd ${o.repoDir}`, ''],
+    [`$EDITOR mirrors/mirrors/${o.someMirror}.yaml`, 'e.g. add hub to spec.sites, or suspend: true'],
+    [`git commit -am "change ${o.someMirror}"`, 'a pass starts within a second: watch the page'],
+    ['git log --stat pulpdist/status', 'the status commits the controller made'],
+    [`echo hello > ${path.join(o.tree, 'hello.txt')}`, `a source change: synced on the next pass (≤ ${Math.round(o.intervalMs / 1000)} s)`],
+    [`curl ${o.leaf[1]}/pulp/content/`, `what the ${o.leaf[0]} site serves`],
+  ];
+  const w = Math.max(...rows.map(([c]) => c.length));
+  return `
+pulpdist demo is running.
+
+  status page       ${o.url}/
+  status as JSON    ${o.url}/api/v1/status
+  metrics           ${o.url}/metrics
+  spec repository   ${o.repoDir}   (branch main, specs in mirrors/)
+
+Try next:
+${rows.map(([c, why]) => `  ${why ? c.padEnd(w) + '   # ' + why : c}`).join('\n')}
+
+Ctrl-C stops everything${o.keep ? ` (${o.dir} is kept)` : ` and removes ${o.dir}`}.
+`;
+}
