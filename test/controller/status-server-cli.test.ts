@@ -4,13 +4,14 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { silentLogger } from '../../core/logger.js';
 import type { StatusDocument } from '../../core/status.js';
 import { createMetrics } from '../../controller/metrics.js';
 import { startStatusServer, type StatusServer } from '../../controller/status-server.js';
 import { renderStatusText } from '../../controller/commands/status.js';
-import { runCli } from '../helpers/cli.js';
+import { BIN, runCli } from '../helpers/cli.js';
 import { COMMIT, sampleStatus } from './status-server-fixture.js';
 
 const doc: StatusDocument = sampleStatus();
@@ -68,6 +69,27 @@ test('a server that is not a controller, and a bad --server, are clear errors', 
   const bad = await runCli(['status', '--server', 'ftp://example.com']);
   assert.is(bad.code, 2);
   assert.match(bad.stderr, '--server must be an http(s) URL');
+});
+
+/** Run `pulpdist status` on a pseudo-terminal (util-linux `script`), as a person at a terminal would. */
+function onTty(args: string[], env: Record<string, string | undefined>): Promise<string> {
+  const cmd = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, NO_COLOR: undefined, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${out}`))));
+  });
+}
+
+test('on a terminal the table is coloured, unless NO_COLOR is set', async () => {
+  const coloured = await onTty(['status', '--server', server.url], {});
+  assert.match(coloured, '\u001b[31mFailed v2');
+  assert.match(coloured, '\u001b[32mSynced v3');
+  const plain = await onTty(['status', '--server', server.url], { NO_COLOR: '1' });
+  assert.match(plain, 'Failed v2');
+  assert.not.match(plain, '\u001b[');
 });
 
 test('colour codes follow the state when asked for', () => {
