@@ -13,6 +13,8 @@ import { scanTree, writeManifest, type ScanOptions } from '../../manifest/scan.j
 
 /** Exit code when the manifest was written but some files had to be left out for their names. */
 export const EXIT_UNREPRESENTABLE = 3;
+/** Exit code when stdout was closed before the manifest was written out (128 + SIGPIPE, as a shell shows it). */
+export const EXIT_STDOUT_CLOSED = 141;
 
 export const command: Command = {
   name: 'manifest',
@@ -56,6 +58,7 @@ exit codes:
   2  bad arguments (TREE missing or not a directory, unknown option)
   3  the manifest was written, but files with unrepresentable names were left out
   130  interrupted (SIGINT or SIGTERM): nothing written
+  141  stdout was closed before the whole manifest was written (e.g. \`| head\`)
 
 examples:
   pulpdist manifest /srv/trees/fedora/40 -o /srv/trees/fedora/40/PULP_MANIFEST
@@ -123,20 +126,39 @@ examples:
     const { entries, digest, stats } = result;
 
     if (output !== undefined) await writeManifest(output, entries, { signal: controller.signal });
+    let delivered = true;
     if (json) {
       const report = { tree: path.resolve(tree), output: output ?? null, digest, stats, ...(output === undefined ? { entries } : {}) };
-      process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      delivered = await writeStdout(JSON.stringify(report, null, 2) + '\n');
     } else if (output === undefined) {
-      process.stdout.write(canonicalManifest(entries));
+      delivered = await writeStdout(canonicalManifest(entries));
     }
 
     for (const p of stats.unrepresentable) {
       process.stderr.write(`warning: left out ${JSON.stringify(p)}: ${unrepresentableWhy(p)}\n`);
     }
     process.stderr.write(formatSummary(stats, digest) + '\n');
+    // The reader went away (`| head`): no error message, but the status a SIGPIPE death would give.
+    if (!delivered) return EXIT_STDOUT_CLOSED;
     return stats.unrepresentable.length > 0 ? EXIT_UNREPRESENTABLE : 0;
   },
 };
+
+/** Write to stdout; false when the reader has closed the pipe (EPIPE), which is not an error here. */
+function writeStdout(text: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    // The stream also emits the error as an event after the callback, and an unhandled 'error'
+    // event would crash with a stack trace: this listener stays for the rest of the process.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(err);
+    });
+    process.stdout.write(text, (err) => {
+      if (!err) resolve(true);
+      else if ((err as NodeJS.ErrnoException).code === 'EPIPE') resolve(false);
+      else reject(err);
+    });
+  });
+}
 
 /**
  * The output file's path relative to the tree, when it lies inside it: it must not list itself
