@@ -1,0 +1,171 @@
+/**
+ * `npm run bench:sync [-- --quick] [--out FILE] [--files N] [--mib N] [--concurrency N]`
+ *
+ * Generates a tree (default 10,000 files, ~1.1 GiB; --quick: 1,000 files, ~64 MiB), serves it over
+ * loopback HTTP, then in one run:
+ *   1. a plain `curl --parallel` fetch of every file (same concurrency) — the baseline;
+ *   2. a fresh `pulpdist site` syncing the same tree (sha256 verified, fsynced, journaled);
+ *   3. a 2% update (2% of the files get new content) synced again: bytes moved versus new bytes.
+ * Targets (issue 5): sync throughput ≥ 0.5× curl's; update bytes ≤ 1.01× the new content.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { serveTree } from '../test/helpers/http-tree.js';
+import { call, startSite, waitTask } from '../test/helpers/site.js';
+import { sha256 } from '../test/site/tree.js';
+
+const MiB = 1024 * 1024;
+
+interface Entry {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** Sizes spread log-uniformly so the tree has many small files and some large ones. */
+function sizes(count: number, totalBytes: number): number[] {
+  const raw = Array.from({ length: count }, (_, i) => Math.exp(Math.log(2048) + ((i * 7919) % count) / count * (Math.log(1024 * 1024) - Math.log(2048))));
+  const sum = raw.reduce((a, b) => a + b, 0);
+  return raw.map((r) => Math.max(1, Math.round((r / sum) * totalBytes)));
+}
+
+async function writeFileEntry(root: string, rel: string, size: number): Promise<Entry> {
+  const bytes = randomBytes(size);
+  const p = path.join(root, rel);
+  await mkdir(path.dirname(p), { recursive: true });
+  await writeFile(p, bytes);
+  return { path: rel, size, sha256: sha256(bytes) };
+}
+
+async function writeManifest(root: string, entries: Entry[]): Promise<number> {
+  const text = entries.map((e) => `${e.path},${e.sha256},${e.size}\n`).join('');
+  await writeFile(path.join(root, 'PULP_MANIFEST'), text);
+  return Buffer.byteLength(text);
+}
+
+function runCurl(configFile: string, concurrency: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('curl', ['--silent', '--show-error', '--fail', '--parallel', '--parallel-max', String(concurrency), '--create-dirs', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`curl exited ${code}: ${err.slice(0, 500)}`))));
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      files: { type: 'string' },
+      mib: { type: 'string' },
+      concurrency: { type: 'string', default: '10' },
+    },
+  });
+  const count = Number(values.files ?? (values.quick ? 1000 : 10_000));
+  const totalBytes = Number(values.mib ?? (values.quick ? 64 : 1100)) * MiB;
+  const concurrency = Number(values.concurrency);
+  const work = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-bench-sync-'));
+  const treeDir = path.join(work, 'tree');
+  const curlDir = path.join(work, 'curl');
+  let site: Awaited<ReturnType<typeof startSite>> | undefined;
+  let tree: Awaited<ReturnType<typeof serveTree>> | undefined;
+  try {
+    process.stderr.write(`generating ${count} files, ${(totalBytes / MiB).toFixed(0)} MiB in ${treeDir}\n`);
+    const entries: Entry[] = [];
+    const sz = sizes(count, totalBytes);
+    for (let i = 0; i < count; i++) entries.push(await writeFileEntry(treeDir, `d${i % 100}/f${i}.bin`, sz[i]!));
+    const manifestBytes = await writeManifest(treeDir, entries);
+    const bytes = entries.reduce((a, e) => a + e.size, 0);
+    tree = await serveTree(treeDir);
+
+    // 1. curl baseline: every file, in parallel, written to disk.
+    const cfg = path.join(work, 'curl.cfg');
+    await writeFile(cfg, entries.map((e) => `url = "${tree!.url}/${e.path}"\noutput = "${path.join(curlDir, e.path)}"\n`).join(''));
+    const c0 = performance.now();
+    await runCurl(cfg, concurrency);
+    const curlSeconds = (performance.now() - c0) / 1000;
+    await rm(curlDir, { recursive: true, force: true });
+
+    // 2. A fresh site syncs the same tree.
+    site = await startSite({ dataDir: path.join(work, 'site') });
+    const repo = (await call(site, 'POST', '/pulp/api/v3/repositories/file/file/', { name: 'bench' })).body.pulp_href;
+    const remote = (await call(site, 'POST', '/pulp/api/v3/remotes/file/file/', { name: 'bench', url: `${tree.url}/PULP_MANIFEST`, download_concurrency: concurrency })).body.pulp_href;
+    const s0 = performance.now();
+    const r = await call(site, 'POST', `${repo}sync/`, { remote, mirror: true });
+    const task = await waitTask(site, r.body.task, 3_600_000);
+    const syncWall = (performance.now() - s0) / 1000;
+    if (task.state !== 'completed') throw new Error(`sync ${task.state}: ${JSON.stringify(task.error)}`);
+    const syncSeconds = (Date.parse(task.finished_at) - Date.parse(task.started_at)) / 1000;
+
+    // 3. A 2% update: new content for 2% of the files.
+    const changed = Math.max(1, Math.round(count * 0.02));
+    let newBytes = 0;
+    for (let i = 0; i < changed; i++) {
+      const idx = Math.floor((i * count) / changed);
+      entries[idx] = await writeFileEntry(treeDir, entries[idx]!.path, entries[idx]!.size);
+      newBytes += entries[idx]!.size;
+    }
+    const manifest2 = await writeManifest(treeDir, entries);
+    const served0 = tree.bytesServed();
+    const u0 = performance.now();
+    const r2 = await call(site, 'POST', `${repo}sync/`, { remote, mirror: true });
+    const task2 = await waitTask(site, r2.body.task, 3_600_000);
+    const updateSeconds = (performance.now() - u0) / 1000;
+    if (task2.state !== 'completed') throw new Error(`update sync ${task2.state}: ${JSON.stringify(task2.error)}`);
+    const movedTotal = tree.bytesServed() - served0;
+    const movedFiles = movedTotal - manifest2;
+
+    const res = {
+      files: count,
+      bytes,
+      manifestBytes,
+      concurrency,
+      curl: { seconds: curlSeconds, filesPerSecond: count / curlSeconds, mibPerSecond: bytes / MiB / curlSeconds },
+      site: { seconds: syncSeconds, wallSeconds: syncWall, filesPerSecond: count / syncSeconds, mibPerSecond: bytes / MiB / syncSeconds },
+      throughputRatio: curlSeconds / syncSeconds,
+      update: {
+        changedFiles: changed,
+        newContentBytes: newBytes,
+        movedFileBytes: movedFiles,
+        movedBytesWithManifest: movedTotal,
+        manifestBytes: manifest2,
+        ratioFiles: movedFiles / newBytes,
+        ratioWithManifest: movedTotal / newBytes,
+        seconds: updateSeconds,
+        filesDownloaded: task2.progress_reports.find((p: { code: string }) => p.code === 'sync.downloading.artifacts').done,
+      },
+      targets: { throughputRatio: 0.5, updateRatio: 1.01 },
+    };
+    const f = (n: number, d = 1) => n.toFixed(d);
+    const rows = [
+      ['', 'seconds', 'files/s', 'MiB/s'],
+      ['curl --parallel', f(curlSeconds, 2), f(res.curl.filesPerSecond, 0), f(res.curl.mibPerSecond)],
+      ['site sync', f(syncSeconds, 2), f(res.site.filesPerSecond, 0), f(res.site.mibPerSecond)],
+    ];
+    const out = [
+      `tree: ${count} files, ${f(bytes / MiB)} MiB, manifest ${f(manifestBytes / 1024)} KiB, concurrency ${concurrency}`,
+      ...rows.map((r) => r[0]!.padEnd(18) + r.slice(1).map((c) => c.padStart(10)).join('')),
+      `throughput ratio site/curl: ${f(res.throughputRatio, 2)} (target ≥ 0.50) ${res.throughputRatio >= 0.5 ? 'OK' : 'MISSED'}`,
+      `2% update: ${changed} files, new content ${f(newBytes / MiB, 2)} MiB; moved ${f(movedFiles / MiB, 2)} MiB of files` +
+        ` (ratio ${f(res.update.ratioFiles, 3)}, target ≤ 1.01 ${res.update.ratioFiles <= 1.01 ? 'OK' : 'MISSED'})` +
+        ` + ${f(manifest2 / 1024)} KiB manifest (ratio with manifest ${f(res.update.ratioWithManifest, 3)}) in ${f(updateSeconds, 2)} s`,
+    ];
+    process.stdout.write(out.join('\n') + '\n');
+    if (values.out) await writeFile(values.out, JSON.stringify(res, null, 2) + '\n');
+  } finally {
+    await site?.stop();
+    await tree?.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench:sync failed: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+});
