@@ -34,6 +34,8 @@ class BenchError extends PulpdistError {}
 
 interface Timed {
   wall_s: number;
+  /** User + system CPU seconds: steadier than wall time on a shared machine. */
+  cpu_s: number;
   max_rss_mib: number;
 }
 
@@ -48,7 +50,8 @@ async function timed(argv: string[], signal: AbortSignal, timeFile: string): Pro
   if (code !== 0) throw new BenchError(`${argv.join(' ')} exited with ${code}: ${stderr.trim().slice(-2000)}`);
   const report = await readFile(timeFile, 'utf8');
   const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(report)?.[1] ?? NaN);
-  return { wall_s, max_rss_mib: kb / 1024, stdout };
+  const cpu_s = Number(/User time \(seconds\): ([\d.]+)/.exec(report)?.[1] ?? NaN) + Number(/System time \(seconds\): ([\d.]+)/.exec(report)?.[1] ?? NaN);
+  return { wall_s, cpu_s, max_rss_mib: kb / 1024, stdout };
 }
 
 function run(argv: string[], signal: AbortSignal): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -71,7 +74,12 @@ function median(xs: number[]): number {
 async function medianOf(runs: number, once: () => Promise<Timed>): Promise<Timed & { runs_s: number[] }> {
   const all: Timed[] = [];
   for (let i = 0; i < runs; i++) all.push(await once());
-  return { wall_s: median(all.map((t) => t.wall_s)), max_rss_mib: Math.max(...all.map((t) => t.max_rss_mib)), runs_s: all.map((t) => round(t.wall_s, 3)) };
+  return {
+    wall_s: median(all.map((t) => t.wall_s)),
+    cpu_s: median(all.map((t) => t.cpu_s)),
+    max_rss_mib: Math.max(...all.map((t) => t.max_rss_mib)),
+    runs_s: all.map((t) => round(t.wall_s, 3)),
+  };
 }
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
@@ -154,23 +162,28 @@ async function main(argv: string[]): Promise<number> {
     const lines = [
       `tree: ${built.files} files, ${formatBytes(built.bytes)} (page cache warm); ${os.availableParallelism()} CPUs; median of ${runs} runs (rescan: ${Math.max(runs, 5)})`,
       '',
-      `| ${'run'.padEnd(36)} | wall s | GB/s  | × sha256sum | peak RSS MiB |`,
-      `|${'-'.repeat(38)}|--------|-------|-------------|--------------|`,
-      ...rows.map(([name, t, ratio]) => `| ${name.padEnd(36)} | ${t.wall_s.toFixed(3).padStart(6)} | ${(gb / t.wall_s).toFixed(2).padStart(5)} | ${ratio.toFixed(2).padStart(11)} | ${t.max_rss_mib.toFixed(0).padStart(12)} |`),
+      `| ${'run'.padEnd(36)} | wall s | GB/s  | × sha256sum | CPU s | peak RSS MiB |`,
+      `|${'-'.repeat(38)}|--------|-------|-------------|-------|--------------|`,
+      ...rows.map(
+        ([name, t, ratio]) =>
+          `| ${name.padEnd(36)} | ${t.wall_s.toFixed(3).padStart(6)} | ${(gb / t.wall_s).toFixed(2).padStart(5)} | ${ratio.toFixed(2).padStart(11)} | ${t.cpu_s.toFixed(2).padStart(5)} | ${t.max_rss_mib.toFixed(0).padStart(12)} |`,
+      ),
       '',
       `targets: cold ≥ ${TARGET_SPEEDUP}× sha256sum: ${speedup.toFixed(2)}× ${speedup >= TARGET_SPEEDUP ? 'PASS' : 'MISS'}; ` +
         `rescan ≤ ${TARGET_RESCAN_S} s: ${rescan.wall_s.toFixed(3)} s ${rescan.wall_s <= TARGET_RESCAN_S ? 'PASS' : 'MISS'}; ` +
         `peak RSS ≤ ${TARGET_RSS_MIB} MiB: ${Math.max(cold.max_rss_mib, rescan.max_rss_mib).toFixed(0)} MiB ${Math.max(cold.max_rss_mib, rescan.max_rss_mib) <= TARGET_RSS_MIB ? 'PASS' : 'MISS'}`,
       `tree digest: sha256:${treeDigest(entriesFromSha256sum(shaOut, sizes))} (pulpdist and sha256sum agree)`,
+      `load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (wall times on a busy machine are not the tools' speed; CPU s is steadier)`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
     if (v.out) {
       const figures = {
         tree: { files: built.files, bytes: built.bytes, scale: v.quick ? 'quick' : 'full', cpus: os.availableParallelism() },
         runs,
-        sha256sum: { ...sha, wall_s: round(sha.wall_s, 3), max_rss_mib: round(sha.max_rss_mib, 1) },
-        cold: { ...cold, wall_s: round(cold.wall_s, 3), max_rss_mib: round(cold.max_rss_mib, 1), speedup: round(speedup) },
-        rescan: { ...rescan, wall_s: round(rescan.wall_s, 3), max_rss_mib: round(rescan.max_rss_mib, 1) },
+        sha256sum: { ...sha, wall_s: round(sha.wall_s, 3), cpu_s: round(sha.cpu_s), max_rss_mib: round(sha.max_rss_mib, 1) },
+        cold: { ...cold, wall_s: round(cold.wall_s, 3), cpu_s: round(cold.cpu_s), max_rss_mib: round(cold.max_rss_mib, 1), speedup: round(speedup) },
+        rescan: { ...rescan, wall_s: round(rescan.wall_s, 3), cpu_s: round(rescan.cpu_s), max_rss_mib: round(rescan.max_rss_mib, 1) },
+        loadavg: os.loadavg().map((l) => round(l)),
         targets: { speedup: TARGET_SPEEDUP, rescan_s: TARGET_RESCAN_S, rss_mib: TARGET_RSS_MIB },
       };
       await writeFile(v.out, JSON.stringify(figures, null, 2) + '\n');
