@@ -9,7 +9,7 @@
  */
 import { STATE_ORDER, type MirrorSiteStatus, type StatusDocument } from '../core/status.js';
 import { STATE_COLOURS, formatAge, shortCommit, shortDigest, spanMs } from './status-format.js';
-import { computeTopology, renderTopologySvg } from './status-topology.js';
+import { computeTopology, renderTopologySvg, siteOrder } from './status-topology.js';
 import { formatDuration } from '../core/units.js';
 import { createHash } from 'node:crypto';
 
@@ -30,6 +30,8 @@ const e = escapeHtml;
 /** The whole page. */
 export function renderStatusPage(doc: StatusDocument, options: PageOptions): string {
   const { now, refreshSeconds = 5 } = options;
+  const topology = computeTopology(doc);
+  const order = siteOrder(topology);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -42,12 +44,12 @@ export function renderStatusPage(doc: StatusDocument, options: PageOptions): str
 <body>
 <main id="status" data-refresh="${refreshSeconds}">
 ${renderHeader(doc, now)}
-${renderGrid(doc, now)}
+${renderGrid(doc, order, now)}
 <section aria-labelledby="topology-h"><h2 id="topology-h">Topology</h2>
-${renderTopologySvg(computeTopology(doc))}
+${renderTopologySvg(topology)}
 ${renderLegend()}
 </section>
-${renderSites(doc, now)}
+${renderSites(doc, order, now)}
 </main>
 <script>${SCRIPT}</script>
 </body>
@@ -108,10 +110,8 @@ function age(iso: string | null, now: Date): string {
   return `<time datetime="${e(iso)}" data-age>${e(formatAge(iso, now))}</time>`;
 }
 
-function renderGrid(doc: StatusDocument, now: Date): string {
-  const sites = doc.sites.map((s) => s.name);
-  // A site a mirror names but the site list lacks still gets a column, so no cell is hidden.
-  for (const m of doc.mirrors) for (const s of m.sites) if (!sites.includes(s.site)) sites.push(s.site);
+/** `sites`: every site, upstream first; it includes any site a mirror names that the site list lacks, so no cell is hidden. */
+function renderGrid(doc: StatusDocument, sites: string[], now: Date): string {
   const out: string[] = [];
   out.push(`<section aria-labelledby="grid-h"><h2 id="grid-h">Mirrors × sites</h2>`);
   if (doc.mirrors.length === 0) {
@@ -153,12 +153,13 @@ function renderLegend(): string {
   return `<ul class="legend" aria-label="State colours">${items.join('')}<li><span class="swatch unreach"></span>unreachable site</li></ul>`;
 }
 
-function renderSites(doc: StatusDocument, now: Date): string {
+function renderSites(doc: StatusDocument, order: string[], now: Date): string {
   const out: string[] = [];
   out.push('<section aria-labelledby="sites-h"><h2 id="sites-h">Sites</h2><table class="sites"><thead><tr>');
   for (const h of ['Site', 'Reachable', 'Upstream', 'Pulp', 'Last seen', 'URL', 'Message']) out.push(`<th scope="col">${h}</th>`);
   out.push('</tr></thead><tbody>');
-  for (const s of doc.sites) {
+  const rank = new Map(order.map((name, i) => [name, i]));
+  for (const s of [...doc.sites].sort((a, b) => (rank.get(a.name) ?? 0) - (rank.get(b.name) ?? 0))) {
     out.push(
       `<tr data-site="${e(s.name)}"><th scope="row">${e(s.name)}</th>` +
         `<td class="${s.reachable ? 'ok' : 'bad'}">${s.reachable ? 'yes' : 'no'}</td>` +

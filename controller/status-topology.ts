@@ -89,6 +89,11 @@ export function computeTopology(doc: StatusDocument): Topology {
   return { nodes, edges };
 }
 
+/** Every site, upstream first (by depth, then name): the column order of the grid and the table. */
+export function siteOrder(topology: Topology): string[] {
+  return topology.nodes.map((n) => n.name);
+}
+
 /** The nearest site up `site`'s upstream chain that carries the mirror, else the origin. */
 function feederOf(site: string, origin: string, carried: Set<string>, upstream: Map<string, string | null>): string | null {
   const visited = new Set<string>([site]);
@@ -138,7 +143,13 @@ export function renderTopologySvg(topology: Topology): string {
   const cols = Math.max(1, ...nodes.map((n) => n.depth + 1));
   const rowsMax = Math.max(1, ...nodes.map((n) => n.row + 1));
   const width = PAD * 2 + cols * NODE_W + (cols - 1) * COL_GAP;
-  const height = PAD * 2 + rowsMax * NODE_H + (rowsMax - 1) * ROW_GAP;
+  const depthOf = new Map(nodes.map((n) => [n.name, n.depth]));
+  // A link that skips a column (a site fed by the origin past an upstream that lacks the mirror)
+  // would run behind the nodes in between: it is routed below them, one lane per such link.
+  const skipping = edges.filter((e) => (depthOf.get(e.to) ?? 0) - (depthOf.get(e.from) ?? 0) > 1);
+  const nodesBottom = PAD + rowsMax * NODE_H + (rowsMax - 1) * ROW_GAP;
+  const lane = (i: number) => nodesBottom + 22 + i * 20;
+  const height = nodesBottom + PAD + (skipping.length ? 22 + skipping.length * 20 : 0);
   const pos = new Map(nodes.map((n) => [n.name, { x: PAD + n.depth * (NODE_W + COL_GAP), y: PAD + n.row * (NODE_H + ROW_GAP) }]));
   const grey = STATE_COLOURS.Pending.line;
   const out: string[] = [];
@@ -165,12 +176,25 @@ export function renderTopologySvg(topology: Topology): string {
     const back = x2 <= x1;
     if (back) x2 = b.x + NODE_W;
     const dx = back ? 60 : Math.max(30, (x2 - x1) / 2);
-    const d = back ? `M${x1},${y1} C${x1 + dx},${y1} ${x2 + dx},${y2} ${x2},${y2}` : `M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2},${y2}`;
+    const skip = skipping.indexOf(e);
+    let d: string;
+    let label: { x: number; y: number };
+    if (skip >= 0) {
+      const yl = lane(skip);
+      d = `M${x1},${y1} C${x1 + 40},${y1} ${x1 + 40},${yl} ${x1 + 80},${yl} L${x2 - 80},${yl} C${x2 - 40},${yl} ${x2 - 40},${y2} ${x2},${y2}`;
+      label = { x: (x1 + x2) / 2, y: yl - 5 };
+    } else if (back) {
+      d = `M${x1},${y1} C${x1 + dx},${y1} ${x2 + dx},${y2} ${x2},${y2}`;
+      label = { x: (x1 + x2) / 2 + dx, y: (y1 + y2) / 2 - 6 };
+    } else {
+      d = `M${x1},${y1} C${x1 + dx},${y1} ${x2 - dx},${y2} ${x2},${y2}`;
+      label = { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 6 };
+    }
     out.push(
       `<g class="edge state-${e.state ?? 'none'}" data-from="${esc(e.from)}" data-to="${esc(e.to)}" data-state="${e.state ?? ''}">`,
       `<title>${esc(edgeText(e))}</title>`,
       `<path d="${d}" fill="none" stroke="${colour}" stroke-width="${e.mirrors ? 3 : 1.5}"${e.mirrors ? '' : ' stroke-dasharray="5 4"'} marker-end="url(#arrow-${e.state ?? 'none'})"/>`,
-      `<text x="${(x1 + x2) / 2 + (back ? dx : 0)}" y="${(y1 + y2) / 2 - 6}" text-anchor="middle" class="edge-label">${e.mirrors ? `${e.mirrors} · ${e.state}` : 'no mirrors'}</text>`,
+      `<text x="${label.x}" y="${label.y}" text-anchor="middle" class="edge-label">${e.mirrors ? `${e.mirrors} · ${e.state}` : 'no mirrors'}</text>`,
       '</g>',
     );
   }

@@ -8,6 +8,7 @@ import { PulpdistError, UsageError, messageOf } from '../../core/errors.js';
 import { redactUrl } from '../../core/redact.js';
 import type { MirrorSiteStatus, MirrorState, StatusDocument } from '../../core/status.js';
 import { formatAge, shortCommit, shortDigest } from '../status-format.js';
+import { computeTopology, siteOrder } from '../status-topology.js';
 
 /** The controller's default `--listen`. */
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
@@ -87,8 +88,8 @@ export function renderStatusText(doc: StatusDocument, opts: { now: Date; colour:
   }
   lines.push('');
 
-  const sites = doc.sites.map((s) => s.name);
-  for (const m of doc.mirrors) for (const s of m.sites) if (!sites.includes(s.site)) sites.push(s.site);
+  // Upstream first, as on the page; includes any site a mirror names that the site list lacks.
+  const sites = siteOrder(computeTopology(doc));
   if (doc.mirrors.length === 0) {
     lines.push('no mirrors');
   } else {
@@ -114,7 +115,8 @@ export function renderStatusText(doc: StatusDocument, opts: { now: Date; colour:
     }
   }
   lines.push('');
-  const siteParts = doc.sites.map((s) => {
+  const rank = new Map(sites.map((name, i) => [name, i]));
+  const siteParts = [...doc.sites].sort((a, b) => (rank.get(a.name) ?? 0) - (rank.get(b.name) ?? 0)).map((s) => {
     if (s.reachable) return `${s.name} ${paint('32', 'up')}${s.pulpVersion ? ` (pulp ${s.pulpVersion})` : ''}`;
     return `${s.name} ${paint('31', 'unreachable')}${s.message ? `: ${s.message}` : ''}`;
   });
