@@ -16,12 +16,14 @@ export class ServedBytesError extends PulpdistError {
   }
 }
 
-/** The served-bytes counter in a metrics text: a `…content…bytes…served…` sample. */
+/** The counter's name in the site's Prometheus text (site/server.ts). */
+export const SERVED_BYTES_METRIC = 'pulpdist_site_content_bytes_served_total';
+
+/** The served-bytes sample in a metrics text, or null when there is none. */
 export function parseServedBytes(text: string): number | null {
   for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const m = /^(\S*content\S*bytes\S*served\S*|\S*content_bytes_served\S*|contentBytesServed)\s+(\d+(?:\.\d+)?(?:e\+?\d+)?)\s*$/i.exec(line.trim());
-    if (m) return Number(m[2]);
+    const [name, value] = line.trim().split(/\s+/);
+    if (name === SERVED_BYTES_METRIC && value !== undefined && Number.isFinite(Number(value))) return Number(value);
   }
   return null;
 }
