@@ -4,7 +4,7 @@
  * file changed under it). One reusable buffer per thread bounds memory whatever the file sizes.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import type { HashReply, HashRequest, HashResult } from './hash-protocol.js';
 import { CHUNK_BYTES, PROGRESS_EVERY_BYTES } from './hash-protocol.js';
@@ -13,6 +13,11 @@ const port = parentPort;
 if (!port) throw new Error('hash-worker.js must run as a worker thread');
 
 const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+// The path was a regular file when the walk saw it; if it has since become a symlink, O_NOFOLLOW
+// fails (ELOOP) instead of reading outside the tree, and if it became a fifo, O_NONBLOCK keeps
+// open() from waiting for a writer. Either way the stat after the read no longer matches and
+// the caller looks again. O_NONBLOCK changes nothing for regular files.
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 port.on('message', (req: HashRequest) => {
   const results = req.paths.map((p) => hashFile(p, req.id));
@@ -22,7 +27,7 @@ port.on('message', (req: HashRequest) => {
 function hashFile(file: string, id: number): HashResult {
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    fd = openSync(file, OPEN_FLAGS);
   } catch (err) {
     return { error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
   }
@@ -35,6 +40,9 @@ function hashFile(file: string, id: number): HashResult {
       if (n === 0) break;
       hash.update(n === CHUNK_BYTES ? buf : buf.subarray(0, n));
       bytes += n;
+      // A short read of a regular file is its end, which saves a read per small file. Should the
+      // file grow meanwhile, the size in the stat below no longer equals \`bytes\`: read again.
+      if (n < CHUNK_BYTES) break;
       // Large files report as they go, so that the progress line moves during a 100 GB file.
       if (bytes - reported >= PROGRESS_EVERY_BYTES) {
         port!.postMessage({ type: 'progress', id, bytes: bytes - reported } satisfies HashReply);

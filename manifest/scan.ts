@@ -14,7 +14,7 @@ import { sortEntries, treeDigest } from './digest.js';
 import { TreeChangingError, TreeNotFoundError, UnreadableFilesError } from './errors.js';
 import { HashPool } from './hash-pool.js';
 import type { HashResult } from './hash-protocol.js';
-import { recordOf, statFile, statKey, walkTree, type FileRecord, type UnreadablePath } from './walk.js';
+import { countSkipped, recordOf, statFile, statKey, walkTree, type FileRecord, type UnreadablePath } from './walk.js';
 import type { ManifestEntry, ScanOptions, ScanProgress, ScanStats } from './types.js';
 
 export { writeManifest } from './write.js';
@@ -85,6 +85,8 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   const unreadable: UnreadablePath[] = [];
   const changing: string[] = [];
   const attempts = new Map<string, number>();
+  // Regular files that became something else (a symlink, a fifo) between the walk and the read.
+  const skippedLate = { symlinks: 0, devices: 0, sockets: 0, fifos: 0, other: 0 };
   const p: ScanProgress = { phase: 'walk', filesSeen: 0, filesToHash: 0, bytesToHash: 0, filesHashed: 0, bytesHashed: 0 };
   let cachedFiles = 0;
   let cachedBytes = 0;
@@ -143,12 +145,12 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     for (let i = 0; i < files.length; i++) {
       const f = files[i]!;
       const r = results[i]!;
-      if ('error' in r) {
+      if ('error' in r && r.error !== 'ELOOP') {
         if (r.error === 'ENOENT') vanished += 1;
         else unreadable.push({ relativePath: f.relativePath, code: r.error });
         continue;
       }
-      if (r.bytes === r.size && statKey(r) === statKey(f)) {
+      if (!('error' in r) && r.bytes === r.size && statKey(r) === statKey(f)) {
         p.filesHashed += 1;
         entries.push({ relativePath: f.relativePath, sha256: r.sha256, size: r.size });
         if (BigInt(r.mtimeNs) <= racyAfterNs && BigInt(r.ctimeNs) <= racyAfterNs) {
@@ -156,9 +158,9 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         }
         continue;
       }
-      // The file changed between the walk and the end of the read (or during it): read it again
-      // under its new stat, so that the digest and the cache key describe the same bytes.
-      p.bytesHashed -= r.bytes;
+      // The file changed between the walk and the end of the read (or during it), or became a
+      // symlink (ELOOP): look again, so that the digest and the cache key describe the same bytes.
+      if (!('error' in r)) p.bytesHashed -= r.bytes;
       p.filesToHash -= 1;
       p.bytesToHash -= f.size;
       const n = (attempts.get(f.relativePath) ?? 1) + 1;
@@ -174,8 +176,12 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         unreadable.push({ relativePath: f.relativePath, code: (err as NodeJS.ErrnoException).code ?? 'EIO' });
         continue;
       }
-      if (!st || !st.isFile()) {
+      if (!st) {
         vanished += 1;
+        continue;
+      }
+      if (!st.isFile()) {
+        countSkipped(st, skippedLate);
         continue;
       }
       const again = recordOf(f.relativePath, st);
@@ -246,7 +252,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     cachedFiles,
     cachedBytes,
     unrepresentable: walked.unrepresentable.sort(),
-    skipped: walked.skipped,
+    skipped: addCounts(walked.skipped, skippedLate),
     excluded: walked.excluded,
     vanished,
     durationMs: performance.now() - started,
@@ -271,6 +277,10 @@ async function resolveRoot(root: string): Promise<string> {
   const st = await stat(real);
   if (!st.isDirectory()) throw new TreeNotFoundError(root, 'not a directory');
   return real;
+}
+
+function addCounts(a: ScanStats['skipped'], b: ScanStats['skipped']): ScanStats['skipped'] {
+  return { symlinks: a.symlinks + b.symlinks, devices: a.devices + b.devices, sockets: a.sockets + b.sockets, fifos: a.fifos + b.fifos, other: a.other + b.other };
 }
 
 function sortByPath(items: UnreadablePath[]): UnreadablePath[] {

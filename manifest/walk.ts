@@ -107,7 +107,7 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
         isDir = st.isDirectory();
         isFile = st.isFile();
         if (!isDir && !isFile) {
-          countSkipped(st, result);
+          countSkipped(st, result.skipped);
           continue;
         }
       }
@@ -118,7 +118,7 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
         continue;
       }
       if (!isFile) {
-        countSkipped(d, result);
+        countSkipped(d, result.skipped);
         continue;
       }
       if (!obviouslyRepresentable(name) && unrepresentableReason(rel)) {
@@ -130,7 +130,7 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
       if (!st.isFile()) {
         // Replaced by something else since readdir: treat it as what it is now.
         if (st.isDirectory()) subdirs.push(rel);
-        else countSkipped(st, result);
+        else countSkipped(st, result.skipped);
         continue;
       }
       const wait = onFile(recordOf(rel, st));
@@ -153,12 +153,16 @@ function lstatOrRecord(abs: string, rel: string, result: WalkResult): fs.BigIntS
   }
 }
 
-function countSkipped(d: { isSymbolicLink(): boolean; isBlockDevice(): boolean; isCharacterDevice(): boolean; isSocket(): boolean; isFIFO(): boolean }, result: WalkResult): void {
-  if (d.isSymbolicLink()) result.skipped.symlinks += 1;
-  else if (d.isBlockDevice() || d.isCharacterDevice()) result.skipped.devices += 1;
-  else if (d.isSocket()) result.skipped.sockets += 1;
-  else if (d.isFIFO()) result.skipped.fifos += 1;
-  else result.skipped.other += 1;
+/** Count an entry that is not a regular file or directory by its kind. */
+export function countSkipped(
+  d: { isSymbolicLink(): boolean; isBlockDevice(): boolean; isCharacterDevice(): boolean; isSocket(): boolean; isFIFO(): boolean },
+  skipped: WalkResult['skipped'],
+): void {
+  if (d.isSymbolicLink()) skipped.symlinks += 1;
+  else if (d.isBlockDevice() || d.isCharacterDevice()) skipped.devices += 1;
+  else if (d.isSocket()) skipped.sockets += 1;
+  else if (d.isFIFO()) skipped.fifos += 1;
+  else skipped.other += 1;
 }
 
 /**
