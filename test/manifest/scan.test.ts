@@ -97,9 +97,18 @@ test('writeManifest writes the canonical text atomically, leaving no temp file',
     { relativePath: 'b', sha256: sha256('b'), size: 1 },
     { relativePath: 'a', sha256: sha256('a'), size: 1 },
   ];
-  await writeManifest(path.join(out, 'PULP_MANIFEST'), entries);
-  assert.is(fs.readFileSync(path.join(out, 'PULP_MANIFEST'), 'utf8'), `a,${sha256('a')},1\nb,${sha256('b')},1\n`);
+  const file = path.join(out, 'PULP_MANIFEST');
+  assert.is(await writeManifest(file, entries), true);
+  assert.is(fs.readFileSync(file, 'utf8'), `a,${sha256('a')},1\nb,${sha256('b')},1\n`);
   assert.equal(fs.readdirSync(out), ['PULP_MANIFEST']);
+  // The same text again: the file is left alone (same inode, so no rename happened).
+  const ino = fs.statSync(file).ino;
+  assert.is(await writeManifest(file, entries.slice().reverse()), false);
+  assert.is(fs.statSync(file).ino, ino);
+  // Different text of the same length is written.
+  assert.is(await writeManifest(file, [{ ...entries[0]!, sha256: sha256('c') }, entries[1]!]), true);
+  assert.is(fs.readFileSync(file, 'utf8'), `a,${sha256('a')},1\nb,${sha256('c')},1\n`);
+  assert.is.not(fs.statSync(file).ino, ino);
 });
 
 test('an aborted scan rejects with the reason and leaves nothing running', async () => {
