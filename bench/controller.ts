@@ -73,6 +73,11 @@ async function bigPass(f: Fixture, n: number): Promise<{ seconds: number; conver
     const doc = running.controller.getStatus();
     const converged = syncedEverywhere(doc, names);
     log(`one pass over ${n} new mirrors × 3 sites: ${seconds.toFixed(1)} s, converged=${converged}, changes=${result?.changes ?? 0}`);
+    if (!converged) {
+      const bad = doc.mirrors.flatMap((m) => m.sites.filter((c) => c.state !== 'Synced').map((c) => `${m.name}@${c.site} ${c.state}: ${c.message}`));
+      log(`not Synced (${bad.length}): ${bad.slice(0, 5).join(' | ')}`);
+      for (const f of (result?.failures ?? []).slice(0, 5)) log(`failure: ${f}`);
+    }
     return { seconds, converged, changes: result?.changes ?? 0 };
   } finally {
     await running.close({ graceMs: 1000 });
