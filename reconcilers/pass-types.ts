@@ -37,6 +37,10 @@ export interface PassOptions {
   sites?: string[];
   /** Compute the plan only; change nothing. @default false */
   dryRun?: boolean;
+  /** Syncs running at once over all sites (each site also keeps to its limits.concurrentSyncs). @default 16 */
+  maxConcurrentSyncs?: number;
+  /** Creates, updates and deletes in flight per site. @default 8 */
+  apiConcurrency?: number;
 }
 
 export type PassEvent =

@@ -139,6 +139,8 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
   if (!opts.dryRun) {
     applied = await apply(plan, { clients: deps.clients, log: deps.log, now: deps.now, sources, ...(deps.onEvent ? { onEvent: deps.onEvent } : {}) }, {
       signal, desired, sourceTrees: observed.sources,
+      ...(opts.maxConcurrentSyncs ? { maxConcurrentSyncs: opts.maxConcurrentSyncs } : {}),
+      ...(opts.apiConcurrency ? { apiConcurrency: opts.apiConcurrency } : {}),
     });
     for (const [k, s] of applied.syncs) {
       memory.lastSync.set(k, s);
