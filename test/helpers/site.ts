@@ -21,6 +21,8 @@ export interface RunningSite {
   stderr(): string;
   /** Authorization header value when the site requires auth, else undefined. */
   authHeader?: string;
+  /** Exit code of the last process once it has exited (null while running or when killed by a signal). */
+  exitCode(): number | null;
 }
 
 export interface StartSiteOptions {
@@ -80,6 +82,7 @@ export async function startSite(opts: StartSiteOptions = {}): Promise<RunningSit
     pid: child.pid!,
     authHeader: opts.username !== undefined ? `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}` : undefined,
     stderr: () => log.text,
+    exitCode: () => child.exitCode,
     async stop() {
       child.kill('SIGTERM');
       await exited(child);

@@ -182,4 +182,30 @@ test('modify removes and adds units; retain_repo_versions prunes old versions an
   assert.equal(same.created_resources, []);
 });
 
+test('--content-origin sets base_url and status; SIGTERM exits 0', async () => {
+  const other = await startSite({ extraArgs: ['--content-origin', 'https://cdn.example.com'] });
+  try {
+    const repo = (await call(other, 'POST', REPOS, { name: 'co' })).body.pulp_href;
+    const t = await runTask(other, 'POST', '/pulp/api/v3/distributions/file/file/', { name: 'co', base_path: 'co/x', repository: repo });
+    const d = await call(other, 'GET', t.created_resources[0]);
+    assert.is(d.body.base_url, 'https://cdn.example.com/pulp/content/co/x/');
+    assert.is((await call(other, 'GET', '/pulp/api/v3/status/')).body.content_settings.content_origin, 'https://cdn.example.com');
+  } finally {
+    await other.stop();
+  }
+  assert.is(other.exitCode(), 0);
+  assert.match(other.stderr(), /stopping .*signal=SIGTERM/);
+});
+
+test('bad command-line use is a usage error, not a stack trace', async () => {
+  const { runCli } = await import('../helpers/cli.js');
+  const r = await runCli(['site', '--listen', 'nope', '--data', tmp]);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /--listen must be HOST:PORT/);
+  assert.not.match(r.stderr, /at .*\.js:\d+/);
+  const pw = await runCli(['site', '--data', tmp, '--username', 'u', '--password-env', 'PULPDIST_NO_SUCH_VAR_X']);
+  assert.is(pw.code, 1);
+  assert.match(pw.stderr, /PULPDIST_NO_SUCH_VAR_X/);
+});
+
 test.run();
