@@ -34,6 +34,8 @@ export interface StartControllerOptions {
   passDeadlineMs?: number;
   /** @default 60_000 */
   preemptAfterMs?: number;
+  /** Time allowed for one request to a Pulp site. @default PULP_CLIENT_DEFAULTS.requestTimeoutMs */
+  requestTimeoutMs?: number;
   /** @default defaultStateDir(env) */
   stateDir?: string;
   /** Enables `POST /hooks/git` with this secret. */
@@ -79,7 +81,7 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
       const key = JSON.stringify({ ...site, position: undefined, labels: undefined });
       let entry = clients.get(site.name);
       if (!entry || entry.key !== key) {
-        entry = { key, client: createPulpClient(site, { env, log: log.child({ site: site.name }) }) };
+        entry = { key, client: createPulpClient(site, { env, log: log.child({ site: site.name }), requestTimeoutMs: o.requestTimeoutMs }) };
         clients.set(site.name, entry);
       }
       out.set(site.name, entry.client);

@@ -10,7 +10,7 @@ import { formatBytes, formatDuration } from '../../core/units.js';
 import { applyPrepared, preparePlan } from '../../reconcilers/pass.js';
 import type { PassEvent } from '../../reconcilers/pass-types.js';
 import { renderText } from '../../reconcilers/render-plan.js';
-import { cacheFileFor, clientsFor, interruptSignal, loadMemory, loadValidSpecs, saveMemory } from './plan.js';
+import { cacheFileFor, clientsFor, interruptSignal, loadMemory, loadValidSpecs, requestTimeoutOption, saveMemory } from './plan.js';
 
 /** Turns pass events into lines; on a TTY keeps one live line of running syncs and bytes moved. */
 function progressPrinter(tty: boolean) {
@@ -61,6 +61,7 @@ export const command: Command = {
     'allow-mass-delete': { type: 'boolean', default: false },
     'no-cache': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'warn' },
+    'request-timeout': { type: 'string' },
   },
   help: `
 Computes the plan (as \`pulpdist plan\` shows it), prints it, and carries it out: creates and updates
@@ -81,6 +82,7 @@ options:
   --allow-mass-delete     allow deleting more than half of the managed mirror placements
   --no-cache              read every published manifest again
   --log-level LEVEL       debug, info, warn (default) or error, on stderr
+  --request-timeout D     time allowed for one request to a site (default 30s)
 
 exit codes:
   0  converged: every site publishes the desired tree of every mirror
@@ -90,6 +92,7 @@ exit codes:
     const level = String(values['log-level'] ?? 'warn');
     if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`unknown log level "${level}" (use debug, info, warn or error)`);
     const log = createLogger({ level: level as 'warn' });
+    const timeout = requestTimeoutOption(values['request-timeout']);
     const specs = await loadValidSpecs(String(values.specs ?? '.'));
     const cacheFile = values['no-cache'] ? null : cacheFileFor(specs);
     const memory = await loadMemory(cacheFile);
@@ -97,7 +100,7 @@ exit codes:
     const { signal, dispose } = interruptSignal();
     const started = Date.now();
     try {
-      const deps = { clients: clientsFor(specs, log), log, now: () => new Date(), memory, onEvent: printer.onEvent };
+      const deps = { clients: clientsFor(specs, log, process.env, timeout), log, now: () => new Date(), memory, onEvent: printer.onEvent };
       const opts = { signal, allowMassDelete: !!values['allow-mass-delete'] };
       const prepared = await preparePlan(specs, deps, opts);
       process.stdout.write(renderText(prepared.plan) + '\n');

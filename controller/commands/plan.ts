@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from '../command.js';
 import { ConfigError, UsageError } from '../../core/errors.js';
+import { parseDuration } from '../../core/units.js';
 import { createLogger, type Logger } from '../../core/logger.js';
 import { createPulpClient } from '../../pulp/client.js';
 import type { PulpClient } from '../../pulp/types.js';
@@ -42,8 +43,22 @@ export async function loadValidSpecs(specsPath: string): Promise<SpecSet> {
 }
 
 /** One REST client per site, credentials from the env variables the specs name. */
-export function clientsFor(specs: SpecSet, log: Logger, env: NodeJS.ProcessEnv = process.env): Map<string, PulpClient> {
-  return new Map(specs.sites.map((s) => [s.name, createPulpClient(s, { env, log: log.child({ site: s.name }) })]));
+export function clientsFor(specs: SpecSet, log: Logger, env: NodeJS.ProcessEnv = process.env, options: { requestTimeoutMs?: number } = {}): Map<string, PulpClient> {
+  return new Map(specs.sites.map((s) => [s.name, createPulpClient(s, { env, log: log.child({ site: s.name }), ...options })]));
+}
+
+/** `--request-timeout`: the Pulp client's per-request timeout (a UsageError naming the option when malformed). */
+export function requestTimeoutOption(value: unknown): { requestTimeoutMs?: number } {
+  if (value === undefined) return {};
+  const text = String(value);
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch {
+    ms = NaN;
+  }
+  if (!(ms >= 1)) throw new UsageError(`--request-timeout must be a duration such as 500ms, 30s or 2m, got "${text}"`);
+  return { requestTimeoutMs: ms };
 }
 
 /** Where the published-manifest cache of this set of sites lives. */
@@ -105,6 +120,7 @@ export const command: Command = {
     site: { type: 'string', multiple: true },
     'no-cache': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'warn' },
+    'request-timeout': { type: 'string' },
   },
   help: `
 Loads the specs, observes every site (managed objects only, a few paginated calls per site and
@@ -122,6 +138,7 @@ options:
   --no-cache            read every published manifest again instead of trusting the cache of
                         the last run (kept under $XDG_CACHE_HOME/pulpdist/)
   --log-level LEVEL     debug, info, warn (default) or error, on stderr
+  --request-timeout D   time allowed for one request to a site (default 30s)
 
 Site passwords come from the environment variables the Site specs name (auth.passwordEnv).
 
@@ -147,7 +164,7 @@ exit codes:
     const memory = await loadMemory(cacheFile);
     const { signal, dispose } = interruptSignal();
     try {
-      const prepared = await preparePlan(specs, { clients: clientsFor(specs, log), log, now: () => new Date(), memory }, { signal, dryRun: true, ...(sites ? { sites } : {}) });
+      const prepared = await preparePlan(specs, { clients: clientsFor(specs, log, process.env, requestTimeoutOption(values['request-timeout'])), log, now: () => new Date(), memory }, { signal, dryRun: true, ...(sites ? { sites } : {}) });
       await saveMemory(cacheFile, memory, log);
       const p = prepared.plan;
       const out = format === 'json' ? JSON.stringify(planDocument(p), null, 2) + '\n' : format === 'markdown' ? renderMarkdown(p) : renderText(p);

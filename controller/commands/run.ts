@@ -39,6 +39,7 @@ export const command: Command = {
     'log-format': { type: 'string', default: 'text' },
     'log-level': { type: 'string', default: 'info' },
     'shutdown-grace': { type: 'string', default: '30s' },
+    'request-timeout': { type: 'string', default: '30s' },
     once: { type: 'boolean', default: false },
   },
   help: `
@@ -64,6 +65,7 @@ options:
   --log-format text|json   (default text)
   --log-level L            debug, info, warn or error (default info)
   --shutdown-grace D       on SIGTERM, how long a running pass may take to finish (default 30s)
+  --request-timeout D      time allowed for one request to a Pulp site (default 30s)
   --once                   run one pass, write status and exit: 0 converged, 1 not
 
 environment:
@@ -86,6 +88,7 @@ examples:
     const intervalMs = durationOption('interval', values.interval, '30s');
     const passDeadlineMs = durationOption('pass-deadline', values['pass-deadline'], '1h');
     const graceMs = durationOption('shutdown-grace', values['shutdown-grace'], '30s');
+    const requestTimeoutMs = durationOption('request-timeout', values['request-timeout'], '30s');
     let webhookSecret: string | undefined;
     const secretEnv = values['webhook-secret-env'];
     if (typeof secretEnv === 'string' && secretEnv) {
@@ -104,6 +107,7 @@ examples:
       listen: once ? null : String(values.listen ?? '') || null,
       intervalMs,
       passDeadlineMs,
+      requestTimeoutMs,
       stateDir: typeof values['state-dir'] === 'string' ? values['state-dir'] : undefined,
       webhookSecret,
       version: VERSION,
