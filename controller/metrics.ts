@@ -7,6 +7,7 @@
  * status document are rebuilt from scratch on every `recordStatus`, so a mirror or site removed from
  * the spec stops being exported instead of lingering with its last value.
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LastSync, MirrorState, StatusDocument } from '../core/status.js';
 import type { PassResult } from '../reconcilers/pass-types.js';
@@ -207,4 +208,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       propagation.observe({ mirror, site }, seconds);
     },
   };
+}
+
+/**
+ * The registry's text, as `registry.metrics()` gives it, but rendered one metric family at a time
+ * with a turn of the event loop between them: at a thousand mirrors a scrape is tens of thousands
+ * of lines, and the other requests must not wait for all of it at once.
+ */
+export async function metricsText(registry: Registry): Promise<string> {
+  const parts: string[] = [];
+  for (const metric of registry.getMetricsAsArray()) {
+    parts.push(await registry.getSingleMetricAsString(metric.name));
+    await yieldToEventLoop();
+  }
+  return parts.join('\n\n') + '\n';
 }

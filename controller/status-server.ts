@@ -10,18 +10,16 @@
  * The document holds no credential by construction; every string in it still goes through
  * `redact` before it is served, so a secret that slipped into a message cannot leave the process.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createHash } from 'node:crypto';
-import { gzip as gzipCb, gzipSync } from 'node:zlib';
+import { createServer, type IncomingMessage } from 'node:http';
+import { gzip as gzipCb } from 'node:zlib';
 import { promisify } from 'node:util';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { Registry } from 'prom-client';
 import type { AddressInfo } from 'node:net';
 import { PulpdistError, UsageError, messageOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { redact } from '../core/redact.js';
 import type { StatusDocument } from '../core/status.js';
-import type { Metrics } from './metrics.js';
+import { metricsText, type Metrics } from './metrics.js';
+import { Payload, READ_METHODS, acceptsGzip, readBody, send, type Body } from './status-http.js';
 import { PAGE_CSP, renderStatusPage } from './status-page.js';
 import { DeliveryDedupe, verifyWebhook } from './webhook.js';
 
@@ -62,35 +60,6 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host, port };
 }
 
-interface Body {
-  status: number;
-  type: string;
-  /** Cached answers are Payloads, so a busy endpoint does not re-encode or re-compress them per request. */
-  text: string | Payload;
-  headers?: Record<string, string>;
-  /** Bytes to send as they are (already encoded as the headers say). */
-  raw?: Buffer;
-}
-
-/** Bytes served many times: their ETag, and a gzip variant made on first demand. */
-export class Payload {
-  readonly bytes: Buffer;
-  readonly etag: string;
-  private gz: Buffer | undefined;
-
-  constructor(text: string) {
-    this.bytes = Buffer.from(text);
-    this.etag = etagOf(text);
-  }
-
-  /** Level 4: most of level 9's gain on JSON and HTML at a fraction of its time. */
-  gzipped(): Buffer {
-    return (this.gz ??= gzipSync(this.bytes, { level: 4 }));
-  }
-}
-
-const gzipAsync = promisify(gzipCb);
-
 /** What one document becomes, computed lazily, once. */
 class Snapshot {
   readonly json: Payload;
@@ -125,13 +94,9 @@ class Snapshot {
   }
 }
 
-function etagOf(text: string): string {
-  return `W/"${createHash('sha1').update(text).digest('base64url').slice(0, 22)}"`;
-}
-
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
-const READ_METHODS = 'GET, HEAD';
+const gzipAsync = promisify(gzipCb);
 
 /** Start the endpoint; resolves once it listens. */
 export async function startStatusServer(opts: StatusServerOptions): Promise<StatusServer> {
@@ -156,7 +121,7 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     const read = method === 'GET' || method === 'HEAD';
     if (path === '/hooks/git') {
       if (!webhook) return notFound('no webhook is configured (pulpdist run --webhook-secret-env VAR)');
-      if (method !== 'POST') return json(405, { error: 'method not allowed', allow: 'POST' });
+      if (method !== 'POST') return { ...json(405, { error: 'method not allowed', allow: 'POST' }), headers: { Allow: 'POST' } };
       return hook(req);
     }
     const known = ROUTES.has(path) || path.startsWith('/api/v1/mirrors/');
@@ -183,7 +148,7 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
           metrics.recordStatus(doc);
           recorded = doc;
         }
-        const text = redact(await exposition(metrics.registry));
+        const text = redact(await metricsText(metrics.registry));
         // Prometheus asks for gzip; a scrape of thousands of series shrinks tenfold. Off the event loop.
         if (acceptsGzip(req) && text.length > 1024) {
           return { status: 200, type: metrics.registry.contentType, text: '', headers: { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' }, raw: await gzipAsync(text) };
@@ -302,81 +267,3 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
 
 const ROUTES = new Set(['/', '/api/v1/status', '/api/v1/mirrors', '/api/v1/sites', '/metrics', '/livez', '/healthz', '/readyz']);
 
-/**
- * The registry's text, as `registry.metrics()` gives it, but rendered one metric family at a time
- * with a turn of the event loop between them: at a thousand mirrors a scrape is tens of thousands
- * of lines, and the other requests must not wait for all of it at once.
- */
-async function exposition(registry: Registry): Promise<string> {
-  const parts: string[] = [];
-  for (const metric of registry.getMetricsAsArray()) {
-    parts.push(await registry.getSingleMetricAsString(metric.name));
-    await yieldToEventLoop();
-  }
-  return parts.join('\n\n') + '\n';
-}
-
-function acceptsGzip(req: IncomingMessage): boolean {
-  const ae = req.headers['accept-encoding'];
-  return typeof ae === 'string' && /(^|,)\s*gzip\s*(;\s*q=(0*[1-9]|0*\.0*[1-9]|1)[0-9.]*\s*)?(,|$)/i.test(ae);
-}
-
-function send(req: IncomingMessage, res: ServerResponse, body: Body): void {
-  const headers: Record<string, string | number> = {
-    'Content-Type': body.type,
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-    ...body.headers,
-  };
-  if (body.status === 405 && !headers['Allow']) headers['Allow'] = req.url?.startsWith('/hooks/git') ? 'POST' : READ_METHODS;
-  let bytes: Buffer;
-  if (body.raw) {
-    bytes = body.raw;
-  } else if (typeof body.text === 'string') {
-    bytes = Buffer.from(body.text, 'utf8');
-  } else {
-    const p = body.text;
-    headers['ETag'] = p.etag;
-    const inm = req.headers['if-none-match'];
-    if (inm && inm.split(',').some((t) => t.trim() === p.etag)) {
-      res.writeHead(304, headers);
-      res.end();
-      return;
-    }
-    headers['Vary'] = 'Accept-Encoding';
-    // Small answers are not worth a gzip header and a decompression at the other end.
-    if (p.bytes.length > 1024 && acceptsGzip(req)) {
-      bytes = p.gzipped();
-      headers['Content-Encoding'] = 'gzip';
-    } else {
-      bytes = p.bytes;
-    }
-  }
-  headers['Content-Length'] = bytes.length;
-  res.writeHead(body.status, headers);
-  // node:http sends no body for HEAD by itself; the headers match GET's.
-  res.end(bytes);
-}
-
-/** The body, or null when it is larger than `limit` (reading stops there). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (chunk: Buffer) => {
-      if (over) return;
-      size += chunk.length;
-      if (size > limit) {
-        over = true;
-        resolve(null);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!over) resolve(Buffer.concat(chunks));
-    });
-    req.on('error', reject);
-  });
-}
