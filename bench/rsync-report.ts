@@ -34,6 +34,11 @@ function find(runs: readonly BenchRun[], tool: Tool, phase: Phase, clients: numb
   return runs.find((r) => r.tool === tool && r.phase === phase && r.clients === clients);
 }
 
+/** A run with its figures rounded as the JSON shows them (bytes whole, seconds to the millisecond). */
+export function roundRun(r: BenchRun): BenchRun {
+  return { ...r, wire_bytes: Math.round(r.wire_bytes), wall_s: Math.round(r.wall_s * 1000) / 1000, upstream_cpu_s: Math.round(r.upstream_cpu_s * 1000) / 1000 };
+}
+
 /** pulpdist/rsync for one metric, or null when either side is missing or rsync's figure is 0. */
 export function ratio(runs: readonly BenchRun[], phase: Phase, clients: number, metric: Metric): number | null {
   const p = find(runs, 'pulpdist', phase, clients);

@@ -65,11 +65,19 @@ function mirrorSpec(tree: string, sites: string[]): MirrorSpec {
 }
 
 /** Start the six sites; the origin may import from `tree`. */
-export async function startPulpdistSide(opts: { tree: string; workDir: string; signal: AbortSignal; log: (line: string) => void }): Promise<PulpdistSide> {
+export async function startPulpdistSide(opts: {
+  tree: string;
+  workDir: string;
+  signal: AbortSignal;
+  log: (line: string) => void;
+  /** 5 for the benchmark; 1 (only the 1-client runs) for a quick test. @default 5 */
+  leaves?: 1 | 5;
+}): Promise<PulpdistSide> {
   const sites: BenchSite[] = [];
+  // Sites start one after another: in parallel they would compete for the 2 cores for nothing.
   try {
     sites.push(await startBenchSite({ name: 'origin', dataDir: path.join(opts.workDir, 'origin'), allowedImportPath: opts.tree, signal: opts.signal }));
-    for (let i = 1; i <= 5; i++) {
+    for (let i = 1; i <= (opts.leaves ?? 5); i++) {
       sites.push(await startBenchSite({ name: `leaf${i}`, dataDir: path.join(opts.workDir, `leaf${i}`), signal: opts.signal }));
     }
   } catch (err) {
@@ -88,7 +96,7 @@ export class PulpdistSide implements BenchSide {
   private readonly memory: PassMemory = createPassMemory();
 
   constructor(
-    private readonly sites: BenchSite[],
+    readonly sites: BenchSite[],
     private readonly tree: string,
     private readonly manifestCacheDir: string,
     private readonly log: (line: string) => void,
@@ -105,7 +113,11 @@ export class PulpdistSide implements BenchSide {
 
   /** The leaves that play the clients of a run. */
   private leaves(clients: 1 | 4): string[] {
-    return clients === 1 ? ['leaf1'] : ['leaf2', 'leaf3', 'leaf4', 'leaf5'];
+    const names = clients === 1 ? ['leaf1'] : ['leaf2', 'leaf3', 'leaf4', 'leaf5'];
+    for (const n of names) {
+      if (!this.clients.has(n)) throw new PulpdistError(`bench:rsync: ${clients} clients need site ${n}, which was not started`);
+    }
+    return names;
   }
 
   /** One reconcile pass over origin + `leaves`; throws unless every site converged. */

@@ -13,7 +13,7 @@ import { PulpdistError, UsageError, messageOf } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
 import { DEFAULT_SCENARIO, QUICK_SCENARIO, planTree, planUpdate, treeTotals, updateChangedBytes, type ScenarioConfig, type TreePlan, type UpdatePlan } from './scenario.js';
 import { applyUpdate, writeTree } from './scenario-files.js';
-import { formatTable, type BenchReport, type BenchRun, type Phase } from './rsync-report.js';
+import { formatTable, roundRun, type BenchReport, type BenchRun, type Phase } from './rsync-report.js';
 import { startRsyncSide, type BenchSide } from './rsync-side-rsync.js';
 
 const USAGE = `usage: npm run bench:rsync [-- --quick] [-- --out FILE] [-- --seed N] [-- --only rsync|pulpdist] [-- --keep]
@@ -117,7 +117,9 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
     const t0 = Date.now();
     await writeTree(treeDir, tree, { signal });
     log(`generated ${tree.files.length} files, ${formatBytes(treeTotals(tree).bytes)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const t1 = Date.now();
     await startSides(args.only, treeDir, work, signal, sides);
+    log(`started ${sides.map((s) => s.tool).join(' and ')} in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
     for (const phase of ['initial', 'update'] as const) {
       const expected = phase === 'initial' ? tree : update.after;
       if (phase === 'update') {
@@ -127,12 +129,12 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
       for (const side of sides) {
         if (!side.publish) continue;
         const p = await side.publish(phase, { signal });
-        imports.push({ tool: side.tool, phase, ...p });
+        imports.push({ tool: side.tool, phase, ...p, wall_s: Math.round(p.wall_s * 1000) / 1000, upstream_cpu_s: Math.round(p.upstream_cpu_s * 1000) / 1000 });
         log(`${side.tool} ${phase}: origin import ${p.wall_s.toFixed(2)} s wall, ${p.upstream_cpu_s.toFixed(2)} s origin CPU`);
       }
       for (const clients of [1, 4] as const) {
         for (const side of sides) {
-          const r = await side.run(phase, clients, { signal });
+          const r = roundRun(await side.run(phase, clients, { signal }));
           runs.push(r);
           log(`${r.tool} ${phase} ×${clients}: ${formatBytes(r.wire_bytes)} on the wire, ${r.wall_s.toFixed(2)} s, upstream CPU ${r.upstream_cpu_s.toFixed(2)} s`);
           await side.verify?.(clients, expected, { signal });

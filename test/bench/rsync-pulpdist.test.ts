@@ -1,0 +1,80 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import path from 'node:path';
+import { startPulpdistSide } from '../../bench/rsync-side-pulpdist.js';
+import { QUICK_SCENARIO, planTree, planUpdate, type ScenarioConfig } from '../../bench/scenario.js';
+import { applyUpdate, plannedTreeDigest, writeTree } from '../../bench/scenario-files.js';
+import { tempDir } from '../helpers/cli.js';
+
+const KiB = 1024;
+const signal = AbortSignal.timeout(120_000);
+// Packages big enough that resending the moved ones would show above the manifests' bytes.
+const TINY: ScenarioConfig = { ...QUICK_SCENARIO, seed: 11, packages: 150, packageMinBytes: 64 * KiB, packageMaxBytes: 128 * KiB, imageBytes: 256 * KiB, metadataBytes: 32 * KiB, logBytes: 256 * KiB, logAppendBytes: 4 * KiB };
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/pulpdist/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(name + ' '));
+  assert.ok(line, `${name} in ${url}/pulpdist/metrics`);
+  return Number(line!.split(' ')[1]);
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('pulpdist side: origin import, a leaf pulls the tree and then only the changed files; served bytes counted', async () => {
+  const d = await tempDir('pulpdist-bench-pd-');
+  const lines: string[] = [];
+  const tree = planTree(TINY);
+  const update = planUpdate(tree, TINY);
+  const treeDir = path.join(d.dir, 'tree');
+  await writeTree(treeDir, tree, { signal });
+  const side = await startPulpdistSide({ tree: treeDir, workDir: path.join(d.dir, 'pd'), signal, log: (l) => lines.push(l), leaves: 1 });
+  const pids = side.sites.map((s) => s.pid);
+  try {
+    assert.equal(side.sites.map((s) => s.name), ['origin', 'leaf1']);
+    const total = tree.files.reduce((s, f) => s + f.size, 0);
+    const imported = await side.publish('initial', { signal });
+    assert.equal([imported.files, imported.bytes], [tree.files.length, total]);
+    assert.ok(imported.upstream_cpu_s > 0);
+
+    const manifestBytes = (t: typeof tree) => plannedTreeDigest(t).lines.reduce((s, l) => s + l.length + 1, 0);
+    const first = await side.run('initial', 1, { signal });
+    assert.equal([first.tool, first.phase, first.clients], ['pulpdist', 'initial', 1]);
+    // Every file once, plus a few reads of the PULP_MANIFEST (the leaf's sync, the controller's observe).
+    assert.ok(first.wire_bytes >= total && first.wire_bytes <= total + 3 * manifestBytes(tree), `initial wire ${first.wire_bytes}, tree ${total}`);
+    assert.ok(first.wall_s > 0 && first.upstream_cpu_s > 0);
+    await side.verify(1, tree, { signal });
+    const leaf = side.sites[1]!;
+    const filesBefore = await metric(leaf.url, 'pulpdist_site_sync_files_downloaded_total');
+
+    await applyUpdate(treeDir, tree.seed, update, { signal });
+    const stale = await side.verify(1, update.after, { signal }).then(() => null, (e: { code?: string }) => e.code);
+    assert.is(stale, 'BenchVerifyError', 'verification sees a leaf that has not synced the update');
+    await side.publish('update', { signal });
+    const second = await side.run('update', 1, { signal });
+    await side.verify(1, update.after, { signal });
+    // Whole-file addressing: new files, rewritten metadata and whole logs move; moved files do not.
+    const changed = [...update.added, ...update.rewritten.map((r) => r.after), ...update.appended.map((a) => a.after)];
+    const changedBytes = changed.reduce((s, f) => s + f.size, 0);
+    const movedBytes = update.moved.reduce((s, m) => s + m.to.size, 0);
+    assert.ok(movedBytes > 3 * manifestBytes(update.after), 'the test can tell a resent move from manifest reads');
+    assert.ok(second.wire_bytes >= changedBytes && second.wire_bytes < changedBytes + movedBytes, `update wire ${second.wire_bytes}, changed ${changedBytes}, moved ${movedBytes}`);
+    assert.is((await metric(leaf.url, 'pulpdist_site_sync_files_downloaded_total')) - filesBefore, changed.length);
+    assert.ok(lines.some((l) => /pass over origin, leaf1: .* syncs: leaf1 /.test(l)), lines.join('\n'));
+
+    const missing = await side.run('update', 4, { signal }).then(() => null, (e: { code?: string; message: string }) => e.message);
+    assert.match(missing ?? '', /need site leaf2/);
+  } finally {
+    await side.stop();
+    await d.cleanup();
+  }
+  assert.equal(pids.filter(alive), [], 'every site process is gone');
+});
+
+test.run();
