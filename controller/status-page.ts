@@ -38,6 +38,7 @@ export function renderStatusPage(doc: StatusDocument, options: PageOptions): str
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${e(titleOf(doc))}</title>
+<link rel="icon" href="data:,">
 <noscript><meta http-equiv="refresh" content="${refreshSeconds}"></noscript>
 <style>${CSS}</style>
 </head>
