@@ -14,13 +14,34 @@ function normalize(v: unknown): unknown {
   return v;
 }
 
+/** Deep equality of normalized values, without allocating (a converged pass compares 100,000s of fields). */
+function same(a: unknown, b: unknown): boolean {
+  if (a === undefined) a = null;
+  if (b === undefined) b = null;
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!same(a[i], b[i])) return false;
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (x[k] === undefined) continue;
+    n++;
+    if (!same(x[k], y[k])) return false;
+  }
+  for (const k in y) if (y[k] !== undefined) n--;
+  return n === 0;
+}
+
 /** The fields whose normalized values differ, in the order given: `{field, from: observed, to: desired}`. */
 export function diffFields(desired: Record<string, unknown>, observed: Record<string, unknown>, fields: readonly string[]): FieldChange[] {
   const out: FieldChange[] = [];
   for (const f of fields) {
-    const to = normalize(desired[f]);
-    const from = normalize(observed[f]);
-    if (JSON.stringify(to) !== JSON.stringify(from)) out.push({ field: f, from, to });
+    if (!same(desired[f], observed[f])) out.push({ field: f, from: normalize(observed[f]), to: normalize(desired[f]) });
   }
   return out;
 }
