@@ -5,7 +5,8 @@
  * the update, serves it again, and prints bytes on the wire, wall time and upstream CPU with the
  * ratios pulpdist/rsync. See docs/benchmarks.md for how to read them.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,7 +19,7 @@ import { startRsyncSide, type BenchSide } from './rsync-side-rsync.js';
 
 const USAGE = `usage: npm run bench:rsync [-- --quick] [-- --out FILE] [-- --seed N] [-- --only rsync|pulpdist] [-- --keep]
 
-  --quick        a small tree (≈ 90 MiB, 513 files): the whole run takes well under 90 s
+  --quick        a small tree (≈ 80 MiB, 513 files): the whole run takes well under 90 s
   --out FILE     also write the figures as JSON: {"scenario": {…}, "runs": [{tool, phase, clients, wire_bytes, wall_s, upstream_cpu_s}]}
   --seed N       another tree and update of the same shape (default ${DEFAULT_SCENARIO.seed})
   --only TOOL    run one side only (for development; no ratios)
@@ -173,6 +174,15 @@ async function main(): Promise<number> {
   if (args === 'help') {
     process.stdout.write(USAGE + '\n');
     return 0;
+  }
+  if (args.out) {
+    // Fail before minutes of work, not after: the directory must exist and be writable.
+    try {
+      await access(path.dirname(path.resolve(args.out)), constants.W_OK);
+    } catch {
+      process.stderr.write(`error: --out ${args.out}: its directory does not exist or is not writable\n`);
+      return 2;
+    }
   }
   const ac = new AbortController();
   let interrupts = 0;
