@@ -27,6 +27,7 @@ const SCREENSHOT = path.join(PACKAGE_ROOT, 'artifacts', 'status-page.png');
 let browser: Browser | undefined;
 let server: StatusServer | undefined;
 let skipReason: string | undefined;
+let launchError: Error | undefined;
 let doc: StatusDocument = sampleStatus();
 
 test.before(async () => {
@@ -38,9 +39,9 @@ test.before(async () => {
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
   } catch (err) {
-    if (process.env.CI) throw err;
-    skipReason = `chromium cannot launch here: ${(err as Error).message.split('\n')[0]}`;
-    console.log(`skipping the browser test: ${skipReason}`);
+    launchError = err as Error;
+    skipReason = `chromium cannot launch here: ${launchError.message.split('\n')[0]}`;
+    if (!process.env.CI) console.log(`skipping the browser test: ${skipReason}`);
   }
 });
 
@@ -56,6 +57,8 @@ function rgb(hex: string): string {
 }
 
 test('the grid shows every state as text, class and colour; the topology draws sites and links', async () => {
+  // In CI a browser that cannot start is a failure (with its reason), never a silent skip.
+  if (launchError && process.env.CI) throw launchError;
   if (!browser) return void console.log(`skipped: ${skipReason}`);
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const problems: string[] = [];
