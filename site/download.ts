@@ -68,7 +68,7 @@ export function fileUrl(manifestUrl: string, relativePath: string): string {
   return u.toString();
 }
 
-async function open(url: string, deps: DownloadDeps): Promise<Readable> {
+async function open(url: string, deps: DownloadDeps, redirects = 0, auth = true): Promise<Readable> {
   const u = new URL(url);
   if (u.protocol === 'file:') {
     const p = fileURLToPath(u);
@@ -87,13 +87,23 @@ async function open(url: string, deps: DownloadDeps): Promise<Readable> {
   const r = deps.remote;
   const headers: Record<string, string> = { 'User-Agent': 'pulpdist-site' };
   for (const h of r.headers ?? []) Object.assign(headers, h);
-  if (r.username !== null && r.password !== null) headers.Authorization = `Basic ${Buffer.from(`${r.username}:${r.password}`).toString('base64')}`;
+  if (auth && r.username !== null && r.password !== null) headers.Authorization = `Basic ${Buffer.from(`${r.username}:${r.password}`).toString('base64')}`;
   const mod = u.protocol === 'https:' ? https : http;
   const timeout = (r.sock_read_timeout ?? r.total_timeout ?? 300) * 1000;
   return new Promise((resolve, reject) => {
     const req = mod.request(u, { agent: deps.agent, headers, signal: deps.signal, timeout }, (res) => {
       const status = res.statusCode ?? 0;
       if (status >= 200 && status < 300) return resolve(res);
+      const location = res.headers.location;
+      if ([301, 302, 303, 307, 308].includes(status) && location && redirects < 10) {
+        // aiohttp follows redirects; credentials go only to the origin they were given for.
+        res.resume();
+        const next = new URL(location, u);
+        if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+          return reject(new DownloadError(`${status}, message='redirect to a non-HTTP URL refused', url=URL('${url}')`, false));
+        }
+        return resolve(open(next.href, deps, redirects + 1, auth && next.origin === u.origin));
+      }
       res.resume();
       reject(new DownloadError(`${status}, message='${res.statusMessage ?? ''}', url=URL('${url}')`, status === 429 || status >= 500));
     });

@@ -20,7 +20,9 @@ export type Fault =
   /** Wait `ms` before answering. */
   | { kind: 'delay'; ms: number }
   /** Answer this status with no body. */
-  | { kind: 'status'; status: number };
+  | { kind: 'status'; status: number }
+  /** Answer 302 with this Location. */
+  | { kind: 'redirect'; location: string };
 
 export interface ServeTreeOptions {
   /** Faults by URL path relative to the root (`sub/c.bin`). */
@@ -58,6 +60,10 @@ export async function serveTree(dir: string, opts: ServeTreeOptions = {}): Promi
         res.on('close', () => gone.abort());
         const ok = await sleep(fault.ms, true, { signal: AbortSignal.any([gone.signal, closing.signal]) }).catch(() => false);
         if (!ok) return void res.destroy();
+      }
+      if (fault?.kind === 'redirect') {
+        res.writeHead(302, { Location: fault.location, 'Content-Length': 0 }).end();
+        return;
       }
       if (fault?.kind === 'status') {
         res.writeHead(fault.status, { 'Content-Length': 0 }).end();

@@ -55,11 +55,16 @@ test.after(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
+async function latestVersion(): Promise<string> {
+  return (await call(site, 'GET', repo)).body.latest_version_href;
+}
+
 /** Add one new file whose download will misbehave, sync, and check that nothing changed. */
 async function failingSync(fault: Parameters<TreeServer['setFault']>[1], expect: RegExp): Promise<void> {
   const extra = randomFiles(1, 5000, `bad${Math.random().toString(36).slice(2, 6)}`)[0]!;
   await writeTree(tmp, [...base, extra]);
   tree.setFault(extra.path, fault);
+  const latest = await latestVersion();
   const t = await runTask(site, 'POST', `${repo}sync/`, { remote, mirror: true });
   tree.setFault(extra.path, null);
   assert.is(t.state, 'failed');
@@ -67,8 +72,7 @@ async function failingSync(fault: Parameters<TreeServer['setFault']>[1], expect:
   assert.equal(t.created_resources, []);
   assert.is(t.progress_reports.find((p: any) => p.code === 'sync.downloading.artifacts').state, 'failed');
   assert.is(t.progress_reports.find((p: any) => p.code === 'associating.content').state, 'canceled');
-  const r = await call(site, 'GET', repo);
-  assert.is(r.body.latest_version_href, `${repo}versions/1/`);
+  assert.is(await latestVersion(), latest);
   const h = sha256(extra.bytes);
   assert.not.ok(await exists(path.join(site.dataDir, 'artifacts', h.slice(0, 2), h.slice(2))), 'no artifact of the bad file');
   assert.equal(await readdir(path.join(site.dataDir, 'tmp')), [], 'no temp file left');
@@ -93,9 +97,32 @@ test('an upstream 404 for a listed file fails at once', async () => {
   await failingSync({ kind: 'status', status: 404 }, /^404, message='Not Found', url=URL\('http:\/\/127\.0\.0\.1:\d+\/d0\/bad\w+0\.bin'\)$/);
 });
 
+test('redirects are followed (as aiohttp does), but never to a non-HTTP URL', async () => {
+  const extra = randomFiles(1, 700, 'moved')[0]!;
+  await writeTree(tmp, [...base, extra]);
+  const { rename } = await import('node:fs/promises');
+  await rename(path.join(tmp, extra.path), path.join(tmp, 'elsewhere.bin'));
+  tree.setFault(extra.path, { kind: 'redirect', location: '/elsewhere.bin' });
+  const ok = await runTask(site, 'POST', `${repo}sync/`, { remote, mirror: true });
+  assert.is(ok.state, 'completed', JSON.stringify(ok.error));
+  assert.equal(ok.created_resources.slice(0, 1), [await latestVersion()]);
+  const other = randomFiles(1, 700, 'sneaky')[0]!;
+  await writeTree(tmp, [...base, extra, other]);
+  tree.setFault(other.path, { kind: 'redirect', location: 'file:///etc/passwd' });
+  const bad = await runTask(site, 'POST', `${repo}sync/`, { remote, mirror: true });
+  tree.setFault(extra.path, null);
+  tree.setFault(other.path, null);
+  assert.is(bad.state, 'failed');
+  assert.match(bad.error.description, /redirect to a non-HTTP URL refused/);
+  // Back to the base tree, as the other tests expect version numbers from here.
+  await writeTree(tmp, base);
+  assert.is((await runTask(site, 'POST', `${repo}sync/`, { remote, mirror: true })).state, 'completed');
+});
+
 test('a path that escapes the tree fails at parsing, naming the line, and nothing is fetched', async () => {
   const text = base.map((f) => `${f.path},${sha256(f.bytes)},${f.bytes.length}\n`).join('') + `../escape.txt,${'a'.repeat(64)},3\n`;
   await writeTree(tmp, base, text);
+  const latest = await latestVersion();
   const before = tree.requests().length;
   const t = await runTask(site, 'POST', `${repo}sync/`, { remote, mirror: true });
   assert.is(t.state, 'failed');
@@ -103,7 +130,7 @@ test('a path that escapes the tree fails at parsing, naming the line, and nothin
   assert.is(t.progress_reports.find((p: any) => p.code === 'sync.parsing.metadata').state, 'failed');
   assert.equal(tree.requests().slice(before), ['PULP_MANIFEST']);
   assert.not.ok(await exists(path.join(path.dirname(site.dataDir), 'escape.txt')));
-  assert.is((await call(site, 'GET', repo)).body.latest_version_href, `${repo}versions/1/`);
+  assert.is(await latestVersion(), latest);
   await writeTree(tmp, base);
 });
 
@@ -111,6 +138,7 @@ test('cancel a running sync: 200 canceling, then canceled, no version, no create
   const extra = randomFiles(1, 1000, 'slow')[0]!;
   await writeTree(tmp, [...base, extra]);
   tree.setFault(extra.path, { kind: 'delay', ms: 30_000 });
+  const latest = await latestVersion();
   const r = await call(site, 'POST', `${repo}sync/`, { remote, mirror: true });
   await pollUntil('the download to start', async () => (tree.requests().includes(extra.path) ? true : undefined));
   const running = await call(site, 'GET', r.body.task);
@@ -124,7 +152,7 @@ test('cancel a running sync: 200 canceling, then canceled, no version, no create
   assert.is(t.state, 'canceled');
   assert.is(t.error, null);
   assert.equal(t.created_resources, []);
-  assert.is((await call(site, 'GET', repo)).body.latest_version_href, `${repo}versions/1/`);
+  assert.is(await latestVersion(), latest);
   assert.equal(await readdir(path.join(site.dataDir, 'tmp')), []);
   await writeTree(tmp, base);
 });
@@ -134,6 +162,7 @@ test('two syncs of one repository run in turn; syncs of two repositories run tog
   await writeTree(tmp, [...base, extra]);
   tree.setFault(extra.path, { kind: 'delay', ms: 1500 });
   const repo2 = (await call(site, 'POST', '/pulp/api/v3/repositories/file/file/', { name: 'r2' })).body.pulp_href;
+  const n = Number(/versions\/(\d+)\/$/.exec(await latestVersion())![1]);
   const a = await call(site, 'POST', `${repo}sync/`, { remote, mirror: true });
   const b = await call(site, 'POST', `${repo}sync/`, { remote, mirror: true });
   const c = await call(site, 'POST', `${repo2}sync/`, { remote, mirror: true });
@@ -154,7 +183,7 @@ test('two syncs of one repository run in turn; syncs of two repositories run tog
   assert.is(tc.state, 'completed');
   assert.ok(tb.started_at >= ta.finished_at, 'the second sync started after the first finished');
   assert.equal(tb.created_resources, [], 'the queued sync found nothing new');
-  assert.is((await call(site, 'GET', repo)).body.latest_version_href, `${repo}versions/2/`);
+  assert.is(await latestVersion(), `${repo}versions/${n + 1}/`);
   await writeTree(tmp, base);
 });
 
