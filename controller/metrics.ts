@@ -4,8 +4,8 @@
  *
  * Names follow the Prometheus conventions `promtool check metrics` enforces: a unit suffix in base
  * units (`_seconds`, `_bytes`), `_total` on counters and only on counters. Gauges that mirror the
- * status document are rebuilt from scratch on every `recordStatus`, so a mirror or site removed from
- * the spec stops being exported instead of lingering with its last value.
+ * status document are rebuilt from scratch from the latest document at scrape time, so a mirror or
+ * site removed from the spec stops being exported instead of lingering with its last value.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -132,12 +132,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   // Which finished sync each mirror × site last showed, so a sync is counted once however many
   // status documents repeat it.
   const seenSync = new Map<string, string>();
+  // When each mirror × site last synced successfully: the document holds only the last sync, and
+  // "time since the last success" must survive a failed sync after it (that is when it matters).
+  const lastSuccessAt = new Map<string, number>();
 
   const countSync = (mirror: string, site: string, s: LastSync): void => {
     if (!s.finishedAt || !s.result || s.result === 'skipped') return;
     const end = Date.parse(s.finishedAt);
     if (!Number.isFinite(end)) return;
     const key = `${mirror}\u0000${site}`;
+    if (s.result === 'completed' && end > (lastSuccessAt.get(key) ?? -Infinity)) lastSuccessAt.set(key, end);
     const id = `${s.task ?? ''}|${s.startedAt ?? ''}|${s.finishedAt}`;
     if (seenSync.get(key) === id) return;
     seenSync.set(key, id);
@@ -174,13 +178,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         if (s.version != null) publishedVersion.set(labels, s.version);
         if (s.files != null) publishedFiles.set(labels, s.files);
         if (s.bytes != null) publishedBytes.set(labels, s.bytes);
+        const success = lastSuccessAt.get(`${m.name}\u0000${s.site}`);
+        if (success !== undefined) lastSuccess.set(labels, success / 1000);
         const last = s.lastSync;
-        if (!last) continue;
-        if (last.downloadedBytes != null && last.finishedAt) lastSyncBytes.set(labels, last.downloadedBytes);
-        if (last.result === 'completed' && last.finishedAt) {
-          const t = Date.parse(last.finishedAt);
-          if (Number.isFinite(t)) lastSuccess.set(labels, t / 1000);
-        }
+        if (last?.downloadedBytes != null && last.finishedAt) lastSyncBytes.set(labels, last.downloadedBytes);
       }
     }
   };

@@ -60,6 +60,26 @@ test('a sync seen only by a document that was never scraped is still counted', a
   assert.is(sample(text, 'pulpdist_last_sync_success_timestamp_seconds', { mirror: 'fedora-40', site: 'hub' }), Date.parse(t2) / 1000);
 });
 
+test('the last successful sync time survives a failed sync after it', async () => {
+  const m = createMetrics({ countSyncsSince: NOW });
+  const ok = withNewHubSync(sampleStatus(NOW), new Date(NOW.getTime() + 10_000).toISOString(), 100);
+  m.recordStatus(ok);
+  const failed = structuredClone(ok);
+  const hub = failed.mirrors[0]!.sites.find((s) => s.site === 'hub')!;
+  hub.state = 'Failed';
+  hub.lastSync = { ...hub.lastSync!, startedAt: new Date(NOW.getTime() + 20_000).toISOString(), finishedAt: new Date(NOW.getTime() + 25_000).toISOString(), result: 'failed', task: '/pulp/api/v3/tasks/f/' };
+  m.recordStatus(failed);
+  const text = await metricsText(m.registry);
+  assert.is(sample(text, 'pulpdist_last_sync_success_timestamp_seconds', { mirror: 'fedora-40', site: 'hub' }), (NOW.getTime() + 10_000) / 1000);
+  assert.is(sample(text, 'pulpdist_syncs_total', { mirror: 'fedora-40', site: 'hub', result: 'failed' }), 1);
+  assert.is(sample(text, 'pulpdist_mirror_state', { mirror: 'fedora-40', site: 'hub', state: 'Failed' }), 1);
+  // A mirror removed from the document leaves every per-mirror gauge.
+  m.recordStatus({ ...failed, mirrors: failed.mirrors.filter((x) => x.name !== 'fedora-40') });
+  const after = await metricsText(m.registry);
+  assert.is(sample(after, 'pulpdist_last_sync_success_timestamp_seconds', { mirror: 'fedora-40' }), undefined);
+  assert.is(sample(after, 'pulpdist_mirror_state', { mirror: 'fedora-40' }), undefined);
+});
+
 test('metricsText renders what registry.metrics() renders', async () => {
   const m = createMetrics({ version: '9.9.9' });
   m.recordStatus(sampleStatus(NOW));
