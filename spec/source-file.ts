@@ -114,6 +114,22 @@ const YAML_MESSAGES: Record<string, string> = {
   RESOURCE_EXHAUSTION: `nesting is too deep (more than ${MAX_DEPTH} levels)`,
 };
 
+/**
+ * Where the quoted scalar that runs up to `end` opens. The yaml library reports a missing closing
+ * quote where the file ends, possibly hundreds of lines below the quote the author forgot to close.
+ */
+function unclosedQuoteStart(doc: Document.Parsed, end: number): number {
+  let start = end;
+  visit(doc, {
+    Scalar(_key, node) {
+      if ((node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') && node.range && node.range[0] < end && node.range[1] >= end) {
+        start = Math.min(start, node.range[0]);
+      }
+    },
+  });
+  return start;
+}
+
 /** Parse one file into documents and file/YAML-level problems. Never throws on bad input. */
 export function parseSourceFile(file: string, content: string | Uint8Array): SourceFile {
   const problems: Problem[] = [];
@@ -166,7 +182,7 @@ export function parseSourceFile(file: string, content: string | Uint8Array): Sou
       if (seen.has(key)) continue;
       seen.add(key);
       syntaxCount++;
-      const { line, column } = at(err.pos[0]);
+      const { line, column } = at(err.code === 'MISSING_CHAR' && /quote/.test(err.message) ? unclosedQuoteStart(doc, err.pos[0]) : err.pos[0]);
       if (syntaxCount === MAX_SYNTAX_PROBLEMS + 1) firstHidden = { line, column };
       if (syntaxCount > MAX_SYNTAX_PROBLEMS) continue;
       const rule = err.code === 'DUPLICATE_KEY' ? 'duplicate-key' : err.code === 'RESOURCE_EXHAUSTION' ? 'nesting-depth' : 'yaml-syntax';
