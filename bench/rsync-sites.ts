@@ -3,7 +3,8 @@
  * benchmark needs each one's pid for its CPU time), started on 127.0.0.1 port 0.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PulpdistError } from '../core/errors.js';
 import { PACKAGE_ROOT } from '../core/paths.js';
@@ -23,6 +24,8 @@ export class BenchSiteError extends PulpdistError {
 /** One running `pulpdist site`. */
 export interface BenchSite {
   name: string;
+  /** Its stderr (a line per request and per task). */
+  logFile: string;
   url: string;
   pid: number;
   dataDir: string;
@@ -36,15 +39,22 @@ export async function startBenchSite(opts: { name: string; dataDir: string; allo
   await mkdir(opts.dataDir, { recursive: true });
   const args = [path.join(PACKAGE_ROOT, 'bin', 'pulpdist.js'), 'site', '--listen', '127.0.0.1:0', '--data', opts.dataDir];
   if (opts.allowedImportPath) args.push('--allowed-import-path', opts.allowedImportPath);
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  // The site logs a line per request to stderr, and Node writes to a pipe synchronously: a pipe
+  // read by this (busy) process could stall the site and bias its figures. A file never blocks.
+  const logFile = path.join(opts.dataDir, '..', `${opts.name}.log`);
+  const logFd = openSync(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', logFd], env: { ...process.env, NO_COLOR: '1' } });
+  } finally {
+    closeSync(logFd);
+  }
   let stdout = '';
-  let stderr = '';
-  // stderr carries one line per request; keep only the tail for error messages.
-  child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  const tail = async () => (await readFile(logFile, 'utf8').catch(() => '')).trim().slice(-500);
   const timeoutMs = opts.timeoutMs ?? 30_000;
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new BenchSiteError(`site ${opts.name} did not report listening within ${timeoutMs} ms: ${stderr.trim().slice(-500)}`, opts.name)), timeoutMs);
+      const timer = setTimeout(() => void tail().then((t) => reject(new BenchSiteError(`site ${opts.name} did not report listening within ${timeoutMs} ms: ${t}`, opts.name))), timeoutMs);
       const onAbort = () => reject(opts.signal.reason);
       opts.signal.addEventListener('abort', onAbort, { once: true });
       const done = () => {
@@ -65,13 +75,13 @@ export async function startBenchSite(opts: { name: string; dataDir: string; allo
       });
       child.once('exit', (code) => {
         done();
-        reject(new BenchSiteError(`site ${opts.name} exited with ${code} before listening: ${stderr.trim().slice(-500)}`, opts.name));
+        void tail().then((t) => reject(new BenchSiteError(`site ${opts.name} exited with ${code} before listening: ${t}`, opts.name)));
       });
     });
     // Keep draining stdout so a chatty site never blocks on a full pipe.
     child.stdout?.resume();
     if (child.pid === undefined) throw new BenchSiteError(`site ${opts.name} has no pid`, opts.name);
-    return { name: opts.name, url, pid: child.pid, dataDir: opts.dataDir, stop: () => stopChild(child) };
+    return { name: opts.name, logFile, url, pid: child.pid, dataDir: opts.dataDir, stop: () => stopChild(child) };
   } catch (err) {
     await stopChild(child);
     throw err;
