@@ -35,10 +35,18 @@ export async function fetchStatus(server: string, opts: { signal: AbortSignal })
   }
   // As the user wrote it (URL parsing adds a trailing slash), less any credentials.
   const shown = server.endsWith('/') ? redactUrl(server) : redactUrl(server).replace(/\/$/, '');
+  // A controller behind a proxy with basic auth: fetch refuses credentials in the URL, so they
+  // travel in the header instead (and never into a message).
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (base.username || base.password) {
+    headers['authorization'] = 'Basic ' + Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64');
+    base.username = '';
+    base.password = '';
+  }
   const url = new URL('api/v1/status', base.href.endsWith('/') ? base : new URL(base.href + '/'));
   let res: Response;
   try {
-    res = await fetch(url, { signal: opts.signal, headers: { accept: 'application/json' } });
+    res = await fetch(url, { signal: opts.signal, headers });
   } catch (err) {
     const cause = (err as { cause?: unknown }).cause ?? err;
     throw new StatusFetchError(`cannot reach the controller at ${shown}`, shown, { cause: new Error(describe(cause)) });

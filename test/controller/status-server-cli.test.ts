@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { createServer as httpCreateServer } from 'node:http';
 import { silentLogger } from '../../core/logger.js';
 import type { StatusDocument } from '../../core/status.js';
 import { createMetrics } from '../../controller/metrics.js';
@@ -47,6 +48,28 @@ test('--json prints the document', async () => {
   const r = await runCli(['status', '--server', server.url + '/', '--json']);
   assert.is(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout), doc);
+});
+
+test('credentials in --server go in an Authorization header and never into the output', async () => {
+  const seen: string[] = [];
+  const proxy = httpCreateServer((req, res) => {
+    seen.push(String(req.headers['authorization']));
+    res.writeHead(req.headers['authorization'] === 'Basic ' + Buffer.from('ops:s3cr3t-pw').toString('base64') ? 200 : 401, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(doc));
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (proxy.address() as { port: number }).port;
+    const ok = await runCli(['status', '--server', `http://ops:s3cr3t-pw@127.0.0.1:${port}`]);
+    assert.is(ok.code, 0, ok.stderr);
+    assert.equal(seen, ['Basic ' + Buffer.from('ops:s3cr3t-pw').toString('base64')]);
+    const denied = await runCli(['status', '--server', `http://ops:wrong-pw-123@127.0.0.1:${port}`]);
+    assert.is(denied.code, 1);
+    assert.match(denied.stderr, `cannot reach the controller at http://127.0.0.1:${port}`);
+    assert.not.match(denied.stderr + denied.stdout, 'wrong-pw-123');
+  } finally {
+    await new Promise<void>((resolve) => proxy.close(() => resolve()));
+  }
 });
 
 test('an unreachable controller is exit 1 with the URL and the reason', async () => {
