@@ -20,6 +20,11 @@ export interface StatusInput {
   dryRun: boolean;
 }
 
+/** `sync`, `publish`, or `create remote`: what an entry does, in a few words. */
+function doing(e: PlanEntry): string {
+  return e.kind === 'sync' || e.kind === 'publication' ? e.action : `${e.action} ${e.kind}`;
+}
+
 function versionNumber(href: string | undefined): number | null {
   const m = href ? /\/versions\/(\d+)\/$/.exec(href) : null;
   return m ? Number(m[1]) : null;
@@ -62,7 +67,7 @@ export function mirrorStatuses(input: StatusInput): MirrorStatus[] {
         message = `site ${p.site} is unreachable: ${site?.error ?? 'not observed'}`;
       } else if (f?.result === 'failed') {
         state = 'Failed';
-        message = `${f.entry.action} ${f.entry.kind} failed: ${f.message ?? ''}`.trim();
+        message = `${doing(f.entry)} failed: ${f.message ?? ''}`.trim();
       } else if (f?.result === 'skipped') {
         state = 'Pending';
         message = f.message ?? 'skipped';
@@ -72,7 +77,7 @@ export function mirrorStatuses(input: StatusInput): MirrorStatus[] {
       } else {
         const waiting = todo.find((e) => e.action === 'noop');
         state = waiting ? 'Pending' : 'OutOfSync';
-        message = waiting ? waiting.reason : todo.length ? todo.map((e) => `${e.action} ${e.kind}: ${e.reason}`).join('; ') : 'differs from the source';
+        message = waiting ? waiting.reason : todo.length ? todo.map((e) => `${doing(e)}: ${e.reason}`).join('; ') : 'differs from the source';
         if (input.dryRun && !waiting && todo.some((e) => e.action === 'sync' && e.syncReason === 'never-synced')) state = 'Pending';
       }
       sites.push({

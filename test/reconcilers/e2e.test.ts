@@ -220,6 +220,25 @@ test('mass delete is refused without --allow-mass-delete; nothing is deleted', a
   for (const n of NAMES) assert.equal(await names(n, 'distributions'), ['pulpdist.fedora'], n);
 });
 
+test('an unlabelled object holding a mirror\'s name is never adopted: the create fails saying so, the object is untouched', async () => {
+  const origin = clients.get('origin')!;
+  await origin.createRepository({ name: 'pulpdist.squatter', retain_repo_versions: 7, pulp_labels: { owner: 'someone' } });
+  await writeSpecs([{ name: 'fedora', path: fedora, sites: ['origin', 'hub', 'leaf'] }, { name: 'squatter', path: tools, sites: ['origin'] }]);
+  const a = await pulpdist('apply', '--specs', specsDir);
+  assert.is(a.code, 1, a.stdout + a.stderr);
+  assert.match(a.stdout, /origin: create repository pulpdist\.squatter failed: .*without the label managed_by=pulpdist; pulpdist never adopts or changes it/);
+  assert.match(a.stdout, /skip +origin: sync pulpdist\.squatter skipped/);
+  const repo = (await origin.listRepositories({ name: 'pulpdist.squatter' }))[0]!;
+  assert.equal([repo.retain_repo_versions, repo.pulp_labels], [7, { owner: 'someone' }]);
+  await origin.deleteRepository(repo.pulp_href);
+});
+
+test('--site with an unknown name is a usage error (exit 2)', async () => {
+  const p = await pulpdist('plan', '--specs', specsDir, '--site', 'nowhere');
+  assert.is(p.code, 2);
+  assert.match(p.stderr, /unknown site "nowhere" \(known: hub, leaf, origin\)|unknown site "nowhere" \(known: origin, hub, leaf\)/);
+});
+
 test('invalid specs: positioned problems, exit 1, nothing planned', async () => {
   await writeFile(path.join(specsDir, 'bad.yaml'), 'apiVersion: pulpdist/v1\nkind: Mirror\nmetadata: {name: Bad_Name}\nspec: {}\n');
   const p = await pulpdist('plan', '--specs', specsDir);

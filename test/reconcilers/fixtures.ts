@@ -53,7 +53,7 @@ export function emptySite(name: string, o: { embedded?: boolean; reachable?: boo
     remotes: new Map(),
     distributions: new Map(),
     published: new Map(),
-    seenAt: '2026-11-25T00:00:00.000Z',
+    seenAt: o.reachable === false ? null : '2026-11-25T00:00:00.000Z',
   };
 }
 
