@@ -16,11 +16,12 @@ import type { PassResult } from '../reconcilers/pass-types.js';
 import type { LoadResult, Problem, SpecSet } from '../spec/types.js';
 import type { GitSource } from './git-source.js';
 import type { TreeFile } from './git-tree.js';
+import { jittered, nextAfterCycle, triggerAt, type TriggerReason } from './loop-schedule.js';
 import { PropagationTracker } from './propagation.js';
 import { buildStatusDocument, stateCounts } from './status-model.js';
 import type { StatusWriter } from './status-writer.js';
 
-export type TriggerReason = 'start' | 'commit' | 'webhook' | 'interval' | 'schedule' | 'retry';
+export type { TriggerReason } from './loop-schedule.js';
 
 /** What the loop reports to (controller/metrics.ts implements it). */
 export interface LoopMetrics {
@@ -255,24 +256,22 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
   /** Schedule the next cycle; returns its time (epoch ms), or null when stopping. */
   function planNext(result: PassResult | null, failed: boolean): number | null {
     if (shutdown.signal.aborted || !started) return null;
-    const t = Date.now();
-    let at: number;
-    if (failed) {
-      const delay = Math.min(backoffBaseMs * 2 ** Math.min(failures - 1, 30), backoffMaxMs);
-      backoffUntil = t + delay;
-      at = backoffUntil;
-    } else {
-      backoffUntil = 0;
-      at = t + jitter(intervalMs);
-      const due = result?.nextDueAt?.getTime();
-      if (due !== undefined && due < at) at = Math.max(due, t + debounceMs);
-    }
-    if (pending.size) at = Math.min(at, pending.has('commit') || pending.has('webhook') ? t + debounceMs : Math.max(backoffUntil, t + debounceMs));
-    wakeAt(at, failed ? 'retry' : 'interval');
-    return at;
+    const next = nextAfterCycle({
+      now: Date.now(),
+      failed,
+      failures,
+      nextDueAt: result?.nextDueAt?.getTime() ?? null,
+      pending,
+      intervalMs,
+      debounceMs,
+      backoffBaseMs,
+      backoffMaxMs,
+      random: random(),
+    });
+    backoffUntil = next.backoffUntil;
+    wakeAt(next.at, next.reason);
+    return next.at;
   }
-
-  const jitter = (ms: number): number => Math.round(ms * (0.9 + 0.2 * random()));
 
   function wakeAt(at: number, reason: TriggerReason): void {
     if (shutdown.signal.aborted) return;
@@ -331,10 +330,8 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
       if (reason === 'commit' || reason === 'webhook') void checkHeadDuringPass();
       return;
     }
-    const t = Date.now();
     // A new commit or a webhook is a new desired state: it does not wait for an error backoff.
-    const at = reason === 'commit' || reason === 'webhook' || reason === 'start' ? t + debounceMs : Math.max(backoffUntil, t + debounceMs);
-    wakeAt(at, reason);
+    wakeAt(triggerAt(reason, Date.now(), debounceMs, backoffUntil), reason);
   }
 
   return {
@@ -346,7 +343,7 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
         pollTimer = setTimeout(() => {
           if (running) void checkHeadDuringPass();
           poll();
-        }, jitter(intervalMs));
+        }, jittered(intervalMs, random()));
         pollTimer.unref();
       };
       poll();
