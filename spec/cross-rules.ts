@@ -59,6 +59,10 @@ function where(p: SourcePosition): string {
 }
 
 const NAME: PathSegment[] = ['metadata', 'name'];
+/** The schema's maxLength for basePath. */
+const MAX_BASE_PATH = 255;
+/** Known sites listed in an unknown-site message, at most. */
+const MAX_LISTED = 20;
 
 /** First definitions by name; later ones get a duplicate-name problem and join `duplicates`. */
 function uniqueByName<T extends { source: SourceDocument; name?: string }>(kind: string, docs: T[], duplicates: Set<SourceDocument>, out: Problem[]): Map<string, T> {
@@ -88,7 +92,8 @@ export function checkCrossRules(sitesIn: SiteFacts[], mirrorsIn: MirrorFacts[], 
   uniqueByName('Mirror', mirrors, duplicates, out);
 
   const known = [...siteByName.keys()].sort();
-  const unknown = (name: string) => `unknown site ${quote(name)} (known: ${known.length ? known.join(', ') : 'none'})`;
+  const listed = known.length > MAX_LISTED ? `${known.slice(0, MAX_LISTED).join(', ')}, … ${known.length - MAX_LISTED} more` : known.join(', ') || 'none';
+  const unknown = (name: string) => `unknown site ${quote(name)} (known: ${listed})`;
 
   for (const s of sites) {
     if (s.upstream !== undefined && !siteByName.has(s.upstream)) out.push(problemAt(s.source, ['spec', 'upstream'], 'unknown-site', unknown(s.upstream)));
@@ -117,12 +122,14 @@ function checkCycles(sites: SiteFacts[], byName: Map<string, SiteFacts>, out: Pr
   for (const start of sites) {
     if (start.name === undefined || done.has(start.name)) continue;
     const chain: string[] = [];
+    const inChain = new Set<string>();
     let cur: SiteFacts | undefined = start;
-    while (cur?.name !== undefined && !done.has(cur.name) && !chain.includes(cur.name)) {
+    while (cur?.name !== undefined && !done.has(cur.name) && !inChain.has(cur.name)) {
       chain.push(cur.name);
+      inChain.add(cur.name);
       cur = cur.upstream === undefined ? undefined : byName.get(cur.upstream);
     }
-    if (cur?.name !== undefined && chain.includes(cur.name)) {
+    if (cur?.name !== undefined && inChain.has(cur.name)) {
       const loop = chain.slice(chain.indexOf(cur.name));
       const members = byOccurrence(loop.map((n) => byName.get(n)!));
       const last = members[members.length - 1]!;
@@ -147,7 +154,9 @@ function checkBasePaths(mirrors: MirrorFacts[], out: Problem[]): void {
   const prefixes = new Map<string, MirrorFacts>();
   for (const m of mirrors) {
     const base = m.basePath ?? m.name;
-    if (base === undefined) continue;
+    // A base path past the schema's length limit already has an error; comparing its prefixes
+    // would cost time quadratic in its length.
+    if (base === undefined || base.length > MAX_BASE_PATH) continue;
     const path: PathSegment[] = m.basePath !== undefined ? ['spec', 'basePath'] : NAME;
     const label = m.basePath !== undefined ? `basePath ${quote(base)}` : `basePath ${quote(base)} (the default: the mirror's name)`;
     const describe = (other: MirrorFacts) => {
@@ -184,19 +193,48 @@ function checkBasePaths(mirrors: MirrorFacts[], out: Problem[]): void {
  */
 function checkBypass(mirrors: MirrorFacts[], byName: Map<string, SiteFacts>, out: Problem[]): void {
   for (const m of mirrors) {
+    if (m.origin === undefined) continue;
     const carried = new Set(m.sites.map((s) => s.name));
+    // What each site's upstream chain ends in, memoized per mirror so that long chains stay linear.
+    const ending = new Map<string, 'carried' | 'ran-out' | 'broken'>();
+    const endOf = (start: string): 'carried' | 'ran-out' | 'broken' => {
+      const path: string[] = [];
+      const onPath = new Set<string>();
+      let name: string | undefined = byName.get(start)?.upstream;
+      let result: 'carried' | 'ran-out' | 'broken';
+      for (;;) {
+        if (name === undefined) {
+          result = 'ran-out';
+          break;
+        }
+        const memo = ending.get(name);
+        if (memo) {
+          result = memo;
+          break;
+        }
+        const site = byName.get(name);
+        // An unknown site or a cycle has its own error: no warning on top.
+        if (!site || onPath.has(name)) {
+          result = 'broken';
+          break;
+        }
+        if (carried.has(name)) {
+          result = 'carried';
+          break;
+        }
+        path.push(name);
+        onPath.add(name);
+        name = site.upstream;
+      }
+      for (const p of path) ending.set(p, result);
+      return result;
+    };
     for (const entry of m.sites) {
       const site = byName.get(entry.name);
-      if (!site || entry.name === m.origin || site.upstream === undefined || m.origin === undefined) continue;
+      if (!site || entry.name === m.origin || site.upstream === undefined) continue;
+      if (endOf(entry.name) !== 'ran-out') continue;
       const chain: string[] = [];
-      let cur = site.upstream === undefined ? undefined : byName.get(site.upstream);
-      while (cur?.name !== undefined && !chain.includes(cur.name) && !carried.has(cur.name)) {
-        chain.push(cur.name);
-        cur = cur.upstream === undefined ? undefined : byName.get(cur.upstream);
-      }
-      // Stop quietly unless the chain simply ran out: an unknown site or a cycle has its own error.
-      const ranOut = cur === undefined && chain.length > 0 && byName.get(chain[chain.length - 1]!)?.upstream === undefined;
-      if (!ranOut) continue;
+      for (let n: string | undefined = site.upstream; n !== undefined && chain.length < MAX_LISTED; n = byName.get(n)?.upstream) chain.push(n);
       out.push(
         problemAt(m.source, ['spec', 'sites', entry.index], 'upstream-bypass', `site ${quote(entry.name)} will pull this mirror straight from its origin ${quote(m.origin)}: no site up its upstream chain (${chain.join(' → ')}) carries it`, {
           severity: 'warning',

@@ -4,7 +4,7 @@
  * (the value for a bad value, the key for an unknown property, the parent key for a missing one).
  */
 import { isAlias, isMap, isScalar, isSeq } from 'yaml';
-import type { Node as YamlNode } from 'yaml';
+import type { Node as YamlNode, YAMLMap } from 'yaml';
 import type { SourceDocument } from './source-file.js';
 import type { SourcePosition } from './types.js';
 
@@ -12,6 +12,27 @@ export type PathSegment = string | number;
 
 /** Which node of a path a problem points at: the value, or the key it stands under. */
 export type Anchor = 'value' | 'key';
+
+/**
+ * Key → value and key nodes of each mapping, built on first use: a document with thousands of
+ * problems in one mapping would otherwise scan it once per problem.
+ */
+const keyIndex = new WeakMap<object, Map<string, Step>>();
+
+function indexOf(map: YAMLMap): Map<string, Step> {
+  let index = keyIndex.get(map);
+  if (!index) {
+    index = new Map();
+    for (const pair of map.items) {
+      const k = pair.key;
+      const name = isScalar(k) ? String(k.value) : typeof k === 'string' || typeof k === 'number' ? String(k) : undefined;
+      // The first occurrence wins, as in the data (a duplicate key is an error of its own).
+      if (name !== undefined && !index.has(name)) index.set(name, { node: pair.value, key: k });
+    }
+    keyIndex.set(map, index);
+  }
+  return index;
+}
 
 interface Step {
   node: unknown;
@@ -27,13 +48,7 @@ function walk(source: SourceDocument, path: readonly PathSegment[]): Step[] {
     for (let i = 0; i < 16 && isAlias(node); i++) node = node.resolve(source.doc);
     let next: Step | undefined;
     if (isMap(node)) {
-      for (const pair of node.items) {
-        const k = pair.key;
-        if (isScalar(k) ? String(k.value) === String(seg) : k === seg) {
-          next = { node: pair.value, key: k };
-          break;
-        }
-      }
+      next = indexOf(node).get(String(seg));
     } else if (isSeq(node) && typeof seg === 'number') {
       const item = node.items[seg];
       if (item !== undefined) next = { node: item, key: undefined };

@@ -16,19 +16,25 @@ import type { Problem } from './types.js';
 
 export type SpecKind = 'Site' | 'Mirror';
 
+/** Schema problems reported per document; past that, one line says there are more. */
+export const MAX_SCHEMA_PROBLEMS = 100;
+
 /** The schema file of each kind, relative to schemas/. */
 export const SCHEMA_FILES: Record<SpecKind, string> = { Site: 'site.schema.json', Mirror: 'mirror.schema.json' };
 
-let validators: Record<SpecKind, ValidateFunction> | undefined;
+let ajv: Ajv | undefined;
+const validators = new Map<SpecKind, ValidateFunction>();
 
-/** Compiled once per process: the schemas are the package's own files, not user input. */
-function getValidators(): Record<SpecKind, ValidateFunction> {
-  if (!validators) {
-    const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, verbose: true });
-    const load = (kind: SpecKind) => ajv.compile(JSON.parse(readFileSync(path.join(SCHEMA_DIR, SCHEMA_FILES[kind]), 'utf8')));
-    validators = { Site: load('Site'), Mirror: load('Mirror') };
+/** Compiled once per process and kind (compiling costs more than validating a whole repo). */
+function validatorFor(kind: SpecKind): ValidateFunction {
+  let validate = validators.get(kind);
+  if (!validate) {
+    ajv ??= new Ajv({ allErrors: true, strict: true, strictRequired: false, verbose: true });
+    // The schemas are the package's own files, not user input: reading them here is not an I/O edge.
+    validate = ajv.compile(JSON.parse(readFileSync(path.join(SCHEMA_DIR, SCHEMA_FILES[kind]), 'utf8')));
+    validators.set(kind, validate);
   }
-  return validators;
+  return validate;
 }
 
 /** What a value that failed a pattern should look like, by the field (or definition) it is in. */
@@ -107,18 +113,25 @@ function unknownProperty(name: string, parentSchema: unknown): string {
  * better elsewhere, e.g. inline secrets) are left out. Returns true when the document is valid.
  */
 export function checkSchema(source: SourceDocument, kind: SpecKind, out: Problem[], skip: readonly PathSegment[][] = []): boolean {
-  const validate = getValidators()[kind];
+  const validate = validatorFor(kind);
   if (validate(source.data)) return true;
   const under = (p: readonly PathSegment[], s: readonly PathSegment[]) => s.length <= p.length && s.every((seg, i) => String(seg) === String(p[i]));
   const skipped = (p: readonly PathSegment[]) => skip.some((s) => under(p, s));
   // An inline secret inside an object already says which field to use instead: no "exactly one of" on top.
   const explained = (p: readonly PathSegment[]) => skip.some((s) => s.length === p.length + 1 && under(s, p));
+  let reported = 0;
   for (const err of validate.errors ?? []) {
+    if (reported >= MAX_SCHEMA_PROBLEMS) {
+      out.push(problemAt(source, [], 'schema', `more than ${MAX_SCHEMA_PROBLEMS} schema problems in this document; the rest are not shown`, { anchor: 'key' }));
+      break;
+    }
     // The branches of a oneOf and of propertyNames only explain the summary error that follows them.
     if (err.schemaPath.includes('/oneOf/') || err.schemaPath.includes('/propertyNames/')) continue;
     const base = pointerToPath(err.instancePath, source.data);
     const add = (p: PathSegment[], rule: string, message: string, anchor: 'value' | 'key' = 'value') => {
-      if (!skipped(p)) out.push(problemAt(source, p, rule, message, { anchor }));
+      if (skipped(p)) return;
+      reported++;
+      out.push(problemAt(source, p, rule, message, { anchor }));
     };
     switch (err.keyword) {
       case 'additionalProperties': {

@@ -4,7 +4,7 @@
  * (size, encoding, syntax, duplicate keys, tabs, alias bombs, nesting) are found here; nothing in
  * this module throws on bad input.
  */
-import { LineCounter, parseAllDocuments, isCollection, isPair, isScalar, visit } from 'yaml';
+import { LineCounter, parseAllDocuments, isCollection, isMap, isPair, isScalar, visit } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import type { Problem, Severity } from './types.js';
 
@@ -159,7 +159,9 @@ export function parseSourceFile(file: string, content: string | Uint8Array): Sou
 
   let parsed: Document.Parsed[];
   try {
-    parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
+    // uniqueKeys off: yaml checks it with a scan per key (quadratic in a mapping's size);
+    // findDuplicateKeys does the same in one pass.
+    parsed = parseAllDocuments(text, { lineCounter, uniqueKeys: false, prettyErrors: false }) as Document.Parsed[];
   } catch (err) {
     // The parser reports errors in documents; a throw here is an input it could not cope with.
     push(1, 1, 'yaml-syntax', `YAML could not be parsed: ${(err as Error).message}`);
@@ -212,6 +214,16 @@ export function parseSourceFile(file: string, content: string | Uint8Array): Sou
       entry.broken = true;
       continue;
     }
+    const duplicates = findDuplicateKeys(contents);
+    if (duplicates.length) {
+      for (const offset of duplicates) {
+        const p = at(offset);
+        push(p.line, p.column, 'duplicate-key', YAML_MESSAGES.DUPLICATE_KEY!);
+      }
+      // Which of two values counts is a guess; the document is not checked further.
+      entry.broken = true;
+      continue;
+    }
     try {
       entry.data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (err) {
@@ -235,6 +247,29 @@ export function parseSourceFile(file: string, content: string | Uint8Array): Sou
     push(1, 1, 'file-empty', 'file holds no YAML documents', 'warning');
   }
   return { file, documents, problems };
+}
+
+/** Offsets of every key that repeats an earlier key of its mapping, in one pass over the tree. */
+function findDuplicateKeys(root: unknown): number[] {
+  const found: number[] = [];
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const node = stack.pop();
+    if (!isCollection(node)) continue;
+    const seen = isMap(node) ? new Set<string>() : undefined;
+    for (const item of node.items) {
+      if (isPair(item)) {
+        const k = item.key;
+        if (seen && isScalar(k)) {
+          const name = String(k.value);
+          if (seen.has(name)) found.push(k.range?.[0] ?? 0);
+          seen.add(name);
+        }
+        stack.push(item.key, item.value);
+      } else stack.push(item);
+    }
+  }
+  return found.sort((a, b) => a - b);
 }
 
 function firstAlias(doc: Document.Parsed): YamlNode | undefined {

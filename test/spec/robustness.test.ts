@@ -78,6 +78,18 @@ test('a scalar document and a null document are not specs', () => {
   assert.equal(where(load({ 'n.yaml': '~\n' })), ['n.yaml:1:1 error document-shape']);
 });
 
+test('a mapping with thousands of unknown keys: capped schema problems, the cap said at the document start', () => {
+  const keys = Array.from({ length: 5000 }, (_, i) => `  k${i}: 1\n`).join('');
+  const r = load({ 's.yaml': SITES, 'm.yaml': mirror(MIRROR_BODY + keys) });
+  assert.is(r.problems.length, 101);
+  assert.equal(where(r).slice(0, 3), ['m.yaml:1:1 error schema', 'm.yaml:8:3 error schema', 'm.yaml:9:3 error schema']);
+  assert.is(r.problems[0]!.message, 'more than 100 schema problems in this document; the rest are not shown');
+});
+
+test('duplicate keys are found in flow and block mappings, each at the repeated key', () => {
+  assert.equal(where(load({ 'd.yaml': 'a: {x: 1, y: 2, x: 3}\nb: 1\nb: 2\nc: [{k: 1, k: 2}]\n' })), ['d.yaml:1:17 error duplicate-key', 'd.yaml:3:1 error duplicate-key', 'd.yaml:4:12 error duplicate-key']);
+});
+
 test('fuzz: random text never throws and every problem has a real position', () => {
   fc.assert(
     fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (text) => {
