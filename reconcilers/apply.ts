@@ -14,11 +14,13 @@ import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { redact } from '../core/redact.js';
 import type { LastSync } from '../core/status.js';
-import type { Href, PulpClient, Task } from '../pulp/types.js';
+import type { Href, PulpClient } from '../pulp/types.js';
 import type { PassEvent } from './pass-types.js';
 import type { DesiredState, ObjectKind, Plan, PlanEntry, SourceTree } from './plan-types.js';
-import { formatTreeLabel, hrefId, managedLabels, syncKey, TREE_LABEL, versionNumberOf } from './names.js';
-import { treeOfText } from './observe.js';
+import { syncKey } from './names.js';
+import { labelTree, runSync } from './apply-sync.js';
+
+export { progressOf } from './apply-sync.js';
 import type { SourceReader } from './source.js';
 
 export interface ApplyDeps {
@@ -285,70 +287,4 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
     .map((r) => `${r.entry.site}: ${r.entry.action} ${r.entry.kind} ${r.entry.name} ${r.result}: ${r.message ?? ''}`.trim());
   const changes = results.filter((r) => r.result === 'succeeded').length;
   return { results, changes, failures, syncs };
-}
-
-async function runSync(
-  client: PulpClient,
-  e: PlanEntry,
-  repo: Href,
-  remote: Href,
-  deps: ApplyDeps,
-  signal: AbortSignal,
-  syncs: Map<string, LastSync>,
-): Promise<void> {
-  const k = syncKey(e.mirror, e.site);
-  const startedAt = deps.now().toISOString();
-  let last: Task | null = null;
-  const progress = (t: Task) => {
-    last = t;
-    const r = progressOf(t);
-    deps.onEvent?.({ type: 'sync-progress', site: e.site, mirror: e.mirror, doneFiles: r.files, totalFiles: r.total, doneBytes: r.bytes });
-  };
-  try {
-    const task = await client.syncRepository(repo, { remote, mirror: true }, { signal, onProgress: progress });
-    const r = progressOf(task);
-    syncs.set(k, {
-      startedAt: task.started_at ?? startedAt, finishedAt: task.finished_at ?? deps.now().toISOString(), result: 'completed',
-      downloadedBytes: r.bytes, downloadedFiles: r.files, task: task.pulp_href,
-    });
-  } catch (err) {
-    const t = last as Task | null;
-    const r = t ? progressOf(t) : null;
-    syncs.set(k, {
-      startedAt, finishedAt: deps.now().toISOString(), result: (err as { state?: string }).state === 'canceled' ? 'canceled' : 'failed',
-      downloadedBytes: r?.bytes ?? null, downloadedFiles: r?.files ?? null,
-      task: (err as { task?: string }).task ?? t?.pulp_href ?? null,
-    });
-    throw err;
-  }
-}
-
-/**
- * Note on the distribution which tree the repository's latest version publishes (TREE_LABEL), so
- * that the next observe, even in a fresh process, needs no manifest read. Best effort: without
- * the note the next observe reads the manifest.
- */
-async function labelTree(client: PulpClient, e: PlanEntry, repoHref: Href, distHref: Href, basePath: string, log: Logger, signal: AbortSignal): Promise<void> {
-  try {
-    const [repos, published] = await Promise.all([
-      client.listRepositories({ name: e.name }, { signal }),
-      client.getPublishedManifest(basePath, { signal }),
-    ]);
-    const version = versionNumberOf(repos.find((r) => r.pulp_href === repoHref)?.latest_version_href);
-    if (version === null || !published || published === 'not-modified') return;
-    const tree = treeOfText(published.text);
-    const label = formatTreeLabel({ repository: hrefId(repoHref), version, digest: tree.digest, files: tree.files, bytes: tree.bytes });
-    await client.updateDistribution(distHref, { pulp_labels: { ...managedLabels(e.mirror), [TREE_LABEL]: label } }, { signal });
-  } catch (err) {
-    if (signal.aborted) throw err;
-    log.debug('could not label the published tree', { site: e.site, mirror: e.mirror, error: err });
-  }
-}
-
-/** Files and bytes a sync task has downloaded so far, from its progress reports (looked up by code). */
-export function progressOf(task: Task): { files: number; total: number | null; bytes: number } {
-  const reports = Array.isArray(task.progress_reports) ? task.progress_reports : [];
-  const artifacts = reports.find((p) => p.code === 'sync.downloading.artifacts');
-  const bytes = reports.find((p) => p.code === 'pulpdist.downloading.bytes');
-  return { files: artifacts?.done ?? 0, total: artifacts?.total ?? null, bytes: bytes?.done ?? 0 };
 }

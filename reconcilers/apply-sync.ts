@@ -1,0 +1,83 @@
+/**
+ * One sync as apply runs it: the task, its progress events and its record for status, then the
+ * tree label on the distribution (names.ts TREE_LABEL) that spares the next observe a manifest read.
+ */
+import type { Logger } from '../core/logger.js';
+import type { LastSync } from '../core/status.js';
+import type { Href, PulpClient, Task } from '../pulp/types.js';
+import type { PassEvent } from './pass-types.js';
+import type { PlanEntry } from './plan-types.js';
+import { formatTreeLabel, hrefId, managedLabels, syncKey, TREE_LABEL, versionNumberOf } from './names.js';
+import { treeOfText } from './observe.js';
+
+export interface SyncDeps {
+  now: () => Date;
+  onEvent?: (event: PassEvent) => void;
+}
+
+/** Sync `repo` from `remote` with `mirror: true`, recording the outcome in `syncs` (by syncKey). */
+export async function runSync(
+  client: PulpClient,
+  e: PlanEntry,
+  repo: Href,
+  remote: Href,
+  deps: SyncDeps,
+  signal: AbortSignal,
+  syncs: Map<string, LastSync>,
+): Promise<void> {
+  const k = syncKey(e.mirror, e.site);
+  const startedAt = deps.now().toISOString();
+  let last: Task | null = null;
+  const progress = (t: Task) => {
+    last = t;
+    const r = progressOf(t);
+    deps.onEvent?.({ type: 'sync-progress', site: e.site, mirror: e.mirror, doneFiles: r.files, totalFiles: r.total, doneBytes: r.bytes });
+  };
+  try {
+    const task = await client.syncRepository(repo, { remote, mirror: true }, { signal, onProgress: progress });
+    const r = progressOf(task);
+    syncs.set(k, {
+      startedAt: task.started_at ?? startedAt, finishedAt: task.finished_at ?? deps.now().toISOString(), result: 'completed',
+      downloadedBytes: r.bytes, downloadedFiles: r.files, task: task.pulp_href,
+    });
+  } catch (err) {
+    const t = last as Task | null;
+    const r = t ? progressOf(t) : null;
+    syncs.set(k, {
+      startedAt, finishedAt: deps.now().toISOString(), result: (err as { state?: string }).state === 'canceled' ? 'canceled' : 'failed',
+      downloadedBytes: r?.bytes ?? null, downloadedFiles: r?.files ?? null,
+      task: (err as { task?: string }).task ?? t?.pulp_href ?? null,
+    });
+    throw err;
+  }
+}
+
+/**
+ * Note on the distribution which tree the repository's latest version publishes (TREE_LABEL), so
+ * that the next observe, even in a fresh process, needs no manifest read. Best effort: without
+ * the note the next observe reads the manifest.
+ */
+export async function labelTree(client: PulpClient, e: PlanEntry, repoHref: Href, distHref: Href, basePath: string, log: Logger, signal: AbortSignal): Promise<void> {
+  try {
+    const [repos, published] = await Promise.all([
+      client.listRepositories({ name: e.name }, { signal }),
+      client.getPublishedManifest(basePath, { signal }),
+    ]);
+    const version = versionNumberOf(repos.find((r) => r.pulp_href === repoHref)?.latest_version_href);
+    if (version === null || !published || published === 'not-modified') return;
+    const tree = treeOfText(published.text);
+    const label = formatTreeLabel({ repository: hrefId(repoHref), version, digest: tree.digest, files: tree.files, bytes: tree.bytes });
+    await client.updateDistribution(distHref, { pulp_labels: { ...managedLabels(e.mirror), [TREE_LABEL]: label } }, { signal });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    log.debug('could not label the published tree', { site: e.site, mirror: e.mirror, error: err });
+  }
+}
+
+/** Files and bytes a sync task has downloaded so far, from its progress reports (looked up by code). */
+export function progressOf(task: Task): { files: number; total: number | null; bytes: number } {
+  const reports = Array.isArray(task.progress_reports) ? task.progress_reports : [];
+  const artifacts = reports.find((p) => p.code === 'sync.downloading.artifacts');
+  const bytes = reports.find((p) => p.code === 'pulpdist.downloading.bytes');
+  return { files: artifacts?.done ?? 0, total: artifacts?.total ?? null, bytes: bytes?.done ?? 0 };
+}
