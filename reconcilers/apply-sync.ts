@@ -36,6 +36,8 @@ export async function runSync(
   try {
     const task = await client.syncRepository(repo, { remote, mirror: true }, { signal, onProgress: progress });
     const r = progressOf(task);
+    // The last poll may predate the end: report the final figures once more.
+    deps.onEvent?.({ type: 'sync-progress', site: e.site, mirror: e.mirror, doneFiles: r.files, totalFiles: r.total, doneBytes: r.bytes });
     syncs.set(k, {
       startedAt: task.started_at ?? startedAt, finishedAt: task.finished_at ?? deps.now().toISOString(), result: 'completed',
       downloadedBytes: r.bytes, downloadedFiles: r.files, task: task.pulp_href,
