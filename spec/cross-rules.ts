@@ -131,10 +131,11 @@ function checkCycles(sites: SiteFacts[], byName: Map<string, SiteFacts>, out: Pr
     }
     if (cur?.name !== undefined && inChain.has(cur.name)) {
       const loop = chain.slice(chain.indexOf(cur.name));
-      const members = byOccurrence(loop.map((n) => byName.get(n)!));
-      const last = members[members.length - 1]!;
-      const i = loop.indexOf(last.name!);
-      const named = [...loop.slice(i), ...loop.slice(0, i), last.name!];
+      const members = byOccurrence(loop.flatMap((n) => byName.get(n) ?? []));
+      const last = members[members.length - 1];
+      if (!last?.name) continue;
+      const i = loop.indexOf(last.name);
+      const named = [...loop.slice(i), ...loop.slice(0, i), last.name];
       const message =
         loop.length === 1
           ? `upstream cycle: ${named.join(' → ')}; a site cannot pull from itself`

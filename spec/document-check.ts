@@ -75,8 +75,8 @@ function urlSecret(text: string): string | undefined {
 export function checkSecrets(source: SourceDocument, out: Problem[]): PathSegment[][] {
   const found: PathSegment[][] = [];
   const stack: { node: unknown; path: PathSegment[] }[] = [{ node: source.doc.contents, path: [] }];
-  while (stack.length) {
-    const { node, path } = stack.pop()!;
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const { node, path } = top;
     if (isMap(node)) {
       for (const pair of node.items) {
         const key = isScalar(pair.key) ? String(pair.key.value) : undefined;

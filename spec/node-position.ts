@@ -77,7 +77,7 @@ function offsetOf(node: unknown): number | undefined {
 export function locate(source: SourceDocument, path: readonly PathSegment[], anchor: Anchor = 'value'): { line: number; column: number } {
   const steps = walk(source, path);
   const complete = steps.length === path.length + 1;
-  const last = steps[steps.length - 1]!;
+  const last = steps[steps.length - 1];
   let offset: number | undefined;
   if (steps.length === 1 && (anchor === 'key' || !complete)) offset = undefined;
   else if (anchor === 'key' || !complete) offset = offsetOf(last.key) ?? offsetOf(last.node);

@@ -80,8 +80,8 @@ const TYPE_WORDS: Record<string, string> = {
 
 function patternHint(err: ErrorObject, path: PathSegment[]): string {
   const def = /#\/definitions\/(\w+)\//.exec(err.schemaPath)?.[1];
-  if (def && def !== 'metadata' && PATTERN_HINTS[def]) return PATTERN_HINTS[def]!;
-  if (path[0] === 'metadata' && path[1] === 'labels') return PATTERN_HINTS.labelValue!;
+  if (def && def !== 'metadata' && PATTERN_HINTS[def]) return PATTERN_HINTS[def];
+  if (path[0] === 'metadata' && path[1] === 'labels') return PATTERN_HINTS.labelValue;
   const field = String(path[path.length - 1]);
   return PATTERN_HINTS[field] ?? `must match ${err.params.pattern}`;
 }
@@ -90,15 +90,15 @@ function patternHint(err: ErrorObject, path: PathSegment[]): string {
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
+    let prev = row[0];
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
       prev = cur;
     }
   }
-  return row[b.length]!;
+  return row[b.length];
 }
 
 function unknownProperty(name: string, parentSchema: unknown): string {

@@ -78,8 +78,8 @@ function flowDepth(text: string): { depth: number; offset: number } {
       if (c === quote || c === '\n') quote = '';
       continue;
     }
-    if ((c === '"' || c === "'") && (i === 0 || /[\s[{,:]/.test(text[i - 1]!))) quote = c;
-    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+    if ((c === '"' || c === "'") && (i === 0 || /[\s[{,:]/.test(text[i - 1]))) quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]))) {
       const nl = text.indexOf('\n', i);
       i = nl < 0 ? text.length : nl;
     } else if (c === '[' || c === '{') {
@@ -93,8 +93,8 @@ function flowDepth(text: string): { depth: number; offset: number } {
 function measureDepth(root: unknown): { depth: number; node?: YamlNode } {
   const stack: { node: unknown; depth: number }[] = [{ node: root, depth: 0 }];
   let max = 0;
-  while (stack.length) {
-    const { node, depth } = stack.pop()!;
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const { node, depth } = top;
     if (!isCollection(node)) continue;
     if (depth + 1 > MAX_DEPTH) return { depth: depth + 1, node };
     max = Math.max(max, depth + 1);
@@ -153,7 +153,7 @@ export function parseSourceFile(file: string, content: string | Uint8Array): Sou
     // Line numbers need the LineCounter, which only parsing fills; count newlines by hand instead.
     const before = text.slice(0, deep.offset);
     const line = before.split('\n').length;
-    push(line, deep.offset - before.lastIndexOf('\n'), 'nesting-depth', YAML_MESSAGES.RESOURCE_EXHAUSTION!);
+    push(line, deep.offset - before.lastIndexOf('\n'), 'nesting-depth', YAML_MESSAGES.RESOURCE_EXHAUSTION);
     return { file, documents: [], problems };
   }
 
@@ -218,7 +218,7 @@ export function parseSourceFile(file: string, content: string | Uint8Array): Sou
     if (duplicates.length) {
       for (const offset of duplicates) {
         const p = at(offset);
-        push(p.line, p.column, 'duplicate-key', YAML_MESSAGES.DUPLICATE_KEY!);
+        push(p.line, p.column, 'duplicate-key', YAML_MESSAGES.DUPLICATE_KEY);
       }
       // Which of two values counts is a guess; the document is not checked further.
       entry.broken = true;
@@ -284,5 +284,5 @@ function firstAlias(doc: Document.Parsed): YamlNode | undefined {
 }
 
 function firstLine(text: string): string {
-  return text.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  return text.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
 }

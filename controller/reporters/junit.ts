@@ -37,14 +37,14 @@ function casesOf(result: LoadResult): Map<string, Case[]> {
   for (const d of docs) {
     const c: Case = { name: d.kind && d.name ? `${d.kind}/${d.name}` : `${d.file}#${d.index}`, file: d.file, line: d.line, problems: [] };
     docCase.set(d, c);
-    byFile.get(d.file)!.push(c);
+    byFile.get(d.file)?.push(c);
   }
   for (const p of result.problems) {
     const inFile = docs.filter((d) => d.file === p.file);
     const owner = [...inFile].reverse().find((d) => d.line <= p.line) ?? inFile.find((d) => p.line <= d.endLine);
     let c = owner ? docCase.get(owner) : undefined;
     if (!c) {
-      const cases = byFile.get(p.file)!;
+      const cases = byFile.get(p.file) ?? [];
       c = cases.find((x) => x.name === p.file);
       if (!c) {
         c = { name: p.file, file: p.file, line: 1, problems: [] };
@@ -71,8 +71,8 @@ export function formatJunit(result: LoadResult): string {
       const warnings = c.problems.filter((p) => p.severity === 'warning');
       const parts: string[] = [];
       if (errors.length) {
-        const summary = errors.length === 1 ? errors[0]!.message : `${errors.length} errors; first: ${errors[0]!.message}`;
-        parts.push(`      <failure type="${xml(errors[0]!.rule)}" message="${xml(summary)}">${xml(errors.map(line).join('\n'))}</failure>`);
+        const summary = errors.length === 1 ? errors[0].message : `${errors.length} errors; first: ${errors[0].message}`;
+        parts.push(`      <failure type="${xml(errors[0].rule)}" message="${xml(summary)}">${xml(errors.map(line).join('\n'))}</failure>`);
       }
       if (warnings.length) parts.push(`      <system-out>${xml(warnings.map(line).join('\n'))}</system-out>`);
       const open = `    <testcase classname="${xml(file)}" name="${xml(c.name)}" file="${xml(file)}" line="${c.line}"`;
