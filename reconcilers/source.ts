@@ -9,6 +9,7 @@ import path from 'node:path';
 import PQueue from 'p-queue';
 import { messageOf } from '../core/errors.js';
 import { redact, redactUrl } from '../core/redact.js';
+import { parseManifest } from '../manifest/parse.js';
 import { scanTree, writeManifest } from '../manifest/scan.js';
 import type { MirrorSource } from '../spec/types.js';
 import { treeOfText } from './observe.js';
@@ -31,6 +32,16 @@ export interface SourceReaderOptions {
   fetch?: typeof globalThis.fetch;
   /** Hash threads per scan. @default manifest/'s default (all cores) */
   workers?: number;
+}
+
+/** The text of manifest bytes; invalid UTF-8 throws the parser's error naming the line. */
+function decodeManifest(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    parseManifest(bytes);
+    throw new Error('manifest is not valid UTF-8');
+  }
 }
 
 /** A stable key of a source, so that mirrors sharing one are read once per pass. */
@@ -57,7 +68,9 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
       const res = await doFetch(source.url, { signal, headers: prior ? { 'if-none-match': prior.etag } : {} });
       if (res.status === 304 && prior) return prior.tree;
       if (!res.ok) throw new Error(`GET ${redactUrl(source.url)} answered ${res.status} ${res.statusText}`);
-      const tree = treeOfText(await res.text());
+      // Strict UTF-8, as a site's sync reads it: a lossy decode (res.text()) would turn a bad byte
+      // into U+FFFD and plan a tree that no site can sync.
+      const tree = treeOfText(decodeManifest(new Uint8Array(await res.arrayBuffer())));
       const etag = res.headers.get('etag');
       if (etag) etags.set(source.url, { etag, tree });
       return tree;
