@@ -3,6 +3,7 @@
  * pulpdist/rsync ratios and the targets. Pure: figures in, text out.
  */
 import { formatBytes } from '../core/units.js';
+import { treeTotals, updateChangedBytes, type FileKind, type ScenarioConfig, type TreePlan, type UpdatePlan } from './scenario.js';
 
 export type Tool = 'rsync' | 'pulpdist';
 export type Phase = 'initial' | 'update';
@@ -19,10 +20,82 @@ export interface BenchRun {
   upstream_cpu_s: number;
 }
 
+/** pulpdist's origin importing a phase's tree: reported apart from the runs (once per change, not per client). */
+export interface OriginImport {
+  phase: Phase;
+  wall_s: number;
+  upstream_cpu_s: number;
+  files: number;
+  bytes: number;
+}
+
+/** The `scenario` object of the JSON: the tree, the update, and the origin imports. */
+export interface ScenarioSummary {
+  seed: number;
+  scale: 'quick' | 'default';
+  files: number;
+  bytes: number;
+  by_kind: Record<FileKind, { files: number; bytes: number }>;
+  update: {
+    files_after: number;
+    bytes_after: number;
+    added: number;
+    deleted: number;
+    moved_or_renamed: number;
+    metadata_rewritten: number;
+    logs_appended: number;
+    added_bytes: number;
+    metadata_bytes: number;
+    moved_bytes: number;
+    /** Bytes appended to all logs together (what rsync's delta sends). */
+    log_appended_bytes: number;
+    /** Whole size of the appended logs after the update (what whole-file addressing sends). */
+    log_whole_bytes: number;
+  };
+  origin_import?: OriginImport[];
+}
+
 /** What `--out FILE` writes. */
 export interface BenchReport {
-  scenario: Record<string, unknown>;
+  scenario: ScenarioSummary;
   runs: BenchRun[];
+}
+
+/** The scenario as the JSON states it. */
+export function describeScenario(config: ScenarioConfig, tree: TreePlan, update: UpdatePlan, quick: boolean): ScenarioSummary {
+  const t = treeTotals(tree);
+  const changed = updateChangedBytes(update);
+  return {
+    seed: config.seed,
+    scale: quick ? 'quick' : 'default',
+    files: t.files,
+    bytes: t.bytes,
+    by_kind: t.byKind,
+    update: {
+      files_after: update.after.files.length,
+      bytes_after: treeTotals(update.after).bytes,
+      added: update.added.length,
+      deleted: update.deleted.length,
+      moved_or_renamed: update.moved.length,
+      metadata_rewritten: update.rewritten.length,
+      logs_appended: update.appended.length,
+      added_bytes: changed.newFiles,
+      metadata_bytes: changed.rewritten,
+      moved_bytes: changed.moved,
+      log_appended_bytes: changed.appendedTail,
+      log_whole_bytes: changed.appendedWhole,
+    },
+  };
+}
+
+/** Two lines stating the scenario above the table. */
+export function scenarioLines(s: ScenarioSummary): string {
+  const u = s.update;
+  return [
+    `scenario (${s.scale}, seed ${s.seed}): ${s.files} files, ${formatBytes(s.bytes)}`,
+    `update: +${u.added} new (${formatBytes(u.added_bytes)}), −${u.deleted} deleted, ${u.moved_or_renamed} moved/renamed (${formatBytes(u.moved_bytes)}), ` +
+      `${u.metadata_rewritten} metadata rewritten (${formatBytes(u.metadata_bytes)}), ${u.logs_appended} logs +${formatBytes(u.log_appended_bytes)} (whole: ${formatBytes(u.log_whole_bytes)})`,
+  ].join('\n');
 }
 
 /** The issue's targets for the update with 4 clients, as maximum ratios pulpdist/rsync. */
@@ -96,4 +169,36 @@ export function formatTable(runs: readonly BenchRun[]): string {
     lines.push(`  ${names[t.metric].padEnd(18)} ≤ ${t.limit.toFixed(1)}×: ${fmtRatio(t.ratio).padStart(7)}  ${verdict}`);
   }
   return lines.join('\n');
+}
+
+/** What the update's appended logs are, per client: their whole new size, the appended tail, how many. */
+export interface AppendedFiles {
+  wholeBytes: number;
+  appendedBytes: number;
+  files: number;
+}
+
+/**
+ * A model, not a measurement: pulpdist's update wire bytes if large files were split by
+ * content-defined chunking (docs/benchmarks.md), so that an appended file moved its new tail, the
+ * one chunk whose end moved, and a new chunk index (40 bytes per chunk) instead of all its bytes.
+ * Null when the runs lack the pulpdist update with `clients` clients.
+ * @param chunkBytes average chunk size. @default 64 KiB (casync's default)
+ */
+export function chunkingEstimate(runs: readonly BenchRun[], clients: 1 | 4, appended: AppendedFiles, chunkBytes = 64 * 1024): { wire_bytes: number; ratio: number | null } | null {
+  const p = find(runs, 'pulpdist', 'update', clients);
+  if (!p) return null;
+  const index = Math.ceil(appended.wholeBytes / chunkBytes) * 40;
+  const perClient = Math.max(0, appended.wholeBytes - appended.appendedBytes - appended.files * chunkBytes - index);
+  const wire = Math.max(0, p.wire_bytes - clients * perClient);
+  const r = find(runs, 'rsync', 'update', clients);
+  return { wire_bytes: wire, ratio: r && r.wire_bytes > 0 ? wire / r.wire_bytes : null };
+}
+
+/** The what-if line under the table (see `chunkingEstimate`); empty without both update ×4 runs. */
+export function chunkingLine(report: BenchReport): string {
+  const u = report.scenario.update;
+  const est = chunkingEstimate(report.runs, 4, { wholeBytes: u.log_whole_bytes, appendedBytes: u.log_appended_bytes, files: u.logs_appended });
+  if (!est || est.ratio === null) return '';
+  return `\nmodel, not measured: with content-defined chunking of large files (64 KiB chunks), pulpdist's update ×4 would move ≈ ${formatBytes(est.wire_bytes)} (${est.ratio.toFixed(2)}× rsync's bytes)`;
 }

@@ -12,9 +12,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PulpdistError, UsageError, messageOf } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
-import { DEFAULT_SCENARIO, QUICK_SCENARIO, planTree, planUpdate, treeTotals, updateChangedBytes, type ScenarioConfig, type TreePlan, type UpdatePlan } from './scenario.js';
+import { DEFAULT_SCENARIO, QUICK_SCENARIO, planTree, planUpdate, treeTotals, type ScenarioConfig, type TreePlan } from './scenario.js';
 import { applyUpdate, writeTree } from './scenario-files.js';
-import { formatTable, roundRun, type BenchReport, type BenchRun, type Phase } from './rsync-report.js';
+import { chunkingLine, describeScenario, formatTable, roundRun, scenarioLines, type BenchReport, type BenchRun, type OriginImport, type Phase } from './rsync-report.js';
 import { startRsyncSide, type BenchSide } from './rsync-side-rsync.js';
 
 const USAGE = `usage: npm run bench:rsync [-- --quick] [-- --out FILE] [-- --seed N] [-- --only rsync|pulpdist] [-- --keep]
@@ -67,32 +67,6 @@ function parse(argv: string[]): Args | 'help' {
 
 const log = (line: string) => process.stderr.write(`bench:rsync: ${line}\n`);
 
-function describe(config: ScenarioConfig, tree: TreePlan, update: UpdatePlan, quick: boolean): Record<string, unknown> {
-  const t = treeTotals(tree);
-  const changed = updateChangedBytes(update);
-  return {
-    seed: config.seed,
-    scale: quick ? 'quick' : 'default',
-    files: t.files,
-    bytes: t.bytes,
-    by_kind: t.byKind,
-    update: {
-      files_after: update.after.files.length,
-      bytes_after: treeTotals(update.after).bytes,
-      added: update.added.length,
-      deleted: update.deleted.length,
-      moved_or_renamed: update.moved.length,
-      metadata_rewritten: update.rewritten.length,
-      logs_appended: update.appended.length,
-      added_bytes: changed.newFiles,
-      metadata_bytes: changed.rewritten,
-      moved_bytes: changed.moved,
-      log_appended_bytes: changed.appendedTail,
-      log_whole_bytes: changed.appendedWhole,
-    },
-  };
-}
-
 async function startSides(only: Args['only'], tree: string, work: string, signal: AbortSignal, started: Side[]): Promise<void> {
   if (only !== 'pulpdist') started.push(await startRsyncSide({ tree, workDir: path.join(work, 'rsync'), signal, log }));
   if (only !== 'rsync') {
@@ -106,13 +80,13 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
   const config: ScenarioConfig = { ...(args.quick ? QUICK_SCENARIO : DEFAULT_SCENARIO), ...(args.seed === undefined ? {} : { seed: args.seed }) };
   const tree = planTree(config);
   const update = planUpdate(tree, config);
-  const scenario = describe(config, tree, update, args.quick);
+  const scenario = describeScenario(config, tree, update, args.quick);
   const work = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-bench-rsync-'));
   await mkdir(path.join(work, 'rsync'));
   await mkdir(path.join(work, 'pulpdist'));
   const sides: Side[] = [];
   const runs: BenchRun[] = [];
-  const imports: Record<string, unknown>[] = [];
+  const imports: OriginImport[] = [];
   try {
     const treeDir = path.join(work, 'tree');
     const t0 = Date.now();
@@ -130,7 +104,7 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
       for (const side of sides) {
         if (!side.publish) continue;
         const p = await side.publish(phase, { signal });
-        imports.push({ tool: side.tool, phase, ...p, wall_s: Math.round(p.wall_s * 1000) / 1000, upstream_cpu_s: Math.round(p.upstream_cpu_s * 1000) / 1000 });
+        imports.push({ phase, ...p, wall_s: Math.round(p.wall_s * 1000) / 1000, upstream_cpu_s: Math.round(p.upstream_cpu_s * 1000) / 1000 });
         log(`${side.tool} ${phase}: origin import ${p.wall_s.toFixed(2)} s wall, ${p.upstream_cpu_s.toFixed(2)} s origin CPU`);
       }
       for (const clients of [1, 4] as const) {
@@ -149,18 +123,8 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
     if (args.keep) log(`kept ${work}`);
     else await rm(work, { recursive: true, force: true });
   }
-  if (imports.length) scenario['origin_import'] = imports;
+  if (imports.length) scenario.origin_import = imports;
   return { scenario, runs };
-}
-
-function summary(report: BenchReport): string {
-  const s = report.scenario as { files: number; bytes: number; seed: number; scale: string; update: Record<string, number> };
-  const u = s.update;
-  return [
-    `scenario (${s.scale}, seed ${s.seed}): ${s.files} files, ${formatBytes(s.bytes)}`,
-    `update: +${u['added']} new (${formatBytes(u['added_bytes']!)}), −${u['deleted']} deleted, ${u['moved_or_renamed']} moved/renamed (${formatBytes(u['moved_bytes']!)}), ` +
-      `${u['metadata_rewritten']} metadata rewritten (${formatBytes(u['metadata_bytes']!)}), ${u['logs_appended']} logs +${formatBytes(u['log_appended_bytes']!)} (whole: ${formatBytes(u['log_whole_bytes']!)})`,
-  ].join('\n');
 }
 
 async function main(): Promise<number> {
@@ -196,7 +160,7 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     const report = await run(args, ac.signal);
-    process.stdout.write(`${summary(report)}\n\n${formatTable(report.runs)}\n`);
+    process.stdout.write(`${scenarioLines(report.scenario)}\n\n${formatTable(report.runs)}\n${chunkingLine(report)}\n`);
     if (args.out) {
       await writeFile(args.out, JSON.stringify(report, null, 2) + '\n');
       log(`wrote ${args.out}`);
