@@ -126,6 +126,8 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
   let pollTimer: NodeJS.Timeout | undefined;
   let preemptTimer: NodeJS.Timeout | undefined;
   let passNo = 0;
+  /** The head the latest cycle read: a head check that finds the same one has nothing to start. */
+  let cycleSeen: string | null = null;
   /** `runOnce` without `start`: nothing is scheduled after the cycle. */
   let started = false;
 
@@ -181,6 +183,7 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
       const gitSignal = AbortSignal.any([shutdown.signal, AbortSignal.timeout(Math.max(intervalMs, 30_000))]);
       try {
         await consider(await source.refresh({ signal: gitSignal }), gitSignal);
+        cycleSeen = specCommit;
         gitOk = true;
       } catch (err) {
         gitOk = false;
@@ -302,22 +305,36 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
       });
   }
 
-  /** While a pass runs: has the spec branch moved to a valid commit? Then the pass gets a deadline. */
+  /**
+   * Has the spec branch moved? Fetches (remote) and validates a new head at once. During a pass, a
+   * new valid commit gives the pass a deadline (`preemptAfterMs` from its start); between passes,
+   * a moved branch starts one. A webhook only asks this question: GitLab also announces pushes to
+   * other branches, our own status commits included, and those must not start a pass.
+   */
   let checking = false;
-  async function checkHeadDuringPass(): Promise<void> {
-    if (checking || !running) return;
+  let recheck = false;
+  async function checkHead(): Promise<void> {
+    if (checking) {
+      recheck = true;
+      return;
+    }
     checking = true;
     try {
-      const signal = AbortSignal.any([shutdown.signal, AbortSignal.timeout(30_000)]);
-      await consider(await source.refresh({ signal }), signal);
-      if (passAbort && valid && valid.commit !== passCommit) {
-        const abort = passAbort;
-        const wait = Math.max(0, preemptAfterMs - (Date.now() - passStart));
-        clearTimeout(preemptTimer);
-        preemptTimer = setTimeout(() => abort.abort(new PassSupersededError(`superseded by ${valid?.commit}`)), wait);
-      }
+      do {
+        recheck = false;
+        const signal = AbortSignal.any([shutdown.signal, AbortSignal.timeout(30_000)]);
+        await consider(await source.refresh({ signal }), signal);
+        if (passAbort && valid && valid.commit !== passCommit) {
+          const abort = passAbort;
+          const wait = Math.max(0, preemptAfterMs - (Date.now() - passStart));
+          clearTimeout(preemptTimer);
+          preemptTimer = setTimeout(() => abort.abort(new PassSupersededError(`superseded by ${valid?.commit}`)), wait);
+        } else if (!running && specCommit !== cycleSeen) {
+          trigger('commit');
+        }
+      } while (recheck && !shutdown.signal.aborted);
     } catch (err) {
-      log.debug('head check during a pass failed', { error: messageOf(err) });
+      log.debug('checking the spec branch failed; the next pass will retry', { error: messageOf(err) });
     } finally {
       checking = false;
     }
@@ -325,12 +342,16 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
 
   function trigger(reason: TriggerReason): void {
     if (shutdown.signal.aborted) return;
-    pending.add(reason);
-    if (running) {
-      if (reason === 'commit' || reason === 'webhook') void checkHeadDuringPass();
+    if (reason === 'webhook') {
+      void checkHead();
       return;
     }
-    // A new commit or a webhook is a new desired state: it does not wait for an error backoff.
+    pending.add(reason);
+    if (running) {
+      if (reason === 'commit') void checkHead();
+      return;
+    }
+    // A new commit is a new desired state: it does not wait for an error backoff.
     wakeAt(triggerAt(reason, Date.now(), debounceMs, backoffUntil), reason);
   }
 
@@ -341,7 +362,7 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
       // Remote sources are polled; during a long pass this poll is also how a new commit is seen.
       const poll = (): void => {
         pollTimer = setTimeout(() => {
-          if (running) void checkHeadDuringPass();
+          if (running) void checkHead();
           poll();
         }, jittered(intervalMs, random()));
         pollTimer.unref();

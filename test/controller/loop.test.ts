@@ -180,6 +180,31 @@ test('a pass past its deadline is aborted and reported failed; an error is retri
   }
 });
 
+test('a webhook starts a pass only when the spec branch moved (not for pushes to other branches)', async () => {
+  let calls = 0;
+  const s = await setup(async (specs) => {
+    calls++;
+    return converged(specs);
+  });
+  try {
+    await s.ctl.start();
+    const c1 = runGit(['rev-parse', 'HEAD'], s.work);
+    await until(s.ctl, (d) => d.controller.observedCommit === c1);
+    const before = calls;
+    // Another branch moves (as our own status pushes do), and the webhook announces it.
+    runGit(['branch', '-f', 'feature', 'HEAD'], s.work);
+    s.ctl.trigger('webhook');
+    // Then the spec branch moves and the webhook announces that: exactly one more pass.
+    const c2 = s.commit({ 'specs/mirrors/b.yaml': mirror('b') }, 'add b');
+    s.ctl.trigger('webhook');
+    await until(s.ctl, (d) => d.controller.observedCommit === c2);
+    assert.is(calls, before + 1);
+  } finally {
+    await s.ctl.stop({ graceMs: 1000 });
+    await s.cleanup();
+  }
+});
+
 test('stop() waits for the running pass within the grace period and records it', async () => {
   let release: () => void = () => {};
   const s = await setup(async (specs) => {
