@@ -51,6 +51,17 @@ export interface StatusServer {
   close(): Promise<void>;
 }
 
+/** The endpoint could not listen on its address (taken, not allowed, not local). */
+export class StatusListenError extends PulpdistError {
+  constructor(
+    message: string,
+    readonly listen: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+  }
+}
+
 /** A `host:port` listen address split; throws UsageError on anything else. */
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(listen.trim());
@@ -235,8 +246,15 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      const what = err.code === 'EADDRINUSE' ? 'the address is in use; choose another --listen' : err.code === 'EACCES' ? 'permission denied; use a port above 1023' : messageOf(err);
-      reject(new PulpdistError(`cannot listen on ${opts.listen}: ${what}`, { cause: err }));
+      const what =
+        err.code === 'EADDRINUSE'
+          ? 'the address is in use; choose another --listen'
+          : err.code === 'EACCES'
+            ? 'permission denied; use a port above 1023'
+            : err.code === 'EADDRNOTAVAIL'
+              ? 'no local interface has that address'
+              : messageOf(err);
+      reject(new StatusListenError(`cannot listen on ${opts.listen}: ${what}`, opts.listen, { cause: err }));
     };
     server.once('error', onError);
     server.listen(port, host, () => {

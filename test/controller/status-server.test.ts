@@ -335,7 +335,8 @@ test('a taken port is a clear error; close() ends keep-alive connections and sto
     await startStatusServer({ listen: `127.0.0.1:${port}`, getStatus: () => doc, isReady: () => true, metrics: createMetrics(), log: silentLogger });
     assert.unreachable('a second server on the same port');
   } catch (err) {
-    assert.is((err as { code?: string }).code, 'PulpdistError');
+    assert.is((err as { code?: string }).code, 'StatusListenError');
+    assert.is((err as { listen?: string }).listen, `127.0.0.1:${port}`);
     assert.match((err as Error).message, `cannot listen on 127.0.0.1:${port}: the address is in use`);
   }
   const ac = new AbortController();
