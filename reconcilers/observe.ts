@@ -168,7 +168,7 @@ export async function loadMissingEntries(
   observed: ObservedState,
   clients: ReadonlyMap<string, PulpClient>,
   cache: PublishedCache,
-  want: (site: string, distribution: string) => SourceTree | undefined,
+  want: (site: string, distribution: FileDistribution) => SourceTree | undefined,
   opts: { signal: AbortSignal; concurrency?: number },
 ): Promise<ObservedState> {
   const queue = new PQueue({ concurrency: opts.concurrency ?? 8 });
@@ -180,10 +180,10 @@ export async function loadMissingEntries(
     const published = site.published as Map<string, TreeSummary | null>;
     for (const [name, tree] of published) {
       if (!tree || tree.entries) continue;
-      const w = want(site.name, name);
-      if (w && !('error' in w) && w.digest === tree.digest) continue;
       const d = site.distributions.get(name);
       if (!d) continue;
+      const w = want(site.name, d);
+      if (w && !('error' in w) && w.digest === tree.digest) continue;
       jobs.push(
         queue.add(async () => {
           const r = await readTree(client, d.base_path, null, tree, opts.signal).catch(() => null);

@@ -8,7 +8,7 @@ import type { LastSync } from '../core/status.js';
 import type { SpecSet } from '../spec/types.js';
 import { apply, type ApplyResult } from './apply.js';
 import { desiredState } from './desired.js';
-import { syncKey } from './names.js';
+import { mirrorOf, syncKey } from './names.js';
 import { loadMissingEntries, observeSites } from './observe.js';
 import type { PassDeps, PassOptions, PassResult } from './pass-types.js';
 import { hasChanges, plan as computePlan } from './plan.js';
@@ -76,7 +76,7 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
   ]);
   const observed: ObservedState = { sites, sources: sourceTrees };
   await loadMissingEntries(observed, deps.clients, memory.published, (site, dist) => {
-    const m = desired.mirrors.get(mirrorOfName(dist));
+    const m = desired.mirrors.get(mirrorOf(dist));
     return m && m.placements.some((p) => p.site === site) ? sourceTrees.get(m.name) : undefined;
   }, { signal });
   const now = deps.now();
@@ -89,10 +89,6 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
     ...(opts.sites ? { sites: opts.sites } : {}),
   });
   return { desired, observed, plan, memory, sources };
-}
-
-function mirrorOfName(distribution: string): string {
-  return distribution.startsWith('pulpdist.') ? distribution.slice('pulpdist.'.length) : distribution;
 }
 
 /**
