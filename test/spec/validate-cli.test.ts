@@ -69,7 +69,7 @@ test('warnings alone keep exit 0', async () => {
 
 test('json: ok, counts and every problem with its fields', async () => {
   const r = await runCli(['validate', 'bad', '--format', 'json'], { cwd: dir });
-  assert.is(r.code, 1);
+  assert.is(r.code, 1, r.stderr);
   const out = JSON.parse(r.stdout) as { ok: boolean; files: number; documents: number; problems: Record<string, unknown>[] };
   assert.equal([out.ok, out.files, out.documents], [false, 3, 6]);
   assert.equal(Object.keys(out.problems[0]!), ['file', 'line', 'column', 'severity', 'message', 'rule']);
@@ -77,8 +77,9 @@ test('json: ok, counts and every problem with its fields', async () => {
   assert.ok(out.problems.some((p) => p.rule === 'inline-secret' && p.severity === 'error'));
   assert.ok(out.problems.some((p) => p.rule === 'tls-disabled' && p.severity === 'warning'));
   assert.not.match(r.stdout, SECRET);
-  const good = JSON.parse((await runCli(['validate', 'good', '--format', 'json'], { cwd: dir })).stdout);
-  assert.equal(good, { ok: true, files: 1, documents: 3, problems: [] });
+  const g = await runCli(['validate', 'good', '--format', 'json'], { cwd: dir });
+  assert.is(g.code, 0, g.stderr);
+  assert.equal(JSON.parse(g.stdout), { ok: true, files: 1, documents: 3, problems: [] });
 });
 
 test('junit: a testsuite per file, a testcase per document, failures with the messages', async () => {
