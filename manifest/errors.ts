@@ -9,6 +9,13 @@ function listPaths(items: readonly { relativePath: string; code: string }[]): st
   return shown.join(', ') + (items.length > LISTED ? `, and ${items.length - LISTED} more` : '');
 }
 
+/** A scanTree option is invalid (a bad worker count, an empty exclude pattern). */
+export class ScanOptionError extends PulpdistError {
+  constructor(readonly option: string, message: string) {
+    super(message);
+  }
+}
+
 /** The tree root is missing or not a directory. */
 export class TreeNotFoundError extends PulpdistError {
   constructor(readonly root: string, readonly reason: string) {

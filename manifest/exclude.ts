@@ -3,17 +3,32 @@
  * rescan pays nothing for it.
  */
 
+import { ScanOptionError } from './errors.js';
+
 /** Tells whether a relative path (file or directory) is excluded. */
 export type ExcludeMatcher = (relativePath: string) => boolean;
 
-/** A matcher for the patterns, or undefined when there are none. Throws RangeError on a bad pattern. */
+/**
+ * A matcher for the patterns, or undefined when there are none. Like .gitignore: a pattern
+ * without `/` matches a name at any depth; a pattern with `/` inside, or a leading `/`, matches
+ * the path from the tree root; a trailing `/` is dropped (`cache/` excludes the directory `cache`
+ * with everything below it, as `cache` does). Throws ScanOptionError on an empty pattern.
+ */
 export async function compileExclude(patterns: readonly string[]): Promise<ExcludeMatcher | undefined> {
   if (patterns.length === 0) return undefined;
-  for (const p of patterns) {
-    if (p.trim() === '') throw new RangeError('an --exclude pattern is empty');
+  const anyDepth: string[] = [];
+  const fromRoot: string[] = [];
+  for (const raw of patterns) {
+    let p = raw.replace(/^\.\//, '').replace(/\/+$/, '');
+    const anchored = p.startsWith('/');
+    p = p.replace(/^\/+/, '');
+    if (p.trim() === '') throw new ScanOptionError('exclude', `the exclude pattern "${raw}" is empty`);
+    (anchored || p.includes('/') ? fromRoot : anyDepth).push(p);
   }
   const { default: picomatch } = await import('picomatch');
-  // basename: a pattern without `/` matches the last segment at any depth (like .gitignore);
   // dot: dotfiles are ordinary files in a mirrored tree.
-  return picomatch(patterns.slice(), { dot: true, basename: true });
+  const matchers: ExcludeMatcher[] = [];
+  if (anyDepth.length) matchers.push(picomatch(anyDepth, { dot: true, basename: true }));
+  if (fromRoot.length) matchers.push(picomatch(fromRoot, { dot: true }));
+  return matchers.length === 1 ? matchers[0]! : (rel) => matchers.some((m) => m(rel));
 }

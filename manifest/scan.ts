@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { defaultCacheFile, loadCache, saveCache, type CacheRecord, type LoadedCache } from './cache.js';
 import { compileExclude } from './exclude.js';
 import { sortEntries, treeDigest } from './digest.js';
-import { TreeChangingError, TreeNotFoundError, UnreadableFilesError } from './errors.js';
+import { ScanOptionError, TreeChangingError, TreeNotFoundError, UnreadableFilesError } from './errors.js';
 import { HashPool } from './hash-pool.js';
 import type { HashResult } from './hash-protocol.js';
 import { countSkipped, recordOf, statFile, statKey, walkTree, type FileRecord, type UnreadablePath } from './walk.js';
@@ -56,8 +56,8 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     env = process.env,
     racyWindowMs = 2000,
   } = options;
-  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`\`workers\` must be an integer ≥ 1, got ${workers}`);
-  if (!Number.isFinite(racyWindowMs)) throw new RangeError(`\`racyWindowMs\` must be a finite number, got ${racyWindowMs}`);
+  if (!Number.isInteger(workers) || workers < 1) throw new ScanOptionError('workers', `\`workers\` must be an integer ≥ 1, got ${workers}`);
+  if (!Number.isFinite(racyWindowMs)) throw new ScanOptionError('racyWindowMs', `\`racyWindowMs\` must be a finite number, got ${racyWindowMs}`);
   signal?.throwIfAborted();
   const realRoot = await resolveRoot(root);
   // Any file stamped after this may have been rewritten in the tick we read it in (see racyWindowMs).

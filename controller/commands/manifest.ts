@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Command } from '../command.js';
 import { UsageError } from '../../core/errors.js';
 import { canonicalManifest } from '../../manifest/digest.js';
-import { TreeNotFoundError } from '../../manifest/errors.js';
+import { ScanOptionError, TreeNotFoundError } from '../../manifest/errors.js';
 import { formatProgress, formatSummary, unrepresentableWhy } from '../../manifest/report.js';
 import { scanTree, writeManifest, type ScanOptions } from '../../manifest/scan.js';
 
@@ -40,9 +40,10 @@ options:
   --cache FILE        the rescan cache to use (default: $XDG_CACHE_HOME/pulpdist/, else
                       ~/.cache/pulpdist/, one file per tree, named by a hash of its real path)
   --no-cache          read and hash every file; write no cache
-  --exclude GLOB      leave out matching files and directories (repeatable). A GLOB without \`/\`
-                      matches a name at any depth (\`*.tmp\`, \`.git\`); one with \`/\` matches the
-                      path from TREE (\`repodata/*.xml\`, \`debug/**\`)
+  --exclude GLOB      leave out matching files and directories (repeatable). As in .gitignore, a
+                      GLOB without \`/\` matches a name at any depth (\`*.tmp\`, \`.git\`); one with
+                      a \`/\` inside or in front matches the path from TREE (\`repodata/*.xml\`,
+                      \`/top\`); a trailing \`/\` is ignored
   --workers N         hashing threads (default: the number of CPUs)
   --json              print a JSON report on stdout (digest, stats, and the entries unless -o)
 
@@ -81,7 +82,6 @@ examples:
       }
     }
     const exclude = (values['exclude'] as string[] | undefined) ?? [];
-    for (const g of exclude) if (g.trim() === '') throw new UsageError('--exclude needs a non-empty GLOB');
 
     const omit = output === undefined ? [] : outputInsideTree(tree, output);
     const controller = new AbortController();
@@ -116,7 +116,7 @@ examples:
         process.stderr.write(`${progressShown ? '\r\x1b[K' : ''}interrupted: no manifest written\n`);
         return 130;
       }
-      if (err instanceof TreeNotFoundError) throw new UsageError(err.message);
+      if (err instanceof TreeNotFoundError || err instanceof ScanOptionError) throw new UsageError(err.message);
       throw err;
     } finally {
       if (progressShown) process.stderr.write('\r\x1b[K');

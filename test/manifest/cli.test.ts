@@ -170,6 +170,7 @@ test('bad arguments exit 2 with the usage', async () => {
     [['manifest', path.join(dir, 'simple'), '--workers', '0'], /--workers must be an integer from 1 to 256, got "0"/],
     [['manifest', path.join(dir, 'simple'), '--cache', 'x', '--no-cache'], /exclude each other/],
     [['manifest', 'a', 'b'], /one TREE expected, got 2/],
+    [['manifest', path.join(dir, 'simple'), '--exclude', '/'], /the exclude pattern "\/" is empty/],
   ];
   for (const [args, why] of cases) {
     const r = await runCli(args);

@@ -6,6 +6,8 @@ import { canonicalManifest, compareRelativePaths, sortEntries, treeDigest } from
 import { escapeRawName, isValidUtf8, obviouslyRepresentable, unrepresentableReason } from '../../manifest/names.js';
 import { formatCache, parseCache } from '../../manifest/cache.js';
 import { formatProgress, formatSummary } from '../../manifest/report.js';
+import { compileExclude } from '../../manifest/exclude.js';
+import { ScanOptionError } from '../../manifest/errors.js';
 import type { ManifestEntry } from '../../manifest/types.js';
 
 const H = (c: string) => createHash('sha256').update(c).digest('hex');
@@ -105,6 +107,29 @@ test('cache text round-trips, and any damage makes it corrupt as a whole', () =>
   assert.is(parseCache(flipped).state, 'corrupt');
   const recounted = text.replace(/\nend 2 /, '\nend 3 ');
   assert.is(parseCache(recounted).state, 'corrupt');
+});
+
+test('exclude patterns: any depth without a slash, from the root with one, trailing / dropped', async () => {
+  assert.is(await compileExclude([]), undefined);
+  const m = (await compileExclude(['*.tmp', '/top', 'cache/', 'a/b/**', './rel']))!;
+  const table: [string, boolean][] = [
+    ['x.tmp', true], ['d/e/x.tmp', true], ['.x.tmp', true], ['x.tmpl', false],
+    ['top', true], ['d/top', false],
+    ['cache', true], ['d/cache', true],
+    ['a/b/c', true], ['a/b/c/d', true], ['z/a/b/c', false],
+    ['rel', true], ['d/rel', true],
+    ['other', false],
+  ];
+  for (const [p, want] of table) assert.is(m(p), want, p);
+  for (const bad of ['', '  ', '/', './']) {
+    try {
+      await compileExclude([bad]);
+      assert.unreachable(JSON.stringify(bad));
+    } catch (err) {
+      assert.instance(err, ScanOptionError);
+      assert.is((err as ScanOptionError).option, 'exclude');
+    }
+  }
 });
 
 test('progress line: counts, rate, and an ETA once the totals are known', () => {
