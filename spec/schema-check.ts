@@ -53,6 +53,9 @@ const PATTERN_HINTS: Record<string, string> = {
   labelValue: 'label values may hold letters, digits, "-", "_" and "." and must start and end with a letter or digit',
 };
 
+/** Keys whose values are never quoted in a message, even when they only name where a secret is. */
+const SENSITIVE_KEY = /pass|secret|token|credential|api[-_]?key/i;
+
 /** Each `oneOf` of the schemas is an "exactly one of" between two properties. */
 const ONE_OF: Record<string, { rule: string; props: [string, string] }> = {
   '/spec/source': { rule: 'source-kind', props: ['path', 'manifest'] },
@@ -128,6 +131,9 @@ export function checkSchema(source: SourceDocument, kind: SpecKind, out: Problem
     // The branches of a oneOf and of propertyNames only explain the summary error that follows them.
     if (err.schemaPath.includes('/oneOf/') || err.schemaPath.includes('/propertyNames/')) continue;
     const base = pointerToPath(err.instancePath, source.data);
+    // Under a password-like key the value may be the secret itself, pasted where its name belongs.
+    const hidden = base.some((seg) => typeof seg === 'string' && SENSITIVE_KEY.test(seg));
+    const shown = (value: unknown) => (hidden ? 'the value given' : typeName(value));
     const add = (p: PathSegment[], rule: string, message: string, anchor: 'value' | 'key' = 'value') => {
       if (skipped(p)) return;
       reported++;
@@ -150,11 +156,11 @@ export function checkSchema(source: SourceDocument, kind: SpecKind, out: Problem
       case 'type': {
         const hint = err.params.type === 'boolean' && typeof err.data === 'string' ? ' (YAML 1.2: write true or false)' : '';
         const quoteHint = err.params.type === 'string' && (typeof err.data === 'number' || typeof err.data === 'boolean') ? ' (quote it)' : '';
-        add(base, 'schema', `must be ${TYPE_WORDS[String(err.params.type)] ?? err.params.type}, got ${typeName(err.data)}${hint}${quoteHint}`);
+        add(base, 'schema', `must be ${TYPE_WORDS[String(err.params.type)] ?? err.params.type}, got ${shown(err.data)}${hint}${quoteHint}`);
         break;
       }
       case 'pattern':
-        add(base, 'schema', `${quote(err.data)} ${patternHint(err, base)}`);
+        add(base, 'schema', `${hidden ? 'the value' : quote(err.data)} ${patternHint(err, base)}`);
         break;
       case 'oneOf': {
         const one = ONE_OF[err.instancePath];
@@ -196,7 +202,7 @@ export function checkSchema(source: SourceDocument, kind: SpecKind, out: Problem
         add(base, 'schema', 'must not be empty');
         break;
       case 'const':
-        add(base, 'schema', `must be ${quote(err.params.allowedValue)}, got ${typeName(err.data)}`);
+        add(base, 'schema', `must be ${quote(err.params.allowedValue)}, got ${shown(err.data)}`);
         break;
       default:
         add(base, 'schema', err.message ?? 'is not valid');

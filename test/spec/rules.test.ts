@@ -171,6 +171,14 @@ const CASES: Case[] = [
     never: ['hunter2'],
   },
   {
+    rule: 'schema: a password pasted where its variable name belongs is not repeated',
+    good: { 's.yaml': site('s1', PULP('s1') + '    auth: {username: u, passwordEnv: S1_PASSWORD}\n') },
+    bad: { 's.yaml': site('s1', PULP('s1') + '    auth: {username: u, passwordEnv: "c0rrect horse!"}\n') },
+    expect: ['s.yaml:7:38 error schema'],
+    says: ['spec.pulp.auth.passwordEnv: the value must be an environment variable name'],
+    never: ['c0rrect', 'horse'],
+  },
+  {
     rule: 'inline-secret: a password in the URL user info',
     good: { 's.yaml': site('s1', PULP('s1')) },
     bad: { 's.yaml': site('s1', '  pulp:\n    url: https://admin:s3cr3t-pw@pulp.s1.example.com\n') },
