@@ -53,6 +53,8 @@ export interface ScenarioSummary {
     log_whole_bytes: number;
   };
   origin_import?: OriginImport[];
+  /** Where the figures were measured. */
+  machine?: { node: string; rsync: string | null; cpus: number; memory_bytes: number; kernel: string };
 }
 
 /** What `--out FILE` writes. */

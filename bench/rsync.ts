@@ -5,6 +5,7 @@
  * the update, serves it again, and prints bytes on the wire, wall time and upstream CPU with the
  * ratios pulpdist/rsync. See docs/benchmarks.md for how to read them.
  */
+import { spawnSync } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,7 +15,7 @@ import { PulpdistError, UsageError, messageOf } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
 import { DEFAULT_SCENARIO, QUICK_SCENARIO, planTree, planUpdate, treeTotals, type ScenarioConfig, type TreePlan } from './scenario.js';
 import { applyUpdate, writeTree } from './scenario-files.js';
-import { chunkingLine, describeScenario, formatTable, roundRun, scenarioLines, type BenchReport, type BenchRun, type OriginImport, type Phase } from './rsync-report.js';
+import { chunkingLine, describeScenario, formatTable, roundRun, scenarioLines, type BenchReport, type BenchRun, type OriginImport, type Phase, type ScenarioSummary } from './rsync-report.js';
 import { startRsyncSide, type BenchSide } from './rsync-side-rsync.js';
 
 const USAGE = `usage: npm run bench:rsync [-- --quick] [-- --out FILE] [-- --seed N] [-- --only rsync|pulpdist] [-- --keep]
@@ -66,6 +67,17 @@ function parse(argv: string[]): Args | 'help' {
 }
 
 const log = (line: string) => process.stderr.write(`bench:rsync: ${line}\n`);
+
+function machine(): NonNullable<ScenarioSummary['machine']> {
+  const r = spawnSync('rsync', ['--version'], { encoding: 'utf8' });
+  return {
+    node: process.version,
+    rsync: r.status === 0 ? (r.stdout.split('\n')[0] ?? '').replace(/\s+/g, ' ').trim() : null,
+    cpus: os.cpus().length,
+    memory_bytes: os.totalmem(),
+    kernel: `${os.type()} ${os.release()}`,
+  };
+}
 
 async function startSides(only: Args['only'], tree: string, work: string, signal: AbortSignal, started: Side[]): Promise<void> {
   if (only !== 'pulpdist') started.push(await startRsyncSide({ tree, workDir: path.join(work, 'rsync'), signal, log }));
@@ -124,6 +136,7 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
     else await rm(work, { recursive: true, force: true });
   }
   if (imports.length) scenario.origin_import = imports;
+  scenario.machine = machine();
   return { scenario, runs };
 }
 
