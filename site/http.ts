@@ -95,7 +95,13 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<
  */
 export async function readJsonObject(ctx: Ctx): Promise<Record<string, unknown>> {
   const buf = await readBody(ctx.req);
-  const text = buf.toString('utf8').trim();
+  let text: string;
+  try {
+    // Strict, as DRF's JSONParser decodes: a lossy decode would store U+FFFD where a byte was.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(buf).trim();
+  } catch {
+    throw badRequest({ detail: "JSON parse error - 'utf-8' codec can't decode the request body: invalid UTF-8" });
+  }
   if (!text) return {};
   let value: unknown;
   try {
