@@ -179,6 +179,8 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
     const t0 = now();
     let result: PassResult | null = null;
     let error: unknown;
+    /** Aborted for a newer commit: not a failure, and the next pass follows at once. */
+    let superseded = false;
     try {
       const gitSignal = AbortSignal.any([shutdown.signal, AbortSignal.timeout(Math.max(intervalMs, 30_000))]);
       try {
@@ -211,6 +213,8 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
         if (signal.aborted && reason instanceof DOMException && reason.name === 'TimeoutError') {
           log.error(`pass exceeded its deadline of ${formatDuration(passDeadlineMs)}; running syncs were canceled`, { pass: n, commit });
         } else if (signal.aborted && reason instanceof PassSupersededError) {
+          superseded = true;
+          pending.add('commit');
           log.warn('pass aborted: a newer spec commit is waiting', { pass: n, commit });
         } else if (!shutdown.signal.aborted) {
           log.error('pass failed', { pass: n, commit, error: isPulpdistError(err) ? err : messageOf(err) });
@@ -224,12 +228,12 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
       const t1 = now();
       if (lastPass) lastPass = { startedAt: t0, finishedAt: t1, result: error ? 'failed' : 'succeeded' };
       cycles++;
-      failures = error ? failures + 1 : 0;
+      if (!superseded) failures = error ? failures + 1 : 0;
       publish();
       metrics?.recordPass(result, t1.getTime() - t0.getTime(), error);
       metrics?.recordStatus(doc);
       await writeStatus();
-      const next = planNext(result, !!error);
+      const next = planNext(result, !!error && !superseded);
       const counts = stateCounts(doc);
       log.info('pass', {
         pass: n,
