@@ -94,12 +94,12 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
   const update = planUpdate(tree, config);
   const scenario = describeScenario(config, tree, update, args.quick);
   const work = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-bench-rsync-'));
-  await mkdir(path.join(work, 'rsync'));
-  await mkdir(path.join(work, 'pulpdist'));
   const sides: Side[] = [];
   const runs: BenchRun[] = [];
   const imports: OriginImport[] = [];
   try {
+    await mkdir(path.join(work, 'rsync'));
+    await mkdir(path.join(work, 'pulpdist'));
     const treeDir = path.join(work, 'tree');
     const t0 = Date.now();
     await writeTree(treeDir, tree, { signal });
