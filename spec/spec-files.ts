@@ -30,7 +30,9 @@ async function readCapped(file: string, signal?: AbortSignal): Promise<Uint8Arra
   signal?.throwIfAborted();
   const handle = await open(file, 'r');
   try {
-    const buf = Buffer.alloc(MAX_FILE_BYTES + 1);
+    // Sized by the file (which may still grow: the loop stops at the cap either way).
+    const { size } = await handle.stat();
+    const buf = Buffer.alloc(Math.min(size, MAX_FILE_BYTES) + 1);
     let total = 0;
     while (total < buf.length) {
       const { bytesRead } = await handle.read(buf, total, buf.length - total, total);
@@ -93,7 +95,9 @@ export async function collectSpecFiles(paths: string[], options: { signal?: Abor
       throw new UsageError(`path "${p}" cannot be read: ${st.code ?? st.message}`);
     }
     if (st.isDirectory()) await walk(p, path.normalize(p), new Set());
-    else await add(p, p);
+    else if (st.isFile()) await add(p, p);
+    // A FIFO or a device would block or never end.
+    else throw new UsageError(`path "${p}" is not a file or a directory`);
   }
 
   const files: FoundSpecFile[] = [];

@@ -116,6 +116,9 @@ test('loadSpecPaths: a missing path is a UsageError; a huge file is refused unre
     const err = await loadSpecPaths([path.join(dir, 'nope')]).catch((e: unknown) => e);
     assert.is((err as { code?: string }).code, 'UsageError');
     assert.match(String((err as Error).message), /does not exist/);
+    const dev = await loadSpecPaths(['/dev/null']).catch((e: unknown) => e);
+    assert.is((dev as { code?: string }).code, 'UsageError');
+    assert.match(String((dev as Error).message), /"\/dev\/null" is not a file or a directory/);
     await writeFile(path.join(dir, 'big.yaml'), Buffer.alloc(MAX_FILE_BYTES * 3, 0x61));
     const r = await loadSpecPaths([dir]);
     assert.equal(r.problems.map((p) => [path.basename(p.file), p.line, p.column, p.rule]), [['big.yaml', 1, 1, 'file-too-large']]);
