@@ -44,3 +44,10 @@ export class TreeChangingError extends PulpdistError {
     );
   }
 }
+
+/** A manifest file could not be written (missing directory, permissions, full disk). */
+export class ManifestWriteError extends PulpdistError {
+  constructor(readonly file: string, readonly errno: string, options: { cause?: unknown } = {}) {
+    super(`cannot write the manifest ${file} (${errno}); check that its directory exists and is writable`, options);
+  }
+}

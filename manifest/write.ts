@@ -2,17 +2,24 @@
 import { open } from 'node:fs/promises';
 import { canonicalManifest } from './digest.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { ManifestWriteError } from './errors.js';
 import type { ManifestEntry } from './types.js';
 
 /**
  * Write `PULP_MANIFEST` (or FILE) atomically: temp file + fsync + rename. When the file already
  * holds exactly this text nothing is written, so that an unchanged tree keeps its manifest's
  * mtime (and whatever caches key on it) and a rescan pays no fsync. Resolves to whether it wrote.
+ * @throws ManifestWriteError naming the file and the system error code.
  */
 export async function writeManifest(file: string, entries: readonly ManifestEntry[], options: { signal?: AbortSignal } = {}): Promise<boolean> {
   const text = Buffer.from(canonicalManifest(entries), 'utf8');
   if (await holds(file, text)) return false;
-  await writeFileAtomic(file, text, options);
+  try {
+    await writeFileAtomic(file, text, options);
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    throw new ManifestWriteError(file, (err as NodeJS.ErrnoException).code ?? 'EIO', { cause: err });
+  }
   return true;
 }
 

@@ -65,6 +65,14 @@ test('an output file inside the tree does not list itself, on the first run or t
   }
 });
 
+test('an output file that cannot be written is an error naming it (exit 1, no stack trace)', async () => {
+  const out = path.join(dir, 'no-such-dir', 'PULP_MANIFEST');
+  const r = await runCli(['manifest', path.join(dir, 'simple'), '-o', out, '--no-cache']);
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`^error: cannot write the manifest ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(ENOENT\\)`, 'm'));
+  assert.not.match(r.stderr, /internal error|at .*\.js:\d+/);
+});
+
 test('--json: digest, stats and entries; --exclude applies', async () => {
   const r = await runCli(['manifest', path.join(dir, 'simple'), '--json', '--no-cache', '--exclude', 'c,d.txt']);
   assert.is(r.code, 0, r.stderr);
