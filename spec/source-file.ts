@@ -184,9 +184,14 @@ export function parseSourceFile(file: string, content: string | Uint8Array): Sou
       if (seen.has(key)) continue;
       seen.add(key);
       syntaxCount++;
+      if (syntaxCount > MAX_SYNTAX_PROBLEMS + 1) continue;
+      // Looking for the opening quote walks the document: only for problems that are shown, or a
+      // file of thousands of unclosed quotes would take time quadratic in its size.
       const { line, column } = at(err.code === 'MISSING_CHAR' && /quote/.test(err.message) ? unclosedQuoteStart(doc, err.pos[0]) : err.pos[0]);
-      if (syntaxCount === MAX_SYNTAX_PROBLEMS + 1) firstHidden = { line, column };
-      if (syntaxCount > MAX_SYNTAX_PROBLEMS) continue;
+      if (syntaxCount === MAX_SYNTAX_PROBLEMS + 1) {
+        firstHidden = { line, column };
+        continue;
+      }
       const rule = err.code === 'DUPLICATE_KEY' ? 'duplicate-key' : err.code === 'RESOURCE_EXHAUSTION' ? 'nesting-depth' : 'yaml-syntax';
       push(line, column, rule, YAML_MESSAGES[err.code] ?? `YAML syntax: ${firstLine(err.message)}`);
     }
