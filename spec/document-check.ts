@@ -134,7 +134,9 @@ export function checkValues(source: SourceDocument, kind: SpecKind, out: Problem
       out.push(problemAt(source, ['spec', 'pulp', 'tlsValidation'], 'tls-disabled', 'TLS certificate validation is off: anyone on the path can impersonate this Pulp server', { severity: 'warning' }));
     }
     const url = get(data, ['spec', 'pulp', 'url']);
-    if (typeof url === 'string' && /^http:/i.test(url) && isRecord(get(data, ['spec', 'pulp', 'auth']))) {
+    // Loopback traffic never leaves the machine (the demo's embedded sites): no warning there.
+    const loopback = typeof url === 'string' && /^http:\/\/(localhost|127(\.[0-9]+){3}|\[::1\])(:|\/|$)/i.test(url);
+    if (typeof url === 'string' && /^http:/i.test(url) && !loopback && isRecord(get(data, ['spec', 'pulp', 'auth']))) {
       out.push(problemAt(source, ['spec', 'pulp', 'url'], 'plain-http-auth', 'the password would be sent unencrypted over http; use https', { severity: 'warning' }));
     }
   }

@@ -296,8 +296,8 @@ const CASES: Case[] = [
     expect: ['s.yaml:7:20 warning tls-disabled'],
   },
   {
-    rule: 'plain-http-auth: a warning',
-    good: { 's.yaml': site('s1', '  pulp:\n    url: http://pulp.s1.example.com\n') },
+    rule: 'plain-http-auth: a warning, except on loopback',
+    good: { 's.yaml': site('s1', '  pulp:\n    url: http://127.0.0.1:24817\n    auth: {username: u, passwordEnv: P}\n') + '---\n' + site('s2', '  pulp:\n    url: "http://[::1]:8080"\n    auth: {username: u, passwordEnv: P}\n') },
     bad: { 's.yaml': site('s1', '  pulp:\n    url: http://pulp.s1.example.com\n    auth: {username: u, passwordEnv: P}\n') },
     expect: ['s.yaml:6:10 warning plain-http-auth'],
   },
