@@ -150,11 +150,13 @@ export async function fetchManifest(url: string, deps: DownloadDeps, limit = 102
 }
 
 /**
- * Download one file into the blob store, verified. Nothing is stored unless size and sha256 match;
- * the temp file is removed on any failure.
+ * Download one file into a temp blob, verified. Nothing is stored unless size and sha256 match; the
+ * temp file is removed on any failure. Resolves once verified, with the durable part (fdatasync,
+ * rename) still running in the returned `stored` promise, so the next download can start while
+ * the disk flushes; the caller awaits every `stored` before committing metadata.
  */
-export async function downloadArtifact(url: string, expected: { sha256: string; size: number }, deps: DownloadDeps): Promise<void> {
-  await withRetries(deps, async () => {
+export async function downloadArtifact(url: string, expected: { sha256: string; size: number }, deps: DownloadDeps): Promise<{ stored: Promise<void> }> {
+  return withRetries(deps, async () => {
     const stream = await open(url, deps);
     const tmp = await deps.blobs.createTemp();
     const hash = createHash('sha256');
@@ -170,7 +172,7 @@ export async function downloadArtifact(url: string, expected: { sha256: string; 
         if (deps.bucket) await deps.bucket.take(b.length, deps.signal);
         deps.onBytes(b.length);
         hash.update(b);
-        await tmp.fh.write(b, 0, b.length, null);
+        deps.blobs.write(tmp, b);
       }
       const actual = hash.digest('hex');
       if (actual !== expected.sha256) {
@@ -181,10 +183,16 @@ export async function downloadArtifact(url: string, expected: { sha256: string; 
       }
     } catch (err) {
       stream.destroy();
-      await deps.blobs.discardTemp(tmp);
+      deps.blobs.discardTemp(tmp);
       throw asDownloadError(err, url, deps);
     }
-    await deps.blobs.commitTemp(tmp, expected.sha256);
+    const stored = deps.blobs.commitTemp(tmp, expected.sha256).catch((err) => {
+      deps.blobs.discardTemp(tmp);
+      throw err;
+    });
+    // Handled by the caller later; mark it so an early failure is not an unhandled rejection.
+    stored.catch(() => undefined);
+    return { stored };
   });
 }
 

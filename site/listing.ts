@@ -24,6 +24,9 @@ export function sendList<T>(ctx: Ctx, spec: ListSpec<T>): void {
   for (const key of new Set(q.keys())) {
     if (!ALWAYS.has(key) && !(key in spec.filters)) throw badRequest({ errors: [`Invalid Filter: '${key}'`] });
   }
+  // A bad label selection is a 400 even when there is nothing to filter.
+  const select = q.get('pulp_label_select');
+  if (select !== null && 'pulp_label_select' in spec.filters) parseLabelSelect(select);
   let recs = [...spec.items];
   for (const key of new Set(q.keys())) {
     const f = spec.filters[key];
@@ -153,7 +156,14 @@ export function timeFilters<T>(field: string, get: (r: T) => string | null): Rec
 
 /** `pulp_label_select` (pulpcore 3.24 LabelFilter): comma-separated terms that must all hold. */
 export function labelSelect<T extends { pulp_labels: Labels }>(): Record<string, Filter<T>> {
-  return { pulp_label_select: (r, v) => parseLabelSelect(v)(r.pulp_labels) };
+  const compiled = new Map<string, (l: Labels) => boolean>();
+  return {
+    pulp_label_select: (r, v) => {
+      let f = compiled.get(v);
+      if (!f) compiled.set(v, (f = parseLabelSelect(v)));
+      return f(r.pulp_labels);
+    },
+  };
 }
 
 /** Compile a label selection; errors are bare-list 400s, as Pulp raises them from the filter. */

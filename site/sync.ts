@@ -101,13 +101,21 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     for (const e of entries) {
       if (known.has(e.sha256) || seen.has(e.sha256)) continue;
       seen.add(e.sha256);
-      if ((await deps.blobs.sizeOf(e.sha256)) !== e.size) missing.push(e);
+      if (deps.blobs.sizeOf(e.sha256) !== e.size) missing.push(e);
     }
-    await downloadAll(missing, concurrency, signal, local, async (e) => {
-      await downloadArtifact(fileUrl(remote.url, e.relativePath), { sha256: e.sha256, size: e.size }, dd);
-      downloading.done++;
-      deps.metrics.syncFilesDownloaded++;
-    });
+    const stored: Promise<void>[] = [];
+    try {
+      await downloadAll(missing, concurrency, signal, local, async (e) => {
+        const r = await downloadArtifact(fileUrl(remote.url, e.relativePath), { sha256: e.sha256, size: e.size }, dd);
+        stored.push(r.stored);
+        downloading.done++;
+        deps.metrics.syncFilesDownloaded++;
+      });
+    } finally {
+      // Every verified blob finishes its fsync + rename (or its cleanup) before we go on or fail.
+      await Promise.allSettled(stored);
+    }
+    await Promise.all(stored);
     downloading.state = 'completed';
     stage = associating;
     signal.throwIfAborted();

@@ -89,6 +89,8 @@ test('filters: name, name__in, pulp_label_select and its errors; unknown filter 
   const op = await call(site, 'GET', `${REPOS}?pulp_label_select=!odd=yes`);
   assert.is(op.status, 400);
   assert.equal(op.body, ["Cannot use an operator with '!odd'."]);
+  const emptyList = await call(site, 'GET', '/pulp/api/v3/remotes/file/file/?pulp_label_select=!a~b');
+  assert.is(emptyList.status, 400, 'checked even when nothing is listed');
   const unknown = await call(site, 'GET', `${REPOS}?foo=1`);
   assert.is(unknown.status, 400);
   assert.equal(unknown.body, { errors: ["Invalid Filter: 'foo'"] });
