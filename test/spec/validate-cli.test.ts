@@ -40,6 +40,16 @@ test('the example mirrors/ are valid (exit 0)', async () => {
   assert.is(r.stdout, 'ok: 6 files, 6 documents\n');
 });
 
+test('several paths, and a clean run in the machine formats', async () => {
+  const r = await runCli(['validate', 'mirrors/sites', 'mirrors/mirrors', '--format', 'junit']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /<testsuites name="pulpdist validate" tests="6" failures="0" errors="0">/);
+  assert.match(r.stdout, /<testcase classname="mirrors\/mirrors\/tools.yaml" name="Mirror\/tools" file="mirrors\/mirrors\/tools.yaml" line="3"\/>/);
+  const q = await runCli(['validate', 'mirrors', '-f', 'codequality']);
+  assert.is(q.code, 0, q.stderr);
+  assert.equal(JSON.parse(q.stdout), []);
+});
+
 test('with no path it validates the current directory', async () => {
   const r = await runCli(['validate'], { cwd: path.join(dir, 'good') });
   assert.is(r.code, 0, r.stdout + r.stderr);
