@@ -204,6 +204,12 @@ test('28-34 content app: listing, manifest, files, 404s, root', async () => {
   assert.is(a.headers.get('accept-ranges'), 'bytes');
   assert.ok(a.headers.get('last-modified'));
   assert.is(await a.text(), 'hello from realpulp fixture 1\n');
+  const again = await fetch(`${site.url}/pulp/content/src/a.txt`, { headers: { 'If-None-Match': a.headers.get('etag')! } });
+  assert.is(again.status, 304);
+  const head = await fetch(`${site.url}/pulp/content/src/a.txt`, { method: 'HEAD' });
+  assert.equal([head.status, head.headers.get('content-length'), head.headers.get('etag'), await head.text()], [200, '30', a.headers.get('etag'), '']);
+  const unsat = await fetch(`${site.url}/pulp/content/src/a.txt`, { headers: { Range: 'bytes=100-200' } });
+  assert.equal([unsat.status, unsat.headers.get('content-range')], [416, 'bytes */30']);
   const range = await fetch(`${site.url}/pulp/content/src/sub/c.bin`, { headers: { Range: 'bytes=0-9' } });
   assert.is(range.status, 206);
   assert.is(range.headers.get('content-range'), 'bytes 0-9/20000');
