@@ -11,7 +11,7 @@ import { sortProblems } from './problem.js';
 import { checkSchema } from './schema-check.js';
 import { parseSourceFile } from './source-file.js';
 import type { SourceDocument } from './source-file.js';
-import { collectSpecFiles } from './spec-files.js';
+import { NO_SPEC_FILES, collectSpecFiles } from './spec-files.js';
 import type { DocumentRef, LoadResult, MirrorSpec, Problem, SiteSpec } from './types.js';
 
 /** One file to load; `path` is what messages show. */
@@ -91,7 +91,7 @@ export async function loadSpecPaths(paths: string[], options: { signal?: AbortSi
   if (problems.length) {
     result.problems = sortProblems([...result.problems, ...problems]);
     const names = new Set(result.fileNames);
-    for (const p of problems) if (!names.has(p.file)) names.add(p.file);
+    for (const p of problems) if (p.rule !== NO_SPEC_FILES) names.add(p.file);
     result.fileNames = [...names].sort();
     result.files = result.fileNames.length;
   }

@@ -17,6 +17,9 @@ export interface FoundSpecFile {
 
 const SPEC_FILE = /\.ya?ml$/i;
 
+/** Rule id of the warning for a directory without spec files (it names a directory, not a file). */
+export const NO_SPEC_FILES = 'no-spec-files';
+
 function skipped(name: string): boolean {
   return name.startsWith('.') || name === 'node_modules';
 }
@@ -53,6 +56,8 @@ export async function collectSpecFiles(paths: string[], options: { signal?: Abor
   const { signal } = options;
   const found: { shown: string; abs: string }[] = [];
   const seenReal = new Set<string>();
+  const empty: string[] = [];
+  let matched = 0;
   const add = async (abs: string, display: string) => {
     let real: string;
     try {
@@ -84,7 +89,10 @@ export async function collectSpecFiles(paths: string[], options: { signal?: Abor
         isFile = st?.isFile() ?? false;
       }
       if (isDir) await walk(abs, disp, visited);
-      else if (isFile && SPEC_FILE.test(e.name)) await add(abs, disp);
+      else if (isFile && SPEC_FILE.test(e.name)) {
+        matched++;
+        await add(abs, disp);
+      }
     }
   };
 
@@ -94,14 +102,26 @@ export async function collectSpecFiles(paths: string[], options: { signal?: Abor
       if (st.code === 'ENOENT' || st.code === 'ENOTDIR') throw new UsageError(`path "${p}" does not exist`);
       throw new UsageError(`path "${p}" cannot be read: ${st.code ?? st.message}`);
     }
-    if (st.isDirectory()) await walk(p, path.normalize(p), new Set());
+    if (st.isDirectory()) {
+      const before = matched;
+      await walk(p, path.normalize(p), new Set());
+      // A typo in a CI job's path must not pass as "ok: 0 files".
+      if (matched === before) empty.push(shown(path.normalize(p)));
+    }
     else if (st.isFile()) await add(p, p);
     // A FIFO or a device would block or never end.
     else throw new UsageError(`path "${p}" is not a file or a directory`);
   }
 
   const files: FoundSpecFile[] = [];
-  const problems: Problem[] = [];
+  const problems: Problem[] = empty.map((dir) => ({
+    file: dir,
+    line: 1,
+    column: 1,
+    severity: 'warning' as const,
+    rule: NO_SPEC_FILES,
+    message: 'no *.yaml or *.yml file under this directory (hidden entries and node_modules are skipped)',
+  }));
   for (const f of found) {
     try {
       files.push({ path: f.shown, content: await readCapped(f.abs, signal) });

@@ -119,8 +119,13 @@ test('loadSpecPaths: a missing path is a UsageError; a huge file is refused unre
     const dev = await loadSpecPaths(['/dev/null']).catch((e: unknown) => e);
     assert.is((dev as { code?: string }).code, 'UsageError');
     assert.match(String((dev as Error).message), /"\/dev\/null" is not a file or a directory/);
+    await mkdir(path.join(dir, 'empty', '.hidden'), { recursive: true });
+    await writeFile(path.join(dir, 'empty', '.hidden', 'x.yaml'), SITES);
+    const none = await loadSpecPaths([path.join(dir, 'empty')]);
+    assert.equal([none.files, none.documents], [0, 0]);
+    assert.equal(none.problems.map((p) => [p.file, p.line, p.column, p.severity, p.rule]), [[path.join(dir, 'empty'), 1, 1, 'warning', 'no-spec-files']]);
     await writeFile(path.join(dir, 'big.yaml'), Buffer.alloc(MAX_FILE_BYTES * 3, 0x61));
-    const r = await loadSpecPaths([dir]);
+    const r = await loadSpecPaths([path.join(dir, 'big.yaml')]);
     assert.equal(r.problems.map((p) => [path.basename(p.file), p.line, p.column, p.rule]), [['big.yaml', 1, 1, 'file-too-large']]);
   } finally {
     await cleanup();
