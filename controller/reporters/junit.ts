@@ -39,8 +39,14 @@ function casesOf(result: LoadResult): Map<string, Case[]> {
     docCase.set(d, c);
     byFile.get(d.file)?.push(c);
   }
+  const docsOf = new Map<string, DocumentRef[]>();
+  for (const d of docs) {
+    const list = docsOf.get(d.file);
+    if (list) list.push(d);
+    else docsOf.set(d.file, [d]);
+  }
   for (const p of result.problems) {
-    const inFile = docs.filter((d) => d.file === p.file);
+    const inFile = docsOf.get(p.file) ?? [];
     const owner = [...inFile].reverse().find((d) => d.line <= p.line) ?? inFile.find((d) => p.line <= d.endLine);
     let c = owner ? docCase.get(owner) : undefined;
     if (!c) {
