@@ -65,13 +65,16 @@ const PATHS = ['/api/v1/status', '/', '/api/v1/mirrors/mirror-0007', '/api/v1/si
 export async function runStatusLoad(options: LoadOptions = {}): Promise<LoadResult> {
   const { connections = 200, durationS = 10, mirrors = 100, replaceEveryMs = 100, gzip = true } = options;
   let pass = 0;
-  let doc: StatusDocument = largeStatus(mirrors, new Date(), pass);
-  const metrics = createMetrics();
+  // Times fixed at the start: what changes from one document to the next is what a pass changes
+  // (states, versions, tasks of a tenth of the mirrors), not every timestamp.
+  const base = new Date();
+  let doc: StatusDocument = largeStatus(mirrors, base, pass);
+  const metrics = createMetrics({ countSyncsSince: new Date(0) });
   const server = await startStatusServer({ listen: '127.0.0.1:0', getStatus: () => doc, isReady: () => true, metrics, log: silentLogger });
   // A pass in progress: a new document object every tick, with states moving on.
   const replacer = setInterval(() => {
     pass++;
-    doc = largeStatus(mirrors, new Date(), pass);
+    doc = largeStatus(mirrors, base, pass);
     metrics.recordStatus(doc);
   }, replaceEveryMs);
   let scrapes = 0;

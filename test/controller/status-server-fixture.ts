@@ -92,7 +92,9 @@ const hex = (text: string): string => createHash('sha256').update(text).digest('
 
 /**
  * A large document (n mirrors over the sample's sites), for load tests. Digests and task ids
- * differ per mirror, as real ones do, so that compression is not flattered by repetition.
+ * differ per mirror, as real ones do, so that compression is not flattered by repetition. `pass`
+ * moves it on as a running pass does: each step, a tenth of the mirrors (staggered) change state,
+ * task and message.
  */
 export function largeStatus(n: number, now: Date = new Date(), pass = 0): StatusDocument {
   const base = sampleStatus(now);
@@ -100,15 +102,16 @@ export function largeStatus(n: number, now: Date = new Date(), pass = 0): Status
   const mirrors: MirrorStatus[] = [];
   for (let i = 0; i < n; i++) {
     const name = `mirror-${String(i).padStart(4, '0')}`;
-    const wanted = hex(`${name}/${pass >> 4}`);
+    const epoch = Math.floor((pass + i) / 10);
+    const wanted = hex(`${name}/${epoch >> 1}`);
     mirrors.push({
       name,
       origin: 'origin',
       treeDigest: wanted,
       sites: ['origin', 'hub', 'leaf'].map((site, j) => {
-        const state = states[(i + j + pass) % states.length]!;
-        const c = cell(now, site, state, { digest: state === 'Synced' ? wanted : hex(`${name}/${site}/old`), version: 1 + ((i * 7 + j) % 40), message: state === 'Synced' ? '' : `pass ${pass}: ${state} at ${site}`, agoS: 30 + ((i * 37 + j * 11) % 7200) });
-        if (c.lastSync) c.lastSync.task = `/pulp/api/v3/tasks/${hex(`${name}/${site}/${pass}`).slice(0, 32)}/`;
+        const state = states[(i + j + epoch) % states.length]!;
+        const c = cell(now, site, state, { digest: state === 'Synced' ? wanted : hex(`${name}/${site}/old`), version: 1 + ((i * 7 + j + epoch) % 40), message: state === 'Synced' ? '' : `step ${epoch}: ${state} at ${site}`, agoS: 30 + ((i * 37 + j * 11) % 7200) });
+        if (c.lastSync) c.lastSync.task = `/pulp/api/v3/tasks/${hex(`${name}/${site}/${epoch}`).slice(0, 32)}/`;
         return c;
       }),
     });
