@@ -19,6 +19,7 @@ import type { PassEvent } from './pass-types.js';
 import type { DesiredState, ObjectKind, Plan, PlanEntry, SourceTree } from './plan-types.js';
 import { syncKey } from './names.js';
 import { labelTree, runSync } from './apply-sync.js';
+import { isPendingRepositoryRef } from './distribution.js';
 
 export { progressOf } from './apply-sync.js';
 import type { SourceReader } from './source.js';
@@ -169,7 +170,8 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
           () => run(e, async () => {
             const client = clientOf(e.site);
             const body = { ...(e.op?.body ?? {}) };
-            if (e.kind === 'distribution' && 'repository' in body) {
+            if (e.kind === 'distribution' && isPendingRepositoryRef(body.repository)) {
+              // The repository is created in this pass: point at what the create returned.
               const repo = hrefs.get(`repository:${k}`);
               if (!repo) throw new Error(`the repository ${e.name} does not exist at ${e.site}`);
               body.repository = repo;

@@ -14,6 +14,11 @@ export function pendingRepositoryRef(name: string): string {
   return `(repository ${name})`;
 }
 
+/** True for the placeholder of `pendingRepositoryRef`, which apply replaces with the created href. */
+export function isPendingRepositoryRef(value: unknown): boolean {
+  return typeof value === 'string' && value.startsWith('(repository ');
+}
+
 /** A create when missing, an update of the differing fields, or null when it matches. */
 export function planDistribution(
   p: DesiredPlacement,

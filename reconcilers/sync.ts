@@ -93,7 +93,7 @@ export function planSync(input: SyncInput): PlanEntry | null {
   return {
     ...base,
     action: 'sync',
-    reason: REASONS[reason](p.feeder),
+    reason: REASONS[reason](p.feeder) + (!never && !input.distribution && reason !== 'schedule-due' ? ' (what a new distribution will serve is unknown)' : ''),
     syncReason: reason,
     estimate: transferEstimate(want, published),
     op: {

@@ -171,19 +171,27 @@ test('a source change moves only new content (renames are free), as the plan est
   await gone.arrayBuffer();
 });
 
-test('a remote deleted by hand shows in the next plan, and apply restores it', async () => {
+test('a remote and a distribution deleted by hand show in the next plan, and apply restores them', async () => {
   const leaf = clients.get('leaf')!;
   const remote = (await leaf.listRemotes({ name: 'pulpdist.fedora' }))[0]!;
   await leaf.deleteRemote(remote.pulp_href);
+  const toolsDist = (await leaf.listDistributions({ name: 'pulpdist.tools' }))[0]!;
+  await leaf.deleteDistribution(toolsDist.pulp_href);
   const p = await pulpdist('plan', '--specs', specsDir, '--site', 'leaf');
   assert.is(p.code, 2, p.stderr);
   assert.match(p.stdout, /^ {2}\+ remote pulpdist\.fedora: missing$/m);
-  assert.match(p.stdout, /^Plan: 1 to create, 0 to update, 0 to delete, 0 syncs moving 0 B$/m);
+  assert.match(p.stdout, /^ {2}\+ distribution pulpdist\.tools: missing$/m);
+  // What a new distribution will serve is unknown until it exists: a sync (a no-op here) settles it.
+  assert.match(p.stdout, /^ {2}> sync pulpdist\.tools: upstream origin publishes a newer tree \(what a new distribution will serve is unknown\); moves 1 file, 20 B$/m);
+  assert.match(p.stdout, /^Plan: 2 to create, 0 to update, 0 to delete, 1 sync moving 20 B$/m);
   const a = await pulpdist('apply', '--specs', specsDir);
   assert.is(a.code, 0, a.stdout + a.stderr);
   const back = (await leaf.listRemotes({ name: 'pulpdist.fedora' }))[0]!;
   assert.is(back.url, `${sites.get('hub')!.url}/pulp/content/trees/fedora/PULP_MANIFEST`);
   assert.equal(back.pulp_labels, { managed_by: 'pulpdist', pulpdist_mirror: 'fedora' });
+  const tool = await fetch(`${sites.get('leaf')!.url}/pulp/content/trees/tools/tool.sh`);
+  assert.is(tool.status, 200, 'the restored distribution serves the existing repository');
+  await tool.arrayBuffer();
   assert.is((await pulpdist('plan', '--specs', specsDir)).code, 0);
 });
 

@@ -146,6 +146,7 @@ test('a remote deleted by hand is created again; a missing distribution is creat
   const p = plan(d, obs, { now: NOW });
   assert.equal(lines(p), ['leaf create remote pulpdist.fedora', 'leaf create distribution pulpdist.fedora', 'leaf sync sync pulpdist.fedora upstream-newer']);
   assert.equal(p.entries[1]!.op?.body?.repository, repoHref);
+  assert.is(p.entries[2]!.reason, 'upstream hub publishes a newer tree (what a new distribution will serve is unknown)');
 });
 
 test('bandwidth: set on embedded sites; against real Pulp left out with a warning', () => {
