@@ -7,11 +7,11 @@
  * header cells, so the page reads the same to a screen reader and to someone who cannot tell red
  * from green.
  */
+import { createHash } from 'node:crypto';
 import { STATE_ORDER, type MirrorSiteStatus, type StatusDocument } from '../core/status.js';
+import { formatDuration } from '../core/units.js';
 import { STATE_COLOURS, formatAge, shortCommit, shortDigest, spanMs } from './status-format.js';
 import { computeTopology, renderTopologySvg, siteOrder } from './status-topology.js';
-import { formatDuration } from '../core/units.js';
-import { createHash } from 'node:crypto';
 
 export interface PageOptions {
   /** The time ages are measured against. */
@@ -58,11 +58,23 @@ ${renderSites(doc, order, now)}
 `;
 }
 
+/** The tab title: what someone with many tabs open needs, e.g. `pulpdist — 7/9 synced, 1 failed`. */
 function titleOf(doc: StatusDocument): string {
-  let bad = 0;
-  for (const m of doc.mirrors) for (const s of m.sites) if (s.state === 'Failed' || s.state === 'OutOfSync') bad++;
+  let total = 0;
+  let synced = 0;
+  let failed = 0;
+  for (const m of doc.mirrors) {
+    for (const s of m.sites) {
+      total++;
+      if (s.state === 'Synced') synced++;
+      if (s.state === 'Failed') failed++;
+    }
+  }
   const errs = doc.controller.specErrors.length;
-  return `pulpdist — ${bad ? `${bad} not in sync` : 'all in sync'}${errs ? `, ${errs} spec error${errs === 1 ? '' : 's'}` : ''}`;
+  const parts = [`${synced}/${total} synced`];
+  if (failed) parts.push(`${failed} failed`);
+  if (errs) parts.push(`${errs} spec error${errs === 1 ? '' : 's'}`);
+  return `pulpdist — ${parts.join(', ')}`;
 }
 
 function renderHeader(doc: StatusDocument, now: Date): string {

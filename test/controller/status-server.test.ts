@@ -238,6 +238,8 @@ test('GET / is the HTML page, escaped, cached per document, with ETag and a stri
   assert.match(String(a.headers['content-security-policy']), /default-src 'none'/);
   assert.match(a.body, COMMIT.slice(0, 7));
   assert.match(a.body, 'mirrors/bad.yaml:14:7');
+  // 3 of the 10 cells are Synced, 1 Failed; one spec error.
+  assert.match(a.body, '<title>pulpdist — 3/10 synced, 1 failed, 1 spec error</title>');
   assert.not.match(a.body, '<script>alert');
   assert.match(a.body, '&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;');
   // Nothing to fetch: every src/href is inline data (the favicon), so the page works offline.
