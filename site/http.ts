@@ -50,6 +50,12 @@ export interface Ctx {
 
 /** Answer JSON the way Pulp does. HEAD gets the headers only. */
 export function sendJson(ctx: Ctx, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  // `?fields=` / `?exclude_fields=` trim any object a GET returns (lists trim each result instead).
+  const fields = ctx.url.searchParams.get('fields');
+  const exclude = ctx.url.searchParams.get('exclude_fields');
+  if (status === 200 && (fields || exclude) && body && typeof body === 'object' && !Array.isArray(body) && !('results' in body && 'count' in body)) {
+    body = trimFields(body as Record<string, unknown>, fields, exclude);
+  }
   const text = body === undefined ? '' : JSON.stringify(body);
   const headers: Record<string, string | number> = {
     'Content-Type': 'application/json',
@@ -67,6 +73,16 @@ export function sendJson(ctx: Ctx, status: number, body: unknown, extra: Record<
   }
   ctx.res.writeHead(status, headers);
   ctx.res.end(ctx.method === 'HEAD' || status === 204 ? undefined : text);
+}
+
+/** Keep only `fields` (comma-separated) and drop `exclude` from an object. */
+export function trimFields(row: Record<string, unknown>, fields: string | null, exclude: string | null): Record<string, unknown> {
+  if (!fields && !exclude) return row;
+  const keep = fields ? new Set(fields.split(',').map((s) => s.trim())) : null;
+  const drop = new Set((exclude ?? '').split(',').map((s) => s.trim()));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) if ((!keep || keep.has(k)) && !drop.has(k)) out[k] = v;
+  return out;
 }
 
 /** Largest request body accepted. @default 1 MiB */

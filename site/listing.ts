@@ -3,7 +3,7 @@
  * `pulp_created` first), DRF LimitOffsetPagination with absolute `next`/`previous` links built from
  * the request Host, and `fields`/`exclude_fields` trimming.
  */
-import { ApiError, badRequest, sendJson, type Ctx } from './http.js';
+import { ApiError, badRequest, sendJson, trimFields, type Ctx } from './http.js';
 import type { Labels } from './records.js';
 
 /** A filter: does this record pass for the given query value? May throw ApiError (bad value). */
@@ -39,7 +39,7 @@ export function sendList<T>(ctx: Ctx, spec: ListSpec<T>): void {
   const count = rows.length;
   const limit = positiveInt(q.get('limit')) ?? 100;
   const offset = nonNegativeInt(q.get('offset')) ?? 0;
-  const page = rows.slice(offset, offset + limit).map((r) => trim(r, q.get('fields'), q.get('exclude_fields')));
+  const page = rows.slice(offset, offset + limit).map((r) => trimFields(r, q.get('fields'), q.get('exclude_fields')));
   const base = `${ctx.origin}${ctx.url.pathname}`;
   const next = offset + limit < count ? link(base, q, { limit, offset: offset + limit }) : null;
   let previous: string | null = null;
@@ -99,15 +99,6 @@ function compare(a: unknown, b: unknown): number {
   const sa = String(a);
   const sb = String(b);
   return sa < sb ? -1 : sa > sb ? 1 : 0;
-}
-
-function trim(row: Record<string, unknown>, fields: string | null, exclude: string | null): Record<string, unknown> {
-  if (!fields && !exclude) return row;
-  const keep = fields ? new Set(fields.split(',').map((s) => s.trim())) : null;
-  const drop = new Set((exclude ?? '').split(',').map((s) => s.trim()));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) if ((!keep || keep.has(k)) && !drop.has(k)) out[k] = v;
-  return out;
 }
 
 /** Split a `__in` value. */

@@ -77,6 +77,12 @@ test('pagination walks every object once, newest first, with absolute links', as
   assert.is(badLimit.body.results.length, 7);
   const ordered = await call(site, 'GET', `${REPOS}?ordering=name&name__startswith=page-&fields=name`);
   assert.equal(ordered.body.results, ['page-0', 'page-1', 'page-2', 'page-3', 'page-4', 'page-5', 'page-6'].map((name) => ({ name })));
+  const one = await call(site, 'GET', `${REPOS}?name=page-0`);
+  const detail = await call(site, 'GET', `${one.body.results[0].pulp_href}?fields=name,pulp_labels`);
+  assert.equal(Object.keys(detail.body), ['pulp_labels', 'name']);
+  const without = await call(site, 'GET', `${one.body.results[0].pulp_href}?exclude_fields=pulp_labels`);
+  assert.not.ok('pulp_labels' in without.body);
+  assert.ok('name' in without.body);
 });
 
 test('filters: name, name__in, pulp_label_select and its errors; unknown filter is 400', async () => {
