@@ -137,7 +137,9 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
       if (wait) await wait;
     }
     for (const s of subdirs) stack.push(s);
-    await yieldToLoop(undefined, signal ? { signal } : undefined);
+    // Not given the signal: an aborted timer rejects with a generic AbortError, while the check at
+    // the top of the loop throws the caller's own reason.
+    await yieldToLoop();
   }
   return result;
 }
