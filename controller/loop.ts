@@ -328,13 +328,19 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
         recheck = false;
         const signal = AbortSignal.any([shutdown.signal, AbortSignal.timeout(30_000)]);
         await consider(await source.refresh({ signal }), signal);
+        // Nothing new since the latest cycle read the branch (a push elsewhere, our status commit).
+        if (specCommit === cycleSeen) continue;
+        if (!running) {
+          trigger('commit');
+          continue;
+        }
+        // A pass follows the running one; a valid new commit also puts a deadline on it.
+        pending.add('commit');
         if (passAbort && valid && valid.commit !== passCommit) {
           const abort = passAbort;
           const wait = Math.max(0, preemptAfterMs - (Date.now() - passStart));
           clearTimeout(preemptTimer);
           preemptTimer = setTimeout(() => abort.abort(new PassSupersededError(`superseded by ${valid?.commit}`)), wait);
-        } else if (!running && specCommit !== cycleSeen) {
-          trigger('commit');
         }
       } while (recheck && !shutdown.signal.aborted);
     } catch (err) {

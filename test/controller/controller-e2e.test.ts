@@ -226,7 +226,7 @@ test('SIGTERM → exit 0', async () => {
 
 test('the webhook starts a fetch and a pass (polling every 5 min cannot explain it)', async () => {
   ctl = await startControllerProcess([...runArgs().filter((a) => a !== '2s' && a !== '--interval'), '--interval', '5m', '--webhook-secret-env', 'E2E_HOOK_SECRET'], { env: { E2E_HOOK_SECRET: 'e2e-hook-secret' } });
-  const first = await waitStatus(ctl.url, (d) => d.controller.observedCommit !== null && d.controller.lastPass?.result !== 'running', 'the first pass');
+  const first = await waitStatus(ctl.url, (d) => d.controller.observedCommit !== null && d.controller.lastPass?.result === 'succeeded', 'the first pass');
   makeTree('hooked', 2);
   writeFiles(work, { 'specs/mirrors/hooked.yaml': mirrorYaml('hooked', path.join(trees, 'hooked')) });
   const commit = commitAndPush(work, 'add hooked');
