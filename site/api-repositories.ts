@@ -10,7 +10,7 @@ import { repositoryJson, versionJson } from './serialize.js';
 import { answerTask, commitTask, methodNotAllowed, type Site } from './site.js';
 import { runSync } from './sync.js';
 import { TaskFailure } from './tasks.js';
-import { BodyCheck, checkHref } from './validate.js';
+import { BodyCheck, checkHref, hrefPath } from './validate.js';
 import { deleteRepositoryOps, deleteVersionOps, firstVersion, latestVersion, newVersion, publish, retainOps, versionKey } from './versions.js';
 
 const FIELDS = ['name', 'description', 'pulp_labels', 'retain_repo_versions', 'remote', 'autopublish', 'manifest'] as const;
@@ -179,7 +179,7 @@ async function modify(site: Site, ctx: Ctx, repo: RepositoryRecord): Promise<voi
       if (allowStar && item === '*') return void out.push('*');
       const msg = checkHref(item, 'content', (id) => t.content.has(id));
       if (msg) errs[i] = [msg];
-      else out.push(item as string);
+      else out.push(hrefPath(item as string));
     });
     if (Object.keys(errs).length) c.fail(name, errs);
     return out;

@@ -154,7 +154,7 @@ export class BodyCheck {
       this.errors[name] = [msg];
       return undefined;
     }
-    return p.value as string;
+    return hrefPath(p.value as string);
   }
 
   /** `pulp_labels`: a string → string map with pulpcore 3.24's key and value rules. */
@@ -177,6 +177,16 @@ export class BodyCheck {
   /** Throw the collected errors as a 400, if any. */
   done(): void {
     if (Object.keys(this.errors).length) throw badRequest(this.errors);
+  }
+}
+
+/** The path of an href given absolute or relative (DRF accepts both; we store the relative form). */
+export function hrefPath(value: string): string {
+  if (!/^https?:\/\//i.test(value)) return value;
+  try {
+    return new URL(value).pathname;
+  } catch {
+    return value;
   }
 }
 

@@ -170,6 +170,9 @@ test('file:// remotes: refused outside --allowed-import-path (400 at create), sy
   assert.is(t.state, 'completed', JSON.stringify(t.error));
   const c = await call(site, 'GET', `/pulp/api/v3/content/file/files/?repository_version=${encodeURIComponent(t.created_resources[0])}`);
   assert.equal(c.body.results.map((x: any) => x.sha256).sort(), files.map((f) => sha256(f.bytes)).sort());
+  const absolute = await runTask(site, 'POST', `${repo}sync/`, { remote: `${site.url}${inside.body.pulp_href}` });
+  assert.is(absolute.state, 'completed', 'an absolute href works like the relative one');
+  assert.equal(absolute.reserved_resources_record, [repo, `shared:${inside.body.pulp_href}`]);
   const noRemote = await call(site, 'POST', `${(await call(site, 'POST', REPOS, { name: 'bare' })).body.pulp_href}sync/`, {});
   assert.equal(noRemote.body, { remote: ['This field is required since a remote is not set on the repository.'] });
 });
