@@ -80,7 +80,7 @@ export async function artifacts(site: Site, ctx: Ctx, rest: string[]): Promise<v
       if (c.artifact_id === a.id) throw new ApiError(409, { detail: 'The artifact is used by content and cannot be deleted.' });
     }
     await site.store.commit([{ del: 'artifacts', id: a.id }]);
-    await rm(site.blobs.pathOf(a.sha256), { force: true });
+    if (![...t.publications.values()].some((p) => p.manifest_sha256 === a.sha256)) await rm(site.blobs.pathOf(a.sha256), { force: true });
     return sendJson(ctx, 204, undefined);
   }
   throw methodNotAllowed(ctx.method);
@@ -110,7 +110,9 @@ export async function orphansCleanup(site: Site, ctx: Ctx): Promise<void> {
       const dead = [...t.artifacts.values()].filter((a) => !usedArt.has(a.id) && a.pulp_created <= cutoff);
       const r2 = tctx.report('clean-up.content', 'Clean up orphan Artifacts', { total: dead.length });
       if (dead.length) await site.store.commit(dead.map((a) => ({ del: 'artifacts' as const, id: a.id })));
-      for (const a of dead) await rm(site.blobs.pathOf(a.sha256), { force: true });
+      // A publication's manifest may share its blob with an artifact (same bytes): keep those files.
+      const manifests = new Set([...t.publications.values()].map((p) => p.manifest_sha256));
+      for (const a of dead) if (!manifests.has(a.sha256)) await rm(site.blobs.pathOf(a.sha256), { force: true });
       r2.done = dead.length;
       r2.state = 'completed';
     },

@@ -5,6 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -191,6 +192,16 @@ test('modify removes and adds units; retain_repo_versions prunes old versions an
   assert.equal(vs.body.results.map((v: any) => v.number), [2]);
   const same = await runTask(site, 'POST', `${repo.pulp_href}modify/`, { remove_content_units: [units[0].pulp_href] });
   assert.equal(same.created_resources, []);
+  // The removed unit is now in no version: orphan cleanup removes it and its blob.
+  const sha = units[0].sha256;
+  const blob = path.join(site.dataDir, 'artifacts', sha.slice(0, 2), sha.slice(2));
+  assert.ok(existsSync(blob));
+  const cleanup = await runTask(site, 'POST', '/pulp/api/v3/orphans/cleanup/', { orphan_protection_time: 0 });
+  assert.is(cleanup.state, 'completed');
+  assert.equal(cleanup.progress_reports.map((p: any) => [p.code, p.done]), [['clean-up.content', 1], ['clean-up.content', 1]]);
+  assert.is((await call(site, 'GET', units[0].pulp_href)).status, 404);
+  assert.not.ok(existsSync(blob));
+  assert.is((await call(site, 'GET', `/pulp/api/v3/artifacts/?sha256=${sha}`)).body.count, 0);
 });
 
 test('--content-origin sets base_url and status; SIGTERM exits 0', async () => {
