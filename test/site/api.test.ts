@@ -204,6 +204,25 @@ test('modify removes and adds units; retain_repo_versions prunes old versions an
   assert.is((await call(site, 'GET', `/pulp/api/v3/artifacts/?sha256=${sha}`)).body.count, 0);
 });
 
+test('deletes cascade like Pulp: remote → repository.remote null; repository → versions, publications gone, distribution.repository null', async () => {
+  const files = randomFiles(2, 300, 'casc');
+  const dir = path.join(tmp, 'casc');
+  await writeTree(dir, files);
+  const remote = (await call(site, 'POST', '/pulp/api/v3/remotes/file/file/', { name: 'casc', url: pathToFileURL(path.join(dir, 'PULP_MANIFEST')).href })).body.pulp_href;
+  const repo = (await call(site, 'POST', REPOS, { name: 'casc', remote, autopublish: true })).body.pulp_href;
+  assert.is((await runTask(site, 'POST', `${repo}sync/`, {})).state, 'completed');
+  const dist = (await runTask(site, 'POST', '/pulp/api/v3/distributions/file/file/', { name: 'casc', base_path: 'casc', repository: repo })).created_resources[0];
+  assert.is((await fetch(`${site.url}/pulp/content/casc/${files[0]!.path}`)).status, 200);
+  assert.is((await runTask(site, 'DELETE', remote)).state, 'completed');
+  assert.is((await call(site, 'GET', repo)).body.remote, null);
+  const del = await runTask(site, 'DELETE', repo);
+  assert.equal([del.state, del.worker, del.name], ['completed', null, 'pulpcore.app.tasks.base.general_delete']);
+  assert.is((await call(site, 'GET', repo)).status, 404);
+  assert.is((await call(site, 'GET', `/pulp/api/v3/publications/file/file/?repository=${encodeURIComponent(repo)}`)).body.count, 0);
+  assert.is((await call(site, 'GET', dist)).body.repository, null);
+  assert.is((await fetch(`${site.url}/pulp/content/casc/${files[0]!.path}`)).status, 404);
+});
+
 test('--content-origin sets base_url and status; SIGTERM exits 0', async () => {
   const other = await startSite({ extraArgs: ['--content-origin', 'https://cdn.example.com'] });
   try {
