@@ -96,6 +96,8 @@ async function idle(f: Fixture, n: number, windowS: number, signal: AbortSignal)
   const ctl = await startControllerProcess(['--repo', f.bare, '--path', 'specs', '--state-dir', path.join(f.dir, 'state-idle'), '--status-branch', 'pulpdist/status-idle']);
   try {
     await waitFor(ctl.url, (d) => d.controller.observedCommit !== null && d.controller.lastPass?.result === 'succeeded' && d.mirrors.length >= n, 600_000, signal);
+    // Let the first pass's status commit and start-up garbage settle before the window opens.
+    await new Promise((r) => setTimeout(r, 3_000));
     const a = await procStat(ctl.pid);
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, windowS * 1000));
