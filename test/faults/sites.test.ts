@@ -14,7 +14,7 @@ import { startControllerProcess, type ControllerProcess } from '../helpers/contr
 import { commitAndPush, makeRepo, writeFiles } from '../helpers/git-server.js';
 import type { ProxyMode } from './fault-proxy.js';
 import {
-  assertServes, getStatus, mirrorDoc, pollUntil, pulpdist, siteDocs, startNetwork, stopNetwork, writeSpecs, writeTreeFiles,
+  assertServes, getStatus, listNames, mirrorDoc, pollUntil, pulpdist, siteDocs, startNetwork, stopNetwork, writeSpecs, writeTreeFiles,
   type NetSite, type SiteDef,
 } from './support.js';
 
@@ -108,6 +108,32 @@ test('apply: b answers 503 → named with the status, retried with back-off; the
 
 test('apply: b is slower than --request-timeout → named (ETIMEDOUT); then converges', async () => {
   await applyWithFault('hang', /failed: ETIMEDOUT/, ['--request-timeout', '500ms']);
+});
+
+test('apply: b starts refusing connections while its sync runs → b named, the others converge; the next apply converges with no duplicates', async () => {
+  const { after } = await nextTree();
+  const seen = b().proxy.requests().length;
+  const applying = pulpdist(['apply', '--specs', specs], env);
+  let r;
+  try {
+    await pollUntil('b to be asked to sync', async () => (b().proxy.requests().slice(seen).some((q) => /^POST .*\/sync\/$/.test(q)) ? true : undefined), 60_000, 5);
+    await b().proxy.setMode('refuse');
+    r = await applying;
+  } finally {
+    await b().proxy.setMode('pass');
+  }
+  const out = r.stdout + r.stderr;
+  assert.is(r.code, 1, out);
+  assert.match(out, /^  - b: .*ECONNREFUSED/m);
+  assert.not.match(out, /internal error|\n\s+at \S+:\d+/, 'no stack trace');
+  await assertServes(net!.get('origin')!, 'm', after);
+  await assertServes(net!.get('a')!, 'm', after);
+  const again = await pulpdist(['apply', '--specs', specs], env);
+  assert.is(again.code, 0, again.stdout + again.stderr);
+  for (const n of net!.values()) {
+    await assertServes(n, 'm', after);
+    for (const kind of ['repositories', 'remotes', 'distributions'] as const) assert.equal(await listNames(n, kind), ['pulpdist.m'], `${n.name} ${kind}`);
+  }
 });
 
 test('run: b answers 503 → status says b unreachable, the others Synced at the new commit; b recovers by itself', async () => {
