@@ -286,7 +286,11 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
 
   const failures = results
     .filter((r) => r.result !== 'succeeded')
-    .map((r) => `${r.entry.site}: ${r.entry.action} ${r.entry.kind} ${r.entry.name} ${r.result}: ${r.message ?? ''}`.trim());
+    .map((r) => {
+      const e = r.entry;
+      const what = e.kind === 'sync' || e.kind === 'publication' ? e.action : `${e.action} ${e.kind}`;
+      return `${e.site}: ${what} ${e.name} ${r.result}: ${r.message ?? ''}`.trim();
+    });
   const changes = results.filter((r) => r.result === 'succeeded').length;
   return { results, changes, failures, syncs };
 }

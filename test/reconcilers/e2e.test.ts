@@ -30,7 +30,7 @@ function siteSpec(name: string, url: string): SiteSpec {
   };
 }
 
-async function writeSpecs(mirrors: { name: string; path: string; sites: string[] }[]): Promise<void> {
+async function writeSpecs(mirrors: { name: string; path: string; sites: string[]; origin?: string }[]): Promise<void> {
   const docs = NAMES.map((n, i) => [
     'apiVersion: pulpdist/v1', 'kind: Site', `metadata: {name: ${n}}`, 'spec:', `  pulp: {url: "${sites.get(n)!.url}"}`,
     ...(i > 0 ? [`  upstream: ${NAMES[i - 1]}`] : []),
@@ -42,7 +42,7 @@ async function writeSpecs(mirrors: { name: string; path: string; sites: string[]
   for (const m of mirrors) {
     await writeFile(path.join(specsDir, `${m.name}.yaml`), [
       'apiVersion: pulpdist/v1', 'kind: Mirror', `metadata: {name: ${m.name}}`, 'spec:', `  source: {path: "${m.path}"}`,
-      '  origin: origin', `  sites: [${m.sites.join(', ')}]`, `  basePath: trees/${m.name}`, '',
+      `  origin: ${m.origin ?? 'origin'}`, `  sites: [${m.sites.join(', ')}]`, `  basePath: trees/${m.name}`, '',
     ].join('\n'));
   }
 }
@@ -239,6 +239,18 @@ test('an unlabelled object holding a mirror\'s name is never adopted: the create
   const repo = (await origin.listRepositories({ name: 'pulpdist.squatter' }))[0]!;
   assert.equal([repo.retain_repo_versions, repo.pulp_labels], [7, { owner: 'someone' }]);
   await origin.deleteRepository(repo.pulp_href);
+});
+
+test('an origin that does not allow the source path: the failure says how to allow it; other mirrors converge', async () => {
+  await writeSpecs([{ name: 'fedora', path: fedora, sites: ['origin', 'hub', 'leaf'] }, { name: 'hubtree', path: tools, sites: ['hub'], origin: 'hub' }]);
+  const a = await pulpdist('apply', '--specs', specsDir);
+  assert.is(a.code, 1, a.stdout + a.stderr);
+  assert.match(a.stdout, /hub: create remote pulpdist\.hubtree failed: .*does not start with any of the allowed import paths.*: start the hub site with an allowed import path covering the source tree \(`pulpdist site --allowed-import-path DIR`/, a.stdout);
+  assert.match(a.stdout, /pulpdist\.hubtree@hub|hubtree@hub: (Failed|Pending)/);
+  assert.equal(await names('hub', 'remotes'), ['pulpdist.fedora']);
+  await writeSpecs([{ name: 'fedora', path: fedora, sites: ['origin', 'hub', 'leaf'] }]);
+  const clean = await pulpdist('apply', '--specs', specsDir);
+  assert.is(clean.code, 0, clean.stdout + clean.stderr);
 });
 
 test('--site with an unknown name is a usage error (exit 2)', async () => {
