@@ -105,6 +105,29 @@ test('SIGKILL in the middle of a sync: old version kept, no temp file, task fail
   assert.is(sha256(got), sha256(extra[2]!.bytes));
 });
 
+test('SIGTERM in the middle of a sync: exit 0 within the grace period, task failed, nothing half-made', async () => {
+  const extra = randomFiles(1, 1000, 'term')[0]!;
+  await writeTree(tmp, [...files, extra]);
+  tree.setFault(extra.path, { kind: 'delay', ms: 60_000 });
+  const latest = (await call(site, 'GET', repo)).body.latest_version_href;
+  const r = await call(site, 'POST', `${repo}sync/`, { remote, mirror: true });
+  const end = Date.now() + 20_000;
+  while (!tree.requests().includes(extra.path)) {
+    if (Date.now() > end) throw new Error('the sync never reached the slow file');
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  await site.restart();
+  tree.setFault(extra.path, null);
+  assert.is(site.exitCode(), null, 'running again');
+  const t = (await call(site, 'GET', r.body.task)).body;
+  assert.is(t.state, 'failed');
+  assert.equal(t.error, { reason: 'Aborted during worker shutdown.' });
+  assert.is((await call(site, 'GET', repo)).body.latest_version_href, latest);
+  assert.equal(await readdir(path.join(site.dataDir, 'tmp')), []);
+  assert.match(site.stderr(), /stopping .*signal=SIGTERM/);
+  await writeTree(tmp, files);
+});
+
 test('a torn last journal line (a crash mid-append) is dropped on start', async () => {
   const before = await snapshot();
   await site.kill();
