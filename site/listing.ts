@@ -34,12 +34,19 @@ export function sendList<T>(ctx: Ctx, spec: ListSpec<T>): void {
     const value = q.getAll(key).at(-1)!;
     recs = recs.filter((r) => f(r, value));
   }
-  let rows = recs.map((r) => spec.serialize(r));
-  rows = order(rows, q.get('ordering'));
-  const count = rows.length;
+  const count = recs.length;
   const limit = positiveInt(q.get('limit')) ?? 100;
   const offset = nonNegativeInt(q.get('offset')) ?? 0;
-  const page = rows.slice(offset, offset + limit).map((r) => trimFields(r, q.get('fields'), q.get('exclude_fields')));
+  let rows: Record<string, unknown>[];
+  const ordering = q.get('ordering');
+  if (ordering) rows = order(recs.map((r) => spec.serialize(r)), ordering).slice(offset, offset + limit);
+  else {
+    // The default order needs only pulp_created, so only the page is serialized (a content list of
+    // 10,000 units is paged through 100 times by a client).
+    const created = (r: T) => (r as { pulp_created?: string }).pulp_created ?? '';
+    rows = recs.sort((a, b) => (created(a) < created(b) ? 1 : created(a) > created(b) ? -1 : 0)).slice(offset, offset + limit).map((r) => spec.serialize(r));
+  }
+  const page = rows.map((r) => trimFields(r, q.get('fields'), q.get('exclude_fields')));
   const base = `${ctx.origin}${ctx.url.pathname}`;
   const next = offset + limit < count ? link(base, q, { limit, offset: offset + limit }) : null;
   let previous: string | null = null;
