@@ -23,6 +23,15 @@ export interface ObserveOptions {
   manifestConcurrency?: number;
 }
 
+/**
+ * The fields observe asks for (`?fields=`, which Pulp and the embedded site both honour). The
+ * objects observe returns hold only these; everything downstream reads nothing else.
+ */
+const COMMON_FIELDS = ['pulp_href', 'pulp_created', 'name', 'pulp_labels'];
+const REPOSITORY_FIELDS = [...COMMON_FIELDS, 'retain_repo_versions', 'autopublish', 'latest_version_href'];
+const REMOTE_FIELDS = [...COMMON_FIELDS, 'url', 'policy', 'download_concurrency', 'tls_validation', 'rate_limit'];
+const DISTRIBUTION_FIELDS = [...COMMON_FIELDS, 'base_path', 'repository', 'publication'];
+
 /** The digest given to a published manifest that cannot be parsed: it never equals a real tree. */
 export const UNPARSABLE_DIGEST = 'unparsable';
 
@@ -52,11 +61,14 @@ export async function observeSite(site: SiteSpec, client: PulpClient, cache: Pub
   });
   try {
     const status = await client.status({ signal });
+    const described = describeStatus(status);
     const filter = { pulp_label_select: MANAGED_SELECTOR };
+    // Only the fields the planners read: a third of the bytes to send and parse at 5,000 objects a kind.
+    const remoteFields = described.embedded ? [...REMOTE_FIELDS, 'pulpdist_bandwidth_limit'] : REMOTE_FIELDS;
     const [repos, remotes, dists] = await Promise.all([
-      client.listRepositories(filter, { signal }),
-      client.listRemotes(filter, { signal }),
-      client.listDistributions(filter, { signal }),
+      client.listRepositories({ ...filter, fields: REPOSITORY_FIELDS.join(',') }, { signal }),
+      client.listRemotes({ ...filter, fields: remoteFields.join(',') }, { signal }),
+      client.listDistributions({ ...filter, fields: DISTRIBUTION_FIELDS.join(',') }, { signal }),
     ]);
     const seenAt = opts.now().toISOString();
     const byName = <T extends { name: string; pulp_labels: Record<string, string> }>(xs: T[]) =>
@@ -66,7 +78,7 @@ export async function observeSite(site: SiteSpec, client: PulpClient, cache: Pub
     const published = await readPublished(site.name, client, cache, repositories, distributions, opts);
     cache.retain(site.name, new Set(distributions.keys()));
     return {
-      name: site.name, reachable: true, error: null, ...describeStatus(status),
+      name: site.name, reachable: true, error: null, ...described,
       repositories, remotes: byName<FileRemote>(remotes), distributions, published, seenAt,
     };
   } catch (err) {
