@@ -4,7 +4,7 @@
  * (size, encoding, syntax, duplicate keys, tabs, alias bombs, nesting) are found here; nothing in
  * this module throws on bad input.
  */
-import { LineCounter, parseAllDocuments, isCollection, isMap, isPair, isScalar, visit } from 'yaml';
+import { LineCounter, parseAllDocuments, isAlias, isCollection, isMap, isPair, isScalar, visit } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import type { Problem, Severity } from './types.js';
 
@@ -130,6 +130,26 @@ function unclosedQuoteStart(doc: Document.Parsed, end: number): number {
   return start;
 }
 
+/**
+ * Offset of the first mapping key that is a list, a mapping or another object (`? [a, b]`,
+ * `!!binary k`). A JS object cannot have one, and converting it made the yaml library print a
+ * process warning on the user's terminal.
+ */
+function collectionKey(doc: Document.Parsed): number | null {
+  let offset: number | null = null;
+  visit(doc, {
+    Pair(_key, pair) {
+      const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
+      // A tag can make a scalar key an object too (`!!binary k: v` is a Uint8Array).
+      const complex = isCollection(key) || (isScalar(key) && key.value !== null && typeof key.value === 'object');
+      if (!complex) return undefined;
+      offset = (pair.key as YamlNode).range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}
+
 /** Parse one file into documents and file/YAML-level problems. Never throws on bad input. */
 export function parseSourceFile(file: string, content: string | Uint8Array): SourceFile {
   const problems: Problem[] = [];
@@ -226,6 +246,13 @@ export function parseSourceFile(file: string, content: string | Uint8Array): Sou
         push(p.line, p.column, 'duplicate-key', YAML_MESSAGES.DUPLICATE_KEY);
       }
       // Which of two values counts is a guess; the document is not checked further.
+      entry.broken = true;
+      continue;
+    }
+    const complexKey = collectionKey(doc);
+    if (complexKey !== null) {
+      const p = at(complexKey);
+      push(p.line, p.column, 'document-shape', 'a mapping key must be a plain value such as a name, not a list or a mapping');
       entry.broken = true;
       continue;
     }
