@@ -19,6 +19,10 @@ import { sha256 } from './support.js';
 
 const DNS = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+/** Process warnings emitted while parsing (a library printing advice on the user's terminal is a bug). */
+const warnings: string[] = [];
+process.on('warning', (w) => warnings.push(w.message));
+
 /** Every problem positioned inside a text of `lines` lines, with a rule and a message; valid specs only when no error. */
 function wellFormed(r: LoadResult, files: Record<string, string | Uint8Array>): true {
   for (const p of r.problems) {
@@ -171,6 +175,10 @@ function manifestContract(input: string | Uint8Array): true {
   for (const p of seen) for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) assert.not.ok(seen.has(p.slice(0, i)), `${p} inside a file`);
   return true;
 }
+
+test('no process warning was printed while loading any of the specs above', () => {
+  assert.equal(warnings, []);
+});
 
 test('manifest parser: random bytes and random text', () => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), (b) => manifestContract(b)), { numRuns: 1000, seed: 9001 });
