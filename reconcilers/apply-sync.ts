@@ -24,7 +24,7 @@ export async function runSync(
   deps: SyncDeps,
   signal: AbortSignal,
   syncs: Map<string, LastSync>,
-): Promise<void> {
+): Promise<Href | null> {
   const k = syncKey(e.mirror, e.site);
   const startedAt = deps.now().toISOString();
   let last: Task | null = null;
@@ -42,6 +42,8 @@ export async function runSync(
       startedAt: task.started_at ?? startedAt, finishedAt: task.finished_at ?? deps.now().toISOString(), result: 'completed',
       downloadedBytes: r.bytes, downloadedFiles: r.files, task: task.pulp_href,
     });
+    // The new version, when the sync made one (identified by href prefix, never by position).
+    return task.created_resources.find((h): h is string => typeof h === 'string' && h.startsWith(`${repo}versions/`)) ?? null;
   } catch (err) {
     const t = last as Task | null;
     const r = t ? progressOf(t) : null;
@@ -59,13 +61,20 @@ export async function runSync(
  * that the next observe, even in a fresh process, needs no manifest read. Best effort: without
  * the note the next observe reads the manifest.
  */
-export async function labelTree(client: PulpClient, e: PlanEntry, repoHref: Href, distHref: Href, basePath: string, log: Logger, signal: AbortSignal): Promise<void> {
+export async function labelTree(
+  client: PulpClient,
+  e: PlanEntry,
+  at: { repository: Href; distribution: Href; basePath: string; version: Href | null },
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  const { repository: repoHref, distribution: distHref, basePath } = at;
   try {
-    const [repos, published] = await Promise.all([
-      client.listRepositories({ name: e.name }, { signal }),
+    const [latest, published] = await Promise.all([
+      at.version ?? client.listRepositories({ name: e.name }, { signal }).then((rs) => rs.find((r) => r.pulp_href === repoHref)?.latest_version_href ?? null),
       client.getPublishedManifest(basePath, { signal }),
     ]);
-    const version = versionNumberOf(repos.find((r) => r.pulp_href === repoHref)?.latest_version_href);
+    const version = versionNumberOf(latest);
     if (version === null || !published || published === 'not-modified') return;
     const tree = treeOfText(published.text);
     const label = formatTreeLabel({ repository: hrefId(repoHref), version, digest: tree.digest, files: tree.files, bytes: tree.bytes });

@@ -241,14 +241,15 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
       () => global.add(() => run(e, async () => {
         const client = clientOf(e.site);
         if (!repo) throw new Error(`the repository ${e.name} does not exist at ${e.site}`);
+        let version: Href | null = null;
         if (e.action === 'publish') {
           await client.createPublication({ repository: repo }, { signal });
         } else {
           if (!remote) throw new Error(`the remote ${e.name} does not exist at ${e.site}`);
-          await runSync(client, e, repo, remote, deps, signal, syncs);
+          version = await runSync(client, e, repo, remote, deps, signal, syncs);
         }
         const dist = hrefs.get(`distribution:${k}`) ?? e.op?.distribution;
-        if (dist && e.op?.basePath) await labelTree(client, e, repo, dist, e.op.basePath, deps.log, signal);
+        if (dist && e.op?.basePath) await labelTree(client, e, { repository: repo, distribution: dist, basePath: e.op.basePath, version }, deps.log, signal);
       }), { signal }),
       { signal },
     );
