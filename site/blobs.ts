@@ -1,15 +1,20 @@
 /**
  * The content-addressed file store: `DATA/artifacts/ab/cdef…` named by sha256. A blob is written to
- * `DATA/tmp/`, fsynced, verified by the writer, and only then renamed into place, so a path under
- * `artifacts/` always holds exactly the bytes its name promises; a crash leaves at most a temp file,
- * and temp files are swept at start-up. Directories touched by renames are fsynced before the
- * metadata that refers to them is committed (`syncDirs`).
+ * a temp file `DATA/artifacts/ab/.tmp-<uuid>` in its own shard directory (creates and the rename
+ * then spread over 256 directory locks, and the rename stays within one directory), verified by the
+ * writer, fdatasynced, and only then renamed to its digest, so a digest name always holds exactly
+ * the bytes it promises; a crash leaves at most a `.tmp-` file, and those are swept at start-up.
+ * Directories touched by renames are fsynced before the metadata that names them is committed
+ * (`syncDirs`).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { closeSync, fdatasync, mkdirSync, open, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncDir } from './store.js';
+
+/** Name prefix of temp blobs (never a hex digest, so never served). */
+export const TEMP_PREFIX = '.tmp-';
 
 /** A temp file being written (a raw descriptor: see `createTemp`). */
 export interface TempBlob {
@@ -28,12 +33,21 @@ export class BlobStore {
     this.tmpDir = path.join(dataDir, 'tmp');
   }
 
-  /** Create the directories and remove temp files a crash left behind. */
+  /** Create the directories and remove temp files a crash left behind; returns how many. */
   async init(): Promise<number> {
     await mkdir(this.root, { recursive: true });
+    // DATA/tmp held temp files in earlier versions; it is only swept now.
     await rm(this.tmpDir, { recursive: true, force: true });
-    await mkdir(this.tmpDir, { recursive: true });
-    return 0;
+    let swept = 0;
+    for (const shard of await readdir(this.root)) {
+      const dir = path.join(this.root, shard);
+      for (const f of await readdir(dir).catch(() => [] as string[])) {
+        if (!f.startsWith(TEMP_PREFIX)) continue;
+        await rm(path.join(dir, f), { force: true });
+        swept++;
+      }
+    }
+    return swept;
   }
 
   /** Where the blob with this digest lives. */
@@ -56,8 +70,13 @@ export class BlobStore {
    * they only touch the page cache and take microseconds, while the 4-thread libuv pool would
    * queue them behind fsyncs; only the create and the fsync go to the pool.
    */
-  async createTemp(): Promise<TempBlob> {
-    const p = path.join(this.tmpDir, randomUUID());
+  async createTemp(sha256: string): Promise<TempBlob> {
+    const dir = path.dirname(this.pathOf(sha256));
+    if (!this.madeDirs.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      this.madeDirs.add(dir);
+    }
+    const p = path.join(dir, TEMP_PREFIX + randomUUID());
     // Creating a file waits for the filesystem journal while other blobs fsync, so it goes to the
     // pool, not the event loop.
     const fd = await new Promise<number>((resolve, reject) => open(p, 'w', (err, fd) => (err ? reject(err) : resolve(fd))));
@@ -79,10 +98,6 @@ export class BlobStore {
     }
     const dest = this.pathOf(sha256);
     const dir = path.dirname(dest);
-    if (!this.madeDirs.has(dir)) {
-      mkdirSync(dir, { recursive: true });
-      this.madeDirs.add(dir);
-    }
     renameSync(tmp.path, dest);
     this.dirtyDirs.add(dir);
   }
@@ -101,7 +116,7 @@ export class BlobStore {
   async putBytes(bytes: Uint8Array): Promise<string> {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (this.sizeOf(sha256) === bytes.length) return sha256;
-    const tmp = await this.createTemp();
+    const tmp = await this.createTemp(sha256);
     try {
       this.write(tmp, bytes);
     } catch (err) {
@@ -126,6 +141,7 @@ export class BlobStore {
     let bytes = 0;
     for (const d of await readdir(this.root).catch(() => [] as string[])) {
       for (const f of await readdir(path.join(this.root, d)).catch(() => [] as string[])) {
+        if (f.startsWith(TEMP_PREFIX)) continue;
         files++;
         bytes += (await stat(path.join(this.root, d, f))).size;
       }

@@ -158,7 +158,7 @@ export async function fetchManifest(url: string, deps: DownloadDeps, limit = 102
 export async function downloadArtifact(url: string, expected: { sha256: string; size: number }, deps: DownloadDeps): Promise<{ stored: Promise<void> }> {
   return withRetries(deps, async () => {
     const stream = await open(url, deps);
-    const tmp = await deps.blobs.createTemp();
+    const tmp = await deps.blobs.createTemp(expected.sha256);
     const hash = createHash('sha256');
     let size = 0;
     try {

@@ -50,7 +50,8 @@ export async function startSiteServer(opts: SiteOptions): Promise<RunningSiteSer
   const dataDir = path.resolve(opts.dataDir);
   const store = await Store.open(dataDir);
   const blobs = new BlobStore(dataDir);
-  await blobs.init();
+  const swept = await blobs.init();
+  if (swept) opts.log.warn('removed temp files a previous run left behind', { count: swept });
   const workerId = crypto.randomUUID();
   const tasks = new TaskManager(store, opts.log, href.worker(workerId), opts.workers ?? 8);
   const recovered = await tasks.recover();

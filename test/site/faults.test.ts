@@ -6,12 +6,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { serveTree, type TreeServer } from '../helpers/http-tree.js';
 import { call, runTask, startSite, waitTask, type RunningSite } from '../helpers/site.js';
-import { randomFiles, sha256, writeTree, type TreeFile } from './tree.js';
+import { randomFiles, sha256, tempFiles, writeTree, type TreeFile } from './tree.js';
 
 let tmp: string;
 let tree: TreeServer;
@@ -75,7 +75,7 @@ async function failingSync(fault: Parameters<TreeServer['setFault']>[1], expect:
   assert.is(await latestVersion(), latest);
   const h = sha256(extra.bytes);
   assert.not.ok(await exists(path.join(site.dataDir, 'artifacts', h.slice(0, 2), h.slice(2))), 'no artifact of the bad file');
-  assert.equal(await readdir(path.join(site.dataDir, 'tmp')), [], 'no temp file left');
+  assert.equal(await tempFiles(site.dataDir), [], 'no temp file left');
   const arts = await call(site, 'GET', `/pulp/api/v3/artifacts/?sha256=${h}`);
   assert.is(arts.body.count, 0);
   await writeTree(tmp, base);
@@ -153,7 +153,7 @@ test('cancel a running sync: 200 canceling, then canceled, no version, no create
   assert.is(t.error, null);
   assert.equal(t.created_resources, []);
   assert.is(await latestVersion(), latest);
-  assert.equal(await readdir(path.join(site.dataDir, 'tmp')), []);
+  assert.equal(await tempFiles(site.dataDir), []);
   await writeTree(tmp, base);
 });
 

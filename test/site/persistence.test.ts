@@ -5,12 +5,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { serveTree, type TreeServer } from '../helpers/http-tree.js';
 import { call, runTask, startSite, waitTask, type RunningSite } from '../helpers/site.js';
-import { randomFiles, sha256, writeTree, type TreeFile } from './tree.js';
+import { randomFiles, sha256, tempFiles, writeTree, type TreeFile } from './tree.js';
 
 let tmp: string;
 let tree: TreeServer;
@@ -97,7 +97,7 @@ test('SIGKILL in the middle of a sync: old version kept, no temp file, task fail
   assert.equal(t.error, { reason: 'Worker has gone missing.' });
   assert.equal(t.created_resources, []);
   assert.is((await call(site, 'GET', repo)).body.latest_version_href, `${repo}versions/1/`);
-  assert.equal(await readdir(path.join(site.dataDir, 'tmp')), []);
+  assert.equal(await tempFiles(site.dataDir), []);
   const again = await runTask(site, 'POST', `${repo}sync/`, { remote, mirror: true });
   assert.is(again.state, 'completed');
   assert.is((await call(site, 'GET', repo)).body.latest_version_href, `${repo}versions/2/`);
@@ -123,7 +123,7 @@ test('SIGTERM in the middle of a sync: exit 0 within the grace period, task fail
   assert.is(t.state, 'failed');
   assert.equal(t.error, { reason: 'Aborted during worker shutdown.' });
   assert.is((await call(site, 'GET', repo)).body.latest_version_href, latest);
-  assert.equal(await readdir(path.join(site.dataDir, 'tmp')), []);
+  assert.equal(await tempFiles(site.dataDir), []);
   assert.match(site.stderr(), /stopping .*signal=SIGTERM/);
   await writeTree(tmp, files);
 });
@@ -132,8 +132,13 @@ test('a torn last journal line (a crash mid-append) is dropped on start', async 
   const before = await snapshot();
   await site.kill();
   await appendFile(path.join(site.dataDir, 'metadata', 'journal.jsonl'), '[{"put":"repositories","v":{"id":"torn');
+  // And a half-written blob, as a crash mid-download leaves one.
+  await mkdir(path.join(site.dataDir, 'artifacts', 'ab'), { recursive: true });
+  await writeFile(path.join(site.dataDir, 'artifacts', 'ab', '.tmp-planted'), 'partial');
   await site.restart();
   assert.equal(await snapshot(), before);
+  assert.equal(await tempFiles(site.dataDir), []);
+  assert.match(site.stderr(), /removed temp files a previous run left behind .*count=1/);
   // The store still takes writes after the repair.
   const r = await call(site, 'POST', '/pulp/api/v3/repositories/file/file/', { name: 'after-torn' });
   assert.is(r.status, 201);

@@ -31,3 +31,15 @@ export async function writeTree(dir: string, files: TreeFile[], manifestText?: s
 export async function readTreeFile(dir: string, rel: string): Promise<Buffer> {
   return readFile(path.join(dir, rel));
 }
+
+/** Temp blobs (`.tmp-*` in the shard directories, or anything in the old `tmp/`) left in a data directory. */
+export async function tempFiles(dataDir: string): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  const out: string[] = [];
+  const root = path.join(dataDir, 'artifacts');
+  for (const shard of await readdir(root).catch(() => [] as string[])) {
+    for (const f of await readdir(path.join(root, shard)).catch(() => [] as string[])) if (f.startsWith('.tmp-')) out.push(`${shard}/${f}`);
+  }
+  for (const f of await readdir(path.join(dataDir, 'tmp')).catch(() => [] as string[])) out.push(`tmp/${f}`);
+  return out;
+}
