@@ -102,7 +102,7 @@ options:
       try {
         running = await startController({ ...common, listen });
       } catch (err) {
-        if (!/EADDRINUSE|address already in use/i.test(messageOf(err) + String((err as { code?: string }).code))) throw err;
+        if (!isAddressInUse(err)) throw err;
         const fallback = listen.replace(/:\d+$/, ':0');
         process.stdout.write(`  ${listen} is taken; using a free port instead\n`);
         running = await startController({ ...common, listen: fallback });
@@ -164,4 +164,12 @@ ${rows.map(([c, why]) => `  ${why ? c.padEnd(w) + '   # ' + why : c}`).join('\n'
 
 Ctrl-C stops everything${o.keep ? ` (${o.dir} is kept)` : ` and removes ${o.dir}`}.
 `;
+}
+
+/** The listen address is taken (the status server's error, or Node's, or its cause). */
+function isAddressInUse(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: string }).code === 'EADDRINUSE' || /EADDRINUSE|address (is|already) in use/i.test(messageOf(e))) return true;
+  }
+  return false;
 }
