@@ -13,7 +13,7 @@ import { GitSourceError, messageOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { redactUrl, registerSecret } from '../core/redact.js';
 import { createMutex, resolveBranch, type GitSource } from './git-source.js';
-import { readYamlFiles, type GitRepo } from './git-tree.js';
+import { readYamlFiles, type GitFs, type GitRepo } from './git-tree.js';
 
 export interface RemoteSourceOptions {
   url: string;
@@ -22,6 +22,8 @@ export interface RemoteSourceOptions {
   statusBranch: string;
   stateDir: string;
   env: NodeJS.ProcessEnv;
+  /** The fs isomorphic-git works through; the state dir itself is made with node:fs. */
+  fs: GitFs;
   log: Logger;
 }
 
@@ -44,11 +46,12 @@ export async function openRemoteSource(o: RemoteSourceOptions): Promise<GitSourc
   const description = redactUrl(url);
 
   const gitdir = path.join(o.stateDir, 'repos', createHash('sha256').update(url).digest('hex').slice(0, 16) + '.git');
-  const repo: GitRepo = { fs, gitdir, cache: {} };
+  const repo: GitRepo = { fs: o.fs, gitdir, cache: {} };
+  const gfs = o.fs;
   if (!fs.existsSync(path.join(gitdir, 'HEAD'))) {
     await fs.promises.mkdir(gitdir, { recursive: true });
-    await git.init({ fs, gitdir, bare: true, defaultBranch: o.branch });
-    await git.addRemote({ fs, gitdir, remote: 'origin', url, force: true });
+    await git.init({ fs: gfs, gitdir, bare: true, defaultBranch: o.branch });
+    await git.addRemote({ fs: gfs, gitdir, remote: 'origin', url, force: true });
   }
 
   let prompted = false;
@@ -88,7 +91,7 @@ export async function openRemoteSource(o: RemoteSourceOptions): Promise<GitSourc
     signal.throwIfAborted();
     prompted = false;
     const r = await raceAbort(
-      linger(git.fetch({ fs, http, gitdir, url, remote: 'origin', ref: branch, remoteRef: branch, singleBranch: true, tags: false, cache: repo.cache, ...auth })),
+      linger(git.fetch({ fs: gfs, http, gitdir, url, remote: 'origin', ref: branch, remoteRef: branch, singleBranch: true, tags: false, cache: repo.cache, ...auth })),
       signal,
     );
     return r.fetchHead;
@@ -104,7 +107,7 @@ export async function openRemoteSource(o: RemoteSourceOptions): Promise<GitSourc
         const head = await fetchBranch(o.branch, signal).catch(wrap('fetching'));
         // A force-push just moves the tracking ref: the new head is the desired state.
         if (!head) throw new GitSourceError(`branch "${o.branch}" not found at ${description} (--branch)`);
-        await git.writeRef({ fs, gitdir, ref: specRef, value: head, force: true });
+        await git.writeRef({ fs: gfs, gitdir, ref: specRef, value: head, force: true });
         return head;
       }),
     readSpecFiles: (commit, opts) => readYamlFiles(repo, commit, o.specPath, opts),
@@ -117,17 +120,17 @@ export async function openRemoteSource(o: RemoteSourceOptions): Promise<GitSourc
         const refs = await raceAbort(linger(git.listServerRefs({ http, url, prefix: `refs/heads/${o.statusBranch}`, ...auth })), signal).catch(wrap('listing refs of'));
         const found = refs.find((r) => r.ref === `refs/heads/${o.statusBranch}`);
         if (!found) return null;
-        const have = await git.readCommit({ fs, gitdir, oid: found.oid, cache: repo.cache }).then(() => true, () => false);
+        const have = await git.readCommit({ fs: gfs, gitdir, oid: found.oid, cache: repo.cache }).then(() => true, () => false);
         if (!have) await fetchBranch(o.statusBranch, signal).catch(wrap('fetching the status branch of'));
         return found.oid;
       }),
     publishStatus: (commit, _expected, { signal }) =>
       exclusive(async () => {
         const previous = await resolveBranch(repo, statusLocal);
-        await git.writeRef({ fs, gitdir, ref: statusLocal, value: commit, force: true });
+        await git.writeRef({ fs: gfs, gitdir, ref: statusLocal, value: commit, force: true });
         prompted = false;
         try {
-          const r = await git.push({ fs, http, gitdir, url, ref: statusLocal, remoteRef: statusLocal, cache: repo.cache, signal, ...auth });
+          const r = await git.push({ fs: gfs, http, gitdir, url, ref: statusLocal, remoteRef: statusLocal, cache: repo.cache, signal, ...auth });
           if (r.ok && !r.error) return 'ok';
           const reason = Object.values(r.refs ?? {}).map((x) => x.error).filter(Boolean).join('; ') || r.error || 'unknown';
           if (REJECTED.test(reason)) return restore('rejected');
@@ -141,7 +144,7 @@ export async function openRemoteSource(o: RemoteSourceOptions): Promise<GitSourc
           return wrap('pushing the status branch to')(err);
         }
         async function restore(v: 'rejected'): Promise<'rejected'> {
-          if (previous) await git.writeRef({ fs, gitdir, ref: statusLocal, value: previous, force: true });
+          if (previous) await git.writeRef({ fs: gfs, gitdir, ref: statusLocal, value: previous, force: true });
           return v;
         }
       }),

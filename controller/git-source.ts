@@ -9,7 +9,7 @@ import path from 'node:path';
 import git from 'isomorphic-git';
 import { GitSourceError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { readYamlFiles, type GitRepo, type TreeFile } from './git-tree.js';
+import { readYamlFiles, type GitFs, type GitRepo, type TreeFile } from './git-tree.js';
 import { watchRefs } from './git-watch.js';
 import { openRemoteSource } from './git-remote.js';
 
@@ -52,6 +52,8 @@ export interface GitSourceOptions {
   stateDir?: string;
   /** Credentials source (PULPDIST_GIT_USERNAME / PULPDIST_GIT_TOKEN). @default process.env */
   env?: NodeJS.ProcessEnv;
+  /** The fs isomorphic-git reads and writes objects and refs through. @default node:fs */
+  fs?: GitFs;
   log: Logger;
 }
 
@@ -60,12 +62,12 @@ export async function openGitSource(options: GitSourceOptions): Promise<GitSourc
   const { repo, branch = 'main', path: specPath = '', statusBranch = 'pulpdist/status' } = options;
   if (/^https?:\/\//i.test(repo)) {
     if (!options.stateDir) throw new GitSourceError('a remote repository needs a state directory (--state-dir)', { retryable: false });
-    return openRemoteSource({ url: repo, branch, specPath, statusBranch, stateDir: options.stateDir, env: options.env ?? process.env, log: options.log });
+    return openRemoteSource({ url: repo, branch, specPath, statusBranch, stateDir: options.stateDir, env: options.env ?? process.env, fs: options.fs ?? fs, log: options.log });
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/]+@[^:]+:/.test(repo)) {
     throw new GitSourceError(`unsupported repository URL "${repo}": use an http(s) URL or a local path`, { retryable: false });
   }
-  return openLocalSource({ dir: path.resolve(repo), branch, specPath, statusBranch, log: options.log });
+  return openLocalSource({ dir: path.resolve(repo), branch, specPath, statusBranch, fs: options.fs ?? fs, log: options.log });
 }
 
 /** Find the gitdir of a work tree (`.git` dir or `gitdir:` file) or a bare repository. */
@@ -107,8 +109,8 @@ export async function resolveBranch(repo: GitRepo, ref: string): Promise<string 
   }
 }
 
-function openLocalSource(o: { dir: string; branch: string; specPath: string; statusBranch: string; log: Logger }): GitSource {
-  const repo: GitRepo = { fs, gitdir: findGitdir(o.dir), cache: {} };
+function openLocalSource(o: { dir: string; branch: string; specPath: string; statusBranch: string; fs: GitFs; log: Logger }): GitSource {
+  const repo: GitRepo = { fs: o.fs, gitdir: findGitdir(o.dir), cache: {} };
   const exclusive = createMutex();
   const specRef = `refs/heads/${o.branch}`;
   const statusRef = `refs/heads/${o.statusBranch}`;
@@ -121,7 +123,7 @@ function openLocalSource(o: { dir: string; branch: string; specPath: string; sta
       signal.throwIfAborted();
       const head = await resolveBranch(repo, specRef);
       if (!head) {
-        const branches = await git.listBranches({ fs, gitdir: repo.gitdir });
+        const branches = await git.listBranches({ fs: repo.fs, gitdir: repo.gitdir });
         throw new GitSourceError(`branch "${o.branch}" not found in ${o.dir} (branches: ${branches.join(', ') || 'none'}) (--branch)`);
       }
       return head;
@@ -147,7 +149,7 @@ function openLocalSource(o: { dir: string; branch: string; specPath: string; sta
       signal.throwIfAborted();
       // Compare-and-set: a writer that moved the branch since we read it wins; we re-apply on top.
       if ((await resolveBranch(repo, statusRef)) !== expected) return 'rejected';
-      await git.writeRef({ fs, gitdir: repo.gitdir, ref: statusRef, value: commit, force: true });
+      await git.writeRef({ fs: repo.fs, gitdir: repo.gitdir, ref: statusRef, value: commit, force: true });
       return 'ok';
     },
   };
