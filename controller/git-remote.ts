@@ -12,7 +12,7 @@ import http from 'isomorphic-git/http/node';
 import { GitSourceError, messageOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { redactUrl, registerSecret } from '../core/redact.js';
-import { createMutex, resolveBranch, type GitSource } from './git-source.js';
+import { resolveBranch, type GitSource } from './git-source.js';
 import { readYamlFiles, type GitFs, type GitRepo } from './git-tree.js';
 
 export interface RemoteSourceOptions {
@@ -66,7 +66,7 @@ export async function openRemoteSource(o: RemoteSourceOptions): Promise<GitSourc
   const wrap = (what: string) => (err: unknown): never => {
     const code = (err as { code?: string }).code;
     const hint =
-      code === 'UserCanceledError' || code === 'HttpError' && /401|403/.test(messageOf(err))
+      code === 'UserCanceledError' || (code === 'HttpError' && /401|403/.test(messageOf(err)))
         ? `authentication failed: set ${GIT_ENV.token} (and ${GIT_ENV.username}) for ${description}`
         : messageOf(err);
     throw new GitSourceError(`${what} ${description} failed: ${hint}`, { cause: err, retryable: code !== 'UserCanceledError' });
@@ -101,7 +101,6 @@ export async function openRemoteSource(o: RemoteSourceOptions): Promise<GitSourc
     kind: 'remote',
     description,
     repo,
-    exclusive,
     refresh: ({ signal }) =>
       exclusive(async () => {
         const head = await fetchBranch(o.branch, signal).catch(wrap('fetching'));
@@ -148,6 +147,16 @@ export async function openRemoteSource(o: RemoteSourceOptions): Promise<GitSourc
           return v;
         }
       }),
+  };
+}
+
+/** Serialize async work on one repository. */
+function createMutex(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
   };
 }
 

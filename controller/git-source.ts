@@ -35,8 +35,6 @@ export interface GitSource {
    * `expected` (someone else pushed): the caller re-reads the head, re-applies and retries.
    */
   publishStatus(commit: string, expected: string | null, opts: { signal: AbortSignal }): Promise<'ok' | 'rejected'>;
-  /** Run `fn` alone on the repository (fetches and pushes must not overlap). */
-  exclusive<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 export interface GitSourceOptions {
@@ -89,16 +87,6 @@ export function findGitdir(dir: string): string {
   throw new GitSourceError(`${dir} is not a Git repository (no .git, HEAD or objects/) (--repo)`, { retryable: false });
 }
 
-/** Serialize async work on one repository. */
-export function createMutex(): <T>(fn: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = tail.then(fn, fn);
-    tail = run.catch(() => undefined);
-    return run;
-  };
-}
-
 /** The branch's head oid, or null when the branch does not exist. */
 export async function resolveBranch(repo: GitRepo, ref: string): Promise<string | null> {
   try {
@@ -111,14 +99,12 @@ export async function resolveBranch(repo: GitRepo, ref: string): Promise<string 
 
 function openLocalSource(o: { dir: string; branch: string; specPath: string; statusBranch: string; fs: GitFs; log: Logger }): GitSource {
   const repo: GitRepo = { fs: o.fs, gitdir: findGitdir(o.dir), cache: {} };
-  const exclusive = createMutex();
   const specRef = `refs/heads/${o.branch}`;
   const statusRef = `refs/heads/${o.statusBranch}`;
   return {
     kind: 'local',
     description: o.dir,
     repo,
-    exclusive,
     async refresh({ signal }) {
       signal.throwIfAborted();
       const head = await resolveBranch(repo, specRef);
