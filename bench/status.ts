@@ -8,6 +8,7 @@
  *
  * `runStatusLoad` is also what test/controller/status-server-load.test.ts runs.
  */
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -53,10 +54,33 @@ export interface LoadResult {
   metrics_scrapes: number;
   metrics_failures: number;
   bytes_per_s: number;
+  /** CPU time of the server's thread (requests, document replacements, scrapes), Linux only, else null. */
+  server_cpu_s: number | null;
+  /** Server CPU per request: what the server itself costs, however busy the machine is. */
+  server_cpu_us_per_request: number | null;
   status_json_bytes: number;
   status_json_gzip_bytes: number;
   page_bytes: number;
 }
+
+/**
+ * CPU seconds of this process's main thread (the server's; autocannon runs in a worker), from
+ * /proc: wall-clock figures (latency, event-loop utilization) depend on what else the machine runs,
+ * CPU time per request much less. Null where /proc is not there.
+ */
+function mainThreadCpuS(): number | null {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is the 1st, utime the 12th, stime the 13th.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS = 100;
 
 /** The route mix each client cycles through: what dashboards, people and probes ask for. */
 const PATHS = ['/api/v1/status', '/', '/api/v1/mirrors/mirror-0007', '/api/v1/sites', '/readyz', '/api/v1/mirrors', '/livez'];
@@ -91,6 +115,7 @@ export async function runStatusLoad(options: LoadOptions = {}): Promise<LoadResu
   }, 1000);
   try {
     const sizes = await Promise.all(['/api/v1/status', '/'].map(async (p) => Buffer.from(await (await fetch(server.url + p)).arrayBuffer())));
+    const cpu0 = mainThreadCpuS();
     const result = await autocannon({
       url: server.url,
       connections,
@@ -99,6 +124,8 @@ export async function runStatusLoad(options: LoadOptions = {}): Promise<LoadResu
       requests: PATHS.map((path) => ({ method: 'GET', path })),
       headers: gzip ? { 'accept-encoding': 'gzip' } : {},
     });
+    const cpu1 = mainThreadCpuS();
+    const serverCpu = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null;
     const codes: Record<string, number> = {};
     for (const [code, v] of Object.entries(result.statusCodeStats ?? {})) codes[code] = v.count ?? 0;
     const non200 = Object.entries(codes).reduce((n, [code, count]) => n + (code === '200' ? 0 : count), 0);
@@ -118,6 +145,8 @@ export async function runStatusLoad(options: LoadOptions = {}): Promise<LoadResu
       metrics_scrapes: scrapes,
       metrics_failures: scrapeFailures,
       bytes_per_s: result.throughput.average,
+      server_cpu_s: serverCpu === null ? null : Math.round(serverCpu * 100) / 100,
+      server_cpu_us_per_request: serverCpu === null ? null : Math.round((serverCpu * 1e6) / Math.max(1, result.requests.total)),
       status_json_bytes: sizes[0]!.length,
       status_json_gzip_bytes: gzipSync(sizes[0]!, { level: 4 }).length,
       page_bytes: sizes[1]!.length,
@@ -171,6 +200,7 @@ async function main(argv: string[]): Promise<number> {
     ['clients × duration', ...runs.map((r) => `${r.connections} × ${r.duration_s} s`)],
     ['requests', ...runs.map((r) => `${r.requests} (${Math.round(r.req_per_s)}/s)`)],
     ['bytes/s on the wire', ...runs.map((r) => `${formatBytes(r.bytes_per_s)}/s`)],
+    ['server CPU (its thread), per request', ...runs.map((r) => (r.server_cpu_s === null ? 'n/a' : `${r.server_cpu_s} s, ${r.server_cpu_us_per_request} µs`))],
     ['latency p50 / p90 / p99 / max', ...runs.map((r) => `${r.latency_ms.p50} / ${r.latency_ms.p90} / ${r.latency_ms.p99} / ${r.latency_ms.max} ms`)],
     [`p99 ≤ ${TARGET_P99_MS} ms`, ...runs.map((r) => (r.latency_ms.p99 <= TARGET_P99_MS ? 'met' : 'NOT met'))],
     ['errors / timeouts / non-200', ...runs.map((r) => `${r.errors} / ${r.timeouts} / ${r.non_200}`)],
