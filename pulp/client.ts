@@ -115,7 +115,10 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
         site: name,
         method: req.method,
         url: req.url.href,
-        problem: `expected ${req.expect.join(' or ')} with a JSON body, got ${answer.status}`,
+        // "expected 200 with a JSON body, got 200" would hide what came back: say what it was.
+        problem: req.expect.includes(answer.status)
+          ? `answered ${answer.status} with ${String(answer.headers['content-type'] ?? 'no content type').split(';')[0]}, not JSON; is a proxy or a login page in the way?`
+          : `expected ${req.expect.join(' or ')} with a JSON body, got ${answer.status}`,
       });
     }
     return answer.body as T;
