@@ -14,7 +14,9 @@ export type ProxyMode =
   /** Answer 503 Service Unavailable to every request. */
   | '503'
   /** Accept and never answer (until the mode changes or the client gives up). */
-  | 'hang';
+  | 'hang'
+  /** Answer 200 with an HTML page, as a captive portal or a login proxy in the way would. */
+  | 'html';
 
 export interface FaultProxy {
   /** `http://127.0.0.1:PORT`, stable across modes. */
@@ -38,6 +40,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     if (mode === '503') {
       req.resume();
       res.writeHead(503, { 'Content-Type': 'text/plain', 'Content-Length': 20 }).end('Service Unavailable\n');
+      return;
+    }
+    if (mode === 'html') {
+      req.resume();
+      const page = '<html><body>Please log in to continue</body></html>\n';
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(page) }).end(page);
       return;
     }
     if (mode === 'hang') {
