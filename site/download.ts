@@ -150,12 +150,11 @@ export async function fetchManifest(url: string, deps: DownloadDeps, limit = 102
 }
 
 /**
- * Download one file into a temp blob, verified. Nothing is stored unless size and sha256 match; the
- * temp file is removed on any failure. Resolves once verified, with the durable part (fdatasync,
- * rename) still running in the returned `stored` promise, so the next download can start while
- * the disk flushes; the caller awaits every `stored` before committing metadata.
+ * Download one file into a temp blob, verified while streaming. Nothing is kept unless size and
+ * sha256 match; the temp file is removed on any failure. The verified temp file comes back closed
+ * but not yet durable nor named by its digest: the caller passes it to `BlobStore.persistAll`.
  */
-export async function downloadArtifact(url: string, expected: { sha256: string; size: number }, deps: DownloadDeps): Promise<{ stored: Promise<void> }> {
+export async function downloadArtifact(url: string, expected: { sha256: string; size: number }, deps: DownloadDeps): Promise<{ path: string; sha256: string }> {
   return withRetries(deps, async () => {
     const stream = await open(url, deps);
     const tmp = await deps.blobs.createTemp(expected.sha256);
@@ -186,13 +185,8 @@ export async function downloadArtifact(url: string, expected: { sha256: string; 
       deps.blobs.discardTemp(tmp);
       throw asDownloadError(err, url, deps);
     }
-    const stored = deps.blobs.commitTemp(tmp, expected.sha256).catch((err) => {
-      deps.blobs.discardTemp(tmp);
-      throw err;
-    });
-    // Handled by the caller later; mark it so an early failure is not an unhandled rejection.
-    stored.catch(() => undefined);
-    return { stored };
+    deps.blobs.closeTemp(tmp);
+    return { path: tmp.path, sha256: expected.sha256 };
   });
 }
 

@@ -6,6 +6,7 @@
  * no version, no publication and no partial blob (verified blobs already renamed into place stay,
  * as in Pulp, and are reused by the next sync).
  */
+import { rmSync } from 'node:fs';
 import { ManifestParseError, parseManifest } from '../manifest/parse.js';
 import type { ManifestEntry } from '../manifest/types.js';
 import type { BlobStore } from './blobs.js';
@@ -94,8 +95,6 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     // has no record yet but is verified, so it is adopted instead of fetched again).
     const known = new Map<string, ArtifactRecord>();
     for (const a of t.artifacts.values()) known.set(a.sha256, a);
-    const sizes = new Map<string, number>();
-    for (const e of entries) if (!known.has(e.sha256)) sizes.set(e.sha256, e.size);
     const missing: ManifestEntry[] = [];
     const seen = new Set<string>();
     for (const e of entries) {
@@ -103,19 +102,19 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
       seen.add(e.sha256);
       if (deps.blobs.sizeOf(e.sha256) !== e.size) missing.push(e);
     }
-    const stored: Promise<void>[] = [];
+    const verified: { path: string; sha256: string }[] = [];
     try {
       await downloadAll(missing, concurrency, signal, local, async (e) => {
-        const r = await downloadArtifact(fileUrl(remote.url, e.relativePath), { sha256: e.sha256, size: e.size }, dd);
-        stored.push(r.stored);
+        verified.push(await downloadArtifact(fileUrl(remote.url, e.relativePath), { sha256: e.sha256, size: e.size }, dd));
         downloading.done++;
         deps.metrics.syncFilesDownloaded++;
       });
-    } finally {
-      // Every verified blob finishes its fsync + rename (or its cleanup) before we go on or fail.
-      await Promise.allSettled(stored);
+      await deps.blobs.persistAll(verified, 8, signal);
+    } catch (err) {
+      // Verified but not yet durable files of a failed or canceled sync are removed.
+      for (const v of verified) rmSync(v.path, { force: true });
+      throw err;
     }
-    await Promise.all(stored);
     downloading.state = 'completed';
     stage = associating;
     signal.throwIfAborted();
