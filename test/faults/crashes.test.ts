@@ -3,17 +3,19 @@
  * directory keeps a consistent store (every artifact file hashes to its name, the API lists only
  * artifacts it holds, the old tree still served, no temp file) and the next apply completes the
  * sync. A controller (`pulpdist run`) SIGKILLed mid-pass and restarted converges with no
- * duplicate object, and no blob crosses the WAN twice (the upstream's served-bytes counter).
+ * duplicate object, and no blob crosses the WAN twice (the upstream's served-bytes counter). A site
+ * SIGKILLed during a burst of API writes keeps every write it acknowledged.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { appendFile, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tempDir } from '../helpers/cli.js';
 import { startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
 import { commitAndPush, makeRepo, writeFiles } from '../helpers/git-server.js';
+import { startSite } from '../helpers/site.js';
 import {
   assertServes, getStatus, listNames, mirrorDoc, pollUntil, pulpdist, restartSite, siteDocs, siteMetric, startNetwork, stopNetwork, tempLeft, writeSpecs,
   writeTreeFiles, type NetSite, type SiteDef,
@@ -142,6 +144,47 @@ test('SIGKILL of the controller mid-pass, restart: converges, no duplicate objec
     ctl = undefined;
   } finally {
     await ctl?.kill();
+  }
+});
+
+test('SIGKILL during a burst of API writes: every acknowledged object survives the restart; a torn journal tail is dropped', async () => {
+  const site = await startSite({ dataDir: path.join(dir, 'site-burst') });
+  try {
+    const acked: string[] = [];
+    const refused: string[] = [];
+    let next = 0;
+    let killed = false;
+    const worker = async (): Promise<void> => {
+      while (!killed && next < 400) {
+        const name = `burst-${next++}`;
+        try {
+          const r = await fetch(`${site.url}/pulp/api/v3/repositories/file/file/`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name }) });
+          if (r.status === 201) acked.push(name);
+          else refused.push(`${name}: ${r.status} ${await r.text()}`);
+        } catch {
+          return; // the site died under this request: not acknowledged
+        }
+      }
+    };
+    const workers = Array.from({ length: 8 }, worker);
+    await pollUntil('60 acknowledged creates', async () => (acked.length >= 60 ? true : undefined), 30_000, 2);
+    killed = true;
+    await site.kill();
+    await Promise.all(workers);
+    assert.equal(refused, [], 'every create before the kill succeeded');
+    // A crash in the middle of an append leaves half a line: the restart must drop it, not fail.
+    await appendFile(path.join(site.dataDir, 'metadata', 'journal.jsonl'), '[{"put":"repositories","v":{"id":"torn-');
+    await site.restart();
+    const list = (await (await fetch(`${site.url}/pulp/api/v3/repositories/file/file/?limit=1000`)).json()) as { results: { name: string }[] };
+    const names = list.results.map((r) => r.name);
+    assert.equal(acked.filter((n) => !names.includes(n)), [], 'every acknowledged repository is there');
+    assert.is(new Set(names).size, names.length, 'no duplicate names');
+    const after = await fetch(`${site.url}/pulp/api/v3/repositories/file/file/`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'after-restart' }) });
+    assert.is(after.status, 201);
+    await after.arrayBuffer();
+    assert.not.match(site.stderr(), /internal error/);
+  } finally {
+    await site.stop();
   }
 });
 
