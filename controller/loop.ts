@@ -8,16 +8,17 @@
  * status is written in `finally`; errors back off exponentially (capped); a new commit is never
  * held behind a stuck pass for longer than `preemptAfterMs`.
  */
-import { SpecError, isPulpdistError, messageOf } from '../core/errors.js';
+import { isPulpdistError, messageOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { StatusDocument } from '../core/status.js';
 import { formatDuration } from '../core/units.js';
 import type { PassResult } from '../reconcilers/pass-types.js';
-import type { LoadResult, Problem, SpecSet } from '../spec/types.js';
+import type { LoadResult, SpecSet } from '../spec/types.js';
 import type { GitSource } from './git-source.js';
 import type { TreeFile } from './git-tree.js';
 import { jittered, nextAfterCycle, triggerAt, type TriggerReason } from './loop-schedule.js';
 import { PropagationTracker } from './propagation.js';
+import { SpecTracker } from './spec-tracker.js';
 import { buildStatusDocument, stateCounts } from './status-model.js';
 import type { StatusWriter } from './status-writer.js';
 
@@ -102,9 +103,7 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
   const listeners = new Set<(doc: StatusDocument) => void>();
 
   // Spec state.
-  let specCommit: string | null = null;
-  let problems: readonly Problem[] = [];
-  let valid: { commit: string; specs: SpecSet } | null = null;
+  const specs = new SpecTracker(source, deps.loadSpecs, log, () => publish());
   let observedCommit: string | null = null;
   let pass: PassResult | null = null;
   let lastPass: { startedAt: Date; finishedAt: Date | null; result: 'succeeded' | 'failed' | 'running' } | null = null;
@@ -132,47 +131,11 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
   let started = false;
 
   function snapshot(): StatusDocument {
-    return buildStatusDocument({ version, startedAt, observedCommit, specCommit, problems, lastPass, specs: valid?.specs ?? null, pass });
+    return buildStatusDocument({ version, startedAt, observedCommit, specCommit: specs.specCommit, problems: specs.problems, lastPass, specs: specs.valid?.specs ?? null, pass });
   }
   const publish = (): void => {
     doc = snapshot();
   };
-
-  /**
-   * Read and validate `commit` once; an invalid commit leaves `valid` as it was. Serialized: the
-   * cycle and a head check during a pass may both arrive with the same new commit.
-   */
-  let considering: Promise<void> = Promise.resolve();
-  function consider(commit: string, signal: AbortSignal): Promise<void> {
-    const next = considering.then(() => considerNow(commit, signal));
-    considering = next.catch(() => undefined);
-    return next;
-  }
-  async function considerNow(commit: string, signal: AbortSignal): Promise<void> {
-    if (commit === specCommit) return;
-    let result: LoadResult;
-    try {
-      result = deps.loadSpecs(await source.readSpecFiles(commit, { signal }));
-    } catch (err) {
-      if (!(err instanceof SpecError)) throw err;
-      result = { specs: { sites: [], mirrors: [] }, problems: [{ file: err.file, line: err.line, column: err.column, severity: 'error', message: err.message.replace(/^[^:]*:\d+:\d+: /, ''), rule: 'spec-path' }], files: 0, documents: 0 };
-    }
-    specCommit = commit;
-    problems = result.problems;
-    const errors = result.problems.filter((p) => p.severity === 'error');
-    if (errors.length) {
-      log.warn('spec commit is invalid and is not applied; the last valid commit stays in force', {
-        commit,
-        errors: errors.length,
-        first: `${errors[0]!.file}:${errors[0]!.line}:${errors[0]!.column}: ${errors[0]!.message}`,
-        inForce: valid?.commit ?? null,
-      });
-    } else {
-      valid = { commit, specs: result.specs };
-      log.info('new spec commit', { commit, mirrors: result.specs.mirrors.length, sites: result.specs.sites.length });
-    }
-    publish();
-  }
 
   async function cycle(reasons: Set<TriggerReason>): Promise<PassResult | null> {
     const n = ++passNo;
@@ -184,8 +147,8 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
     try {
       const gitSignal = AbortSignal.any([shutdown.signal, AbortSignal.timeout(Math.max(intervalMs, 30_000))]);
       try {
-        await consider(await source.refresh({ signal: gitSignal }), gitSignal);
-        cycleSeen = specCommit;
+        await specs.consider(await source.refresh({ signal: gitSignal }), gitSignal);
+        cycleSeen = specs.specCommit;
         gitOk = true;
       } catch (err) {
         gitOk = false;
@@ -193,6 +156,7 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
         log.error('cannot read the spec repository; reconciling the last valid commit', { repo: source.description, error: err });
         error = err;
       }
+      const valid = specs.valid;
       if (!valid) return null;
       passAbort = new AbortController();
       passStart = Date.now();
@@ -327,20 +291,21 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
       do {
         recheck = false;
         const signal = AbortSignal.any([shutdown.signal, AbortSignal.timeout(30_000)]);
-        await consider(await source.refresh({ signal }), signal);
+        await specs.consider(await source.refresh({ signal }), signal);
         // Nothing new since the latest cycle read the branch (a push elsewhere, our status commit).
-        if (specCommit === cycleSeen) continue;
+        if (specs.specCommit === cycleSeen) continue;
         if (!running) {
           trigger('commit');
           continue;
         }
         // A pass follows the running one; a valid new commit also puts a deadline on it.
         pending.add('commit');
-        if (passAbort && valid && valid.commit !== passCommit) {
+        const newer = specs.valid?.commit;
+        if (passAbort && newer && newer !== passCommit) {
           const abort = passAbort;
           const wait = Math.max(0, preemptAfterMs - (Date.now() - passStart));
           clearTimeout(preemptTimer);
-          preemptTimer = setTimeout(() => abort.abort(new PassSupersededError(`superseded by ${valid?.commit}`)), wait);
+          preemptTimer = setTimeout(() => abort.abort(new PassSupersededError(`superseded by ${newer}`)), wait);
         }
       } while (recheck && !shutdown.signal.aborted);
     } catch (err) {
