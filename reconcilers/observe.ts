@@ -5,7 +5,7 @@
  * the cache saw it. A site that cannot be observed is recorded as such; the others proceed.
  */
 import PQueue from 'p-queue';
-import { messageOf } from '../core/errors.js';
+import { isPulpdistError, messageOf } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import { parseManifest } from '../manifest/parse.js';
 import { treeDigest } from '../manifest/digest.js';
@@ -82,7 +82,8 @@ export async function observeSite(site: SiteSpec, client: PulpClient, cache: Pub
       repositories, remotes: byName<FileRemote>(remotes), distributions, published, seenAt,
     };
   } catch (err) {
-    if (signal.aborted) throw err;
+    // A site's own failures (HTTP, connection, auth, config) make it unreachable; a bug stays loud.
+    if (signal.aborted || !isPulpdistError(err)) throw err;
     return unreachable(err);
   }
 }
