@@ -18,7 +18,7 @@ import type { Href, PulpClient } from '../pulp/types.js';
 import type { PassEvent } from './pass-types.js';
 import type { DesiredState, ObjectKind, Plan, PlanEntry, SourceTree } from './plan-types.js';
 import { syncKey } from './names.js';
-import { labelTree, runSync } from './apply-sync.js';
+import { awaitRunningSyncs, labelTree, runSync } from './apply-sync.js';
 import { isPendingRepositoryRef } from './distribution.js';
 
 export { progressOf } from './apply-sync.js';
@@ -97,16 +97,16 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
   const syncQueue = (site: string) => queueOf(syncQueues, site, opts.desired.sites.get(site)?.limits.concurrentSyncs ?? 2);
 
   const record = (entry: PlanEntry, result: EntryOutcome, started: number, message?: string) => {
-    const durationMs = Date.now() - started;
+    const durationMs = deps.now().getTime() - started;
     results.push({ entry, result, durationMs, ...(message ? { message } : {}) });
     deps.onEvent?.({ type: 'action-end', site: entry.site, mirror: entry.mirror, kind: entry.kind, action: entry.action, result, durationMs, ...(message ? { message } : {}) });
     const fields = { site: entry.site, mirror: entry.mirror, kind: entry.kind, action: entry.action };
     if (result === 'succeeded') deps.log.info(`${entry.action} ${entry.kind} ${entry.name}`, { ...fields, durationMs });
     else deps.log.warn(`${entry.action} ${entry.kind} ${entry.name} ${result}`, { ...fields, reason: message });
   };
-  const skip = (entry: PlanEntry, why: string) => record(entry, 'skipped', Date.now(), why);
+  const skip = (entry: PlanEntry, why: string) => record(entry, 'skipped', deps.now().getTime(), why);
   const run = async (entry: PlanEntry, fn: () => Promise<void>): Promise<boolean> => {
-    const started = Date.now();
+    const started = deps.now().getTime();
     deps.onEvent?.({ type: 'action-start', site: entry.site, mirror: entry.mirror, kind: entry.kind, action: entry.action, reason: entry.reason });
     try {
       signal.throwIfAborted();
@@ -204,6 +204,18 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
     const k = syncKey(e.mirror, e.site);
     done.set(k, new Promise((r) => resolvers.set(k, r)));
   }
+  // The first sync of this pass at a site waits for the syncs a killed predecessor left running
+  // there on the repositories this pass syncs (awaitRunningSyncs says why).
+  const predecessors = new Map<string, Promise<void>>();
+  const predecessorsDone = (site: string): Promise<void> => {
+    let p = predecessors.get(site);
+    if (!p) {
+      const repos = syncEntries.flatMap((x) => (x.site === site && x.action === 'sync' && x.op?.href ? [x.op.href] : []));
+      predecessors.set(site, (p = awaitRunningSyncs(clientOf(site), repos, deps.log, signal)));
+    }
+    return p;
+  };
+
   await Promise.all(
     syncEntries.map(async (e) => {
       const k = syncKey(e.mirror, e.site);
@@ -237,6 +249,7 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
     }
     const repo = hrefs.get(`repository:${k}`) ?? e.op?.href;
     const remote = hrefs.get(`remote:${k}`) ?? e.op?.remote;
+    if (e.action === 'sync' && process.env.NO_FIX !== '1') await predecessorsDone(e.site);
     const ok = await syncQueue(e.site).add(
       () => global.add(() => run(e, async () => {
         const client = clientOf(e.site);
