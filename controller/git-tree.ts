@@ -61,7 +61,7 @@ export async function readYamlFiles(repo: GitRepo, commit: string, dir: string, 
 }
 
 /** The files under `dir` of a commit as text, keyed by path relative to `dir` (status files). */
-export async function readTextFiles(repo: GitRepo, commit: string, dir: string): Promise<Map<string, string>> {
+export async function readTextFiles(repo: GitRepo, commit: string, dir: string, opts: { signal: AbortSignal }): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   let top;
   try {
@@ -72,6 +72,7 @@ export async function readTextFiles(repo: GitRepo, commit: string, dir: string):
   }
   const walk = async (entries: typeof top.tree, prefix: string): Promise<void> => {
     for (const e of entries) {
+      opts.signal.throwIfAborted();
       const p = prefix ? `${prefix}/${e.path}` : e.path;
       if (e.type === 'tree') {
         const sub = await git.readTree({ fs: repo.fs, gitdir: repo.gitdir, oid: e.oid, cache: repo.cache });
@@ -87,7 +88,7 @@ export async function readTextFiles(repo: GitRepo, commit: string, dir: string):
 }
 
 /** Write nested trees for `files` (paths relative to the tree root); returns the root tree oid. */
-export async function writeFilesTree(repo: GitRepo, files: ReadonlyMap<string, string>): Promise<string> {
+export async function writeFilesTree(repo: GitRepo, files: ReadonlyMap<string, string>, opts: { signal: AbortSignal }): Promise<string> {
   interface Dir { files: Map<string, string>; dirs: Map<string, Dir> }
   const root: Dir = { files: new Map(), dirs: new Map() };
   for (const [p, text] of files) {
@@ -104,6 +105,7 @@ export async function writeFilesTree(repo: GitRepo, files: ReadonlyMap<string, s
     const tree: { mode: string; path: string; oid: string; type: 'blob' | 'tree' }[] = [];
     for (const [name, sub] of d.dirs) tree.push({ mode: '040000', path: name, oid: await write(sub), type: 'tree' });
     for (const [name, text] of d.files) {
+      opts.signal.throwIfAborted();
       const oid = await git.writeBlob({ fs: repo.fs, gitdir: repo.gitdir, blob: Buffer.from(text, 'utf8') });
       tree.push({ mode: '100644', path: name, oid, type: 'blob' });
     }

@@ -42,10 +42,10 @@ export function createStatusWriter(source: GitSource, options: StatusWriterOptio
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         signal.throwIfAborted();
         const head = await source.statusHead({ signal });
-        const previous = !head ? new Map<string, string>() : known?.head === head ? known.files : await readTextFiles(source.repo, head, STATUS_DIR);
+        const previous = !head ? new Map<string, string>() : known?.head === head ? known.files : await readTextFiles(source.repo, head, STATUS_DIR, { signal });
         if (head) known = { head, files: previous };
         if (head && !statusChanged(previous, files)) return { commit: null, retries: attempt - 1 };
-        const subtree = await writeFilesTree(source.repo, files);
+        const subtree = await writeFilesTree(source.repo, files, { signal });
         const tree = await replaceTopEntry(source.repo, head, STATUS_DIR, subtree);
         const commit = await writeStatusCommit(source.repo, tree, head, commitMessage(doc, stateTransitions(previous, files)), now());
         const outcome = await source.publishStatus(commit, head, { signal });
