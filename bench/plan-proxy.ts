@@ -13,8 +13,8 @@ export interface CountingProxy {
   close(): Promise<void>;
 }
 
-/** Forward every request to `target` (an http://host:port origin), counting them. */
-export async function startCountingProxy(target: string): Promise<CountingProxy> {
+/** Forward every request to `target` (an http://host:port origin), counting them. Port 0 = any free port. */
+export async function startCountingProxy(target: string, port = 0): Promise<CountingProxy> {
   const t = new URL(target);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   let api = 0;
@@ -36,10 +36,13 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     req.pipe(up);
   });
   server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${bound}`,
     counts: () => ({ api, content }),
     reset: () => {
       api = 0;

@@ -4,14 +4,18 @@
  * `pulpdist plan` process and counts the HTTP requests it makes (every site is reached through a
  * counting proxy). Targets: ≤ 10 s, ≤ 512 MiB, requests ≤ 3 × kinds × sites × pages.
  *
- *   node dist/bench/plan.js [--quick] [--mirrors N] [--sites N] [--trees N] [--out FILE] [--keep] [--profile DIR]
+ *   node dist/bench/plan.js [--quick] [--mirrors N] [--sites N] [--trees N] [--out FILE] [--keep] [--dir DIR] [--profile DIR]
+ *
+ * `--dir DIR` keeps the network in DIR and reuses it on the next run with the same sizes: the
+ * proxies come back on the same ports, so the specs (and every remote URL) stay the same and the
+ * setup pass finds nothing to do. Set up 5,000 × 10 once, then measure as often as needed.
  *
  * Two runs are measured: `cold` (no local cache: what a CI job sees; the published digests come
  * from the tree labels pulpdist left on the distributions) and `warm` (the local cache of the run
  * before). Setting up the converged network (one reconcile pass) is timed too, but not a target.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -47,6 +51,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     keep: { type: 'boolean', default: false },
     profile: { type: 'string' },
+    dir: { type: 'string' },
   },
 });
 const MIRRORS = Number(values.mirrors ?? (values.quick ? 200 : 5000));
@@ -108,13 +113,37 @@ function runPlan(specs: string, env: Record<string, string>, extra: string[]): P
   });
 }
 
+/** What a kept network was built with, so a rerun can reuse it. */
+interface KeptNetwork {
+  mirrors: number;
+  sites: number;
+  trees: number;
+  ports: number[];
+}
+
+async function keptNetwork(dir: string): Promise<KeptNetwork | null> {
+  try {
+    const k = JSON.parse(await readFile(path.join(dir, 'bench-plan.json'), 'utf8')) as KeptNetwork;
+    return k.mirrors === MIRRORS && k.sites === SITES && k.trees === TREES && k.ports.length === SITES ? k : null;
+  } catch {
+    return null;
+  }
+}
+
 async function main(): Promise<void> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-bench-plan-'));
+  const keep = !!values.keep || !!values.dir;
+  const dir = values.dir ? path.resolve(values.dir) : await mkdtemp(path.join(os.tmpdir(), 'pulpdist-bench-plan-'));
+  if (values.dir) await mkdir(dir, { recursive: true });
+  const kept = values.dir ? await keptNetwork(dir) : null;
+  if (values.dir && !kept) {
+    // A network of other sizes (or none): start afresh.
+    for (const sub of ['sites', 'trees', 'specs', 'scan-cache', 'xdg-cache']) await rm(path.join(dir, sub), { recursive: true, force: true });
+  }
   const sites: BenchSite[] = [];
   const proxies: CountingProxy[] = [];
   const signal = AbortSignal.timeout(4 * 3600_000);
   try {
-    console.log(`bench:plan — ${MIRRORS} mirrors × ${SITES} embedded sites, ${TREES} source trees (in ${dir})`);
+    console.log(`bench:plan — ${MIRRORS} mirrors × ${SITES} embedded sites, ${TREES} source trees (in ${dir}${kept ? ', reused' : ''})`);
     const trees: string[] = [];
     for (let t = 0; t < TREES; t++) {
       const root = path.join(dir, 'trees', `t${t}`);
@@ -126,7 +155,11 @@ async function main(): Promise<void> {
     for (let i = 0; i < SITES; i++) {
       const s = await startBenchSite({ name: siteName(i), dataDir: path.join(dir, 'sites', siteName(i)), ...(i === 0 ? { allowedImportPath: path.join(dir, 'trees') } : {}), signal });
       sites.push(s);
-      proxies.push(await startCountingProxy(s.url));
+      proxies.push(await startCountingProxy(s.url, kept?.ports[i] ?? 0));
+    }
+    if (values.dir) {
+      const ports = proxies.map((p) => Number(new URL(p.url).port));
+      await writeFile(path.join(dir, 'bench-plan.json'), JSON.stringify({ mirrors: MIRRORS, sites: SITES, trees: TREES, ports } satisfies KeptNetwork) + '\n');
     }
     const specsDir = path.join(dir, 'specs');
     await writeSpecs(specsDir, proxies, trees);
@@ -157,6 +190,7 @@ async function main(): Promise<void> {
     const pages = Math.ceil(MIRRORS / PULP_CLIENT_DEFAULTS.pageSize);
     const bound = 3 * KINDS * SITES * pages;
     const env = { XDG_CACHE_HOME: path.join(dir, 'xdg-cache') };
+    await rm(env.XDG_CACHE_HOME, { recursive: true, force: true }); // the cold run starts with no cache at all
     const runs: Run[] = [];
     for (const [name, extra] of [['cold (no local cache)', ['--no-cache']], ['prime local cache', []], ['warm (local cache)', []]] as const) {
       for (const p of proxies) p.reset();
@@ -183,7 +217,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(proxies.map((p) => p.close()));
     await Promise.all(sites.map((s) => s.stop()));
-    if (!values.keep) await rm(dir, { recursive: true, force: true });
+    if (!keep) await rm(dir, { recursive: true, force: true });
   }
 }
 
