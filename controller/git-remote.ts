@@ -48,6 +48,7 @@ export async function openRemoteSource(o: RemoteSourceOptions): Promise<GitSourc
   const gitdir = path.join(o.stateDir, 'repos', createHash('sha256').update(url).digest('hex').slice(0, 16) + '.git');
   const repo: GitRepo = { fs: o.fs, gitdir, cache: {} };
   const gfs = o.fs;
+  let lastHead: string | null = null;
   if (!fs.existsSync(path.join(gitdir, 'HEAD'))) {
     await fs.promises.mkdir(gitdir, { recursive: true });
     await git.init({ fs: gfs, gitdir, bare: true, defaultBranch: o.branch });
@@ -107,6 +108,8 @@ export async function openRemoteSource(o: RemoteSourceOptions): Promise<GitSourc
         // A force-push just moves the tracking ref: the new head is the desired state.
         if (!head) throw new GitSourceError(`branch "${o.branch}" not found at ${description} (--branch)`);
         await git.writeRef({ fs: gfs, gitdir, ref: specRef, value: head, force: true });
+        if (head !== lastHead) repo.cache = {};
+        lastHead = head;
         return head;
       }),
     readSpecFiles: (commit, opts) => readYamlFiles(repo, commit, o.specPath, opts),

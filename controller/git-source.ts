@@ -99,6 +99,7 @@ export async function resolveBranch(repo: GitRepo, ref: string): Promise<string 
 
 function openLocalSource(o: { dir: string; branch: string; specPath: string; statusBranch: string; fs: GitFs; log: Logger }): GitSource {
   const repo: GitRepo = { fs: o.fs, gitdir: findGitdir(o.dir), cache: {} };
+  let lastHead: string | null = null;
   const specRef = `refs/heads/${o.branch}`;
   const statusRef = `refs/heads/${o.statusBranch}`;
   return {
@@ -112,6 +113,8 @@ function openLocalSource(o: { dir: string; branch: string; specPath: string; sta
         const branches = await git.listBranches({ fs: repo.fs, gitdir: repo.gitdir });
         throw new GitSourceError(`branch "${o.branch}" not found in ${o.dir} (branches: ${branches.join(', ') || 'none'}) (--branch)`);
       }
+      if (head !== lastHead) repo.cache = {};
+      lastHead = head;
       return head;
     },
     readSpecFiles: (commit, opts) => readYamlFiles(repo, commit, o.specPath, opts),

@@ -12,7 +12,11 @@ export type GitFs = Parameters<typeof git.readBlob>[0]['fs'];
 export interface GitRepo {
   fs: GitFs;
   gitdir: string;
-  /** isomorphic-git's pack cache; keeping one per repository makes repeated reads cheap. */
+  /**
+   * isomorphic-git's pack cache; keeping one per repository makes repeated reads cheap. The
+   * sources replace it when the spec branch moves, so that packs fetched over weeks are not all
+   * kept in memory.
+   */
   cache: object;
 }
 
