@@ -210,6 +210,8 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
     listContent: (filter, opts) => list<FileContent>('content', filter, opts),
     getTask,
     cancelTask,
+    listTasks: (filter, opts) => list<Task>('task', filter, opts),
+    awaitTask: (href, opts) => follow(href, opts),
 
     async getPublishedManifest(basePath, opts = {}) {
       const path = basePath.split('/').filter(Boolean).map(encodeURIComponent).join('/');

@@ -194,6 +194,10 @@ export interface PulpClient {
   listContent(filter?: ListFilter, opts?: CallOptions): Promise<FileContent[]>;
   getTask(href: Href, opts?: CallOptions): Promise<Task>;
   cancelTask(href: Href, opts?: CallOptions): Promise<Task>;
+  /** Tasks matching `filter` (`state__in`, `name`, `reserved_resources`…). */
+  listTasks(filter?: ListFilter, opts?: CallOptions): Promise<Task[]>;
+  /** Follow a task someone else started until it ends; throws PulpTaskError when it fails. */
+  awaitTask(href: Href, opts?: TaskCallOptions): Promise<Task>;
 
   /**
    * The PULP_MANIFEST a distribution serves, from the site's content origin

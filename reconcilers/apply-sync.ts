@@ -15,6 +15,35 @@ export interface SyncDeps {
   onEvent?: (event: PassEvent) => void;
 }
 
+/** The task name of a file sync, in real Pulp and in `pulpdist site`. */
+const SYNC_TASK = 'pulp_file.app.tasks.synchronizing.synchronize';
+
+/**
+ * Wait for the syncs already waiting or running at a site on any of `repos`. They are a
+ * predecessor's: a controller killed mid-pass leaves its syncs running. Starting ours beside them
+ * would download the same blobs twice and exceed the site's concurrentSyncs. Their outcome does
+ * not matter (our sync follows); a failure to list them is left to our syncs to report.
+ */
+export async function awaitRunningSyncs(client: PulpClient, repos: Href[], log: Logger, signal: AbortSignal): Promise<void> {
+  if (repos.length === 0) return;
+  let running: Task[];
+  try {
+    running = await client.listTasks({ name: SYNC_TASK, state__in: 'waiting,running' }, { signal });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    return;
+  }
+  const ours = running.filter((t) => t.name === SYNC_TASK && (t.reserved_resources_record ?? []).some((r) => repos.some((h) => r.endsWith(h))));
+  for (const t of ours) {
+    log.info('waiting for a sync left running by an earlier pass', { site: client.site, task: t.pulp_href });
+    try {
+      await client.awaitTask(t.pulp_href, { signal });
+    } catch (err) {
+      if (signal.aborted) throw err;
+    }
+  }
+}
+
 /** Sync `repo` from `remote` with `mirror: true`, recording the outcome in `syncs` (by syncKey). */
 export async function runSync(
   client: PulpClient,

@@ -249,7 +249,7 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
     }
     const repo = hrefs.get(`repository:${k}`) ?? e.op?.href;
     const remote = hrefs.get(`remote:${k}`) ?? e.op?.remote;
-    if (e.action === 'sync' && process.env.NO_FIX !== '1') await predecessorsDone(e.site);
+    if (e.action === 'sync') await predecessorsDone(e.site);
     const ok = await syncQueue(e.site).add(
       () => global.add(() => run(e, async () => {
         const client = clientOf(e.site);
