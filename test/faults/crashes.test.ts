@@ -16,13 +16,15 @@ import { tempDir } from '../helpers/cli.js';
 import { startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
 import { commitAndPush, makeRepo, writeFiles } from '../helpers/git-server.js';
 import { startSite } from '../helpers/site.js';
+import { TEMP_PREFIX } from '../../site/blobs.js';
 import {
   assertServes, getStatus, listNames, mirrorDoc, pollUntil, pulpdist, restartSite, siteDocs, siteMetric, startNetwork, stopNetwork, tempLeft, writeSpecs,
   writeTreeFiles, type NetSite, type SiteDef,
 } from './support.js';
 
-// The leaf's inbound cap makes its syncs take seconds, so that a kill lands mid-sync.
-const SITES: SiteDef[] = [{ name: 'origin' }, { name: 'leaf', upstream: 'origin', extra: ['  limits: {concurrentSyncs: 1, bandwidth: 400KiB/s}'] }];
+// The leaf's inbound cap makes its syncs take seconds, so that a kill lands mid-sync; two sync
+// slots let a restarted controller start a sync beside one its predecessor left running.
+const SITES: SiteDef[] = [{ name: 'origin' }, { name: 'leaf', upstream: 'origin', extra: ['  limits: {concurrentSyncs: 2, bandwidth: 400KiB/s}'] }];
 let dir = '';
 let cleanup = async (): Promise<void> => {};
 let net: Map<string, NetSite> | undefined;
@@ -39,6 +41,7 @@ async function assertStoreConsistent(n: NetSite): Promise<void> {
   const onDisk: string[] = [];
   for (const a of await readdir(root).catch(() => [] as string[])) {
     for (const b of await readdir(path.join(root, a))) {
+      if (b.startsWith(TEMP_PREFIX)) continue; // counted by tempLeft below
       const digest = createHash('sha256').update(await readFile(path.join(root, a, b))).digest('hex');
       assert.is(digest, a + b, `${n.name}: artifact ${a}/${b} holds other bytes`);
       onDisk.push(digest);
@@ -104,7 +107,7 @@ test('SIGKILL of a site mid-sync, restart: the store is consistent, the old tree
   assert.equal(await listNames(leaf(), 'repositories'), ['pulpdist.m']);
 });
 
-test('SIGKILL of the controller mid-pass, restart: converges, no duplicate objects, no blob crosses twice', async () => {
+test('SIGKILL of the controller mid-sync, restart: converges, no duplicate objects, no blob crosses twice', async () => {
   const repos = path.join(dir, 'repos');
   mkdirSync(repos, { recursive: true });
   const { work } = makeRepo(repos, 'specs', { 'specs/sites.yaml': siteDocs(net!, SITES), 'specs/m.yaml': mirrorDoc({ name: 'm', source: { path: tree }, origin: 'origin', sites: ['origin', 'leaf'] }) });
@@ -114,30 +117,39 @@ test('SIGKILL of the controller mid-pass, restart: converges, no duplicate objec
     await pollUntil('the first pass', async () => ((await getStatus(ctl!.url)).mirrors[0]?.sites.every((s) => s.state === 'Synced') ? true : undefined), 60_000);
     const served0 = await siteMetric(origin(), 'pulpdist_site_content_bytes_served_total');
     const got0 = await siteMetric(leaf(), 'pulpdist_site_sync_bytes_downloaded_total');
-    const { after, bytes } = await newVersion(16, 64 * 1024);
-    // A second mirror as well, so that the pass also has objects to create when it dies.
-    writeFiles(work, { 'specs/n.yaml': mirrorDoc({ name: 'n', source: { path: tree }, origin: 'origin', sites: ['origin', 'leaf'], extra: ['  basePath: n'] }) });
+    // A new mirror n whose tree holds 1 MiB of new blobs; the controller dies while the leaf
+    // downloads them (its sync goes on at the site).
+    const nTree = path.join(dir, 'trees', 'n');
+    const blobs: Record<string, Buffer> = {};
+    for (let i = 0; i < 16; i++) blobs[`pkgs/n-${i}.rpm`] = randomBytes(64 * 1024);
+    const bytes = 16 * 64 * 1024;
+    await writeTreeFiles(nTree, blobs);
+    writeFiles(work, { 'specs/n.yaml': mirrorDoc({ name: 'n', source: { path: nTree }, origin: 'origin', sites: ['origin', 'leaf'], extra: ['  basePath: n'] }) });
     commitAndPush(work, 'add n');
     await pollUntil('the leaf to be mid-download', async () => {
       const got = await siteMetric(leaf(), 'pulpdist_site_sync_bytes_downloaded_total');
       return got - got0 > 100 * 1024 ? true : undefined;
     }, 60_000, 20);
     assert.is(await ctl.kill(), 'SIGKILL');
+    // Meanwhile m's tree gains the same blobs: the restarted controller must sync m at the leaf
+    // too, and must not download them beside the sync its predecessor left running.
+    await writeTreeFiles(tree, blobs);
+    files = { ...files, ...blobs };
     ctl = await startControllerProcess(args);
     await pollUntil('m and n Synced after the restart', async () => {
       const d = await getStatus(ctl!.url);
       return d.mirrors.length === 2 && d.mirrors.every((m) => m.sites.length === 2 && m.sites.every((s) => s.state === 'Synced' && s.treeDigest === m.treeDigest)) ? d : undefined;
     }, 90_000);
-    // Measured before the checks below, which read content too. The new files crossed from origin
-    // to leaf once (n shares m's blobs, so it moves nothing new); manifests add a little.
+    // Measured before the checks below, which read content too. The new blobs crossed from origin
+    // to leaf once; manifests add a little.
     const served = (await siteMetric(origin(), 'pulpdist_site_content_bytes_served_total')) - served0;
     const got = (await siteMetric(leaf(), 'pulpdist_site_sync_bytes_downloaded_total')) - got0;
     assert.ok(served >= bytes && served < bytes + 16 * 1024, `origin served ${served} bytes for ${bytes} new`);
     assert.ok(got >= bytes && got < bytes + 16 * 1024, `leaf downloaded ${got} bytes for ${bytes} new`);
     for (const n of net!.values()) {
       for (const kind of ['repositories', 'remotes', 'distributions'] as const) assert.equal(await listNames(n, kind), ['pulpdist.m', 'pulpdist.n'], `${n.name} ${kind}`);
-      await assertServes(n, 'm', after);
-      await assertServes(n, 'n', after);
+      await assertServes(n, 'm', files);
+      await assertServes(n, 'n', blobs);
       await assertStoreConsistent(n);
     }
     assert.is(await ctl.stop(), 0);

@@ -8,6 +8,7 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
 import type { StatusDocument } from '../../core/status.js';
+import { TEMP_PREFIX } from '../../site/blobs.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { startSite, type RunningSite, type StartSiteOptions } from '../helpers/site.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
@@ -166,9 +167,17 @@ export async function listNames(n: NetSite, kind: 'repositories' | 'remotes' | '
   return body.results.map((o) => o.name).sort();
 }
 
-/** Files left in a site's temp directory (a sync must leave none). */
+/**
+ * Temp files a site holds: in `DATA/tmp` (older layouts) and, named `TEMP_PREFIX…`, next to the
+ * artifacts in their shard directories. A finished or failed sync must leave none.
+ */
 export async function tempLeft(n: NetSite): Promise<string[]> {
-  return readdir(path.join(n.site.dataDir, 'tmp')).catch(() => []);
+  const out = (await readdir(path.join(n.site.dataDir, 'tmp')).catch(() => [] as string[])).map((f) => `tmp/${f}`);
+  const root = path.join(n.site.dataDir, 'artifacts');
+  for (const shard of await readdir(root).catch(() => [] as string[])) {
+    for (const f of await readdir(path.join(root, shard)).catch(() => [] as string[])) if (f.startsWith(TEMP_PREFIX)) out.push(`artifacts/${shard}/${f}`);
+  }
+  return out;
 }
 
 /** One number from a site's own metrics (`/pulpdist/metrics`). */
