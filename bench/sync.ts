@@ -156,6 +156,9 @@ async function main(): Promise<void> {
         ` (ratio ${f(res.update.ratioFiles, 3)}, target ≤ 1.01 ${res.update.ratioFiles <= 1.01 ? 'OK' : 'MISSED'})` +
         ` + ${f(manifest2 / 1024)} KiB manifest (ratio with manifest ${f(res.update.ratioWithManifest, 3)}) in ${f(updateSeconds, 2)} s`,
     ];
+    // The site's own account of where the first sync's time went.
+    const phases = site.stderr().split('\n').find((l) => / sync .*downloadMs=/.test(l));
+    if (phases) out.push(`site phases: ${phases.replace(/^.*? sync /, '').replace(/ task=\S+/, '')}`);
     process.stdout.write(out.join('\n') + '\n');
     if (values.out) await writeFile(values.out, JSON.stringify(res, null, 2) + '\n');
   } finally {

@@ -9,6 +9,7 @@
 import { rmSync } from 'node:fs';
 import { ManifestParseError, parseManifest } from '../manifest/parse.js';
 import type { ManifestEntry } from '../manifest/types.js';
+import type { Logger } from '../core/logger.js';
 import type { BlobStore } from './blobs.js';
 import { downloadArtifact, fetchManifest, fileUrl, makeAgent, type DownloadDeps } from './download.js';
 import { href, timestamp, type ArtifactRecord, type ContentRecord, type Op, type PublicationRecord } from './records.js';
@@ -26,6 +27,8 @@ export interface SiteMetrics {
 }
 
 export interface SyncDeps {
+  /** For one summary line per sync (phase durations, files and bytes moved). */
+  log?: Logger;
   store: Store;
   blobs: BlobStore;
   allowedImportPaths: string[];
@@ -70,8 +73,15 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
   const downloading = ctx.report('sync.downloading.artifacts', 'Downloading Artifacts');
   const associating = ctx.report('associating.content', 'Associating Content');
   const later: ReturnType<TaskContext['report']>[] = [downloading, associating];
+  const t0 = performance.now();
+  const phases: Record<string, number> = {};
+  const mark = (name: string, since: number) => {
+    phases[name] = Math.round(performance.now() - since);
+    return performance.now();
+  };
   try {
     const manifestBytes = await fetchManifest(remote.url, dd);
+    let tick = mark('manifestMs', t0);
     meta.done = 1;
     meta.state = 'completed';
     const parsing = ctx.report('sync.parsing.metadata', 'Parsing Metadata Lines', { total: 0 });
@@ -103,13 +113,16 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
       if (deps.blobs.sizeOf(e.sha256) !== e.size) missing.push(e);
     }
     const verified: { path: string; sha256: string }[] = [];
+    tick = mark('planMs', tick);
     try {
       await downloadAll(missing, concurrency, signal, local, async (e) => {
         verified.push(await downloadArtifact(fileUrl(remote.url, e.relativePath), { sha256: e.sha256, size: e.size }, dd));
         downloading.done++;
         deps.metrics.syncFilesDownloaded++;
       });
+      tick = mark('downloadMs', tick);
       await deps.blobs.persistAll(verified, 8, signal);
+      tick = mark('persistMs', tick);
     } catch (err) {
       // Verified but not yet durable files of a failed or canceled sync are removed.
       for (const v of verified) rmSync(v.path, { force: true });
@@ -159,6 +172,8 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     for (const r of [associating, unassociating, bytesReport]) if (r) r.state = 'completed';
     ctx.task.created_resources = result.created;
     await result.committed;
+    mark('commitMs', tick);
+    deps.log?.info('sync', { task: ctx.task.id, files: downloading.done, bytes, added: result.added, removed: result.removed, ...phases, ms: Math.round(performance.now() - t0) });
   } catch (err) {
     if (!ctx.signal.aborted) {
       stage.state = 'failed';
