@@ -15,7 +15,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { TaskFailure } from './tasks.js';
-import type { BlobStore } from './blobs.js';
+import type { BlobStore, TempBlob } from './blobs.js';
 import type { RemoteRecord } from './records.js';
 import type { TokenBucket } from './token-bucket.js';
 
@@ -156,8 +156,22 @@ export async function fetchManifest(url: string, deps: DownloadDeps, limit = 102
  */
 export async function downloadArtifact(url: string, expected: { sha256: string; size: number }, deps: DownloadDeps): Promise<{ path: string; sha256: string }> {
   return withRetries(deps, async () => {
-    const stream = await open(url, deps);
-    const tmp = await deps.blobs.createTemp(expected.sha256);
+    // Create the temp file while the request is in flight: both wait on I/O, so overlap them.
+    const tmpP = deps.blobs.createTemp(expected.sha256);
+    let stream: Readable;
+    try {
+      stream = await open(url, deps);
+    } catch (err) {
+      await tmpP.then((tmp) => deps.blobs.discardTemp(tmp), () => undefined);
+      throw err;
+    }
+    let tmp: TempBlob;
+    try {
+      tmp = await tmpP;
+    } catch (err) {
+      stream.destroy();
+      throw err;
+    }
     const hash = createHash('sha256');
     let size = 0;
     try {
