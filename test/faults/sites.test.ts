@@ -140,7 +140,7 @@ test('apply: b starts refusing connections while its sync runs → b named, the 
   }
 });
 
-test('run: b answers 503 → status says b unreachable, the others Synced at the new commit; b recovers by itself', async () => {
+test('run: b answers 503 → status says b unreachable, the others Synced at the new commit, passes back off; b recovers by itself', async () => {
   const repoRoot = path.join(dir, 'repo');
   mkdirSync(repoRoot, { recursive: true });
   const { work } = makeRepo(repoRoot, 'specs', { 'specs/sites.yaml': siteDocs(net!, SITES), 'specs/m.yaml': mirrorDoc({ name: 'm', source: { path: tree }, origin: 'origin', sites: ['origin', 'a', 'b'] }) });
@@ -169,6 +169,13 @@ test('run: b answers 503 → status says b unreachable, the others Synced at the
     assert.is.not(cell.state, 'Synced');
     assert.match(cell.message, /site b is unreachable/);
     await assertServes(b(), 'm', before, 'b while answering 503');
+    // Passes that end with b unreachable are failures: the next one backs off (1 s, 2 s, 4 s…).
+    const from = ctl.log().length;
+    const backoffs = await pollUntil('two failed passes after the outage', async () => {
+      const nexts = ctl!.log().slice(from).split('\n').filter((l) => /^INFO\s+pass .*converged=false/.test(l)).map((l) => /next=([\d.]+)(ms|s)\b/.exec(l)).map((m) => (m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN));
+      return nexts.length >= 2 ? nexts : undefined;
+    }, 60_000);
+    assert.ok(backoffs[1]! > backoffs[0]! * 1.5, `passes back off: next ${backoffs.join(' ms, ')} ms`);
     await b().proxy.setMode('pass');
     await pollUntil('b Synced after it recovers', async () => {
       const d = await getStatus(url);
