@@ -36,6 +36,8 @@ export interface LoadOptions {
   replaceEveryMs?: number;
   /** Ask for gzip, as browsers, Prometheus and `curl --compressed` do. @default true */
   gzip?: boolean;
+  /** Seconds before a request counts as timed out. @default 10 */
+  timeoutS?: number;
 }
 
 export interface LoadResult {
@@ -87,7 +89,7 @@ const PATHS = ['/api/v1/status', '/', '/api/v1/mirrors/mirror-0007', '/api/v1/si
 
 /** Start a server, replace its document on a timer, load it, and stop everything. */
 export async function runStatusLoad(options: LoadOptions = {}): Promise<LoadResult> {
-  const { connections = 200, durationS = 10, mirrors = 100, replaceEveryMs = 100, gzip = true } = options;
+  const { connections = 200, durationS = 10, mirrors = 100, replaceEveryMs = 100, gzip = true, timeoutS = 10 } = options;
   let pass = 0;
   // Times fixed at the start: what changes from one document to the next is what a pass changes
   // (states, versions, tasks of a tenth of the mirrors), not every timestamp.
@@ -121,6 +123,7 @@ export async function runStatusLoad(options: LoadOptions = {}): Promise<LoadResu
       connections,
       duration: durationS,
       workers: 1,
+      timeout: timeoutS,
       requests: PATHS.map((path) => ({ method: 'GET', path })),
       headers: gzip ? { 'accept-encoding': 'gzip' } : {},
     });

@@ -10,7 +10,9 @@ import { runStatusLoad } from '../../bench/status.js';
 
 for (const gzip of [true, false]) {
   test(`200 clients for 10 s while the document changes every 100 ms (${gzip ? 'gzip' : 'identity'}): only 200s, no errors`, async () => {
-    const r = await runStatusLoad({ connections: 200, durationS: gzip ? 10 : 3, mirrors: 100, replaceEveryMs: 100, gzip });
+    // A generous timeout: on a CI machine shared with other jobs the load generator itself can be
+    // starved for seconds; what this test guards is correctness under load, bench:status the speed.
+    const r = await runStatusLoad({ connections: 200, durationS: gzip ? 10 : 3, mirrors: 100, replaceEveryMs: 100, gzip, timeoutS: 30 });
     console.log(`load (${gzip ? 'gzip' : 'identity'}): ${r.requests} requests, ${Math.round(r.req_per_s)}/s, p50 ${r.latency_ms.p50} ms, p99 ${r.latency_ms.p99} ms, max ${r.latency_ms.max} ms`);
     assert.ok(r.requests > 1000, `a real load (${r.requests} requests)`);
     const detail = JSON.stringify({ errors: r.errors, timeouts: r.timeouts, codes: r.status_codes });
