@@ -7,7 +7,7 @@ import { ALLOW, NOT_FOUND, readJsonObject, sendJson, type Ctx } from './http.js'
 import { csv, idFilters, labelSelect, nameFilters, sendList, timeFilters, type Filter } from './listing.js';
 import { href, parseHref, timestamp, type DistributionRecord, type PublicationRecord, type Tables } from './records.js';
 import { distributionJson, publicationJson } from './serialize.js';
-import { answerTask, commitTask, idOf, methodNotAllowed, type Site } from './site.js';
+import { answerTask, commitTask, methodNotAllowed, type Site } from './site.js';
 import { TaskFailure } from './tasks.js';
 import { BodyCheck } from './validate.js';
 import { deletePublicationOps, latestVersion, publish, servedPublication, versionKey } from './versions.js';
@@ -193,4 +193,3 @@ function conflicts(t: Tables, name: string, basePath: string, selfId: string | n
   return null;
 }
 
-export { idOf };

@@ -55,11 +55,6 @@ export class BlobStore {
     return path.join(this.root, sha256.slice(0, 2), sha256.slice(2));
   }
 
-  /** Pulp's `file` field for an artifact: `artifact/ab/cdef…`. */
-  fileField(sha256: string): string {
-    return `artifact/${sha256.slice(0, 2)}/${sha256.slice(2)}`;
-  }
-
   /** Size of the stored blob, or null when it is absent (a synchronous stat: see `createTemp`). */
   sizeOf(sha256: string): number | null {
     return statSync(this.pathOf(sha256), { throwIfNoEntry: false })?.size ?? null;

@@ -41,8 +41,3 @@ export function commitTask(site: Site, ops: () => Op[], created: () => string[] 
 export function methodNotAllowed(method: string): ApiError {
   return new ApiError(405, { detail: `Method "${method}" not allowed.` });
 }
-
-/** The trailing id of an href (its last path segment). */
-export function idOf(h: string): string {
-  return h.split('/').at(-2)!;
-}
