@@ -8,8 +8,8 @@ import { UsageError, isPulpdistError, messageOf } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import { COMMANDS } from './commands/index.js';
 import type { Command } from './command.js';
+import { VERSION } from '../core/version.js';
 
-const VERSION = '0.1.0';
 
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

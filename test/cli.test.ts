@@ -31,4 +31,12 @@ test('an unknown option is a usage error naming it', async () => {
   assert.not.match(r.stderr, /at .*\.js:\d+/);
 });
 
+test('--version prints the version package.json states', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const r = await runCli(['--version']);
+  assert.is(r.code, 0);
+  assert.is(r.stdout.trim(), `pulpdist ${pkg.version}`);
+});
+
 test.run();

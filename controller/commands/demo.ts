@@ -12,7 +12,8 @@ import { createLogger } from '../../core/logger.js';
 import { EXAMPLE_SPECS_DIR, SCHEMA_DIR } from '../../core/paths.js';
 import { registerSecret } from '../../core/redact.js';
 import type { Command } from '../command.js';
-import { durationOption, VERSION } from './run.js';
+import { durationOption } from './run.js';
+import { VERSION } from '../../core/version.js';
 
 export const command: Command = {
   name: 'demo',

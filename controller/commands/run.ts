@@ -7,8 +7,8 @@ import { createLogger } from '../../core/logger.js';
 import { registerSecret } from '../../core/redact.js';
 import { parseDuration } from '../../core/units.js';
 import type { Command } from '../command.js';
+import { VERSION } from '../../core/version.js';
 
-export const VERSION = '0.1.0';
 
 /** Parse a duration option, or throw a UsageError naming it. */
 export function durationOption(name: string, value: unknown, fallback: string): number {

@@ -6,8 +6,8 @@ import type { Command } from '../command.js';
 import { ConfigError, UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { registerSecret } from '../../core/redact.js';
+import { VERSION } from '../../core/version.js';
 
-const VERSION = '0.1.0';
 
 export const command: Command = {
   name: 'site',
