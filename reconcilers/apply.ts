@@ -17,7 +17,7 @@ import type { LastSync } from '../core/status.js';
 import type { Href, PulpClient } from '../pulp/types.js';
 import type { PassEvent } from './pass-types.js';
 import type { DesiredState, ObjectKind, Plan, PlanEntry, SourceTree } from './plan-types.js';
-import { syncKey } from './names.js';
+import { isManaged, MIRROR_LABEL, syncKey } from './names.js';
 import { awaitRunningSyncs, labelTree, runSync } from './apply-sync.js';
 import { isPendingRepositoryRef } from './distribution.js';
 
@@ -72,6 +72,21 @@ export function explainFailure(entry: PlanEntry, err: unknown): string {
     return `${msg}: an object named ${entry.name} exists at ${entry.site} without the label managed_by=pulpdist; pulpdist never adopts or changes it: rename it, or label it if it really is pulpdist's`;
   }
   return msg;
+}
+
+function isConflict(err: unknown): boolean {
+  return /must be unique|already exists/i.test(messageOf(err));
+}
+
+/** The object named like `e` at its site when it carries our labels for e's mirror, else null. */
+async function createdMeanwhile(client: PulpClient, e: PlanEntry, signal: AbortSignal): Promise<{ pulp_href: Href } | null> {
+  const filter = { name: e.name };
+  const found =
+    e.kind === 'repository' ? await client.listRepositories(filter, { signal })
+    : e.kind === 'remote' ? await client.listRemotes(filter, { signal })
+    : await client.listDistributions(filter, { signal });
+  const mine = found.find((o) => o.name === e.name && isManaged(o.pulp_labels) && o.pulp_labels[MIRROR_LABEL] === e.mirror);
+  return mine ?? null;
 }
 
 function isNotFound(err: unknown): boolean {
@@ -177,10 +192,20 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
               body.repository = repo;
             }
             if (e.action === 'create') {
-              const created =
-                e.kind === 'repository' ? await client.createRepository(body as never, { signal })
-                : e.kind === 'remote' ? await client.createRemote(body as never, { signal })
-                : await client.createDistribution(body as never, { signal });
+              let created: { pulp_href: Href };
+              try {
+                created =
+                  e.kind === 'repository' ? await client.createRepository(body as never, { signal })
+                  : e.kind === 'remote' ? await client.createRemote(body as never, { signal })
+                  : await client.createDistribution(body as never, { signal });
+              } catch (err) {
+                // Names are deterministic: a conflict may be another pulpdist (a second apply, a
+                // CI job) creating the same object since we observed. Re-read; take it if it is
+                // ours for this mirror, else the conflict stands (explainFailure says why).
+                const same = isConflict(err) ? await createdMeanwhile(client, e, signal) : null;
+                if (!same) throw err;
+                created = same;
+              }
               hrefs.set(`${e.kind}:${k}`, created.pulp_href);
             } else {
               const href = e.op!.href!;
