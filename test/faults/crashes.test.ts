@@ -200,4 +200,25 @@ test('SIGKILL during a burst of API writes: every acknowledged object survives t
   }
 });
 
+test('two applies racing on the same sites (an operator and a CI job): both converge, no duplicate objects, the next apply changes nothing', async () => {
+  const raceSpecs = path.join(dir, 'race-specs');
+  const mirrors = ['m', 'p1', 'p2', 'p3'].map((name) => ({ name, source: { path: tree }, origin: 'origin', sites: ['origin', 'leaf'] }));
+  await writeSpecs(raceSpecs, net!, SITES, mirrors);
+  const [r1, r2] = await Promise.all([1, 2].map((i) => pulpdist(['apply', '--specs', raceSpecs], { XDG_CACHE_HOME: path.join(dir, `race-cache-${i}`) })));
+  for (const r of [r1!, r2!]) {
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.not.match(r.stdout + r.stderr, /internal error|without the label/);
+  }
+  for (const n of net!.values()) {
+    for (const kind of ['repositories', 'remotes', 'distributions'] as const) {
+      const names = await listNames(n, kind);
+      for (const m of ['pulpdist.m', 'pulpdist.p1', 'pulpdist.p2', 'pulpdist.p3']) assert.is(names.filter((x) => x === m).length, 1, `${n.name} ${kind} ${m}`);
+    }
+    for (const m of ['p1', 'p2', 'p3']) await assertServes(n, m, files);
+  }
+  const again = await pulpdist(['apply', '--specs', raceSpecs], { XDG_CACHE_HOME: path.join(dir, 'race-cache-1') });
+  assert.is(again.code, 0, again.stdout + again.stderr);
+  assert.match(again.stdout, /^0 changes made/m);
+});
+
 test.run();
