@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { realpath } from 'node:fs/promises';
-import http from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -68,7 +68,7 @@ export function fileUrl(manifestUrl: string, relativePath: string): string {
   return u.toString();
 }
 
-async function open(url: string, deps: DownloadDeps, redirects = 0, auth = true): Promise<Readable> {
+async function open(url: string, deps: DownloadDeps, redirects = 0, auth = true, extra: Record<string, string> = {}): Promise<Readable> {
   const u = new URL(url);
   if (u.protocol === 'file:') {
     const p = fileURLToPath(u);
@@ -87,6 +87,7 @@ async function open(url: string, deps: DownloadDeps, redirects = 0, auth = true)
   const r = deps.remote;
   const headers: Record<string, string> = { 'User-Agent': 'pulpdist-site' };
   for (const h of r.headers ?? []) Object.assign(headers, h);
+  Object.assign(headers, extra);
   if (auth && r.username !== null && r.password !== null) headers.Authorization = `Basic ${Buffer.from(`${r.username}:${r.password}`).toString('base64')}`;
   const mod = u.protocol === 'https:' ? https : http;
   const timeout = (r.sock_read_timeout ?? r.total_timeout ?? 300) * 1000;
@@ -102,7 +103,7 @@ async function open(url: string, deps: DownloadDeps, redirects = 0, auth = true)
         if (next.protocol !== 'http:' && next.protocol !== 'https:') {
           return reject(new DownloadError(`${status}, message='redirect to a non-HTTP URL refused', url=URL('${url}')`, false));
         }
-        return resolve(open(next.href, deps, redirects + 1, auth && next.origin === u.origin));
+        return resolve(open(next.href, deps, redirects + 1, auth && next.origin === u.origin, extra));
       }
       res.resume();
       reject(new DownloadError(`${status}, message='${res.statusMessage ?? ''}', url=URL('${url}')`, status === 429 || status >= 500));
@@ -111,6 +112,16 @@ async function open(url: string, deps: DownloadDeps, redirects = 0, auth = true)
     req.on('error', (err) => reject(deps.signal.aborted ? deps.signal.reason : new DownloadError(`Cannot connect to ${url}: ${err.message}`, true)));
     req.end();
   });
+}
+
+/**
+ * One GET of `url` with a `Range` header (http and https only), redirects followed as `open` does.
+ * The answer may be 206 or a 200 that ignored the range: the caller checks `statusCode` and
+ * `Content-Range`. Errors are the downloader's (`DownloadError`); no retries.
+ */
+export async function openRange(url: string, range: string, deps: DownloadDeps): Promise<IncomingMessage> {
+  if (!/^https?:/i.test(url)) throw new DownloadError(`A range request needs an http(s) URL: '${url}'`, false);
+  return (await open(url, deps, 0, true, { Range: range })) as IncomingMessage;
 }
 
 async function withRetries<T>(deps: DownloadDeps, fn: () => Promise<T>): Promise<T> {

@@ -10,6 +10,7 @@ import { rmSync } from 'node:fs';
 import { ManifestParseError, parseManifest } from '../manifest/parse.js';
 import type { ManifestEntry } from '../manifest/types.js';
 import type { Logger } from '../core/logger.js';
+import { appendBases, downloadAppended, type AppendBasis } from './append.js';
 import type { BlobStore } from './blobs.js';
 import { downloadArtifact, fetchManifest, fileUrl, makeAgent, type DownloadDeps } from './download.js';
 import { href, timestamp, type ArtifactRecord, type ContentRecord, type Op, type PublicationRecord } from './records.js';
@@ -112,11 +113,29 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
       seen.add(e.sha256);
       if (deps.blobs.sizeOf(e.sha256) !== e.size) missing.push(e);
     }
+    // Files that grew in place since this repository's previous version (over http(s) only: a
+    // file:// import reads locally, where a tail saves nothing worth the extra reads).
+    const bases = /^https?:/i.test(remote.url) && missing.length ? appendBases(previousFiles(t, req.repositoryId), missing, (s) => deps.blobs.sizeOf(s), (s) => deps.blobs.pathOf(s)) : new Map<string, AppendBasis>();
+    let appended = 0;
+    let appendFallbacks = 0;
     const verified: { path: string; sha256: string }[] = [];
     tick = mark('planMs', tick);
     try {
       await downloadAll(missing, concurrency, signal, local, async (e) => {
-        verified.push(await downloadArtifact(fileUrl(remote.url, e.relativePath), { sha256: e.sha256, size: e.size }, dd));
+        const url = fileUrl(remote.url, e.relativePath);
+        const expected = { sha256: e.sha256, size: e.size };
+        const basis = bases.get(e.sha256);
+        const tried = basis ? await downloadAppended(url, expected, basis, dd) : null;
+        if (tried?.kind === 'appended') {
+          appended++;
+          verified.push(tried);
+        } else {
+          if (tried) {
+            appendFallbacks++;
+            deps.log?.debug('append guess failed, downloading whole', { task: ctx.task.id, path: e.relativePath, reason: tried.reason });
+          }
+          verified.push(await downloadArtifact(url, expected, dd));
+        }
         downloading.done++;
         deps.metrics.syncFilesDownloaded++;
       });
@@ -173,7 +192,7 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     ctx.task.created_resources = result.created;
     await result.committed;
     mark('commitMs', tick);
-    deps.log?.info('sync', { task: ctx.task.id, files: downloading.done, bytes, added: result.added, removed: result.removed, ...phases, ms: Math.round(performance.now() - t0) });
+    deps.log?.info('sync', { task: ctx.task.id, files: downloading.done, bytes, appended, appendFallbacks, added: result.added, removed: result.removed, ...phases, ms: Math.round(performance.now() - t0) });
   } catch (err) {
     if (!ctx.signal.aborted) {
       stage.state = 'failed';
@@ -183,6 +202,19 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
   } finally {
     dd.agent.destroy();
   }
+}
+
+/** Relative path → blob of the repository's newest version (the basis of append guesses). */
+function previousFiles(t: SyncDeps['store']['t'], repositoryId: string): Map<string, { sha256: string; size: number }> {
+  const out = new Map<string, { sha256: string; size: number }>();
+  const repo = t.repositories.get(repositoryId);
+  if (!repo) return out;
+  for (const id of latestVersion(t, repo).content) {
+    const c = t.content.get(id);
+    const a = c && t.artifacts.get(c.artifact_id);
+    if (c && a) out.set(c.relative_path, { sha256: c.sha256, size: a.size });
+  }
+  return out;
 }
 
 /**
