@@ -15,14 +15,17 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startController } from '../controller/start-controller.js';
 import { messageOf } from '../core/errors.js';
-import { silentLogger } from '../core/logger.js';
+import { createLogger, silentLogger } from '../core/logger.js';
 import { formatDuration } from '../core/units.js';
 import { startControllerProcess } from '../test/helpers/controller-process.js';
 import { pushMirrors, startFixture, syncedEverywhere, waitFor, type Fixture } from './controller-setup.js';
 
-const USAGE = `usage: npm run bench:controller [-- --quick] [-- --out FILE] [-- --keep]
+const USAGE = `usage: npm run bench:controller [-- --quick] [-- --only pass] [-- --mirrors N] [-- --out FILE] [-- --keep]
 
   --quick      100 mirrors instead of 1,000, one push per mode, a 10 s idle window (development)
+  --only WHAT  run only one measurement: push (push → Synced), pass (one pass over N new mirrors) or idle
+  --mirrors N  mirrors in the one-pass and idle measurements (default 1,000; --quick 100)
+  --log FILE   write the one-pass's controller log (JSON lines, debug level) to FILE
   --out FILE   also write the figures as JSON
   --keep       keep the temp dir`;
 
@@ -62,25 +65,46 @@ async function pushToSynced(f: Fixture, mode: 'webhook' | 'poll', runs: number, 
   return out;
 }
 
-async function bigPass(f: Fixture, n: number): Promise<{ seconds: number; converged: boolean; changes: number }> {
+interface PassFigures {
+  seconds: number;
+  converged: boolean;
+  changes: number;
+  failures: number;
+  /** CPU seconds: this process (the controller, its hash threads) and the three site processes. */
+  cpu: { controller: number; sites: number };
+}
+
+async function bigPass(f: Fixture, n: number, logFile: string | undefined): Promise<PassFigures> {
   const names = Array.from({ length: n }, (_, i) => `m${String(i).padStart(4, '0')}`);
   pushMirrors(f, names, { files: 3, size: 256 });
-  const running = await startController({ repo: f.repoUrl, path: 'specs', listen: null, stateDir: path.join(f.dir, 'state-big'), version: 'bench', log: silentLogger, autoStart: false, passDeadlineMs: 1_800_000 });
+  const lines: string[] = [];
+  const passLog = logFile ? createLogger({ level: 'debug', format: 'json', write: (l) => void lines.push(l) }) : silentLogger;
+  const running = await startController({ repo: f.repoUrl, path: 'specs', listen: null, stateDir: path.join(f.dir, 'state-big'), version: 'bench', log: passLog, autoStart: false, passDeadlineMs: 1_800_000 });
   try {
+    const sites0 = await Promise.all(f.sites.map((s) => procStat(s.pid)));
+    const cpu0 = process.cpuUsage();
     const t0 = Date.now();
     const result = await running.controller.runOnce();
     const seconds = (Date.now() - t0) / 1000;
+    const cpu1 = process.cpuUsage(cpu0);
+    const sites1 = await Promise.all(f.sites.map((s) => procStat(s.pid)));
+    const cpu = {
+      controller: (cpu1.user + cpu1.system) / 1e6,
+      sites: sites1.reduce((a, s, i) => a + (s.cpuTicks - sites0[i]!.cpuTicks) / 100, 0),
+    };
     const doc = running.controller.getStatus();
     const converged = syncedEverywhere(doc, names);
-    log(`one pass over ${n} new mirrors × 3 sites: ${seconds.toFixed(1)} s, converged=${converged}, changes=${result?.changes ?? 0}`);
+    const failures = result?.failures ?? [];
+    log(`one pass over ${n} new mirrors × 3 sites: ${seconds.toFixed(1)} s, CPU ${cpu.controller.toFixed(1)} s controller + ${cpu.sites.toFixed(1)} s sites, converged=${converged}, changes=${result?.changes ?? 0}, failures=${failures.length}`);
     if (!converged) {
       const bad = doc.mirrors.flatMap((m) => m.sites.filter((c) => c.state !== 'Synced').map((c) => `${m.name}@${c.site} ${c.state}: ${c.message}`));
       log(`not Synced (${bad.length}): ${bad.slice(0, 5).join(' | ')}`);
-      for (const f of (result?.failures ?? []).slice(0, 5)) log(`failure: ${f}`);
+      for (const f of failures.slice(0, 20)) log(`failure: ${f}`);
     }
-    return { seconds, converged, changes: result?.changes ?? 0 };
+    return { seconds, converged, changes: result?.changes ?? 0, failures: failures.length, cpu };
   } finally {
     await running.close({ graceMs: 1000 });
+    if (logFile) await writeFile(logFile, lines.join('\n') + '\n');
   }
 }
 
@@ -113,42 +137,65 @@ async function idle(f: Fixture, n: number, windowS: number, signal: AbortSignal)
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
+const MEASUREMENTS = ['push', 'pass', 'idle'] as const;
+type Measurement = (typeof MEASUREMENTS)[number];
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, out: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean' }, only: { type: 'string' }, mirrors: { type: 'string' }, log: { type: 'string' },
+      out: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean' },
+    },
+  });
   if (values.help) {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
+  if (values.only !== undefined && !MEASUREMENTS.includes(values.only as Measurement)) {
+    process.stderr.write(`bench:controller: --only must be one of ${MEASUREMENTS.join(', ')}, got ${values.only}\n${USAGE}\n`);
+    return 2;
+  }
+  const wanted = (m: Measurement): boolean => values.only === undefined || values.only === m;
   const quick = !!values.quick;
-  const n = quick ? 100 : 1000;
+  const n = values.mirrors !== undefined ? Number(values.mirrors) : quick ? 100 : 1000;
+  if (!Number.isInteger(n) || n < 1) {
+    process.stderr.write(`bench:controller: --mirrors must be an integer ≥ 1, got ${values.mirrors}\n`);
+    return 2;
+  }
   const runs = quick ? 1 : 3;
   const signal = AbortSignal.timeout(3_600_000);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-bench-ctl-'));
   const f = await startFixture(dir, signal);
   try {
-    const webhook = await pushToSynced(f, 'webhook', runs, signal);
-    const poll = await pushToSynced(f, 'poll', runs, signal);
-    const pass = await bigPass(f, n);
-    const idleFig = await idle(f, n, quick ? 10 : 60, signal);
+    const webhook = wanted('push') ? await pushToSynced(f, 'webhook', runs, signal) : null;
+    const poll = wanted('push') ? await pushToSynced(f, 'poll', runs, signal) : null;
+    const pass = wanted('pass') ? await bigPass(f, n, values.log) : null;
+    if (!pass && wanted('idle')) pushMirrors(f, Array.from({ length: n }, (_, i) => `m${String(i).padStart(4, '0')}`), { files: 3, size: 256 });
+    const idleFig = wanted('idle') ? await idle(f, n, quick ? 10 : 60, signal) : null;
     const figures = {
       quick,
-      push_to_synced_webhook_s: webhook,
-      push_to_synced_poll_5s_s: poll,
-      pass_new_mirrors: { mirrors: n, sites: 3, seconds: pass.seconds, converged: pass.converged, changes: pass.changes, target_s: TARGET_PASS_S, flux_anchor_s: FLUX_ANCHOR_S },
-      idle: { mirrors: n, rss_mib: idleFig.rssMiB, cpu_percent: idleFig.cpuPercent, window_s: idleFig.windowS },
+      ...(webhook && poll ? { push_to_synced_webhook_s: webhook, push_to_synced_poll_5s_s: poll } : {}),
+      ...(pass ? { pass_new_mirrors: { mirrors: n, sites: 3, seconds: pass.seconds, cpu_s: pass.cpu, converged: pass.converged, changes: pass.changes, failures: pass.failures, target_s: TARGET_PASS_S, flux_anchor_s: FLUX_ANCHOR_S } } : {}),
+      ...(idleFig ? { idle: { mirrors: n, rss_mib: idleFig.rssMiB, cpu_percent: idleFig.cpuPercent, window_s: idleFig.windowS } } : {}),
     };
-    const rows = [
-      ['push → Synced at 3 sites, webhook (median)', `${median(webhook).toFixed(2)} s`, `runs: ${webhook.map((x) => x.toFixed(2)).join(', ')}`],
-      ['push → Synced at 3 sites, polling 5 s (median)', `${median(poll).toFixed(2)} s`, `runs: ${poll.map((x) => x.toFixed(2)).join(', ')}`],
-      [`one pass, ${n} new mirrors × 3 sites`, `${pass.seconds.toFixed(1)} s`, `${pass.converged ? 'converged' : 'NOT converged'}; target ≤ ${TARGET_PASS_S} s for 1,000; Flux: 1,000 in ${FLUX_ANCHOR_S} s`],
-      [`idle controller, ${n} mirrors: RSS`, `${idleFig.rssMiB.toFixed(0)} MiB`, ''],
-      [`idle controller, ${n} mirrors: CPU`, `${idleFig.cpuPercent.toFixed(2)} %`, `of one core over ${idleFig.windowS.toFixed(0)} s, drift-repair passes every 30 s included`],
-    ];
+    const rows: string[][] = [];
+    if (webhook && poll) {
+      rows.push(['push → Synced at 3 sites, webhook (median)', `${median(webhook).toFixed(2)} s`, `runs: ${webhook.map((x) => x.toFixed(2)).join(', ')}`]);
+      rows.push(['push → Synced at 3 sites, polling 5 s (median)', `${median(poll).toFixed(2)} s`, `runs: ${poll.map((x) => x.toFixed(2)).join(', ')}`]);
+    }
+    if (pass) {
+      rows.push([`one pass, ${n} new mirrors × 3 sites`, `${pass.seconds.toFixed(1)} s`, `${pass.converged ? 'converged' : `NOT converged (${pass.failures} failures)`}; target ≤ ${TARGET_PASS_S} s for 1,000; Flux: 1,000 in ${FLUX_ANCHOR_S} s`]);
+      rows.push([`one pass, ${n} new mirrors: CPU`, `${(pass.cpu.controller + pass.cpu.sites).toFixed(1)} s`, `controller ${pass.cpu.controller.toFixed(1)} s + 3 sites ${pass.cpu.sites.toFixed(1)} s`]);
+    }
+    if (idleFig) {
+      rows.push([`idle controller, ${n} mirrors: RSS`, `${idleFig.rssMiB.toFixed(0)} MiB`, '']);
+      rows.push([`idle controller, ${n} mirrors: CPU`, `${idleFig.cpuPercent.toFixed(2)} %`, `of one core over ${idleFig.windowS.toFixed(0)} s, drift-repair passes every 30 s included`]);
+    }
     const w0 = Math.max(...rows.map((r) => r[0]!.length));
     const w1 = Math.max(...rows.map((r) => r[1]!.length));
     process.stdout.write(`\nbench:controller${quick ? ' (quick)' : ''}\n\n` + rows.map((r) => `${r[0]!.padEnd(w0)}  ${r[1]!.padStart(w1)}  ${r[2]}`).join('\n') + '\n');
     if (values.out) await writeFile(values.out, JSON.stringify(figures, null, 2) + '\n');
-    return pass.converged ? 0 : 1;
+    return !pass || pass.converged ? 0 : 1;
   } finally {
     await f.close();
     if (values.keep) log(`kept ${dir}`);

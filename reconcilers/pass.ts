@@ -4,6 +4,7 @@
  * and the benchmarks all come through here, so they share one code path.
  */
 import { setMaxListeners } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import type { LastSync } from '../core/status.js';
 import type { SpecSet } from '../spec/types.js';
 import { apply, type ApplyResult } from './apply.js';
@@ -33,10 +34,12 @@ export interface PassMemory {
   lastSync: Map<string, LastSync>;
   lastSeen: Map<string, string>;
   sources: SourceReader | null;
+  /** Durations of the last pass's phases (ms), logged at debug as `pass phases`. */
+  phases: Record<string, number>;
 }
 
 export function createPassMemory(published = new PublishedCache()): PassMemory {
-  return { published, lastSyncAt: new Map(), lastSync: new Map(), lastSeen: new Map(), sources: null };
+  return { published, lastSyncAt: new Map(), lastSync: new Map(), lastSeen: new Map(), sources: null, phases: {} };
 }
 
 /** Used when the caller keeps none: one per process, so a long-running caller still gets caching. */
@@ -70,9 +73,13 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
   const sources = readerOf(deps, memory);
   const desired = desiredState(specs);
   const active = [...desired.mirrors.values()].filter((m) => !m.suspend);
+  // Phase durations for the debug log (`pass phases`): where a slow pass spends its time.
+  const t0 = performance.now();
+  const timed = <T>(p: Promise<T>, key: string): Promise<T> => p.finally(() => void (memory.phases[key] = Math.round(performance.now() - t0)));
+  memory.phases = {};
   const [sites, sourceTrees] = await Promise.all([
-    observeSites(specs.sites, deps.clients, memory.published, { signal, now: deps.now }),
-    readSources(active, sources, { signal }),
+    timed(observeSites(specs.sites, deps.clients, memory.published, { signal, now: deps.now }), 'observeMs'),
+    timed(readSources(active, sources, { signal }), 'sourcesMs'),
   ]);
   const observed: ObservedState = { sites, sources: sourceTrees };
   await loadMissingEntries(observed, deps.clients, memory.published, (site, dist) => {
@@ -88,6 +95,7 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
     allowMassDelete: opts.allowMassDelete ?? false,
     ...(opts.sites ? { sites: opts.sites } : {}),
   });
+  memory.phases.prepareMs = Math.round(performance.now() - t0);
   return { desired, observed, plan, memory, sources };
 }
 
@@ -133,6 +141,7 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
   let after = observed;
   let remaining = plan;
   if (!opts.dryRun) {
+    const t0 = performance.now();
     applied = await apply(plan, { clients: deps.clients, log: deps.log, now: deps.now, sources, ...(deps.onEvent ? { onEvent: deps.onEvent } : {}) }, {
       signal, desired, sourceTrees: observed.sources,
       ...(opts.maxConcurrentSyncs ? { maxConcurrentSyncs: opts.maxConcurrentSyncs } : {}),
@@ -142,9 +151,12 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
       memory.lastSync.set(k, s);
       if (s.result === 'completed' && s.finishedAt) memory.lastSyncAt.set(k, new Date(s.finishedAt));
     }
+    memory.phases.applyMs = Math.round(performance.now() - t0);
     if (applied.results.length > 0) {
       // Level-triggered: report what the sites hold now, not what we meant to do.
+      const t1 = performance.now();
       const sites = await observeSites(specs.sites, deps.clients, memory.published, { signal, now: deps.now });
+      memory.phases.reobserveMs = Math.round(performance.now() - t1);
       after = { sites, sources: observed.sources };
       remaining = computePlan(desired, after, {
         now: deps.now(), lastSyncAt: memory.lastSyncAt, allowMassDelete: opts.allowMassDelete ?? false,
@@ -152,6 +164,7 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
       });
     }
   }
+  deps.log.debug('pass phases', { ...memory.phases, entries: plan.entries.length });
   const mirrors = mirrorStatuses({ desired, observed: after, remaining, results: applied?.results ?? [], lastSync: memory.lastSync, dryRun: !!opts.dryRun });
   const siteList = siteStatuses(desired, after, memory.lastSeen);
   const failures = [...(applied?.failures ?? [])];
