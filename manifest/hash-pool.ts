@@ -2,6 +2,12 @@
  * A small pool of hashing threads. Each batch goes to the thread with the fewest bytes still
  * queued, so one 16 GiB file does not hold back the small files behind it. Threads start on the
  * first batch only: a rescan that hashes nothing never pays their start-up.
+ *
+ * One pool may serve many scans at once (the controller reads a thousand small source trees in a
+ * pass): each batch carries its own abort signal and progress callback, and a thread that dies
+ * fails only the batches it held; the next batch starts a fresh thread. Starting a thread costs
+ * tens of milliseconds of CPU, far more than hashing a small tree, so sharing the pool is what
+ * makes many small scans cheap.
  */
 import { Worker } from 'node:worker_threads';
 import type { HashReply, HashRequest, HashResult } from './hash-protocol.js';
@@ -13,21 +19,37 @@ export class HashWorkerError extends PulpdistError {}
 interface Slot {
   worker: Worker;
   queuedBytes: number;
+  /** Batches sent and not yet answered; the thread keeps the process alive only while this is > 0. */
+  batches: number;
+  /** Set once the thread failed or exited: it takes no more batches. */
+  dead: boolean;
 }
 
 interface Pending {
   slot: Slot;
   bytes: number;
+  onBytes: ((bytes: number) => void) | undefined;
   resolve: (r: HashResult[]) => void;
   reject: (e: unknown) => void;
+  /** Removes the batch's abort listener. */
+  detach: () => void;
 }
 
 export interface HashPoolOptions {
   /** Number of threads. */
   workers: number;
-  /** Called with bytes hashed as they are (partial progress on large files included). */
+  /** Called with bytes hashed as they are (partial progress on large files included), for every batch. */
   onBytes?: (bytes: number) => void;
+  /** Aborts the whole pool: every batch rejects and no new batch is accepted. */
   signal?: AbortSignal;
+}
+
+/** Per-batch options of `HashPool.hash`. */
+export interface HashBatchOptions {
+  /** Rejects this batch only (the thread finishes it; the answer is dropped). */
+  signal?: AbortSignal;
+  /** Bytes hashed in this batch as they are. */
+  onBytes?: (bytes: number) => void;
 }
 
 /** Hashes batches of files on worker threads. Call `close()` when done (also after an error). */
@@ -39,6 +61,9 @@ export class HashPool {
   private readonly onAbort = () => this.fail(this.options.signal?.reason ?? new Error('aborted'));
 
   constructor(private readonly options: HashPoolOptions) {
+    if (!Number.isInteger(options.workers) || options.workers < 1) {
+      throw new RangeError(`\`workers\` must be an integer ≥ 1, got ${options.workers}`);
+    }
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
@@ -47,15 +72,33 @@ export class HashPool {
     return this.pending.size;
   }
 
+  /** Threads running now (started lazily, replaced when one dies). */
+  get threads(): number {
+    return this.slots.length;
+  }
+
   /** Hash the files (absolute paths; `bytes` is their expected total, for balancing). */
-  hash(paths: string[], bytes: number): Promise<HashResult[]> {
+  hash(paths: string[], bytes: number, batch: HashBatchOptions = {}): Promise<HashResult[]> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     this.options.signal?.throwIfAborted();
+    batch.signal?.throwIfAborted();
     const slot = this.pickSlot();
     const id = this.nextId++;
     slot.queuedBytes += bytes;
+    if (slot.batches++ === 0) slot.worker.ref();
     return new Promise<HashResult[]>((resolve, reject) => {
-      this.pending.set(id, { slot, bytes, resolve, reject });
+      const onAbort = () => {
+        const p = this.pending.get(id);
+        if (!p) return;
+        // The thread still answers; until then the batch keeps counting against its slot.
+        p.resolve = () => {};
+        p.reject = () => {};
+        p.onBytes = undefined;
+        reject(batch.signal!.reason);
+      };
+      batch.signal?.addEventListener('abort', onAbort, { once: true });
+      const detach = () => batch.signal?.removeEventListener('abort', onAbort);
+      this.pending.set(id, { slot, bytes, onBytes: batch.onBytes, resolve, reject, detach });
       slot.worker.postMessage({ id, paths } satisfies HashRequest);
     });
   }
@@ -64,8 +107,9 @@ export class HashPool {
   async close(): Promise<void> {
     this.options.signal?.removeEventListener('abort', this.onAbort);
     this.fail(new HashWorkerError('the hash pool was closed'));
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
-    this.slots.length = 0;
+    const slots = this.slots.splice(0);
+    for (const s of slots) s.dead = true;
+    await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
   private pickSlot(): Slot {
@@ -81,33 +125,57 @@ export class HashPool {
 
   private spawn(): Slot {
     const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
-    const slot: Slot = { worker, queuedBytes: 0 };
+    const slot: Slot = { worker, queuedBytes: 0, batches: 0, dead: false };
     worker.on('message', (msg: HashReply) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
       if (msg.type === 'progress') {
-        this.options.onBytes?.(msg.bytes);
+        this.report(p, msg.bytes);
         return;
       }
       this.pending.delete(msg.id);
+      p.detach();
       slot.queuedBytes -= p.bytes;
+      if (--slot.batches === 0) slot.worker.unref();
       let done = 0;
       for (const r of msg.results) if ('sha256' in r) done += r.bytes - r.reported;
-      this.options.onBytes?.(done);
+      this.report(p, done);
       p.resolve(msg.results);
     });
-    worker.on('error', (err) => this.fail(new HashWorkerError(`a hashing thread failed: ${err.message}`, { cause: err })));
-    worker.on('exit', (code) => {
-      if (this.failure === undefined) this.fail(new HashWorkerError(`a hashing thread exited unexpectedly (code ${code})`));
-    });
+    worker.on('error', (err) => this.lose(slot, new HashWorkerError(`a hashing thread failed: ${err.message}`, { cause: err })));
+    worker.on('exit', (code) => this.lose(slot, new HashWorkerError(`a hashing thread exited unexpectedly (code ${code})`)));
+    // An idle pool must not keep the process alive (hash() refs the thread while it has batches).
+    worker.unref();
     this.slots.push(slot);
     return slot;
+  }
+
+  private report(p: Pending, bytes: number): void {
+    if (bytes === 0) return;
+    this.options.onBytes?.(bytes);
+    p.onBytes?.(bytes);
+  }
+
+  /** A thread is gone: fail what it held, forget it; the next batch starts another. */
+  private lose(slot: Slot, err: HashWorkerError): void {
+    if (slot.dead) return;
+    slot.dead = true;
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+    void slot.worker.terminate();
+    for (const [id, p] of this.pending) {
+      if (p.slot !== slot) continue;
+      this.pending.delete(id);
+      p.detach();
+      p.reject(err);
+    }
   }
 
   private fail(err: unknown): void {
     if (this.failure === undefined) this.failure = err;
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
+      p.detach();
       p.reject(this.failure);
     }
   }

@@ -100,21 +100,19 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     onProgress({ ...p });
   };
 
-  const pool = new HashPool({
-    workers,
-    ...(signal ? { signal } : {}),
-    onBytes: (n) => {
-      p.bytesHashed += n;
-      report();
-    },
-  });
+  const onBytes = (n: number) => {
+    p.bytesHashed += n;
+    report();
+  };
+  const pool = options.pool ?? new HashPool({ workers, ...(signal ? { signal } : {}) });
+  const batchOptions = { ...(signal ? { signal } : {}), onBytes };
   const inflight = new Set<Promise<void>>();
   let batch: FileRecord[] = [];
   let batchBytes = 0;
 
   const submit = (files: FileRecord[], bytes: number) => {
     const job = pool
-      .hash(files.map((f) => prefix + f.relativePath), bytes)
+      .hash(files.map((f) => prefix + f.relativePath), bytes, batchOptions)
       .then((results) => settle(files, results));
     // A rejection is awaited (and thrown) by the drain loop after the walk; these handlers only keep
     // it from counting as unhandled meanwhile.
@@ -218,7 +216,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     // settle() may submit retries, so drain until nothing is left in flight.
     while (inflight.size > 0) await Promise.all(inflight);
   } finally {
-    await pool.close();
+    if (!options.pool) await pool.close();
   }
   signal?.throwIfAborted();
   vanished += walked.vanished;

@@ -1,3 +1,5 @@
+import type { HashPool } from './hash-pool.js';
+
 /** A PULP_MANIFEST line: `relative_path,sha256,size`. */
 export interface ManifestEntry {
   /** `/`-separated path relative to the tree root, matching `^[^/]+(/[^/]+)*$`. */
@@ -43,6 +45,12 @@ export interface ScanOptions {
   onProgress?: (progress: ScanProgress) => void;
   /** Hashing threads. @default os.availableParallelism() */
   workers?: number;
+  /**
+   * A pool shared with other scans (many small trees: one set of threads instead of a start-up per
+   * tree). The scan neither closes it nor sizes it (`workers` then only bounds the batches it
+   * queues). @default a pool of `workers` threads for this scan, closed at its end
+   */
+  pool?: HashPool;
   /** Environment used for the default cache location. @default process.env */
   env?: Record<string, string | undefined>;
   /**

@@ -5,11 +5,13 @@
  * tests and the controller can give their own.
  */
 import { createHash } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import { messageOf } from '../core/errors.js';
 import { redact, redactUrl } from '../core/redact.js';
 import { parseManifest } from '../manifest/parse.js';
+import { HashPool } from '../manifest/hash-pool.js';
 import { scanTree, writeManifest } from '../manifest/scan.js';
 import type { MirrorSource } from '../spec/types.js';
 import { treeOfText } from './observe.js';
@@ -44,6 +46,40 @@ function decodeManifest(bytes: Uint8Array): string {
   }
 }
 
+/** Threads of an idle shared pool stop after this long; the next scan starts them again. */
+const POOL_IDLE_MS = 10_000;
+
+/**
+ * One hash pool for every tree this reader scans: a pass reads hundreds of small trees a few at a
+ * time, and a pool per scan started threads for each (tens of ms of CPU per tree, more than the
+ * hashing). Closed once no scan has used it for POOL_IDLE_MS, so an idle controller holds no threads.
+ */
+function sharedHashPool(workers: number): { acquire(): HashPool; release(): void } {
+  let pool: HashPool | null = null;
+  let users = 0;
+  let timer: NodeJS.Timeout | null = null;
+  return {
+    acquire() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      users += 1;
+      pool ??= new HashPool({ workers });
+      return pool;
+    },
+    release() {
+      users -= 1;
+      if (users > 0) return;
+      timer = setTimeout(() => {
+        const idle = pool;
+        pool = null;
+        timer = null;
+        void idle?.close();
+      }, POOL_IDLE_MS);
+      timer.unref();
+    },
+  };
+}
+
 /** A stable key of a source, so that mirrors sharing one are read once per pass. */
 export function sourceKey(source: MirrorSource): string {
   return source.kind === 'path' ? `path:${source.path}` : `manifest:${source.url}`;
@@ -53,13 +89,20 @@ export function sourceKey(source: MirrorSource): string {
 export function createSourceReader(options: SourceReaderOptions = {}): SourceReader {
   const doFetch = options.fetch ?? globalThis.fetch;
   const etags = new Map<string, { etag: string; tree: TreeSummary }>();
+  const hashing = sharedHashPool(options.workers ?? os.availableParallelism());
   return {
     async read(source, { signal }) {
       if (source.kind === 'path') {
         const cacheFile = options.cacheDir
           ? path.join(options.cacheDir, createHash('sha256').update(source.path).digest('hex').slice(0, 32) + '.cache')
           : undefined;
-        const r = await scanTree(source.path, { signal, ...(cacheFile ? { cacheFile } : {}), ...(options.workers ? { workers: options.workers } : {}) });
+        const pool = hashing.acquire();
+        let r;
+        try {
+          r = await scanTree(source.path, { signal, pool, ...(cacheFile ? { cacheFile } : {}), ...(options.workers ? { workers: options.workers } : {}) });
+        } finally {
+          hashing.release();
+        }
         let bytes = 0;
         for (const e of r.entries) bytes += e.size;
         return { digest: r.digest, files: r.entries.length, bytes, entries: r.entries };

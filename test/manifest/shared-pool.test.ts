@@ -1,0 +1,93 @@
+/**
+ * One hash pool shared by many concurrent scans (the controller reads hundreds of small source
+ * trees per pass): right digests for every tree, a bounded number of threads, an aborted scan
+ * that leaves the others alone, and a pool whose thread died that still serves the next batch.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { HashPool, HashWorkerError } from '../../manifest/hash-pool.js';
+import { scanTree } from '../../manifest/scan.js';
+import { tempDir } from '../helpers/cli.js';
+import { expectedManifest, sha256 } from './fixture.js';
+
+let dir = '';
+let cleanup = async () => {};
+const TREES = 40;
+const filesOf = (i: number): Record<string, string> => ({ 'a.bin': `tree ${i} a`, 'sub/b.bin': `tree ${i} b`.repeat(i + 1), 'c.bin': '' });
+
+test.before(async () => {
+  ({ dir, cleanup } = await tempDir('pulpdist-manifest-pool-'));
+  for (let i = 0; i < TREES; i++) {
+    for (const [rel, content] of Object.entries(filesOf(i))) {
+      const f = path.join(dir, `t${i}`, rel);
+      fs.mkdirSync(path.dirname(f), { recursive: true });
+      fs.writeFileSync(f, content);
+    }
+  }
+});
+
+test.after(async () => {
+  await cleanup();
+});
+
+test('40 concurrent scans on one pool of 2 threads: every digest right, never more than 2 threads', async () => {
+  const pool = new HashPool({ workers: 2 });
+  let maxThreads = 0;
+  try {
+    const results = await Promise.all(
+      Array.from({ length: TREES }, async (_, i) => {
+        const r = await scanTree(path.join(dir, `t${i}`), { cacheFile: false, pool, workers: 2 });
+        maxThreads = Math.max(maxThreads, pool.threads);
+        return r;
+      }),
+    );
+    for (let i = 0; i < TREES; i++) {
+      assert.is(results[i]!.digest, sha256(expectedManifest(filesOf(i))), `tree ${i}`);
+      assert.is(results[i]!.stats.hashedFiles, 3);
+    }
+    assert.ok(maxThreads >= 1 && maxThreads <= 2, `threads: ${maxThreads}`);
+    assert.is(pool.inFlight, 0);
+  } finally {
+    await pool.close();
+  }
+  assert.is(pool.threads, 0);
+});
+
+test('an aborted scan rejects with its reason; the other scans on the pool finish right', async () => {
+  const pool = new HashPool({ workers: 2 });
+  try {
+    const ac = new AbortController();
+    const reason = new Error('stop this one');
+    const doomed = scanTree(path.join(dir, 't1'), { cacheFile: false, pool, signal: ac.signal }).then(() => null, (e: unknown) => e);
+    ac.abort(reason);
+    const others = await Promise.all([2, 3, 4].map((i) => scanTree(path.join(dir, `t${i}`), { cacheFile: false, pool })));
+    assert.is(await doomed, reason);
+    assert.equal(others.map((r) => r.digest), [2, 3, 4].map((i) => sha256(expectedManifest(filesOf(i)))));
+    // The pool still works after the abort.
+    const again = await scanTree(path.join(dir, 't1'), { cacheFile: false, pool });
+    assert.is(again.digest, sha256(expectedManifest(filesOf(1))));
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a scan with its own pool (none given) still gives the same digest', async () => {
+  const own = await scanTree(path.join(dir, 't5'), { cacheFile: false, workers: 1 });
+  assert.is(own.digest, sha256(expectedManifest(filesOf(5))));
+});
+
+test('a closed pool rejects new batches with HashWorkerError', async () => {
+  const pool = new HashPool({ workers: 1 });
+  await pool.close();
+  const err = await pool.hash([path.join(dir, 't0', 'a.bin')], 1).then(() => null, (e: unknown) => e);
+  assert.instance(err, HashWorkerError);
+  assert.match((err as Error).message, /closed/);
+});
+
+test('workers must be an integer ≥ 1', () => {
+  assert.throws(() => new HashPool({ workers: 0 }), /`workers` must be an integer ≥ 1, got 0/);
+});
+
+test.run();
