@@ -1,0 +1,110 @@
+/**
+ * Item 1 of issue 8 under `pulpdist run` (sites.test.ts covers `apply`): three real sites (origin →
+ * a, origin → b), b behind a fault proxy answering 503 while a new commit arrives. The status
+ * endpoint names b unreachable with the cause, the others reach Synced on the new tree, b keeps
+ * serving its old tree, failed passes back off, and b converges by itself once it is back.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { tempDir } from '../helpers/cli.js';
+import { startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
+import { commitAndPush, makeRepo, writeFiles } from '../helpers/git-server.js';
+import {
+  assertServes, getStatus, mirrorDoc, pollUntil, pulpdist, siteDocs, startNetwork, stopNetwork, writeSpecs, writeTreeFiles,
+  type NetSite, type SiteDef,
+} from './support.js';
+
+const SITES: SiteDef[] = [{ name: 'origin' }, { name: 'a', upstream: 'origin' }, { name: 'b', upstream: 'origin' }];
+let dir = '';
+let cleanup = async (): Promise<void> => {};
+let net: Map<string, NetSite> | undefined;
+let specs = '';
+let tree = '';
+let env: Record<string, string> = {};
+let generation = 0;
+/** What the tree holds now (and what every site should serve once converged). */
+let files: Record<string, string> = {};
+
+const b = (): NetSite => net!.get('b')!;
+
+/** A new version of the tree: one file changed, one added. */
+async function nextTree(): Promise<{ before: Record<string, string>; after: Record<string, string> }> {
+  const before = files;
+  generation++;
+  files = { ...files, 'README': `generation ${generation}\n`, [`pkgs/p${generation}.rpm`]: `package ${generation} `.repeat(50) };
+  await writeTreeFiles(tree, files);
+  return { before, after: files };
+}
+
+test.before(async () => {
+  ({ dir, cleanup } = await tempDir('pulpdist-faults-sites-'));
+  tree = path.join(dir, 'trees', 'm');
+  mkdirSync(tree, { recursive: true });
+  net = await startNetwork(SITES.map((s) => (s.name === 'origin' ? { ...s, start: { allowedImportPaths: [path.join(dir, 'trees')] } } : s)), dir);
+  specs = path.join(dir, 'specs');
+  env = { XDG_CACHE_HOME: path.join(dir, 'cache') };
+  await nextTree();
+  await writeSpecs(specs, net, SITES, [{ name: 'm', source: { path: tree }, origin: 'origin', sites: ['origin', 'a', 'b'] }]);
+  const r = await pulpdist(['apply', '--specs', specs], env);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+});
+
+test.after(async () => {
+  await stopNetwork(net);
+  await cleanup();
+});
+
+test('run: b answers 503 → status says b unreachable, the others Synced at the new commit, passes back off; b recovers by itself', async () => {
+  const repoRoot = path.join(dir, 'repo');
+  mkdirSync(repoRoot, { recursive: true });
+  const { work } = makeRepo(repoRoot, 'specs', { 'specs/sites.yaml': siteDocs(net!, SITES), 'specs/m.yaml': mirrorDoc({ name: 'm', source: { path: tree }, origin: 'origin', sites: ['origin', 'a', 'b'] }) });
+  let ctl: ControllerProcess | undefined;
+  try {
+    ctl = await startControllerProcess(['--repo', work, '--path', 'specs', '--interval', '1s', '--request-timeout', '1s', '--state-dir', path.join(dir, 'state'), '--status-branch', '']);
+    const url = ctl.url;
+    await pollUntil('a first converged pass', async () => {
+      const d = await getStatus(url);
+      return d.mirrors[0]?.sites.every((s) => s.state === 'Synced') ? d : undefined;
+    });
+    await b().proxy.setMode('503');
+    const { before, after } = await nextTree();
+    writeFiles(work, { 'specs/m.yaml': mirrorDoc({ name: 'm', source: { path: tree }, origin: 'origin', sites: ['origin', 'a', 'b'], extra: ['  retainVersions: 2'] }) });
+    const commit = commitAndPush(work, 'touch m');
+    const doc = await pollUntil('origin and a Synced on the new tree, b unreachable', async () => {
+      const d = await getStatus(url);
+      const m = d.mirrors.find((x) => x.name === 'm');
+      const st = (s: string) => m?.sites.find((x) => x.site === s);
+      const site = d.sites.find((s) => s.name === 'b');
+      return st('origin')?.state === 'Synced' && st('a')?.state === 'Synced' && st('a')?.treeDigest === m?.treeDigest && site?.reachable === false ? d : undefined;
+    }, 60_000);
+    const bs = doc.sites.find((s) => s.name === 'b')!;
+    assert.match(bs.message, /^unreachable: b: GET http:\/\/127\.0\.0\.1:\d+\/pulp\/api\/v3\/status\/ answered 503 Service Unavailable/);
+    const cell = doc.mirrors.find((x) => x.name === 'm')!.sites.find((x) => x.site === 'b')!;
+    assert.is.not(cell.state, 'Synced');
+    assert.match(cell.message, /site b is unreachable/);
+    await assertServes(b(), 'm', before, 'b while answering 503');
+    // Passes that end with b unreachable are failures: the next one backs off (1 s, 2 s, 4 s…).
+    const from = ctl.log().length;
+    const backoffs = await pollUntil('two failed passes after the outage', async () => {
+      const nexts = ctl!.log().slice(from).split('\n').filter((l) => /^INFO\s+pass .*converged=false/.test(l)).map((l) => /next=([\d.]+)(ms|s)\b/.exec(l)).map((m) => (m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : NaN));
+      return nexts.length >= 2 ? nexts : undefined;
+    }, 60_000);
+    assert.ok(backoffs[1]! > backoffs[0]! * 1.5, `passes back off: next ${backoffs.join(' ms, ')} ms`);
+    await b().proxy.setMode('pass');
+    await pollUntil('b Synced after it recovers', async () => {
+      const d = await getStatus(url);
+      const m = d.mirrors.find((x) => x.name === 'm');
+      return d.controller.observedCommit === commit && m?.sites.every((s) => s.state === 'Synced' && s.treeDigest === m.treeDigest) ? d : undefined;
+    }, 60_000);
+    for (const n of net!.values()) await assertServes(n, 'm', after);
+    assert.is(await ctl.stop(), 0);
+    ctl = undefined;
+  } finally {
+    await b().proxy.setMode('pass');
+    await ctl?.kill();
+  }
+});
+
+test.run();
