@@ -9,6 +9,7 @@
  * held behind a stuck pass for longer than `preemptAfterMs`.
  */
 import { isPulpdistError, messageOf } from '../core/errors.js';
+import { redact } from '../core/redact.js';
 import type { Logger } from '../core/logger.js';
 import type { StatusDocument } from '../core/status.js';
 import { formatDuration } from '../core/units.js';
@@ -106,7 +107,7 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
   const specs = new SpecTracker(source, deps.loadSpecs, log, () => publish());
   let observedCommit: string | null = null;
   let pass: PassResult | null = null;
-  let lastPass: { startedAt: Date; finishedAt: Date | null; result: 'succeeded' | 'failed' | 'running' } | null = null;
+  let lastPass: { startedAt: Date; finishedAt: Date | null; result: 'succeeded' | 'failed' | 'running'; message?: string } | null = null;
   let doc = snapshot();
 
   // Loop state.
@@ -142,6 +143,8 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
     const t0 = now();
     let result: PassResult | null = null;
     let error: unknown;
+    /** Set when the spec repository could not be read this cycle (the pass runs on the last valid commit). */
+    let gitError: unknown = null;
     /** Aborted for a newer commit: not a failure, and the next pass follows at once. */
     let superseded = false;
     try {
@@ -155,6 +158,7 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
         if (shutdown.signal.aborted) throw err;
         log.error('cannot read the spec repository; reconciling the last valid commit', { repo: source.description, error: err });
         error = err;
+        gitError = err;
       }
       const valid = specs.valid;
       if (!valid) return null;
@@ -190,7 +194,9 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
       passAbort = null;
       passCommit = null;
       const t1 = now();
-      if (lastPass) lastPass = { startedAt: t0, finishedAt: t1, result: error ? 'failed' : 'succeeded' };
+      // The status says why a pass failed: an unreadable spec repository shows nowhere else but the log.
+      const why = error ? (error === gitError ? 'cannot read the spec repository; reconciling the last valid commit: ' : '') + redact(messageOf(error)) : '';
+      if (lastPass) lastPass = { startedAt: t0, finishedAt: t1, result: error ? 'failed' : 'succeeded', ...(why ? { message: why } : {}) };
       cycles++;
       if (!superseded) failures = error ? failures + 1 : 0;
       publish();

@@ -16,7 +16,7 @@ export interface ControllerSnapshot {
   specCommit: string | null;
   /** Problems of `specCommit` (only errors are shown; warnings do not block a commit). */
   problems: readonly Problem[];
-  lastPass: { startedAt: Date; finishedAt: Date | null; result: 'succeeded' | 'failed' | 'running' } | null;
+  lastPass: { startedAt: Date; finishedAt: Date | null; result: 'succeeded' | 'failed' | 'running'; message?: string } | null;
   /** The specs in force: those of the last valid commit. */
   specs: SpecSet | null;
   /** The last pass's result over `specs` (null before the first pass completes). */
@@ -43,7 +43,10 @@ export function buildStatusDocument(s: ControllerSnapshot): StatusDocument {
     specCommit: s.specCommit,
     specErrors: specErrorsOf(s.problems),
     lastPass: s.lastPass
-      ? { startedAt: s.lastPass.startedAt.toISOString(), finishedAt: s.lastPass.finishedAt?.toISOString() ?? null, result: s.lastPass.result }
+      ? {
+        startedAt: s.lastPass.startedAt.toISOString(), finishedAt: s.lastPass.finishedAt?.toISOString() ?? null, result: s.lastPass.result,
+        ...(s.lastPass.message ? { message: s.lastPass.message } : {}),
+      }
       : null,
   };
   const specs = s.specs ?? { sites: [], mirrors: [] };

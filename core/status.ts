@@ -61,7 +61,8 @@ export interface ControllerStatus {
   observedCommit: string | null;
   specCommit: string | null;
   specErrors: SpecErrorStatus[];
-  lastPass: { startedAt: string; finishedAt: string | null; result: 'succeeded' | 'failed' | 'running' } | null;
+  /** `message`: why a finished pass failed (redacted), e.g. the spec repository could not be read; absent otherwise. */
+  lastPass: { startedAt: string; finishedAt: string | null; result: 'succeeded' | 'failed' | 'running'; message?: string } | null;
 }
 
 export interface StatusDocument {
