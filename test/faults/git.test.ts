@@ -89,6 +89,7 @@ test('the Git remote refuses connections: the last state is kept and reported; a
   try {
     await pollUntil('the fetch failure logged', async () => (/cannot read the spec repository/.test(ctl!.log()) ? true : undefined), 30_000);
     const d = await waitFor('a failed pass after the outage', (x) => x.controller.lastPass?.result === 'failed' && Date.parse(x.controller.lastPass.finishedAt ?? '') > failedAt);
+    assert.match(d.controller.lastPass?.message ?? '', /^cannot read the spec repository; reconciling the last valid commit: .*ECONNREFUSED/, 'the status says why');
     assert.is(d.controller.observedCommit, before.controller.observedCommit, 'the last valid commit stays in force');
     assert.ok(synced(d, ['a']), 'mirrors keep their state');
     const ready = await fetch(`${ctl!.url}/readyz`);
@@ -103,7 +104,8 @@ test('the Git remote refuses connections: the last state is kept and reported; a
     await proxy!.setMode('pass');
   }
   const commit = runGit(['rev-parse', 'HEAD'], work);
-  await waitFor('b Synced after the remote is back', (d) => d.controller.observedCommit === commit && synced(d, ['a', 'b']));
+  const back = await waitFor('b Synced after the remote is back', (d) => d.controller.observedCommit === commit && synced(d, ['a', 'b']) && d.controller.lastPass?.result === 'succeeded');
+  assert.is(back.controller.lastPass?.message, undefined, 'no message once a pass succeeds');
   const ready = await fetch(`${ctl!.url}/readyz`);
   assert.is(ready.status, 200);
   await ready.arrayBuffer();
