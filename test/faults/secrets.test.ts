@@ -1,7 +1,7 @@
 /**
  * Item 6 of issue 8: passwords given through the environment never show. Two sites require basic
  * auth; the controller gets their password, a Git token and a webhook secret through its
- * environment. `plan` (text, json, markdown), `apply`, `run` (with its status endpoint and status
+ * environment (and, once, the Git token in the repository URL). `plan` (text, json, markdown), `apply`, `run` (with its status endpoint and status
  * commits pushed over authenticated HTTP), `pulpdist status` and /metrics run, also with a wrong
  * password and with secrets written into specs; every output is searched for every secret, also
  * in base64 (a Basic header) and URL-encoded forms.
@@ -128,11 +128,14 @@ test('run: logs (text and json), status JSON, the HTML page, /metrics, pulpdist 
     'specs/m.yaml': mirrorDoc({ name: 'm', source: { path: tree }, origin: 'origin', sites: ['origin', 'leaf'] }),
   });
   git = await startGitServer(repos, { auth: { username: 'pulpdist', password: GIT_TOKEN } });
+  // JSON logs with the Git token in the environment; text logs with it in the repository URL.
   for (const format of ['json', 'text']) {
+    const inUrl = format === 'text';
+    const repo = inUrl ? `${git.url.replace('http://', `http://pulpdist:${GIT_TOKEN}@`)}/specs.git` : `${git.url}/specs.git`;
     ctl = await startControllerProcess(
-      ['--repo', `${git.url}/specs.git`, '--path', 'specs', '--interval', '1s', '--state-dir', path.join(dir, `state-${format}`), '--log-format', format, '--log-level', 'debug',
+      ['--repo', repo, '--path', 'specs', '--interval', '1s', '--state-dir', path.join(dir, `state-${format}`), '--log-format', format, '--log-level', 'debug',
         '--webhook-secret-env', 'FAULTS_HOOK'],
-      { env: { ...env(), PULPDIST_GIT_USERNAME: 'pulpdist', PULPDIST_GIT_TOKEN: GIT_TOKEN, FAULTS_HOOK: HOOK_SECRET } },
+      { env: { ...env(), ...(inUrl ? {} : { PULPDIST_GIT_USERNAME: 'pulpdist', PULPDIST_GIT_TOKEN: GIT_TOKEN }), FAULTS_HOOK: HOOK_SECRET } },
     );
     const url = ctl.url;
     await pollUntil('m Synced everywhere', async () => {
