@@ -93,11 +93,24 @@ test('the default cache goes under $XDG_CACHE_HOME/pulpdist/', async () => {
   assert.match(files[0]!, /^manifest-[0-9a-f]{32}\.cache$/);
 });
 
-/** Run the CLI as an unprivileged user when we are root, since root reads everything. */
+/**
+ * Run the CLI as an unprivileged user when we are root, since root reads everything. The clone may
+ * sit below a directory that user cannot enter (a `mktemp -d` is 0700), so the user runs a copy of
+ * the program (bin/, dist/, package.json: the manifest command needs no node_modules) in `dir`.
+ */
 function runAsUser(args: string[]): Promise<CliResult> {
   const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+  let bin = BIN;
+  if ('uid' in asNobody) {
+    const copy = path.join(dir, 'program');
+    if (!fs.existsSync(copy)) {
+      const root = path.dirname(path.dirname(BIN));
+      for (const part of ['bin', 'dist', 'package.json']) fs.cpSync(path.join(root, part), path.join(copy, part), { recursive: true });
+    }
+    bin = path.join(copy, 'bin', path.basename(BIN));
+  }
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { ...asNobody, env: { ...process.env, HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { ...asNobody, env: { ...process.env, HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
