@@ -4,6 +4,7 @@
  * 413 for a body over the limit), never a 500, and the site must keep working and log no internal
  * error. Seeded fast-check runs throw generated JSON at every write endpoint.
  */
+import http from 'node:http';
 import net from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -202,6 +203,29 @@ test('fuzz (seeded): generated JSON bodies at every write endpoint never get a 5
   // The site still works: a sync on the original repository is accepted (and fails on its dead remote).
   const s = await call(site, 'POST', `${repo}sync/`, { remote });
   assert.is(s.status, 202);
+});
+
+test('fuzz (seeded): the content app and the API router never answer 5xx to odd paths, methods and Range headers', async () => {
+  const port = Number(new URL(site.url).port);
+  // node's http.request sends the path as given (fetch would normalize `..` and encode bytes).
+  const send = (method: string, p: string, range: string | null): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, method, path: p, headers: range ? { Range: range } : {} }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const seg = fc.oneof(fc.constantFrom('..', '.', '', '%2e%2e', '%2f', '%00', '%ff', '%E0%A4%A', 'd', 'PULP_MANIFEST', 'index.html', '~', '%', 'a b'), fc.stringMatching(/^[a-z0-9%._-]{0,6}$/));
+  const pathArb = fc.tuple(fc.constantFrom('/pulp/content/', '/pulp/api/v3/', '/pulp/api/v3/repositories/file/file/', '/pulpdist/', '/'), fc.array(seg, { maxLength: 5 }))
+    .map(([root, segs]) => (root + segs.join('/')).replace(/ /g, '%20'));
+  const range = fc.oneof(fc.constant(null), fc.constantFrom('bytes=0-0', 'bytes=-0', 'bytes=5-1', 'bytes=99999999999999999999-', 'bytes=0-1,3-4', 'bytes=', 'items=0-1', 'bytes=-'));
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom('GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS', 'PROPFIND'), pathArb, range, async (method, p, r) => (await send(method, p, r)) < 500),
+    { numRuns: 300, seed: 20261126 },
+  );
+  noInternalError();
 });
 
 test.run();
