@@ -133,7 +133,8 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
     // 409 carries the task unchanged when it had already finished; callers read its state.
     call<Task>({ method: 'PATCH', url: hrefUrl(href), json: { state: 'canceled' }, accept: [409], expect: [200, 409], signal: opts?.signal });
 
-  const follow = (href: Href, opts: TaskCallOptions = {}) =>
+  /** `dispatched`: Pulp hands the task to a worker (a POST), so the first poll waits (followTask's `firstPollMs`). */
+  const follow = (href: Href, opts: TaskCallOptions = {}, dispatched = false) =>
     followTask(
       href,
       {
@@ -141,6 +142,7 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
         log,
         getTask: (h, signal) => getTask(h, { signal }),
         cancelTask: (h, signal) => cancelTask(h, { signal }),
+        firstPollMs: dispatched ? o.taskPollMinMs : 0,
         pollMinMs: o.taskPollMinMs,
         pollMaxMs: o.taskPollMaxMs,
         timeoutMs: o.taskTimeoutMs,
@@ -155,7 +157,8 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
     if (typeof accepted.task !== 'string') {
       throw new PulpProtocolError({ site: name, method, url: url.href, problem: '202 answer names no task' });
     }
-    return follow(accepted.task, opts);
+    // Updates and deletes are immediate tasks in Pulp; a POST (sync) goes to a worker.
+    return follow(accepted.task, opts, method === 'POST');
   }
 
   /** The object a finished task created, found by its kind's href prefix (never by position). */
@@ -178,7 +181,7 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
     const url = kindUrl(kind);
     const answer = await call<Record<string, unknown>>({ method: 'POST', url, json: body, expect: [201, 202], signal: opts.signal });
     if (typeof answer.pulp_href === 'string') return answer as T;
-    if (typeof answer.task === 'string') return created<T>(await follow(answer.task, opts), kind, opts);
+    if (typeof answer.task === 'string') return created<T>(await follow(answer.task, opts, true), kind, opts);
     throw new PulpProtocolError({ site: name, method: 'POST', url: url.href, problem: 'answer is neither an object nor a task' });
   }
 

@@ -32,6 +32,13 @@ export interface TaskFollowerDeps {
   cancelTask(href: Href, signal?: AbortSignal): Promise<Task>;
   /** @default 50 */
   pollMinMs: number;
+  /**
+   * Wait before the first poll. 0 for calls Pulp runs as immediate tasks (updates, deletes: done
+   * before the 202 when their locks are free, so the first poll finds them completed); for work
+   * Pulp hands to a worker (syncs, distribution and publication creates) a poll at once only ever
+   * sees `waiting` or `running`, and costs the server and us a request each. @default 0
+   */
+  firstPollMs?: number;
   pollMaxMs: number;
   /** Default for `TaskCallOptions.timeoutMs`. */
   timeoutMs: number;
@@ -54,6 +61,7 @@ export async function followTask(href: Href, deps: TaskFollowerDeps, opts: TaskC
   const deadline = now() + timeoutMs;
   let last: Task | null = null;
   try {
+    if (deps.firstPollMs) await sleep(Math.min(deps.firstPollMs, Math.max(0, deadline - now())), signal);
     for (let poll = 0; ; poll++) {
       const task = await deps.getTask(href, signal);
       last = task;
