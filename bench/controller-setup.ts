@@ -27,12 +27,12 @@ export const mirrorYaml = (name: string, tree: string): string =>
   `apiVersion: pulpdist/v1\nkind: Mirror\nmetadata: {name: ${name}}\nspec:\n  source: {path: ${tree}}\n  origin: origin\n  sites: [origin, hub, leaf]\n`;
 
 /** Start the sites and the Git server; the repository holds the three Site specs under `specs/`. */
-export async function startFixture(dir: string, signal: AbortSignal): Promise<Fixture> {
+export async function startFixture(dir: string, signal: AbortSignal, opts: { siteLog?: (line: string) => void } = {}): Promise<Fixture> {
   const trees = path.join(dir, 'trees');
   mkdirSync(trees, { recursive: true });
   const sites: DemoSite[] = [];
   for (const name of ['origin', 'hub', 'leaf']) {
-    sites.push(await startDemoSite({ name, dataDir: path.join(dir, 'site-' + name), allowedImportPaths: [trees], signal }));
+    sites.push(await startDemoSite({ name, dataDir: path.join(dir, 'site-' + name), allowedImportPaths: [trees], signal, ...(opts.siteLog ? { onLog: opts.siteLog } : {}) }));
   }
   const { bare, work } = makeRepo(dir, 'specs', {
     'specs/sites/origin.yaml': siteYaml('origin', sites[0]!.url),

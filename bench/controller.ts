@@ -25,7 +25,7 @@ const USAGE = `usage: npm run bench:controller [-- --quick] [-- --only pass] [--
   --quick      100 mirrors instead of 1,000, one push per mode, a 10 s idle window (development)
   --only WHAT  run only one measurement: push (push → Synced), pass (one pass over N new mirrors) or idle
   --mirrors N  mirrors in the one-pass and idle measurements (default 1,000; --quick 100)
-  --log FILE   write the one-pass's controller log (JSON lines, debug level) to FILE
+  --log FILE   write the one-pass's controller log (JSON lines, debug level) to FILE, the sites' to FILE.sites
   --out FILE   also write the figures as JSON
   --keep       keep the temp dir`;
 
@@ -165,7 +165,8 @@ async function main(): Promise<number> {
   const runs = quick ? 1 : 3;
   const signal = AbortSignal.timeout(3_600_000);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-bench-ctl-'));
-  const f = await startFixture(dir, signal);
+  const siteLines: string[] = [];
+  const f = await startFixture(dir, signal, values.log ? { siteLog: (l) => void siteLines.push(l) } : {});
   try {
     const webhook = wanted('push') ? await pushToSynced(f, 'webhook', runs, signal) : null;
     const poll = wanted('push') ? await pushToSynced(f, 'poll', runs, signal) : null;
@@ -198,6 +199,7 @@ async function main(): Promise<number> {
     return !pass || pass.converged ? 0 : 1;
   } finally {
     await f.close();
+    if (values.log) await writeFile(values.log + '.sites', siteLines.join('\n') + '\n');
     if (values.keep) log(`kept ${dir}`);
     else await rm(dir, { recursive: true, force: true });
   }
