@@ -172,35 +172,3 @@ export function formatTable(runs: readonly BenchRun[]): string {
   }
   return lines.join('\n');
 }
-
-/** What the update's appended logs are, per client: their whole new size, the appended tail, how many. */
-export interface AppendedFiles {
-  wholeBytes: number;
-  appendedBytes: number;
-  files: number;
-}
-
-/**
- * A model, not a measurement: pulpdist's update wire bytes if large files were split by
- * content-defined chunking (docs/benchmarks.md), so that an appended file moved its new tail, the
- * one chunk whose end moved, and a new chunk index (40 bytes per chunk) instead of all its bytes.
- * Null when the runs lack the pulpdist update with `clients` clients.
- * @param chunkBytes average chunk size. @default 64 KiB (casync's default)
- */
-export function chunkingEstimate(runs: readonly BenchRun[], clients: 1 | 4, appended: AppendedFiles, chunkBytes = 64 * 1024): { wire_bytes: number; ratio: number | null } | null {
-  const p = find(runs, 'pulpdist', 'update', clients);
-  if (!p) return null;
-  const index = Math.ceil(appended.wholeBytes / chunkBytes) * 40;
-  const perClient = Math.max(0, appended.wholeBytes - appended.appendedBytes - appended.files * chunkBytes - index);
-  const wire = Math.max(0, p.wire_bytes - clients * perClient);
-  const r = find(runs, 'rsync', 'update', clients);
-  return { wire_bytes: wire, ratio: r && r.wire_bytes > 0 ? wire / r.wire_bytes : null };
-}
-
-/** The what-if line under the table (see `chunkingEstimate`); empty without both update ×4 runs. */
-export function chunkingLine(report: BenchReport): string {
-  const u = report.scenario.update;
-  const est = chunkingEstimate(report.runs, 4, { wholeBytes: u.log_whole_bytes, appendedBytes: u.log_appended_bytes, files: u.logs_appended });
-  if (!est || est.ratio === null) return '';
-  return `\nmodel, not measured: with content-defined chunking of large files (64 KiB chunks), pulpdist's update ×4 would move ≈ ${formatBytes(est.wire_bytes)} (${est.ratio.toFixed(2)}× rsync's bytes)`;
-}

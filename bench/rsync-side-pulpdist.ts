@@ -136,7 +136,8 @@ export class PulpdistSide implements BenchSide {
     if (!result.converged) {
       throw new BenchPassError(`the pass over ${names.join(', ')} did not converge: ${result.failures.join('; ') || 'no failure reported'}`, names);
     }
-    this.log(`  pass over ${names.join(', ')}: ${wallS.toFixed(2)} s; syncs: ${syncs.join(', ') || 'none'}`);
+    const phases = Object.entries(this.memory.phases).map(([k, v]) => `${k.replace(/Ms$/, '')} ${(v / 1000).toFixed(2)}`).join(', ');
+    this.log(`  pass over ${names.join(', ')}: ${wallS.toFixed(2)} s (${phases}); syncs: ${syncs.join(', ') || 'none'}`);
     return wallS;
   }
 

@@ -15,7 +15,7 @@ import { PulpdistError, UsageError, messageOf } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
 import { DEFAULT_SCENARIO, QUICK_SCENARIO, planTree, planUpdate, treeTotals, type ScenarioConfig, type TreePlan } from './scenario.js';
 import { applyUpdate, writeTree } from './scenario-files.js';
-import { chunkingLine, describeScenario, formatTable, roundRun, scenarioLines, type BenchReport, type BenchRun, type OriginImport, type Phase, type ScenarioSummary } from './rsync-report.js';
+import { describeScenario, formatTable, roundRun, scenarioLines, type BenchReport, type BenchRun, type OriginImport, type Phase, type ScenarioSummary } from './rsync-report.js';
 import { startRsyncSide, type BenchSide } from './rsync-side-rsync.js';
 
 const USAGE = `usage: npm run bench:rsync [-- --quick] [-- --out FILE] [-- --seed N] [-- --only rsync|pulpdist] [-- --keep]
@@ -173,7 +173,7 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     const report = await run(args, ac.signal);
-    process.stdout.write(`${scenarioLines(report.scenario)}\n\n${formatTable(report.runs)}\n${chunkingLine(report)}\n`);
+    process.stdout.write(`${scenarioLines(report.scenario)}\n\n${formatTable(report.runs)}\n`);
     if (args.out) {
       await writeFile(args.out, JSON.stringify(report, null, 2) + '\n');
       log(`wrote ${args.out}`);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parseRsyncStats, rsyncPullAll } from '../../bench/rsync-client.js';
 import { rsyncdConf, startRsyncDaemon } from '../../bench/rsync-daemon.js';
 import { parseProcStat, processCpuSeconds } from '../../bench/rsync-proc.js';
-import { chunkingEstimate, formatTable, ratio, targetResults, type BenchRun } from '../../bench/rsync-report.js';
+import { formatTable, ratio, targetResults, type BenchRun } from '../../bench/rsync-report.js';
 import { parseServedBytes } from '../../bench/rsync-served.js';
 import { verifyDir } from '../../bench/rsync-side-rsync.js';
 import { QUICK_SCENARIO, planTree, planUpdate, type ScenarioConfig } from '../../bench/scenario.js';
@@ -74,17 +74,6 @@ test('ratios are pulpdist/rsync; targets judged on the update with 4 clients', (
   assert.match(table, /bytes on the wire\s+≤ 1.1×:\s+1.50×\s+NOT met/);
   assert.match(table, /upstream CPU\s+≤ 0.5×:\s+0.25×\s+met/);
   assert.not.match(table, /^initial\s+4/m);
-});
-
-test('chunking model: an appended file costs its tail, one chunk and an index instead of its whole size', () => {
-  const runs: BenchRun[] = [
-    { tool: 'pulpdist', phase: 'update', clients: 4, wire_bytes: 4 * (5_000 + 1_000_000), wall_s: 1, upstream_cpu_s: 1 },
-    { tool: 'rsync', phase: 'update', clients: 4, wire_bytes: 4 * (5_000 + 10_000), wall_s: 1, upstream_cpu_s: 1 },
-  ];
-  const est = chunkingEstimate(runs, 4, { wholeBytes: 1_000_000, appendedBytes: 10_000, files: 1 }, 65_536);
-  // Per client: 5,000 other bytes + 10,000 tail + 65,536 boundary chunk + 16 chunks × 40 index bytes.
-  assert.equal(est, { wire_bytes: 4 * (5_000 + 10_000 + 65_536 + 640), ratio: (5_000 + 10_000 + 65_536 + 640) / 15_000 });
-  assert.is(chunkingEstimate(runs, 1, { wholeBytes: 1, appendedBytes: 0, files: 1 }), null);
 });
 
 test('a real rsync daemon serves the tree and then the update to 2 clients; stats, CPU and verification agree', async () => {
