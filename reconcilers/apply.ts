@@ -2,9 +2,10 @@
  * Apply: the only writes, through the clients it is given. Order:
  *  1. sources: for a tree on disk whose origin will read it, write its PULP_MANIFEST;
  *  2. per (mirror, site): creates and updates, repository → remote → distribution;
- *  3. syncs (and publishes) in topological order: a site syncs a mirror only after the site it
- *     pulls from has published the tree it needs; downstream of a failure is skipped with that
- *     reason. Per-site queues (`concurrentSyncs`) under one global queue; every task awaited;
+ *  3. syncs (and publishes) in topological order, each as soon as its own (mirror, site) objects
+ *     exist: a site syncs a mirror only after the site it pulls from has published the tree it
+ *     needs; downstream of a failure is skipped with that reason. Per-site queues
+ *     (`concurrentSyncs`) under one global queue; every task awaited;
  *  4. deletes (refused as a whole when the mass-delete guard tripped), distribution first so that
  *     nothing keeps serving a repository on its way out.
  * One site's failure stops that mirror at that site and what depends on it, never the others.
@@ -169,12 +170,16 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
     }
   }
 
-  // 2. Creates and updates, lane by lane.
-  await Promise.all(
-    [...lanes.entries()].map(async ([k, lane]) => {
+  // 2. Creates and updates, lane by lane. A lane's sync (3.) starts as soon as its own objects
+  // exist, not after every lane's: with a thousand new mirrors, the syncs then overlap the creates.
+  // A lane's later objects go first in the site's queue (priority), so lanes finish one by one
+  // instead of all creating their repositories, then all their remotes, then all their distributions.
+  const laneReady = new Map<string, Promise<void>>();
+  for (const [k, lane] of lanes) {
+    laneReady.set(k, (async () => {
       const objects = lane.filter((e) => e.kind !== 'sync' && e.kind !== 'publication')
         .sort((a, b) => OBJECT_ORDER.indexOf(a.kind as ObjectKind) - OBJECT_ORDER.indexOf(b.kind as ObjectKind));
-      for (const e of objects) {
+      for (const [step, e] of objects.entries()) {
         if (e.op?.href) hrefs.set(`${e.kind}:${k}`, e.op.href);
         const broken = laneBroken.get(k);
         if (broken) {
@@ -214,12 +219,12 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
               else await client.updateDistribution(href, body, { signal });
             }
           }),
-          { signal },
+          { signal, priority: step },
         );
         if (!ok) laneBroken.set(k, `${e.action} of ${e.kind} ${e.name} at ${e.site} failed`);
       }
-    }),
-  );
+    })());
+  }
 
   // 3. Syncs and publishes, each after its feeder.
   const done = new Map<string, Promise<string | null>>(); // → null when the tree is published, else why not
@@ -241,8 +246,9 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
     return p;
   };
 
-  await Promise.all(
-    syncEntries.map(async (e) => {
+  await Promise.all([
+    ...laneReady.values(),
+    ...syncEntries.map(async (e) => {
       const k = syncKey(e.mirror, e.site);
       const resolve = resolvers.get(k)!;
       try {
@@ -252,7 +258,7 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
         throw err;
       }
     }),
-  );
+  ]);
 
   async function syncOne(e: PlanEntry, k: string): Promise<string | null> {
     if (e.action === 'noop') {
@@ -267,6 +273,7 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
         return `its upstream ${feeder} has not published the tree`;
       }
     }
+    await laneReady.get(k);
     const broken = laneBroken.get(k);
     if (broken) {
       skip(e, broken);
