@@ -16,8 +16,8 @@
  * stored files.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { constants, createReadStream, fstatSync, writeSync } from 'node:fs';
+import { copyFile, open } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { ManifestEntry } from '../manifest/types.js';
 import type { TempBlob } from './blobs.js';
@@ -85,6 +85,12 @@ async function readBody(res: IncomingMessage, limit: number, deps: DownloadDeps)
   return Buffer.concat(chunks);
 }
 
+/** Write all of `b` at `pos` (the temp file's offset is not used: the copy wrote through another descriptor). */
+function writeAt(fd: number, b: Buffer, pos: number): void {
+  let off = 0;
+  while (off < b.length) off += writeSync(fd, b, off, b.length - off, pos + off);
+}
+
 /** The last `n` bytes of a file of `size` bytes. */
 async function readEnd(file: string, size: number, n: number): Promise<Buffer> {
   const fh = await open(file, 'r');
@@ -119,6 +125,7 @@ export async function downloadAppended(url: string, expected: { sha256: string; 
   let tmp: TempBlob | null = null;
   let body: IncomingMessage | null = null;
   let tailP: Promise<IncomingMessage> | null = null;
+  let copied: Promise<void> | null = null;
   try {
     const k = Math.min(PROBE_BYTES, basis.size);
     body = await openRange(url, `bytes=${basis.size - k}-${basis.size - 1}`, counted);
@@ -127,31 +134,37 @@ export async function downloadAppended(url: string, expected: { sha256: string; 
     if (ours.length !== k) throw new Fallback('the old blob is shorter than recorded');
     if (!theirs.equals(ours)) throw new Fallback('the bytes before the old end differ: not an append');
 
-    // The tail request is in flight while the old blob is copied: both wait on I/O.
+    // The tail request is in flight while the old blob is copied and hashed. The copy is the
+    // kernel's (copyFile, on a pool thread; a reflink where the filesystem has them), so this
+    // thread only hashes: a 48 MiB log costs its hash here, not a read and a write as well.
     tailP = openRange(url, `bytes=${basis.size}-`, counted);
     tailP.catch(() => undefined);
     tmp = await deps.blobs.createTemp(expected.sha256);
+    copied = copyFile(basis.blobPath, tmp.path, constants.COPYFILE_FICLONE);
+    copied.catch(() => undefined);
     const hash = createHash('sha256');
     let size = 0;
     for await (const chunk of createReadStream(basis.blobPath, { highWaterMark: 1024 * 1024, signal: deps.signal })) {
       const b = chunk as Buffer;
       size += b.length;
       hash.update(b);
-      deps.blobs.write(tmp, b);
     }
-    if (size !== basis.size) throw new Fallback(`the old blob holds ${size} bytes, not ${basis.size}`);
+    await copied;
+    // Both must have seen the old blob whole (a blob never changes, but it could be removed).
+    const copiedSize = fstatSync(tmp.fd).size;
+    if (size !== basis.size || copiedSize !== basis.size) throw new Fallback(`the old blob gave ${size} and ${copiedSize} bytes, not ${basis.size}`);
     body = await tailP;
     tailP = null;
     checkRange(body, basis.size, expected.size - 1, expected.size);
     for await (const chunk of body) {
       const b = chunk as Buffer;
       deps.signal.throwIfAborted();
-      size += b.length;
-      if (size > expected.size) throw new Fallback('the tail is longer than announced');
+      if (size + b.length > expected.size) throw new Fallback('the tail is longer than announced');
       if (deps.bucket) await deps.bucket.take(b.length, deps.signal);
       counted.onBytes(b.length);
       hash.update(b);
-      deps.blobs.write(tmp, b);
+      writeAt(tmp.fd, b, size);
+      size += b.length;
     }
     if (size !== expected.size) throw new Fallback(`got ${size} bytes, expected ${expected.size}`);
     const actual = hash.digest('hex');
@@ -162,6 +175,8 @@ export async function downloadAppended(url: string, expected: { sha256: string; 
     body?.destroy();
     // A tail request still in flight when the copy failed: free its connection when it answers.
     tailP?.then((r) => r.destroy(), () => undefined);
+    // The copy cannot be stopped; removing its file before it opens it would let it make a new one.
+    await copied?.catch(() => undefined);
     if (tmp) deps.blobs.discardTemp(tmp);
     if (deps.signal.aborted) throw deps.signal.reason;
     return { kind: 'fallback', reason: (err as Error)?.message ?? String(err), receivedBytes: received };
