@@ -112,9 +112,11 @@ exit codes:
         process.stdout.write('Converged: every site publishes the desired trees.\n');
         return 0;
       }
-      process.stdout.write(`Not converged. ${result.failures.length} problem${result.failures.length === 1 ? '' : 's'}:\n`);
+      const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+      process.stdout.write(`Not converged. ${plural(result.failures.length, 'problem')}${result.failures.length ? ':' : '.'}\n`);
       for (const f of result.failures) process.stdout.write(`  - ${f}\n`);
       const left = result.mirrors.flatMap((m) => m.sites.filter((s) => s.state !== 'Synced' && s.state !== 'Suspended').map((s) => `${m.name}@${s.site}: ${s.state}: ${s.message}`));
+      if (left.length) process.stdout.write(`${plural(left.length, 'placement')} not Synced:\n`);
       for (const l of left) process.stdout.write(`  - ${l}\n`);
       return 1;
     } finally {
