@@ -14,6 +14,7 @@ import { open, readFile, rename, rm, mkdir, type FileHandle } from 'node:fs/prom
 import path from 'node:path';
 import { PulpdistError } from '../core/errors.js';
 import { KINDS, advanceClockPast, type Kind, type Op, type Tables } from './records.js';
+import { StoreIndex } from './store-index.js';
 
 /** The data directory cannot be used (unreadable, corrupt snapshot). */
 export class StoreError extends PulpdistError {
@@ -55,6 +56,8 @@ function applyOps(t: Tables, ops: Op[]): void {
 export class Store {
   /** The records; read freely, change only through `commit`. */
   readonly t: Tables;
+  /** Artifact and content lookups by digest, kept up to date by `commit`. */
+  readonly index: StoreIndex;
   private journal: FileHandle | null = null;
   private journalSize = 0;
   private pending: { ops: Op[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
@@ -65,6 +68,7 @@ export class Store {
     tables: Tables,
   ) {
     this.t = tables;
+    this.index = new StoreIndex(tables);
   }
 
   /** Open (or create) the store in `dir`: load the snapshot, replay the journal, compact. */
@@ -122,6 +126,7 @@ export class Store {
    */
   commit(ops: Op[]): Promise<void> {
     applyOps(this.t, ops);
+    this.index.note(ops);
     return new Promise((resolve, reject) => {
       this.pending.push({ ops, resolve, reject });
       if (!this.writing) this.writing = this.flush();

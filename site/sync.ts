@@ -232,17 +232,17 @@ function resolveAndCommit(
   const t = deps.store.t;
   const repo = t.repositories.get(req.repositoryId)!;
   const ops: Op[] = [];
+  // Records made by this commit, then the site's index (a scan of every record per sync made a
+  // thousand syncs quadratic).
   const artBySha = new Map<string, string>();
-  for (const a of t.artifacts.values()) artBySha.set(a.sha256, a.id);
   const contentByKey = new Map<string, string>();
-  for (const c of t.content.values()) contentByKey.set(`${c.relative_path}\0${c.sha256}`, c.id);
   // Prefer the units the repository already holds, so an unchanged path never looks changed.
   for (const id of latestVersion(t, repo).content) {
     const c = t.content.get(id);
     if (c) contentByKey.set(`${c.relative_path}\0${c.sha256}`, c.id);
   }
   const unitFor = (relativePath: string, sha256: string, size: number): string => {
-    let artId = artBySha.get(sha256);
+    let artId = artBySha.get(sha256) ?? deps.store.index.artifactId(sha256);
     if (!artId) {
       const a: ArtifactRecord = { id: crypto.randomUUID(), pulp_created: timestamp(), size, sha224: null, sha256, sha384: null, sha512: null };
       artId = a.id;
@@ -250,7 +250,7 @@ function resolveAndCommit(
       ops.push({ put: 'artifacts', v: a });
     }
     const key = `${relativePath}\0${sha256}`;
-    let id = contentByKey.get(key);
+    let id = contentByKey.get(key) ?? deps.store.index.contentId(relativePath, sha256);
     if (!id) {
       const c: ContentRecord = { id: crypto.randomUUID(), pulp_created: timestamp(), relative_path: relativePath, sha256, artifact_id: artId };
       id = c.id;
