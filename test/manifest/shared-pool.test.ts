@@ -78,6 +78,24 @@ test('a scan with its own pool (none given) still gives the same digest', async 
   assert.is(own.digest, sha256(expectedManifest(filesOf(5))));
 });
 
+test('a thread that dies fails only its own batch; the next batch gets a fresh thread', async () => {
+  const pool = new HashPool({ workers: 1 });
+  try {
+    // A request the thread cannot read throws inside it: the thread dies with an uncaught error.
+    const err = await pool.hash(null as unknown as string[], 0).then(() => null, (e: unknown) => e);
+    assert.instance(err, HashWorkerError);
+    assert.match((err as Error).message, /a hashing thread (failed|exited)/);
+    assert.is(pool.threads, 0);
+    const [r] = await pool.hash([path.join(dir, 't0', 'a.bin')], 8);
+    assert.ok(r && 'sha256' in r, JSON.stringify(r));
+    assert.is((r as { sha256: string }).sha256, sha256('tree 0 a'));
+    const scan = await scanTree(path.join(dir, 't3'), { cacheFile: false, pool });
+    assert.is(scan.digest, sha256(expectedManifest(filesOf(3))));
+  } finally {
+    await pool.close();
+  }
+});
+
 test('a closed pool rejects new batches with HashWorkerError', async () => {
   const pool = new HashPool({ workers: 1 });
   await pool.close();
