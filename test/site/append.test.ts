@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { serveTree, type TreeServer } from '../helpers/http-tree.js';
 import { call, runTask, startSite, type RunningSite } from '../helpers/site.js';
+import { appendBases } from '../../site/append.js';
 import { sha256, writeTree, type TreeFile } from './tree.js';
 
 const KiB = 1024;
@@ -105,6 +106,28 @@ test.after(async () => {
   for (const s of [origin, leaf, other]) await s?.stop();
   await tree?.close();
   await rm(tmp, { recursive: true, force: true });
+});
+
+test('append candidates: a shorter, stored, non-empty file at the same path; keyed by the new digest', () => {
+  const h = (c: string) => c.repeat(64);
+  const previous = new Map([
+    ['grew', { sha256: h('a'), size: 100 }],
+    ['same-size', { sha256: h('b'), size: 200 }],
+    ['shrank', { sha256: h('c'), size: 300 }],
+    ['empty', { sha256: h('d'), size: 0 }],
+    ['gone-blob', { sha256: h('e'), size: 100 }],
+  ]);
+  const missing = [
+    { relativePath: 'grew', sha256: h('1'), size: 150 },
+    { relativePath: 'same-size', sha256: h('2'), size: 200 },
+    { relativePath: 'shrank', sha256: h('3'), size: 250 },
+    { relativePath: 'empty', sha256: h('4'), size: 10 },
+    { relativePath: 'gone-blob', sha256: h('5'), size: 150 },
+    { relativePath: 'new-path', sha256: h('6'), size: 150 },
+  ];
+  const stored = (sha: string) => (sha === h('e') ? null : previous.get([...previous].find(([, v]) => v.sha256 === sha)![0])!.size);
+  const bases = appendBases(previous, missing, stored, (sha) => `/blobs/${sha.slice(0, 2)}`);
+  assert.equal([...bases], [[h('1'), { blobPath: '/blobs/aa', size: 100 }]]);
 });
 
 test('an appended file moves only its tail; a grown rewrite and a changed prefix fall back; bytes identical', async () => {
