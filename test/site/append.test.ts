@@ -13,9 +13,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { serveTree, type TreeServer } from '../helpers/http-tree.js';
-import { call, runTask, startSite, type RunningSite } from '../helpers/site.js';
+import { call, runTask, startSite, waitTask, type RunningSite } from '../helpers/site.js';
 import { appendBases } from '../../site/append.js';
-import { sha256, writeTree, type TreeFile } from './tree.js';
+import { sha256, tempFiles, writeTree, type TreeFile } from './tree.js';
 
 const KiB = 1024;
 const PROBE = 4096;
@@ -182,6 +182,41 @@ test('a second append on top of an appended blob moves only the new tail', async
   assert.is(served, manifestBytes + PROBE + 4 * KiB + tail.length);
   assert.equal(lastSyncSummary(leaf), { appended: 1, fallbacks: 0 });
   await leafServesFiles(leaf, m.leaf);
+});
+
+test('a sync canceled while a tail arrives leaves no temp file and no version; the next one appends', async () => {
+  const tail = randomBytes(256 * KiB);
+  files.set('logs/app.log', Buffer.concat([files.get('logs/app.log')!, tail]));
+  const manifestBytes = await writeFiles(src);
+  await sync(origin, m.origin);
+  // 64 KiB/s: the probe passes at once (burst), the 256 KiB tail takes seconds.
+  const capped = await runTask(leaf, 'PATCH', m.leaf!.remote, { pulpdist_bandwidth_limit: 64 * KiB });
+  assert.is(capped.state, 'completed');
+  const before = (await call(leaf, 'GET', m.leaf!.repo)).body.latest_version_href;
+  const r = await call(leaf, 'POST', `${m.leaf!.repo}sync/`, { remote: m.leaf!.remote, mirror: true });
+  assert.is(r.status, 202, r.text);
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const t = (await call(leaf, 'GET', r.body.task)).body;
+    const bytes = t.progress_reports.find((p: any) => p.code === 'pulpdist.downloading.bytes')?.done ?? 0;
+    // Past the manifest and the probe: the tail is streaming.
+    if (bytes > manifestBytes + PROBE + 8 * KiB) break;
+    assert.is(t.state, 'running', 'the sync must still be running when the tail starts');
+    if (Date.now() > deadline) throw new Error(`the tail did not start within 20 s (${bytes} bytes)`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  const c = await call(leaf, 'PATCH', r.body.task, { state: 'canceled' });
+  assert.is(c.status, 200, c.text);
+  const t = await waitTask(leaf, r.body.task);
+  assert.is(t.state, 'canceled');
+  assert.is((await call(leaf, 'GET', m.leaf!.repo)).body.latest_version_href, before);
+  assert.equal(await tempFiles(leaf.dataDir), []);
+
+  const uncapped = await runTask(leaf, 'PATCH', m.leaf!.remote, { pulpdist_bandwidth_limit: null });
+  assert.is(uncapped.state, 'completed');
+  await sync(leaf, m.leaf!);
+  assert.equal(lastSyncSummary(leaf), { appended: 1, fallbacks: 0 });
+  await leafServesFiles(leaf, m.leaf!);
 });
 
 test.run();
