@@ -10,6 +10,7 @@ import type { SiteSpec } from '../spec/types.js';
 import { siteCredentials } from './auth.js';
 import { PulpProtocolError } from './errors.js';
 import { listAll } from './pagination.js';
+import { TaskTiming } from './task-timing.js';
 import { followTask } from './tasks.js';
 import { createTransport, type Method, type Transport, type TransportRequest } from './transport.js';
 import type {
@@ -133,16 +134,20 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
     // 409 carries the task unchanged when it had already finished; callers read its state.
     call<Task>({ method: 'PATCH', url: hrefUrl(href), json: { state: 'canceled' }, accept: [409], expect: [200, 409], signal: opts?.signal });
 
-  /** `dispatched`: Pulp hands the task to a worker (a POST), so the first poll waits (followTask's `firstPollMs`). */
-  const follow = (href: Href, opts: TaskCallOptions = {}, dispatched = false) =>
-    followTask(
+  const timing = new TaskTiming();
+  /**
+   * `dispatched`: the call (e.g. `POST sync`) whose task Pulp hands to a worker, so the first poll
+   * waits (task-timing.ts says how long); undefined for immediate tasks, polled at once.
+   */
+  const follow = async (href: Href, opts: TaskCallOptions = {}, dispatched?: string): Promise<Task> => {
+    const task = await followTask(
       href,
       {
         site: name,
         log,
         getTask: (h, signal) => getTask(h, { signal }),
         cancelTask: (h, signal) => cancelTask(h, { signal }),
-        firstPollMs: dispatched ? o.taskPollMinMs : 0,
+        firstPollMs: dispatched ? timing.firstPollMs(dispatched, o.taskPollMinMs) : 0,
         pollMinMs: o.taskPollMinMs,
         pollMaxMs: o.taskPollMaxMs,
         timeoutMs: o.taskTimeoutMs,
@@ -150,6 +155,9 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
       },
       opts,
     );
+    if (dispatched) timing.record(dispatched, task);
+    return task;
+  };
 
   /** A call Pulp answers `202 {task}`: send it, then follow the task to its end. */
   async function viaTask(method: Method, url: URL, json: unknown, opts: TaskCallOptions = {}): Promise<Task> {
@@ -158,7 +166,7 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
       throw new PulpProtocolError({ site: name, method, url: url.href, problem: '202 answer names no task' });
     }
     // Updates and deletes are immediate tasks in Pulp; a POST (sync) goes to a worker.
-    return follow(accepted.task, opts, method === 'POST');
+    return follow(accepted.task, opts, method === 'POST' ? `${method} ${url.pathname.replace(/[0-9a-f-]{36}/g, '*')}` : undefined);
   }
 
   /** The object a finished task created, found by its kind's href prefix (never by position). */
@@ -181,7 +189,7 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
     const url = kindUrl(kind);
     const answer = await call<Record<string, unknown>>({ method: 'POST', url, json: body, expect: [201, 202], signal: opts.signal });
     if (typeof answer.pulp_href === 'string') return answer as T;
-    if (typeof answer.task === 'string') return created<T>(await follow(answer.task, opts, true), kind, opts);
+    if (typeof answer.task === 'string') return created<T>(await follow(answer.task, opts, `create ${kind}`), kind, opts);
     throw new PulpProtocolError({ site: name, method: 'POST', url: url.href, problem: 'answer is neither an object nor a task' });
   }
 
