@@ -14,7 +14,15 @@ import type { HashReply, HashRequest, HashResult } from './hash-protocol.js';
 import { PulpdistError } from '../core/errors.js';
 
 /** A hashing thread died (a bug or an out-of-memory kill), so the scan cannot finish. */
-export class HashWorkerError extends PulpdistError {}
+export class HashWorkerError extends PulpdistError {
+  /** True when the batch's thread died under it (as opposed to a closed or aborted pool). */
+  readonly threadLost: boolean;
+
+  constructor(message: string, options: { cause?: unknown; threadLost?: boolean } = {}) {
+    super(message, options.cause === undefined ? {} : { cause: options.cause });
+    this.threadLost = options.threadLost ?? false;
+  }
+}
 
 interface Slot {
   worker: Worker;
@@ -58,6 +66,7 @@ export class HashPool {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: unknown;
+  private resends: Promise<unknown> = Promise.resolve();
   private readonly onAbort = () => this.fail(this.options.signal?.reason ?? new Error('aborted'));
 
   constructor(private readonly options: HashPoolOptions) {
@@ -77,8 +86,36 @@ export class HashPool {
     return this.slots.length;
   }
 
-  /** Hash the files (absolute paths; `bytes` is their expected total, for balancing). */
-  hash(paths: string[], bytes: number, batch: HashBatchOptions = {}): Promise<HashResult[]> {
+  /**
+   * Hash the files (absolute paths; `bytes` is their expected total, for balancing). A batch whose
+   * thread died before answering is sent once more, to a fresh thread: a thread lost to something
+   * outside the batch (an out-of-memory kill, a crash) then costs a re-read, not the scan. A batch
+   * that kills its second thread too rejects with the HashWorkerError. Resends go one at a time.
+   */
+  async hash(paths: string[], bytes: number, batch: HashBatchOptions = {}): Promise<HashResult[]> {
+    let counted = 0;
+    const first = { ...batch, onBytes: (n: number) => {
+      counted += n;
+      batch.onBytes?.(n);
+    } };
+    try {
+      return await this.send(paths, bytes, first);
+    } catch (err) {
+      if (!(err instanceof HashWorkerError) || !err.threadLost || this.failure !== undefined) throw err;
+      // Progress already reported for the lost attempt is taken back: the files are read again.
+      if (counted !== 0) {
+        this.options.onBytes?.(-counted);
+        batch.onBytes?.(-counted);
+      }
+      // One resend at a time, so that a batch that kills every thread it reaches (it is among
+      // the resent ones) cannot take the others down with it a second time.
+      const resend = this.resends.then(() => this.send(paths, bytes, batch));
+      this.resends = resend.catch(() => undefined);
+      return resend;
+    }
+  }
+
+  private send(paths: string[], bytes: number, batch: HashBatchOptions): Promise<HashResult[]> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     this.options.signal?.throwIfAborted();
     batch.signal?.throwIfAborted();
@@ -142,8 +179,8 @@ export class HashPool {
       this.report(p, done);
       p.resolve(msg.results);
     });
-    worker.on('error', (err) => this.lose(slot, new HashWorkerError(`a hashing thread failed: ${err.message}`, { cause: err })));
-    worker.on('exit', (code) => this.lose(slot, new HashWorkerError(`a hashing thread exited unexpectedly (code ${code})`)));
+    worker.on('error', (err) => this.lose(slot, new HashWorkerError(`a hashing thread failed: ${err.message}`, { cause: err, threadLost: true })));
+    worker.on('exit', (code) => this.lose(slot, new HashWorkerError(`a hashing thread exited unexpectedly (code ${code})`, { threadLost: true })));
     // An idle pool must not keep the process alive (hash() refs the thread while it has batches).
     worker.unref();
     this.slots.push(slot);

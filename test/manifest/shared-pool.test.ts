@@ -1,7 +1,8 @@
 /**
  * One hash pool shared by many concurrent scans (the controller reads hundreds of small source
  * trees per pass): right digests for every tree, a bounded number of threads, an aborted scan
- * that leaves the others alone, and a pool whose thread died that still serves the next batch.
+ * that leaves the others alone, and a pool whose thread died that still serves the next batch
+ * (and sends once more the batches the dead thread held).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -91,6 +92,23 @@ test('a thread that dies fails only its own batch; the next batch gets a fresh t
     assert.is((r as { sha256: string }).sha256, sha256('tree 0 a'));
     const scan = await scanTree(path.join(dir, 't3'), { cacheFile: false, pool });
     assert.is(scan.digest, sha256(expectedManifest(filesOf(3))));
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a batch queued behind one that kills the thread is sent again to a fresh thread and answered', async () => {
+  const pool = new HashPool({ workers: 1 });
+  try {
+    let progress = 0;
+    // Both go to the one thread, in order: the first kills it before the second is read.
+    const bad = pool.hash(null as unknown as string[], 0).then(() => null, (e: unknown) => e);
+    const good = pool.hash([path.join(dir, 't2', 'a.bin'), path.join(dir, 't2', 'c.bin')], 10, { onBytes: (n) => (progress += n) });
+    const [err, results] = await Promise.all([bad, good]);
+    assert.instance(err, HashWorkerError, 'the batch that kills its thread twice fails');
+    assert.ok((err as HashWorkerError).threadLost);
+    assert.equal(results.map((r) => ('sha256' in r ? r.sha256 : r.error)), [sha256('tree 2 a'), sha256('')]);
+    assert.is(progress, Buffer.byteLength('tree 2 a'), 'bytes counted once');
   } finally {
     await pool.close();
   }
