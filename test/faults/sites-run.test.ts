@@ -14,43 +14,17 @@ import { startControllerProcess, type ControllerProcess } from '../helpers/contr
 import { commitAndPush, makeRepo, writeFiles } from '../helpers/git-server.js';
 import type { ProxyMode } from './fault-proxy.js';
 import {
-  assertServes, getStatus, mirrorDoc, pollUntil, pulpdist, siteDocs, startNetwork, stopNetwork, writeSpecs, writeTreeFiles,
-  type NetSite, type SiteDef,
+  assertServes, getStatus, mirrorDoc, ORIGIN_A_B, pollUntil, siteDocs, startEvolvingNetwork, type EvolvingNetwork, type NetSite,
 } from './support.js';
 
-const SITES: SiteDef[] = [{ name: 'origin' }, { name: 'a', upstream: 'origin' }, { name: 'b', upstream: 'origin' }];
-let dir = '';
+let fx: EvolvingNetwork | undefined;
 let cleanup = async (): Promise<void> => {};
-let net: Map<string, NetSite> | undefined;
-let specs = '';
-let tree = '';
-let env: Record<string, string> = {};
-let generation = 0;
-/** What the tree holds now (and what every site should serve once converged). */
-let files: Record<string, string> = {};
-
-const b = (): NetSite => net!.get('b')!;
-
-/** A new version of the tree: one file changed, one added. */
-async function nextTree(): Promise<{ before: Record<string, string>; after: Record<string, string> }> {
-  const before = files;
-  generation++;
-  files = { ...files, 'README': `generation ${generation}\n`, [`pkgs/p${generation}.rpm`]: `package ${generation} `.repeat(50) };
-  await writeTreeFiles(tree, files);
-  return { before, after: files };
-}
+const b = (): NetSite => fx!.net.get('b')!;
 
 test.before(async () => {
+  let dir: string;
   ({ dir, cleanup } = await tempDir('pulpdist-faults-sites-'));
-  tree = path.join(dir, 'trees', 'm');
-  mkdirSync(tree, { recursive: true });
-  net = await startNetwork(SITES.map((s) => (s.name === 'origin' ? { ...s, start: { allowedImportPaths: [path.join(dir, 'trees')] } } : s)), dir);
-  specs = path.join(dir, 'specs');
-  env = { XDG_CACHE_HOME: path.join(dir, 'cache') };
-  await nextTree();
-  await writeSpecs(specs, net, SITES, [{ name: 'm', source: { path: tree }, origin: 'origin', sites: ['origin', 'a', 'b'] }]);
-  const r = await pulpdist(['apply', '--specs', specs], env);
-  assert.is(r.code, 0, r.stdout + r.stderr);
+  fx = await startEvolvingNetwork(dir);
 });
 
 let ctl: ControllerProcess | undefined;
@@ -60,7 +34,7 @@ let touches = 0;
 test.after(async () => {
   await b().proxy.setMode('pass').catch(() => undefined);
   await ctl?.kill();
-  await stopNetwork(net);
+  await fx?.close();
   await cleanup();
 });
 
@@ -71,18 +45,18 @@ test.after(async () => {
  */
 async function outage(mode: ProxyMode, cause: RegExp, whileDown: () => Promise<void> = async () => {}): Promise<void> {
   if (!ctl) {
-    const repoRoot = path.join(dir, 'repo');
+    const repoRoot = path.join(fx!.dir, 'repo');
     mkdirSync(repoRoot, { recursive: true });
-    ({ work } = makeRepo(repoRoot, 'specs', { 'specs/sites.yaml': siteDocs(net!, SITES), 'specs/m.yaml': mirrorDoc({ name: 'm', source: { path: tree }, origin: 'origin', sites: ['origin', 'a', 'b'] }) }));
-    ctl = await startControllerProcess(['--repo', work, '--path', 'specs', '--interval', '1s', '--request-timeout', '1s', '--state-dir', path.join(dir, 'state'), '--status-branch', '']);
+    ({ work } = makeRepo(repoRoot, 'specs', { 'specs/sites.yaml': siteDocs(fx!.net, ORIGIN_A_B), 'specs/m.yaml': mirrorDoc({ name: 'm', source: { path: fx!.tree }, origin: 'origin', sites: ['origin', 'a', 'b'] }) }));
+    ctl = await startControllerProcess(['--repo', work, '--path', 'specs', '--interval', '1s', '--request-timeout', '1s', '--state-dir', path.join(fx!.dir, 'state'), '--status-branch', '']);
   }
   const url = ctl.url;
   await pollUntil('a converged pass', async () => ((await getStatus(url)).mirrors[0]?.sites.every((s) => s.state === 'Synced') ? true : undefined), 60_000);
   await b().proxy.setMode(mode);
   try {
-    const { before, after } = await nextTree();
+    const { before, after } = await fx!.nextTree();
     touches++;
-    writeFiles(work, { 'specs/m.yaml': mirrorDoc({ name: 'm', source: { path: tree }, origin: 'origin', sites: ['origin', 'a', 'b'], extra: [`  retainVersions: ${2 + (touches % 2)}`] }) });
+    writeFiles(work, { 'specs/m.yaml': mirrorDoc({ name: 'm', source: { path: fx!.tree }, origin: 'origin', sites: ['origin', 'a', 'b'], extra: [`  retainVersions: ${2 + (touches % 2)}`] }) });
     const commit = commitAndPush(work, `touch m (${mode})`);
     const doc = await pollUntil('origin and a Synced on the new tree, b unreachable', async () => {
       const d = await getStatus(url);
@@ -104,7 +78,7 @@ async function outage(mode: ProxyMode, cause: RegExp, whileDown: () => Promise<v
       const m = d.mirrors.find((x) => x.name === 'm');
       return d.controller.observedCommit === commit && m?.sites.every((s) => s.state === 'Synced' && s.treeDigest === m.treeDigest) ? d : undefined;
     }, 90_000);
-    for (const n of net!.values()) await assertServes(n, 'm', after);
+    for (const n of fx!.net.values()) await assertServes(n, 'm', after);
   } finally {
     await b().proxy.setMode('pass');
   }

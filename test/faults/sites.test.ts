@@ -6,64 +6,34 @@
  * the tree it had (nothing published lost, nothing wrong published), the failure names b and the
  * cause, GET retries back off, and once b is back the next apply/pass converges.
  */
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tempDir } from '../helpers/cli.js';
 import type { ProxyMode } from './fault-proxy.js';
-import {
-  assertServes, listNames, pollUntil, pulpdist, startNetwork, stopNetwork, writeSpecs, writeTreeFiles,
-  type NetSite, type SiteDef,
-} from './support.js';
+import { assertServes, listNames, pollUntil, pulpdist, startEvolvingNetwork, type EvolvingNetwork, type NetSite } from './support.js';
 
-const SITES: SiteDef[] = [{ name: 'origin' }, { name: 'a', upstream: 'origin' }, { name: 'b', upstream: 'origin' }];
-let dir = '';
+let fx: EvolvingNetwork | undefined;
 let cleanup = async (): Promise<void> => {};
-let net: Map<string, NetSite> | undefined;
-let specs = '';
-let tree = '';
-let env: Record<string, string> = {};
-let generation = 0;
-/** What the tree holds now (and what every site should serve once converged). */
-let files: Record<string, string> = {};
-
-const b = (): NetSite => net!.get('b')!;
-
-/** A new version of the tree: one file changed, one added. */
-async function nextTree(): Promise<{ before: Record<string, string>; after: Record<string, string> }> {
-  const before = files;
-  generation++;
-  files = { ...files, 'README': `generation ${generation}\n`, [`pkgs/p${generation}.rpm`]: `package ${generation} `.repeat(50) };
-  await writeTreeFiles(tree, files);
-  return { before, after: files };
-}
+const b = (): NetSite => fx!.net.get('b')!;
 
 test.before(async () => {
+  let dir: string;
   ({ dir, cleanup } = await tempDir('pulpdist-faults-sites-'));
-  tree = path.join(dir, 'trees', 'm');
-  mkdirSync(tree, { recursive: true });
-  net = await startNetwork(SITES.map((s) => (s.name === 'origin' ? { ...s, start: { allowedImportPaths: [path.join(dir, 'trees')] } } : s)), dir);
-  specs = path.join(dir, 'specs');
-  env = { XDG_CACHE_HOME: path.join(dir, 'cache') };
-  await nextTree();
-  await writeSpecs(specs, net, SITES, [{ name: 'm', source: { path: tree }, origin: 'origin', sites: ['origin', 'a', 'b'] }]);
-  const r = await pulpdist(['apply', '--specs', specs], env);
-  assert.is(r.code, 0, r.stdout + r.stderr);
+  fx = await startEvolvingNetwork(dir);
 });
 
 test.after(async () => {
-  await stopNetwork(net);
+  await fx?.close();
   await cleanup();
 });
 
 /** Apply with b faulty: the rest converge, b keeps its tree and is named; then b recovers. */
 async function applyWithFault(mode: ProxyMode, cause: RegExp, extraArgs: string[] = []): Promise<string> {
-  const { before, after } = await nextTree();
+  const { before, after } = await fx!.nextTree();
   await b().proxy.setMode(mode);
   let r;
   try {
-    r = await pulpdist(['apply', '--specs', specs, ...extraArgs], env);
+    r = await pulpdist(['apply', '--specs', fx!.specs, ...extraArgs], fx!.env);
   } finally {
     await b().proxy.setMode('pass');
   }
@@ -72,14 +42,14 @@ async function applyWithFault(mode: ProxyMode, cause: RegExp, extraArgs: string[
   assert.match(r.stdout, new RegExp(`^  - b: unreachable: b: GET ${b().proxy.url.replace(/[.]/g, '\\.')}/pulp/api/v3/status/:? ${cause.source}`, 'm'), r.stdout);
   assert.not.match(r.stdout + r.stderr, /at .*\.js:\d+|internal error/, 'no stack trace');
   // The other sites proceed to the new tree; b still serves the old one, byte for byte.
-  await assertServes(net!.get('origin')!, 'm', after);
-  await assertServes(net!.get('a')!, 'm', after);
+  await assertServes(fx!.net.get('origin')!, 'm', after);
+  await assertServes(fx!.net.get('a')!, 'm', after);
   await assertServes(b(), 'm', before, 'b (faulty during the apply)');
   // Convergence once b is back.
-  const again = await pulpdist(['apply', '--specs', specs, ...extraArgs], env);
+  const again = await pulpdist(['apply', '--specs', fx!.specs, ...extraArgs], fx!.env);
   assert.is(again.code, 0, again.stdout + again.stderr);
   assert.match(again.stdout, /^Converged/m);
-  for (const n of net!.values()) await assertServes(n, 'm', after);
+  for (const n of fx!.net.values()) await assertServes(n, 'm', after);
   return r.stderr;
 }
 
@@ -114,9 +84,9 @@ test('apply: a login page answers for b (200 text/html) → b named with what it
 });
 
 test('apply: b starts refusing connections while its sync runs → b named, the others converge; the next apply converges with no duplicates', async () => {
-  const { after } = await nextTree();
+  const { after } = await fx!.nextTree();
   const seen = b().proxy.requests().length;
-  const applying = pulpdist(['apply', '--specs', specs], env);
+  const applying = pulpdist(['apply', '--specs', fx!.specs], fx!.env);
   let r;
   try {
     await pollUntil('b to be asked to sync', async () => (b().proxy.requests().slice(seen).some((q) => /^POST .*\/sync\/$/.test(q)) ? true : undefined), 60_000, 5);
@@ -129,11 +99,11 @@ test('apply: b starts refusing connections while its sync runs → b named, the 
   assert.is(r.code, 1, out);
   assert.match(out, /^  - b: .*ECONNREFUSED/m);
   assert.not.match(out, /internal error|\n\s+at \S+:\d+/, 'no stack trace');
-  await assertServes(net!.get('origin')!, 'm', after);
-  await assertServes(net!.get('a')!, 'm', after);
-  const again = await pulpdist(['apply', '--specs', specs], env);
+  await assertServes(fx!.net.get('origin')!, 'm', after);
+  await assertServes(fx!.net.get('a')!, 'm', after);
+  const again = await pulpdist(['apply', '--specs', fx!.specs], fx!.env);
   assert.is(again.code, 0, again.stdout + again.stderr);
-  for (const n of net!.values()) {
+  for (const n of fx!.net.values()) {
     await assertServes(n, 'm', after);
     for (const kind of ['repositories', 'remotes', 'distributions'] as const) assert.equal(await listNames(n, kind), ['pulpdist.m'], `${n.name} ${kind}`);
   }

@@ -192,3 +192,45 @@ export async function getStatus(url: string): Promise<StatusDocument> {
   assert.is(r.status, 200);
   return (await r.json()) as StatusDocument;
 }
+
+/** The network of the site-fault files: origin → a and origin → b, b being the one that fails. */
+export const ORIGIN_A_B: SiteDef[] = [{ name: 'origin' }, { name: 'a', upstream: 'origin' }, { name: 'b', upstream: 'origin' }];
+
+/** Three sites carrying one mirror `m` of a tree that a test moves on with `nextTree`. */
+export interface EvolvingNetwork {
+  dir: string;
+  /** The source tree of mirror `m`. */
+  tree: string;
+  /** The spec directory `pulpdist apply` reads. */
+  specs: string;
+  /** Environment for the binary (its own cache dir). */
+  env: Record<string, string>;
+  net: Map<string, NetSite>;
+  /** A new version of the tree: one file changed, one added. */
+  nextTree(): Promise<{ before: Record<string, string>; after: Record<string, string> }>;
+  close(): Promise<void>;
+}
+
+/** Start ORIGIN_A_B with mirror `m` on all three and converge it with one apply. */
+export async function startEvolvingNetwork(dir: string): Promise<EvolvingNetwork> {
+  const tree = path.join(dir, 'trees', 'm');
+  await mkdir(tree, { recursive: true });
+  const defs = ORIGIN_A_B.map((s) => (s.name === 'origin' ? { ...s, start: { allowedImportPaths: [path.join(dir, 'trees')] } } : s));
+  const net = await startNetwork(defs, dir);
+  const specs = path.join(dir, 'specs');
+  const env = { XDG_CACHE_HOME: path.join(dir, 'cache') };
+  let generation = 0;
+  let files: Record<string, string> = {};
+  const nextTree = async () => {
+    const before = files;
+    generation++;
+    files = { ...files, 'README': `generation ${generation}\n`, [`pkgs/p${generation}.rpm`]: `package ${generation} `.repeat(50) };
+    await writeTreeFiles(tree, files);
+    return { before, after: files };
+  };
+  await nextTree();
+  await writeSpecs(specs, net, ORIGIN_A_B, [{ name: 'm', source: { path: tree }, origin: 'origin', sites: ['origin', 'a', 'b'] }]);
+  const r = await pulpdist(['apply', '--specs', specs], env);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  return { dir, tree, specs, env, net, nextTree, close: () => stopNetwork(net) };
+}
