@@ -3,7 +3,7 @@
  * `diff.Diff`): a missing field equals null, label maps compare by content whatever their key
  * order, so that a converged system plans nothing.
  */
-import type { FieldChange } from './plan-types.js';
+import type { FieldChange, PlanEntry } from './plan-types.js';
 
 function normalize(v: unknown): unknown {
   if (v === undefined) return null;
@@ -54,4 +54,15 @@ export function createdFields(desired: Record<string, unknown>, fields: readonly
 /** The body of a PATCH: only the changed fields, with the desired values. */
 export function patchOf(changes: readonly FieldChange[], desired: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(changes.map((c) => [c.field, desired[c.field]]));
+}
+
+/** An update entry of a per-kind planner: the reason names the fields that differ; `body` is the PATCH. */
+export function updateEntry(
+  base: Pick<PlanEntry, 'site' | 'kind' | 'name' | 'mirror' | 'depth'>,
+  changes: FieldChange[],
+  href: string,
+  body: Record<string, unknown>,
+): PlanEntry {
+  const reason = `${changes.map((c) => c.field).join(', ')} differ${changes.length === 1 ? 's' : ''}`;
+  return { ...base, action: 'update', reason, changes, op: { href, body } };
 }

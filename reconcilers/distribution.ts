@@ -4,7 +4,7 @@
  */
 import type { FileDistribution, FileRepository } from '../pulp/types.js';
 import type { DesiredPlacement, PlanEntry } from './plan-types.js';
-import { createdFields, diffFields, patchOf } from './diff.js';
+import { createdFields, diffFields, patchOf, updateEntry } from './diff.js';
 import { TREE_LABEL } from './names.js';
 
 export const DISTRIBUTION_FIELDS = ['base_path', 'repository', 'publication', 'pulp_labels'] as const;
@@ -41,11 +41,5 @@ export function planDistribution(
   if (body.pulp_labels && treeLabel !== undefined && !('repository' in body)) body.pulp_labels = { ...p.distribution.pulp_labels, [TREE_LABEL]: treeLabel };
   // Pulp merges a PATCH with the stored values and refuses repository + publication together.
   if ('repository' in body && observed.publication) body.publication = null;
-  return {
-    ...base,
-    action: 'update',
-    reason: `${changes.map((c) => c.field).join(', ')} differ${changes.length === 1 ? 's' : ''}`,
-    changes,
-    op: { href: observed.pulp_href, body },
-  };
+  return updateEntry(base, changes, observed.pulp_href, body);
 }

@@ -1,7 +1,7 @@
 /** Plan for a mirror's file remote at one site. Pure. */
 import type { FileRemote } from '../pulp/types.js';
 import type { DesiredPlacement, PlanEntry } from './plan-types.js';
-import { createdFields, diffFields, patchOf } from './diff.js';
+import { createdFields, diffFields, patchOf, updateEntry } from './diff.js';
 
 const BASE_FIELDS = ['url', 'policy', 'download_concurrency', 'pulp_labels'] as const;
 /** Understood by `pulpdist site` only; real Pulp 3.24 answers 400 "Unexpected field" to it. */
@@ -27,11 +27,5 @@ export function planRemote(p: DesiredPlacement, observed: FileRemote | undefined
   }
   const changes = diffFields(desired, observed, fields);
   if (changes.length === 0) return null;
-  return {
-    ...base,
-    action: 'update',
-    reason: `${changes.map((c) => c.field).join(', ')} differ${changes.length === 1 ? 's' : ''}`,
-    changes,
-    op: { href: observed.pulp_href, body: patchOf(changes, desired) },
-  };
+  return updateEntry(base, changes, observed.pulp_href, patchOf(changes, desired));
 }

@@ -1,7 +1,7 @@
 /** Plan for a mirror's file repository at one site. Pure. */
 import type { FileRepository } from '../pulp/types.js';
 import type { DesiredPlacement, PlanEntry } from './plan-types.js';
-import { createdFields, diffFields, patchOf } from './diff.js';
+import { createdFields, diffFields, patchOf, updateEntry } from './diff.js';
 
 /** The fields pulpdist sets on a repository; any other field is the operator's. */
 export const REPOSITORY_FIELDS = ['retain_repo_versions', 'autopublish', 'pulp_labels'] as const;
@@ -21,11 +21,5 @@ export function planRepository(p: DesiredPlacement, observed: FileRepository | u
   }
   const changes = diffFields(desired, observed, REPOSITORY_FIELDS);
   if (changes.length === 0) return null;
-  return {
-    ...base,
-    action: 'update',
-    reason: `${changes.map((c) => c.field).join(', ')} differ${changes.length === 1 ? 's' : ''}`,
-    changes,
-    op: { href: observed.pulp_href, body: patchOf(changes, desired) },
-  };
+  return updateEntry(base, changes, observed.pulp_href, patchOf(changes, desired));
 }
