@@ -3,6 +3,7 @@
  * stored as the hrefs Pulp shows, so serializing is a field copy; versions are keyed
  * `<repository id>/<number>`. Records are plain JSON so that the journal can hold them as they are.
  */
+import type { ProgressReport } from '../pulp/types.js';
 
 export type Labels = Record<string, string>;
 
@@ -103,14 +104,8 @@ export interface ArtifactRecord {
   sha512: string | null;
 }
 
-export interface ProgressReport {
-  message: string;
-  code: string;
-  state: string;
-  total: number | null;
-  done: number;
-  suffix: string | null;
-}
+/** The wire shape of a task's progress report: the client's type, since the site must answer as Pulp does. */
+export type { ProgressReport };
 
 export interface TaskRecord {
   id: string;
