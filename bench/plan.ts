@@ -42,18 +42,42 @@ interface Run {
   requests: { api: number; content: number; total: number };
 }
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    mirrors: { type: 'string' },
-    sites: { type: 'string' },
-    trees: { type: 'string' },
-    out: { type: 'string' },
-    keep: { type: 'boolean', default: false },
-    profile: { type: 'string' },
-    dir: { type: 'string' },
-  },
-});
+const USAGE = `usage: npm run bench:plan [-- --quick] [-- --mirrors N] [-- --sites N] [-- --trees N] [-- --out FILE] [-- --keep] [-- --dir DIR] [-- --profile DIR]
+
+  --quick       200 mirrors × 4 sites instead of 5,000 × 10
+  --mirrors N   mirrors in the converged network
+  --sites N     embedded sites (one origin, three hubs, the rest leaves)
+  --trees N     distinct source trees the mirrors share (default min(20, mirrors))
+  --out FILE    also write the figures as JSON
+  --keep        keep the temp dir
+  --dir DIR     keep the network in DIR and reuse it on the next run with the same sizes
+  --profile DIR write CPU profiles of the plan runs to DIR`;
+
+let values: {
+  quick?: boolean; mirrors?: string; sites?: string; trees?: string; out?: string; keep?: boolean; profile?: string; dir?: string; help?: boolean;
+};
+try {
+  ({ values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      mirrors: { type: 'string' },
+      sites: { type: 'string' },
+      trees: { type: 'string' },
+      out: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      profile: { type: 'string' },
+      dir: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  }));
+} catch (err) {
+  console.error(`error: ${(err as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const MIRRORS = Number(values.mirrors ?? (values.quick ? 200 : 5000));
 const SITES = Number(values.sites ?? (values.quick ? 4 : 10));
 const TREES = Number(values.trees ?? Math.min(20, MIRRORS));
