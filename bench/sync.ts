@@ -68,8 +68,20 @@ async function main(): Promise<void> {
       mib: { type: 'string' },
       concurrency: { type: 'string', default: '10' },
       repeat: { type: 'string', default: '1' },
+      help: { type: 'boolean', default: false },
     },
   });
+  if (values.help) {
+    console.log(`usage: npm run bench:sync [-- --quick] [-- --out FILE] [-- --files N] [-- --mib N] [-- --concurrency N] [-- --repeat N]
+
+  --quick          1,000 files, 64 MiB (for development)
+  --files N        files in the generated tree (default 10,000)
+  --mib N          total size in MiB (default 1,100)
+  --concurrency N  parallel downloads for curl and the site's remote (default 10)
+  --repeat N       rounds of curl and a fresh site, alternating; the median round is reported
+  --out FILE       also write the figures as JSON`);
+    return;
+  }
   const count = Number(values.files ?? (values.quick ? 1000 : 10_000));
   const totalBytes = Number(values.mib ?? (values.quick ? 64 : 1100)) * MiB;
   const concurrency = Number(values.concurrency);
