@@ -9,7 +9,6 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { tempDir } from '../helpers/cli.js';
 import { startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
 import { commitAndPush, makeRepo, writeFiles } from '../helpers/git-server.js';
 import type { ProxyMode } from './fault-proxy.js';
@@ -18,13 +17,10 @@ import {
 } from './support.js';
 
 let fx: EvolvingNetwork | undefined;
-let cleanup = async (): Promise<void> => {};
 const b = (): NetSite => fx!.net.get('b')!;
 
 test.before(async () => {
-  let dir: string;
-  ({ dir, cleanup } = await tempDir('pulpdist-faults-sites-'));
-  fx = await startEvolvingNetwork(dir);
+  fx = await startEvolvingNetwork('pulpdist-faults-sites-');
 });
 
 let ctl: ControllerProcess | undefined;
@@ -35,7 +31,6 @@ test.after(async () => {
   await b().proxy.setMode('pass').catch(() => undefined);
   await ctl?.kill();
   await fx?.close();
-  await cleanup();
 });
 
 /**

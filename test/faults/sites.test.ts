@@ -8,23 +8,18 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { tempDir } from '../helpers/cli.js';
 import type { ProxyMode } from './fault-proxy.js';
 import { assertServes, listNames, pollUntil, pulpdist, startEvolvingNetwork, type EvolvingNetwork, type NetSite } from './support.js';
 
 let fx: EvolvingNetwork | undefined;
-let cleanup = async (): Promise<void> => {};
 const b = (): NetSite => fx!.net.get('b')!;
 
 test.before(async () => {
-  let dir: string;
-  ({ dir, cleanup } = await tempDir('pulpdist-faults-sites-'));
-  fx = await startEvolvingNetwork(dir);
+  fx = await startEvolvingNetwork('pulpdist-faults-sites-');
 });
 
 test.after(async () => {
   await fx?.close();
-  await cleanup();
 });
 
 /** Apply with b faulty: the rest converge, b keeps its tree and is named; then b recovers. */

@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as assert from 'uvu/assert';
 import type { StatusDocument } from '../../core/status.js';
 import { TEMP_PREFIX } from '../../site/blobs.js';
-import { runCli, type CliResult } from '../helpers/cli.js';
+import { runCli, tempDir, type CliResult } from '../helpers/cli.js';
 import { startSite, type RunningSite, type StartSiteOptions } from '../helpers/site.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 
@@ -208,11 +208,13 @@ export interface EvolvingNetwork {
   net: Map<string, NetSite>;
   /** A new version of the tree: one file changed, one added. */
   nextTree(): Promise<{ before: Record<string, string>; after: Record<string, string> }>;
+  /** Stop the sites and remove the temp dir. */
   close(): Promise<void>;
 }
 
-/** Start ORIGIN_A_B with mirror `m` on all three and converge it with one apply. */
-export async function startEvolvingNetwork(dir: string): Promise<EvolvingNetwork> {
+/** Start ORIGIN_A_B with mirror `m` on all three in a fresh temp dir and converge it with one apply. */
+export async function startEvolvingNetwork(prefix: string): Promise<EvolvingNetwork> {
+  const { dir, cleanup } = await tempDir(prefix);
   const tree = path.join(dir, 'trees', 'm');
   await mkdir(tree, { recursive: true });
   const defs = ORIGIN_A_B.map((s) => (s.name === 'origin' ? { ...s, start: { allowedImportPaths: [path.join(dir, 'trees')] } } : s));
@@ -232,5 +234,9 @@ export async function startEvolvingNetwork(dir: string): Promise<EvolvingNetwork
   await writeSpecs(specs, net, ORIGIN_A_B, [{ name: 'm', source: { path: tree }, origin: 'origin', sites: ['origin', 'a', 'b'] }]);
   const r = await pulpdist(['apply', '--specs', specs], env);
   assert.is(r.code, 0, r.stdout + r.stderr);
-  return { dir, tree, specs, env, net, nextTree, close: () => stopNetwork(net) };
+  const close = async () => {
+    await stopNetwork(net);
+    await cleanup();
+  };
+  return { dir, tree, specs, env, net, nextTree, close };
 }
