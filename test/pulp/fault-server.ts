@@ -94,3 +94,13 @@ export function taskDoc(href: string, state: string, extra: Record<string, unkno
     ...extra,
   };
 }
+
+/** The error a promise rejects with; fails the test if it resolves. */
+export async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the call to fail');
+}

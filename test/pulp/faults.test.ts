@@ -12,7 +12,7 @@ import { createLogger } from '../../core/logger.js';
 import { createPulpClient, type PulpClientOptions } from '../../pulp/client.js';
 import { PulpAuthError, PulpHttpError, PulpTaskError, PulpTaskTimeoutError, PulpUnreachableError } from '../../pulp/errors.js';
 import { tempDir } from '../helpers/cli.js';
-import { page, sendJson, siteAt, startFaultServer, taskDoc, type FaultServer, type Handler } from './fault-server.js';
+import { page, rejection, sendJson, siteAt, startFaultServer, taskDoc, type FaultServer, type Handler } from './fault-server.js';
 
 const REPOS = '/pulp/api/v3/repositories/file/file/';
 const REPO = REPOS + '0b7e3c5e-7b5e-4a4e-9d0b-3c1f4b0c2a11/';
@@ -35,15 +35,6 @@ function collectingLogger() {
   const lines: Record<string, unknown>[] = [];
   const log = createLogger({ level: 'debug', format: 'json', write: (l) => lines.push(JSON.parse(l)) });
   return { log, lines };
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail');
 }
 
 test('a GET is retried after 503 and then succeeds, with one warning per retry', async () => {

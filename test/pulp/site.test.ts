@@ -16,7 +16,7 @@ import { isPulpNotFound, PulpAuthError, PulpHttpError, PulpTaskError, PulpTaskTi
 import type { PulpClient, Task } from '../../pulp/types.js';
 import { tempDir } from '../helpers/cli.js';
 import { startSite, type RunningSite } from '../helpers/site.js';
-import { siteAt } from './fault-server.js';
+import { rejection, siteAt } from './fault-server.js';
 
 const PASSWORD = 'site-test-password-7f3a';
 const ENV = { PULPDIST_TEST_SITE_PASSWORD: PASSWORD };
@@ -44,15 +44,6 @@ async function writeTree(dir: string, files: Record<string, string | Buffer>, co
 
 function siteSpec(extra: Parameters<typeof siteAt>[1] = {}) {
   return siteAt(site.url, { auth: { username: 'admin', passwordEnv: 'PULPDIST_TEST_SITE_PASSWORD' }, ...extra }, 'local');
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail');
 }
 
 /** Poll until `check` holds, or fail after `ms`. */
