@@ -99,11 +99,17 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new ApiError(413, { detail: `Request body larger than ${limit} bytes.` }, { Connection: 'close' });
-    chunks.push(chunk as Buffer);
+    // Past the limit, keep reading (and dropping) a bounded amount: leaving the loop destroys the
+    // socket at once, so a client still sending a chunked body got a reset instead of the 413.
+    if (size > limit * DRAIN_FACTOR) break;
+    if (size <= limit) chunks.push(chunk as Buffer);
   }
+  if (size > limit) throw new ApiError(413, { detail: `Request body larger than ${limit} bytes.` }, { Connection: 'close' });
   return Buffer.concat(chunks);
 }
+
+/** How far past the limit an oversized body is drained so that its 413 can be read. */
+const DRAIN_FACTOR = 16;
 
 /**
  * The JSON body as an object. Empty → {}. Malformed → 400 `{"detail":"JSON parse error - …"}` as DRF
