@@ -10,6 +10,7 @@ import git from 'isomorphic-git';
 import { GitSourceError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { readYamlFiles, type GitFs, type GitRepo, type TreeFile } from './git-tree.js';
+import { updateRefLocked } from './git-ref.js';
 import { watchRefs } from './git-watch.js';
 import { openRemoteSource } from './git-remote.js';
 
@@ -136,10 +137,9 @@ function openLocalSource(o: { dir: string; branch: string; specPath: string; sta
     },
     async publishStatus(commit, expected, { signal }) {
       signal.throwIfAborted();
-      // Compare-and-set: a writer that moved the branch since we read it wins; we re-apply on top.
-      if ((await resolveBranch(repo, statusRef)) !== expected) return 'rejected';
-      await git.writeRef({ fs: repo.fs, gitdir: repo.gitdir, ref: statusRef, value: commit, force: true });
-      return 'ok';
+      // Compare-and-set under git's own ref lock: a writer that moved the branch since we read it
+      // wins; we re-apply on top.
+      return updateRefLocked(repo.gitdir, statusRef, commit, expected, () => resolveBranch(repo, statusRef));
     },
   };
 }

@@ -1,5 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { STALE_LOCK_MS } from '../../controller/git-ref.js';
 import { openGitSource, type GitSource } from '../../controller/git-source.js';
 import { createStatusWriter } from '../../controller/status-writer.js';
 import { silentLogger } from '../../core/logger.js';
@@ -99,6 +102,53 @@ test('local: a commit to the spec branch is seen within a second; a status commi
     assert.ok(Date.now() - t0 < 1000);
   } finally {
     await stop?.();
+    await cleanup();
+  }
+});
+
+test('local: the status ref moves by lock file and rename: never seen half-written, waits for a git that holds the lock, takes over a stale one', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const { bare } = makeRepo(dir, 'specs', { 'a.yaml': 'a: 1\n' });
+    const src = await openGitSource({ repo: bare, log: silentLogger });
+    const writer = createStatusWriter(src, { log: silentLogger, now: () => new Date() });
+    const refFile = path.join(bare, 'refs', 'heads', 'pulpdist', 'status');
+    await writer.write(doc('Synced', '2026-01-01T00:00:00.000Z'), { signal });
+    // A reader polling the ref file between every step of 30 writes sees a whole oid each time
+    // (an in-place rewrite showed it empty for an instant: `git log` then called it broken).
+    let reads = 0;
+    let torn = '';
+    let writing = true;
+    const reader = (async () => {
+      while (writing) {
+        const v = readFileSync(refFile, 'utf8');
+        if (!/^[0-9a-f]{40}\n$/.test(v)) torn = JSON.stringify(v);
+        reads++;
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    for (let i = 0; i < 30; i++) await writer.write(doc(i % 2 ? 'Synced' : 'Failed', `2026-01-01T00:00:${String(i).padStart(2, '0')}.000Z`), { signal });
+    writing = false;
+    await reader;
+    assert.is(torn, '', 'a torn ref was read');
+    assert.ok(reads > 30, `the reader ran (${reads} reads)`);
+    assert.not.ok(existsSync(`${refFile}.lock`));
+
+    // git holds the lock (a push or `git update-ref` in progress): the writer gives up for now and
+    // the branch stays where it was.
+    const before = runGit(['rev-parse', 'pulpdist/status'], bare);
+    writeFileSync(`${refFile}.lock`, '');
+    const err = await rejection(writer.write(doc('Failed', '2026-01-02T00:00:00.000Z'), { signal }));
+    assert.match(err.message, /kept moving/);
+    assert.is(runGit(['rev-parse', 'pulpdist/status'], bare), before);
+    // A lock left by a writer killed mid-update (older than STALE_LOCK_MS) is taken over.
+    const old = new Date(Date.now() - STALE_LOCK_MS - 5000);
+    utimesSync(`${refFile}.lock`, old, old);
+    const r = await writer.write(doc('Failed', '2026-01-02T00:00:00.000Z'), { signal });
+    assert.is(runGit(['rev-parse', 'pulpdist/status'], bare), r.commit);
+    assert.match(runGit(['log', '-1', '--format=%s', 'pulpdist/status'], bare), /^status: 1 Failed/);
+    assert.not.ok(existsSync(`${refFile}.lock`));
+  } finally {
     await cleanup();
   }
 });
