@@ -10,7 +10,7 @@
  * median ratio is reported: on a shared machine single timings vary several-fold.
  * Targets (issue 5): sync throughput ≥ 0.5× curl's; update bytes ≤ 1.01× the new content.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -107,7 +107,11 @@ async function main(): Promise<void> {
     const rounds: { curlSeconds: number; syncSeconds: number; syncWall: number; phases: string }[] = [];
     let repo = '';
     let remote = '';
+    // Each timed step starts with nothing dirty in the page cache (the generated tree, the previous
+    // step's files), so the site's syncfs flushes only what the site wrote; curl makes nothing durable.
+    const settle = () => execFileSync('sync');
     for (let round = 0; round < repeat; round++) {
+      settle();
       const c0 = performance.now();
       await runCurl(cfg, concurrency);
       const curlSeconds = (performance.now() - c0) / 1000;
@@ -119,6 +123,7 @@ async function main(): Promise<void> {
       site = await startSite({ dataDir: path.join(work, 'site') });
       repo = (await call(site, 'POST', '/pulp/api/v3/repositories/file/file/', { name: 'bench' })).body.pulp_href;
       remote = (await call(site, 'POST', '/pulp/api/v3/remotes/file/file/', { name: 'bench', url: `${tree.url}/PULP_MANIFEST`, download_concurrency: concurrency })).body.pulp_href;
+      settle();
       const s0 = performance.now();
       const r = await call(site, 'POST', `${repo}sync/`, { remote, mirror: true });
       const task = await waitTask(site, r.body.task, 3_600_000);
@@ -144,6 +149,7 @@ async function main(): Promise<void> {
       newBytes += entries[idx]!.size;
     }
     const manifest2 = await writeManifest(treeDir, entries);
+    settle();
     const served0 = tree.bytesServed();
     const u0 = performance.now();
     const r2 = await call(site, 'POST', `${repo}sync/`, { remote, mirror: true });

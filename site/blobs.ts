@@ -4,13 +4,15 @@
  * then spread over 256 directory locks, and the rename stays within one directory), verified by the
  * writer, fdatasynced, and only then renamed to its digest, so a digest name always holds exactly
  * the bytes it promises; a crash leaves at most a `.tmp-` file, and those are swept at start-up.
- * Directories touched by renames are fsynced before the metadata that names them is committed
- * (`syncDirs`).
+ * Directories touched by renames are made durable before the metadata that names them is committed
+ * (`syncDirs`). Both are done in bulk, by one syncfs of the store's filesystem, where the system has
+ * it (`flush.ts`), else file by file.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { closeSync, fdatasync, mkdirSync, open, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { createFsFlusher, type FsFlusher } from './flush.js';
 import { fsyncDir } from './store.js';
 
 /** Name prefix of temp blobs (never a hex digest, so never served). */
@@ -27,10 +29,17 @@ export class BlobStore {
   readonly tmpDir: string;
   private dirtyDirs = new Set<string>();
   private madeDirs = new Set<string>();
+  private readonly flusher: FsFlusher;
 
   constructor(readonly dataDir: string) {
     this.root = path.join(dataDir, 'artifacts');
     this.tmpDir = path.join(dataDir, 'tmp');
+    this.flusher = createFsFlusher(this.root);
+  }
+
+  /** How blobs are made durable: `syncfs` (in bulk) or `fdatasync` (file by file). */
+  get durability(): 'syncfs' | 'fdatasync' {
+    return this.flusher.available ? 'syncfs' : 'fdatasync';
   }
 
   /** Create the directories and remove temp files a crash left behind; returns how many. */
@@ -47,6 +56,7 @@ export class BlobStore {
         swept++;
       }
     }
+    await this.flusher.probe();
     return swept;
   }
 
@@ -82,6 +92,7 @@ export class BlobStore {
   write(tmp: TempBlob, bytes: Uint8Array): void {
     let off = 0;
     while (off < bytes.length) off += writeSync(tmp.fd, bytes, off, bytes.length - off);
+    this.flusher.wrote(bytes.length);
   }
 
   /** fdatasync and close a finished temp file, then rename it to its digest's place. */
@@ -91,8 +102,14 @@ export class BlobStore {
     } finally {
       closeSync(tmp.fd);
     }
-    renameSync(tmp.path, this.pathOf(sha256));
-    this.dirtyDirs.add(path.dirname(this.pathOf(sha256)));
+    this.rename(tmp.path, sha256);
+  }
+
+  /** Give a durable temp file its digest's name; the directory is made durable by `syncDirs`. */
+  private rename(tmpPath: string, sha256: string): void {
+    const dest = this.pathOf(sha256);
+    renameSync(tmpPath, dest);
+    this.dirtyDirs.add(path.dirname(dest));
   }
 
   /** Close a written temp file without making it durable yet (see `persistAll`). */
@@ -101,13 +118,24 @@ export class BlobStore {
   }
 
   /**
-   * Make closed, verified temp files durable and give them their digest names: reopen, fdatasync,
-   * rename, `concurrency` at a time. A sync calls this once after its downloads, so that during the
-   * downloads the libuv pool is free for creating files instead of queueing them behind fsyncs, and
-   * the fsyncs, issued together, share journal commits. On failure every file not yet renamed is
-   * removed.
+   * Make closed, verified temp files durable and give them their digest names. A sync calls this
+   * once after its downloads: one syncfs, then the renames; without syncfs, each file is reopened,
+   * fdatasynced and renamed, `concurrency` at a time (after the downloads, so that during them the
+   * libuv pool is free for creating files, and so that the fsyncs, issued together, share journal
+   * commits). On failure every file not yet renamed is removed.
    */
   async persistAll(files: { path: string; sha256: string }[], concurrency = 8, signal?: AbortSignal): Promise<void> {
+    if (this.flusher.available) {
+      try {
+        await this.flusher.flush();
+        signal?.throwIfAborted();
+        for (const f of files) this.rename(f.path, f.sha256);
+      } catch (err) {
+        for (const f of files) rmSync(f.path, { force: true });
+        throw err;
+      }
+      return;
+    }
     let next = 0;
     let failure: unknown = null;
     const worker = async () => {
@@ -121,9 +149,7 @@ export class BlobStore {
           } finally {
             closeSync(fd);
           }
-          const dest = this.pathOf(f.sha256);
-          renameSync(f.path, dest);
-          this.dirtyDirs.add(path.dirname(dest));
+          this.rename(f.path, f.sha256);
         } catch (err) {
           if (failure === null) failure = err;
         }
@@ -163,14 +189,16 @@ export class BlobStore {
 
   /** Make every rename since the last call durable (before committing metadata that names them). */
   async syncDirs(): Promise<void> {
+    if (this.dirtyDirs.size === 0) return;
     const dirs = [...this.dirtyDirs];
     this.dirtyDirs.clear();
+    if (this.flusher.available) return this.flusher.flush();
     // Issued together (8 at a time) the fsyncs share journal commits.
     let next = 0;
     await Promise.all(Array.from({ length: Math.min(8, dirs.length) }, async () => {
       while (next < dirs.length) await fsyncDir(dirs[next++]!);
     }));
-    if (dirs.length) await fsyncDir(this.root);
+    await fsyncDir(this.root);
   }
 
   /** Bytes and count of stored blobs (for tests and status; walks the tree). */

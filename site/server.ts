@@ -52,6 +52,8 @@ export async function startSiteServer(opts: SiteOptions): Promise<RunningSiteSer
   const blobs = new BlobStore(dataDir);
   const swept = await blobs.init();
   if (swept) opts.log.warn('removed temp files a previous run left behind', { count: swept });
+  // syncfs in bulk, or an fdatasync per blob where `sync -f` is missing (docs/site.md, Durability).
+  if (blobs.durability !== 'syncfs') opts.log.warn('syncfs unavailable (coreutils `sync -f`): blobs are made durable one fdatasync at a time, which is slower', { durability: blobs.durability });
   const workerId = crypto.randomUUID();
   const tasks = new TaskManager(store, opts.log, href.worker(workerId), opts.workers ?? 8);
   const recovered = await tasks.recover();

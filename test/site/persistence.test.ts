@@ -5,9 +5,10 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { createFsFlusher } from '../../site/flush.js';
 import { serveTree, type TreeServer } from '../helpers/http-tree.js';
 import { call, runTask, startSite, waitTask, type RunningSite } from '../helpers/site.js';
 import { randomFiles, sha256, tempFiles, writeTree, type TreeFile } from './tree.js';
@@ -126,6 +127,30 @@ test('SIGTERM in the middle of a sync: exit 0 within the grace period, task fail
   assert.equal(await tempFiles(site.dataDir), []);
   assert.match(site.stderr(), /stopping .*signal=SIGTERM/);
   await writeTree(tmp, files);
+});
+
+test('durability: syncfs where `sync -f` works; without it (no coreutils on PATH) a warning, and every blob fdatasynced one by one', async () => {
+  assert.not.match(site.stderr(), /syncfs unavailable/);
+  const flusher = createFsFlusher(path.join(tmp, 'no-such-dir'));
+  assert.is(await flusher.probe(), false);
+  const err = await flusher.flush().then(() => null, (e: Error) => e);
+  assert.match(err?.message ?? '', /syncfs of .*no-such-dir failed/);
+
+  const noPath = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-nopath-'));
+  const plain = await startSite({ env: { PATH: noPath } });
+  try {
+    assert.match(plain.stderr(), /syncfs unavailable .*durability=fdatasync/);
+    const r2 = (await call(plain, 'POST', '/pulp/api/v3/repositories/file/file/', { name: 'r' })).body.pulp_href;
+    const m2 = (await call(plain, 'POST', '/pulp/api/v3/remotes/file/file/', { name: 'm', url: `${tree.url}/PULP_MANIFEST` })).body.pulp_href;
+    assert.is((await runTask(plain, 'POST', `${r2}sync/`, { remote: m2, mirror: true })).state, 'completed');
+    const stored = (await call(plain, 'GET', '/pulp/api/v3/artifacts/?limit=1000')).body.results as { sha256: string }[];
+    assert.ok(stored.length >= files.length);
+    for (const a of stored) assert.is(sha256(await readFile(path.join(plain.dataDir, 'artifacts', a.sha256.slice(0, 2), a.sha256.slice(2)))), a.sha256);
+    assert.equal(await tempFiles(plain.dataDir), []);
+  } finally {
+    await plain.stop();
+    await rm(noPath, { recursive: true, force: true });
+  }
 });
 
 test('a torn last journal line (a crash mid-append) is dropped on start', async () => {
