@@ -11,6 +11,7 @@
  * One site's failure stops that mirror at that site and what depends on it, never the others.
  */
 import PQueue from 'p-queue';
+import { AbortFan } from '../core/abort-fan.js';
 import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { redact } from '../core/redact.js';
@@ -99,6 +100,9 @@ const OBJECT_ORDER: ObjectKind[] = ['repository', 'remote', 'distribution'];
 /** Carry out a plan. Never throws for a Pulp failure: each entry gets its result. */
 export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Promise<ApplyResult> {
   const { signal } = opts;
+  // Each lane, sync and delete works under a child of the pass signal (abort-fan.ts says why):
+  // their queued jobs, requests and polls then never listen on the pass signal itself.
+  const fan = new AbortFan(signal);
   const results: EntryResult[] = [];
   const syncs = new Map<string, LastSync>();
   const global = new PQueue({ concurrency: opts.maxConcurrentSyncs ?? 16 });
@@ -176,7 +180,7 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
   // instead of all creating their repositories, then all their remotes, then all their distributions.
   const laneReady = new Map<string, Promise<void>>();
   for (const [k, lane] of lanes) {
-    laneReady.set(k, (async () => {
+    laneReady.set(k, fan.run(async (signal) => {
       const objects = lane.filter((e) => e.kind !== 'sync' && e.kind !== 'publication')
         .sort((a, b) => OBJECT_ORDER.indexOf(a.kind as ObjectKind) - OBJECT_ORDER.indexOf(b.kind as ObjectKind));
       for (const [step, e] of objects.entries()) {
@@ -223,7 +227,7 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
         );
         if (!ok) laneBroken.set(k, `${e.action} of ${e.kind} ${e.name} at ${e.site} failed`);
       }
-    })());
+    }));
   }
 
   // 3. Syncs and publishes, each after its feeder.
@@ -252,7 +256,7 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
       const k = syncKey(e.mirror, e.site);
       const resolve = resolvers.get(k)!;
       try {
-        resolve(await syncOne(e, k));
+        resolve(await fan.run((signal) => syncOne(e, k, signal)));
       } catch (err) {
         resolve(`its ${e.action} at ${e.site} did not run`);
         throw err;
@@ -260,7 +264,7 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
     }),
   ]);
 
-  async function syncOne(e: PlanEntry, k: string): Promise<string | null> {
+  async function syncOne(e: PlanEntry, k: string, signal: AbortSignal): Promise<string | null> {
     if (e.action === 'noop') {
       return e.reason;
     }
@@ -310,7 +314,7 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
   } else {
     for (const kind of DELETE_ORDER) {
       await Promise.all(
-        deletes.filter((e) => e.kind === kind).map((e) =>
+        deletes.filter((e) => e.kind === kind).map((e) => fan.run((signal) =>
           apiQueue(e.site).add(
             () => run(e, async () => {
               const client = clientOf(e.site);
@@ -324,7 +328,7 @@ export async function apply(plan: Plan, deps: ApplyDeps, opts: ApplyOptions): Pr
               }
             }),
             { signal },
-          ),
+          )),
         ),
       );
     }
