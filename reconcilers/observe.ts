@@ -5,6 +5,7 @@
  * the cache saw it. A site that cannot be observed is recorded as such; the others proceed.
  */
 import PQueue from 'p-queue';
+import { AbortFan } from '../core/abort-fan.js';
 import { isPulpdistError, messageOf } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import { parseManifest } from '../manifest/parse.js';
@@ -99,6 +100,8 @@ async function readPublished(
   const out = new Map<string, TreeSummary | null>();
   const repoByHref = new Map([...repositories.values()].map((r) => [r.pulp_href, r]));
   const queue = new PQueue({ concurrency: opts.manifestConcurrency ?? 8 });
+  // A queued read per distribution: each under its own child signal (abort-fan.ts says why).
+  const fan = new AbortFan(opts.signal);
   const reads: Promise<void>[] = [];
   for (const d of distributions.values()) {
     const repo = d.repository ? repoByHref.get(d.repository) : undefined;
@@ -125,13 +128,13 @@ async function readPublished(
       continue;
     }
     const etag = cached?.basePath === d.base_path && cached.tree?.entries ? cached.etag : null;
-    reads.push(
+    reads.push(fan.run((signal) =>
       queue.add(async () => {
-        const tree = await readTree(client, d.base_path, etag, cached?.tree ?? null, opts.signal);
+        const tree = await readTree(client, d.base_path, etag, cached?.tree ?? null, signal);
         out.set(d.name, tree.tree);
         cache.set(site, d.name, { basePath: d.base_path, repository: d.repository, versionHref, etag: tree.etag, tree: tree.tree });
-      }, { signal: opts.signal }),
-    );
+      }, { signal }),
+    ));
   }
   await Promise.all(reads);
   return out;
@@ -185,6 +188,7 @@ export async function loadMissingEntries(
   opts: { signal: AbortSignal; concurrency?: number },
 ): Promise<ObservedState> {
   const queue = new PQueue({ concurrency: opts.concurrency ?? 8 });
+  const fan = new AbortFan(opts.signal);
   const jobs: Promise<void>[] = [];
   for (const site of observed.sites.values()) {
     if (!site.reachable) continue;
@@ -197,15 +201,15 @@ export async function loadMissingEntries(
       if (!d) continue;
       const w = want(site.name, d);
       if (w && !('error' in w) && w.digest === tree.digest) continue;
-      jobs.push(
+      jobs.push(fan.run((signal) =>
         queue.add(async () => {
-          const r = await readTree(client, d.base_path, null, tree, opts.signal).catch(() => null);
+          const r = await readTree(client, d.base_path, null, tree, signal).catch(() => null);
           if (!r?.tree) return; // keep the summary: the estimate falls back to the whole tree
           published.set(name, r.tree);
           const c = cache.get(site.name, name);
           if (c) cache.set(site.name, name, { ...c, etag: r.etag, tree: r.tree });
-        }, { signal: opts.signal }),
-      );
+        }, { signal }),
+      ));
     }
   }
   await Promise.all(jobs);

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import PQueue from 'p-queue';
+import { AbortFan } from '../core/abort-fan.js';
 import { messageOf } from '../core/errors.js';
 import { redact, redactUrl } from '../core/redact.js';
 import { parseManifest } from '../manifest/parse.js';
@@ -135,23 +136,25 @@ export async function readSources(
   opts: { signal: AbortSignal; concurrency?: number },
 ): Promise<Map<string, SourceTree>> {
   const queue = new PQueue({ concurrency: opts.concurrency ?? 4 });
+  // A queued read per distinct source: each under its own child signal (abort-fan.ts says why).
+  const fan = new AbortFan(opts.signal);
   const byKey = new Map<string, Promise<SourceTree>>();
   for (const m of mirrors) {
     const k = sourceKey(m.source);
     if (byKey.has(k)) continue;
     byKey.set(
       k,
-      queue.add(
+      fan.run((signal) => queue.add(
         async () => {
           try {
-            return await reader.read(m.source, { signal: opts.signal });
+            return await reader.read(m.source, { signal });
           } catch (err) {
-            if (opts.signal.aborted) throw err;
+            if (signal.aborted) throw err;
             return { error: redact(messageOf(err)) };
           }
         },
-        { signal: opts.signal },
-      ) as Promise<SourceTree>,
+        { signal },
+      ) as Promise<SourceTree>),
     );
   }
   const out = new Map<string, SourceTree>();
