@@ -2,7 +2,7 @@
  * The content-addressed file store: `DATA/artifacts/ab/cdef…` named by sha256. A blob is written to
  * a temp file `DATA/artifacts/ab/.tmp-<uuid>` in its own shard directory (creates and the rename
  * then spread over 256 directory locks, and the rename stays within one directory), verified by the
- * writer, fdatasynced, and only then renamed to its digest, so a digest name always holds exactly
+ * writer, made durable, and only then renamed to its digest, so a digest name always holds exactly
  * the bytes it promises; a crash leaves at most a `.tmp-` file, and those are swept at start-up.
  * Directories touched by renames are made durable before the metadata that names them is committed
  * (`syncDirs`). Both are done in bulk, by one syncfs of the store's filesystem, where the system has
@@ -125,6 +125,7 @@ export class BlobStore {
    * commits). On failure every file not yet renamed is removed.
    */
   async persistAll(files: { path: string; sha256: string }[], concurrency = 8, signal?: AbortSignal): Promise<void> {
+    if (files.length === 0) return;
     if (this.flusher.available) {
       try {
         await this.flusher.flush();

@@ -28,7 +28,7 @@ export interface FsFlusher {
 const syncfs = (dir: string): Promise<void> =>
   new Promise((resolve, reject) => {
     execFile('sync', ['--file-system', dir], { timeout: 600_000 }, (err, _out, stderr) => {
-      if (err) reject(Object.assign(new Error(`syncfs of ${dir} failed: ${stderr.trim() || err.message}`), { code: (err as NodeJS.ErrnoException).code }));
+      if (err) reject(new Error(`syncfs of ${dir} failed: ${stderr.trim() || err.message}`));
       else resolve();
     });
   });
