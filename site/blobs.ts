@@ -28,6 +28,8 @@ export class BlobStore {
   readonly root: string;
   readonly tmpDir: string;
   private dirtyDirs = new Set<string>();
+  /** Directory flushes under way, whoever started them (see `syncDirs`). */
+  private dirFlushes = new Set<Promise<void>>();
   private madeDirs = new Set<string>();
   private readonly flusher: FsFlusher;
 
@@ -188,11 +190,26 @@ export class BlobStore {
     return sha256;
   }
 
-  /** Make every rename since the last call durable (before committing metadata that names them). */
+  /**
+   * Make every rename so far durable (before committing metadata that names them). Concurrent syncs
+   * share one store: a call that finds the dirty set empty may have had its renames taken by
+   * another call's flush still under way, so every call waits for all flushes in flight.
+   */
   async syncDirs(): Promise<void> {
-    if (this.dirtyDirs.size === 0) return;
-    const dirs = [...this.dirtyDirs];
-    this.dirtyDirs.clear();
+    if (this.dirtyDirs.size > 0) {
+      const dirs = [...this.dirtyDirs];
+      this.dirtyDirs.clear();
+      const flushing = this.flushDirs(dirs);
+      this.dirFlushes.add(flushing);
+      flushing.then(
+        () => this.dirFlushes.delete(flushing),
+        () => this.dirFlushes.delete(flushing),
+      );
+    }
+    await Promise.all(this.dirFlushes);
+  }
+
+  private async flushDirs(dirs: string[]): Promise<void> {
     if (this.flusher.available) return this.flusher.flush();
     // Issued together (8 at a time) the fsyncs share journal commits.
     let next = 0;
