@@ -150,8 +150,6 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     downloading.state = 'completed';
     stage = associating;
     signal.throwIfAborted();
-    await deps.blobs.syncDirs();
-    signal.throwIfAborted();
 
     const repo = t.repositories.get(req.repositoryId);
     if (!repo) throw new TaskFailure('The repository was deleted during the sync.');
