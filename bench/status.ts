@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import autocannon from 'autocannon';
 import { UsageError, messageOf } from '../core/errors.js';
+import { intOption } from './options.js';
 import { silentLogger } from '../core/logger.js';
 import type { StatusDocument } from '../core/status.js';
 import { formatBytes } from '../core/units.js';
@@ -178,17 +179,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  const int = (name: string, text: string | undefined, dflt: number): number => {
-    if (text === undefined) return dflt;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be an integer ≥ 1, got ${text}`);
-    return n;
-  };
   const quick = values.quick === true;
   const opts = {
-    connections: int('connections', values.connections, quick ? 50 : 200),
-    durationS: int('duration', values.duration, quick ? 3 : 10),
-    mirrors: int('mirrors', values.mirrors, 100),
+    connections: intOption('connections', values.connections, quick ? 50 : 200),
+    durationS: intOption('duration', values.duration, quick ? 3 : 10),
+    mirrors: intOption('mirrors', values.mirrors, 100),
   };
   const runs: LoadResult[] = [];
   for (const gzip of [true, false]) {

@@ -16,6 +16,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { UsageError, messageOf } from '../core/errors.js';
+import { intOption } from './options.js';
 import { serveTree } from '../test/helpers/http-tree.js';
 import { call, startSite, waitTask } from '../test/helpers/site.js';
 import { sha256 } from '../test/site/tree.js';
@@ -59,33 +61,25 @@ function runCurl(configFile: string, concurrency: number): Promise<void> {
   });
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      out: { type: 'string' },
-      files: { type: 'string' },
-      mib: { type: 'string' },
-      concurrency: { type: 'string', default: '10' },
-      repeat: { type: 'string', default: '1' },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(`usage: npm run bench:sync [-- --quick] [-- --out FILE] [-- --files N] [-- --mib N] [-- --concurrency N] [-- --repeat N]
+const USAGE = `usage: npm run bench:sync [-- --quick] [-- --out FILE] [-- --files N] [-- --mib N] [-- --concurrency N] [-- --repeat N]
 
   --quick          1,000 files, 64 MiB (for development)
   --files N        files in the generated tree (default 10,000)
   --mib N          total size in MiB (default 1,100)
   --concurrency N  parallel downloads for curl and the site's remote (default 10)
   --repeat N       rounds of curl and a fresh site, alternating; the median round is reported
-  --out FILE       also write the figures as JSON`);
+  --out FILE       also write the figures as JSON`;
+
+async function main(): Promise<void> {
+  const values = parseOptions();
+  if (values.help) {
+    console.log(USAGE);
     return;
   }
-  const count = Number(values.files ?? (values.quick ? 1000 : 10_000));
-  const totalBytes = Number(values.mib ?? (values.quick ? 64 : 1100)) * MiB;
-  const concurrency = Number(values.concurrency);
-  const repeat = Math.max(1, Number(values.repeat));
+  const count = intOption('files', values.files, values.quick ? 1000 : 10_000);
+  const totalBytes = intOption('mib', values.mib, values.quick ? 64 : 1100) * MiB;
+  const concurrency = intOption('concurrency', values.concurrency, 10);
+  const repeat = intOption('repeat', values.repeat, 1);
   const work = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-bench-sync-'));
   const treeDir = path.join(work, 'tree');
   const curlDir = path.join(work, 'curl');
@@ -190,7 +184,7 @@ async function main(): Promise<void> {
     const out = [
       `tree: ${count} files, ${f(bytes / MiB)} MiB, manifest ${f(manifestBytes / 1024)} KiB, concurrency ${concurrency}`,
       ...rows.map((r) => r[0]!.padEnd(18) + r.slice(1).map((c) => c.padStart(10)).join('')),
-      `throughput ratio site/curl: ${f(res.throughputRatio, 2)} (target ≥ 0.50) ${res.throughputRatio >= 0.5 ? 'OK' : 'MISSED'}`,
+      `throughput ratio site/curl: ${f(res.throughputRatio, 3)} (target ≥ 0.500) ${res.throughputRatio >= 0.5 ? 'OK' : 'MISSED'}`,
       `2% update: ${changed} files, new content ${f(newBytes / MiB, 2)} MiB; moved ${f(movedFiles / MiB, 2)} MiB of files` +
         ` (ratio ${f(res.update.ratioFiles, 3)}, target ≤ 1.01 ${res.update.ratioFiles <= 1.01 ? 'OK' : 'MISSED'})` +
         ` + ${f(manifest2 / 1024)} KiB manifest (ratio with manifest ${f(res.update.ratioWithManifest, 3)}) in ${f(updateSeconds, 2)} s`,
@@ -206,7 +200,31 @@ async function main(): Promise<void> {
   }
 }
 
+/** The options; node:util's errors (an unknown option, a missing value) as usage errors. */
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        quick: { type: 'boolean', default: false },
+        out: { type: 'string' },
+        files: { type: 'string' },
+        mib: { type: 'string' },
+        concurrency: { type: 'string' },
+        repeat: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (err) {
+    throw new UsageError(messageOf(err));
+  }
+}
+
 main().catch((err) => {
-  process.stderr.write(`bench:sync failed: ${(err as Error).message}\n`);
+  if (err instanceof UsageError) {
+    process.stderr.write(`error: ${messageOf(err)}\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  process.stderr.write(`bench:sync failed: ${messageOf(err)}\n`);
   process.exitCode = 1;
 });
