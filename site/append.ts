@@ -18,10 +18,10 @@
 import { createHash } from 'node:crypto';
 import { constants, createReadStream, fstatSync, writeSync } from 'node:fs';
 import { copyFile, open } from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
 import type { ManifestEntry } from '../manifest/types.js';
 import type { TempBlob } from './blobs.js';
-import { openRange, type DownloadDeps } from './download.js';
+import { openRange, throttled, type DownloadDeps } from './download.js';
+import type { GetResponse } from './http-get.js';
 
 /** Bytes of the old size's end fetched first to check the guess. @default 4096 */
 export const PROBE_BYTES = 4096;
@@ -63,25 +63,25 @@ export function appendBases(
 class Fallback extends Error {}
 
 /** `Content-Range: bytes START-END/TOTAL` of a 206, checked against what was asked. */
-function checkRange(res: IncomingMessage, start: number, end: number, total: number): void {
-  if (res.statusCode !== 206) throw new Fallback(`answered ${res.statusCode} to a range request`);
+function checkRange(res: GetResponse, start: number, end: number, total: number): void {
+  if (res.status !== 206) throw new Fallback(`answered ${res.status} to a range request`);
   const want = `bytes ${start}-${end}/${total}`;
-  const got = String(res.headers['content-range'] ?? '').trim();
+  const got = (res.headers['content-range'] ?? '').trim();
   if (got !== want) throw new Fallback(`Content-Range '${got}', expected '${want}'`);
 }
 
 /** Read a whole (small) range body; more than `limit` bytes is a mismatch. Counted as received. */
-async function readBody(res: IncomingMessage, limit: number, deps: DownloadDeps): Promise<Buffer> {
+async function readBody(res: GetResponse, limit: number, deps: DownloadDeps): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of res) {
-    const b = chunk as Buffer;
-    size += b.length;
-    if (deps.bucket) await deps.bucket.take(b.length, deps.signal);
-    deps.onBytes(b.length);
-    if (size > limit) throw new Fallback(`range body longer than ${limit} bytes`);
-    chunks.push(b);
-  }
+  await res.read(
+    throttled(deps, (chunk) => {
+      size += chunk.length;
+      deps.onBytes(chunk.length);
+      if (size > limit) throw new Fallback(`range body longer than ${limit} bytes`);
+      chunks.push(Buffer.from(chunk)); // a copy: the piece is a view of a reused buffer
+    }),
+  );
   return Buffer.concat(chunks);
 }
 
@@ -123,22 +123,24 @@ export async function downloadAppended(url: string, expected: { sha256: string; 
     },
   };
   let tmp: TempBlob | null = null;
-  let body: IncomingMessage | null = null;
-  let tailP: Promise<IncomingMessage> | null = null;
+  let body: GetResponse | null = null;
+  let tailP: Promise<GetResponse> | null = null;
   let copied: Promise<void> | null = null;
   try {
     const k = Math.min(PROBE_BYTES, basis.size);
-    body = await openRange(url, `bytes=${basis.size - k}-${basis.size - 1}`, counted);
-    checkRange(body, basis.size - k, basis.size - 1, expected.size);
-    const [theirs, ours] = await Promise.all([readBody(body, k, counted), readEnd(basis.blobPath, basis.size, k)]);
+    const probe = await openRange(url, `bytes=${basis.size - k}-${basis.size - 1}`, counted);
+    body = probe;
+    checkRange(probe, basis.size - k, basis.size - 1, expected.size);
+    const [theirs, ours] = await Promise.all([readBody(probe, k, counted), readEnd(basis.blobPath, basis.size, k)]);
     if (ours.length !== k) throw new Fallback('the old blob is shorter than recorded');
     if (!theirs.equals(ours)) throw new Fallback('the bytes before the old end differ: not an append');
 
     // The tail request is in flight while the old blob is copied and hashed. The copy is the
     // kernel's (copyFile, on a pool thread; a reflink where the filesystem has them), so this
     // thread only hashes: a 48 MiB log costs its hash here, not a read and a write as well.
-    tailP = openRange(url, `bytes=${basis.size}-`, counted);
-    tailP.catch(() => undefined);
+    const tailing = openRange(url, `bytes=${basis.size}-`, counted);
+    tailing.catch(() => undefined);
+    tailP = tailing;
     tmp = await deps.blobs.createTemp(expected.sha256);
     copied = copyFile(basis.blobPath, tmp.path, constants.COPYFILE_FICLONE);
     copied.catch(() => undefined);
@@ -153,28 +155,29 @@ export async function downloadAppended(url: string, expected: { sha256: string; 
     // Both must have seen the old blob whole (a blob never changes, but it could be removed).
     const copiedSize = fstatSync(tmp.fd).size;
     if (size !== basis.size || copiedSize !== basis.size) throw new Fallback(`the old blob gave ${size} and ${copiedSize} bytes, not ${basis.size}`);
-    body = await tailP;
+    const tail = await tailing;
+    body = tail;
     tailP = null;
-    checkRange(body, basis.size, expected.size - 1, expected.size);
-    for await (const chunk of body) {
-      const b = chunk as Buffer;
-      deps.signal.throwIfAborted();
-      if (size + b.length > expected.size) throw new Fallback('the tail is longer than announced');
-      if (deps.bucket) await deps.bucket.take(b.length, deps.signal);
-      counted.onBytes(b.length);
-      hash.update(b);
-      writeAt(tmp.fd, b, size);
-      size += b.length;
-    }
+    checkRange(tail, basis.size, expected.size - 1, expected.size);
+    const fd = tmp.fd;
+    await tail.read(
+      throttled(deps, (chunk) => {
+        if (size + chunk.length > expected.size) throw new Fallback('the tail is longer than announced');
+        counted.onBytes(chunk.length);
+        hash.update(chunk);
+        writeAt(fd, chunk, size);
+        size += chunk.length;
+      }),
+    );
     if (size !== expected.size) throw new Fallback(`got ${size} bytes, expected ${expected.size}`);
     const actual = hash.digest('hex');
     if (actual !== expected.sha256) throw new Fallback(`old bytes + tail have sha256 ${actual}, expected ${expected.sha256}`);
     deps.blobs.closeTemp(tmp);
     return { kind: 'appended', path: tmp.path, sha256: expected.sha256, tailBytes: expected.size - basis.size };
   } catch (err) {
-    body?.destroy();
+    body?.discard();
     // A tail request still in flight when the copy failed: free its connection when it answers.
-    tailP?.then((r) => r.destroy(), () => undefined);
+    tailP?.then((r) => r.discard(), () => undefined);
     // The copy cannot be stopped; removing its file before it opens it would let it make a new one.
     await copied?.catch(() => undefined);
     if (tmp) deps.blobs.discardTemp(tmp);

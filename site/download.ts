@@ -9,13 +9,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { realpath } from 'node:fs/promises';
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { TaskFailure } from './tasks.js';
 import type { BlobStore, TempBlob } from './blobs.js';
+import { GetClient, type GetResponse } from './http-get.js';
 import type { RemoteRecord } from './records.js';
 import type { TokenBucket } from './token-bucket.js';
 
@@ -25,11 +23,14 @@ export interface DownloadDeps {
   remote: RemoteRecord;
   allowedImportPaths: string[];
   bucket: TokenBucket | null;
-  agent: http.Agent | https.Agent;
+  client: GetClient;
   signal: AbortSignal;
   /** Called with every chunk's size as it is received. */
   onBytes: (n: number) => void;
 }
+
+/** A body from http(s) or a file: `read` hands each piece to `onData` (see `GetResponse.read`). */
+export type Body = Pick<GetResponse, 'read' | 'discard'>;
 
 class DownloadError extends TaskFailure {
   constructor(
@@ -40,19 +41,17 @@ class DownloadError extends TaskFailure {
   }
 }
 
-/** A keep-alive agent for one sync, sized to its concurrency. */
-export function makeAgent(url: string, remote: RemoteRecord, concurrency: number): http.Agent | https.Agent {
-  const opts = { keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency };
-  if (url.startsWith('https:')) {
-    return new https.Agent({
-      ...opts,
+/** The connections of one sync: kept alive, as many idle as its concurrency, with the remote's TLS settings. */
+export function makeClient(remote: RemoteRecord, concurrency: number): GetClient {
+  return new GetClient({
+    maxIdle: concurrency,
+    tls: {
       rejectUnauthorized: remote.tls_validation,
       ...(remote.ca_cert ? { ca: remote.ca_cert } : {}),
       ...(remote.client_cert ? { cert: remote.client_cert } : {}),
       ...(remote.client_key ? { key: remote.client_key } : {}),
-    });
-  }
-  return new http.Agent(opts);
+    },
+  });
 }
 
 /** The URL of a manifest entry: the manifest URL with its last segment replaced (query kept). */
@@ -68,60 +67,80 @@ export function fileUrl(manifestUrl: string, relativePath: string): string {
   return u.toString();
 }
 
-async function open(url: string, deps: DownloadDeps, redirects = 0, auth = true, extra: Record<string, string> = {}): Promise<Readable> {
+/**
+ * `fn` for every piece of a body, once the bandwidth cap has granted its bytes. Uncapped, `fn` runs
+ * as the piece arrives; capped, it runs after the wait, while the connection is paused (so the
+ * piece stays valid).
+ */
+export function throttled(deps: DownloadDeps, fn: (chunk: Buffer) => void): (chunk: Buffer) => void | Promise<void> {
+  const bucket = deps.bucket;
+  if (!bucket) return fn;
+  return async (chunk) => {
+    await bucket.take(chunk.length, deps.signal);
+    fn(chunk);
+  };
+}
+
+async function open(url: string, deps: DownloadDeps): Promise<Body> {
   const u = new URL(url);
-  if (u.protocol === 'file:') {
-    const p = fileURLToPath(u);
-    let real: string;
-    try {
-      real = await realpath(p);
-    } catch {
-      throw new DownloadError(`404, message='File not found', url=URL('${url}')`, false);
-    }
-    if (!deps.allowedImportPaths.some((a) => real.startsWith(a))) {
-      throw new DownloadError(`The path '${real}' does not start with any of the allowed import paths`, false);
-    }
-    return createReadStream(real, { highWaterMark: 256 * 1024 });
+  if (u.protocol !== 'file:') return openHttp(url, deps);
+  let real: string;
+  try {
+    real = await realpath(fileURLToPath(u));
+  } catch {
+    throw new DownloadError(`404, message='File not found', url=URL('${url}')`, false);
   }
+  if (!deps.allowedImportPaths.some((a) => real.startsWith(a))) {
+    throw new DownloadError(`The path '${real}' does not start with any of the allowed import paths`, false);
+  }
+  const stream = createReadStream(real, { highWaterMark: 256 * 1024, signal: deps.signal });
+  return {
+    read: async (onData) => {
+      for await (const chunk of stream) await onData(chunk as Buffer);
+    },
+    discard: () => stream.destroy(),
+  };
+}
+
+/** A GET with the remote's headers and credentials; redirects followed; a non-2xx answer is a DownloadError. */
+async function openHttp(url: string, deps: DownloadDeps, redirects = 0, auth = true, extra: Record<string, string> = {}): Promise<GetResponse> {
+  const u = new URL(url);
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DownloadError(`URL lacks a supported scheme: '${url}'`, false);
   const r = deps.remote;
   const headers: Record<string, string> = { 'User-Agent': 'pulpdist-site' };
   for (const h of r.headers ?? []) Object.assign(headers, h);
   Object.assign(headers, extra);
   if (auth && r.username !== null && r.password !== null) headers.Authorization = `Basic ${Buffer.from(`${r.username}:${r.password}`).toString('base64')}`;
-  const mod = u.protocol === 'https:' ? https : http;
-  const timeout = (r.sock_read_timeout ?? r.total_timeout ?? 300) * 1000;
-  return new Promise((resolve, reject) => {
-    const req = mod.request(u, { agent: deps.agent, headers, signal: deps.signal, timeout }, (res) => {
-      const status = res.statusCode ?? 0;
-      if (status >= 200 && status < 300) return resolve(res);
-      const location = res.headers.location;
-      if ([301, 302, 303, 307, 308].includes(status) && location && redirects < 10) {
-        // aiohttp follows redirects; credentials go only to the origin they were given for.
-        res.resume();
-        const next = new URL(location, u);
-        if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-          return reject(new DownloadError(`${status}, message='redirect to a non-HTTP URL refused', url=URL('${url}')`, false));
-        }
-        return resolve(open(next.href, deps, redirects + 1, auth && next.origin === u.origin, extra));
-      }
-      res.resume();
-      reject(new DownloadError(`${status}, message='${res.statusMessage ?? ''}', url=URL('${url}')`, status === 429 || status >= 500));
-    });
-    req.on('timeout', () => req.destroy(new Error(`Timeout on reading data from socket: ${url}`)));
-    req.on('error', (err) => reject(deps.signal.aborted ? deps.signal.reason : new DownloadError(`Cannot connect to ${url}: ${err.message}`, true)));
-    req.end();
-  });
+  const timeoutMs = (r.sock_read_timeout ?? r.total_timeout ?? 300) * 1000;
+  let res: GetResponse;
+  try {
+    res = await deps.client.get(u, { headers, timeoutMs, signal: deps.signal });
+  } catch (err) {
+    throw deps.signal.aborted ? deps.signal.reason : new DownloadError(`Cannot connect to ${url}: ${(err as Error).message}`, true);
+  }
+  const status = res.status;
+  if (status >= 200 && status < 300) return res;
+  res.discard();
+  const location = res.headers.location;
+  if ([301, 302, 303, 307, 308].includes(status) && location && redirects < 10) {
+    // aiohttp follows redirects; credentials go only to the origin they were given for.
+    const next = new URL(location, u);
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+      throw new DownloadError(`${status}, message='redirect to a non-HTTP URL refused', url=URL('${url}')`, false);
+    }
+    return openHttp(next.href, deps, redirects + 1, auth && next.origin === u.origin, extra);
+  }
+  throw new DownloadError(`${status}, message='${res.statusMessage}', url=URL('${url}')`, status === 429 || status >= 500);
 }
 
 /**
- * One GET of `url` with a `Range` header (http and https only), redirects followed as `open` does.
- * The answer may be 206 or a 200 that ignored the range: the caller checks `statusCode` and
+ * One GET of `url` with a `Range` header (http and https only), redirects followed as for files.
+ * The answer may be 206 or a 200 that ignored the range: the caller checks `status` and
  * `Content-Range`. Errors are the downloader's (`DownloadError`); no retries.
  */
-export async function openRange(url: string, range: string, deps: DownloadDeps): Promise<IncomingMessage> {
+export async function openRange(url: string, range: string, deps: DownloadDeps): Promise<GetResponse> {
   if (!/^https?:/i.test(url)) throw new DownloadError(`A range request needs an http(s) URL: '${url}'`, false);
-  return (await open(url, deps, 0, true, { Range: range })) as IncomingMessage;
+  return openHttp(url, deps, 0, true, { Range: range });
 }
 
 async function withRetries<T>(deps: DownloadDeps, fn: () => Promise<T>): Promise<T> {
@@ -140,20 +159,20 @@ async function withRetries<T>(deps: DownloadDeps, fn: () => Promise<T>): Promise
 /** Fetch a (small) manifest into memory; at most `limit` bytes. */
 export async function fetchManifest(url: string, deps: DownloadDeps, limit = 1024 ** 3): Promise<Buffer> {
   return withRetries(deps, async () => {
-    const stream = await open(url, deps);
+    const body = await open(url, deps);
     const chunks: Buffer[] = [];
     let size = 0;
     try {
-      for await (const chunk of stream) {
-        const b = chunk as Buffer;
-        size += b.length;
-        if (size > limit) throw new DownloadError(`The manifest at ${url} is larger than ${limit} bytes`, false);
-        await deps.bucket?.take(b.length, deps.signal);
-        deps.onBytes(b.length);
-        chunks.push(b);
-      }
+      await body.read(
+        throttled(deps, (chunk) => {
+          size += chunk.length;
+          if (size > limit) throw new DownloadError(`The manifest at ${url} is larger than ${limit} bytes`, false);
+          deps.onBytes(chunk.length);
+          chunks.push(Buffer.from(chunk)); // a copy: the piece is a view of a reused buffer
+        }),
+      );
     } catch (err) {
-      stream.destroy();
+      body.discard();
       throw asDownloadError(err, url, deps);
     }
     return Buffer.concat(chunks);
@@ -169,9 +188,9 @@ export async function downloadArtifact(url: string, expected: { sha256: string; 
   return withRetries(deps, async () => {
     // Create the temp file while the request is in flight: both wait on I/O, so overlap them.
     const tmpP = deps.blobs.createTemp(expected.sha256);
-    let stream: Readable;
+    let body: Body;
     try {
-      stream = await open(url, deps);
+      body = await open(url, deps);
     } catch (err) {
       await tmpP.then((tmp) => deps.blobs.discardTemp(tmp), () => undefined);
       throw err;
@@ -180,24 +199,23 @@ export async function downloadArtifact(url: string, expected: { sha256: string; 
     try {
       tmp = await tmpP;
     } catch (err) {
-      stream.destroy();
+      body.discard();
       throw err;
     }
     const hash = createHash('sha256');
     let size = 0;
     try {
-      for await (const chunk of stream) {
-        const b = chunk as Buffer;
-        deps.signal.throwIfAborted();
-        size += b.length;
-        if (size > expected.size) {
-          throw new DownloadError(`A file located at the url ${url} failed validation due to size. Expected '${expected.size}', Actual 'more than ${expected.size}'`, true);
-        }
-        if (deps.bucket) await deps.bucket.take(b.length, deps.signal);
-        deps.onBytes(b.length);
-        hash.update(b);
-        deps.blobs.write(tmp, b);
-      }
+      await body.read(
+        throttled(deps, (chunk) => {
+          size += chunk.length;
+          if (size > expected.size) {
+            throw new DownloadError(`A file located at the url ${url} failed validation due to size. Expected '${expected.size}', Actual 'more than ${expected.size}'`, true);
+          }
+          deps.onBytes(chunk.length);
+          hash.update(chunk);
+          deps.blobs.write(tmp, chunk);
+        }),
+      );
       const actual = hash.digest('hex');
       if (actual !== expected.sha256) {
         throw new DownloadError(`A file located at the url ${url} failed validation due to checksum. Expected '${expected.sha256}', Actual '${actual}'`, true);
@@ -206,7 +224,7 @@ export async function downloadArtifact(url: string, expected: { sha256: string; 
         throw new DownloadError(`A file located at the url ${url} failed validation due to size. Expected '${expected.size}', Actual '${size}'`, true);
       }
     } catch (err) {
-      stream.destroy();
+      body.discard();
       deps.blobs.discardTemp(tmp);
       throw asDownloadError(err, url, deps);
     }

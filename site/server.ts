@@ -16,6 +16,7 @@ import { tasks as tasksApi } from './api-tasks.js';
 import { artifacts, content, orphansCleanup } from './api-content.js';
 import { apiRoot, status } from './api-status.js';
 import { BlobStore } from './blobs.js';
+import { majorGcCount } from './gc.js';
 import { CONTENT_PREFIX, serveContent } from './content-app.js';
 import { ALLOW, ApiError, NOT_FOUND, newCid, sendJson, type Ctx } from './http.js';
 import { API, timestamp } from './records.js';
@@ -59,6 +60,7 @@ export async function startSiteServer(opts: SiteOptions): Promise<RunningSiteSer
   const recovered = await tasks.recover();
   if (recovered) opts.log.warn('tasks left unfinished by a previous run marked failed', { count: recovered });
   const metrics: SiteMetrics = { contentBytesServed: 0, contentRequests: 0, syncBytesDownloaded: 0, syncFilesDownloaded: 0 };
+  majorGcCount(); // counts from here on
   let listenOrigin = '';
   const shutdown = new AbortController();
   const site: Site = {
@@ -213,6 +215,9 @@ function metricsText(site: Site, req: http.IncomingMessage, res: http.ServerResp
     '# HELP pulpdist_site_sync_files_downloaded_total Files syncs downloaded.',
     '# TYPE pulpdist_site_sync_files_downloaded_total counter',
     `pulpdist_site_sync_files_downloaded_total ${m.syncFilesDownloaded}`,
+    '# HELP pulpdist_site_gc_major_total Full (mark-compact) garbage collections of the site process.',
+    '# TYPE pulpdist_site_gc_major_total counter',
+    `pulpdist_site_gc_major_total ${majorGcCount()}`,
     '',
   ].join('\n');
   res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4', 'Content-Length': Buffer.byteLength(body) });

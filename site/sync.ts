@@ -12,7 +12,8 @@ import type { ManifestEntry } from '../manifest/types.js';
 import type { Logger } from '../core/logger.js';
 import { appendBases, downloadAppended, type AppendBasis } from './append.js';
 import type { BlobStore } from './blobs.js';
-import { downloadArtifact, fetchManifest, fileUrl, makeAgent, type DownloadDeps } from './download.js';
+import { majorGcCount } from './gc.js';
+import { downloadArtifact, fetchManifest, fileUrl, makeClient, type DownloadDeps } from './download.js';
 import { href, timestamp, type ArtifactRecord, type ContentRecord, type Op, type PublicationRecord } from './records.js';
 import type { Store } from './store.js';
 import { TaskFailure, type TaskContext } from './tasks.js';
@@ -58,7 +59,7 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     remote,
     allowedImportPaths: deps.allowedImportPaths,
     bucket: remote.pulpdist_bandwidth_limit ? new TokenBucket(remote.pulpdist_bandwidth_limit) : null,
-    agent: makeAgent(remote.url, remote, concurrency),
+    client: makeClient(remote, concurrency),
     signal,
     onBytes: (n) => {
       bytes += n;
@@ -80,6 +81,7 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     phases[name] = Math.round(performance.now() - since);
     return performance.now();
   };
+  const majors0 = majorGcCount();
   try {
     const manifestBytes = await fetchManifest(remote.url, dd);
     let tick = mark('manifestMs', t0);
@@ -190,7 +192,7 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     ctx.task.created_resources = result.created;
     await result.committed;
     mark('commitMs', tick);
-    deps.log?.info('sync', { task: ctx.task.id, files: downloading.done, bytes, appended, appendFallbacks, added: result.added, removed: result.removed, ...phases, ms: Math.round(performance.now() - t0) });
+    deps.log?.info('sync', { task: ctx.task.id, files: downloading.done, bytes, appended, appendFallbacks, added: result.added, removed: result.removed, ...phases, ms: Math.round(performance.now() - t0), majorGcs: majorGcCount() - majors0 });
   } catch (err) {
     if (!ctx.signal.aborted) {
       stage.state = 'failed';
@@ -198,7 +200,7 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     }
     throw err;
   } finally {
-    dd.agent.destroy();
+    dd.client.destroy();
   }
 }
 

@@ -1,0 +1,406 @@
+/**
+ * The GET-only HTTP/1.1 client of syncs, on net/tls sockets that each read into one buffer of
+ * their own, reused for every read (`onread`).
+ *
+ * Why not node:http (or undici): both hand every socket read to JavaScript as a new Buffer, whose
+ * memory lies outside V8's heap. V8 counts such external bytes against an old-generation limit it
+ * derives from the live heap, and the site's live heap is ~8 MiB: during a 1.1 GiB sync it ran a
+ * full mark-compact every ~10 MiB (113 of them), ~2.5 s of CPU on the GC threads and the event loop,
+ * a third of the sync's CPU (`npm run bench:sync`, docs/site.md). Here a body reaches the consumer
+ * as a view of the connection's buffer, valid until the consumer returns; no Buffer is allocated
+ * per read.
+ *
+ * Only what syncs need: GET; keep-alive connections per origin; Content-Length, chunked and
+ * read-until-close bodies; 1xx answers skipped; an idle timeout; abort signals; TLS options.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+
+/** TLS settings of a remote. */
+export interface GetTls {
+  rejectUnauthorized: boolean;
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+export interface GetOptions {
+  headers: Record<string, string>;
+  /** Idle time on the socket before the exchange fails. */
+  timeoutMs: number;
+  signal: AbortSignal;
+}
+
+export interface GetResponse {
+  status: number;
+  statusMessage: string;
+  /** Lowercased names; repeated headers joined with ', '. */
+  headers: Record<string, string>;
+  /**
+   * Read the body: `onData` gets each piece as a view of the connection's buffer, valid only until
+   * it returns (copy what must outlive that); a promise it returns pauses reading until it settles.
+   * Resolves at the end of the body. Rejects on a connection error, a timeout, an abort, a throw or
+   * rejection of `onData` (the connection is then closed). Call it once, or `discard`.
+   */
+  read(onData: (chunk: Buffer) => void | Promise<void>): Promise<void>;
+  /** Drop the body and close the connection. */
+  discard(): void;
+}
+
+/** The errors of the client; `message` says what happened, without the URL (callers add it). */
+export class HttpGetError extends Error {
+  constructor(
+    message: string,
+    /** `closed`: the peer closed; `timeout`: the socket was idle too long; `protocol`: a malformed answer; else the socket error's code. */
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A reused connection the server had already closed: GET is idempotent, so it is retried once. */
+class StaleConnection extends Error {}
+
+const MAX_HEAD = 64 * 1024;
+/** Bytes per socket read: larger reads mean fewer callbacks (loopback reads fill 128 KiB often). */
+const BUFFER_SIZE = 128 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+type Framing =
+  | { kind: 'length'; left: number }
+  | { kind: 'chunked'; part: 'size' | 'data' | 'data-end' | 'trailer'; left: number; line: string }
+  | { kind: 'close' };
+
+/** One GET in progress on a connection. */
+interface Exchange {
+  /** Bytes of the answer received (a reused connection that closes before any was stale). */
+  received: number;
+  head: string;
+  framing: Framing | null;
+  onHead: (res: GetResponse) => void;
+  onData: ((chunk: Buffer) => void | Promise<void>) | null;
+  /** Whom the outcome goes to: the head's promise, then `read`'s (null in between). */
+  waiter: { resolve: () => void; reject: (err: unknown) => void } | null;
+  /** Null while in progress. */
+  result: 'ok' | Error | null;
+  cleanup: () => void;
+}
+
+class Conn {
+  readonly socket: net.Socket;
+  /** The last read: the connection's own buffer (plain TCP), or the chunk TLS handed over. */
+  private buf: Buffer;
+  /** Unprocessed bytes of the last read: buf[start, end). */
+  private start = 0;
+  private end = 0;
+  private ex: Exchange | null = null;
+  /** The consumer holds buf (a head not yet read, or a promise from onData): reading is paused. */
+  private held = false;
+  private reusable = true;
+  private used = 0;
+  closed = false;
+
+  constructor(
+    readonly key: string,
+    url: URL,
+    tlsOpts: GetTls | undefined,
+    private readonly release: (c: Conn) => void,
+  ) {
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+    if (url.protocol === 'https:') {
+      // TLS goes on delivering decrypted reads after a pause, which would overwrite a reused
+      // buffer the consumer still holds: over TLS each read is a chunk of its own ('data').
+      const t: tls.ConnectionOptions = { host, port, rejectUnauthorized: tlsOpts?.rejectUnauthorized ?? true };
+      if (!net.isIP(host)) t.servername = host;
+      if (tlsOpts?.ca) t.ca = tlsOpts.ca;
+      if (tlsOpts?.cert) t.cert = tlsOpts.cert;
+      if (tlsOpts?.key) t.key = tlsOpts.key;
+      this.buf = EMPTY;
+      this.socket = tls.connect(t);
+      this.socket.on('data', (chunk: Buffer) => {
+        this.buf = chunk;
+        if (!this.onRead(chunk.length)) this.socket.pause();
+      });
+    } else {
+      const own = Buffer.allocUnsafe(BUFFER_SIZE);
+      this.buf = own;
+      this.socket = net.connect({ host, port, onread: { buffer: own, callback: (n: number) => this.onRead(n) } });
+    }
+    this.socket.setNoDelay(true);
+    this.socket.on('error', (err: NodeJS.ErrnoException) => this.close(new HttpGetError(err.message, err.code ?? 'error')));
+    this.socket.on('end', () => this.onEnd());
+    this.socket.on('close', () => this.close(new HttpGetError('the connection closed before the end of the response', 'closed')));
+    this.socket.on('timeout', () => this.close(new HttpGetError('Timeout on reading data from socket', 'timeout')));
+  }
+
+  /** Send one GET; resolves with the head of the answer. */
+  request(url: URL, opts: GetOptions): Promise<GetResponse> {
+    this.used++;
+    return new Promise<GetResponse>((resolve, reject) => {
+      if (opts.signal.aborted) return reject(opts.signal.reason);
+      const abort = () => this.close(opts.signal.reason as Error);
+      opts.signal.addEventListener('abort', abort, { once: true });
+      this.ex = {
+        received: 0,
+        head: '',
+        framing: null,
+        onHead: resolve,
+        onData: null,
+        waiter: { resolve: () => undefined, reject },
+        result: null,
+        cleanup: () => opts.signal.removeEventListener('abort', abort),
+      };
+      const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`];
+      for (const [k, v] of Object.entries(opts.headers)) lines.push(`${k}: ${v}`);
+      this.socket.setTimeout(opts.timeoutMs);
+      this.socket.write(lines.join('\r\n') + '\r\n\r\n');
+      this.resume();
+    });
+  }
+
+  private onRead(n: number): boolean {
+    this.start = 0;
+    this.end = n;
+    const ex = this.ex;
+    if (!ex || this.held) {
+      // Bytes while idle, or (should the runtime not pause at once) over bytes the consumer holds.
+      this.close(new HttpGetError(ex ? 'a read while paused' : 'unexpected bytes on an idle connection', 'protocol'));
+      return false;
+    }
+    ex.received += n;
+    return this.pump();
+  }
+
+  private resume(): void {
+    if (!this.closed && !this.held) this.socket.resume();
+  }
+
+  /** Process buf[start, end); false when reading must pause (the consumer holds the bytes). */
+  private pump(): boolean {
+    const ex = this.ex;
+    while (ex && ex.result === null && !this.closed) {
+      if (ex.framing === null) {
+        if (this.start >= this.end || !this.parseHead(ex)) return true;
+        if (ex.framing === null) continue; // a 1xx answer: the real head follows
+        this.held = true; // until `read` or `discard`
+        return false;
+      }
+      const piece = this.body(ex.framing);
+      if (piece === 'more') return true;
+      if (piece === 'end') {
+        this.finish(ex);
+        return !this.closed;
+      }
+      if (piece.length === 0) continue;
+      let r: void | Promise<void>;
+      try {
+        r = ex.onData!(piece);
+      } catch (err) {
+        this.close(err as Error);
+        return false;
+      }
+      if (r instanceof Promise) {
+        this.held = true;
+        r.then(
+          () => {
+            this.held = false;
+            if (this.pump()) this.resume();
+          },
+          (err: Error) => this.close(err),
+        );
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Accumulate the head; true once it is complete (with `ex.framing` set, unless it was a 1xx). */
+  private parseHead(ex: Exchange): boolean {
+    const before = ex.head.length;
+    ex.head += this.buf.toString('latin1', this.start, this.end);
+    const at = ex.head.indexOf('\r\n\r\n');
+    if (at < 0) {
+      this.start = this.end;
+      if (ex.head.length > MAX_HEAD) this.close(new HttpGetError(`a response head longer than ${MAX_HEAD} bytes`, 'protocol'));
+      return false;
+    }
+    this.start += at + 4 - before;
+    const [statusLine, ...lines] = ex.head.slice(0, at).split('\r\n');
+    ex.head = '';
+    const m = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(statusLine!);
+    if (!m) {
+      this.close(new HttpGetError(`not an HTTP/1.x answer: '${statusLine!.slice(0, 80)}'`, 'protocol'));
+      return false;
+    }
+    const status = Number(m[2]);
+    if (status < 200) return true;
+    const headers: Record<string, string> = {};
+    for (const line of lines) {
+      const colon = line.indexOf(':');
+      if (colon <= 0) continue;
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    }
+    const connection = (headers.connection ?? '').toLowerCase();
+    if (m[1] === '0' ? !connection.includes('keep-alive') : connection.includes('close')) this.reusable = false;
+    const length = headers['content-length'];
+    if (status === 204 || status === 304) ex.framing = { kind: 'length', left: 0 };
+    else if (/\bchunked\b/i.test(headers['transfer-encoding'] ?? '')) ex.framing = { kind: 'chunked', part: 'size', left: 0, line: '' };
+    else if (length !== undefined) {
+      if (!/^\d{1,15}$/.test(length)) {
+        this.close(new HttpGetError(`a bad Content-Length '${length.slice(0, 40)}'`, 'protocol'));
+        return false;
+      }
+      ex.framing = { kind: 'length', left: Number(length) };
+    } else {
+      ex.framing = { kind: 'close' };
+      this.reusable = false;
+    }
+    ex.waiter = null;
+    ex.onHead({
+      status,
+      statusMessage: m[3] ?? '',
+      headers,
+      read: (onData) =>
+        new Promise<void>((resolve, reject) => {
+          if (ex.result === 'ok') return resolve();
+          if (ex.result) return reject(ex.result);
+          ex.onData = onData;
+          ex.waiter = { resolve, reject };
+          this.held = false;
+          if (this.pump()) this.resume();
+        }),
+      discard: () => this.close(null),
+    });
+    return true;
+  }
+
+  /** The next piece of body in buf; 'more' when this read is used up, 'end' at the body's end. */
+  private body(f: Framing): Buffer | 'more' | 'end' {
+    if (f.kind === 'length' && f.left === 0) return 'end';
+    if (this.start >= this.end) return 'more';
+    if (f.kind === 'close') {
+      const piece = this.buf.subarray(this.start, this.end);
+      this.start = this.end;
+      return piece;
+    }
+    if (f.kind === 'length' || f.part === 'data') {
+      const n = Math.min(f.left, this.end - this.start);
+      const piece = this.buf.subarray(this.start, this.start + n);
+      this.start += n;
+      f.left -= n;
+      if (f.kind === 'chunked' && f.left === 0) f.part = 'data-end';
+      return piece;
+    }
+    // Chunked framing's lines: a chunk's size, the CRLF after its data, trailers up to an empty line.
+    const nl = this.buf.indexOf(10, this.start);
+    const stop = nl < 0 || nl >= this.end ? this.end : nl;
+    f.line += this.buf.toString('latin1', this.start, stop);
+    this.start = stop < this.end ? stop + 1 : this.end;
+    if (f.line.length > 4096) return this.malformed('a chunk line longer than 4096 bytes');
+    if (stop === this.end) return 'more';
+    const line = f.line.replace(/\r$/, '');
+    f.line = '';
+    if (f.part === 'data-end') {
+      if (line !== '') return this.malformed('no CRLF after a chunk');
+      f.part = 'size';
+    } else if (f.part === 'size') {
+      const size = /^([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(line);
+      if (!size) return this.malformed(`a bad chunk size '${line.slice(0, 40)}'`);
+      f.left = parseInt(size[1]!, 16);
+      f.part = f.left === 0 ? 'trailer' : 'data';
+    } else if (line === '') {
+      return 'end';
+    }
+    return EMPTY;
+  }
+
+  private malformed(why: string): 'more' {
+    this.close(new HttpGetError(why, 'protocol'));
+    return 'more';
+  }
+
+  private finish(ex: Exchange): void {
+    // Bytes past the body (nothing asked for them), or a body that ended with the connection.
+    if (this.start < this.end || ex.framing?.kind === 'close') this.reusable = false;
+    ex.result = 'ok';
+    ex.cleanup();
+    this.ex = null;
+    ex.waiter?.resolve();
+    if (this.reusable && !this.closed) {
+      this.socket.setTimeout(0);
+      this.release(this);
+    } else this.close(null);
+  }
+
+  private onEnd(): void {
+    const ex = this.ex;
+    if (ex?.result === null && ex.framing?.kind === 'close' && ex.onData && !this.held) return this.finish(ex);
+    this.close(new HttpGetError('the connection closed before the end of the response', 'closed'));
+  }
+
+  /** Close the connection; a GET in progress fails with `err` (StaleConnection when it is one). */
+  close(err: Error | null): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    const ex = this.ex;
+    this.ex = null;
+    if (!ex || ex.result !== null) return;
+    const stale = this.used > 1 && ex.received === 0 && err instanceof HttpGetError && /^(closed|ECONNRESET|EPIPE)$/.test(err.code);
+    ex.result = stale ? new StaleConnection(err.message) : (err ?? new HttpGetError('the connection was closed', 'closed'));
+    ex.cleanup();
+    ex.waiter?.reject(ex.result);
+  }
+}
+
+/** Keep-alive connections per origin for one sync. */
+export class GetClient {
+  private readonly idle = new Map<string, Conn[]>();
+  private readonly all = new Set<Conn>();
+
+  constructor(private readonly opts: { maxIdle: number; tls?: GetTls }) {}
+
+  /** GET `url`; resolves with the head of the answer (see `GetResponse` for the body). */
+  async get(url: URL, opts: GetOptions): Promise<GetResponse> {
+    const key = `${url.protocol}//${url.host}`;
+    const pooled = this.take(key);
+    if (pooled) {
+      try {
+        return await pooled.request(url, opts);
+      } catch (err) {
+        if (!(err instanceof StaleConnection)) throw err;
+      }
+    }
+    return this.connect(key, url).request(url, opts);
+  }
+
+  private take(key: string): Conn | undefined {
+    const list = this.idle.get(key);
+    while (list?.length) {
+      const c = list.pop()!;
+      if (!c.closed) return c;
+    }
+    return undefined;
+  }
+
+  private connect(key: string, url: URL): Conn {
+    const c = new Conn(key, url, this.opts.tls, (done) => {
+      const list = this.idle.get(done.key) ?? [];
+      if (list.length >= this.opts.maxIdle) return done.close(null);
+      list.push(done);
+      this.idle.set(done.key, list);
+    });
+    this.all.add(c);
+    c.socket.once('close', () => this.all.delete(c));
+    return c;
+  }
+
+  /** Close every connection. */
+  destroy(): void {
+    for (const c of this.all) c.close(null);
+    this.idle.clear();
+  }
+}
