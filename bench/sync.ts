@@ -105,11 +105,14 @@ async function main(): Promise<void> {
     // step's files), so the site's syncfs flushes only what the site wrote; curl makes nothing durable.
     const settle = () => execFileSync('sync');
     for (let round = 0; round < repeat; round++) {
+      // Each side first removes its own files of the round before: deleting 10,000 files slows the
+      // creates that follow for some 30 s (ext4 skips recently freed inodes, scanning past each),
+      // so the cleanup must come before both timed steps alike, not before one of them.
+      await rm(curlDir, { recursive: true, force: true });
       settle();
       const c0 = performance.now();
       await runCurl(cfg, concurrency);
       const curlSeconds = (performance.now() - c0) / 1000;
-      await rm(curlDir, { recursive: true, force: true });
       if (site) {
         await site.stop();
         await rm(path.join(work, 'site'), { recursive: true, force: true });
@@ -127,7 +130,7 @@ async function main(): Promise<void> {
       // The site's own account of where the time went.
       const line = site.stderr().split('\n').find((l) => / sync .*downloadMs=/.test(l)) ?? '';
       rounds.push({ curlSeconds, syncSeconds, syncWall, phases: line.replace(/^.*? sync /, '').replace(/ task=\S+/, '').replace(/component=site /, '') });
-      process.stderr.write(`round ${round + 1}: curl ${curlSeconds.toFixed(2)} s, site ${syncSeconds.toFixed(2)} s\n`);
+      process.stderr.write(`round ${round + 1}: curl ${curlSeconds.toFixed(2)} s, site ${syncSeconds.toFixed(2)} s (${/majorGcs=(\d+)/.exec(line)?.[1] ?? '?'} full GCs)\n`);
     }
     // The round with the median ratio is the one reported.
     const sorted = [...rounds].sort((a, b) => a.curlSeconds / a.syncSeconds - b.curlSeconds / b.syncSeconds);
