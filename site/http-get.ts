@@ -98,6 +98,8 @@ class Conn {
   private held = false;
   private reusable = true;
   private used = 0;
+  /** The peer ended its side (a read-until-close body ends here). */
+  private eof = false;
   closed = false;
 
   constructor(
@@ -138,7 +140,10 @@ class Conn {
   request(url: URL, opts: GetOptions): Promise<GetResponse> {
     this.used++;
     return new Promise<GetResponse>((resolve, reject) => {
-      if (opts.signal.aborted) return reject(opts.signal.reason);
+      if (opts.signal.aborted) {
+        this.close(null);
+        return reject(opts.signal.reason);
+      }
       const abort = () => this.close(opts.signal.reason as Error);
       opts.signal.addEventListener('abort', abort, { once: true });
       this.ex = {
@@ -280,7 +285,7 @@ class Conn {
   /** The next piece of body in buf; 'more' when this read is used up, 'end' at the body's end. */
   private body(f: Framing): Buffer | 'more' | 'end' {
     if (f.kind === 'length' && f.left === 0) return 'end';
-    if (this.start >= this.end) return 'more';
+    if (this.start >= this.end) return f.kind === 'close' && this.eof ? 'end' : 'more';
     if (f.kind === 'close') {
       const piece = this.buf.subarray(this.start, this.end);
       this.start = this.end;
@@ -336,8 +341,13 @@ class Conn {
   }
 
   private onEnd(): void {
+    this.eof = true;
     const ex = this.ex;
-    if (ex?.result === null && ex.framing?.kind === 'close' && ex.onData && !this.held) return this.finish(ex);
+    // A read-until-close body ends now, or once the consumer has taken what it holds.
+    if (ex?.result === null && ex.framing?.kind === 'close') {
+      if (!this.held) this.pump();
+      return;
+    }
     this.close(new HttpGetError('the connection closed before the end of the response', 'closed'));
   }
 
@@ -365,6 +375,10 @@ export class GetClient {
 
   /** GET `url`; resolves with the head of the answer (see `GetResponse` for the body). */
   async get(url: URL, opts: GetOptions): Promise<GetResponse> {
+    for (const [k, v] of Object.entries(opts.headers)) {
+      // A CR or LF in a remote's header would smuggle lines into the request.
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) || /[\0\r\n]/.test(v)) throw new HttpGetError(`an invalid request header '${k.slice(0, 40)}'`, 'protocol');
+    }
     const key = `${url.protocol}//${url.host}`;
     const pooled = this.take(key);
     if (pooled) {

@@ -142,6 +142,7 @@ test('headers are sent as given, with Host', async () => {
     assert.is(seen['user-agent'], 'pulpdist-site');
     assert.is(seen.range, 'bytes=1-2');
     assert.is(seen.host, new URL(s.url).host);
+    await rejects(client.get(new URL(`${s.url}/echo`), opts({ headers: { 'X-A': 'b\r\nX-Smuggled: 1' } })), /an invalid request header 'X-A'/);
   } finally {
     client.destroy();
     await s.close();
