@@ -43,7 +43,7 @@ export interface GetResponse {
    * rejection of `onData` (the connection is then closed). Call it once, or `discard`.
    */
   read(onData: (chunk: Buffer) => void | Promise<void>): Promise<void>;
-  /** Drop the body and close the connection. */
+  /** Drop the rest of the body, closing the connection (nothing once the body has ended). */
   discard(): void;
 }
 
@@ -277,7 +277,10 @@ class Conn {
           this.held = false;
           if (this.pump()) this.resume();
         }),
-      discard: () => this.close(null),
+      // Once the body has ended the connection may carry another GET: leave it alone then.
+      discard: () => {
+        if (this.ex === ex) this.close(null);
+      },
     });
     return true;
   }

@@ -133,6 +133,22 @@ test('Content-Length bodies come whole, on one kept-alive connection', async () 
   }
 });
 
+test('discarding a finished answer leaves alone the GET its connection carries next', async () => {
+  const s = await listen(http.createServer(handler));
+  const client = new GetClient({ maxIdle: 1 });
+  try {
+    const first = await client.get(new URL(`${s.url}/status/200`), opts());
+    assert.is((await body(first)).toString(), 'no');
+    const second = await client.get(new URL(`${s.url}/big`), opts());
+    first.discard();
+    assert.is(sha(await body(second)), sha(BIG));
+    assert.is(s.connections(), 1);
+  } finally {
+    client.destroy();
+    await s.close();
+  }
+});
+
 test('headers are sent as given, with Host', async () => {
   const s = await listen(http.createServer(handler));
   const client = new GetClient({ maxIdle: 1 });
