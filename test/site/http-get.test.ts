@@ -48,6 +48,18 @@ async function listen(server: net.Server): Promise<Served> {
   };
 }
 
+/** Run `fn` with the server listening and a client; both are closed after it. */
+async function withClient(server: net.Server, fn: (s: Served, client: GetClient) => Promise<void>, maxIdle = 1): Promise<void> {
+  const s = await listen(server);
+  const client = new GetClient({ maxIdle });
+  try {
+    await fn(s, client);
+  } finally {
+    client.destroy();
+    await s.close();
+  }
+}
+
 /** A node:http server: /big (Content-Length), /chunked (several writes), /redirect, /status/N. */
 function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
   if (req.url === '/big') return void res.writeHead(200, { 'Content-Length': BIG.length }).end(BIG);
@@ -117,9 +129,7 @@ async function body(res: GetResponse, slow = false): Promise<Buffer> {
 }
 
 test('Content-Length bodies come whole, on one kept-alive connection', async () => {
-  const s = await listen(http.createServer(handler));
-  const client = new GetClient({ maxIdle: 2 });
-  try {
+  await withClient(http.createServer(handler), async (s, client) => {
     for (let i = 0; i < 3; i++) {
       const res = await client.get(new URL(`${s.url}/big`), opts());
       assert.is(res.status, 200);
@@ -127,56 +137,38 @@ test('Content-Length bodies come whole, on one kept-alive connection', async () 
       assert.is(sha(await body(res)), sha(BIG));
     }
     assert.is(s.connections(), 1);
-  } finally {
-    client.destroy();
-    await s.close();
-  }
+  }, 2);
 });
 
 test('discarding a finished answer leaves alone the GET its connection carries next', async () => {
-  const s = await listen(http.createServer(handler));
-  const client = new GetClient({ maxIdle: 1 });
-  try {
+  await withClient(http.createServer(handler), async (s, client) => {
     const first = await client.get(new URL(`${s.url}/status/200`), opts());
     assert.is((await body(first)).toString(), 'no');
     const second = await client.get(new URL(`${s.url}/big`), opts());
     first.discard();
     assert.is(sha(await body(second)), sha(BIG));
     assert.is(s.connections(), 1);
-  } finally {
-    client.destroy();
-    await s.close();
-  }
+  });
 });
 
 test('headers are sent as given, with Host', async () => {
-  const s = await listen(http.createServer(handler));
-  const client = new GetClient({ maxIdle: 1 });
-  try {
+  await withClient(http.createServer(handler), async (s, client) => {
     const res = await client.get(new URL(`${s.url}/echo`), opts({ headers: { 'User-Agent': 'pulpdist-site', Range: 'bytes=1-2' } }));
     const seen = JSON.parse((await body(res)).toString());
     assert.is(seen['user-agent'], 'pulpdist-site');
     assert.is(seen.range, 'bytes=1-2');
     assert.is(seen.host, new URL(s.url).host);
     await rejects(client.get(new URL(`${s.url}/echo`), opts({ headers: { 'X-A': 'b\r\nX-Smuggled: 1' } })), /an invalid request header 'X-A'/);
-  } finally {
-    client.destroy();
-    await s.close();
-  }
+  });
 });
 
 test('chunked bodies, and pieces stay valid while an async consumer waits', async () => {
-  const s = await listen(http.createServer(handler));
-  const client = new GetClient({ maxIdle: 1 });
-  try {
+  await withClient(http.createServer(handler), async (s, client) => {
     assert.is(sha(await body(await client.get(new URL(`${s.url}/chunked`), opts()))), sha(BIG));
     assert.is(sha(await body(await client.get(new URL(`${s.url}/big`), opts()), true)), sha(BIG));
     assert.is(sha(await body(await client.get(new URL(`${s.url}/chunked`), opts()), true)), sha(BIG));
     assert.is(s.connections(), 1);
-  } finally {
-    client.destroy();
-    await s.close();
-  }
+  });
 });
 
 test('byte-by-byte answers: 1xx heads skipped, chunk extensions and trailers, then reuse', async () => {
@@ -185,9 +177,7 @@ test('byte-by-byte answers: 1xx heads skipped, chunk extensions and trailers, th
     'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\nA\r\n0123456789\r\n0\r\nTrailer: yes\r\n\r\n',
     'HTTP/1.1 204 No Content\r\n\r\n',
   ];
-  const s = await listen(raw((n) => Buffer.from(answers[n]!, 'latin1')));
-  const client = new GetClient({ maxIdle: 1 });
-  try {
+  await withClient(raw((n) => Buffer.from(answers[n]!, 'latin1')), async (s, client) => {
     const a = await client.get(new URL(`${s.url}/a`), opts());
     assert.is(a.status, 200);
     assert.is(a.statusMessage, 'OK');
@@ -198,22 +188,14 @@ test('byte-by-byte answers: 1xx heads skipped, chunk extensions and trailers, th
     assert.is(c.status, 204);
     assert.is((await body(c)).length, 0);
     assert.is(s.connections(), 1);
-  } finally {
-    client.destroy();
-    await s.close();
-  }
+  });
 });
 
 test('a body without a length ends with the connection, which is not reused', async () => {
-  const s = await listen(raw(() => Buffer.from('HTTP/1.0 200 OK\r\n\r\nuntil the end', 'latin1'), 4, true));
-  const client = new GetClient({ maxIdle: 1 });
-  try {
+  await withClient(raw(() => Buffer.from('HTTP/1.0 200 OK\r\n\r\nuntil the end', 'latin1'), 4, true), async (s, client) => {
     for (let i = 0; i < 2; i++) assert.is((await body(await client.get(new URL(`${s.url}/x`), opts()))).toString(), 'until the end');
     assert.is(s.connections(), 2);
-  } finally {
-    client.destroy();
-    await s.close();
-  }
+  });
 });
 
 test('a kept-alive connection the server closed meanwhile is replaced, not an error', async () => {
@@ -227,15 +209,10 @@ test('a kept-alive connection the server closed meanwhile is replaced, not an er
       sock.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
     });
   });
-  const s = await listen(server);
-  const client = new GetClient({ maxIdle: 1 });
-  try {
+  await withClient(server, async (s, client) => {
     for (let i = 0; i < 3; i++) assert.is((await body(await client.get(new URL(`${s.url}/x`), opts()))).toString(), 'ok');
     assert.is(s.connections(), 3);
-  } finally {
-    client.destroy();
-    await s.close();
-  }
+  });
 });
 
 test('a cut body, a bad head, a bad chunk size, silence and an abort are errors that say so', async () => {
