@@ -7,8 +7,8 @@
  * derives from the live heap, and the site's live heap is ~8 MiB: during a 1.1 GiB sync it ran a
  * full mark-compact every ~10 MiB (113 of them), ~2.5 s of CPU on the GC threads and the event loop,
  * a third of the sync's CPU (`npm run bench:sync`, docs/site.md). Here a body reaches the consumer
- * as a view of the connection's buffer, valid until the consumer returns; no Buffer is allocated
- * per read.
+ * as a view of the connection's buffer, valid until the consumer returns (or the promise it returns
+ * settles); no Buffer is allocated per read, but for the spares of `nextBuffer`.
  *
  * Only what syncs need: GET; keep-alive connections per origin; Content-Length, chunked and
  * read-until-close bodies; 1xx answers skipped; an idle timeout; abort signals; TLS options.
@@ -64,6 +64,8 @@ class StaleConnection extends Error {}
 const MAX_HEAD = 64 * 1024;
 /** Bytes per socket read: larger reads mean fewer callbacks (loopback reads fill 128 KiB often). */
 const BUFFER_SIZE = 128 * 1024;
+/** Bytes of a spare buffer (TLS hands over at most a 16 KiB record per read). */
+const SPARE_SIZE = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 type Framing =
@@ -88,8 +90,12 @@ interface Exchange {
 
 class Conn {
   readonly socket: net.Socket;
-  /** The last read: the connection's own buffer (plain TCP), or the chunk TLS handed over. */
-  private buf: Buffer;
+  /** The buffer reads go into while the consumer holds none of it. */
+  private readonly own = Buffer.allocUnsafe(BUFFER_SIZE);
+  /** The read being processed: `own`, or a spare that took a read while `own` was held. */
+  private buf: Buffer = this.own;
+  /** Reads that arrived while the consumer held bytes, in order (see `nextBuffer`). */
+  private pending: Buffer[] = [];
   /** Unprocessed bytes of the last read: buf[start, end). */
   private start = 0;
   private end = 0;
@@ -110,29 +116,21 @@ class Conn {
   ) {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+    const onread = { buffer: () => this.nextBuffer(), callback: (n: number, b: Buffer) => this.onRead(n, b) };
     if (url.protocol === 'https:') {
-      // TLS goes on delivering decrypted reads after a pause, which would overwrite a reused
-      // buffer the consumer still holds: over TLS each read is a chunk of its own ('data').
-      const t: tls.ConnectionOptions = { host, port, rejectUnauthorized: tlsOpts?.rejectUnauthorized ?? true };
+      const t: tls.ConnectionOptions & { onread: typeof onread } = { host, port, onread, rejectUnauthorized: tlsOpts?.rejectUnauthorized ?? true };
       if (!net.isIP(host)) t.servername = host;
       if (tlsOpts?.ca) t.ca = tlsOpts.ca;
       if (tlsOpts?.cert) t.cert = tlsOpts.cert;
       if (tlsOpts?.key) t.key = tlsOpts.key;
-      this.buf = EMPTY;
       this.socket = tls.connect(t);
-      this.socket.on('data', (chunk: Buffer) => {
-        this.buf = chunk;
-        if (!this.onRead(chunk.length)) this.socket.pause();
-      });
     } else {
-      const own = Buffer.allocUnsafe(BUFFER_SIZE);
-      this.buf = own;
-      this.socket = net.connect({ host, port, onread: { buffer: own, callback: (n: number) => this.onRead(n) } });
+      this.socket = net.connect({ host, port, onread });
     }
     this.socket.setNoDelay(true);
     this.socket.on('error', (err: NodeJS.ErrnoException) => this.close(new HttpGetError(err.message, err.code ?? 'error')));
-    this.socket.on('end', () => this.onEnd());
-    this.socket.on('close', () => this.close(new HttpGetError('the connection closed before the end of the response', 'closed')));
+    this.socket.on('end', () => this.onEof());
+    this.socket.on('close', () => this.onEof());
     this.socket.on('timeout', () => this.close(new HttpGetError('Timeout on reading data from socket', 'timeout')));
   }
 
@@ -164,17 +162,44 @@ class Conn {
     });
   }
 
-  private onRead(n: number): boolean {
-    this.start = 0;
-    this.end = n;
+  /**
+   * The buffer for the next read (asked after every read). While the consumer holds bytes of
+   * `own`, a spare: TLS goes on delivering the records it has decrypted after a pause, and must not
+   * overwrite them. Plain TCP stops at once, so spares are rare there.
+   */
+  private nextBuffer(): Buffer {
+    return this.held ? Buffer.allocUnsafe(SPARE_SIZE) : this.own;
+  }
+
+  private onRead(n: number, b: Buffer): boolean {
     const ex = this.ex;
-    if (!ex || this.held) {
-      // Bytes while idle, or (should the runtime not pause at once) over bytes the consumer holds.
-      this.close(new HttpGetError(ex ? 'a read while paused' : 'unexpected bytes on an idle connection', 'protocol'));
+    if (!ex) {
+      this.close(new HttpGetError('unexpected bytes on an idle connection', 'protocol'));
       return false;
     }
     ex.received += n;
+    if (this.held) {
+      this.pending.push(b.subarray(0, n));
+      return false;
+    }
+    this.buf = b;
+    this.start = 0;
+    this.end = n;
     return this.pump();
+  }
+
+  /** The consumer gave back what it held: process the rest of the read, then the reads that waited. */
+  private unhold(): void {
+    this.held = false;
+    if (!this.pump()) return;
+    while (this.pending.length > 0) {
+      this.buf = this.pending.shift()!;
+      this.start = 0;
+      this.end = this.buf.length;
+      if (!this.pump()) return;
+    }
+    if (this.eof) this.onEof();
+    else this.resume();
   }
 
   private resume(): void {
@@ -208,10 +233,7 @@ class Conn {
       if (r instanceof Promise) {
         this.held = true;
         r.then(
-          () => {
-            this.held = false;
-            if (this.pump()) this.resume();
-          },
+          () => this.unhold(),
           (err: Error) => this.close(err),
         );
         return false;
@@ -274,8 +296,7 @@ class Conn {
           if (ex.result) return reject(ex.result);
           ex.onData = onData;
           ex.waiter = { resolve, reject };
-          this.held = false;
-          if (this.pump()) this.resume();
+          this.unhold();
         }),
       // Once the body has ended the connection may carry another GET: leave it alone then.
       discard: () => {
@@ -288,7 +309,7 @@ class Conn {
   /** The next piece of body in buf; 'more' when this read is used up, 'end' at the body's end. */
   private body(f: Framing): Buffer | 'more' | 'end' {
     if (f.kind === 'length' && f.left === 0) return 'end';
-    if (this.start >= this.end) return f.kind === 'close' && this.eof ? 'end' : 'more';
+    if (this.start >= this.end) return f.kind === 'close' && this.eof && this.pending.length === 0 ? 'end' : 'more';
     if (f.kind === 'close') {
       const piece = this.buf.subarray(this.start, this.end);
       this.start = this.end;
@@ -343,14 +364,16 @@ class Conn {
     } else this.close(null);
   }
 
-  private onEnd(): void {
+  /**
+   * The peer ended or the socket closed. Bytes the consumer holds and reads that waited come first
+   * (TLS can deliver the end right after the last records, while they are still held): `unhold`
+   * calls back here once they are processed. A read-until-close body ends here.
+   */
+  private onEof(): void {
     this.eof = true;
+    if (this.held) return;
     const ex = this.ex;
-    // A read-until-close body ends now, or once the consumer has taken what it holds.
-    if (ex?.result === null && ex.framing?.kind === 'close') {
-      if (!this.held) this.pump();
-      return;
-    }
+    if (ex?.result === null && ex.framing?.kind === 'close') this.pump();
     this.close(new HttpGetError('the connection closed before the end of the response', 'closed'));
   }
 

@@ -14,6 +14,7 @@ import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetClient, type GetResponse } from '../../site/http-get.js';
 
@@ -29,14 +30,14 @@ interface Served {
 async function listen(server: net.Server): Promise<Served> {
   let connections = 0;
   const sockets = new Set<net.Socket>();
-  server.on(server instanceof https.Server ? 'secureConnection' : 'connection', () => connections++);
+  server.on(server instanceof tls.Server ? 'secureConnection' : 'connection', () => connections++);
   server.on('connection', (s: net.Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const scheme = server instanceof https.Server ? 'https' : 'http';
+  const scheme = server instanceof tls.Server ? 'https' : 'http';
   return {
     url: `${scheme}://127.0.0.1:${port}`,
     connections: () => connections,
@@ -258,19 +259,32 @@ test('https: the remote CA verifies the server; without it the self-signed certi
     const crt = path.join(dir, 'crt.pem');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', crt, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
     const ca = await readFile(crt, 'utf8');
-    const s = await listen(https.createServer({ key: await readFile(key), cert: ca }, handler));
+    const keyPem = await readFile(key);
+    const s = await listen(https.createServer({ key: keyPem, cert: ca }, handler));
     const port = new URL(s.url).port;
+    // A TLS server that answers HTTP/1.0 and closes: its end can arrive while bytes are still held.
+    const closing = await listen(
+      tls.createServer({ key: keyPem, cert: ca }, (sock) => {
+        sock.on('error', () => undefined);
+        sock.once('data', () => sock.end(Buffer.concat([Buffer.from('HTTP/1.0 200 OK\r\n\r\n'), BIG])));
+      }),
+    );
     const trusting = new GetClient({ maxIdle: 1, tls: { rejectUnauthorized: true, ca } });
     const strict = new GetClient({ maxIdle: 1, tls: { rejectUnauthorized: true } });
     const lax = new GetClient({ maxIdle: 1, tls: { rejectUnauthorized: false } });
     try {
       assert.is(sha(await body(await trusting.get(new URL(`https://localhost:${port}/big`), opts()), true)), sha(BIG));
       assert.is(sha(await body(await trusting.get(new URL(`https://localhost:${port}/chunked`), opts()))), sha(BIG));
+      assert.is(sha(await body(await trusting.get(new URL(`https://localhost:${port}/chunked`), opts()), true)), sha(BIG));
+      const closingPort = new URL(closing.url).port;
+      assert.is(sha(await body(await trusting.get(new URL(`https://localhost:${closingPort}/x`), opts()), true)), sha(BIG));
+      assert.is(sha(await body(await trusting.get(new URL(`https://localhost:${closingPort}/y`), opts()))), sha(BIG));
       await rejects(strict.get(new URL(`https://localhost:${port}/big`), opts()), /self[- ]signed/i);
       assert.is((await body(await lax.get(new URL(`${s.url}/status/200`), opts()))).toString(), 'no');
     } finally {
       for (const c of [trusting, strict, lax]) c.destroy();
       await s.close();
+      await closing.close();
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
