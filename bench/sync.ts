@@ -1,5 +1,5 @@
 /**
- * `npm run bench:sync [-- --quick] [--out FILE] [--files N] [--mib N] [--concurrency N] [--repeat N]`
+ * `npm run bench:sync [-- --quick] [--out FILE] [--files N] [--mib N] [--concurrency N] [--repeat N] [--tls]`
  *
  * Generates a tree (default 10,000 files, ~1.1 GiB; --quick: 1,000 files, ~64 MiB), serves it over
  * loopback HTTP, then in one run:
@@ -7,11 +7,14 @@
  *   2. a fresh `pulpdist site` syncing the same tree (sha256 verified, fsynced, journaled);
  *   3. a 2% update (2% of the files get new content) synced again: bytes moved versus new bytes.
  * With --repeat N, steps 1 and 2 alternate N times (a fresh site each time) and the round with the
- * median ratio is reported: on a shared machine single timings vary several-fold.
+ * median ratio is reported: on a shared machine single timings vary several-fold. With --tls the
+ * tree is served over https with a certificate made by `openssl` (curl gets it as --cacert, the
+ * site's remote as ca_cert): real networks sync over TLS.
  * Targets (issue 5): sync throughput ≥ 0.5× curl's; update bytes ≤ 1.01× the new content.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,9 +54,10 @@ async function writeManifest(root: string, entries: Entry[]): Promise<number> {
   return Buffer.byteLength(text);
 }
 
-function runCurl(configFile: string, concurrency: number): Promise<void> {
+function runCurl(configFile: string, concurrency: number, caFile: string | null): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('curl', ['--silent', '--show-error', '--fail', '--parallel', '--parallel-max', String(concurrency), '--create-dirs', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const caArgs = caFile ? ['--cacert', caFile] : [];
+    const child = spawn('curl', ['--silent', '--show-error', '--fail', ...caArgs, '--parallel', '--parallel-max', String(concurrency), '--create-dirs', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
@@ -68,6 +72,7 @@ const USAGE = `usage: npm run bench:sync [-- --quick] [-- --out FILE] [-- --file
   --mib N          total size in MiB (default 1,100)
   --concurrency N  parallel downloads for curl and the site's remote (default 10)
   --repeat N       rounds of curl and a fresh site, alternating; the median round is reported
+  --tls            serve the tree over https (a certificate made with openssl)
   --out FILE       also write the figures as JSON`;
 
 async function main(): Promise<void> {
@@ -92,7 +97,8 @@ async function main(): Promise<void> {
     for (let i = 0; i < count; i++) entries.push(await writeFileEntry(treeDir, `d${i % 100}/f${i}.bin`, sz[i]!));
     const manifestBytes = await writeManifest(treeDir, entries);
     const bytes = entries.reduce((a, e) => a + e.size, 0);
-    tree = await serveTree(treeDir);
+    const tls = values.tls ? makeCertificate(work) : null;
+    tree = await serveTree(treeDir, tls ? { tls } : {});
 
     // 1 and 2, `--repeat` times, alternating so that both see the same machine load: curl fetches
     // every file in parallel to disk, then a fresh site (no blob held) syncs the same tree.
@@ -111,7 +117,7 @@ async function main(): Promise<void> {
       await rm(curlDir, { recursive: true, force: true });
       settle();
       const c0 = performance.now();
-      await runCurl(cfg, concurrency);
+      await runCurl(cfg, concurrency, tls?.certFile ?? null);
       const curlSeconds = (performance.now() - c0) / 1000;
       if (site) {
         await site.stop();
@@ -119,7 +125,7 @@ async function main(): Promise<void> {
       }
       site = await startSite({ dataDir: path.join(work, 'site') });
       repo = (await call(site, 'POST', '/pulp/api/v3/repositories/file/file/', { name: 'bench' })).body.pulp_href;
-      remote = (await call(site, 'POST', '/pulp/api/v3/remotes/file/file/', { name: 'bench', url: `${tree.url}/PULP_MANIFEST`, download_concurrency: concurrency })).body.pulp_href;
+      remote = (await call(site, 'POST', '/pulp/api/v3/remotes/file/file/', { name: 'bench', url: `${tree.url}/PULP_MANIFEST`, download_concurrency: concurrency, ...(tls ? { ca_cert: tls.cert } : {}) })).body.pulp_href;
       settle();
       const s0 = performance.now();
       const r = await call(site, 'POST', `${repo}sync/`, { remote, mirror: true });
@@ -161,6 +167,7 @@ async function main(): Promise<void> {
       bytes,
       manifestBytes,
       concurrency,
+      transport: tls ? 'https' : 'http',
       curl: { seconds: curlSeconds, filesPerSecond: count / curlSeconds, mibPerSecond: bytes / MiB / curlSeconds },
       site: { seconds: syncSeconds, wallSeconds: syncWall, filesPerSecond: count / syncSeconds, mibPerSecond: bytes / MiB / syncSeconds },
       throughputRatio: curlSeconds / syncSeconds,
@@ -185,7 +192,7 @@ async function main(): Promise<void> {
       ['site sync', f(syncSeconds, 2), f(res.site.filesPerSecond, 0), f(res.site.mibPerSecond)],
     ];
     const out = [
-      `tree: ${count} files, ${f(bytes / MiB)} MiB, manifest ${f(manifestBytes / 1024)} KiB, concurrency ${concurrency}`,
+      `tree: ${count} files, ${f(bytes / MiB)} MiB, manifest ${f(manifestBytes / 1024)} KiB, concurrency ${concurrency}, over ${tls ? 'https' : 'http'}`,
       ...rows.map((r) => r[0]!.padEnd(18) + r.slice(1).map((c) => c.padStart(10)).join('')),
       `throughput ratio site/curl: ${f(res.throughputRatio, 3)} (target ≥ 0.500) ${res.throughputRatio >= 0.5 ? 'OK' : 'MISSED'}`,
       `2% update: ${changed} files, new content ${f(newBytes / MiB, 2)} MiB; moved ${f(movedFiles / MiB, 2)} MiB of files` +
@@ -203,6 +210,18 @@ async function main(): Promise<void> {
   }
 }
 
+/** A self-signed certificate for 127.0.0.1 (and localhost), valid for a day, made with openssl. */
+function makeCertificate(dir: string): { key: string; cert: string; certFile: string } {
+  const keyFile = path.join(dir, 'tls-key.pem');
+  const certFile = path.join(dir, 'tls-cert.pem');
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    throw new Error(`--tls needs openssl to make a test certificate: ${messageOf(err)}`);
+  }
+  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
+}
+
 /** The options; node:util's errors (an unknown option, a missing value) as usage errors. */
 function parseOptions() {
   try {
@@ -214,6 +233,7 @@ function parseOptions() {
         mib: { type: 'string' },
         concurrency: { type: 'string' },
         repeat: { type: 'string' },
+        tls: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
     }).values;

@@ -353,7 +353,7 @@ class Conn {
 
   private finish(ex: Exchange): void {
     // Bytes past the body (nothing asked for them), or a body that ended with the connection.
-    if (this.start < this.end || ex.framing?.kind === 'close') this.reusable = false;
+    if (this.start < this.end || this.pending.length > 0 || ex.framing?.kind === 'close') this.reusable = false;
     ex.result = 'ok';
     ex.cleanup();
     this.ex = null;
@@ -382,6 +382,7 @@ class Conn {
     if (this.closed) return;
     this.closed = true;
     this.socket.destroy();
+    this.pending = [];
     const ex = this.ex;
     this.ex = null;
     if (!ex || ex.result !== null) return;

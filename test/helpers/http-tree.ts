@@ -5,6 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,6 +28,8 @@ export type Fault =
 export interface ServeTreeOptions {
   /** Faults by URL path relative to the root (`sub/c.bin`). */
   faults?: Record<string, Fault>;
+  /** Serve https with this key and certificate (PEM). */
+  tls?: { key: string; cert: string };
 }
 
 export interface TreeServer {
@@ -45,7 +48,7 @@ export async function serveTree(dir: string, opts: ServeTreeOptions = {}): Promi
   const seen: string[] = [];
   // Delays end when the client goes away or the server closes, so no timer outlives a test.
   const closing = new AbortController();
-  const server = http.createServer((req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     void (async () => {
       const rel = decodeURIComponent((req.url ?? '/').split('?')[0]!.replace(/^\/+/, ''));
       seen.push(rel);
@@ -104,11 +107,12 @@ export async function serveTree(dir: string, opts: ServeTreeOptions = {}): Promi
       stream.on('data', (c) => (served += (c as Buffer).length));
       stream.pipe(res);
     })().catch(() => res.destroy());
-  });
+  };
+  const server = opts.tls ? https.createServer(opts.tls, handler) : http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     bytesServed: () => served,
     requests: () => [...seen],
     setFault: (p, f) => (f ? faults.set(p, f) : faults.delete(p)),
