@@ -1,6 +1,6 @@
 /**
- * The downloader of syncs: fetches a remote's PULP_MANIFEST and its files over http(s), or from
- * file:// under an allowed import path, verifying size and sha256 while streaming into a temp file
+ * The downloader of syncs: fetches a remote's PULP_MANIFEST and its files over http(s) (with
+ * `http-get.ts`, whose bodies are views of reused buffers), or from file:// under an allowed import path, verifying size and sha256 while streaming into a temp file
  * of the blob store, under an optional shared token bucket. Retries follow pulpcore's downloader:
  * 4xx other than 429 fail at once; 429, 5xx, connection errors and digest or size mismatches are
  * retried up to `max_retries` (default 3) with exponential backoff.
