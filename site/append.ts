@@ -128,19 +128,17 @@ export async function downloadAppended(url: string, expected: { sha256: string; 
   let copied: Promise<void> | null = null;
   try {
     const k = Math.min(PROBE_BYTES, basis.size);
-    const probe = await openRange(url, `bytes=${basis.size - k}-${basis.size - 1}`, counted);
-    body = probe;
-    checkRange(probe, basis.size - k, basis.size - 1, expected.size);
-    const [theirs, ours] = await Promise.all([readBody(probe, k, counted), readEnd(basis.blobPath, basis.size, k)]);
+    body = await openRange(url, `bytes=${basis.size - k}-${basis.size - 1}`, counted);
+    checkRange(body, basis.size - k, basis.size - 1, expected.size);
+    const [theirs, ours] = await Promise.all([readBody(body, k, counted), readEnd(basis.blobPath, basis.size, k)]);
     if (ours.length !== k) throw new Fallback('the old blob is shorter than recorded');
     if (!theirs.equals(ours)) throw new Fallback('the bytes before the old end differ: not an append');
 
     // The tail request is in flight while the old blob is copied and hashed. The copy is the
     // kernel's (copyFile, on a pool thread; a reflink where the filesystem has them), so this
     // thread only hashes: a 48 MiB log costs its hash here, not a read and a write as well.
-    const tailing = openRange(url, `bytes=${basis.size}-`, counted);
-    tailing.catch(() => undefined);
-    tailP = tailing;
+    tailP = openRange(url, `bytes=${basis.size}-`, counted);
+    tailP.catch(() => undefined);
     tmp = await deps.blobs.createTemp(expected.sha256);
     copied = copyFile(basis.blobPath, tmp.path, constants.COPYFILE_FICLONE);
     copied.catch(() => undefined);
@@ -155,12 +153,11 @@ export async function downloadAppended(url: string, expected: { sha256: string; 
     // Both must have seen the old blob whole (a blob never changes, but it could be removed).
     const copiedSize = fstatSync(tmp.fd).size;
     if (size !== basis.size || copiedSize !== basis.size) throw new Fallback(`the old blob gave ${size} and ${copiedSize} bytes, not ${basis.size}`);
-    const tail = await tailing;
-    body = tail;
+    body = await tailP;
     tailP = null;
-    checkRange(tail, basis.size, expected.size - 1, expected.size);
+    checkRange(body, basis.size, expected.size - 1, expected.size);
     const fd = tmp.fd;
-    await tail.read(
+    await body.read(
       throttled(deps, (chunk) => {
         if (size + chunk.length > expected.size) throw new Fallback('the tail is longer than announced');
         counted.onBytes(chunk.length);
