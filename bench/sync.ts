@@ -14,7 +14,6 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { UsageError, messageOf } from '../core/errors.js';
 import { intOption } from './options.js';
 import { serveTree } from '../test/helpers/http-tree.js';
+import { makeTestCertificate } from '../test/helpers/tls-cert.js';
 import { call, startSite, waitTask } from '../test/helpers/site.js';
 import { sha256 } from '../test/site/tree.js';
 
@@ -65,7 +65,7 @@ function runCurl(configFile: string, concurrency: number, caFile: string | null)
   });
 }
 
-const USAGE = `usage: npm run bench:sync [-- --quick] [-- --out FILE] [-- --files N] [-- --mib N] [-- --concurrency N] [-- --repeat N]
+const USAGE = `usage: npm run bench:sync [-- --quick] [-- --out FILE] [-- --files N] [-- --mib N] [-- --concurrency N] [-- --repeat N] [-- --tls]
 
   --quick          1,000 files, 64 MiB (for development)
   --files N        files in the generated tree (default 10,000)
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < count; i++) entries.push(await writeFileEntry(treeDir, `d${i % 100}/f${i}.bin`, sz[i]!));
     const manifestBytes = await writeManifest(treeDir, entries);
     const bytes = entries.reduce((a, e) => a + e.size, 0);
-    const tls = values.tls ? makeCertificate(work) : null;
+    const tls = values.tls ? makeTestCertificate(work) : null;
     tree = await serveTree(treeDir, tls ? { tls } : {});
 
     // 1 and 2, `--repeat` times, alternating so that both see the same machine load: curl fetches
@@ -208,18 +208,6 @@ async function main(): Promise<void> {
     await tree?.close();
     await rm(work, { recursive: true, force: true });
   }
-}
-
-/** A self-signed certificate for 127.0.0.1 (and localhost), valid for a day, made with openssl. */
-function makeCertificate(dir: string): { key: string; cert: string; certFile: string } {
-  const keyFile = path.join(dir, 'tls-key.pem');
-  const certFile = path.join(dir, 'tls-cert.pem');
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (err) {
-    throw new Error(`--tls needs openssl to make a test certificate: ${messageOf(err)}`);
-  }
-  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
 }
 
 /** The options; node:util's errors (an unknown option, a missing value) as usage errors. */

@@ -6,9 +6,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
@@ -17,6 +16,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetClient, type GetResponse } from '../../site/http-get.js';
+import { makeTestCertificate } from '../helpers/tls-cert.js';
 
 const BIG = randomBytes(5 * 1024 * 1024 + 123);
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -255,11 +255,7 @@ test('a cut body, a bad head, a bad chunk size, silence and an abort are errors 
 test('https: the remote CA verifies the server; without it the self-signed certificate is refused unless validation is off', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-tls-'));
   try {
-    const key = path.join(dir, 'key.pem');
-    const crt = path.join(dir, 'crt.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', crt, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
-    const ca = await readFile(crt, 'utf8');
-    const keyPem = await readFile(key);
+    const { key: keyPem, cert: ca } = makeTestCertificate(dir);
     const s = await listen(https.createServer({ key: keyPem, cert: ca }, handler));
     const port = new URL(s.url).port;
     // A TLS server that answers HTTP/1.0 and closes: its end can arrive while bytes are still held.
