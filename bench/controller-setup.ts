@@ -6,8 +6,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { StatusDocument } from '../core/status.js';
-import { startDemoSite, type DemoSite } from '../controller/demo/demo-sites.js';
-import { commitAndPush, makeRepo, startGitServer, writeFiles, type RunningGitServer } from '../test/helpers/git-server.js';
+import { startDemoSite, type DemoSite } from '../demo/sites.js';
+import { commitAndPush, makeRepo, startGitServer, writeFiles, type RunningGitServer } from '../testkit/git-server.js';
 
 export interface Fixture {
   dir: string;

@@ -13,11 +13,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startController } from '../controller/start-controller.js';
+import { startController } from '../controller/start.js';
 import { messageOf } from '../core/errors.js';
 import { createLogger, silentLogger } from '../core/logger.js';
 import { formatDuration } from '../core/units.js';
-import { startControllerProcess } from '../test/helpers/controller-process.js';
+import { startControllerProcess } from '../testkit/controller-process.js';
 import { pushMirrors, startFixture, syncedEverywhere, waitFor, type Fixture } from './controller-setup.js';
 
 const USAGE = `usage: npm run bench:controller [-- --quick] [-- --only pass] [-- --mirrors N] [-- --out FILE] [-- --keep]

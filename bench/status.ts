@@ -6,7 +6,7 @@
  * second meanwhile. Reports latency (p50/p90/p99/max), requests per second and every non-200 or
  * error; the target is p99 ≤ 100 ms with no error.
  *
- * `runStatusLoad` is also what test/controller/status-server-load.test.ts runs.
+ * `runStatusLoad` is also what test/web/status-server-load.test.ts runs.
  */
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -19,9 +19,9 @@ import { intOption } from './options.js';
 import { silentLogger } from '../core/logger.js';
 import type { StatusDocument } from '../core/status.js';
 import { formatBytes } from '../core/units.js';
-import { createMetrics } from '../controller/metrics.js';
-import { startStatusServer } from '../controller/status-server.js';
-import { largeStatus } from '../test/controller/status-server-fixture.js';
+import { createMetrics } from '../web/metrics.js';
+import { startStatusServer } from '../web/server.js';
+import { largeStatus } from '../testkit/status-fixture.js';
 
 /** The issue's target. */
 export const TARGET_P99_MS = 100;

@@ -20,10 +20,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError, messageOf } from '../core/errors.js';
 import { intOption } from './options.js';
-import { serveTree } from '../test/helpers/http-tree.js';
-import { makeTestCertificate } from '../test/helpers/tls-cert.js';
-import { call, startSite, waitTask } from '../test/helpers/site.js';
-import { sha256 } from '../test/site/tree.js';
+import { serveTree } from '../testkit/http-tree.js';
+import { makeTestCertificate } from '../testkit/tls-cert.js';
+import { call, startSite, waitTask } from '../testkit/site.js';
+import { sha256 } from '../testkit/tree.js';
 
 const MiB = 1024 * 1024;
 

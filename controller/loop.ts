@@ -15,17 +15,17 @@ import type { StatusDocument } from '../core/status.js';
 import { formatDuration } from '../core/units.js';
 import type { PassResult } from '../reconcilers/pass-types.js';
 import type { LoadResult, SpecSet } from '../spec/types.js';
-import type { GitSource } from './git-source.js';
-import type { TreeFile } from './git-tree.js';
-import { jittered, nextAfterCycle, triggerAt, type TriggerReason } from './loop-schedule.js';
-import { PropagationTracker } from './propagation.js';
+import type { GitSource } from '../gitsource/types.js';
+import type { TreeFile } from '../gitsource/tree.js';
+import { jittered, nextAfterCycle, triggerAt, type TriggerReason } from './schedule.js';
+import { PropagationTracker } from '../status/propagation.js';
 import { SpecTracker } from './spec-tracker.js';
-import { buildStatusDocument, stateCounts } from './status-model.js';
-import type { StatusWriter } from './status-writer.js';
+import { buildStatusDocument, stateCounts } from '../status/model.js';
+import type { StatusWriter } from '../status/writer.js';
 
-export type { TriggerReason } from './loop-schedule.js';
+export type { TriggerReason } from './schedule.js';
 
-/** What the loop reports to (controller/metrics.ts implements it). */
+/** What the loop reports to (web/metrics.ts implements it). */
 export interface LoopMetrics {
   recordPass(result: PassResult | null, durationMs: number, error?: unknown): void;
   recordStatus(doc: StatusDocument): void;

@@ -7,8 +7,8 @@
 import { SpecError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { LoadResult, Problem, SpecSet } from '../spec/types.js';
-import type { GitSource } from './git-source.js';
-import type { TreeFile } from './git-tree.js';
+import type { GitSource } from '../gitsource/types.js';
+import type { TreeFile } from '../gitsource/tree.js';
 
 export class SpecTracker {
   /** The newest head seen (valid or not). */

@@ -12,8 +12,19 @@ import path from 'node:path';
 const root = path.resolve(new URL('..', import.meta.url).pathname);
 const testDir = path.join(root, 'dist', 'test');
 const filters = process.argv.slice(2);
-const jobs = Number(process.env.TEST_JOBS ?? 2);
-const timeoutS = Number(process.env.TEST_FILE_TIMEOUT ?? 600);
+/** A positive whole number from the environment, or the runner stops with a usage error. */
+function envCount(name, fallback) {
+  const text = process.env[name] ?? String(fallback);
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    console.log(`error: ${name} must be a whole number ≥ 1, got "${text}"`);
+    console.log('0 passed, 1 failed');
+    process.exit(2);
+  }
+  return n;
+}
+const jobs = envCount('TEST_JOBS', 2);
+const timeoutS = envCount('TEST_FILE_TIMEOUT', 600);
 
 function walk(dir) {
   const out = [];
@@ -39,6 +50,15 @@ let skipped = 0;
 const failures = [];
 const started = Date.now();
 
+/** SIGKILL a test file's process group; one that is already gone is fine, anything else is reported. */
+function killGroup(pid) {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch (err) {
+    if (err.code !== 'ESRCH') console.log(`warning: could not kill test process group ${pid}: ${err.message}`);
+  }
+}
+
 function runFile(file) {
   return new Promise((resolve) => {
     const t0 = Date.now();
@@ -54,8 +74,10 @@ function runFile(file) {
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+      killGroup(child.pid);
     }, timeoutS * 1000);
+    // A file that could not even be started is a failure of its own, never a silent skip.
+    child.on('error', (err) => (out += `\n(could not run: ${err.message})`));
     child.on('close', (code) => {
       clearTimeout(timer);
       const text = strip(out);

@@ -5,7 +5,7 @@ import { PROBE_BYTES } from '../../site/append.js';
 import { startPulpdistSide } from '../../bench/rsync-side-pulpdist.js';
 import { QUICK_SCENARIO, planTree, planUpdate, type ScenarioConfig } from '../../bench/scenario.js';
 import { applyUpdate, plannedTreeDigest, writeTree } from '../../bench/scenario-files.js';
-import { tempDir } from '../helpers/cli.js';
+import { tempDir } from '../../testkit/cli.js';
 
 const KiB = 1024;
 const signal = AbortSignal.timeout(120_000);

@@ -10,7 +10,7 @@ import { parseServedBytes } from '../../bench/rsync-served.js';
 import { verifyDir } from '../../bench/rsync-side-rsync.js';
 import { QUICK_SCENARIO, planTree, planUpdate, type ScenarioConfig } from '../../bench/scenario.js';
 import { applyUpdate, writeTree } from '../../bench/scenario-files.js';
-import { tempDir } from '../helpers/cli.js';
+import { tempDir } from '../../testkit/cli.js';
 
 const signal = new AbortController().signal;
 const TINY: ScenarioConfig = { ...QUICK_SCENARIO, seed: 3, packages: 100, packageMaxBytes: 64 * 1024, imageBytes: 256 * 1024, metadataBytes: 32 * 1024, logBytes: 256 * 1024, logAppendBytes: 4096 };

@@ -5,7 +5,7 @@ import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_SCENARIO, QUICK_SCENARIO, planTree, planUpdate, treeTotals, type ScenarioConfig } from '../../bench/scenario.js';
 import { applyUpdate, diskTreeDigest, plannedTreeDigest, sha256File, writeTree } from '../../bench/scenario-files.js';
-import { tempDir } from '../helpers/cli.js';
+import { tempDir } from '../../testkit/cli.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

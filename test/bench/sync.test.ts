@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PACKAGE_ROOT } from '../../core/paths.js';
-import { tempDir } from '../helpers/cli.js';
+import { tempDir } from '../../testkit/cli.js';
 
 const run = promisify(execFile);
 const SCRIPT = path.join(PACKAGE_ROOT, 'dist', 'bench', 'sync.js');

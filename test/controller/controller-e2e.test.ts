@@ -7,10 +7,10 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { StatusDocument } from '../../core/status.js';
-import { tempDir } from '../helpers/cli.js';
-import { startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
-import { commitAndPush, makeRepo, runGit, startGitServer, writeFiles, type RunningGitServer } from '../helpers/git-server.js';
-import { startSite, type RunningSite } from '../helpers/site.js';
+import { tempDir } from '../../testkit/cli.js';
+import { startControllerProcess, type ControllerProcess } from '../../testkit/controller-process.js';
+import { commitAndPush, makeRepo, runGit, startGitServer, writeFiles, type RunningGitServer } from '../../testkit/git-server.js';
+import { startSite, type RunningSite } from '../../testkit/site.js';
 
 const siteYaml = (name: string, url: string, upstream?: string): string => `apiVersion: pulpdist/v1
 kind: Site

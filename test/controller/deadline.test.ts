@@ -7,10 +7,10 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { StatusDocument } from '../../core/status.js';
-import { tempDir } from '../helpers/cli.js';
-import { startControllerProcess } from '../helpers/controller-process.js';
-import { makeRepo, runGit, writeFiles } from '../helpers/git-server.js';
-import { startSite } from '../helpers/site.js';
+import { tempDir } from '../../testkit/cli.js';
+import { startControllerProcess } from '../../testkit/controller-process.js';
+import { makeRepo, runGit, writeFiles } from '../../testkit/git-server.js';
+import { startSite } from '../../testkit/site.js';
 
 async function poll(url: string, pred: (d: StatusDocument) => boolean, what: string, log: () => string, ms = 30_000): Promise<StatusDocument> {
   const end = Date.now() + ms;

@@ -5,16 +5,16 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { openGitSource } from '../../controller/git-source.js';
+import { openGitSource } from '../../gitsource/source.js';
 import { createController, type Controller } from '../../controller/loop.js';
-import { createStatusWriter } from '../../controller/status-writer.js';
+import { createStatusWriter } from '../../status/writer.js';
 import { silentLogger } from '../../core/logger.js';
 import type { StatusDocument } from '../../core/status.js';
 import type { PassResult } from '../../reconcilers/pass-types.js';
 import { loadSpecFiles } from '../../spec/load.js';
 import type { SpecSet } from '../../spec/types.js';
-import { tempDir } from '../helpers/cli.js';
-import { makeRepo, runGit, writeFiles } from '../helpers/git-server.js';
+import { tempDir } from '../../testkit/cli.js';
+import { makeRepo, runGit, writeFiles } from '../../testkit/git-server.js';
 
 const site = (name: string): string => `apiVersion: pulpdist/v1
 kind: Site

@@ -10,8 +10,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PACKAGE_ROOT } from '../../core/paths.js';
 import { loadSpecFiles } from '../../spec/load.js';
-import { runCli, tempDir } from '../helpers/cli.js';
-import { startSite, type RunningSite } from '../helpers/site.js';
+import { runCli, tempDir } from '../../testkit/cli.js';
+import { startSite, type RunningSite } from '../../testkit/site.js';
 import { mirrorDoc } from './support.js';
 
 const CORPUS = path.join(PACKAGE_ROOT, 'test', 'faults', 'corpus');

@@ -12,10 +12,10 @@ import { appendFile, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { tempDir } from '../helpers/cli.js';
-import { startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
-import { commitAndPush, makeRepo, writeFiles } from '../helpers/git-server.js';
-import { startSite } from '../helpers/site.js';
+import { tempDir } from '../../testkit/cli.js';
+import { startControllerProcess, type ControllerProcess } from '../../testkit/controller-process.js';
+import { commitAndPush, makeRepo, writeFiles } from '../../testkit/git-server.js';
+import { startSite } from '../../testkit/site.js';
 import { TEMP_PREFIX } from '../../site/blobs.js';
 import {
   assertServes, getStatus, listNames, mirrorDoc, pollUntil, pulpdist, restartSite, siteDocs, siteMetric, startNetwork, stopNetwork, tempLeft, writeSpecs,

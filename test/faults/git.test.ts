@@ -10,9 +10,9 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { StatusDocument } from '../../core/status.js';
-import { tempDir } from '../helpers/cli.js';
-import { startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
-import { commitAndPush, makeRepo, runGit, startGitServer, writeFiles, type RunningGitServer } from '../helpers/git-server.js';
+import { tempDir } from '../../testkit/cli.js';
+import { startControllerProcess, type ControllerProcess } from '../../testkit/controller-process.js';
+import { commitAndPush, makeRepo, runGit, startGitServer, writeFiles, type RunningGitServer } from '../../testkit/git-server.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import { assertServes, getStatus, listNames, mirrorDoc, pollUntil, siteDocs, startNetwork, stopNetwork, writeTreeFiles, type NetSite, type SiteDef } from './support.js';
 

@@ -10,9 +10,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runCli, tempDir } from '../helpers/cli.js';
-import { startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
-import { makeRepo, runGit, startGitServer, type RunningGitServer } from '../helpers/git-server.js';
+import { runCli, tempDir } from '../../testkit/cli.js';
+import { startControllerProcess, type ControllerProcess } from '../../testkit/controller-process.js';
+import { makeRepo, runGit, startGitServer, type RunningGitServer } from '../../testkit/git-server.js';
 import { getStatus, mirrorDoc, pollUntil, pulpdist, siteDocs, startNetwork, stopNetwork, writeSpecs, writeTreeFiles, type NetSite, type SiteDef } from './support.js';
 
 const SITE_PW = 'Pw-Zq7xK2-siteSecret-91c';

@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { MAX_BODY } from '../../site/http.js';
-import { call, startSite, type RunningSite } from '../helpers/site.js';
+import { call, startSite, type RunningSite } from '../../testkit/site.js';
 
 let site: RunningSite;
 const API = '/pulp/api/v3/';

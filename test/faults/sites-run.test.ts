@@ -9,8 +9,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startControllerProcess, type ControllerProcess } from '../helpers/controller-process.js';
-import { commitAndPush, makeRepo, writeFiles } from '../helpers/git-server.js';
+import { startControllerProcess, type ControllerProcess } from '../../testkit/controller-process.js';
+import { commitAndPush, makeRepo, writeFiles } from '../../testkit/git-server.js';
 import type { ProxyMode } from './fault-proxy.js';
 import {
   assertServes, getStatus, mirrorDoc, ORIGIN_A_B, pollUntil, siteDocs, startEvolvingNetwork, type EvolvingNetwork, type NetSite,

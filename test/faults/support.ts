@@ -9,8 +9,8 @@ import path from 'node:path';
 import * as assert from 'uvu/assert';
 import type { StatusDocument } from '../../core/status.js';
 import { TEMP_PREFIX } from '../../site/blobs.js';
-import { runCli, tempDir, type CliResult } from '../helpers/cli.js';
-import { startSite, type RunningSite, type StartSiteOptions } from '../helpers/site.js';
+import { runCli, tempDir, type CliResult } from '../../testkit/cli.js';
+import { startSite, type RunningSite, type StartSiteOptions } from '../../testkit/site.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 
 export const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');

@@ -11,8 +11,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { tempDir } from '../helpers/cli.js';
-import { serveTree, type Fault, type TreeServer } from '../helpers/http-tree.js';
+import { tempDir } from '../../testkit/cli.js';
+import { serveTree, type Fault, type TreeServer } from '../../testkit/http-tree.js';
 import {
   assertServes, manifestOf, pollUntil, pulpdist, sha256, startNetwork, stopNetwork, tempLeft, writeSpecs, writeTreeFiles, type NetSite, type SiteDef,
 } from './support.js';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BIN, runCli, tempDir, type CliResult } from '../helpers/cli.js';
+import { BIN, runCli, tempDir, type CliResult } from '../../testkit/cli.js';
 import { BAD_NAMES, GOOD_FILES, NON_UTF8_REPORTED, buildOddTree, expectedManifest, sha256, writeFiles } from './fixture.js';
 
 let dir = '';

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { canonicalManifest } from '../../manifest/digest.js';
 import { defaultCacheFile } from '../../manifest/cache.js';
 import { scanTree } from '../../manifest/scan.js';
-import { tempDir } from '../helpers/cli.js';
+import { tempDir } from '../../testkit/cli.js';
 import { expectedManifest, writeFiles } from './fixture.js';
 
 let dir = '';

@@ -6,7 +6,7 @@ import { canonicalManifest, treeDigest } from '../../manifest/digest.js';
 import { scanTree, writeManifest } from '../../manifest/scan.js';
 import { TreeNotFoundError } from '../../manifest/errors.js';
 import { parseManifest } from '../../manifest/parse.js';
-import { tempDir } from '../helpers/cli.js';
+import { tempDir } from '../../testkit/cli.js';
 import { BAD_NAMES, GOOD_FILES, NON_UTF8_REPORTED, buildOddTree, expectedManifest, sha256, writeFiles } from './fixture.js';
 
 let dir = '';

@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { HashPool, HashWorkerError } from '../../manifest/hash-pool.js';
 import { scanTree } from '../../manifest/scan.js';
-import { tempDir } from '../helpers/cli.js';
+import { tempDir } from '../../testkit/cli.js';
 import { expectedManifest, sha256 } from './fixture.js';
 
 let dir = '';

@@ -11,7 +11,7 @@ import { ConfigError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { createPulpClient, type PulpClientOptions } from '../../pulp/client.js';
 import { PulpAuthError, PulpHttpError, PulpTaskError, PulpTaskTimeoutError, PulpUnreachableError } from '../../pulp/errors.js';
-import { tempDir } from '../helpers/cli.js';
+import { tempDir } from '../../testkit/cli.js';
 import { page, rejection, sendJson, siteAt, startFaultServer, taskDoc, type FaultServer, type Handler } from './fault-server.js';
 
 const REPOS = '/pulp/api/v3/repositories/file/file/';

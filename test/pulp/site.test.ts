@@ -14,8 +14,8 @@ import { createLogger } from '../../core/logger.js';
 import { createPulpClient, type PulpClientOptions } from '../../pulp/client.js';
 import { isPulpNotFound, PulpAuthError, PulpHttpError, PulpTaskError, PulpTaskTimeoutError } from '../../pulp/errors.js';
 import type { PulpClient, Task } from '../../pulp/types.js';
-import { tempDir } from '../helpers/cli.js';
-import { startSite, type RunningSite } from '../helpers/site.js';
+import { tempDir } from '../../testkit/cli.js';
+import { startSite, type RunningSite } from '../../testkit/site.js';
 import { rejection, siteAt } from './fault-server.js';
 
 const PASSWORD = 'site-test-password-7f3a';

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { createLogger } from '../../core/logger.js';
 import { createPulpClient } from '../../pulp/client.js';
 import type { PulpClient } from '../../pulp/types.js';
-import { tempDir } from '../helpers/cli.js';
-import { startSite, type RunningSite } from '../helpers/site.js';
+import { tempDir } from '../../testkit/cli.js';
+import { startSite, type RunningSite } from '../../testkit/site.js';
 import { siteAt } from './fault-server.js';
 
 const POLL_MIN_MS = 150;

@@ -11,8 +11,8 @@ import { silentLogger } from '../../core/logger.js';
 import { createPulpClient } from '../../pulp/client.js';
 import type { PulpClient } from '../../pulp/types.js';
 import type { SiteSpec } from '../../spec/types.js';
-import { runCli, tempDir } from '../helpers/cli.js';
-import { startSite, type RunningSite } from '../helpers/site.js';
+import { runCli, tempDir } from '../../testkit/cli.js';
+import { startSite, type RunningSite } from '../../testkit/site.js';
 
 const NAMES = ['origin', 'hub', 'leaf'] as const;
 let dir = '';

@@ -9,7 +9,7 @@ import { desiredState } from '../../reconcilers/desired.js';
 import { plan } from '../../reconcilers/plan.js';
 import { planDocument, summaryLine } from '../../reconcilers/plan-document.js';
 import type { ObservedSite, Plan } from '../../reconcilers/plan-types.js';
-import { renderMarkdown, renderText } from '../../reconcilers/render-plan.js';
+import { renderMarkdown, renderText } from '../../cli/reporters/plan.js';
 import { addObjects, convergedSite, emptySite, mirror, site, tree } from './fixtures.js';
 
 const Ajv = AjvModule.default ?? AjvModule;

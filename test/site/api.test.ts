@@ -10,8 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { call, runTask, startSite, type RunningSite } from '../helpers/site.js';
-import { randomFiles, sha256, writeTree } from './tree.js';
+import { call, runTask, startSite, type RunningSite } from '../../testkit/site.js';
+import { randomFiles, sha256, writeTree } from '../../testkit/tree.js';
 
 let site: RunningSite;
 let secured: RunningSite;
@@ -239,7 +239,7 @@ test('--content-origin sets base_url and status; SIGTERM exits 0', async () => {
 });
 
 test('bad command-line use is a usage error, not a stack trace', async () => {
-  const { runCli } = await import('../helpers/cli.js');
+  const { runCli } = await import('../../testkit/cli.js');
   const r = await runCli(['site', '--listen', 'nope', '--data', tmp]);
   assert.is(r.code, 2);
   assert.match(r.stderr, /--listen must be HOST:PORT/);

@@ -12,10 +12,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { serveTree, type TreeServer } from '../helpers/http-tree.js';
-import { call, runTask, startSite, waitTask, type RunningSite } from '../helpers/site.js';
+import { serveTree, type TreeServer } from '../../testkit/http-tree.js';
+import { call, runTask, startSite, waitTask, type RunningSite } from '../../testkit/site.js';
 import { appendBases } from '../../site/append.js';
-import { sha256, tempFiles, writeTree, type TreeFile } from './tree.js';
+import { sha256, tempFiles, writeTree, type TreeFile } from '../../testkit/tree.js';
 
 const KiB = 1024;
 const PROBE = 4096;

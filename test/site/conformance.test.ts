@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { serveTree, type TreeServer } from '../helpers/http-tree.js';
-import { call, startSite, waitTask, type RunningSite } from '../helpers/site.js';
+import { serveTree, type TreeServer } from '../../testkit/http-tree.js';
+import { call, startSite, waitTask, type RunningSite } from '../../testkit/site.js';
 import { assertShape, recorded } from './recorded.js';
 
 let site: RunningSite;

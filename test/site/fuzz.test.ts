@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { call, runTask, startSite, type RunningSite } from '../helpers/site.js';
+import { call, runTask, startSite, type RunningSite } from '../../testkit/site.js';
 
 let site: RunningSite;
 const hrefs: string[] = [];

@@ -16,7 +16,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetClient, type GetResponse } from '../../site/http-get.js';
-import { makeTestCertificate } from '../helpers/tls-cert.js';
+import { makeTestCertificate } from '../../testkit/tls-cert.js';
 
 const BIG = randomBytes(5 * 1024 * 1024 + 123);
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');

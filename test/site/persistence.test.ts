@@ -9,9 +9,9 @@ import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/pro
 import os from 'node:os';
 import path from 'node:path';
 import { createFsFlusher } from '../../site/flush.js';
-import { serveTree, type TreeServer } from '../helpers/http-tree.js';
-import { call, runTask, startSite, waitTask, type RunningSite } from '../helpers/site.js';
-import { randomFiles, sha256, tempFiles, writeTree, type TreeFile } from './tree.js';
+import { serveTree, type TreeServer } from '../../testkit/http-tree.js';
+import { call, runTask, startSite, waitTask, type RunningSite } from '../../testkit/site.js';
+import { randomFiles, sha256, tempFiles, writeTree, type TreeFile } from '../../testkit/tree.js';
 
 let tmp: string;
 let tree: TreeServer;

@@ -7,9 +7,9 @@ import * as assert from 'uvu/assert';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { serveTree, type TreeServer } from '../helpers/http-tree.js';
-import { call, runTask, startSite, type RunningSite } from '../helpers/site.js';
-import { randomFiles, sha256, writeTree } from './tree.js';
+import { serveTree, type TreeServer } from '../../testkit/http-tree.js';
+import { call, runTask, startSite, type RunningSite } from '../../testkit/site.js';
+import { randomFiles, sha256, writeTree } from '../../testkit/tree.js';
 
 let tmp: string;
 let tree: TreeServer;

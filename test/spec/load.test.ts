@@ -9,7 +9,7 @@ import path from 'node:path';
 import { EXAMPLE_SPECS_DIR } from '../../core/paths.js';
 import { loadSpecFiles, loadSpecPaths } from '../../spec/load.js';
 import { MAX_FILE_BYTES } from '../../spec/source-file.js';
-import { tempDir } from '../helpers/cli.js';
+import { tempDir } from '../../testkit/cli.js';
 import { MIRROR_BODY, SITES, load, mirror, where } from './fixtures.js';
 
 test('the example mirrors/ load without problems into defaulted specs', async () => {

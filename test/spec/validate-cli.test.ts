@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { runCli, tempDir } from '../../testkit/cli.js';
 import { MIRROR_BODY, SITES, mirror } from './fixtures.js';
 
 let dir = '';

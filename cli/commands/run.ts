@@ -1,0 +1,128 @@
+/**
+ * `pulpdist run`: the controller process. Runs until SIGTERM/SIGINT, then stops new work, waits
+ * (bounded) for the running pass to record its tasks, writes status and exits 0.
+ */
+import { ConfigError, UsageError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { registerSecret } from '../../core/redact.js';
+import { durationOption } from '../options.js';
+import type { Command } from '../command.js';
+import { VERSION } from '../../core/version.js';
+
+
+export const command: Command = {
+  name: 'run',
+  summary: 'the controller: watch the Git repository and reconcile continuously',
+  usage: 'pulpdist run --repo URL|PATH [--branch main] [--path DIR] [--status-branch pulpdist/status] [--listen 127.0.0.1:8080] [--interval 30s] [--state-dir DIR] [--webhook-secret-env VAR] [--log-format text|json] [--once]',
+  options: {
+    repo: { type: 'string' },
+    branch: { type: 'string', default: 'main' },
+    path: { type: 'string', default: '' },
+    'status-branch': { type: 'string', default: 'pulpdist/status' },
+    listen: { type: 'string', default: '127.0.0.1:8080' },
+    interval: { type: 'string', default: '30s' },
+    'pass-deadline': { type: 'string', default: '1h' },
+    'state-dir': { type: 'string' },
+    'webhook-secret-env': { type: 'string' },
+    'log-format': { type: 'string', default: 'text' },
+    'log-level': { type: 'string', default: 'info' },
+    'shutdown-grace': { type: 'string', default: '30s' },
+    'request-timeout': { type: 'string', default: '30s' },
+    once: { type: 'boolean', default: false },
+  },
+  help: `
+Watches the spec branch of a Git repository and keeps every Pulp site as the specs say: a pass
+runs on every new commit (a local repository is watched; a remote one is polled every --interval
+and poked by the webhook), every --interval for drift repair, and when a mirror's schedule comes
+due. An invalid commit is not applied: its problems are shown (file:line:column) and the last
+valid commit stays in force. Status is committed to --status-branch and served at --listen.
+
+options:
+  --repo URL|PATH          the spec repository: a local path (read from its commits, never the
+                           work tree) or an http(s) URL (cloned into --state-dir)
+  --branch B               the spec branch (default main)
+  --path DIR               the spec directory inside the repository (default: the whole tree)
+  --status-branch B        where status commits go (default pulpdist/status; '' for none)
+  --listen ADDR            the status endpoint, host:port (default 127.0.0.1:8080; '' for none)
+  --interval D             drift repair and polling period, ±10% jitter (default 30s)
+  --pass-deadline D        a pass running longer is aborted, its syncs canceled (default 1h)
+  --state-dir DIR          clones and caches (default $XDG_STATE_HOME/pulpdist or
+                           ~/.local/state/pulpdist)
+  --webhook-secret-env VAR enable POST /hooks/git, authenticated with the secret in $VAR
+                           (GitLab X-Gitlab-Token or GitHub X-Hub-Signature-256)
+  --log-format text|json   (default text)
+  --log-level L            debug, info, warn or error (default info)
+  --shutdown-grace D       on SIGTERM, how long a running pass may take to finish (default 30s)
+  --request-timeout D      time allowed for one request to a Pulp site (default 30s)
+  --once                   run one pass, write status and exit: 0 converged, 1 not
+
+environment:
+  PULPDIST_GIT_USERNAME, PULPDIST_GIT_TOKEN (or PULPDIST_GIT_PASSWORD)  credentials for an
+                           http(s) repository; never logged
+  the passwordEnv variables the Site specs name                     credentials for Pulp
+
+examples:
+  pulpdist run --repo ~/src/mirrors --path mirrors
+  pulpdist run --repo https://gitlab.example.com/infra/mirrors.git --interval 1m \\
+      --webhook-secret-env PULPDIST_WEBHOOK_SECRET --log-format json
+`,
+  async run({ values }) {
+    const repo = values.repo;
+    if (typeof repo !== 'string' || !repo) throw new UsageError('--repo is required (a local path or an http(s) URL)');
+    const logFormat = values['log-format'];
+    if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`--log-format must be text or json, got "${String(logFormat)}"`);
+    const level = values['log-level'];
+    if (level !== 'debug' && level !== 'info' && level !== 'warn' && level !== 'error') throw new UsageError(`--log-level must be debug, info, warn or error, got "${String(level)}"`);
+    const intervalMs = durationOption('interval', values.interval, '30s');
+    const passDeadlineMs = durationOption('pass-deadline', values['pass-deadline'], '1h');
+    const graceMs = durationOption('shutdown-grace', values['shutdown-grace'], '30s');
+    const requestTimeoutMs = durationOption('request-timeout', values['request-timeout'], '30s');
+    let webhookSecret: string | undefined;
+    const secretEnv = values['webhook-secret-env'];
+    if (typeof secretEnv === 'string' && secretEnv) {
+      webhookSecret = process.env[secretEnv];
+      if (!webhookSecret) throw new ConfigError(`--webhook-secret-env names ${secretEnv}, but that environment variable is not set`);
+      registerSecret(webhookSecret);
+    }
+    const log = createLogger({ format: logFormat, level });
+    const { startController } = await import('../../controller/start.js');
+    const once = values.once === true;
+    const running = await startController({
+      repo,
+      branch: String(values.branch),
+      path: String(values.path ?? ''),
+      statusBranch: String(values['status-branch'] ?? ''),
+      listen: once ? null : String(values.listen ?? '') || null,
+      intervalMs,
+      passDeadlineMs,
+      requestTimeoutMs,
+      stateDir: typeof values['state-dir'] === 'string' ? values['state-dir'] : undefined,
+      webhookSecret,
+      version: VERSION,
+      log,
+      autoStart: !once,
+    });
+    if (running.url) process.stdout.write(`pulpdist controller: status at ${running.url}/\n`);
+    if (once) {
+      const result = await running.controller.runOnce();
+      await running.close({ graceMs });
+      const doc = running.controller.getStatus();
+      return result?.converged && doc.controller.specErrors.length === 0 ? 0 : 1;
+    }
+    await new Promise<void>((resolve) => {
+      const onSignal = (sig: string): void => {
+        log.info('signal received: finishing the running pass, then exiting', { signal: sig, graceMs });
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        resolve();
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    });
+    await running.close({ graceMs });
+    log.info('controller stopped');
+    // Everything we started is closed; a keep-alive socket of a library must not hold the exit.
+    setTimeout(() => process.exit(0), 3_000).unref();
+    return 0;
+  },
+};

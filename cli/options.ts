@@ -1,0 +1,38 @@
+/** Option parsers shared by the commands: each throws a UsageError that names the option. */
+import { UsageError } from '../core/errors.js';
+import { parseDuration } from '../core/units.js';
+import type { SpecSet } from '../spec/types.js';
+
+/**
+ * A duration option (`30s`, `5m`, `1h`, `500ms`) in milliseconds, `fallback` when it is absent
+ * (undefined when there is no fallback either).
+ */
+export function durationOption(name: string, value: unknown, fallback: string): number;
+export function durationOption(name: string, value: unknown): number | undefined;
+export function durationOption(name: string, value: unknown, fallback?: string): number | undefined {
+  if (value === undefined && fallback === undefined) return undefined;
+  const text = typeof value === 'string' ? value : String(value ?? fallback);
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch {
+    ms = NaN;
+  }
+  if (!(ms > 0)) throw new UsageError(`--${name} must be a duration such as 500ms, 30s, 5m or 1h, got "${text}"`);
+  return ms;
+}
+
+/** `--request-timeout`: the Pulp client's per-request timeout. */
+export function requestTimeoutOption(value: unknown): { requestTimeoutMs?: number } {
+  const ms = durationOption('request-timeout', value);
+  return ms === undefined ? {} : { requestTimeoutMs: ms };
+}
+
+/** `--site` values checked against the specs. */
+export function selectedSites(values: unknown, specs: SpecSet): string[] | undefined {
+  const list = (Array.isArray(values) ? values : values === undefined ? [] : [values]).map(String);
+  if (list.length === 0) return undefined;
+  const known = specs.sites.map((s) => s.name);
+  for (const s of list) if (!known.includes(s)) throw new UsageError(`unknown site "${s}" (known: ${known.join(', ')})`);
+  return list;
+}

@@ -1,0 +1,80 @@
+/**
+ * The plumbing `plan` and `apply` share: loading specs, one client per site, the
+ * published-manifest cache kept on disk between runs (so that planning a converged network reads
+ * no manifest), and Ctrl-C.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { createPulpClient } from '../pulp/client.js';
+import type { PulpClient } from '../pulp/types.js';
+import { createPassMemory, type PassMemory } from '../reconcilers/pass.js';
+import { PublishedCache } from '../reconcilers/published-cache.js';
+import { loadSpecPaths } from '../spec/load.js';
+import type { SpecSet } from '../spec/types.js';
+
+/** A spec tree with errors: not an exception, the problems are printed positioned. */
+export class InvalidSpecsError extends ConfigError {
+  constructor(readonly problems: string[]) {
+    super(`the specs have ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was planned or changed`);
+  }
+}
+
+/** Load and validate the specs; problems go to stderr and raise InvalidSpecsError. */
+export async function loadValidSpecs(specsPath: string): Promise<SpecSet> {
+  const result = await loadSpecPaths([specsPath]);
+  const lines = result.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.severity}: ${p.message}`);
+  if (result.problems.some((p) => p.severity === 'error')) {
+    process.stderr.write(lines.join('\n') + '\n');
+    throw new InvalidSpecsError(lines);
+  }
+  if (lines.length) process.stderr.write(lines.join('\n') + '\n');
+  return result.specs;
+}
+
+/** One REST client per site, credentials from the env variables the specs name. */
+export function clientsFor(specs: SpecSet, log: Logger, env: NodeJS.ProcessEnv = process.env, options: { requestTimeoutMs?: number } = {}): Map<string, PulpClient> {
+  return new Map(specs.sites.map((s) => [s.name, createPulpClient(s, { env, log: log.child({ site: s.name }), ...options })]));
+}
+
+/** Where the published-manifest cache of this set of sites lives. */
+export function cacheFileFor(specs: SpecSet, env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  const key = createHash('sha256').update(specs.sites.map((s) => `${s.name}=${s.pulp.url}${s.pulp.apiRoot}`).sort().join('\n')).digest('hex').slice(0, 24);
+  return path.join(base, 'pulpdist', `published-${key}.json`);
+}
+
+/** A PassMemory whose manifest cache comes from `file` (missing or torn = empty: it is only a cache). */
+export async function loadMemory(file: string | null): Promise<PassMemory> {
+  if (!file) return createPassMemory();
+  try {
+    return createPassMemory(PublishedCache.fromJSON(JSON.parse(await readFile(file, 'utf8'))));
+  } catch {
+    return createPassMemory();
+  }
+}
+
+/** Save the cache atomically (temp + rename). A failure to save costs only speed next time. */
+export async function saveMemory(file: string | null, memory: PassMemory, log: Logger): Promise<void> {
+  if (!file) return;
+  try {
+    await mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(memory.published));
+    await rename(tmp, file);
+  } catch (err) {
+    log.warn('could not save the published-manifest cache', { file, error: err });
+  }
+}
+
+/** An AbortSignal that fires on SIGINT/SIGTERM; `dispose` removes the handlers. */
+export function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
+  const ac = new AbortController();
+  const on = (sig: NodeJS.Signals) => ac.abort(new Error(`interrupted by ${sig}`));
+  process.once('SIGINT', on);
+  process.once('SIGTERM', on);
+  return { signal: ac.signal, dispose: () => (process.off('SIGINT', on), process.off('SIGTERM', on)) };
+}

@@ -1,0 +1,254 @@
+/**
+ * The HTML overview served at `GET /`: one self-contained page (no external assets, so it works
+ * offline and under a strict Content-Security-Policy) that a person reads at a glance. Pure: the
+ * status document and the time in, markup out. Every piece of text from the document is escaped.
+ *
+ * State is always written as text as well as shown by colour, and the grid is a real table with
+ * header cells, so the page reads the same to a screen reader and to someone who cannot tell red
+ * from green.
+ */
+import { createHash } from 'node:crypto';
+import { STATE_ORDER, type MirrorSiteStatus, type StatusDocument } from '../core/status.js';
+import { formatDuration } from '../core/units.js';
+import { STATE_COLOURS, formatAge, shortCommit, shortDigest, spanMs } from '../status/format.js';
+import { computeTopology, renderTopologySvg, siteOrder } from './topology.js';
+
+export interface PageOptions {
+  /** The time ages are measured against. */
+  now: Date;
+  /** How often the page refreshes itself. @default 5 */
+  refreshSeconds?: number;
+}
+
+/** HTML-escape text for element content and attribute values alike. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const e = escapeHtml;
+
+/** The whole page. */
+export function renderStatusPage(doc: StatusDocument, options: PageOptions): string {
+  const { now, refreshSeconds = 5 } = options;
+  const topology = computeTopology(doc);
+  const order = siteOrder(topology);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${e(titleOf(doc))}</title>
+<link rel="icon" href="data:,">
+<noscript><meta http-equiv="refresh" content="${refreshSeconds}"></noscript>
+<style>${CSS}</style>
+</head>
+<body>
+<main id="status" data-refresh="${refreshSeconds}">
+${renderHeader(doc, now)}
+${renderGrid(doc, order, now)}
+<section aria-labelledby="topology-h"><h2 id="topology-h">Topology</h2>
+${renderTopologySvg(topology)}
+${renderLegend()}
+</section>
+${renderSites(doc, order, now)}
+</main>
+<script>${SCRIPT}</script>
+</body>
+</html>
+`;
+}
+
+/** The tab title: what someone with many tabs open needs, e.g. `pulpdist — 7/9 synced, 1 failed`. */
+function titleOf(doc: StatusDocument): string {
+  let total = 0;
+  let synced = 0;
+  let failed = 0;
+  for (const m of doc.mirrors) {
+    for (const s of m.sites) {
+      total++;
+      if (s.state === 'Synced') synced++;
+      if (s.state === 'Failed') failed++;
+    }
+  }
+  const errs = doc.controller.specErrors.length;
+  const parts = [`${synced}/${total} synced`];
+  if (failed) parts.push(`${failed} failed`);
+  if (errs) parts.push(`${errs} spec error${errs === 1 ? '' : 's'}`);
+  return `pulpdist — ${parts.join(', ')}`;
+}
+
+function renderHeader(doc: StatusDocument, now: Date): string {
+  const c = doc.controller;
+  const parts: string[] = [];
+  parts.push(`<header><h1>pulpdist</h1><dl class="summary">`);
+  parts.push(`<div><dt>Spec commit applied</dt><dd><code class="commit" title="${e(c.observedCommit ?? 'none yet')}">${e(shortCommit(c.observedCommit))}</code></dd></div>`);
+  if (c.specCommit && c.specCommit !== c.observedCommit) {
+    parts.push(`<div><dt>Newest spec commit</dt><dd><code title="${e(c.specCommit)}">${e(shortCommit(c.specCommit))}</code>${c.specErrors.length ? ' <strong class="bad">not applied</strong>' : ''}</dd></div>`);
+  }
+  const p = c.lastPass;
+  if (p) {
+    const dur = spanMs(p.startedAt, p.finishedAt);
+    const when = p.finishedAt ?? p.startedAt;
+    parts.push(
+      `<div><dt>Last pass</dt><dd class="pass-${e(p.result)}">${e(p.result)}${p.result === 'running' ? ` for ${age(p.startedAt, now)}` : `, ${age(when, now)} ago`}${dur !== null ? ` (${e(formatDuration(dur))})` : ''}</dd></div>`,
+    );
+  } else {
+    parts.push('<div><dt>Last pass</dt><dd>none yet</dd></div>');
+  }
+  parts.push(`<div><dt>Controller</dt><dd>${e(c.version)}, up ${age(c.startedAt, now)}</dd></div>`);
+  parts.push('</dl>');
+  parts.push(renderCounts(doc));
+  if (c.specErrors.length) {
+    parts.push(`<section class="spec-errors" aria-labelledby="spec-errors-h"><h2 id="spec-errors-h">Spec errors (${c.specErrors.length}) — the last valid commit stays in force</h2><ul>`);
+    for (const se of c.specErrors) {
+      parts.push(`<li><code>${e(`${se.file}:${se.line}:${se.column}`)}</code>: ${e(se.message)}</li>`);
+    }
+    parts.push('</ul></section>');
+  }
+  parts.push('</header>');
+  return parts.join('\n');
+}
+
+/** How many mirror × site cells are in each state, worst first: the one line to read first. */
+function renderCounts(doc: StatusDocument): string {
+  const counts = new Map<string, number>();
+  for (const m of doc.mirrors) for (const s of m.sites) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
+  const items = STATE_ORDER.filter((st) => counts.has(st)).map((st) => `<li class="count state-${st}"><strong>${counts.get(st)}</strong> ${st}</li>`);
+  return `<ul class="counts" aria-label="Mirror × site states">${items.join('') || '<li>no mirrors</li>'}</ul>`;
+}
+
+/** An age as a <time> the page script keeps current between refreshes. */
+function age(iso: string | null, now: Date): string {
+  if (!iso) return '—';
+  return `<time datetime="${e(iso)}" data-age>${e(formatAge(iso, now))}</time>`;
+}
+
+/** `sites`: every site, upstream first; it includes any site a mirror names that the site list lacks, so no cell is hidden. */
+function renderGrid(doc: StatusDocument, sites: string[], now: Date): string {
+  const out: string[] = [];
+  out.push(`<section aria-labelledby="grid-h"><h2 id="grid-h">Mirrors × sites</h2>`);
+  if (doc.mirrors.length === 0) {
+    out.push('<p class="empty">No mirrors yet: add a Mirror document to the spec repository and commit it.</p></section>');
+    return out.join('\n');
+  }
+  out.push('<div class="grid-wrap"><table class="grid"><thead><tr><th scope="col">Mirror</th>');
+  for (const s of sites) out.push(`<th scope="col">${e(s)}</th>`);
+  out.push('</tr></thead><tbody>');
+  for (const m of doc.mirrors) {
+    const bySite = new Map(m.sites.map((s) => [s.site, s]));
+    out.push(`<tr data-mirror="${e(m.name)}"><th scope="row"><span class="mname">${e(m.name)}</span><span class="sub">from ${e(m.origin)} · <code title="tree digest at the source: ${e(m.treeDigest ?? 'unknown')}">${e(shortDigest(m.treeDigest))}</code></span></th>`);
+    for (const site of sites) {
+      const s = bySite.get(site);
+      out.push(s ? renderCell(m.name, s, m.treeDigest, now) : '<td class="na" aria-label="not carried">·</td>');
+    }
+    out.push('</tr>');
+  }
+  out.push('</tbody></table></div></section>');
+  return out.join('\n');
+}
+
+function renderCell(mirror: string, s: MirrorSiteStatus, wanted: string | null, now: Date): string {
+  const last = s.lastSync;
+  const when = last?.finishedAt ?? last?.startedAt ?? null;
+  const title = [`${mirror} at ${s.site}: ${s.state}`, s.message, last?.result ? `last sync ${last.result}` : ''].filter(Boolean).join(' — ');
+  const stale = wanted && s.treeDigest && s.treeDigest !== wanted ? ' stale' : '';
+  return (
+    `<td class="cell state-${s.state}" data-site="${e(s.site)}" data-state="${s.state}" title="${e(title)}">` +
+    `<span class="state">${s.state}</span>` +
+    `<span class="ver">${s.version !== null ? `v${s.version}` : 'no version'} · ${when ? `${age(when, now)} ago` : 'never synced'}</span>` +
+    `<code class="digest${stale}"${stale ? ' title="not the tree the origin publishes"' : ''}>${e(shortDigest(s.treeDigest))}</code>` +
+    `</td>`
+  );
+}
+
+function renderLegend(): string {
+  const items = Object.keys(STATE_COLOURS).map((s) => `<li><span class="swatch state-${s}"></span>${s}</li>`);
+  return `<ul class="legend" aria-label="State colours">${items.join('')}<li><span class="swatch unreach"></span>unreachable site</li></ul>`;
+}
+
+function renderSites(doc: StatusDocument, order: string[], now: Date): string {
+  const out: string[] = [];
+  out.push('<section aria-labelledby="sites-h"><h2 id="sites-h">Sites</h2><table class="sites"><thead><tr>');
+  for (const h of ['Site', 'Reachable', 'Upstream', 'Pulp', 'Last seen', 'URL', 'Message']) out.push(`<th scope="col">${h}</th>`);
+  out.push('</tr></thead><tbody>');
+  const rank = new Map(order.map((name, i) => [name, i]));
+  for (const s of [...doc.sites].sort((a, b) => (rank.get(a.name) ?? 0) - (rank.get(b.name) ?? 0))) {
+    out.push(
+      `<tr data-site="${e(s.name)}"><th scope="row">${e(s.name)}</th>` +
+        `<td class="${s.reachable ? 'ok' : 'bad'}">${s.reachable ? 'yes' : 'no'}</td>` +
+        `<td>${e(s.upstream ?? '—')}</td><td>${e(s.pulpVersion ?? '—')}</td>` +
+        `<td>${s.lastSeen ? `${age(s.lastSeen, now)} ago` : 'never'}</td>` +
+        `<td><code>${e(s.url)}</code></td><td>${e(s.message)}</td></tr>`,
+    );
+  }
+  out.push('</tbody></table></section>');
+  return out.join('\n');
+}
+
+const STATE_CSS = Object.entries(STATE_COLOURS)
+  .map(([s, c]) => `.state-${s}{background:${c.bg};color:${c.fg};border-left:4px solid ${c.line}}.swatch.state-${s}{border:2px solid ${c.line}}`)
+  .join('');
+
+const CSS = `
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:#fff}
+main{padding:16px 24px;max-width:1400px}
+h1{margin:0 0 8px;font-size:22px}
+h2{font-size:16px;margin:20px 0 8px}
+code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+.summary{display:flex;flex-wrap:wrap;gap:8px 28px;margin:0}
+.summary dt{font-size:12px;color:#59636e}
+.summary dd{margin:0;font-weight:600}
+.pass-failed,.bad{color:#cf222e}
+.pass-running{color:#0969da}
+.ok{color:#1a7f37}
+.spec-errors{border:1px solid #cf222e;background:#fff5f5;border-radius:6px;padding:4px 12px;margin-top:12px}
+.spec-errors h2{color:#82071e;margin:6px 0}
+.spec-errors ul{margin:4px 0 8px;padding-left:20px}
+.grid-wrap{overflow-x:auto}
+table{border-collapse:separate;border-spacing:3px}
+.grid th[scope=col]{text-align:left;padding:4px 8px;font-size:13px}
+.grid th[scope=row]{text-align:left;padding:4px 8px;font-weight:600;white-space:nowrap}
+.grid .sub{display:block;font-weight:400;font-size:12px;color:#59636e}
+.cell{min-width:150px;padding:4px 8px;border-radius:4px;vertical-align:top;cursor:default}
+.cell span,.cell code{display:block}
+.cell .state{font-weight:700}
+.cell .ver{font-size:12px}
+.digest.stale{text-decoration:line-through dotted}
+.na{color:#8c959f;text-align:center}
+.sites th,.sites td{text-align:left;padding:3px 10px;border-bottom:1px solid #d1d9e0}
+svg.topology{max-width:100%;height:auto;font:13px system-ui,sans-serif}
+.node-name{font-weight:700}
+.node-sub,.edge-label{font-size:11px}
+.edge-label{fill:#59636e}
+.counts{list-style:none;display:flex;flex-wrap:wrap;gap:8px;padding:0;margin:12px 0 0}
+.count{padding:3px 10px;border-radius:4px;font-size:13px}
+.legend{list-style:none;display:flex;flex-wrap:wrap;gap:14px;padding:0;margin:6px 0;font-size:12px}
+.swatch{display:inline-block;width:14px;height:14px;border-radius:3px;margin-right:4px;vertical-align:-2px}
+.swatch.unreach{border:2px dashed #cf222e}
+${STATE_CSS}`;
+
+// Keeps ages current every second and swaps in a fresh page every `data-refresh` seconds, without
+// a visible reload; failures leave the current page up (the controller may be restarting).
+const SCRIPT = `(function(){
+function fmt(s){s=Math.max(0,Math.round(s));if(s<60)return s+'s';if(s<3600)return Math.floor(s/60)+'m';if(s<86400)return Math.floor(s/3600)+'h';return Math.floor(s/86400)+'d'}
+function tick(){var n=Date.now();document.querySelectorAll('time[data-age]').forEach(function(t){var v=Date.parse(t.getAttribute('datetime'));if(!isNaN(v))t.textContent=fmt((n-v)/1000)})}
+function refresh(){fetch(location.pathname,{cache:'no-store'}).then(function(r){return r.ok?r.text():null}).then(function(h){if(!h)return;var d=new DOMParser().parseFromString(h,'text/html');var m=d.getElementById('status');if(m){document.getElementById('status').replaceWith(m);document.title=d.title;tick()}}).catch(function(){})}
+var every=Number(document.getElementById('status').getAttribute('data-refresh'))||5;
+setInterval(tick,1000);setInterval(refresh,every*1000);
+})();`;
+
+/**
+ * The Content-Security-Policy the page is served with: nothing external, inline styles, and only
+ * the page's own script (by hash), which may fetch the page again from the same origin.
+ */
+export const PAGE_CSP = [
+  "default-src 'none'",
+  "style-src 'unsafe-inline'",
+  `script-src 'sha256-${createHash('sha256').update(SCRIPT).digest('base64')}'`,
+  "connect-src 'self'",
+  'img-src data:',
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
