@@ -15,6 +15,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { chunkSize, parseFields, parseHead } from './http-head.js';
 
 /** TLS settings of a remote. */
 export interface GetTls {
@@ -249,46 +250,27 @@ class Conn {
     const at = ex.head.indexOf('\r\n\r\n');
     if (at < 0) {
       this.start = this.end;
-      if (ex.head.length > MAX_HEAD) this.close(new HttpGetError(`a response head longer than ${MAX_HEAD} bytes`, 'protocol'));
+      // A bare LF would never end the head: refuse it now rather than wait for the idle timeout.
+      if (/(^|[^\r])\n/.test(ex.head)) this.close(new HttpGetError('a bare LF in the response head', 'protocol'));
+      else if (ex.head.length > MAX_HEAD) this.close(new HttpGetError(`a response head longer than ${MAX_HEAD} bytes`, 'protocol'));
       return false;
     }
     this.start += at + 4 - before;
-    const [statusLine, ...lines] = ex.head.slice(0, at).split('\r\n');
+    const head = parseHead(ex.head.slice(0, at));
     ex.head = '';
-    const m = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(statusLine!);
-    if (!m) {
-      this.close(new HttpGetError(`not an HTTP/1.x answer: '${statusLine!.slice(0, 80)}'`, 'protocol'));
+    if (typeof head === 'string') {
+      this.close(new HttpGetError(head, 'protocol'));
       return false;
     }
-    const status = Number(m[2]);
-    if (status < 200) return true;
-    const headers: Record<string, string> = {};
-    for (const line of lines) {
-      const colon = line.indexOf(':');
-      if (colon <= 0) continue;
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
-    }
-    const connection = (headers.connection ?? '').toLowerCase();
-    if (m[1] === '0' ? !connection.includes('keep-alive') : connection.includes('close')) this.reusable = false;
-    const length = headers['content-length'];
-    if (status === 204 || status === 304) ex.framing = { kind: 'length', left: 0 };
-    else if (/\bchunked\b/i.test(headers['transfer-encoding'] ?? '')) ex.framing = { kind: 'chunked', part: 'size', left: 0, line: '' };
-    else if (length !== undefined) {
-      if (!/^\d{1,15}$/.test(length)) {
-        this.close(new HttpGetError(`a bad Content-Length '${length.slice(0, 40)}'`, 'protocol'));
-        return false;
-      }
-      ex.framing = { kind: 'length', left: Number(length) };
-    } else {
-      ex.framing = { kind: 'close' };
-      this.reusable = false;
-    }
+    if (head.framing === null) return true;
+    if (!head.reusable) this.reusable = false;
+    const f = head.framing;
+    ex.framing = f.kind === 'length' ? { kind: 'length', left: f.length } : f.kind === 'chunked' ? { kind: 'chunked', part: 'size', left: 0, line: '' } : { kind: 'close' };
+    const { status, statusMessage, headers } = head;
     ex.waiter = null;
     ex.onHead({
       status,
-      statusMessage: m[3] ?? '',
+      statusMessage,
       headers,
       read: (onData) =>
         new Promise<void>((resolve, reject) => {
@@ -330,18 +312,24 @@ class Conn {
     this.start = stop < this.end ? stop + 1 : this.end;
     if (f.line.length > 4096) return this.malformed('a chunk line longer than 4096 bytes');
     if (stop === this.end) return 'more';
-    const line = f.line.replace(/\r$/, '');
+    // Every line of chunked framing ends with CRLF: a bare LF is refused, as llhttp does.
+    if (!f.line.endsWith('\r')) return this.malformed('a bare LF in chunked framing');
+    const line = f.line.slice(0, -1);
     f.line = '';
     if (f.part === 'data-end') {
       if (line !== '') return this.malformed('no CRLF after a chunk');
       f.part = 'size';
     } else if (f.part === 'size') {
-      const size = /^([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(line);
-      if (!size) return this.malformed(`a bad chunk size '${line.slice(0, 40)}'`);
-      f.left = parseInt(size[1]!, 16);
+      const size = chunkSize(line);
+      if (typeof size === 'string') return this.malformed(size);
+      f.left = size;
       f.part = f.left === 0 ? 'trailer' : 'data';
     } else if (line === '') {
       return 'end';
+    } else {
+      // Trailers are read by the same rules as the head (and otherwise ignored).
+      const bad = parseFields([line]);
+      if (typeof bad === 'string') return this.malformed(`in the trailer: ${bad}`);
     }
     return EMPTY;
   }
