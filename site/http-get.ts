@@ -327,9 +327,11 @@ class Conn {
     } else if (line === '') {
       return 'end';
     } else {
-      // Trailers are read by the same rules as the head (and otherwise ignored).
-      const bad = parseFields([line]);
-      if (typeof bad === 'string') return this.malformed(`in the trailer: ${bad}`);
+      // Trailers are read by the same rules as the head, and otherwise ignored; framing fields
+      // have no place there (RFC 9110 §6.5.1), and llhttp refuses a Content-Length.
+      const t = parseFields([line]);
+      if (typeof t === 'string') return this.malformed(`in the trailer: ${t}`);
+      if ('content-length' in t.headers || 'transfer-encoding' in t.headers) return this.malformed('a framing field in the trailer');
     }
     return EMPTY;
   }

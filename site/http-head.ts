@@ -65,13 +65,13 @@ export function parseHead(head: string): ParsedHead | string {
     // We ask for no coding, and a coding we cannot undo would hand over bytes that are not the file.
     return `an unsupported Transfer-Encoding '${printable(te)}' (only 'chunked' is accepted)`;
   }
+  // Checked even where the status says there is no body, as llhttp does.
+  if (cl !== undefined && !/^\d{1,15}$/.test(cl)) return `a bad Content-Length '${printable(cl)}'`;
   let framing: BodyFraming;
   if (status === 204 || status === 304) framing = { kind: 'length', length: 0 };
   else if (te !== undefined) framing = { kind: 'chunked' };
-  else if (cl !== undefined) {
-    if (!/^\d{1,15}$/.test(cl)) return `a bad Content-Length '${printable(cl)}'`;
-    framing = { kind: 'length', length: Number(cl) };
-  } else {
+  else if (cl !== undefined) framing = { kind: 'length', length: Number(cl) };
+  else {
     framing = { kind: 'close' };
     reusable = false;
   }

@@ -60,6 +60,7 @@ const CASES: Case[] = [
   { name: 'a chunk size that overflows', answer: `${CHUNKED}fffffffffffffffff\r\nok\r\n0\r\n\r\n`, verdict: { refused: /a bad chunk size/ } },
   { name: 'a folded trailer', answer: `${CHUNKED}0\r\nX-T: a\r\n b\r\n\r\n`, verdict: { refused: /in the trailer: a folded header line/ } },
   { name: 'a trailer without a colon', answer: `${CHUNKED}0\r\nX-T\r\n\r\n`, verdict: { refused: /in the trailer: an invalid header line/ } },
+  { name: 'a Content-Length trailer', answer: `${CHUNKED}0\r\nContent-Length: 5\r\n\r\n`, verdict: { refused: /a framing field in the trailer/ } },
   // Accepted, and whether the connection may carry the next GET.
   { name: 'Chunked in capitals', answer: `${OK}Transfer-Encoding: Chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n`, verdict: { body: 'ok', reused: true } },
   { name: 'chunk extensions, quoted, and trailers', answer: `${CHUNKED}2;a="b c";d\r\nok\r\n0;e=f\r\nX-T: y\r\n\r\n`, verdict: { body: 'ok', reused: true } },
