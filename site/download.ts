@@ -11,6 +11,7 @@ import { createReadStream } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { decideRedirect, withoutCredentials } from '../core/outbound.js';
 import { TaskFailure } from './tasks.js';
 import type { BlobStore, TempBlob } from './blobs.js';
 import { GetClient, type GetResponse } from './http-get.js';
@@ -102,35 +103,43 @@ async function open(url: string, deps: DownloadDeps): Promise<Body> {
   };
 }
 
-/** A GET with the remote's headers and credentials; redirects followed; a non-2xx answer is a DownloadError. */
-async function openHttp(url: string, deps: DownloadDeps, redirects = 0, auth = true, extra: Record<string, string> = {}): Promise<GetResponse> {
-  const u = new URL(url);
+/**
+ * A GET with the remote's headers and credentials; redirects followed under the outbound policy
+ * (core/outbound.ts): credentials — the remote's username/password and any credential header —
+ * only while on the origin they were given for, https → http refused, at most 10 hops. A non-2xx
+ * answer is a DownloadError.
+ */
+async function openHttp(url: string, deps: DownloadDeps, extra: Record<string, string> = {}): Promise<GetResponse> {
+  let u = new URL(url);
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DownloadError(`URL lacks a supported scheme: '${url}'`, false);
   const r = deps.remote;
-  const headers: Record<string, string> = { 'User-Agent': 'pulpdist-site' };
-  for (const h of r.headers ?? []) Object.assign(headers, h);
-  Object.assign(headers, extra);
-  if (auth && r.username !== null && r.password !== null) headers.Authorization = `Basic ${Buffer.from(`${r.username}:${r.password}`).toString('base64')}`;
+  const given: Record<string, string> = { 'User-Agent': 'pulpdist-site' };
+  for (const h of r.headers ?? []) Object.assign(given, h);
+  Object.assign(given, extra);
+  if (r.username !== null && r.password !== null) given.Authorization = `Basic ${Buffer.from(`${r.username}:${r.password}`).toString('base64')}`;
   const timeoutMs = (r.sock_read_timeout ?? r.total_timeout ?? 300) * 1000;
-  let res: GetResponse;
-  try {
-    res = await deps.client.get(u, { headers, timeoutMs, signal: deps.signal });
-  } catch (err) {
-    throw deps.signal.aborted ? deps.signal.reason : new DownloadError(`Cannot connect to ${url}: ${(err as Error).message}`, true);
-  }
-  const status = res.status;
-  if (status >= 200 && status < 300) return res;
-  res.discard();
-  const location = res.headers.location;
-  if ([301, 302, 303, 307, 308].includes(status) && location && redirects < 10) {
-    // aiohttp follows redirects; credentials go only to the origin they were given for.
-    const next = new URL(location, u);
-    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-      throw new DownloadError(`${status}, message='redirect to a non-HTTP URL refused', url=URL('${url}')`, false);
+  let credentials = true;
+  for (let hops = 1; ; hops++) {
+    const headers = credentials ? given : withoutCredentials(given);
+    let res: GetResponse;
+    try {
+      res = await deps.client.get(u, { headers, timeoutMs, signal: deps.signal });
+    } catch (err) {
+      throw deps.signal.aborted ? deps.signal.reason : new DownloadError(`Cannot connect to ${u.href}: ${(err as Error).message}`, true);
     }
-    return openHttp(next.href, deps, redirects + 1, auth && next.origin === u.origin, extra);
+    const status = res.status;
+    if (status >= 200 && status < 300) return res;
+    res.discard();
+    const location = res.headers.location;
+    if (![301, 302, 303, 307, 308].includes(status) || !location) {
+      throw new DownloadError(`${status}, message='${res.statusMessage}', url=URL('${u.href}')`, status === 429 || status >= 500);
+    }
+    // aiohttp follows redirects too; what it may not do with credentials is the policy's.
+    const verdict = decideRedirect(u, location, { hops, credentials });
+    if ('refused' in verdict) throw new DownloadError(`${status}, message='${verdict.refused}', url=URL('${u.href}')`, false);
+    u = verdict.next;
+    credentials = verdict.credentials;
   }
-  throw new DownloadError(`${status}, message='${res.statusMessage}', url=URL('${url}')`, status === 429 || status >= 500);
 }
 
 /**
@@ -140,7 +149,7 @@ async function openHttp(url: string, deps: DownloadDeps, redirects = 0, auth = t
  */
 export async function openRange(url: string, range: string, deps: DownloadDeps): Promise<GetResponse> {
   if (!/^https?:/i.test(url)) throw new DownloadError(`A range request needs an http(s) URL: '${url}'`, false);
-  return openHttp(url, deps, 0, true, { Range: range });
+  return openHttp(url, deps, { Range: range });
 }
 
 async function withRetries<T>(deps: DownloadDeps, fn: () => Promise<T>): Promise<T> {
