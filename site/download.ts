@@ -9,9 +9,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { realpath } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { decideRedirect, withoutCredentials } from '../core/outbound.js';
+import { withRetries } from '../core/retry.js';
 import { TaskFailure } from './tasks.js';
 import type { BlobStore, TempBlob } from './blobs.js';
 import { GetClient, type GetResponse } from './http-get.js';
@@ -152,22 +152,19 @@ export async function openRange(url: string, range: string, deps: DownloadDeps):
   return openHttp(url, deps, { Range: range });
 }
 
-async function withRetries<T>(deps: DownloadDeps, fn: () => Promise<T>): Promise<T> {
-  const retries = deps.remote.max_retries ?? 3;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (deps.signal.aborted) throw deps.signal.reason;
-      if (!(err instanceof DownloadError) || !err.retry || attempt >= retries) throw err;
-      await sleep(100 * 2 ** attempt * (0.5 + Math.random()), undefined, { signal: deps.signal });
-    }
-  }
+/** pulpcore's downloader: retries of what may help, 100 ms doubling, jittered by ×0.5–1.5. */
+function retrying<T>(deps: DownloadDeps, fn: () => Promise<T>): Promise<T> {
+  return withRetries(fn, {
+    retries: deps.remote.max_retries ?? 3,
+    retryable: (err) => err instanceof DownloadError && err.retry,
+    delayMs: (attempt) => 100 * 2 ** (attempt - 1) * (0.5 + Math.random()),
+    signal: deps.signal,
+  });
 }
 
 /** Fetch a (small) manifest into memory; at most `limit` bytes. */
 export async function fetchManifest(url: string, deps: DownloadDeps, limit = 1024 ** 3): Promise<Buffer> {
-  return withRetries(deps, async () => {
+  return retrying(deps, async () => {
     const body = await open(url, deps);
     const chunks: Buffer[] = [];
     let size = 0;
@@ -194,7 +191,7 @@ export async function fetchManifest(url: string, deps: DownloadDeps, limit = 102
  * but not yet durable nor named by its digest: the caller passes it to `BlobStore.persistAll`.
  */
 export async function downloadArtifact(url: string, expected: { sha256: string; size: number }, deps: DownloadDeps): Promise<{ path: string; sha256: string }> {
-  return withRetries(deps, async () => {
+  return retrying(deps, async () => {
     // Create the temp file while the request is in flight: both wait on I/O, so overlap them.
     const tmpP = deps.blobs.createTemp(expected.sha256);
     let body: Body;
