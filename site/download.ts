@@ -11,10 +11,11 @@ import { createReadStream } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { decideRedirect, withoutCredentials } from '../core/outbound.js';
+import { redactUrl } from '../core/redact.js';
 import { withRetries } from '../core/retry.js';
 import { TaskFailure } from './tasks.js';
 import type { BlobStore, TempBlob } from './blobs.js';
-import { GetClient, type GetResponse } from './http-get.js';
+import { GetClient, HttpGetError, type GetProxy, type GetResponse } from './http-get.js';
 import type { RemoteRecord } from './records.js';
 import type { TokenBucket } from './token-bucket.js';
 
@@ -42,7 +43,11 @@ class DownloadError extends TaskFailure {
   }
 }
 
-/** The connections of one sync: kept alive, as many idle as its concurrency, with the remote's TLS settings. */
+/**
+ * The connections of one sync: kept alive, as many idle as its concurrency, with the remote's TLS
+ * settings and its forward proxy (`proxy_url`, an http:// proxy as aiohttp supports, with
+ * `proxy_username`/`proxy_password` sent to the proxy alone).
+ */
 export function makeClient(remote: RemoteRecord, concurrency: number): GetClient {
   return new GetClient({
     maxIdle: concurrency,
@@ -52,7 +57,20 @@ export function makeClient(remote: RemoteRecord, concurrency: number): GetClient
       ...(remote.client_cert ? { cert: remote.client_cert } : {}),
       ...(remote.client_key ? { key: remote.client_key } : {}),
     },
+    ...(remote.proxy_url ? { proxy: proxyOf(remote, remote.proxy_url) } : {}),
   });
+}
+
+function proxyOf(remote: RemoteRecord, proxyUrl: string): GetProxy {
+  let url: URL;
+  try {
+    url = new URL(proxyUrl);
+  } catch {
+    throw new DownloadError(`The proxy_url '${redactUrl(proxyUrl)}' is not a valid URL.`, false);
+  }
+  if (url.protocol !== 'http:') throw new DownloadError(`Only http:// proxies are supported, not '${url.protocol}//' (proxy_url).`, false);
+  const { proxy_username: user, proxy_password: pass } = remote;
+  return { url, authorization: user !== null && pass !== null ? `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` : null };
 }
 
 /** The URL of a manifest entry: the manifest URL with its last segment replaced (query kept). */
@@ -125,7 +143,10 @@ async function openHttp(url: string, deps: DownloadDeps, extra: Record<string, s
     try {
       res = await deps.client.get(u, { headers, timeoutMs, signal: deps.signal });
     } catch (err) {
-      throw deps.signal.aborted ? deps.signal.reason : new DownloadError(`Cannot connect to ${u.href}: ${(err as Error).message}`, true);
+      if (deps.signal.aborted) throw deps.signal.reason;
+      // A proxy that refuses the tunnel (407, 403) answers the same on a retry.
+      const retry = !(err instanceof HttpGetError && err.code === 'proxy-refused');
+      throw new DownloadError(`Cannot connect to ${u.href}: ${(err as Error).message}`, retry);
     }
     const status = res.status;
     if (status >= 200 && status < 300) return res;

@@ -13,17 +13,12 @@
  * Only what syncs need: GET; keep-alive connections per origin; Content-Length, chunked and
  * read-until-close bodies; 1xx answers skipped; an idle timeout; abort signals; TLS options.
  */
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
+import { routeTo, type GetProxy, type GetTls, type OnRead, type Route } from './http-connect.js';
+import { HttpGetError } from './http-errors.js';
 import { chunkSize, parseFields, parseHead } from './http-head.js';
 
-/** TLS settings of a remote. */
-export interface GetTls {
-  rejectUnauthorized: boolean;
-  ca?: string;
-  cert?: string;
-  key?: string;
-}
+export { HttpGetError, type GetProxy, type GetTls };
 
 export interface GetOptions {
   headers: Record<string, string>;
@@ -46,17 +41,6 @@ export interface GetResponse {
   read(onData: (chunk: Buffer) => void | Promise<void>): Promise<void>;
   /** Drop the rest of the body, closing the connection (nothing once the body has ended). */
   discard(): void;
-}
-
-/** The errors of the client; `message` says what happened, without the URL (callers add it). */
-export class HttpGetError extends Error {
-  constructor(
-    message: string,
-    /** `closed`: the peer closed; `timeout`: the socket was idle too long; `protocol`: a malformed answer; else the socket error's code. */
-    readonly code: string,
-  ) {
-    super(message);
-  }
 }
 
 /** A reused connection the server had already closed: GET is idempotent, so it is retried once. */
@@ -111,22 +95,17 @@ class Conn {
 
   constructor(
     readonly key: string,
-    url: URL,
-    tlsOpts: GetTls | undefined,
+    private readonly route: Route,
     private readonly release: (c: Conn) => void,
   ) {
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-    const onread = { buffer: () => this.nextBuffer(), callback: (n: number, b: Buffer) => this.onRead(n, b) };
-    if (url.protocol === 'https:') {
-      const t: tls.ConnectionOptions & { onread: typeof onread } = { host, port, onread, rejectUnauthorized: tlsOpts?.rejectUnauthorized ?? true };
-      if (!net.isIP(host)) t.servername = host;
-      if (tlsOpts?.ca) t.ca = tlsOpts.ca;
-      if (tlsOpts?.cert) t.cert = tlsOpts.cert;
-      if (tlsOpts?.key) t.key = tlsOpts.key;
-      this.socket = tls.connect(t);
-    } else {
-      this.socket = net.connect({ host, port, onread });
+    const onread: OnRead = { buffer: () => this.nextBuffer(), callback: (n: number, b: Buffer) => this.onRead(n, b) };
+    const opened = route.open(onread);
+    this.socket = opened.socket;
+    if (!opened.onread) {
+      // Reads as 'data' events (fresh buffers): the same processing, pausing the same way.
+      this.socket.on('data', (d: Buffer) => {
+        if (!this.onRead(d.length, d)) this.socket.pause();
+      });
     }
     this.socket.setNoDelay(true);
     this.socket.on('error', (err: NodeJS.ErrnoException) => this.close(new HttpGetError(err.message, err.code ?? 'error')));
@@ -155,8 +134,10 @@ class Conn {
         result: null,
         cleanup: () => opts.signal.removeEventListener('abort', abort),
       };
-      const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`];
+      const target = this.route.absoluteForm ? `${url.origin}${url.pathname}${url.search}` : `${url.pathname}${url.search}`;
+      const lines = [`GET ${target} HTTP/1.1`, `Host: ${url.host}`];
       for (const [k, v] of Object.entries(opts.headers)) lines.push(`${k}: ${v}`);
+      for (const [k, v] of Object.entries(this.route.headers)) lines.push(`${k}: ${v}`);
       this.socket.setTimeout(opts.timeoutMs);
       this.socket.write(lines.join('\r\n') + '\r\n\r\n');
       this.resume();
@@ -388,7 +369,7 @@ export class GetClient {
   private readonly idle = new Map<string, Conn[]>();
   private readonly all = new Set<Conn>();
 
-  constructor(private readonly opts: { maxIdle: number; tls?: GetTls }) {}
+  constructor(private readonly opts: { maxIdle: number; tls?: GetTls; proxy?: GetProxy }) {}
 
   /** GET `url`; resolves with the head of the answer (see `GetResponse` for the body). */
   async get(url: URL, opts: GetOptions): Promise<GetResponse> {
@@ -405,7 +386,7 @@ export class GetClient {
         if (!(err instanceof StaleConnection)) throw err;
       }
     }
-    return this.connect(key, url).request(url, opts);
+    return (await this.connect(key, url, opts)).request(url, opts);
   }
 
   private take(key: string): Conn | undefined {
@@ -417,8 +398,9 @@ export class GetClient {
     return undefined;
   }
 
-  private connect(key: string, url: URL): Conn {
-    const c = new Conn(key, url, this.opts.tls, (done) => {
+  private async connect(key: string, url: URL, opts: GetOptions): Promise<Conn> {
+    const route = await routeTo(url, this.opts, opts);
+    const c = new Conn(key, route, (done) => {
       const list = this.idle.get(done.key) ?? [];
       if (list.length >= this.opts.maxIdle) return done.close(null);
       list.push(done);
