@@ -8,7 +8,7 @@ import got, { RequestError } from 'got';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { Logger } from '../core/logger.js';
-import { redact } from '../core/redact.js';
+import { gotOptions, MAX_REDIRECTS, outboundPolicy, redact } from '../core/outbound.js';
 import type { Credentials } from './auth.js';
 import { withRetries } from '../core/retry.js';
 import { parseRetryAfter, retryDelayMs } from './backoff.js';
@@ -104,10 +104,9 @@ export function createTransport(opts: TransportOptions): Transport {
         ...(req.json === undefined ? {} : { json: req.json }),
         throwHttpErrors: false,
         retry: { limit: 0 },
-        followRedirect: req.followRedirect ?? false,
+        // Timeout, TLS and redirects from the one outbound policy (core/outbound.ts).
+        ...gotOptions(outboundPolicy({ verifyTls: opts.tlsValidation, timeoutMs: opts.requestTimeoutMs, maxRedirects: req.followRedirect ? MAX_REDIRECTS : 0 })),
         ...(SAFE_METHODS.has(req.method) ? {} : { agent: FRESH_CONNECTION }),
-        timeout: { request: opts.requestTimeoutMs },
-        https: { rejectUnauthorized: opts.tlsValidation },
         responseType: 'text',
         ...(req.signal ? { signal: req.signal } : {}),
       });

@@ -10,12 +10,11 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { decideRedirect, withoutCredentials } from '../core/outbound.js';
-import { redactUrl } from '../core/redact.js';
+import { decideRedirect, httpGetOptions, OutboundPolicyError, remotePolicy, withoutCredentials, type OutboundPolicy } from '../core/outbound.js';
 import { withRetries } from '../core/retry.js';
 import { TaskFailure } from './tasks.js';
 import type { BlobStore, TempBlob } from './blobs.js';
-import { GetClient, HttpGetError, type GetProxy, type GetResponse } from './http-get.js';
+import { GetClient, HttpGetError, type GetResponse } from './http-get.js';
 import type { RemoteRecord } from './records.js';
 import type { TokenBucket } from './token-bucket.js';
 
@@ -44,33 +43,21 @@ class DownloadError extends TaskFailure {
 }
 
 /**
- * The connections of one sync: kept alive, as many idle as its concurrency, with the remote's TLS
- * settings and its forward proxy (`proxy_url`, an http:// proxy as aiohttp supports, with
- * `proxy_username`/`proxy_password` sent to the proxy alone).
+ * The connections of one sync: kept alive, as many idle as its concurrency, under the remote's
+ * outbound policy (core/outbound.ts: TLS settings, timeout, its forward proxy — an http:// proxy
+ * as aiohttp supports, with `proxy_username`/`proxy_password` sent to the proxy alone).
  */
 export function makeClient(remote: RemoteRecord, concurrency: number): GetClient {
-  return new GetClient({
-    maxIdle: concurrency,
-    tls: {
-      rejectUnauthorized: remote.tls_validation,
-      ...(remote.ca_cert ? { ca: remote.ca_cert } : {}),
-      ...(remote.client_cert ? { cert: remote.client_cert } : {}),
-      ...(remote.client_key ? { key: remote.client_key } : {}),
-    },
-    ...(remote.proxy_url ? { proxy: proxyOf(remote, remote.proxy_url) } : {}),
-  });
+  return new GetClient({ maxIdle: concurrency, ...httpGetOptions(policyOf(remote)) });
 }
 
-function proxyOf(remote: RemoteRecord, proxyUrl: string): GetProxy {
-  let url: URL;
+function policyOf(remote: RemoteRecord): OutboundPolicy {
   try {
-    url = new URL(proxyUrl);
-  } catch {
-    throw new DownloadError(`The proxy_url '${redactUrl(proxyUrl)}' is not a valid URL.`, false);
+    return remotePolicy(remote);
+  } catch (err) {
+    if (err instanceof OutboundPolicyError) throw new DownloadError(err.message, false);
+    throw err;
   }
-  if (url.protocol !== 'http:') throw new DownloadError(`Only http:// proxies are supported, not '${url.protocol}//' (proxy_url).`, false);
-  const { proxy_username: user, proxy_password: pass } = remote;
-  return { url, authorization: user !== null && pass !== null ? `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` : null };
 }
 
 /** The URL of a manifest entry: the manifest URL with its last segment replaced (query kept). */
@@ -135,7 +122,7 @@ async function openHttp(url: string, deps: DownloadDeps, extra: Record<string, s
   for (const h of r.headers ?? []) Object.assign(given, h);
   Object.assign(given, extra);
   if (r.username !== null && r.password !== null) given.Authorization = `Basic ${Buffer.from(`${r.username}:${r.password}`).toString('base64')}`;
-  const timeoutMs = (r.sock_read_timeout ?? r.total_timeout ?? 300) * 1000;
+  const { timeoutMs, maxRedirects } = policyOf(r);
   let credentials = true;
   for (let hops = 1; ; hops++) {
     const headers = credentials ? given : withoutCredentials(given);
@@ -156,7 +143,7 @@ async function openHttp(url: string, deps: DownloadDeps, extra: Record<string, s
       throw new DownloadError(`${status}, message='${res.statusMessage}', url=URL('${u.href}')`, status === 429 || status >= 500);
     }
     // aiohttp follows redirects too; what it may not do with credentials is the policy's.
-    const verdict = decideRedirect(u, location, { hops, credentials });
+    const verdict = decideRedirect(u, location, { hops, credentials, maxRedirects });
     if ('refused' in verdict) throw new DownloadError(`${status}, message='${verdict.refused}', url=URL('${u.href}')`, false);
     u = verdict.next;
     credentials = verdict.credentials;
