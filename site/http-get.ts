@@ -11,7 +11,9 @@
  * settles); no Buffer is allocated per read, but for the spares of `nextBuffer`.
  *
  * Only what syncs need: GET; keep-alive connections per origin; Content-Length, chunked and
- * read-until-close bodies; 1xx answers skipped; an idle timeout; abort signals; TLS options.
+ * read-until-close bodies; 1xx answers skipped; an idle timeout; abort signals; TLS options; a
+ * forward proxy (`http-connect.ts`). Answers are read strictly (`http-head.ts`): what RFC 9112 says
+ * a client must refuse is refused, and its connection closed.
  */
 import type net from 'node:net';
 import { routeTo, type GetProxy, type GetTls, type OnRead, type Route } from './http-connect.js';
