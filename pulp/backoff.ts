@@ -1,9 +1,7 @@
 /**
- * Delays between retries and between task polls. Pure functions (the random source is passed in)
- * plus one abortable sleep, so the schedule can be tested as a table.
+ * Delays between retries and between task polls: pure functions (the random source is passed in),
+ * so the schedule can be tested as a table.
  */
-import { setTimeout as sleepFor } from 'node:timers/promises';
-
 /**
  * Delay before retry number `attempt` (1-based): exponential from `baseMs`, capped at `maxMs`,
  * with "full jitter" (uniform in [cap/2, cap]) so that many clients retrying one recovering
@@ -37,11 +35,5 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
-/** Sleep that rejects with the signal's reason as soon as it aborts. */
-export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  await sleepFor(ms, undefined, signal ? { signal } : undefined).catch((err: unknown) => {
-    // timers/promises rejects with a generic AbortError; the caller's own reason says more.
-    if (signal?.aborted) throw signal.reason;
-    throw err;
-  });
-}
+/** The abortable sleep lives with the retry loop (core/retry.ts); task polls use it too. */
+export { sleep } from '../core/retry.js';

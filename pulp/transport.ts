@@ -8,9 +8,10 @@ import got, { RequestError } from 'got';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { Logger } from '../core/logger.js';
-import { redact } from '../core/redact.js';
+import { gotOptions, MAX_REDIRECTS, outboundPolicy, redact } from '../core/outbound.js';
 import type { Credentials } from './auth.js';
-import { parseRetryAfter, retryDelayMs, sleep } from './backoff.js';
+import { withRetries } from '../core/retry.js';
+import { parseRetryAfter, retryDelayMs } from './backoff.js';
 import { displayUrl, PulpAuthError, PulpHttpError, PulpUnreachableError } from './errors.js';
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -103,10 +104,9 @@ export function createTransport(opts: TransportOptions): Transport {
         ...(req.json === undefined ? {} : { json: req.json }),
         throwHttpErrors: false,
         retry: { limit: 0 },
-        followRedirect: req.followRedirect ?? false,
+        // Timeout, TLS and redirects from the one outbound policy (core/outbound.ts).
+        ...gotOptions(outboundPolicy({ verifyTls: opts.tlsValidation, timeoutMs: opts.requestTimeoutMs, maxRedirects: req.followRedirect ? MAX_REDIRECTS : 0 })),
         ...(SAFE_METHODS.has(req.method) ? {} : { agent: FRESH_CONNECTION }),
-        timeout: { request: opts.requestTimeoutMs },
-        https: { rejectUnauthorized: opts.tlsValidation },
         responseType: 'text',
         ...(req.signal ? { signal: req.signal } : {}),
       });
@@ -138,28 +138,27 @@ export function createTransport(opts: TransportOptions): Transport {
   }
 
   return {
-    async request(req) {
-      const safe = SAFE_METHODS.has(req.method);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await once(req);
-        } catch (err) {
-          const retryable = err instanceof PulpUnreachableError || (err instanceof PulpHttpError && err.retryable);
-          if (!safe || !retryable || attempt > opts.retries || req.signal?.aborted) throw err;
+    request(req) {
+      // Only GET and HEAD are repeated: the first attempt of anything else may have reached the server.
+      return withRetries(() => once(req), {
+        retries: SAFE_METHODS.has(req.method) ? opts.retries : 0,
+        retryable: (err) => err instanceof PulpUnreachableError || (err instanceof PulpHttpError && err.retryable),
+        delayMs: (attempt, err) => {
           const retryAfterMs = (err as { [RETRY_AFTER]?: number | null })[RETRY_AFTER] ?? null;
-          const delay = retryDelayMs(attempt, { baseMs: opts.retryBaseMs, maxMs: opts.retryMaxMs, retryAfterMs });
+          return retryDelayMs(attempt, { baseMs: opts.retryBaseMs, maxMs: opts.retryMaxMs, retryAfterMs });
+        },
+        ...(req.signal ? { signal: req.signal } : {}),
+        onRetry: ({ attempt, retries, delayMs, error }) =>
           log.warn('retrying pulp request', {
             site,
             method: req.method,
             url: displayUrl(req.url.href),
             attempt,
-            of: opts.retries,
-            delayMs: delay,
-            error: (err as Error).message,
-          });
-          await sleep(delay, req.signal);
-        }
-      }
+            of: retries,
+            delayMs,
+            error: (error as Error).message,
+          }),
+      });
     },
   };
 }

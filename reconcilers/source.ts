@@ -10,6 +10,7 @@ import path from 'node:path';
 import PQueue from 'p-queue';
 import { AbortFan } from '../core/abort-fan.js';
 import { messageOf } from '../core/errors.js';
+import { outboundPolicy, policyFetch } from '../core/outbound.js';
 import { redact, redactUrl } from '../core/redact.js';
 import { parseManifest } from '../manifest/parse.js';
 import { HashPool } from '../manifest/hash-pool.js';
@@ -17,6 +18,9 @@ import { scanTree, writeManifest } from '../manifest/scan.js';
 import type { MirrorSource } from '../spec/types.js';
 import { treeOfText } from './observe.js';
 import type { SourceTree, TreeSummary } from './plan-types.js';
+
+/** A source manifest may be large and far away: the whole GET may take as long as a download's idle limit. */
+const SOURCE_POLICY = outboundPolicy({ timeoutMs: 300_000 });
 
 export interface SourceReader {
   /** The tree a source holds now. Throws when it cannot be read. */
@@ -109,7 +113,7 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
         return { digest: r.digest, files: r.entries.length, bytes, entries: r.entries };
       }
       const prior = etags.get(source.url);
-      const res = await doFetch(source.url, { signal, headers: prior ? { 'if-none-match': prior.etag } : {} });
+      const res = await policyFetch(source.url, { signal, headers: prior ? { 'if-none-match': prior.etag } : {} }, SOURCE_POLICY, doFetch);
       if (res.status === 304 && prior) return prior.tree;
       if (!res.ok) throw new Error(`GET ${redactUrl(source.url)} answered ${res.status} ${res.statusText}`);
       // Strict UTF-8, as a site's sync reads it: a lossy decode (res.text()) would turn a bad byte

@@ -134,11 +134,16 @@ function checkBody(site: Site, body: Record<string, unknown>, partial: boolean, 
     if (!ok) c.fail('headers', 'Expected a list of objects mapping header names to string values.');
     else set('headers', hs);
   }
+  // pulpcore's RemoteSerializer: proxy credentials in their own write-only fields, never in the URL.
+  if (typeof out.proxy_url === 'string' && out.proxy_url.includes('@')) c.fail('proxy_url', 'proxy_url must not contain credentials');
   const pu = out.proxy_username ?? null;
   const pp = out.proxy_password ?? null;
   if ((c.has('proxy_username') || c.has('proxy_password')) && (pu === null) !== (pp === null)) {
     c.fail('non_field_errors', "Both 'proxy_username' and 'proxy_password' must be provided together or not at all.");
   }
+  const current = selfId && partial ? t.remotes.get(selfId) : undefined;
+  const proxyUrl = c.has('proxy_url') ? (out.proxy_url ?? null) : (current?.proxy_url ?? null);
+  if ((pu !== null || pp !== null) && !proxyUrl) c.fail('non_field_errors', 'proxy credentials cannot be specified without a proxy');
   c.done();
   return out as Partial<RemoteRecord>;
 }

@@ -9,11 +9,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { realpath } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { decideRedirect, httpGetOptions, OutboundPolicyError, remotePolicy, withoutCredentials, type OutboundPolicy } from '../core/outbound.js';
+import { withRetries } from '../core/retry.js';
 import { TaskFailure } from './tasks.js';
 import type { BlobStore, TempBlob } from './blobs.js';
-import { GetClient, type GetResponse } from './http-get.js';
+import { GetClient, HttpGetError, type GetResponse } from './http-get.js';
 import type { RemoteRecord } from './records.js';
 import type { TokenBucket } from './token-bucket.js';
 
@@ -41,17 +42,22 @@ class DownloadError extends TaskFailure {
   }
 }
 
-/** The connections of one sync: kept alive, as many idle as its concurrency, with the remote's TLS settings. */
+/**
+ * The connections of one sync: kept alive, as many idle as its concurrency, under the remote's
+ * outbound policy (core/outbound.ts: TLS settings, timeout, its forward proxy — an http:// proxy
+ * as aiohttp supports, with `proxy_username`/`proxy_password` sent to the proxy alone).
+ */
 export function makeClient(remote: RemoteRecord, concurrency: number): GetClient {
-  return new GetClient({
-    maxIdle: concurrency,
-    tls: {
-      rejectUnauthorized: remote.tls_validation,
-      ...(remote.ca_cert ? { ca: remote.ca_cert } : {}),
-      ...(remote.client_cert ? { cert: remote.client_cert } : {}),
-      ...(remote.client_key ? { key: remote.client_key } : {}),
-    },
-  });
+  return new GetClient({ maxIdle: concurrency, ...httpGetOptions(policyOf(remote)) });
+}
+
+function policyOf(remote: RemoteRecord): OutboundPolicy {
+  try {
+    return remotePolicy(remote);
+  } catch (err) {
+    if (err instanceof OutboundPolicyError) throw new DownloadError(err.message, false);
+    throw err;
+  }
 }
 
 /** The URL of a manifest entry: the manifest URL with its last segment replaced (query kept). */
@@ -102,35 +108,46 @@ async function open(url: string, deps: DownloadDeps): Promise<Body> {
   };
 }
 
-/** A GET with the remote's headers and credentials; redirects followed; a non-2xx answer is a DownloadError. */
-async function openHttp(url: string, deps: DownloadDeps, redirects = 0, auth = true, extra: Record<string, string> = {}): Promise<GetResponse> {
-  const u = new URL(url);
+/**
+ * A GET with the remote's headers and credentials; redirects followed under the outbound policy
+ * (core/outbound.ts): credentials — the remote's username/password and any credential header —
+ * only while on the origin they were given for, https → http refused, at most 10 hops. A non-2xx
+ * answer is a DownloadError.
+ */
+async function openHttp(url: string, deps: DownloadDeps, extra: Record<string, string> = {}): Promise<GetResponse> {
+  let u = new URL(url);
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DownloadError(`URL lacks a supported scheme: '${url}'`, false);
   const r = deps.remote;
-  const headers: Record<string, string> = { 'User-Agent': 'pulpdist-site' };
-  for (const h of r.headers ?? []) Object.assign(headers, h);
-  Object.assign(headers, extra);
-  if (auth && r.username !== null && r.password !== null) headers.Authorization = `Basic ${Buffer.from(`${r.username}:${r.password}`).toString('base64')}`;
-  const timeoutMs = (r.sock_read_timeout ?? r.total_timeout ?? 300) * 1000;
-  let res: GetResponse;
-  try {
-    res = await deps.client.get(u, { headers, timeoutMs, signal: deps.signal });
-  } catch (err) {
-    throw deps.signal.aborted ? deps.signal.reason : new DownloadError(`Cannot connect to ${url}: ${(err as Error).message}`, true);
-  }
-  const status = res.status;
-  if (status >= 200 && status < 300) return res;
-  res.discard();
-  const location = res.headers.location;
-  if ([301, 302, 303, 307, 308].includes(status) && location && redirects < 10) {
-    // aiohttp follows redirects; credentials go only to the origin they were given for.
-    const next = new URL(location, u);
-    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-      throw new DownloadError(`${status}, message='redirect to a non-HTTP URL refused', url=URL('${url}')`, false);
+  const given: Record<string, string> = { 'User-Agent': 'pulpdist-site' };
+  for (const h of r.headers ?? []) Object.assign(given, h);
+  Object.assign(given, extra);
+  if (r.username !== null && r.password !== null) given.Authorization = `Basic ${Buffer.from(`${r.username}:${r.password}`).toString('base64')}`;
+  const { timeoutMs, maxRedirects } = policyOf(r);
+  let credentials = true;
+  for (let hops = 1; ; hops++) {
+    const headers = credentials ? given : withoutCredentials(given);
+    let res: GetResponse;
+    try {
+      res = await deps.client.get(u, { headers, timeoutMs, signal: deps.signal });
+    } catch (err) {
+      if (deps.signal.aborted) throw deps.signal.reason;
+      // A proxy that refuses the tunnel (407, 403) answers the same on a retry.
+      const retry = !(err instanceof HttpGetError && err.code === 'proxy-refused');
+      throw new DownloadError(`Cannot connect to ${u.href}: ${(err as Error).message}`, retry);
     }
-    return openHttp(next.href, deps, redirects + 1, auth && next.origin === u.origin, extra);
+    const status = res.status;
+    if (status >= 200 && status < 300) return res;
+    res.discard();
+    const location = res.headers.location;
+    if (![301, 302, 303, 307, 308].includes(status) || !location) {
+      throw new DownloadError(`${status}, message='${res.statusMessage}', url=URL('${u.href}')`, status === 429 || status >= 500);
+    }
+    // aiohttp follows redirects too; what it may not do with credentials is the policy's.
+    const verdict = decideRedirect(u, location, { hops, credentials, maxRedirects });
+    if ('refused' in verdict) throw new DownloadError(`${status}, message='${verdict.refused}', url=URL('${u.href}')`, false);
+    u = verdict.next;
+    credentials = verdict.credentials;
   }
-  throw new DownloadError(`${status}, message='${res.statusMessage}', url=URL('${url}')`, status === 429 || status >= 500);
 }
 
 /**
@@ -140,25 +157,22 @@ async function openHttp(url: string, deps: DownloadDeps, redirects = 0, auth = t
  */
 export async function openRange(url: string, range: string, deps: DownloadDeps): Promise<GetResponse> {
   if (!/^https?:/i.test(url)) throw new DownloadError(`A range request needs an http(s) URL: '${url}'`, false);
-  return openHttp(url, deps, 0, true, { Range: range });
+  return openHttp(url, deps, { Range: range });
 }
 
-async function withRetries<T>(deps: DownloadDeps, fn: () => Promise<T>): Promise<T> {
-  const retries = deps.remote.max_retries ?? 3;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (deps.signal.aborted) throw deps.signal.reason;
-      if (!(err instanceof DownloadError) || !err.retry || attempt >= retries) throw err;
-      await sleep(100 * 2 ** attempt * (0.5 + Math.random()), undefined, { signal: deps.signal });
-    }
-  }
+/** pulpcore's downloader: retries of what may help, 100 ms doubling, jittered by ×0.5–1.5. */
+function retrying<T>(deps: DownloadDeps, fn: () => Promise<T>): Promise<T> {
+  return withRetries(fn, {
+    retries: deps.remote.max_retries ?? 3,
+    retryable: (err) => err instanceof DownloadError && err.retry,
+    delayMs: (attempt) => 100 * 2 ** (attempt - 1) * (0.5 + Math.random()),
+    signal: deps.signal,
+  });
 }
 
 /** Fetch a (small) manifest into memory; at most `limit` bytes. */
 export async function fetchManifest(url: string, deps: DownloadDeps, limit = 1024 ** 3): Promise<Buffer> {
-  return withRetries(deps, async () => {
+  return retrying(deps, async () => {
     const body = await open(url, deps);
     const chunks: Buffer[] = [];
     let size = 0;
@@ -185,7 +199,7 @@ export async function fetchManifest(url: string, deps: DownloadDeps, limit = 102
  * but not yet durable nor named by its digest: the caller passes it to `BlobStore.persistAll`.
  */
 export async function downloadArtifact(url: string, expected: { sha256: string; size: number }, deps: DownloadDeps): Promise<{ path: string; sha256: string }> {
-  return withRetries(deps, async () => {
+  return retrying(deps, async () => {
     // Create the temp file while the request is in flight: both wait on I/O, so overlap them.
     const tmpP = deps.blobs.createTemp(expected.sha256);
     let body: Body;

@@ -11,18 +11,16 @@
  * settles); no Buffer is allocated per read, but for the spares of `nextBuffer`.
  *
  * Only what syncs need: GET; keep-alive connections per origin; Content-Length, chunked and
- * read-until-close bodies; 1xx answers skipped; an idle timeout; abort signals; TLS options.
+ * read-until-close bodies; 1xx answers skipped; an idle timeout; abort signals; TLS options; a
+ * forward proxy (`http-connect.ts`). Answers are read strictly (`http-head.ts`): what RFC 9112 says
+ * a client must refuse is refused, and its connection closed.
  */
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
+import { routeTo, type GetProxy, type GetTls, type OnRead, type Route } from './http-connect.js';
+import { HttpGetError } from './http-errors.js';
+import { chunkSize, parseFields, parseHead } from './http-head.js';
 
-/** TLS settings of a remote. */
-export interface GetTls {
-  rejectUnauthorized: boolean;
-  ca?: string;
-  cert?: string;
-  key?: string;
-}
+export { HttpGetError, type GetProxy, type GetTls };
 
 export interface GetOptions {
   headers: Record<string, string>;
@@ -45,17 +43,6 @@ export interface GetResponse {
   read(onData: (chunk: Buffer) => void | Promise<void>): Promise<void>;
   /** Drop the rest of the body, closing the connection (nothing once the body has ended). */
   discard(): void;
-}
-
-/** The errors of the client; `message` says what happened, without the URL (callers add it). */
-export class HttpGetError extends Error {
-  constructor(
-    message: string,
-    /** `closed`: the peer closed; `timeout`: the socket was idle too long; `protocol`: a malformed answer; else the socket error's code. */
-    readonly code: string,
-  ) {
-    super(message);
-  }
 }
 
 /** A reused connection the server had already closed: GET is idempotent, so it is retried once. */
@@ -110,22 +97,17 @@ class Conn {
 
   constructor(
     readonly key: string,
-    url: URL,
-    tlsOpts: GetTls | undefined,
+    private readonly route: Route,
     private readonly release: (c: Conn) => void,
   ) {
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-    const onread = { buffer: () => this.nextBuffer(), callback: (n: number, b: Buffer) => this.onRead(n, b) };
-    if (url.protocol === 'https:') {
-      const t: tls.ConnectionOptions & { onread: typeof onread } = { host, port, onread, rejectUnauthorized: tlsOpts?.rejectUnauthorized ?? true };
-      if (!net.isIP(host)) t.servername = host;
-      if (tlsOpts?.ca) t.ca = tlsOpts.ca;
-      if (tlsOpts?.cert) t.cert = tlsOpts.cert;
-      if (tlsOpts?.key) t.key = tlsOpts.key;
-      this.socket = tls.connect(t);
-    } else {
-      this.socket = net.connect({ host, port, onread });
+    const onread: OnRead = { buffer: () => this.nextBuffer(), callback: (n: number, b: Buffer) => this.onRead(n, b) };
+    const opened = route.open(onread);
+    this.socket = opened.socket;
+    if (!opened.onread) {
+      // Reads as 'data' events (fresh buffers): the same processing, pausing the same way.
+      this.socket.on('data', (d: Buffer) => {
+        if (!this.onRead(d.length, d)) this.socket.pause();
+      });
     }
     this.socket.setNoDelay(true);
     this.socket.on('error', (err: NodeJS.ErrnoException) => this.close(new HttpGetError(err.message, err.code ?? 'error')));
@@ -154,8 +136,10 @@ class Conn {
         result: null,
         cleanup: () => opts.signal.removeEventListener('abort', abort),
       };
-      const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`];
+      const target = this.route.absoluteForm ? `${url.origin}${url.pathname}${url.search}` : `${url.pathname}${url.search}`;
+      const lines = [`GET ${target} HTTP/1.1`, `Host: ${url.host}`];
       for (const [k, v] of Object.entries(opts.headers)) lines.push(`${k}: ${v}`);
+      for (const [k, v] of Object.entries(this.route.headers)) lines.push(`${k}: ${v}`);
       this.socket.setTimeout(opts.timeoutMs);
       this.socket.write(lines.join('\r\n') + '\r\n\r\n');
       this.resume();
@@ -249,46 +233,27 @@ class Conn {
     const at = ex.head.indexOf('\r\n\r\n');
     if (at < 0) {
       this.start = this.end;
-      if (ex.head.length > MAX_HEAD) this.close(new HttpGetError(`a response head longer than ${MAX_HEAD} bytes`, 'protocol'));
+      // A bare LF would never end the head: refuse it now rather than wait for the idle timeout.
+      if (/(^|[^\r])\n/.test(ex.head)) this.close(new HttpGetError('a bare LF in the response head', 'protocol'));
+      else if (ex.head.length > MAX_HEAD) this.close(new HttpGetError(`a response head longer than ${MAX_HEAD} bytes`, 'protocol'));
       return false;
     }
     this.start += at + 4 - before;
-    const [statusLine, ...lines] = ex.head.slice(0, at).split('\r\n');
+    const head = parseHead(ex.head.slice(0, at));
     ex.head = '';
-    const m = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(statusLine!);
-    if (!m) {
-      this.close(new HttpGetError(`not an HTTP/1.x answer: '${statusLine!.slice(0, 80)}'`, 'protocol'));
+    if (typeof head === 'string') {
+      this.close(new HttpGetError(head, 'protocol'));
       return false;
     }
-    const status = Number(m[2]);
-    if (status < 200) return true;
-    const headers: Record<string, string> = {};
-    for (const line of lines) {
-      const colon = line.indexOf(':');
-      if (colon <= 0) continue;
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
-    }
-    const connection = (headers.connection ?? '').toLowerCase();
-    if (m[1] === '0' ? !connection.includes('keep-alive') : connection.includes('close')) this.reusable = false;
-    const length = headers['content-length'];
-    if (status === 204 || status === 304) ex.framing = { kind: 'length', left: 0 };
-    else if (/\bchunked\b/i.test(headers['transfer-encoding'] ?? '')) ex.framing = { kind: 'chunked', part: 'size', left: 0, line: '' };
-    else if (length !== undefined) {
-      if (!/^\d{1,15}$/.test(length)) {
-        this.close(new HttpGetError(`a bad Content-Length '${length.slice(0, 40)}'`, 'protocol'));
-        return false;
-      }
-      ex.framing = { kind: 'length', left: Number(length) };
-    } else {
-      ex.framing = { kind: 'close' };
-      this.reusable = false;
-    }
+    if (head.framing === null) return true;
+    if (!head.reusable) this.reusable = false;
+    const f = head.framing;
+    ex.framing = f.kind === 'length' ? { kind: 'length', left: f.length } : f.kind === 'chunked' ? { kind: 'chunked', part: 'size', left: 0, line: '' } : { kind: 'close' };
+    const { status, statusMessage, headers } = head;
     ex.waiter = null;
     ex.onHead({
       status,
-      statusMessage: m[3] ?? '',
+      statusMessage,
       headers,
       read: (onData) =>
         new Promise<void>((resolve, reject) => {
@@ -330,18 +295,26 @@ class Conn {
     this.start = stop < this.end ? stop + 1 : this.end;
     if (f.line.length > 4096) return this.malformed('a chunk line longer than 4096 bytes');
     if (stop === this.end) return 'more';
-    const line = f.line.replace(/\r$/, '');
+    // Every line of chunked framing ends with CRLF: a bare LF is refused, as llhttp does.
+    if (!f.line.endsWith('\r')) return this.malformed('a bare LF in chunked framing');
+    const line = f.line.slice(0, -1);
     f.line = '';
     if (f.part === 'data-end') {
       if (line !== '') return this.malformed('no CRLF after a chunk');
       f.part = 'size';
     } else if (f.part === 'size') {
-      const size = /^([0-9a-fA-F]{1,12})[ \t]*(;.*)?$/.exec(line);
-      if (!size) return this.malformed(`a bad chunk size '${line.slice(0, 40)}'`);
-      f.left = parseInt(size[1]!, 16);
+      const size = chunkSize(line);
+      if (typeof size === 'string') return this.malformed(size);
+      f.left = size;
       f.part = f.left === 0 ? 'trailer' : 'data';
     } else if (line === '') {
       return 'end';
+    } else {
+      // Trailers are read by the same rules as the head, and otherwise ignored; framing fields
+      // have no place there (RFC 9110 §6.5.1), and llhttp refuses a Content-Length.
+      const t = parseFields([line]);
+      if (typeof t === 'string') return this.malformed(`in the trailer: ${t}`);
+      if ('content-length' in t.headers || 'transfer-encoding' in t.headers) return this.malformed('a framing field in the trailer');
     }
     return EMPTY;
   }
@@ -398,7 +371,7 @@ export class GetClient {
   private readonly idle = new Map<string, Conn[]>();
   private readonly all = new Set<Conn>();
 
-  constructor(private readonly opts: { maxIdle: number; tls?: GetTls }) {}
+  constructor(private readonly opts: { maxIdle: number; tls?: GetTls; proxy?: GetProxy }) {}
 
   /** GET `url`; resolves with the head of the answer (see `GetResponse` for the body). */
   async get(url: URL, opts: GetOptions): Promise<GetResponse> {
@@ -415,7 +388,7 @@ export class GetClient {
         if (!(err instanceof StaleConnection)) throw err;
       }
     }
-    return this.connect(key, url).request(url, opts);
+    return (await this.connect(key, url, opts)).request(url, opts);
   }
 
   private take(key: string): Conn | undefined {
@@ -427,8 +400,9 @@ export class GetClient {
     return undefined;
   }
 
-  private connect(key: string, url: URL): Conn {
-    const c = new Conn(key, url, this.opts.tls, (done) => {
+  private async connect(key: string, url: URL, opts: GetOptions): Promise<Conn> {
+    const route = await routeTo(url, this.opts, opts);
+    const c = new Conn(key, route, (done) => {
       const list = this.idle.get(done.key) ?? [];
       if (list.length >= this.opts.maxIdle) return done.close(null);
       list.push(done);

@@ -5,6 +5,7 @@
  */
 import type { Command } from '../command.js';
 import { PulpdistError, UsageError, messageOf } from '../../core/errors.js';
+import { outboundPolicy, policyFetch } from '../../core/outbound.js';
 import { redactUrl } from '../../core/redact.js';
 import type { MirrorSiteStatus, MirrorState, StatusDocument } from '../../core/status.js';
 import { formatAge, shortCommit, shortDigest } from '../../status/format.js';
@@ -46,7 +47,8 @@ export async function fetchStatus(server: string, opts: { signal: AbortSignal })
   const url = new URL('api/v1/status', base.href.endsWith('/') ? base : new URL(base.href + '/'));
   let res: Response;
   try {
-    res = await fetch(url, { signal: opts.signal, headers });
+    // The outbound policy: a Basic header from --server stays with that origin on a redirect.
+    res = await policyFetch(url, { signal: opts.signal, headers }, outboundPolicy({ timeoutMs: 10_000 }));
   } catch (err) {
     const cause = (err as { cause?: unknown }).cause ?? err;
     throw new StatusFetchError(`cannot reach the controller at ${shown}`, shown, { cause: new Error(describe(cause)) });
