@@ -13,10 +13,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { serveTree, type TreeServer } from '../helpers/http-tree.js';
-import { call, runTask, startSite, type RunningSite } from '../helpers/site.js';
-import { makeTestCertificate } from '../helpers/tls-cert.js';
-import { randomFiles, writeTree, type TreeFile } from './tree.js';
+import { serveTree, type TreeServer } from '../../testkit/http-tree.js';
+import { call, runTask, startSite, type RunningSite } from '../../testkit/site.js';
+import { makeTestCertificate } from '../../testkit/tls-cert.js';
+import { randomFiles, writeTree, type TreeFile } from '../../testkit/tree.js';
 
 const TINYPROXY = ['/usr/bin/tinyproxy', '/usr/sbin/tinyproxy'].find((p) => existsSync(p));
 

@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { BlobStore } from '../../site/blobs.js';
 import { fetchManifest, makeClient, type DownloadDeps } from '../../site/download.js';
 import type { RemoteRecord } from '../../site/records.js';
-import { makeTestCertificate } from '../helpers/tls-cert.js';
+import { makeTestCertificate } from '../../testkit/tls-cert.js';
 
 interface Seen {
   host: string;

@@ -12,10 +12,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startShaper, type Shaper } from '../../site/shaper.js';
-import { serveTree, type TreeServer } from '../helpers/http-tree.js';
-import { call, runTask, startSite, type RunningSite } from '../helpers/site.js';
-import { makeTestCertificate } from '../helpers/tls-cert.js';
-import { randomFiles, writeTree } from './tree.js';
+import { serveTree, type TreeServer } from '../../testkit/http-tree.js';
+import { call, runTask, startSite, type RunningSite } from '../../testkit/site.js';
+import { makeTestCertificate } from '../../testkit/tls-cert.js';
+import { randomFiles, writeTree } from '../../testkit/tree.js';
 
 const MiB = 1024 * 1024;
 const RATE = 5 * MiB;
