@@ -9,6 +9,7 @@ import { closeSync, createReadStream, fstatSync, open, read } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { html } from '../core/html.js';
 import type { ContentRecord, PublicationRecord, Tables } from './records.js';
 import type { Site } from './site.js';
 import { servedPublication, versionKey } from './versions.js';
@@ -140,19 +141,16 @@ export function sizeFormat(bytes: number): string {
   return `${bytes} Bytes`;
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;');
-}
-
 /** pulpcore's render_html template, byte for byte (no trailing newline). */
 export function listingHtml(title: string, parentLink: boolean, entries: Entry[]): string {
-  const t = escapeHtml(title);
-  let s = `\n<html>\n<head><title>Index of ${t}</title></head>\n<body bgcolor="white">\n<h1>Index of ${t}</h1>\n<hr><pre>`;
-  s += parentLink ? '<a href="../">../</a>\n' : '\n';
-  for (const e of entries) {
-    s += `<a href="${escapeHtml(e.name)}">${escapeHtml(e.name)}</a>${' '.repeat(Math.max(0, 100 - e.name.length))}${e.date}  ${e.size}\n`;
-  }
-  return s + '</pre><hr></body>\n</html>';
+  const rows = entries.map((e) => html`<a href="${e.name}">${e.name}</a>${' '.repeat(Math.max(0, 100 - e.name.length))}${e.date}  ${e.size}\n`);
+  return html`
+<html>
+<head><title>Index of ${title}</title></head>
+<body bgcolor="white">
+<h1>Index of ${title}</h1>
+<hr><pre>${parentLink ? html`<a href="../">../</a>\n` : '\n'}${rows}</pre><hr></body>
+</html>`.text;
 }
 
 function sendHtml(req: IncomingMessage, res: ServerResponse, html: string): void {
