@@ -7,6 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
 import { redact } from '../core/redact.js';
 import { repositories } from './api-repositories.js';
@@ -24,6 +25,7 @@ import type { Site } from './site.js';
 import { Store } from './store.js';
 import type { SiteMetrics } from './sync.js';
 import { TaskManager } from './tasks.js';
+import { siteRegistry } from './metrics.js';
 import { href } from './records.js';
 
 export interface SiteOptions {
@@ -76,8 +78,9 @@ export async function startSiteServer(opts: SiteOptions): Promise<RunningSiteSer
     version: opts.version,
     dataDir,
   };
+  const registry = siteRegistry(metrics);
   const server = http.createServer((req, res) => {
-    void handle(site, opts, req, res, shutdown.signal);
+    void handle(site, registry, opts, req, res, shutdown.signal);
   });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
@@ -100,7 +103,7 @@ export async function startSiteServer(opts: SiteOptions): Promise<RunningSiteSer
   };
 }
 
-async function handle(site: Site, opts: SiteOptions, req: http.IncomingMessage, res: http.ServerResponse, signal: AbortSignal): Promise<void> {
+async function handle(site: Site, registry: Registry, opts: SiteOptions, req: http.IncomingMessage, res: http.ServerResponse, signal: AbortSignal): Promise<void> {
   const t0 = performance.now();
   const rawUrl = req.url ?? '/';
   const pathOnly = rawUrl.split('?')[0]!;
@@ -109,7 +112,7 @@ async function handle(site: Site, opts: SiteOptions, req: http.IncomingMessage, 
   });
   try {
     if (pathOnly.startsWith(CONTENT_PREFIX)) return await serveContent(site, req, res, pathOnly);
-    if (pathOnly === '/pulpdist/metrics') return metricsText(site, req, res);
+    if (pathOnly === '/pulpdist/metrics') return await metricsText(registry, req, res);
     await api(site, opts, req, res, signal);
   } catch (err) {
     if (!res.headersSent) {
@@ -199,27 +202,9 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Our counters in Prometheus text: benchmarks and tests read "bytes the origin served" here. */
-function metricsText(site: Site, req: http.IncomingMessage, res: http.ServerResponse): void {
-  const m = site.metrics;
-  const body = [
-    '# HELP pulpdist_site_content_bytes_served_total Bytes of file bodies the content app sent.',
-    '# TYPE pulpdist_site_content_bytes_served_total counter',
-    `pulpdist_site_content_bytes_served_total ${m.contentBytesServed}`,
-    '# HELP pulpdist_site_content_requests_total Requests to the content app.',
-    '# TYPE pulpdist_site_content_requests_total counter',
-    `pulpdist_site_content_requests_total ${m.contentRequests}`,
-    '# HELP pulpdist_site_sync_bytes_downloaded_total Bytes syncs received (manifests and files).',
-    '# TYPE pulpdist_site_sync_bytes_downloaded_total counter',
-    `pulpdist_site_sync_bytes_downloaded_total ${m.syncBytesDownloaded}`,
-    '# HELP pulpdist_site_sync_files_downloaded_total Files syncs downloaded.',
-    '# TYPE pulpdist_site_sync_files_downloaded_total counter',
-    `pulpdist_site_sync_files_downloaded_total ${m.syncFilesDownloaded}`,
-    '# HELP pulpdist_site_gc_major_total Full (mark-compact) garbage collections of the site process.',
-    '# TYPE pulpdist_site_gc_major_total counter',
-    `pulpdist_site_gc_major_total ${majorGcCount()}`,
-    '',
-  ].join('\n');
-  res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4', 'Content-Length': Buffer.byteLength(body) });
+/** Our counters in Prometheus text (site/metrics.ts). */
+async function metricsText(registry: Registry, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const body = await registry.metrics();
+  res.writeHead(200, { 'Content-Type': registry.contentType, 'Content-Length': Buffer.byteLength(body) });
   res.end(req.method === 'HEAD' ? undefined : body);
 }
