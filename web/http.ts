@@ -40,9 +40,6 @@ export function etagOf(text: string): string {
   return `W/"${createHash('sha1').update(text).digest('base64url').slice(0, 22)}"`;
 }
 
-/** The methods of every read-only route. */
-export const READ_METHODS = 'GET, HEAD';
-
 /** Whether the client takes gzip (and did not refuse it with `q=0`). */
 export function acceptsGzip(req: IncomingMessage): boolean {
   const ae = req.headers['accept-encoding'];
