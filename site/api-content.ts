@@ -3,7 +3,7 @@
  * `orphans/cleanup/`, which removes content in no version and then artifacts no content uses.
  */
 import { rm } from 'node:fs/promises';
-import { ApiError, ALLOW, NOT_FOUND, readJsonObject, sendJson, type Ctx } from './http.js';
+import { ApiError, NOT_FOUND, readJsonObject, sendJson, type Ctx } from './http.js';
 import { idFilters, sendList, timeFilters, type Filter } from './listing.js';
 import { href, parseHref, type ArtifactRecord, type ContentRecord, type Op } from './records.js';
 import { artifactJson, contentJson } from './serialize.js';
@@ -21,7 +21,6 @@ export async function content(site: Site, ctx: Ctx, rest: string[]): Promise<voi
   const t = site.store.t;
   const json = (c: ContentRecord) => contentJson(c, t.artifacts.get(c.artifact_id));
   if (rest.length === 0) {
-    ctx.allow = ALLOW.list;
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw methodNotAllowed(ctx.method);
     const cache = new Map<string, Set<string>>();
     const inV = (which: 'content' | 'added' | 'removed') => (c: ContentRecord, v: string) => {
@@ -41,7 +40,6 @@ export async function content(site: Site, ctx: Ctx, rest: string[]): Promise<voi
     return sendList(ctx, { items: t.content.values(), serialize: json, filters });
   }
   if (rest.length !== 1) throw NOT_FOUND();
-  ctx.allow = 'GET, HEAD, OPTIONS';
   const c = t.content.get(rest[0]!);
   if (!c) throw NOT_FOUND();
   if (ctx.method === 'GET' || ctx.method === 'HEAD') return sendJson(ctx, 200, json(c));
@@ -51,7 +49,6 @@ export async function content(site: Site, ctx: Ctx, rest: string[]): Promise<voi
 export async function artifacts(site: Site, ctx: Ctx, rest: string[]): Promise<void> {
   const t = site.store.t;
   if (rest.length === 0) {
-    ctx.allow = ALLOW.list;
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw methodNotAllowed(ctx.method);
     const digest = (k: 'sha224' | 'sha256' | 'sha384' | 'sha512'): Filter<ArtifactRecord> => (a, v) => a[k] === v;
     const filters: Record<string, Filter<ArtifactRecord>> = {
@@ -71,7 +68,6 @@ export async function artifacts(site: Site, ctx: Ctx, rest: string[]): Promise<v
     return sendList(ctx, { items: t.artifacts.values(), serialize: artifactJson, filters });
   }
   if (rest.length !== 1) throw NOT_FOUND();
-  ctx.allow = ALLOW.readDelete;
   const a = t.artifacts.get(rest[0]!);
   if (!a) throw NOT_FOUND();
   if (ctx.method === 'GET' || ctx.method === 'HEAD') return sendJson(ctx, 200, artifactJson(a));
@@ -87,7 +83,6 @@ export async function artifacts(site: Site, ctx: Ctx, rest: string[]): Promise<v
 }
 
 export async function orphansCleanup(site: Site, ctx: Ctx): Promise<void> {
-  ctx.allow = ALLOW.action;
   if (ctx.method !== 'POST') throw methodNotAllowed(ctx.method);
   const c = new BodyCheck(await readJsonObject(ctx), ['orphan_protection_time', 'content_hrefs']);
   const minutes = c.int('orphan_protection_time', { nullable: true, min: 0 }) ?? 1440;

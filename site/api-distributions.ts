@@ -3,7 +3,7 @@
  * distribution change are tasks; distribution create runs on the worker, updates and deletes are
  * immediate. Base paths are unique and may not overlap (`a` vs `a/b`).
  */
-import { ALLOW, NOT_FOUND, readJsonObject, sendJson, type Ctx } from './http.js';
+import { NOT_FOUND, readJsonObject, sendJson, type Ctx } from './http.js';
 import { csv, idFilters, labelSelect, nameFilters, sendList, timeFilters, type Filter } from './listing.js';
 import { href, parseHref, timestamp, type DistributionRecord, type PublicationRecord, type Tables } from './records.js';
 import { distributionJson, publicationJson } from './serialize.js';
@@ -18,7 +18,6 @@ const DIST_LOCK = '/api/v3/distributions/';
 export async function publications(site: Site, ctx: Ctx, rest: string[]): Promise<void> {
   const t = site.store.t;
   if (rest.length === 0) {
-    ctx.allow = ALLOW.list;
     if (ctx.method === 'GET' || ctx.method === 'HEAD') {
       const inVersion = (p: PublicationRecord, contentHref: string) => t.versions.get(versionKey(p.repository_id, p.number))?.content.includes(parseHref('content', contentHref) ?? '') ?? false;
       const filters: Record<string, Filter<PublicationRecord>> = {
@@ -57,7 +56,6 @@ export async function publications(site: Site, ctx: Ctx, rest: string[]): Promis
     });
   }
   if (rest.length !== 1) throw NOT_FOUND();
-  ctx.allow = ALLOW.readDelete;
   const pub = t.publications.get(rest[0]!);
   if (!pub) throw NOT_FOUND();
   if (ctx.method === 'GET' || ctx.method === 'HEAD') return sendJson(ctx, 200, publicationJson(t, pub));
@@ -72,7 +70,6 @@ export async function distributions(site: Site, ctx: Ctx, rest: string[]): Promi
   const t = site.store.t;
   const json = (d: DistributionRecord) => distributionJson(d, site.contentOrigin());
   if (rest.length === 0) {
-    ctx.allow = ALLOW.list;
     if (ctx.method === 'GET' || ctx.method === 'HEAD') {
       const filters: Record<string, Filter<DistributionRecord>> = {
         ...nameFilters<DistributionRecord>(),
@@ -108,7 +105,6 @@ export async function distributions(site: Site, ctx: Ctx, rest: string[]): Promi
     });
   }
   if (rest.length !== 1) throw NOT_FOUND();
-  ctx.allow = ALLOW.detail;
   const dist = t.distributions.get(rest[0]!);
   if (!dist) throw NOT_FOUND();
   if (ctx.method === 'GET' || ctx.method === 'HEAD') return sendJson(ctx, 200, json(dist));

@@ -6,7 +6,7 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ALLOW, NOT_FOUND, readJsonObject, sendJson, type Ctx } from './http.js';
+import { NOT_FOUND, readJsonObject, sendJson, type Ctx } from './http.js';
 import { idFilters, labelSelect, nameFilters, sendList, timeFilters } from './listing.js';
 import { href, timestamp, type RemoteRecord } from './records.js';
 import { remoteJson } from './serialize.js';
@@ -20,7 +20,6 @@ const FIELDS = ['name', 'url', 'policy', 'tls_validation', 'pulp_labels', 'downl
 export async function remotes(site: Site, ctx: Ctx, rest: string[]): Promise<void> {
   const t = site.store.t;
   if (rest.length === 0) {
-    ctx.allow = ALLOW.list;
     if (ctx.method === 'GET' || ctx.method === 'HEAD') {
       return sendList(ctx, {
         items: t.remotes.values(),
@@ -70,7 +69,6 @@ export async function remotes(site: Site, ctx: Ctx, rest: string[]): Promise<voi
     throw methodNotAllowed(ctx.method);
   }
   if (rest.length !== 1) throw NOT_FOUND();
-  ctx.allow = ALLOW.detail;
   const remote = t.remotes.get(rest[0]!);
   if (!remote) throw NOT_FOUND();
   const h = href.remote(remote.id);

@@ -3,7 +3,7 @@
  * synchronous (201); update, delete, sync and modify are tasks (202), validated before the task
  * exists so that bad input is an immediate 400 and no task.
  */
-import { ALLOW, NOT_FOUND, badRequest, readJsonObject, sendJson, type Ctx } from './http.js';
+import { NOT_FOUND, badRequest, readJsonObject, sendJson, type Ctx } from './http.js';
 import { csv, idFilters, labelSelect, nameFilters, sendList, timeFilters, type Filter } from './listing.js';
 import { href, parseHref, timestamp, type RepositoryRecord, type VersionRecord } from './records.js';
 import { repositoryJson, versionJson } from './serialize.js';
@@ -19,7 +19,6 @@ const FIELDS = ['name', 'description', 'pulp_labels', 'retain_repo_versions', 'r
 export async function repositories(site: Site, ctx: Ctx, rest: string[]): Promise<void> {
   const t = site.store.t;
   if (rest.length === 0) {
-    ctx.allow = ALLOW.list;
     if (ctx.method === 'GET' || ctx.method === 'HEAD') return listRepositories(site, ctx);
     if (ctx.method === 'POST') return createRepository(site, ctx);
     throw methodNotAllowed(ctx.method);
@@ -27,7 +26,6 @@ export async function repositories(site: Site, ctx: Ctx, rest: string[]): Promis
   const repo = t.repositories.get(rest[0]!);
   const sub = rest[1];
   if (sub === undefined) {
-    ctx.allow = ALLOW.detail;
     if (!repo) throw NOT_FOUND();
     if (ctx.method === 'GET' || ctx.method === 'HEAD') return sendJson(ctx, 200, repositoryJson(t, repo));
     if (ctx.method === 'PUT' || ctx.method === 'PATCH') return updateRepository(site, ctx, repo);
@@ -46,7 +44,6 @@ export async function repositories(site: Site, ctx: Ctx, rest: string[]): Promis
   }
   if (sub === 'versions') return versions(site, ctx, repo, rest.slice(2));
   if ((sub === 'sync' || sub === 'modify') && rest.length === 2) {
-    ctx.allow = ALLOW.action;
     if (!repo) throw NOT_FOUND();
     if (ctx.method !== 'POST') throw methodNotAllowed(ctx.method);
     return sub === 'sync' ? sync(site, ctx, repo) : modify(site, ctx, repo);
@@ -224,7 +221,6 @@ async function modify(site: Site, ctx: Ctx, repo: RepositoryRecord): Promise<voi
 async function versions(site: Site, ctx: Ctx, repo: RepositoryRecord | undefined, rest: string[]): Promise<void> {
   const t = site.store.t;
   if (rest.length === 0) {
-    ctx.allow = ALLOW.readList;
     if (!repo) throw NOT_FOUND();
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw methodNotAllowed(ctx.method);
     const mine = [...t.versions.values()].filter((v) => v.repository_id === repo.id);
@@ -251,7 +247,6 @@ async function versions(site: Site, ctx: Ctx, repo: RepositoryRecord | undefined
     return sendList(ctx, { items: mine, serialize: versionJson, filters });
   }
   if (rest.length !== 1) throw NOT_FOUND();
-  ctx.allow = ALLOW.readDelete;
   const v = repo && /^\d+$/.test(rest[0]!) ? t.versions.get(versionKey(repo.id, Number(rest[0]))) : undefined;
   if (!repo || !v) throw NOT_FOUND();
   if (ctx.method === 'GET' || ctx.method === 'HEAD') return sendJson(ctx, 200, versionJson(v));

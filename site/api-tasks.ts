@@ -3,7 +3,7 @@
  * with the task now `canceling`, 409 with the unchanged task once it is final, 400 for any other
  * body); DELETE removes a finished task (204) and refuses an unfinished one (409).
  */
-import { ApiError, ALLOW, NOT_FOUND, readJsonObject, sendJson, type Ctx } from './http.js';
+import { ApiError, NOT_FOUND, readJsonObject, sendJson, type Ctx } from './http.js';
 import { csv, idFilters, sendList, timeFilters, type Filter } from './listing.js';
 import { href, type TaskRecord } from './records.js';
 import { taskJson } from './serialize.js';
@@ -15,7 +15,6 @@ export async function tasks(site: Site, ctx: Ctx, rest: string[]): Promise<void>
   const t = site.store.t;
   const live = (r: TaskRecord) => site.tasks.get(r.id) ?? r;
   if (rest.length === 0) {
-    ctx.allow = ALLOW.readList;
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw methodNotAllowed(ctx.method);
     const reserved = (r: TaskRecord, v: string) => r.reserved_resources_record.some((x) => x === v || x === `shared:${v}`);
     const filters: Record<string, Filter<TaskRecord>> = {
@@ -45,7 +44,6 @@ export async function tasks(site: Site, ctx: Ctx, rest: string[]): Promise<void>
     return sendList(ctx, { items: [...t.tasks.values()].map(live), serialize: taskJson, filters });
   }
   if (rest.length !== 1) throw NOT_FOUND();
-  ctx.allow = ALLOW.task;
   const stored = t.tasks.get(rest[0]!);
   if (!stored) throw NOT_FOUND();
   const task = live(stored);

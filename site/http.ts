@@ -23,15 +23,6 @@ export function badRequest(body: unknown): ApiError {
 
 export const NOT_FOUND = (): ApiError => new ApiError(404, { detail: 'Not found.' });
 
-export const ALLOW = {
-  list: 'GET, POST, HEAD, OPTIONS',
-  readList: 'GET, HEAD, OPTIONS',
-  detail: 'GET, PUT, PATCH, DELETE, HEAD, OPTIONS',
-  readDelete: 'GET, DELETE, HEAD, OPTIONS',
-  task: 'GET, PATCH, DELETE, HEAD, OPTIONS',
-  action: 'POST, OPTIONS',
-} as const;
-
 /** Everything a handler needs about one API request. */
 export interface Ctx {
   req: IncomingMessage;
@@ -42,7 +33,7 @@ export interface Ctx {
   origin: string;
   /** Correlation-ID of this request (also the `logging_cid` of tasks it starts). */
   cid: string;
-  /** Allow header of the endpoint matched (set by the router). */
+  /** Allow header of the route matched (site/routes.ts; GET, HEAD, OPTIONS where none is). */
   allow: string;
   /** Abort when the site shuts down. */
   signal: AbortSignal;

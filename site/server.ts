@@ -10,18 +10,13 @@ import path from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
 import { redact } from '../core/redact.js';
-import { repositories } from './api-repositories.js';
-import { remotes } from './api-remotes.js';
-import { distributions, publications } from './api-distributions.js';
-import { tasks as tasksApi } from './api-tasks.js';
-import { artifacts, content, orphansCleanup } from './api-content.js';
-import { apiRoot, status } from './api-status.js';
 import { BlobStore } from './blobs.js';
 import { majorGcCount } from './gc.js';
 import { CONTENT_PREFIX, serveContent } from './content-app.js';
-import { ALLOW, ApiError, NOT_FOUND, newCid, sendJson, type Ctx } from './http.js';
+import { ApiError, NOT_FOUND, newCid, sendJson, type Ctx } from './http.js';
+import { API_ROUTES } from './routes.js';
+import { methodNotAllowed, type Site } from './site.js';
 import { API, timestamp } from './records.js';
-import type { Site } from './site.js';
 import { Store } from './store.js';
 import type { SiteMetrics } from './sync.js';
 import { TaskManager } from './tasks.js';
@@ -141,22 +136,15 @@ async function api(site: Site, opts: SiteOptions, req: http.IncomingMessage, res
     if (!url.pathname.startsWith(API)) throw NOT_FOUND();
     const parts = url.pathname.slice(API.length).split('/');
     if (parts.at(-1) !== '') throw NOT_FOUND();
-    parts.pop();
-    if (parts.length === 1 && parts[0] === 'status') return await status(site, ctx);
-    ctx.allow = allowFor(parts);
-    if (opts.auth) checkAuth(req, opts.auth, ctx);
-    if (ctx.method === 'OPTIONS') return sendJson(ctx, 200, { name: parts.join('/'), description: '', renders: ['application/json'], parses: ['application/json'] });
-    const [a, b, c, ...rest] = parts;
-    if (parts.length === 0) return apiRoot(ctx);
-    if (a === 'repositories' && b === 'file' && c === 'file') return await repositories(site, ctx, rest);
-    if (a === 'remotes' && b === 'file' && c === 'file') return await remotes(site, ctx, rest);
-    if (a === 'publications' && b === 'file' && c === 'file') return await publications(site, ctx, rest);
-    if (a === 'distributions' && b === 'file' && c === 'file') return await distributions(site, ctx, rest);
-    if (a === 'content' && b === 'file' && c === 'files') return await content(site, ctx, rest);
-    if (a === 'tasks') return await tasksApi(site, ctx, parts.slice(1));
-    if (a === 'artifacts') return await artifacts(site, ctx, parts.slice(1));
-    if (a === 'orphans' && b === 'cleanup' && parts.length === 2) return await orphansCleanup(site, ctx);
-    throw NOT_FOUND();
+    const route = API_ROUTES.match(ctx.method, parts);
+    if (route) ctx.allow = route.allow;
+    // status/ is public, as Pulp's is; everything else (OPTIONS too) needs the credentials.
+    const isPublic = parts.length === 2 && parts[0] === 'status';
+    if (opts.auth && !isPublic) checkAuth(req, opts.auth);
+    if (ctx.method === 'OPTIONS' && !isPublic) return sendJson(ctx, 200, { name: parts.slice(0, -1).join('/'), description: '', renders: ['application/json'], parses: ['application/json'] });
+    if (!route) throw NOT_FOUND();
+    if (!route.handler) throw methodNotAllowed(ctx.method);
+    return await route.handler(site, ctx, route.params);
   } catch (err) {
     if (err instanceof ApiError) {
       if (!res.headersSent) sendJson(ctx, err.status, err.body, err.headers);
@@ -167,23 +155,7 @@ async function api(site: Site, opts: SiteOptions, req: http.IncomingMessage, res
   }
 }
 
-/** The Allow header of the endpoint a path names (401s carry it too, as DRF's do). */
-function allowFor(parts: string[]): string {
-  const typed = ['repositories', 'remotes', 'publications', 'distributions'].includes(parts[0] ?? '') && parts[1] === 'file' && parts[2] === 'file';
-  const content = parts[0] === 'content' && parts[1] === 'file' && parts[2] === 'files';
-  if (parts.length === 0) return ALLOW.readList;
-  if (parts[0] === 'tasks') return parts.length === 1 ? ALLOW.readList : ALLOW.task;
-  if (parts[0] === 'artifacts') return parts.length === 1 ? ALLOW.list : ALLOW.readDelete;
-  if (parts[0] === 'orphans') return ALLOW.action;
-  if (content) return parts.length === 3 ? ALLOW.list : 'GET, HEAD, OPTIONS';
-  if (!typed) return ALLOW.readList;
-  if (parts.length === 3) return ALLOW.list;
-  if (parts.length === 4) return parts[0] === 'publications' ? ALLOW.readDelete : ALLOW.detail;
-  if (parts[4] === 'versions') return parts.length === 5 ? ALLOW.readList : ALLOW.readDelete;
-  return ALLOW.action;
-}
-
-function checkAuth(req: http.IncomingMessage, auth: { username: string; password: string }, ctx: Ctx): void {
+function checkAuth(req: http.IncomingMessage, auth: { username: string; password: string }): void {
   const challenge = { 'WWW-Authenticate': 'Basic realm="api"', Vary: 'Accept, Cookie' };
   const header = req.headers.authorization;
   const m = header ? /^Basic\s+(.*)$/i.exec(header.trim()) : null;
@@ -193,7 +165,6 @@ function checkAuth(req: http.IncomingMessage, auth: { username: string; password
   if (colon < 0) throw new ApiError(401, { detail: 'Invalid basic header. Credentials not correctly base64 encoded.' }, challenge);
   const ok = safeEqual(decoded.slice(0, colon), auth.username) && safeEqual(decoded.slice(colon + 1), auth.password);
   if (!ok) throw new ApiError(401, { detail: 'Invalid username/password.' }, { 'WWW-Authenticate': 'Basic realm="api"' });
-  void ctx;
 }
 
 function safeEqual(a: string, b: string): boolean {
