@@ -12,8 +12,10 @@
  * answers an empty segment as a missing object; the status server decodes a mirror name itself and
  * answers a bad escape with 400), routes with a handler for every method, and Allow in DRF's
  * order; find-my-way decodes parameters, caps their length and leaves 405 and Allow to the caller.
- * Its radix tree buys nothing on tables of a few dozen routes: a lookup here costs well under a
- * microsecond (see the report in the commit that introduced this file).
+ * Its radix tree buys nothing on tables of a few dozen routes: measured on the site's 21 routes
+ * (December 2026, CPU time per lookup), this table's match with the split and Allow costs ~0.4 µs,
+ * find-my-way's `find` ~0.3 µs but ~1.2 µs for the five finds an Allow needs; a request costs
+ * hundreds of microseconds either way.
  */
 
 /** The methods a route may name, in the order `Allow` lists them (Django REST framework's). */
