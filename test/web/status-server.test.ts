@@ -317,6 +317,20 @@ test('gzip when asked for: the same bytes compressed, for the page, the JSON and
   assert.is(refused.headers['content-encoding'], undefined);
 });
 
+test('conditional GET (fresh) and Accept-Encoding (negotiator) are read as RFC 9110 says', async () => {
+  const etag = String((await http('GET', '/api/v1/status')).headers['etag']);
+  assert.match(etag, /^W\/"/);
+  // Weak comparison: the tag with or without W/, in a list, or `*` all match; another tag does not.
+  for (const inm of [etag, etag.slice(2), `"other", ${etag}`, '*']) assert.is((await http('GET', '/api/v1/status', { headers: { 'if-none-match': inm } })).status, 304, inm);
+  assert.is((await http('GET', '/api/v1/status', { headers: { 'if-none-match': '"other"' } })).status, 200);
+  // A reload (Cache-Control: no-cache) always gets the body.
+  assert.is((await http('GET', '/api/v1/status', { headers: { 'if-none-match': etag, 'cache-control': 'no-cache' } })).status, 200);
+  for (const [ae, gz] of [['*', true], ['GZIP;q=0.5', true], ['deflate, gzip;q=0.001', true], ['identity', false], ['br, gzip;q=0', false], ['x-gzip', false]] as const) {
+    const r = await http('GET', '/api/v1/status', { headers: { 'accept-encoding': ae } });
+    assert.is(r.headers['content-encoding'], gz ? 'gzip' : undefined, ae);
+  }
+});
+
 test('a body over the limit is refused with 413', async () => {
   const r = await http('PUT', '/api/v1/status', { body: Buffer.alloc(128 * 1024, 0x41) });
   assert.is(r.status, 413);
