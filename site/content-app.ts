@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { html } from '../core/html.js';
+import { byteRange, noneMatch } from './file-conditions.js';
 import type { ContentRecord, PublicationRecord, Tables } from './records.js';
 import type { Site } from './site.js';
 import { servedPublication, versionKey } from './versions.js';
@@ -222,31 +223,22 @@ async function serveBlob(site: Site, req: IncomingMessage, res: ServerResponse, 
       'Last-Modified': lastModified,
       'Accept-Ranges': 'bytes',
     };
-    const inm = req.headers['if-none-match'];
-    if (inm && inm.split(',').some((x) => x.trim() === etag || x.trim() === '*')) {
+    if (noneMatch(req.headers['if-none-match'], etag)) {
       res.writeHead(304, { Etag: etag, 'Last-Modified': lastModified });
       return void res.end();
     }
     let start = 0;
     let end = size - 1;
     let status = 200;
-    const range = req.headers.range;
-    if (range && size > 0) {
-      const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
-      if (m && (m[1] !== '' || m[2] !== '')) {
-        if (m[1] === '') {
-          start = Math.max(0, size - Number(m[2]));
-        } else {
-          start = Number(m[1]);
-          end = m[2] === '' ? size - 1 : Math.min(size - 1, Number(m[2]));
-        }
-        if (start > end || start >= size) {
-          res.writeHead(416, { 'Content-Range': `bytes */${size}`, 'Content-Type': 'text/plain; charset=utf-8' });
-          return void res.end(req.method === 'HEAD' ? undefined : '416: Range Not Satisfiable');
-        }
-        status = 206;
-        base['Content-Range'] = `bytes ${start}-${end}/${size}`;
-      }
+    const range = byteRange(req.headers.range, size);
+    if (range.kind === 'unsatisfiable') {
+      res.writeHead(416, { 'Content-Range': `bytes */${size}`, 'Content-Type': 'text/plain; charset=utf-8' });
+      return void res.end(req.method === 'HEAD' ? undefined : '416: Range Not Satisfiable');
+    }
+    if (range.kind === 'partial') {
+      ({ start, end } = range);
+      status = 206;
+      base['Content-Range'] = `bytes ${start}-${end}/${size}`;
     }
     const length = size === 0 ? 0 : end - start + 1;
     if (req.method === 'HEAD' || length === 0) {
