@@ -23,6 +23,15 @@ export function badRequest(body: unknown): ApiError {
 
 export const NOT_FOUND = (): ApiError => new ApiError(404, { detail: 'Not found.' });
 
+/** The named segments of the route a request matched (site/routes.ts), still percent-encoded. */
+export type Params = Readonly<Record<string, string | undefined>>;
+
+/** The object a route names, or the 404 DRF answers when there is none. */
+export function found<T>(value: T | undefined): T {
+  if (value === undefined) throw NOT_FOUND();
+  return value;
+}
+
 /** Everything a handler needs about one API request. */
 export interface Ctx {
   req: IncomingMessage;

@@ -1,67 +1,70 @@
 /**
- * The API's route table (pulp-api.md §2): every path the site answers under `/pulp/api/v3/` and
- * the methods each takes. The server derives from it both the dispatch and the `Allow` header
- * every API answer carries (401s and 404s of a known route included, as DRF's do); a method a
- * route does not list is a 405 before the handler runs, as DRF answers it.
- *
- * Handlers are the per-collection modules; the `rest` they receive is the path after the
- * collection, as before.
+ * The API's route table (pulp-api.md §2): every path the site answers under `/pulp/api/v3/`, the
+ * methods each takes and the handler of each. The server derives from it both the dispatch and the
+ * `Allow` header every API answer carries (401s and OPTIONS included, as DRF's do); a method a
+ * route does not list is a 405 before any lookup, as DRF's dispatch answers it. HEAD is GET's
+ * handler; OPTIONS the server answers for every path.
  */
 import { RouteTable, type Method } from '../core/routes.js';
-import { artifacts, content, orphansCleanup } from './api-content.js';
-import { distributions, publications } from './api-distributions.js';
-import { remotes } from './api-remotes.js';
-import { repositories } from './api-repositories.js';
+import { deleteArtifact, getArtifact, getContent, listArtifacts, listContent, orphansCleanup, refuseUpload } from './api-content.js';
+import {
+  createDistribution,
+  createPublication,
+  deleteDistribution,
+  deletePublication,
+  getDistribution,
+  getPublication,
+  listDistributions,
+  listPublications,
+  updateDistribution,
+} from './api-distributions.js';
+import { createRemote, deleteRemote, getRemote, listRemotes, updateRemote } from './api-remotes.js';
+import {
+  createRepository,
+  deleteRepository,
+  deleteVersion,
+  getRepository,
+  getVersion,
+  listRepositories,
+  listVersions,
+  modifyRepository,
+  syncRepository,
+  updateRepository,
+} from './api-repositories.js';
 import { apiRoot, status } from './api-status.js';
-import { tasks } from './api-tasks.js';
-import type { Ctx } from './http.js';
+import { cancelTask, deleteTask, getTask, listTasks } from './api-tasks.js';
+import type { Ctx, Params } from './http.js';
 import type { Site } from './site.js';
 
-type Handler = (site: Site, ctx: Ctx, params: Record<string, string>) => Promise<void> | void;
-
-/** The same handler for each of `methods`. */
-function on(methods: readonly Method[], handler: Handler): Partial<Record<Method, Handler>> {
-  return Object.fromEntries(methods.map((m) => [m, handler]));
-}
-
-type Collection = (site: Site, ctx: Ctx, rest: string[]) => Promise<void>;
-
-const LIST: readonly Method[] = ['GET', 'POST'];
-const READ: readonly Method[] = ['GET'];
-const DETAIL: readonly Method[] = ['GET', 'PUT', 'PATCH', 'DELETE'];
-const READ_DELETE: readonly Method[] = ['GET', 'DELETE'];
-const ACTION: readonly Method[] = ['POST'];
-
-const id = (p: Record<string, string>): string => p.id ?? '';
-
-/** `prefix/` and `prefix/:id/`, handled by one collection module. */
-function collection(prefix: string, handler: Collection, list: readonly Method[], detail: readonly Method[]) {
-  return [
-    { path: `${prefix}/`, handlers: on(list, (site, ctx) => handler(site, ctx, [])) },
-    { path: `${prefix}/:id/`, handlers: on(detail, (site, ctx, p) => handler(site, ctx, [id(p)])) },
-  ];
-}
+export type ApiHandler = (site: Site, ctx: Ctx, params: Params) => Promise<void> | void;
 
 const REPOS = 'repositories/file/file';
 
-/** Paths are relative to `/pulp/api/v3/`, with their trailing slash. */
-export const API_ROUTES = new RouteTable<Handler>(
+/** Paths are relative to `/pulp/api/v3/`, with their trailing slash, as Pulp's are. */
+export const API_ROUTES = new RouteTable<ApiHandler>(
   [
-    { path: '', handlers: on(READ, (_site, ctx) => apiRoot(ctx)) },
-    { path: 'status/', handlers: on(READ, (site, ctx) => status(site, ctx)) },
-    ...collection(REPOS, repositories, LIST, DETAIL),
-    { path: `${REPOS}/:id/versions/`, handlers: on(READ, (site, ctx, p) => repositories(site, ctx, [id(p), 'versions'])) },
-    { path: `${REPOS}/:id/versions/:number/`, handlers: on(READ_DELETE, (site, ctx, p) => repositories(site, ctx, [id(p), 'versions', p.number ?? ''])) },
-    { path: `${REPOS}/:id/sync/`, handlers: on(ACTION, (site, ctx, p) => repositories(site, ctx, [id(p), 'sync'])) },
-    { path: `${REPOS}/:id/modify/`, handlers: on(ACTION, (site, ctx, p) => repositories(site, ctx, [id(p), 'modify'])) },
-    ...collection('remotes/file/file', remotes, LIST, DETAIL),
-    ...collection('publications/file/file', publications, LIST, READ_DELETE),
-    ...collection('distributions/file/file', distributions, LIST, DETAIL),
-    // Content and artifact uploads (POST) are Pulp's and listed in its Allow; the site answers them 405.
-    ...collection('content/file/files', content, LIST, READ),
-    ...collection('tasks', tasks, READ, ['GET', 'PATCH', 'DELETE']),
-    ...collection('artifacts', artifacts, LIST, READ_DELETE),
-    { path: 'orphans/cleanup/', handlers: on(ACTION, (site, ctx) => orphansCleanup(site, ctx)) },
-  ],
+    { path: '', handlers: { GET: apiRoot } },
+    { path: 'status/', handlers: { GET: status } },
+    { path: `${REPOS}/`, handlers: { GET: listRepositories, POST: createRepository } },
+    { path: `${REPOS}/:id/`, handlers: { GET: getRepository, PUT: updateRepository, PATCH: updateRepository, DELETE: deleteRepository } },
+    { path: `${REPOS}/:id/versions/`, handlers: { GET: listVersions } },
+    { path: `${REPOS}/:id/versions/:number/`, handlers: { GET: getVersion, DELETE: deleteVersion } },
+    { path: `${REPOS}/:id/sync/`, handlers: { POST: syncRepository } },
+    { path: `${REPOS}/:id/modify/`, handlers: { POST: modifyRepository } },
+    { path: 'remotes/file/file/', handlers: { GET: listRemotes, POST: createRemote } },
+    { path: 'remotes/file/file/:id/', handlers: { GET: getRemote, PUT: updateRemote, PATCH: updateRemote, DELETE: deleteRemote } },
+    { path: 'publications/file/file/', handlers: { GET: listPublications, POST: createPublication } },
+    { path: 'publications/file/file/:id/', handlers: { GET: getPublication, DELETE: deletePublication } },
+    { path: 'distributions/file/file/', handlers: { GET: listDistributions, POST: createDistribution } },
+    { path: 'distributions/file/file/:id/', handlers: { GET: getDistribution, PUT: updateDistribution, PATCH: updateDistribution, DELETE: deleteDistribution } },
+    // Uploads (POST) are Pulp's and in its Allow; the site's content comes from syncs only.
+    { path: 'content/file/files/', handlers: { GET: listContent, POST: refuseUpload } },
+    { path: 'content/file/files/:id/', handlers: { GET: getContent } },
+    { path: 'tasks/', handlers: { GET: listTasks } },
+    { path: 'tasks/:id/', handlers: { GET: getTask, PATCH: cancelTask, DELETE: deleteTask } },
+    { path: 'artifacts/', handlers: { GET: listArtifacts, POST: refuseUpload } },
+    { path: 'artifacts/:id/', handlers: { GET: getArtifact, DELETE: deleteArtifact } },
+    { path: 'orphans/cleanup/', handlers: { POST: orphansCleanup } },
+  ] satisfies Array<{ path: string; handlers: Partial<Record<Method, ApiHandler>> }>,
   { always: ['OPTIONS'] },
 );
