@@ -19,7 +19,8 @@ export const CONTENT_PREFIX = '/pulp/content/';
 
 interface FileIndex {
   files: Map<string, ContentRecord>;
-  paths: string[];
+  /** The same units ordered by relative path, for listings. */
+  sorted: Array<[string, ContentRecord]>;
 }
 
 const indexCache = new Map<string, FileIndex>();
@@ -34,8 +35,9 @@ function fileIndex(t: Tables, pub: PublicationRecord): FileIndex {
     const c = t.content.get(id);
     if (c) files.set(c.relative_path, c);
   }
-  idx = { files, paths: [...files.keys()].sort() };
-  if (indexCache.size >= 16) indexCache.delete(indexCache.keys().next().value!);
+  idx = { files, sorted: [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) };
+  const oldest = indexCache.keys().next();
+  if (indexCache.size >= 16 && !oldest.done) indexCache.delete(oldest.value);
   indexCache.set(key, idx);
   return idx;
 }
@@ -72,7 +74,7 @@ export async function serveContent(site: Site, req: IncomingMessage, res: Server
     if (rel === '' || rel.endsWith('/')) {
       const prefix = rel;
       const names = new Set<string>();
-      for (const d of dists) if (d.base_path.startsWith(prefix)) names.add(d.base_path.slice(prefix.length).split('/')[0]! + '/');
+      for (const d of dists) if (d.base_path.startsWith(prefix)) names.add(firstSegment(d.base_path.slice(prefix.length)) + '/');
       if (names.size || rel === '') return sendHtml(req, res, listingHtml(CONTENT_PREFIX + rel, rel !== '', [...names].sort().map((n) => ({ name: n, date: '', size: '' }))));
     }
     return notFound(req, res);
@@ -94,6 +96,12 @@ export async function serveContent(site: Site, req: IncomingMessage, res: Server
   return serveBlob(site, req, res, unit.sha256, inner);
 }
 
+/** `a/b/c` → `a`. */
+function firstSegment(path: string): string {
+  const slash = path.indexOf('/');
+  return slash < 0 ? path : path.slice(0, slash);
+}
+
 interface Entry {
   name: string;
   date: string;
@@ -102,13 +110,12 @@ interface Entry {
 
 function dirEntries(t: Tables, idx: FileIndex, pub: PublicationRecord, dir: string): Entry[] | null {
   const out = new Map<string, Entry>();
-  for (const p of idx.paths) {
+  for (const [p, unit] of idx.sorted) {
     if (!p.startsWith(dir)) continue;
     const restPath = p.slice(dir.length);
     const slash = restPath.indexOf('/');
     const name = slash < 0 ? restPath : restPath.slice(0, slash + 1);
     if (out.has(name)) continue;
-    const unit = idx.files.get(p)!;
     // A directory shows the date and size of one file inside it, as pulpcore's listing does.
     out.set(name, { name, date: listDate(unit.pulp_created), size: sizeFormat(t.artifacts.get(unit.artifact_id)?.size ?? 0) });
   }

@@ -101,7 +101,8 @@ export async function startSiteServer(opts: SiteOptions): Promise<RunningSiteSer
 async function handle(site: Site, registry: Registry, opts: SiteOptions, req: http.IncomingMessage, res: http.ServerResponse, signal: AbortSignal): Promise<void> {
   const t0 = performance.now();
   const rawUrl = req.url ?? '/';
-  const pathOnly = rawUrl.split('?')[0]!;
+  const query = rawUrl.indexOf('?');
+  const pathOnly = query < 0 ? rawUrl : rawUrl.slice(0, query);
   res.on('finish', () => {
     site.log.info('request', { method: req.method, path: redact(pathOnly), status: res.statusCode, ms: Math.round(performance.now() - t0) });
   });
@@ -158,9 +159,9 @@ async function api(site: Site, opts: SiteOptions, req: http.IncomingMessage, res
 function checkAuth(req: http.IncomingMessage, auth: { username: string; password: string }): void {
   const challenge = { 'WWW-Authenticate': 'Basic realm="api"', Vary: 'Accept, Cookie' };
   const header = req.headers.authorization;
-  const m = header ? /^Basic\s+(.*)$/i.exec(header.trim()) : null;
-  if (!m) throw new ApiError(401, { detail: 'Authentication credentials were not provided.' }, challenge);
-  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const token = header ? /^Basic\s+(.*)$/i.exec(header.trim())?.[1] : undefined;
+  if (token === undefined) throw new ApiError(401, { detail: 'Authentication credentials were not provided.' }, challenge);
+  const decoded = Buffer.from(token, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) throw new ApiError(401, { detail: 'Invalid basic header. Credentials not correctly base64 encoded.' }, challenge);
   const ok = safeEqual(decoded.slice(0, colon), auth.username) && safeEqual(decoded.slice(colon + 1), auth.password);

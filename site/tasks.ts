@@ -80,7 +80,8 @@ export class TaskManager {
       created_resources: [],
       reserved_resources_record: [...(spec.exclusive ?? []), ...(spec.shared ?? []).map((s) => `shared:${s}`)],
     };
-    let resolveDone!: () => void;
+    // The executor runs at once, so the no-op is replaced before anyone can call it.
+    let resolveDone: () => void = () => undefined;
     const done = new Promise<void>((r) => (resolveDone = r));
     const live: Live = { spec, rec, abort: new AbortController(), done, resolveDone };
     await this.store.commit([{ put: 'tasks', v: { ...rec } }]);
