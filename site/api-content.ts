@@ -3,7 +3,7 @@
  * `orphans/cleanup/`, which removes content in no version and then artifacts no content uses.
  */
 import { rm } from 'node:fs/promises';
-import { ApiError, ALLOW, NOT_FOUND, readJsonObject, sendJson, type Ctx } from './http.js';
+import { ApiError, found, readJsonObject, sendJson, type Ctx, type Params } from './http.js';
 import { idFilters, sendList, timeFilters, type Filter } from './listing.js';
 import { href, parseHref, type ArtifactRecord, type ContentRecord, type Op } from './records.js';
 import { artifactJson, contentJson } from './serialize.js';
@@ -17,78 +17,76 @@ function versionContent(site: Site, h: string, which: 'content' | 'added' | 'rem
   return new Set(v ? v[which] : []);
 }
 
-export async function content(site: Site, ctx: Ctx, rest: string[]): Promise<void> {
-  const t = site.store.t;
-  const json = (c: ContentRecord) => contentJson(c, t.artifacts.get(c.artifact_id));
-  if (rest.length === 0) {
-    ctx.allow = ALLOW.list;
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw methodNotAllowed(ctx.method);
-    const cache = new Map<string, Set<string>>();
-    const inV = (which: 'content' | 'added' | 'removed') => (c: ContentRecord, v: string) => {
-      const key = `${which} ${v}`;
-      if (!cache.has(key)) cache.set(key, versionContent(site, v, which));
-      return cache.get(key)!.has(c.id);
-    };
-    const filters: Record<string, Filter<ContentRecord>> = {
-      ...idFilters<ContentRecord>((c) => href.content(c.id)),
-      ...timeFilters<ContentRecord>('pulp_created', (c) => c.pulp_created),
-      relative_path: (c, v) => c.relative_path === v,
-      sha256: (c, v) => c.sha256 === v,
-      repository_version: inV('content'),
-      repository_version_added: inV('added'),
-      repository_version_removed: inV('removed'),
-    };
-    return sendList(ctx, { items: t.content.values(), serialize: json, filters });
-  }
-  if (rest.length !== 1) throw NOT_FOUND();
-  ctx.allow = 'GET, HEAD, OPTIONS';
-  const c = t.content.get(rest[0]!);
-  if (!c) throw NOT_FOUND();
-  if (ctx.method === 'GET' || ctx.method === 'HEAD') return sendJson(ctx, 200, json(c));
-  throw methodNotAllowed(ctx.method);
+function contentOf(site: Site, c: ContentRecord) {
+  return contentJson(c, site.store.t.artifacts.get(c.artifact_id));
 }
 
-export async function artifacts(site: Site, ctx: Ctx, rest: string[]): Promise<void> {
+export function listContent(site: Site, ctx: Ctx): void {
   const t = site.store.t;
-  if (rest.length === 0) {
-    ctx.allow = ALLOW.list;
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw methodNotAllowed(ctx.method);
-    const digest = (k: 'sha224' | 'sha256' | 'sha384' | 'sha512'): Filter<ArtifactRecord> => (a, v) => a[k] === v;
-    const filters: Record<string, Filter<ArtifactRecord>> = {
-      ...idFilters<ArtifactRecord>((a) => href.artifact(a.id)),
-      sha256: digest('sha256'),
-      sha224: digest('sha224'),
-      sha384: digest('sha384'),
-      sha512: digest('sha512'),
-      md5: () => false,
-      sha1: () => false,
-      repository_version: (a, v) => {
-        const ids = versionContent(site, v, 'content');
-        for (const id of ids) if (t.content.get(id)?.artifact_id === a.id) return true;
-        return false;
-      },
-    };
-    return sendList(ctx, { items: t.artifacts.values(), serialize: artifactJson, filters });
+  const cache = new Map<string, Set<string>>();
+  const inV = (which: 'content' | 'added' | 'removed') => (c: ContentRecord, v: string) => {
+    const key = `${which} ${v}`;
+    let ids = cache.get(key);
+    if (!ids) cache.set(key, (ids = versionContent(site, v, which)));
+    return ids.has(c.id);
+  };
+  const filters: Record<string, Filter<ContentRecord>> = {
+    ...idFilters<ContentRecord>((c) => href.content(c.id)),
+    ...timeFilters<ContentRecord>('pulp_created', (c) => c.pulp_created),
+    relative_path: (c, v) => c.relative_path === v,
+    sha256: (c, v) => c.sha256 === v,
+    repository_version: inV('content'),
+    repository_version_added: inV('added'),
+    repository_version_removed: inV('removed'),
+  };
+  sendList(ctx, { items: t.content.values(), serialize: (c) => contentOf(site, c), filters });
+}
+
+export function getContent(site: Site, ctx: Ctx, p: Params): void {
+  sendJson(ctx, 200, contentOf(site, found(site.store.t.content.get(p.id ?? ''))));
+}
+
+export function listArtifacts(site: Site, ctx: Ctx): void {
+  const t = site.store.t;
+  const digest = (k: 'sha224' | 'sha256' | 'sha384' | 'sha512'): Filter<ArtifactRecord> => (a, v) => a[k] === v;
+  const filters: Record<string, Filter<ArtifactRecord>> = {
+    ...idFilters<ArtifactRecord>((a) => href.artifact(a.id)),
+    sha256: digest('sha256'),
+    sha224: digest('sha224'),
+    sha384: digest('sha384'),
+    sha512: digest('sha512'),
+    md5: () => false,
+    sha1: () => false,
+    repository_version: (a, v) => {
+      const ids = versionContent(site, v, 'content');
+      for (const id of ids) if (t.content.get(id)?.artifact_id === a.id) return true;
+      return false;
+    },
+  };
+  sendList(ctx, { items: t.artifacts.values(), serialize: artifactJson, filters });
+}
+
+export function getArtifact(site: Site, ctx: Ctx, p: Params): void {
+  sendJson(ctx, 200, artifactJson(found(site.store.t.artifacts.get(p.id ?? ''))));
+}
+
+export async function deleteArtifact(site: Site, ctx: Ctx, p: Params): Promise<void> {
+  const t = site.store.t;
+  const a = found(t.artifacts.get(p.id ?? ''));
+  for (const c of t.content.values()) {
+    if (c.artifact_id === a.id) throw new ApiError(409, { detail: 'The artifact is used by content and cannot be deleted.' });
   }
-  if (rest.length !== 1) throw NOT_FOUND();
-  ctx.allow = ALLOW.readDelete;
-  const a = t.artifacts.get(rest[0]!);
-  if (!a) throw NOT_FOUND();
-  if (ctx.method === 'GET' || ctx.method === 'HEAD') return sendJson(ctx, 200, artifactJson(a));
-  if (ctx.method === 'DELETE') {
-    for (const c of t.content.values()) {
-      if (c.artifact_id === a.id) throw new ApiError(409, { detail: 'The artifact is used by content and cannot be deleted.' });
-    }
-    await site.store.commit([{ del: 'artifacts', id: a.id }]);
-    if (![...t.publications.values()].some((p) => p.manifest_sha256 === a.sha256)) await rm(site.blobs.pathOf(a.sha256), { force: true });
-    return sendJson(ctx, 204, undefined);
-  }
+  await site.store.commit([{ del: 'artifacts', id: a.id }]);
+  if (![...t.publications.values()].some((pub) => pub.manifest_sha256 === a.sha256)) await rm(site.blobs.pathOf(a.sha256), { force: true });
+  sendJson(ctx, 204, undefined);
+}
+
+/** POST to content/ and artifacts/: uploads, which Pulp takes and the site does not (its content comes from syncs). */
+export function refuseUpload(_site: Site, ctx: Ctx): never {
   throw methodNotAllowed(ctx.method);
 }
 
 export async function orphansCleanup(site: Site, ctx: Ctx): Promise<void> {
-  ctx.allow = ALLOW.action;
-  if (ctx.method !== 'POST') throw methodNotAllowed(ctx.method);
   const c = new BodyCheck(await readJsonObject(ctx), ['orphan_protection_time', 'content_hrefs']);
   const minutes = c.int('orphan_protection_time', { nullable: true, min: 0 }) ?? 1440;
   c.done();

@@ -3,11 +3,11 @@
  * distribution change are tasks; distribution create runs on the worker, updates and deletes are
  * immediate. Base paths are unique and may not overlap (`a` vs `a/b`).
  */
-import { ALLOW, NOT_FOUND, readJsonObject, sendJson, type Ctx } from './http.js';
+import { found, readJsonObject, sendJson, type Ctx, type Params } from './http.js';
 import { csv, idFilters, labelSelect, nameFilters, sendList, timeFilters, type Filter } from './listing.js';
 import { href, parseHref, timestamp, type DistributionRecord, type PublicationRecord, type Tables } from './records.js';
 import { distributionJson, publicationJson } from './serialize.js';
-import { answerTask, commitTask, methodNotAllowed, type Site } from './site.js';
+import { answerTask, commitTask, type Site } from './site.js';
 import { TaskFailure } from './tasks.js';
 import { BodyCheck } from './validate.js';
 import { deletePublicationOps, latestVersion, publish, servedPublication, versionKey } from './versions.js';
@@ -15,124 +15,126 @@ import { deletePublicationOps, latestVersion, publish, servedPublication, versio
 /** The lock every distribution change takes (recorded without the `/pulp` prefix). */
 const DIST_LOCK = '/api/v3/distributions/';
 
-export async function publications(site: Site, ctx: Ctx, rest: string[]): Promise<void> {
+export function listPublications(site: Site, ctx: Ctx): void {
   const t = site.store.t;
-  if (rest.length === 0) {
-    ctx.allow = ALLOW.list;
-    if (ctx.method === 'GET' || ctx.method === 'HEAD') {
-      const inVersion = (p: PublicationRecord, contentHref: string) => t.versions.get(versionKey(p.repository_id, p.number))?.content.includes(parseHref('content', contentHref) ?? '') ?? false;
-      const filters: Record<string, Filter<PublicationRecord>> = {
-        ...idFilters<PublicationRecord>((p) => href.publication(p.id)),
-        ...timeFilters<PublicationRecord>('pulp_created', (p) => p.pulp_created),
-        repository: (p, v) => href.repository(p.repository_id) === v,
-        repository_version: (p, v) => href.version(p.repository_id, p.number) === v,
-        content: (p, v) => inVersion(p, v),
-        content__in: (p, v) => csv(v).some((h) => inVersion(p, h)),
-      };
-      return sendList(ctx, { items: t.publications.values(), serialize: (p) => publicationJson(t, p), filters });
-    }
-    if (ctx.method !== 'POST') throw methodNotAllowed(ctx.method);
-    const c = new BodyCheck(await readJsonObject(ctx), ['repository', 'repository_version', 'manifest']);
-    const repo = c.href('repository', 'repository', (id) => t.repositories.has(id));
-    const version = c.href('repository_version', 'version', (id) => t.versions.has(id));
-    const manifest = c.str('manifest', { nullable: true });
-    if (!c.errors.repository && !c.errors.repository_version) {
-      if (repo && version) c.fail('non_field_errors', "Only one of the attributes 'repository' and 'repository_version' may be provided.");
-      if (!repo && !version) c.fail('non_field_errors', "Either the 'repository' or 'repository_version' need to be specified");
-    }
-    c.done();
-    const repoId = repo ? parseHref('repository', repo)! : parseHref('version', version!)!.split('/')[0]!;
-    return answerTask(site, ctx, {
-      name: 'pulp_file.app.tasks.publishing.publish',
-      shared: [href.repository(repoId)],
-      run: async (tctx) => {
-        const r = t.repositories.get(repoId);
-        const v = version ? t.versions.get(parseHref('version', version)!) : r ? latestVersion(t, r) : undefined;
-        if (!v) throw new TaskFailure('The repository version to publish no longer exists.');
-        const p = await publish(t, site.blobs, v, manifest === undefined ? 'PULP_MANIFEST' : manifest);
-        await site.blobs.syncDirs();
-        await site.store.commit(p.ops);
-        tctx.task.created_resources = [href.publication(p.publication.id)];
-      },
-    });
-  }
-  if (rest.length !== 1) throw NOT_FOUND();
-  ctx.allow = ALLOW.readDelete;
-  const pub = t.publications.get(rest[0]!);
-  if (!pub) throw NOT_FOUND();
-  if (ctx.method === 'GET' || ctx.method === 'HEAD') return sendJson(ctx, 200, publicationJson(t, pub));
-  if (ctx.method === 'DELETE') {
-    await site.store.commit(deletePublicationOps(t, pub));
-    return sendJson(ctx, 204, undefined);
-  }
-  throw methodNotAllowed(ctx.method);
+  const inVersion = (p: PublicationRecord, contentHref: string) => t.versions.get(versionKey(p.repository_id, p.number))?.content.includes(parseHref('content', contentHref) ?? '') ?? false;
+  const filters: Record<string, Filter<PublicationRecord>> = {
+    ...idFilters<PublicationRecord>((p) => href.publication(p.id)),
+    ...timeFilters<PublicationRecord>('pulp_created', (p) => p.pulp_created),
+    repository: (p, v) => href.repository(p.repository_id) === v,
+    repository_version: (p, v) => href.version(p.repository_id, p.number) === v,
+    content: (p, v) => inVersion(p, v),
+    content__in: (p, v) => csv(v).some((h) => inVersion(p, h)),
+  };
+  sendList(ctx, { items: t.publications.values(), serialize: (p) => publicationJson(t, p), filters });
 }
 
-export async function distributions(site: Site, ctx: Ctx, rest: string[]): Promise<void> {
+export async function createPublication(site: Site, ctx: Ctx): Promise<void> {
   const t = site.store.t;
-  const json = (d: DistributionRecord) => distributionJson(d, site.contentOrigin());
-  if (rest.length === 0) {
-    ctx.allow = ALLOW.list;
-    if (ctx.method === 'GET' || ctx.method === 'HEAD') {
-      const filters: Record<string, Filter<DistributionRecord>> = {
-        ...nameFilters<DistributionRecord>(),
-        ...idFilters<DistributionRecord>((d) => href.distribution(d.id)),
-        ...labelSelect<DistributionRecord>(),
-        base_path: (d, v) => d.base_path === v,
-        base_path__in: (d, v) => csv(v).includes(d.base_path),
-        base_path__contains: (d, v) => d.base_path.includes(v),
-        base_path__icontains: (d, v) => d.base_path.toLowerCase().includes(v.toLowerCase()),
-        repository: (d, v) => d.repository === v,
-        repository__in: (d, v) => d.repository !== null && csv(v).includes(d.repository),
-        with_content: (d, v) => {
-          const p = servedPublication(t, d);
-          return !!p && (t.versions.get(versionKey(p.repository_id, p.number))?.content.includes(parseHref('content', v) ?? '') ?? false);
-        },
-      };
-      return sendList(ctx, { items: t.distributions.values(), serialize: json, filters });
-    }
-    if (ctx.method !== 'POST') throw methodNotAllowed(ctx.method);
-    const fields = checkBody(t, await readJsonObject(ctx), false, null);
-    const id = crypto.randomUUID();
-    return answerTask(site, ctx, {
-      name: 'pulpcore.app.tasks.base.general_create',
-      exclusive: [DIST_LOCK],
-      run: async (tctx) => {
-        // Re-check under the lock: another create may have taken the name or base path meanwhile.
-        const clash = conflicts(t, fields.name!, fields.base_path!, null);
-        if (clash) throw new TaskFailure(clash);
-        const d: DistributionRecord = { id, pulp_created: timestamp(), name: '', base_path: '', publication: null, repository: null, content_guard: null, pulp_labels: {}, ...fields };
-        await site.store.commit([{ put: 'distributions', v: d }]);
-        tctx.task.created_resources = [href.distribution(id)];
-      },
-    });
+  const c = new BodyCheck(await readJsonObject(ctx), ['repository', 'repository_version', 'manifest']);
+  const repo = c.ref('repository', 'repository', (id) => t.repositories.has(id));
+  const version = c.ref('repository_version', 'version', (id) => t.versions.has(id));
+  const manifest = c.str('manifest', { nullable: true });
+  if (!c.errors.repository && !c.errors.repository_version) {
+    if (repo && version) c.fail('non_field_errors', "Only one of the attributes 'repository' and 'repository_version' may be provided.");
+    if (!repo && !version) c.fail('non_field_errors', "Either the 'repository' or 'repository_version' need to be specified");
   }
-  if (rest.length !== 1) throw NOT_FOUND();
-  ctx.allow = ALLOW.detail;
-  const dist = t.distributions.get(rest[0]!);
-  if (!dist) throw NOT_FOUND();
-  if (ctx.method === 'GET' || ctx.method === 'HEAD') return sendJson(ctx, 200, json(dist));
-  if (ctx.method === 'PUT' || ctx.method === 'PATCH') {
-    const fields = checkBody(t, await readJsonObject(ctx), ctx.method === 'PATCH', dist);
-    return answerTask(site, ctx, {
-      name: 'pulpcore.app.tasks.base.general_update',
-      exclusive: [DIST_LOCK],
-      immediate: true,
-      run: commitTask(site, () => {
-        const cur = t.distributions.get(dist.id);
-        return cur ? [{ put: 'distributions', v: { ...cur, ...fields } }] : [];
-      }),
-    });
-  }
-  if (ctx.method === 'DELETE') {
-    return answerTask(site, ctx, {
-      name: 'pulpcore.app.tasks.base.general_delete',
-      exclusive: [DIST_LOCK],
-      immediate: true,
-      run: commitTask(site, () => (t.distributions.has(dist.id) ? [{ del: 'distributions', id: dist.id }] : [])),
-    });
-  }
-  throw methodNotAllowed(ctx.method);
+  c.done();
+  // A version id is `<repository id>/<number>`.
+  const repoId = repo?.id ?? version?.id.split('/')[0] ?? '';
+  return answerTask(site, ctx, {
+    name: 'pulp_file.app.tasks.publishing.publish',
+    shared: [href.repository(repoId)],
+    run: async (tctx) => {
+      const r = t.repositories.get(repoId);
+      const v = version ? t.versions.get(version.id) : r ? latestVersion(t, r) : undefined;
+      if (!v) throw new TaskFailure('The repository version to publish no longer exists.');
+      const p = await publish(t, site.blobs, v, manifest === undefined ? 'PULP_MANIFEST' : manifest);
+      await site.blobs.syncDirs();
+      await site.store.commit(p.ops);
+      tctx.task.created_resources = [href.publication(p.publication.id)];
+    },
+  });
+}
+
+export function getPublication(site: Site, ctx: Ctx, p: Params): void {
+  const t = site.store.t;
+  sendJson(ctx, 200, publicationJson(t, found(t.publications.get(p.id ?? ''))));
+}
+
+export async function deletePublication(site: Site, ctx: Ctx, p: Params): Promise<void> {
+  const t = site.store.t;
+  await site.store.commit(deletePublicationOps(t, found(t.publications.get(p.id ?? ''))));
+  sendJson(ctx, 204, undefined);
+}
+
+export function listDistributions(site: Site, ctx: Ctx): void {
+  const t = site.store.t;
+  const filters: Record<string, Filter<DistributionRecord>> = {
+    ...nameFilters<DistributionRecord>(),
+    ...idFilters<DistributionRecord>((d) => href.distribution(d.id)),
+    ...labelSelect<DistributionRecord>(),
+    base_path: (d, v) => d.base_path === v,
+    base_path__in: (d, v) => csv(v).includes(d.base_path),
+    base_path__contains: (d, v) => d.base_path.includes(v),
+    base_path__icontains: (d, v) => d.base_path.toLowerCase().includes(v.toLowerCase()),
+    repository: (d, v) => d.repository === v,
+    repository__in: (d, v) => d.repository !== null && csv(v).includes(d.repository),
+    with_content: (d, v) => {
+      const p = servedPublication(t, d);
+      return !!p && (t.versions.get(versionKey(p.repository_id, p.number))?.content.includes(parseHref('content', v) ?? '') ?? false);
+    },
+  };
+  sendList(ctx, { items: t.distributions.values(), serialize: (d) => distributionJson(d, site.contentOrigin()), filters });
+}
+
+export async function createDistribution(site: Site, ctx: Ctx): Promise<void> {
+  const t = site.store.t;
+  const fields = checkBody(t, await readJsonObject(ctx), false, null);
+  const id = crypto.randomUUID();
+  return answerTask(site, ctx, {
+    name: 'pulpcore.app.tasks.base.general_create',
+    exclusive: [DIST_LOCK],
+    run: async (tctx) => {
+      const d: DistributionRecord = { id, pulp_created: timestamp(), name: '', base_path: '', publication: null, repository: null, content_guard: null, pulp_labels: {}, ...fields };
+      // Re-check under the lock: another create may have taken the name or base path meanwhile.
+      const clash = conflicts(t, d.name, d.base_path, null);
+      if (clash) throw new TaskFailure(clash);
+      await site.store.commit([{ put: 'distributions', v: d }]);
+      tctx.task.created_resources = [href.distribution(id)];
+    },
+  });
+}
+
+export function getDistribution(site: Site, ctx: Ctx, p: Params): void {
+  sendJson(ctx, 200, distributionJson(found(site.store.t.distributions.get(p.id ?? '')), site.contentOrigin()));
+}
+
+/** PUT and PATCH (partial). */
+export async function updateDistribution(site: Site, ctx: Ctx, p: Params): Promise<void> {
+  const t = site.store.t;
+  const dist = found(t.distributions.get(p.id ?? ''));
+  const fields = checkBody(t, await readJsonObject(ctx), ctx.method === 'PATCH', dist);
+  return answerTask(site, ctx, {
+    name: 'pulpcore.app.tasks.base.general_update',
+    exclusive: [DIST_LOCK],
+    immediate: true,
+    run: commitTask(site, () => {
+      const cur = t.distributions.get(dist.id);
+      return cur ? [{ put: 'distributions', v: { ...cur, ...fields } }] : [];
+    }),
+  });
+}
+
+export async function deleteDistribution(site: Site, ctx: Ctx, p: Params): Promise<void> {
+  const t = site.store.t;
+  const dist = found(t.distributions.get(p.id ?? ''));
+  return answerTask(site, ctx, {
+    name: 'pulpcore.app.tasks.base.general_delete',
+    exclusive: [DIST_LOCK],
+    immediate: true,
+    run: commitTask(site, () => (t.distributions.has(dist.id) ? [{ del: 'distributions', id: dist.id }] : [])),
+  });
 }
 
 function checkBody(t: Tables, body: Record<string, unknown>, partial: boolean, self: DistributionRecord | null): Partial<DistributionRecord> {

@@ -6,101 +6,101 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ALLOW, NOT_FOUND, readJsonObject, sendJson, type Ctx } from './http.js';
+import { found, readJsonObject, sendJson, type Ctx, type Params } from './http.js';
 import { idFilters, labelSelect, nameFilters, sendList, timeFilters } from './listing.js';
 import { href, timestamp, type RemoteRecord } from './records.js';
 import { remoteJson } from './serialize.js';
-import { answerTask, commitTask, methodNotAllowed, type Site } from './site.js';
+import { answerTask, commitTask, type Site } from './site.js';
 import { BodyCheck } from './validate.js';
 
 const STRINGS = ['ca_cert', 'client_cert', 'client_key', 'proxy_url', 'proxy_username', 'proxy_password', 'username', 'password'] as const;
 const FLOATS = ['total_timeout', 'connect_timeout', 'sock_connect_timeout', 'sock_read_timeout'] as const;
 const FIELDS = ['name', 'url', 'policy', 'tls_validation', 'pulp_labels', 'download_concurrency', 'max_retries', 'rate_limit', 'headers', 'pulpdist_bandwidth_limit', ...STRINGS, ...FLOATS];
 
-export async function remotes(site: Site, ctx: Ctx, rest: string[]): Promise<void> {
+export function listRemotes(site: Site, ctx: Ctx): void {
   const t = site.store.t;
-  if (rest.length === 0) {
-    ctx.allow = ALLOW.list;
-    if (ctx.method === 'GET' || ctx.method === 'HEAD') {
-      return sendList(ctx, {
-        items: t.remotes.values(),
-        serialize: remoteJson,
-        filters: {
-          ...nameFilters<RemoteRecord>(),
-          ...idFilters<RemoteRecord>((r) => href.remote(r.id)),
-          ...labelSelect<RemoteRecord>(),
-          ...timeFilters<RemoteRecord>('pulp_last_updated', (r) => r.pulp_last_updated),
-        },
-      });
-    }
-    if (ctx.method === 'POST') {
-      const fields = checkBody(site, await readJsonObject(ctx), false, null);
-      const now = timestamp();
-      const r: RemoteRecord = {
-        id: crypto.randomUUID(),
-        pulp_created: now,
-        pulp_last_updated: now,
-        name: '',
-        url: '',
-        ca_cert: null,
-        client_cert: null,
-        client_key: null,
-        tls_validation: true,
-        proxy_url: null,
-        proxy_username: null,
-        proxy_password: null,
-        username: null,
-        password: null,
-        pulp_labels: {},
-        download_concurrency: null,
-        max_retries: null,
-        policy: 'immediate',
-        total_timeout: null,
-        connect_timeout: null,
-        sock_connect_timeout: null,
-        sock_read_timeout: null,
-        headers: null,
-        rate_limit: null,
-        pulpdist_bandwidth_limit: null,
-        ...fields,
-      };
-      await site.store.commit([{ put: 'remotes', v: r }]);
-      return sendJson(ctx, 201, remoteJson(r), { Location: href.remote(r.id) });
-    }
-    throw methodNotAllowed(ctx.method);
-  }
-  if (rest.length !== 1) throw NOT_FOUND();
-  ctx.allow = ALLOW.detail;
-  const remote = t.remotes.get(rest[0]!);
-  if (!remote) throw NOT_FOUND();
+  sendList(ctx, {
+    items: t.remotes.values(),
+    serialize: remoteJson,
+    filters: {
+      ...nameFilters<RemoteRecord>(),
+      ...idFilters<RemoteRecord>((r) => href.remote(r.id)),
+      ...labelSelect<RemoteRecord>(),
+      ...timeFilters<RemoteRecord>('pulp_last_updated', (r) => r.pulp_last_updated),
+    },
+  });
+}
+
+export async function createRemote(site: Site, ctx: Ctx): Promise<void> {
+  const fields = checkBody(site, await readJsonObject(ctx), false, null);
+  const now = timestamp();
+  const r: RemoteRecord = {
+    id: crypto.randomUUID(),
+    pulp_created: now,
+    pulp_last_updated: now,
+    name: '',
+    url: '',
+    ca_cert: null,
+    client_cert: null,
+    client_key: null,
+    tls_validation: true,
+    proxy_url: null,
+    proxy_username: null,
+    proxy_password: null,
+    username: null,
+    password: null,
+    pulp_labels: {},
+    download_concurrency: null,
+    max_retries: null,
+    policy: 'immediate',
+    total_timeout: null,
+    connect_timeout: null,
+    sock_connect_timeout: null,
+    sock_read_timeout: null,
+    headers: null,
+    rate_limit: null,
+    pulpdist_bandwidth_limit: null,
+    ...fields,
+  };
+  await site.store.commit([{ put: 'remotes', v: r }]);
+  sendJson(ctx, 201, remoteJson(r), { Location: href.remote(r.id) });
+}
+
+export function getRemote(site: Site, ctx: Ctx, p: Params): void {
+  sendJson(ctx, 200, remoteJson(found(site.store.t.remotes.get(p.id ?? ''))));
+}
+
+/** PUT and PATCH (partial). */
+export async function updateRemote(site: Site, ctx: Ctx, p: Params): Promise<void> {
+  const t = site.store.t;
+  const remote = found(t.remotes.get(p.id ?? ''));
+  const fields = checkBody(site, await readJsonObject(ctx), ctx.method === 'PATCH', remote.id);
+  return answerTask(site, ctx, {
+    name: 'pulpcore.app.tasks.base.general_update',
+    exclusive: [href.remote(remote.id)],
+    immediate: true,
+    run: commitTask(site, () => {
+      const cur = t.remotes.get(remote.id);
+      return cur ? [{ put: 'remotes', v: { ...cur, ...fields, pulp_last_updated: timestamp() } }] : [];
+    }),
+  });
+}
+
+export async function deleteRemote(site: Site, ctx: Ctx, p: Params): Promise<void> {
+  const t = site.store.t;
+  const remote = found(t.remotes.get(p.id ?? ''));
   const h = href.remote(remote.id);
-  if (ctx.method === 'GET' || ctx.method === 'HEAD') return sendJson(ctx, 200, remoteJson(remote));
-  if (ctx.method === 'PUT' || ctx.method === 'PATCH') {
-    const fields = checkBody(site, await readJsonObject(ctx), ctx.method === 'PATCH', remote.id);
-    return answerTask(site, ctx, {
-      name: 'pulpcore.app.tasks.base.general_update',
-      exclusive: [h],
-      immediate: true,
-      run: commitTask(site, () => {
-        const cur = t.remotes.get(remote.id);
-        return cur ? [{ put: 'remotes', v: { ...cur, ...fields, pulp_last_updated: timestamp() } }] : [];
-      }),
-    });
-  }
-  if (ctx.method === 'DELETE') {
-    return answerTask(site, ctx, {
-      name: 'pulpcore.app.tasks.base.general_delete',
-      exclusive: [h],
-      immediate: true,
-      run: commitTask(site, () => {
-        if (!t.remotes.has(remote.id)) return [];
-        // Repositories that used it as their default remote keep working without one (FK SET_NULL).
-        const repos = [...t.repositories.values()].filter((r) => r.remote === h).map((r) => ({ put: 'repositories' as const, v: { ...r, remote: null } }));
-        return [...repos, { del: 'remotes', id: remote.id }];
-      }),
-    });
-  }
-  throw methodNotAllowed(ctx.method);
+  return answerTask(site, ctx, {
+    name: 'pulpcore.app.tasks.base.general_delete',
+    exclusive: [h],
+    immediate: true,
+    run: commitTask(site, () => {
+      if (!t.remotes.has(remote.id)) return [];
+      // Repositories that used it as their default remote keep working without one (FK SET_NULL).
+      const repos = [...t.repositories.values()].filter((r) => r.remote === h).map((r) => ({ put: 'repositories' as const, v: { ...r, remote: null } }));
+      return [...repos, { del: 'remotes', id: remote.id }];
+    }),
+  });
 }
 
 function checkBody(site: Site, body: Record<string, unknown>, partial: boolean, selfId: string | null): Partial<RemoteRecord> {

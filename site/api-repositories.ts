@@ -3,11 +3,11 @@
  * synchronous (201); update, delete, sync and modify are tasks (202), validated before the task
  * exists so that bad input is an immediate 400 and no task.
  */
-import { ALLOW, NOT_FOUND, badRequest, readJsonObject, sendJson, type Ctx } from './http.js';
+import { badRequest, found, readJsonObject, sendJson, type Ctx, type Params } from './http.js';
 import { csv, idFilters, labelSelect, nameFilters, sendList, timeFilters, type Filter } from './listing.js';
 import { href, parseHref, timestamp, type RepositoryRecord, type VersionRecord } from './records.js';
 import { repositoryJson, versionJson } from './serialize.js';
-import { answerTask, commitTask, methodNotAllowed, type Site } from './site.js';
+import { answerTask, commitTask, type Site } from './site.js';
 import { runSync } from './sync.js';
 import { TaskFailure } from './tasks.js';
 import { BodyCheck, checkHref, hrefPath } from './validate.js';
@@ -15,46 +15,29 @@ import { deleteRepositoryOps, deleteVersionOps, firstVersion, latestVersion, new
 
 const FIELDS = ['name', 'description', 'pulp_labels', 'retain_repo_versions', 'remote', 'autopublish', 'manifest'] as const;
 
-/** Route `repositories/file/file/…`; `rest` is the path after that prefix, split on `/`. */
-export async function repositories(site: Site, ctx: Ctx, rest: string[]): Promise<void> {
-  const t = site.store.t;
-  if (rest.length === 0) {
-    ctx.allow = ALLOW.list;
-    if (ctx.method === 'GET' || ctx.method === 'HEAD') return listRepositories(site, ctx);
-    if (ctx.method === 'POST') return createRepository(site, ctx);
-    throw methodNotAllowed(ctx.method);
-  }
-  const repo = t.repositories.get(rest[0]!);
-  const sub = rest[1];
-  if (sub === undefined) {
-    ctx.allow = ALLOW.detail;
-    if (!repo) throw NOT_FOUND();
-    if (ctx.method === 'GET' || ctx.method === 'HEAD') return sendJson(ctx, 200, repositoryJson(t, repo));
-    if (ctx.method === 'PUT' || ctx.method === 'PATCH') return updateRepository(site, ctx, repo);
-    if (ctx.method === 'DELETE') {
-      return answerTask(site, ctx, {
-        name: 'pulpcore.app.tasks.base.general_delete',
-        exclusive: [href.repository(repo.id)],
-        immediate: true,
-        run: commitTask(site, () => {
-          const cur = t.repositories.get(repo.id);
-          return cur ? deleteRepositoryOps(t, cur) : [];
-        }),
-      });
-    }
-    throw methodNotAllowed(ctx.method);
-  }
-  if (sub === 'versions') return versions(site, ctx, repo, rest.slice(2));
-  if ((sub === 'sync' || sub === 'modify') && rest.length === 2) {
-    ctx.allow = ALLOW.action;
-    if (!repo) throw NOT_FOUND();
-    if (ctx.method !== 'POST') throw methodNotAllowed(ctx.method);
-    return sub === 'sync' ? sync(site, ctx, repo) : modify(site, ctx, repo);
-  }
-  throw NOT_FOUND();
+function repository(site: Site, p: Params): RepositoryRecord {
+  return found(site.store.t.repositories.get(p.id ?? ''));
 }
 
-function listRepositories(site: Site, ctx: Ctx): void {
+export function getRepository(site: Site, ctx: Ctx, p: Params): void {
+  sendJson(ctx, 200, repositoryJson(site.store.t, repository(site, p)));
+}
+
+export async function deleteRepository(site: Site, ctx: Ctx, p: Params): Promise<void> {
+  const t = site.store.t;
+  const repo = repository(site, p);
+  return answerTask(site, ctx, {
+    name: 'pulpcore.app.tasks.base.general_delete',
+    exclusive: [href.repository(repo.id)],
+    immediate: true,
+    run: commitTask(site, () => {
+      const cur = t.repositories.get(repo.id);
+      return cur ? deleteRepositoryOps(t, cur) : [];
+    }),
+  });
+}
+
+export function listRepositories(site: Site, ctx: Ctx): void {
   const t = site.store.t;
   const retain = (r: RepositoryRecord) => r.retain_repo_versions;
   const filters: Record<string, Filter<RepositoryRecord>> = {
@@ -98,13 +81,13 @@ function checkBody(site: Site, body: Record<string, unknown>, partial: boolean, 
   return out;
 }
 
-async function createRepository(site: Site, ctx: Ctx): Promise<void> {
+export async function createRepository(site: Site, ctx: Ctx): Promise<void> {
   const fields = checkBody(site, await readJsonObject(ctx), false, null);
   const id = crypto.randomUUID();
   const repo: RepositoryRecord = {
     id,
     pulp_created: timestamp(),
-    name: fields.name!,
+    name: '',
     description: null,
     pulp_labels: {},
     retain_repo_versions: null,
@@ -121,7 +104,9 @@ async function createRepository(site: Site, ctx: Ctx): Promise<void> {
   sendJson(ctx, 201, repositoryJson(site.store.t, repo), { Location: href.repository(id) });
 }
 
-async function updateRepository(site: Site, ctx: Ctx, repo: RepositoryRecord): Promise<void> {
+/** PUT and PATCH (partial). */
+export async function updateRepository(site: Site, ctx: Ctx, p: Params): Promise<void> {
+  const repo = repository(site, p);
   const fields = checkBody(site, await readJsonObject(ctx), ctx.method === 'PATCH', repo.id);
   const t = site.store.t;
   return answerTask(site, ctx, {
@@ -146,25 +131,30 @@ function retainForUpdate(site: Site, repo: RepositoryRecord) {
   return versions.slice(repo.retain_repo_versions ?? versions.length).flatMap((v) => deleteVersionOps(t, v));
 }
 
-async function sync(site: Site, ctx: Ctx, repo: RepositoryRecord): Promise<void> {
+export async function syncRepository(site: Site, ctx: Ctx, p: Params): Promise<void> {
   const t = site.store.t;
+  const repo = repository(site, p);
   const c = new BodyCheck(await readJsonObject(ctx), ['remote', 'mirror']);
-  const remote = c.href('remote', 'remote', (id) => t.remotes.has(id));
+  const given = c.ref('remote', 'remote', (id) => t.remotes.has(id));
   const mirror = c.bool('mirror') ?? false;
-  const remoteHref = remote ?? repo.remote;
-  if (!c.errors.remote && !remoteHref) c.fail('remote', 'This field is required since a remote is not set on the repository.');
+  // The repository's own remote when none is given (stored as a relative href).
+  const stored = repo.remote === null ? null : parseHref('remote', repo.remote);
+  const remote = given ?? (repo.remote !== null && stored !== null ? { href: repo.remote, id: stored } : null);
+  if (!c.errors.remote && !remote) c.fail('remote', 'This field is required since a remote is not set on the repository.');
   c.done();
-  const remoteId = parseHref('remote', remoteHref!)!;
+  if (!remote) throw badRequest(c.errors); // done() has thrown already; this tells the type
+  const remoteId = remote.id;
   return answerTask(site, ctx, {
     name: 'pulp_file.app.tasks.synchronizing.synchronize',
     exclusive: [href.repository(repo.id)],
-    shared: [remoteHref!],
+    shared: [remote.href],
     run: (tctx) => runSync(site, { repositoryId: repo.id, remoteId, mirror }, tctx),
   });
 }
 
-async function modify(site: Site, ctx: Ctx, repo: RepositoryRecord): Promise<void> {
+export async function modifyRepository(site: Site, ctx: Ctx, p: Params): Promise<void> {
   const t = site.store.t;
+  const repo = repository(site, p);
   const c = new BodyCheck(await readJsonObject(ctx), ['add_content_units', 'remove_content_units', 'base_version']);
   const list = (name: string, allowStar: boolean): string[] => {
     if (!c.has(name)) return [];
@@ -186,7 +176,7 @@ async function modify(site: Site, ctx: Ctx, repo: RepositoryRecord): Promise<voi
   };
   const add = list('add_content_units', false);
   const remove = list('remove_content_units', true);
-  const base = c.href('base_version', 'version', (id) => t.versions.has(id) && id.startsWith(repo.id + '/'), { nullable: true });
+  const base = c.ref('base_version', 'version', (id) => t.versions.has(id) && id.startsWith(repo.id + '/'), { nullable: true });
   c.done();
   return answerTask(site, ctx, {
     name: 'pulpcore.app.tasks.repository.add_and_remove',
@@ -194,13 +184,16 @@ async function modify(site: Site, ctx: Ctx, repo: RepositoryRecord): Promise<voi
     run: async (tctx) => {
       const cur = t.repositories.get(repo.id);
       if (!cur) return;
-      const from = base ? t.versions.get(parseHref('version', base)!)! : latestVersion(t, cur);
+      // The base version was checked at submit; a delete since then leaves nothing to build on.
+      const from = base ? t.versions.get(base.id) : latestVersion(t, cur);
+      if (!from) throw new TaskFailure('The base version no longer exists.');
       const removeAll = remove.includes('*');
       const removeIds = new Set(remove.map((h) => parseHref('content', h)));
       let content = removeAll ? [] : from.content.filter((id) => !removeIds.has(id));
       // Units are keyed by relative_path: an added unit replaces the one at its path.
-      const addIds = add.map((h) => parseHref('content', h)!).filter((id) => t.content.has(id));
-      const addPaths = new Set(addIds.map((id) => t.content.get(id)!.relative_path));
+      const addUnits = add.flatMap((h) => t.content.get(parseHref('content', h) ?? '') ?? []);
+      const addIds = addUnits.map((u) => u.id);
+      const addPaths = new Set(addUnits.map((u) => u.relative_path));
       content = content.filter((id) => !addPaths.has(t.content.get(id)?.relative_path ?? '')).concat(addIds.filter((id) => !content.includes(id)));
       const nv = newVersion(t, cur, [...new Set(content)]);
       if (!nv) return;
@@ -221,12 +214,10 @@ async function modify(site: Site, ctx: Ctx, repo: RepositoryRecord): Promise<voi
   });
 }
 
-async function versions(site: Site, ctx: Ctx, repo: RepositoryRecord | undefined, rest: string[]): Promise<void> {
+export function listVersions(site: Site, ctx: Ctx, p: Params): void {
   const t = site.store.t;
-  if (rest.length === 0) {
-    ctx.allow = ALLOW.readList;
-    if (!repo) throw NOT_FOUND();
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw methodNotAllowed(ctx.method);
+  const repo = repository(site, p);
+  {
     const mine = [...t.versions.values()].filter((v) => v.repository_id === repo.id);
     const num = (v: VersionRecord, s: string) => {
       if (!/^\d+$/.test(s)) throw badRequest({ number: ['Enter a number.'] });
@@ -248,14 +239,24 @@ async function versions(site: Site, ctx: Ctx, repo: RepositoryRecord | undefined
       content: (v, s) => has(v, s),
       content__in: (v, s) => csv(s).some((h) => has(v, h)),
     };
-    return sendList(ctx, { items: mine, serialize: versionJson, filters });
+    sendList(ctx, { items: mine, serialize: versionJson, filters });
   }
-  if (rest.length !== 1) throw NOT_FOUND();
-  ctx.allow = ALLOW.readDelete;
-  const v = repo && /^\d+$/.test(rest[0]!) ? t.versions.get(versionKey(repo.id, Number(rest[0]))) : undefined;
-  if (!repo || !v) throw NOT_FOUND();
-  if (ctx.method === 'GET' || ctx.method === 'HEAD') return sendJson(ctx, 200, versionJson(v));
-  if (ctx.method !== 'DELETE') throw methodNotAllowed(ctx.method);
+}
+
+function version(site: Site, p: Params): { repo: RepositoryRecord; v: VersionRecord } {
+  const repo = repository(site, p);
+  const number = p.number ?? '';
+  const v = /^\d+$/.test(number) ? site.store.t.versions.get(versionKey(repo.id, Number(number))) : undefined;
+  return { repo, v: found(v) };
+}
+
+export function getVersion(site: Site, ctx: Ctx, p: Params): void {
+  sendJson(ctx, 200, versionJson(version(site, p).v));
+}
+
+export async function deleteVersion(site: Site, ctx: Ctx, p: Params): Promise<void> {
+  const t = site.store.t;
+  const { repo, v } = version(site, p);
   return answerTask(site, ctx, {
     name: 'pulpcore.app.tasks.repository.delete_version',
     exclusive: [href.repository(repo.id)],

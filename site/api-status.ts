@@ -1,13 +1,11 @@
 /** `status/` (§2.1, public) and the API root listing (`GET /pulp/api/v3/`). */
 import { statfs } from 'node:fs/promises';
 import os from 'node:os';
-import { ALLOW, sendJson, type Ctx } from './http.js';
+import { sendJson, type Ctx } from './http.js';
 import { href } from './records.js';
-import { methodNotAllowed, type Site } from './site.js';
+import type { Site } from './site.js';
 
 export async function status(site: Site, ctx: Ctx): Promise<void> {
-  ctx.allow = ALLOW.readList;
-  if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw methodNotAllowed(ctx.method);
   const now = new Date().toISOString().replace('Z', '000Z');
   let storage: { total: number; used: number; free: number } | null = null;
   try {
@@ -57,9 +55,7 @@ const ROOT_ENTRIES = [
   'repositories/file/file',
 ];
 
-export function apiRoot(ctx: Ctx): void {
-  ctx.allow = ALLOW.readList;
-  if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw methodNotAllowed(ctx.method);
+export function apiRoot(_site: Site, ctx: Ctx): void {
   const body: Record<string, string> = {};
   for (const e of ROOT_ENTRIES) body[e] = `${ctx.origin}/pulp/api/v3/${e}/`;
   sendJson(ctx, 200, body);

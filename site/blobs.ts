@@ -143,7 +143,8 @@ export class BlobStore {
     let failure: unknown = null;
     const worker = async () => {
       while (failure === null && next < files.length) {
-        const f = files[next++]!;
+        const f = files[next++];
+        if (f === undefined) break;
         try {
           signal?.throwIfAborted();
           const fd = await new Promise<number>((resolve, reject) => open(f.path, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
@@ -214,7 +215,7 @@ export class BlobStore {
     // Issued together (8 at a time) the fsyncs share journal commits.
     let next = 0;
     await Promise.all(Array.from({ length: Math.min(8, dirs.length) }, async () => {
-      while (next < dirs.length) await fsyncDir(dirs[next++]!);
+      for (let dir = dirs[next++]; dir !== undefined; dir = dirs[next++]) await fsyncDir(dir);
     }));
     await fsyncDir(this.root);
   }

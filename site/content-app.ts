@@ -9,6 +9,8 @@ import { closeSync, createReadStream, fstatSync, open, read } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { html } from '../core/html.js';
+import { byteRange, noneMatch } from './file-conditions.js';
 import type { ContentRecord, PublicationRecord, Tables } from './records.js';
 import type { Site } from './site.js';
 import { servedPublication, versionKey } from './versions.js';
@@ -17,7 +19,8 @@ export const CONTENT_PREFIX = '/pulp/content/';
 
 interface FileIndex {
   files: Map<string, ContentRecord>;
-  paths: string[];
+  /** The same units ordered by relative path, for listings. */
+  sorted: Array<[string, ContentRecord]>;
 }
 
 const indexCache = new Map<string, FileIndex>();
@@ -32,8 +35,9 @@ function fileIndex(t: Tables, pub: PublicationRecord): FileIndex {
     const c = t.content.get(id);
     if (c) files.set(c.relative_path, c);
   }
-  idx = { files, paths: [...files.keys()].sort() };
-  if (indexCache.size >= 16) indexCache.delete(indexCache.keys().next().value!);
+  idx = { files, sorted: [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) };
+  const oldest = indexCache.keys().next();
+  if (indexCache.size >= 16 && !oldest.done) indexCache.delete(oldest.value);
   indexCache.set(key, idx);
   return idx;
 }
@@ -70,7 +74,7 @@ export async function serveContent(site: Site, req: IncomingMessage, res: Server
     if (rel === '' || rel.endsWith('/')) {
       const prefix = rel;
       const names = new Set<string>();
-      for (const d of dists) if (d.base_path.startsWith(prefix)) names.add(d.base_path.slice(prefix.length).split('/')[0]! + '/');
+      for (const d of dists) if (d.base_path.startsWith(prefix)) names.add(firstSegment(d.base_path.slice(prefix.length)) + '/');
       if (names.size || rel === '') return sendHtml(req, res, listingHtml(CONTENT_PREFIX + rel, rel !== '', [...names].sort().map((n) => ({ name: n, date: '', size: '' }))));
     }
     return notFound(req, res);
@@ -92,6 +96,12 @@ export async function serveContent(site: Site, req: IncomingMessage, res: Server
   return serveBlob(site, req, res, unit.sha256, inner);
 }
 
+/** `a/b/c` → `a`. */
+function firstSegment(path: string): string {
+  const slash = path.indexOf('/');
+  return slash < 0 ? path : path.slice(0, slash);
+}
+
 interface Entry {
   name: string;
   date: string;
@@ -100,13 +110,12 @@ interface Entry {
 
 function dirEntries(t: Tables, idx: FileIndex, pub: PublicationRecord, dir: string): Entry[] | null {
   const out = new Map<string, Entry>();
-  for (const p of idx.paths) {
+  for (const [p, unit] of idx.sorted) {
     if (!p.startsWith(dir)) continue;
     const restPath = p.slice(dir.length);
     const slash = restPath.indexOf('/');
     const name = slash < 0 ? restPath : restPath.slice(0, slash + 1);
     if (out.has(name)) continue;
-    const unit = idx.files.get(p)!;
     // A directory shows the date and size of one file inside it, as pulpcore's listing does.
     out.set(name, { name, date: listDate(unit.pulp_created), size: sizeFormat(t.artifacts.get(unit.artifact_id)?.size ?? 0) });
   }
@@ -140,19 +149,16 @@ export function sizeFormat(bytes: number): string {
   return `${bytes} Bytes`;
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;');
-}
-
 /** pulpcore's render_html template, byte for byte (no trailing newline). */
 export function listingHtml(title: string, parentLink: boolean, entries: Entry[]): string {
-  const t = escapeHtml(title);
-  let s = `\n<html>\n<head><title>Index of ${t}</title></head>\n<body bgcolor="white">\n<h1>Index of ${t}</h1>\n<hr><pre>`;
-  s += parentLink ? '<a href="../">../</a>\n' : '\n';
-  for (const e of entries) {
-    s += `<a href="${escapeHtml(e.name)}">${escapeHtml(e.name)}</a>${' '.repeat(Math.max(0, 100 - e.name.length))}${e.date}  ${e.size}\n`;
-  }
-  return s + '</pre><hr></body>\n</html>';
+  const rows = entries.map((e) => html`<a href="${e.name}">${e.name}</a>${' '.repeat(Math.max(0, 100 - e.name.length))}${e.date}  ${e.size}\n`);
+  return html`
+<html>
+<head><title>Index of ${title}</title></head>
+<body bgcolor="white">
+<h1>Index of ${title}</h1>
+<hr><pre>${parentLink ? html`<a href="../">../</a>\n` : '\n'}${rows}</pre><hr></body>
+</html>`.text;
 }
 
 function sendHtml(req: IncomingMessage, res: ServerResponse, html: string): void {
@@ -224,31 +230,22 @@ async function serveBlob(site: Site, req: IncomingMessage, res: ServerResponse, 
       'Last-Modified': lastModified,
       'Accept-Ranges': 'bytes',
     };
-    const inm = req.headers['if-none-match'];
-    if (inm && inm.split(',').some((x) => x.trim() === etag || x.trim() === '*')) {
+    if (noneMatch(req.headers['if-none-match'], etag)) {
       res.writeHead(304, { Etag: etag, 'Last-Modified': lastModified });
       return void res.end();
     }
     let start = 0;
     let end = size - 1;
     let status = 200;
-    const range = req.headers.range;
-    if (range && size > 0) {
-      const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
-      if (m && (m[1] !== '' || m[2] !== '')) {
-        if (m[1] === '') {
-          start = Math.max(0, size - Number(m[2]));
-        } else {
-          start = Number(m[1]);
-          end = m[2] === '' ? size - 1 : Math.min(size - 1, Number(m[2]));
-        }
-        if (start > end || start >= size) {
-          res.writeHead(416, { 'Content-Range': `bytes */${size}`, 'Content-Type': 'text/plain; charset=utf-8' });
-          return void res.end(req.method === 'HEAD' ? undefined : '416: Range Not Satisfiable');
-        }
-        status = 206;
-        base['Content-Range'] = `bytes ${start}-${end}/${size}`;
-      }
+    const range = byteRange(req.headers.range, size);
+    if (range.kind === 'unsatisfiable') {
+      res.writeHead(416, { 'Content-Range': `bytes */${size}`, 'Content-Type': 'text/plain; charset=utf-8' });
+      return void res.end(req.method === 'HEAD' ? undefined : '416: Range Not Satisfiable');
+    }
+    if (range.kind === 'partial') {
+      ({ start, end } = range);
+      status = 206;
+      base['Content-Range'] = `bytes ${start}-${end}/${size}`;
     }
     const length = size === 0 ? 0 : end - start + 1;
     if (req.method === 'HEAD' || length === 0) {

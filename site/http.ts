@@ -23,14 +23,14 @@ export function badRequest(body: unknown): ApiError {
 
 export const NOT_FOUND = (): ApiError => new ApiError(404, { detail: 'Not found.' });
 
-export const ALLOW = {
-  list: 'GET, POST, HEAD, OPTIONS',
-  readList: 'GET, HEAD, OPTIONS',
-  detail: 'GET, PUT, PATCH, DELETE, HEAD, OPTIONS',
-  readDelete: 'GET, DELETE, HEAD, OPTIONS',
-  task: 'GET, PATCH, DELETE, HEAD, OPTIONS',
-  action: 'POST, OPTIONS',
-} as const;
+/** The named segments of the route a request matched (site/routes.ts), still percent-encoded. */
+export type Params = Readonly<Record<string, string | undefined>>;
+
+/** The object a route names, or the 404 DRF answers when there is none. */
+export function found<T>(value: T | undefined): T {
+  if (value === undefined) throw NOT_FOUND();
+  return value;
+}
 
 /** Everything a handler needs about one API request. */
 export interface Ctx {
@@ -42,7 +42,7 @@ export interface Ctx {
   origin: string;
   /** Correlation-ID of this request (also the `logging_cid` of tasks it starts). */
   cid: string;
-  /** Allow header of the endpoint matched (set by the router). */
+  /** Allow header of the route matched (site/routes.ts; GET, HEAD, OPTIONS where none is). */
   allow: string;
   /** Abort when the site shuts down. */
   signal: AbortSignal;

@@ -30,8 +30,9 @@ export function sendList<T>(ctx: Ctx, spec: ListSpec<T>): void {
   let recs = [...spec.items];
   for (const key of new Set(q.keys())) {
     const f = spec.filters[key];
-    if (!f) continue;
-    const value = q.getAll(key).at(-1)!;
+    // The last value of a repeated parameter wins, as Django's QueryDict.get gives it.
+    const value = q.getAll(key).at(-1);
+    if (!f || value === undefined) continue;
     recs = recs.filter((r) => f(r, value));
   }
   const count = recs.length;
@@ -73,16 +74,17 @@ function link(base: string, q: URLSearchParams, set: { limit: number; offset: nu
   if (set.offset === null) params.delete('offset');
   else params.set('offset', [String(set.offset)]);
   const out = new URLSearchParams();
-  for (const k of [...params.keys()].sort()) for (const v of params.get(k)!) out.append(k, v);
+  for (const [k, values] of [...params].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) for (const v of values) out.append(k, v);
   return `${base}?${out.toString()}`;
 }
 
 function order(rows: Record<string, unknown>[], ordering: string | null): Record<string, unknown>[] {
   const keys = (ordering ? ordering.split(',').map((s) => s.trim()).filter(Boolean) : []).concat(['-pulp_created']);
-  if (ordering && rows.length) {
+  const first = rows[0];
+  if (ordering && first) {
     for (const k of keys) {
       const name = k.replace(/^-/, '');
-      if (!(name in rows[0]!) && name !== 'pulp_id') {
+      if (!(name in first) && name !== 'pulp_id') {
         throw badRequest({ ordering: [`Select a valid choice. ${k} is not one of the available choices.`] });
       }
     }
@@ -171,14 +173,13 @@ export function parseLabelSelect(value: string): (labels: Labels) => boolean {
     // Python's re.match anchors only at the start; the rest of the term is the value.
     const m = /^(!?[\p{L}\p{N}_\s]+)(=|!=|~)?(.*)?/su.exec(term);
     if (!m) throw new ApiError(400, [`Invalid search term: '${term}'.`]);
-    const key = m[1]!;
-    const op = m[2];
-    const val = m[3] ?? '';
+    // Group 1 always takes part in a match.
+    const [, key = '', op, val = ''] = m;
     if (key.startsWith('!') && op) throw new ApiError(400, [`Cannot use an operator with '${key}'.`]);
     const has = (l: Labels, k: string) => Object.prototype.hasOwnProperty.call(l, k);
     if (op === '=') tests.push((l) => has(l, key) && l[key] === val);
     else if (op === '!=') tests.push((l) => has(l, key) && l[key] !== val);
-    else if (op === '~') tests.push((l) => has(l, key) && l[key]!.toLowerCase().includes(val.toLowerCase()));
+    else if (op === '~') tests.push((l) => has(l, key) && (l[key]?.toLowerCase().includes(val.toLowerCase()) ?? false));
     else if (key.startsWith('!')) tests.push((l) => !has(l, key.slice(1)));
     else tests.push((l) => has(l, key));
   }

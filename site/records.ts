@@ -157,7 +157,7 @@ export const href = {
 };
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const HREF_RES: Record<string, RegExp> = {
+const HREF_RES: Record<HrefKind, RegExp> = {
   repository: new RegExp(`^/pulp/api/v3/repositories/file/file/(${UUID})/$`),
   version: new RegExp(`^/pulp/api/v3/repositories/file/file/(${UUID})/versions/(\\d+)/$`),
   remote: new RegExp(`^/pulp/api/v3/remotes/file/file/(${UUID})/$`),
@@ -172,9 +172,11 @@ export type HrefKind = 'repository' | 'version' | 'remote' | 'publication' | 'di
 
 /** The id an href names, or null when it is not an href of that kind (`version` gives `repo/n`). */
 export function parseHref(kind: HrefKind, text: string): string | null {
-  const m = HREF_RES[kind]!.exec(text);
-  if (!m) return null;
-  return kind === 'version' ? `${m[1]}/${Number(m[2])}` : m[1]!;
+  const m = HREF_RES[kind].exec(text);
+  // Every pattern captures the id (and a version its number) whenever it matches.
+  const [, id, number] = m ?? [];
+  if (id === undefined) return null;
+  return kind === 'version' ? `${id}/${Number(number)}` : id;
 }
 
 /** True when text is an href of some kind we know (to tell "no URL match" from "incorrect match"). */

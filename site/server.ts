@@ -7,23 +7,20 @@ import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
 import { redact } from '../core/redact.js';
-import { repositories } from './api-repositories.js';
-import { remotes } from './api-remotes.js';
-import { distributions, publications } from './api-distributions.js';
-import { tasks as tasksApi } from './api-tasks.js';
-import { artifacts, content, orphansCleanup } from './api-content.js';
-import { apiRoot, status } from './api-status.js';
 import { BlobStore } from './blobs.js';
 import { majorGcCount } from './gc.js';
 import { CONTENT_PREFIX, serveContent } from './content-app.js';
-import { ALLOW, ApiError, NOT_FOUND, newCid, sendJson, type Ctx } from './http.js';
+import { ApiError, NOT_FOUND, newCid, sendJson, type Ctx } from './http.js';
+import { API_ROUTES } from './routes.js';
+import { methodNotAllowed, type Site } from './site.js';
 import { API, timestamp } from './records.js';
-import type { Site } from './site.js';
 import { Store } from './store.js';
 import type { SiteMetrics } from './sync.js';
 import { TaskManager } from './tasks.js';
+import { siteRegistry } from './metrics.js';
 import { href } from './records.js';
 
 export interface SiteOptions {
@@ -76,8 +73,9 @@ export async function startSiteServer(opts: SiteOptions): Promise<RunningSiteSer
     version: opts.version,
     dataDir,
   };
+  const registry = siteRegistry(metrics);
   const server = http.createServer((req, res) => {
-    void handle(site, opts, req, res, shutdown.signal);
+    void handle(site, registry, opts, req, res, shutdown.signal);
   });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
@@ -100,16 +98,17 @@ export async function startSiteServer(opts: SiteOptions): Promise<RunningSiteSer
   };
 }
 
-async function handle(site: Site, opts: SiteOptions, req: http.IncomingMessage, res: http.ServerResponse, signal: AbortSignal): Promise<void> {
+async function handle(site: Site, registry: Registry, opts: SiteOptions, req: http.IncomingMessage, res: http.ServerResponse, signal: AbortSignal): Promise<void> {
   const t0 = performance.now();
   const rawUrl = req.url ?? '/';
-  const pathOnly = rawUrl.split('?')[0]!;
+  const query = rawUrl.indexOf('?');
+  const pathOnly = query < 0 ? rawUrl : rawUrl.slice(0, query);
   res.on('finish', () => {
     site.log.info('request', { method: req.method, path: redact(pathOnly), status: res.statusCode, ms: Math.round(performance.now() - t0) });
   });
   try {
     if (pathOnly.startsWith(CONTENT_PREFIX)) return await serveContent(site, req, res, pathOnly);
-    if (pathOnly === '/pulpdist/metrics') return metricsText(site, req, res);
+    if (pathOnly === '/pulpdist/metrics') return await metricsText(registry, req, res);
     await api(site, opts, req, res, signal);
   } catch (err) {
     if (!res.headersSent) {
@@ -138,22 +137,15 @@ async function api(site: Site, opts: SiteOptions, req: http.IncomingMessage, res
     if (!url.pathname.startsWith(API)) throw NOT_FOUND();
     const parts = url.pathname.slice(API.length).split('/');
     if (parts.at(-1) !== '') throw NOT_FOUND();
-    parts.pop();
-    if (parts.length === 1 && parts[0] === 'status') return await status(site, ctx);
-    ctx.allow = allowFor(parts);
-    if (opts.auth) checkAuth(req, opts.auth, ctx);
-    if (ctx.method === 'OPTIONS') return sendJson(ctx, 200, { name: parts.join('/'), description: '', renders: ['application/json'], parses: ['application/json'] });
-    const [a, b, c, ...rest] = parts;
-    if (parts.length === 0) return apiRoot(ctx);
-    if (a === 'repositories' && b === 'file' && c === 'file') return await repositories(site, ctx, rest);
-    if (a === 'remotes' && b === 'file' && c === 'file') return await remotes(site, ctx, rest);
-    if (a === 'publications' && b === 'file' && c === 'file') return await publications(site, ctx, rest);
-    if (a === 'distributions' && b === 'file' && c === 'file') return await distributions(site, ctx, rest);
-    if (a === 'content' && b === 'file' && c === 'files') return await content(site, ctx, rest);
-    if (a === 'tasks') return await tasksApi(site, ctx, parts.slice(1));
-    if (a === 'artifacts') return await artifacts(site, ctx, parts.slice(1));
-    if (a === 'orphans' && b === 'cleanup' && parts.length === 2) return await orphansCleanup(site, ctx);
-    throw NOT_FOUND();
+    const route = API_ROUTES.match(ctx.method, parts);
+    if (route) ctx.allow = route.allow;
+    // status/ is public, as Pulp's is; everything else (OPTIONS too) needs the credentials.
+    const isPublic = parts.length === 2 && parts[0] === 'status';
+    if (opts.auth && !isPublic) checkAuth(req, opts.auth);
+    if (ctx.method === 'OPTIONS' && !isPublic) return sendJson(ctx, 200, { name: parts.slice(0, -1).join('/'), description: '', renders: ['application/json'], parses: ['application/json'] });
+    if (!route) throw NOT_FOUND();
+    if (!route.handler) throw methodNotAllowed(ctx.method);
+    return await route.handler(site, ctx, route.params);
   } catch (err) {
     if (err instanceof ApiError) {
       if (!res.headersSent) sendJson(ctx, err.status, err.body, err.headers);
@@ -164,33 +156,16 @@ async function api(site: Site, opts: SiteOptions, req: http.IncomingMessage, res
   }
 }
 
-/** The Allow header of the endpoint a path names (401s carry it too, as DRF's do). */
-function allowFor(parts: string[]): string {
-  const typed = ['repositories', 'remotes', 'publications', 'distributions'].includes(parts[0] ?? '') && parts[1] === 'file' && parts[2] === 'file';
-  const content = parts[0] === 'content' && parts[1] === 'file' && parts[2] === 'files';
-  if (parts.length === 0) return ALLOW.readList;
-  if (parts[0] === 'tasks') return parts.length === 1 ? ALLOW.readList : ALLOW.task;
-  if (parts[0] === 'artifacts') return parts.length === 1 ? ALLOW.list : ALLOW.readDelete;
-  if (parts[0] === 'orphans') return ALLOW.action;
-  if (content) return parts.length === 3 ? ALLOW.list : 'GET, HEAD, OPTIONS';
-  if (!typed) return ALLOW.readList;
-  if (parts.length === 3) return ALLOW.list;
-  if (parts.length === 4) return parts[0] === 'publications' ? ALLOW.readDelete : ALLOW.detail;
-  if (parts[4] === 'versions') return parts.length === 5 ? ALLOW.readList : ALLOW.readDelete;
-  return ALLOW.action;
-}
-
-function checkAuth(req: http.IncomingMessage, auth: { username: string; password: string }, ctx: Ctx): void {
+function checkAuth(req: http.IncomingMessage, auth: { username: string; password: string }): void {
   const challenge = { 'WWW-Authenticate': 'Basic realm="api"', Vary: 'Accept, Cookie' };
   const header = req.headers.authorization;
-  const m = header ? /^Basic\s+(.*)$/i.exec(header.trim()) : null;
-  if (!m) throw new ApiError(401, { detail: 'Authentication credentials were not provided.' }, challenge);
-  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const token = header ? /^Basic\s+(.*)$/i.exec(header.trim())?.[1] : undefined;
+  if (token === undefined) throw new ApiError(401, { detail: 'Authentication credentials were not provided.' }, challenge);
+  const decoded = Buffer.from(token, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) throw new ApiError(401, { detail: 'Invalid basic header. Credentials not correctly base64 encoded.' }, challenge);
   const ok = safeEqual(decoded.slice(0, colon), auth.username) && safeEqual(decoded.slice(colon + 1), auth.password);
   if (!ok) throw new ApiError(401, { detail: 'Invalid username/password.' }, { 'WWW-Authenticate': 'Basic realm="api"' });
-  void ctx;
 }
 
 function safeEqual(a: string, b: string): boolean {
@@ -199,27 +174,9 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Our counters in Prometheus text: benchmarks and tests read "bytes the origin served" here. */
-function metricsText(site: Site, req: http.IncomingMessage, res: http.ServerResponse): void {
-  const m = site.metrics;
-  const body = [
-    '# HELP pulpdist_site_content_bytes_served_total Bytes of file bodies the content app sent.',
-    '# TYPE pulpdist_site_content_bytes_served_total counter',
-    `pulpdist_site_content_bytes_served_total ${m.contentBytesServed}`,
-    '# HELP pulpdist_site_content_requests_total Requests to the content app.',
-    '# TYPE pulpdist_site_content_requests_total counter',
-    `pulpdist_site_content_requests_total ${m.contentRequests}`,
-    '# HELP pulpdist_site_sync_bytes_downloaded_total Bytes syncs received (manifests and files).',
-    '# TYPE pulpdist_site_sync_bytes_downloaded_total counter',
-    `pulpdist_site_sync_bytes_downloaded_total ${m.syncBytesDownloaded}`,
-    '# HELP pulpdist_site_sync_files_downloaded_total Files syncs downloaded.',
-    '# TYPE pulpdist_site_sync_files_downloaded_total counter',
-    `pulpdist_site_sync_files_downloaded_total ${m.syncFilesDownloaded}`,
-    '# HELP pulpdist_site_gc_major_total Full (mark-compact) garbage collections of the site process.',
-    '# TYPE pulpdist_site_gc_major_total counter',
-    `pulpdist_site_gc_major_total ${majorGcCount()}`,
-    '',
-  ].join('\n');
-  res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4', 'Content-Length': Buffer.byteLength(body) });
+/** Our counters in Prometheus text (site/metrics.ts). */
+async function metricsText(registry: Registry, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const body = await registry.metrics();
+  res.writeHead(200, { 'Content-Type': registry.contentType, 'Content-Length': Buffer.byteLength(body) });
   res.end(req.method === 'HEAD' ? undefined : body);
 }

@@ -179,7 +179,7 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
         // Newest units first, as Pulp writes it: this sync's entries, then the older ones kept.
         const fresh = new Set(entries.map((e) => e.relativePath));
         const order = [...entries].reverse().map((e) => e.relativePath).concat([...after.keys()].filter((p) => !fresh.has(p)));
-        const bytes = Buffer.from(order.map((p) => `${p},${after.get(p)!.sha256},${after.get(p)!.size}\n`).join(''), 'utf8');
+        const bytes = Buffer.from(order.flatMap((p) => { const a = after.get(p); return a ? [`${p},${a.sha256},${a.size}\n`] : []; }).join(''), 'utf8');
         pubs.push({ name: repo.manifest, sha256: await deps.blobs.putBytes(bytes), size: bytes.length });
       }
     }
@@ -230,7 +230,8 @@ function resolveAndCommit(
   changed: boolean,
 ): { created: string[]; added: number; removed: number; committed: Promise<unknown> } {
   const t = deps.store.t;
-  const repo = t.repositories.get(req.repositoryId)!;
+  const repo = t.repositories.get(req.repositoryId);
+  if (!repo) throw new TaskFailure('The repository was deleted during the sync.');
   const ops: Op[] = [];
   // Records made by this commit, then the site's index (a scan of every record per sync made a
   // thousand syncs quadratic).
@@ -289,7 +290,8 @@ async function downloadAll<T>(items: T[], n: number, outer: AbortSignal, stop: A
   const workers = Array.from({ length: Math.min(n, items.length) }, async () => {
     while (failure === null && next < items.length) {
       outer.throwIfAborted();
-      const item = items[next++]!;
+      const item = items[next++];
+      if (item === undefined) break;
       try {
         await fn(item);
       } catch (err) {

@@ -80,7 +80,8 @@ export class TaskManager {
       created_resources: [],
       reserved_resources_record: [...(spec.exclusive ?? []), ...(spec.shared ?? []).map((s) => `shared:${s}`)],
     };
-    let resolveDone!: () => void;
+    // The executor runs at once, so the no-op is replaced before anyone can call it.
+    let resolveDone: () => void = () => undefined;
     const done = new Promise<void>((r) => (resolveDone = r));
     const live: Live = { spec, rec, abort: new AbortController(), done, resolveDone };
     await this.store.commit([{ put: 'tasks', v: { ...rec } }]);
@@ -181,7 +182,12 @@ export class TaskManager {
     rec.started_at = timestamp();
     rec.worker = inline ? null : this.workerHref;
     const t0 = performance.now();
-    await this.store.commit([{ put: 'tasks', v: { ...rec } }]).catch(() => undefined);
+    // Only the final record is the task's record of truth (a task found unfinished at start-up is
+    // failed either way), so a lost "running" record is logged and the task goes on; a journal
+    // that stays broken fails the task through its own commits, or at `finish`.
+    await this.store.commit([{ put: 'tasks', v: { ...rec } }]).catch((err: unknown) => {
+      this.log.warn('task start not written to the journal', { task: rec.id, name: rec.name, error: journalError(err) });
+    });
     const ctx: TaskContext = {
       signal: live.abort.signal,
       task: rec,
@@ -218,13 +224,40 @@ export class TaskManager {
     }
   }
 
+  /**
+   * Record the final state. The journal is the task's record of truth: after a restart it is what
+   * clients read. So when it cannot be written, the task is reported failed, here and now (memory
+   * holds the record even when the journal write fails), rather than completed until the next start
+   * and then failed as "Worker has gone missing". Its effects, if any, were committed by `run`;
+   * a client that retries repeats an idempotent change.
+   */
   private async finish(live: Live, state: TaskRecord['state'], error: Record<string, string> | null): Promise<void> {
     const rec = live.rec;
+    const record = async (): Promise<void> => {
+      rec.finished_at = timestamp();
+      if (rec.state !== 'completed') rec.created_resources = [];
+      await this.store.commit([{ put: 'tasks', v: { ...rec, progress_reports: rec.progress_reports.map((p) => ({ ...p })) } }]);
+    };
     rec.state = state;
     rec.error = error;
-    rec.finished_at = timestamp();
-    if (state !== 'completed') rec.created_resources = [];
-    await this.store.commit([{ put: 'tasks', v: { ...rec, progress_reports: rec.progress_reports.map((p) => ({ ...p })) } }]).catch(() => undefined);
-    live.resolveDone();
+    try {
+      await record();
+    } catch (err) {
+      this.log.error('task result not written to the journal; the task is reported failed', { task: rec.id, name: rec.name, state, error: journalError(err) });
+      if (state !== 'failed') {
+        rec.state = 'failed';
+        rec.error = { description: `The task's result could not be recorded: ${journalError(err)}` };
+      }
+      // Once more, for the failed record; the journal is most likely still broken (logged above).
+      await record().catch(() => undefined);
+    } finally {
+      live.resolveDone();
+    }
   }
+}
+
+/** A journal failure in a few words: the store's message and the system error behind it. */
+function journalError(err: unknown): string {
+  const cause = err instanceof Error && err.cause !== undefined ? `: ${messageOf(err.cause)}` : '';
+  return `${messageOf(err)}${cause}`;
 }

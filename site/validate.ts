@@ -157,6 +157,19 @@ export class BodyCheck {
     return hrefPath(p.value as string);
   }
 
+  /** Like `href`, with the id the href names (checked, so never missing). */
+  ref(name: string, kind: HrefKind, exists: (id: string) => boolean, opts: FieldOpts = {}): { href: string; id: string } | null | undefined {
+    const h = this.href(name, kind, exists, opts);
+    if (h === null || h === undefined) return h;
+    const id = parseHref(kind, h);
+    if (id === null) {
+      // checkHref accepted it, so this cannot happen; answer as for a bad href rather than crash.
+      this.errors[name] = ['Invalid hyperlink - No URL match.'];
+      return undefined;
+    }
+    return { href: h, id };
+  }
+
   /** `pulp_labels`: a string → string map with pulpcore 3.24's key and value rules. */
   labels(name = 'pulp_labels'): Labels | undefined {
     const p = this.present(name, { nullable: false });

@@ -5,7 +5,7 @@
  * blob write of a publication's manifest.
  */
 import type { BlobStore } from './blobs.js';
-import { href, timestamp, type ContentRecord, type Op, type PublicationRecord, type RepositoryRecord, type Tables, type VersionRecord } from './records.js';
+import { href, parseHref, timestamp, type ContentRecord, type Op, type PublicationRecord, type RepositoryRecord, type Tables, type VersionRecord } from './records.js';
 
 export function versionKey(repoId: string, n: number): string {
   return `${repoId}/${n}`;
@@ -130,11 +130,11 @@ export function deleteRepositoryOps(t: Tables, repo: RepositoryRecord): Op[] {
 /** The publication a distribution serves now, or null (§5.2: repository → newest complete publication). */
 export function servedPublication(t: Tables, dist: { publication: string | null; repository: string | null }): PublicationRecord | null {
   if (dist.publication) {
-    const id = dist.publication.split('/').at(-2)!;
-    return t.publications.get(id) ?? null;
+    const id = parseHref('publication', dist.publication);
+    return id === null ? null : (t.publications.get(id) ?? null);
   }
   if (dist.repository) {
-    const repoId = dist.repository.split('/').at(-2)!;
+    const repoId = parseHref('repository', dist.repository);
     let best: PublicationRecord | null = null;
     for (const p of t.publications.values()) {
       if (p.repository_id !== repoId) continue;

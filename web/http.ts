@@ -6,6 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import fresh from 'fresh';
+import Negotiator from 'negotiator';
 
 /** One answer, before it is written. */
 export interface Body {
@@ -40,13 +42,9 @@ export function etagOf(text: string): string {
   return `W/"${createHash('sha1').update(text).digest('base64url').slice(0, 22)}"`;
 }
 
-/** The methods of every read-only route. */
-export const READ_METHODS = 'GET, HEAD';
-
-/** Whether the client takes gzip (and did not refuse it with `q=0`). */
+/** Whether the client takes gzip (named or through `*`, and not refused with `q=0`): negotiator's reading of Accept-Encoding. */
 export function acceptsGzip(req: IncomingMessage): boolean {
-  const ae = req.headers['accept-encoding'];
-  return typeof ae === 'string' && /(^|,)\s*gzip\s*(;\s*q=(0*[1-9]|0*\.0*[1-9]|1)[0-9.]*\s*)?(,|$)/i.test(ae);
+  return new Negotiator(req).encodings(['gzip']).length > 0;
 }
 
 /** Write an answer: ETag and 304, gzip when accepted and worth it, Content-Length always. */
@@ -65,8 +63,8 @@ export function send(req: IncomingMessage, res: ServerResponse, body: Body): voi
   } else {
     const p = body.text;
     headers['ETag'] = p.etag;
-    const inm = req.headers['if-none-match'];
-    if (inm && inm.split(',').some((t) => t.trim() === p.etag)) {
+    // `fresh` (express's): If-None-Match by weak comparison, `*`, and a no-cache reload always gets the body.
+    if (fresh(req.headers, { etag: p.etag })) {
       res.writeHead(304, headers);
       res.end();
       return;

@@ -8,6 +8,7 @@
  * from green.
  */
 import { createHash } from 'node:crypto';
+import { html, joinHtml, trusted, type Html } from '../core/html.js';
 import { STATE_ORDER, type MirrorSiteStatus, type StatusDocument } from '../core/status.js';
 import { formatDuration } from '../core/units.js';
 import { STATE_COLOURS, formatAge, shortCommit, shortDigest, spanMs } from '../status/format.js';
@@ -20,27 +21,20 @@ export interface PageOptions {
   refreshSeconds?: number;
 }
 
-/** HTML-escape text for element content and attribute values alike. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-const e = escapeHtml;
-
 /** The whole page. */
 export function renderStatusPage(doc: StatusDocument, options: PageOptions): string {
   const { now, refreshSeconds = 5 } = options;
   const topology = computeTopology(doc);
   const order = siteOrder(topology);
-  return `<!doctype html>
+  return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${e(titleOf(doc))}</title>
+<title>${titleOf(doc)}</title>
 <link rel="icon" href="data:,">
 <noscript><meta http-equiv="refresh" content="${refreshSeconds}"></noscript>
-<style>${CSS}</style>
+<style>${trusted(CSS)}</style>
 </head>
 <body>
 <main id="status" data-refresh="${refreshSeconds}">
@@ -52,10 +46,10 @@ ${renderLegend()}
 </section>
 ${renderSites(doc, order, now)}
 </main>
-<script>${SCRIPT}</script>
+<script>${trusted(SCRIPT)}</script>
 </body>
 </html>
-`;
+`.text;
 }
 
 /** The tab title: what someone with many tabs open needs, e.g. `pulpdist — 7/9 synced, 1 failed`. */
@@ -77,112 +71,108 @@ function titleOf(doc: StatusDocument): string {
   return `pulpdist — ${parts.join(', ')}`;
 }
 
-function renderHeader(doc: StatusDocument, now: Date): string {
+function renderHeader(doc: StatusDocument, now: Date): Html {
   const c = doc.controller;
-  const parts: string[] = [];
-  parts.push(`<header><h1>pulpdist</h1><dl class="summary">`);
-  parts.push(`<div><dt>Spec commit applied</dt><dd><code class="commit" title="${e(c.observedCommit ?? 'none yet')}">${e(shortCommit(c.observedCommit))}</code></dd></div>`);
+  const parts: Html[] = [];
+  parts.push(html`<header><h1>pulpdist</h1><dl class="summary">`);
+  parts.push(html`<div><dt>Spec commit applied</dt><dd><code class="commit" title="${c.observedCommit ?? 'none yet'}">${shortCommit(c.observedCommit)}</code></dd></div>`);
   if (c.specCommit && c.specCommit !== c.observedCommit) {
-    parts.push(`<div><dt>Newest spec commit</dt><dd><code title="${e(c.specCommit)}">${e(shortCommit(c.specCommit))}</code>${c.specErrors.length ? ' <strong class="bad">not applied</strong>' : ''}</dd></div>`);
+    parts.push(html`<div><dt>Newest spec commit</dt><dd><code title="${c.specCommit}">${shortCommit(c.specCommit)}</code>${c.specErrors.length ? html` <strong class="bad">not applied</strong>` : ''}</dd></div>`);
   }
   const p = c.lastPass;
   if (p) {
     const dur = spanMs(p.startedAt, p.finishedAt);
     const when = p.finishedAt ?? p.startedAt;
     parts.push(
-      `<div><dt>Last pass</dt><dd class="pass-${e(p.result)}">${e(p.result)}${p.result === 'running' ? ` for ${age(p.startedAt, now)}` : `, ${age(when, now)} ago`}${dur !== null ? ` (${e(formatDuration(dur))})` : ''}</dd></div>`,
+      html`<div><dt>Last pass</dt><dd class="pass-${p.result}">${p.result}${p.result === 'running' ? html` for ${age(p.startedAt, now)}` : html`, ${age(when, now)} ago`}${dur !== null ? ` (${formatDuration(dur)})` : ''}</dd></div>`,
     );
   } else {
-    parts.push('<div><dt>Last pass</dt><dd>none yet</dd></div>');
+    parts.push(html`<div><dt>Last pass</dt><dd>none yet</dd></div>`);
   }
-  parts.push(`<div><dt>Controller</dt><dd>${e(c.version)}, up ${age(c.startedAt, now)}</dd></div>`);
-  parts.push('</dl>');
+  parts.push(html`<div><dt>Controller</dt><dd>${c.version}, up ${age(c.startedAt, now)}</dd></div>`);
+  parts.push(html`</dl>`);
   parts.push(renderCounts(doc));
   if (c.specErrors.length) {
-    parts.push(`<section class="spec-errors" aria-labelledby="spec-errors-h"><h2 id="spec-errors-h">Spec errors (${c.specErrors.length}) — the last valid commit stays in force</h2><ul>`);
+    parts.push(html`<section class="spec-errors" aria-labelledby="spec-errors-h"><h2 id="spec-errors-h">Spec errors (${c.specErrors.length}) — the last valid commit stays in force</h2><ul>`);
     for (const se of c.specErrors) {
-      parts.push(`<li><code>${e(`${se.file}:${se.line}:${se.column}`)}</code>: ${e(se.message)}</li>`);
+      parts.push(html`<li><code>${`${se.file}:${se.line}:${se.column}`}</code>: ${se.message}</li>`);
     }
-    parts.push('</ul></section>');
+    parts.push(html`</ul></section>`);
   }
-  parts.push('</header>');
-  return parts.join('\n');
+  parts.push(html`</header>`);
+  return joinHtml(parts, '\n');
 }
 
 /** How many mirror × site cells are in each state, worst first: the one line to read first. */
-function renderCounts(doc: StatusDocument): string {
+function renderCounts(doc: StatusDocument): Html {
   const counts = new Map<string, number>();
   for (const m of doc.mirrors) for (const s of m.sites) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
-  const items = STATE_ORDER.filter((st) => counts.has(st)).map((st) => `<li class="count state-${st}"><strong>${counts.get(st)}</strong> ${st}</li>`);
-  return `<ul class="counts" aria-label="Mirror × site states">${items.join('') || '<li>no mirrors</li>'}</ul>`;
+  const items = STATE_ORDER.filter((st) => counts.has(st)).map((st) => html`<li class="count state-${st}"><strong>${counts.get(st)}</strong> ${st}</li>`);
+  return html`<ul class="counts" aria-label="Mirror × site states">${items.length ? items : html`<li>no mirrors</li>`}</ul>`;
 }
 
 /** An age as a <time> the page script keeps current between refreshes. */
-function age(iso: string | null, now: Date): string {
+function age(iso: string | null, now: Date): Html | string {
   if (!iso) return '—';
-  return `<time datetime="${e(iso)}" data-age>${e(formatAge(iso, now))}</time>`;
+  return html`<time datetime="${iso}" data-age>${formatAge(iso, now)}</time>`;
 }
 
 /** `sites`: every site, upstream first; it includes any site a mirror names that the site list lacks, so no cell is hidden. */
-function renderGrid(doc: StatusDocument, sites: string[], now: Date): string {
-  const out: string[] = [];
-  out.push(`<section aria-labelledby="grid-h"><h2 id="grid-h">Mirrors × sites</h2>`);
+function renderGrid(doc: StatusDocument, sites: string[], now: Date): Html {
+  const out: Html[] = [];
+  out.push(html`<section aria-labelledby="grid-h"><h2 id="grid-h">Mirrors × sites</h2>`);
   if (doc.mirrors.length === 0) {
-    out.push('<p class="empty">No mirrors yet: add a Mirror document to the spec repository and commit it.</p></section>');
-    return out.join('\n');
+    out.push(html`<p class="empty">No mirrors yet: add a Mirror document to the spec repository and commit it.</p></section>`);
+    return joinHtml(out, '\n');
   }
-  out.push('<div class="grid-wrap"><table class="grid"><thead><tr><th scope="col">Mirror</th>');
-  for (const s of sites) out.push(`<th scope="col">${e(s)}</th>`);
-  out.push('</tr></thead><tbody>');
+  out.push(html`<div class="grid-wrap"><table class="grid"><thead><tr><th scope="col">Mirror</th>`);
+  for (const s of sites) out.push(html`<th scope="col">${s}</th>`);
+  out.push(html`</tr></thead><tbody>`);
   for (const m of doc.mirrors) {
     const bySite = new Map(m.sites.map((s) => [s.site, s]));
-    out.push(`<tr data-mirror="${e(m.name)}"><th scope="row"><span class="mname">${e(m.name)}</span><span class="sub">from ${e(m.origin)} · <code title="tree digest at the source: ${e(m.treeDigest ?? 'unknown')}">${e(shortDigest(m.treeDigest))}</code></span></th>`);
+    out.push(html`<tr data-mirror="${m.name}"><th scope="row"><span class="mname">${m.name}</span><span class="sub">from ${m.origin} · <code title="tree digest at the source: ${m.treeDigest ?? 'unknown'}">${shortDigest(m.treeDigest)}</code></span></th>`);
     for (const site of sites) {
       const s = bySite.get(site);
-      out.push(s ? renderCell(m.name, s, m.treeDigest, now) : '<td class="na" aria-label="not carried">·</td>');
+      out.push(s ? renderCell(m.name, s, m.treeDigest, now) : html`<td class="na" aria-label="not carried">·</td>`);
     }
-    out.push('</tr>');
+    out.push(html`</tr>`);
   }
-  out.push('</tbody></table></div></section>');
-  return out.join('\n');
+  out.push(html`</tbody></table></div></section>`);
+  return joinHtml(out, '\n');
 }
 
-function renderCell(mirror: string, s: MirrorSiteStatus, wanted: string | null, now: Date): string {
+function renderCell(mirror: string, s: MirrorSiteStatus, wanted: string | null, now: Date): Html {
   const last = s.lastSync;
   const when = last?.finishedAt ?? last?.startedAt ?? null;
   const title = [`${mirror} at ${s.site}: ${s.state}`, s.message, last?.result ? `last sync ${last.result}` : ''].filter(Boolean).join(' — ');
   const stale = wanted && s.treeDigest && s.treeDigest !== wanted ? ' stale' : '';
-  return (
-    `<td class="cell state-${s.state}" data-site="${e(s.site)}" data-state="${s.state}" title="${e(title)}">` +
-    `<span class="state">${s.state}</span>` +
-    `<span class="ver">${s.version !== null ? `v${s.version}` : 'no version'} · ${when ? `${age(when, now)} ago` : 'never synced'}</span>` +
-    `<code class="digest${stale}"${stale ? ' title="not the tree the origin publishes"' : ''}>${e(shortDigest(s.treeDigest))}</code>` +
-    `</td>`
-  );
+  return joinHtml([
+    html`<td class="cell state-${s.state}" data-site="${s.site}" data-state="${s.state}" title="${title}">`,
+    html`<span class="state">${s.state}</span>`,
+    html`<span class="ver">${s.version !== null ? `v${s.version}` : 'no version'} · ${when ? html`${age(when, now)} ago` : 'never synced'}</span>`,
+    html`<code class="digest${stale}"${stale ? html` title="not the tree the origin publishes"` : ''}>${shortDigest(s.treeDigest)}</code>`,
+    html`</td>`,
+  ]);
 }
 
-function renderLegend(): string {
-  const items = Object.keys(STATE_COLOURS).map((s) => `<li><span class="swatch state-${s}"></span>${s}</li>`);
-  return `<ul class="legend" aria-label="State colours">${items.join('')}<li><span class="swatch unreach"></span>unreachable site</li></ul>`;
+function renderLegend(): Html {
+  const items = Object.keys(STATE_COLOURS).map((s) => html`<li><span class="swatch state-${s}"></span>${s}</li>`);
+  return html`<ul class="legend" aria-label="State colours">${items}<li><span class="swatch unreach"></span>unreachable site</li></ul>`;
 }
 
-function renderSites(doc: StatusDocument, order: string[], now: Date): string {
-  const out: string[] = [];
-  out.push('<section aria-labelledby="sites-h"><h2 id="sites-h">Sites</h2><table class="sites"><thead><tr>');
-  for (const h of ['Site', 'Reachable', 'Upstream', 'Pulp', 'Last seen', 'URL', 'Message']) out.push(`<th scope="col">${h}</th>`);
-  out.push('</tr></thead><tbody>');
+function renderSites(doc: StatusDocument, order: string[], now: Date): Html {
+  const out: Html[] = [];
+  out.push(html`<section aria-labelledby="sites-h"><h2 id="sites-h">Sites</h2><table class="sites"><thead><tr>`);
+  for (const h of ['Site', 'Reachable', 'Upstream', 'Pulp', 'Last seen', 'URL', 'Message']) out.push(html`<th scope="col">${h}</th>`);
+  out.push(html`</tr></thead><tbody>`);
   const rank = new Map(order.map((name, i) => [name, i]));
   for (const s of [...doc.sites].sort((a, b) => (rank.get(a.name) ?? 0) - (rank.get(b.name) ?? 0))) {
     out.push(
-      `<tr data-site="${e(s.name)}"><th scope="row">${e(s.name)}</th>` +
-        `<td class="${s.reachable ? 'ok' : 'bad'}">${s.reachable ? 'yes' : 'no'}</td>` +
-        `<td>${e(s.upstream ?? '—')}</td><td>${e(s.pulpVersion ?? '—')}</td>` +
-        `<td>${s.lastSeen ? `${age(s.lastSeen, now)} ago` : 'never'}</td>` +
-        `<td><code>${e(s.url)}</code></td><td>${e(s.message)}</td></tr>`,
+      html`<tr data-site="${s.name}"><th scope="row">${s.name}</th><td class="${s.reachable ? 'ok' : 'bad'}">${s.reachable ? 'yes' : 'no'}</td><td>${s.upstream ?? '—'}</td><td>${s.pulpVersion ?? '—'}</td><td>${s.lastSeen ? html`${age(s.lastSeen, now)} ago` : 'never'}</td><td><code>${s.url}</code></td><td>${s.message}</td></tr>`,
     );
   }
-  out.push('</tbody></table></section>');
-  return out.join('\n');
+  out.push(html`</tbody></table></section>`);
+  return joinHtml(out, '\n');
 }
 
 const STATE_CSS = Object.entries(STATE_COLOURS)

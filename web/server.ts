@@ -19,7 +19,8 @@ import type { Logger } from '../core/logger.js';
 import { redact } from '../core/redact.js';
 import type { StatusDocument } from '../core/status.js';
 import { metricsText, type Metrics } from './metrics.js';
-import { Payload, READ_METHODS, acceptsGzip, readBody, send, type Body } from './http.js';
+import { RouteTable } from '../core/routes.js';
+import { Payload, acceptsGzip, readBody, send, type Body } from './http.js';
 import { PAGE_CSP, renderStatusPage } from './page.js';
 import { DeliveryDedupe, verifyWebhook } from './webhook.js';
 
@@ -128,65 +129,48 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
   const json = (status: number, value: unknown): Body => ({ status, type: JSON_TYPE, text: JSON.stringify(value) });
   const notFound = (what: string): Body => json(404, { error: 'not found', message: what });
 
-  async function route(method: string, path: string, req: IncomingMessage): Promise<Body> {
-    const read = method === 'GET' || method === 'HEAD';
-    if (path === '/hooks/git') {
-      if (!webhook) return notFound('no webhook is configured (pulpdist run --webhook-secret-env VAR)');
-      if (method !== 'POST') return { ...json(405, { error: 'method not allowed', allow: 'POST' }), headers: { Allow: 'POST' } };
-      return hook(req);
+  const ok = (): Body => ({ status: 200, type: TEXT_TYPE, text: 'ok\n' });
+
+  function readyz(): Body {
+    let ready = false;
+    try {
+      ready = isReady();
+    } catch (err) {
+      log.warn('readiness check failed', { error: messageOf(err) });
     }
-    const known = ROUTES.has(path) || path.startsWith('/api/v1/mirrors/');
-    if (!read) return { ...json(405, { error: 'method not allowed', allow: READ_METHODS }), headers: { Allow: READ_METHODS } };
-    if (!known) return notFound(`no such path ${JSON.stringify(path)}; see / or /api/v1/status`);
-    switch (path) {
-      case '/livez':
-      case '/healthz':
-        return { status: 200, type: TEXT_TYPE, text: 'ok\n' };
-      case '/readyz': {
-        let ready = false;
-        try {
-          ready = isReady();
-        } catch (err) {
-          log.warn('readiness check failed', { error: messageOf(err) });
-        }
-        return ready ? { status: 200, type: TEXT_TYPE, text: 'ok\n' } : { status: 503, type: TEXT_TYPE, text: 'not ready: the first pass has not completed or Git is unreachable\n' };
-      }
-      case '/metrics': {
-        const doc = getStatus();
-        // The controller records each document too; doing it here as well guarantees a scrape
-        // reflects the document being served, and recording is idempotent.
-        if (doc !== recorded) {
-          metrics.recordStatus(doc);
-          recorded = doc;
-        }
-        const text = redact(await metricsText(metrics.registry));
-        // Prometheus asks for gzip; a scrape of thousands of series shrinks tenfold. Off the event loop.
-        if (acceptsGzip(req) && text.length > 1024) {
-          return { status: 200, type: metrics.registry.contentType, text: '', headers: { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' }, raw: await gzipAsync(text) };
-        }
-        return { status: 200, type: metrics.registry.contentType, text };
-      }
-      case '/': {
-        const snap = current();
-        const t = now();
-        if (!page || page.snap !== snap || t.getTime() - page.at > pageMaxAgeMs) {
-          const text = renderStatusPage(snap.redacted(), { now: t });
-          page = { snap, at: t.getTime(), body: { status: 200, type: 'text/html; charset=utf-8', text: new Payload(text), headers: { 'Content-Security-Policy': PAGE_CSP } } };
-        }
-        return page.body;
-      }
-      case '/api/v1/status': {
-        const snap = current();
-        return { status: 200, type: JSON_TYPE, text: snap.json };
-      }
-      case '/api/v1/mirrors':
-        return { status: 200, type: JSON_TYPE, text: current().mirrors() };
-      case '/api/v1/sites':
-        return { status: 200, type: JSON_TYPE, text: current().sites() };
+    return ready ? ok() : { status: 503, type: TEXT_TYPE, text: 'not ready: the first pass has not completed or Git is unreachable\n' };
+  }
+
+  async function scrape(req: IncomingMessage): Promise<Body> {
+    const doc = getStatus();
+    // The controller records each document too; doing it here as well guarantees a scrape
+    // reflects the document being served, and recording is idempotent.
+    if (doc !== recorded) {
+      metrics.recordStatus(doc);
+      recorded = doc;
     }
+    const text = redact(await metricsText(metrics.registry));
+    // Prometheus asks for gzip; a scrape of thousands of series shrinks tenfold. Off the event loop.
+    if (acceptsGzip(req) && text.length > 1024) {
+      return { status: 200, type: metrics.registry.contentType, text: '', headers: { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' }, raw: await gzipAsync(text) };
+    }
+    return { status: 200, type: metrics.registry.contentType, text };
+  }
+
+  function statusPage(): Body {
+    const snap = current();
+    const t = now();
+    if (!page || page.snap !== snap || t.getTime() - page.at > pageMaxAgeMs) {
+      const text = renderStatusPage(snap.redacted(), { now: t });
+      page = { snap, at: t.getTime(), body: { status: 200, type: 'text/html; charset=utf-8', text: new Payload(text), headers: { 'Content-Security-Policy': PAGE_CSP } } };
+    }
+    return page.body;
+  }
+
+  function mirror(raw: string): Body {
     let name: string;
     try {
-      name = decodeURIComponent(path.slice('/api/v1/mirrors/'.length));
+      name = decodeURIComponent(raw);
     } catch {
       return json(400, { error: 'bad request', message: 'the mirror name is not valid percent-encoding' });
     }
@@ -194,10 +178,33 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     return m === undefined ? notFound(`no mirror named ${JSON.stringify(redact(name))}; GET /api/v1/mirrors lists them`) : { status: 200, type: JSON_TYPE, text: m };
   }
 
-  async function hook(req: IncomingMessage): Promise<Body> {
+  // Every route and the methods it takes, once: dispatch and the Allow of a 405 both come from here.
+  const routes = new RouteTable<Handler>([
+    { path: '/', handlers: { GET: statusPage } },
+    { path: '/api/v1/status', handlers: { GET: () => ({ status: 200, type: JSON_TYPE, text: current().json }) } },
+    { path: '/api/v1/mirrors', handlers: { GET: () => ({ status: 200, type: JSON_TYPE, text: current().mirrors() }) } },
+    { path: '/api/v1/sites', handlers: { GET: () => ({ status: 200, type: JSON_TYPE, text: current().sites() }) } },
+    { path: '/api/v1/mirrors/*name', handlers: { GET: (_req, params) => mirror(params.name ?? '') } },
+    { path: '/metrics', handlers: { GET: scrape } },
+    { path: '/livez', handlers: { GET: ok } },
+    { path: '/healthz', handlers: { GET: ok } },
+    { path: '/readyz', handlers: { GET: readyz } },
+    webhook
+      ? { path: '/hooks/git', handlers: { POST: (req) => hook(req, webhook) } }
+      : { path: '/hooks/git', handlers: { ANY: () => notFound('no webhook is configured (pulpdist run --webhook-secret-env VAR)') } },
+  ]);
+
+  async function route(method: string, path: string, req: IncomingMessage): Promise<Body> {
+    const found = routes.match(method, path.split('/'));
+    if (!found) return notFound(`no such path ${JSON.stringify(path)}; see / or /api/v1/status`);
+    if (!found.handler) return { ...json(405, { error: 'method not allowed', allow: found.allow }), headers: { Allow: found.allow } };
+    return found.handler(req, found.params);
+  }
+
+  async function hook(req: IncomingMessage, webhook: { secret: string; onPush: () => void }): Promise<Body> {
     const body = await readBody(req, maxBodyBytes);
     if (body === null) return { ...json(413, { error: 'payload too large', limit: maxBodyBytes }), headers: { Connection: 'close' } };
-    const verdict = verifyWebhook({ headers: req.headers, body }, webhook!.secret);
+    const verdict = verifyWebhook({ headers: req.headers, body }, webhook.secret);
     const fields = { sender: verdict.sender, reason: verdict.reason };
     if (verdict.status === 401) {
       log.warn('webhook delivery refused', fields);
@@ -215,7 +222,7 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     // After the answer is on its way: the sender waits for nobody's fetch.
     setImmediate(() => {
       try {
-        webhook!.onPush();
+        webhook.onPush();
       } catch (err) {
         log.error('webhook handler failed', { error: messageOf(err) });
       }
@@ -283,5 +290,6 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
   return { url, close };
 }
 
-const ROUTES = new Set(['/', '/api/v1/status', '/api/v1/mirrors', '/api/v1/sites', '/metrics', '/livez', '/healthz', '/readyz']);
+/** A route's answer; `params` are the pattern's named segments, still percent-encoded. */
+type Handler = (req: IncomingMessage, params: Record<string, string>) => Body | Promise<Body>;
 

@@ -7,6 +7,7 @@
  * without one pulls from each mirror's origin. So the links drawn are the ones syncs really use,
  * and a declared upstream link that no mirror uses is still drawn (in grey, "no mirrors").
  */
+import { html, joinHtml, type Html } from '../core/html.js';
 import type { MirrorState, StatusDocument } from '../core/status.js';
 import { STATE_COLOURS, worstState } from '../status/format.js';
 
@@ -127,10 +128,6 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 const NODE_W = 196;
 const NODE_H = 52;
 const COL_GAP = 110;
@@ -138,7 +135,7 @@ const ROW_GAP = 26;
 const PAD = 16;
 
 /** The topology as an inline SVG element: nodes by depth in columns, edges as arrows, each titled. */
-export function renderTopologySvg(topology: Topology): string {
+export function renderTopologySvg(topology: Topology): Html {
   const { nodes, edges } = topology;
   const cols = Math.max(1, ...nodes.map((n) => n.depth + 1));
   const rowsMax = Math.max(1, ...nodes.map((n) => n.row + 1));
@@ -152,17 +149,17 @@ export function renderTopologySvg(topology: Topology): string {
   const height = nodesBottom + PAD + (skipping.length ? 22 + skipping.length * 20 : 0);
   const pos = new Map(nodes.map((n) => [n.name, { x: PAD + n.depth * (NODE_W + COL_GAP), y: PAD + n.row * (NODE_H + ROW_GAP) }]));
   const grey = STATE_COLOURS.Pending.line;
-  const out: string[] = [];
+  const out: Html[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" class="topology" role="img" aria-labelledby="topo-title topo-desc" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
-    `<title id="topo-title">Site topology</title>`,
-    `<desc id="topo-desc">${esc(`${nodes.length} sites, ${edges.length} links. ` + edges.map(edgeText).join('; '))}</desc>`,
-    '<defs>',
+    html`<svg xmlns="http://www.w3.org/2000/svg" class="topology" role="img" aria-labelledby="topo-title topo-desc" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
+    html`<title id="topo-title">Site topology</title>`,
+    html`<desc id="topo-desc">${`${nodes.length} sites, ${edges.length} links. ` + edges.map(edgeText).join('; ')}</desc>`,
+    html`<defs>`,
   );
   for (const [state, c] of [...Object.entries(STATE_COLOURS), ['none', { line: grey }] as const]) {
-    out.push(`<marker id="arrow-${state}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${c.line}"/></marker>`);
+    out.push(html`<marker id="arrow-${state}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${c.line}"/></marker>`);
   }
-  out.push('</defs>');
+  out.push(html`</defs>`);
   for (const e of edges) {
     const a = pos.get(e.from);
     const b = pos.get(e.to);
@@ -191,11 +188,11 @@ export function renderTopologySvg(topology: Topology): string {
       label = { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 6 };
     }
     out.push(
-      `<g class="edge state-${e.state ?? 'none'}" data-from="${esc(e.from)}" data-to="${esc(e.to)}" data-state="${e.state ?? ''}">`,
-      `<title>${esc(edgeText(e))}</title>`,
-      `<path d="${d}" fill="none" stroke="${colour}" stroke-width="${e.mirrors ? 3 : 1.5}"${e.mirrors ? '' : ' stroke-dasharray="5 4"'} marker-end="url(#arrow-${e.state ?? 'none'})"/>`,
-      `<text x="${label.x}" y="${label.y}" text-anchor="middle" class="edge-label">${e.mirrors ? `${e.mirrors} · ${e.state}` : 'no mirrors'}</text>`,
-      '</g>',
+      html`<g class="edge state-${e.state ?? 'none'}" data-from="${e.from}" data-to="${e.to}" data-state="${e.state ?? ''}">`,
+      html`<title>${edgeText(e)}</title>`,
+      html`<path d="${d}" fill="none" stroke="${colour}" stroke-width="${e.mirrors ? 3 : 1.5}"${e.mirrors ? '' : html` stroke-dasharray="5 4"`} marker-end="url(#arrow-${e.state ?? 'none'})"/>`,
+      html`<text x="${label.x}" y="${label.y}" text-anchor="middle" class="edge-label">${e.mirrors ? `${e.mirrors} · ${e.state}` : 'no mirrors'}</text>`,
+      html`</g>`,
     );
   }
   for (const n of nodes) {
@@ -204,16 +201,16 @@ export function renderTopologySvg(topology: Topology): string {
     const stroke = n.reachable ? c.line : STATE_COLOURS.Failed.line;
     const sub = `${n.reachable ? '' : 'unreachable · '}${n.mirrors} mirror${n.mirrors === 1 ? '' : 's'}${n.state ? ` · ${n.state}` : ''}`;
     out.push(
-      `<g class="node state-${n.state ?? 'none'}${n.reachable ? '' : ' unreachable'}" data-site="${esc(n.name)}" data-state="${n.state ?? ''}">`,
-      `<title>${esc(`${n.name}: ${sub}`)}</title>`,
-      `<rect x="${p.x}" y="${p.y}" width="${NODE_W}" height="${NODE_H}" rx="8" fill="${c.bg}" stroke="${stroke}" stroke-width="2"${n.reachable ? '' : ' stroke-dasharray="6 3"'}/>`,
-      `<text x="${p.x + NODE_W / 2}" y="${p.y + 21}" text-anchor="middle" class="node-name" fill="${c.fg}">${esc(truncate(n.name, 22))}</text>`,
-      `<text x="${p.x + NODE_W / 2}" y="${p.y + 39}" text-anchor="middle" class="node-sub" fill="${c.fg}">${esc(truncate(sub, 34))}</text>`,
-      '</g>',
+      html`<g class="node state-${n.state ?? 'none'}${n.reachable ? '' : ' unreachable'}" data-site="${n.name}" data-state="${n.state ?? ''}">`,
+      html`<title>${`${n.name}: ${sub}`}</title>`,
+      html`<rect x="${p.x}" y="${p.y}" width="${NODE_W}" height="${NODE_H}" rx="8" fill="${c.bg}" stroke="${stroke}" stroke-width="2"${n.reachable ? '' : html` stroke-dasharray="6 3"`}/>`,
+      html`<text x="${p.x + NODE_W / 2}" y="${p.y + 21}" text-anchor="middle" class="node-name" fill="${c.fg}">${truncate(n.name, 22)}</text>`,
+      html`<text x="${p.x + NODE_W / 2}" y="${p.y + 39}" text-anchor="middle" class="node-sub" fill="${c.fg}">${truncate(sub, 34)}</text>`,
+      html`</g>`,
     );
   }
-  out.push('</svg>');
-  return out.join('\n');
+  out.push(html`</svg>`);
+  return joinHtml(out, '\n');
 }
 
 function edgeText(e: TopologyEdge): string {

@@ -2,6 +2,7 @@
  * The plan for people: terraform-like text for a terminal, and Markdown for a merge-request note
  * (a summary table, then one collapsible section per site). Only formats.
  */
+import { html } from '../../core/html.js';
 import { formatBytes } from '../../core/units.js';
 import { bySite, entryLine, showValue, summaryLine } from '../../reconcilers/plan-document.js';
 import type { Plan, PlanEntry, PlanSite } from '../../reconcilers/plan-types.js';
@@ -66,7 +67,7 @@ export function renderMarkdown(plan: Plan, opts: { title?: string } = {}): strin
       continue;
     }
     if (entries.length === 0) continue;
-    out.push(`<details><summary><b>${escapeHtml(site.name)}</b>: ${entries.length} change${entries.length === 1 ? '' : 's'}</summary>`, '', '```diff');
+    out.push(html`<details><summary><b>${site.name}</b>: ${entries.length} change${entries.length === 1 ? '' : 's'}</summary>`.text, '', '```diff');
     for (const e of entries) {
       // diff fences colour `+`/`-` lines; other marks stay neutral.
       out.push(entryLine(e).replace(/^>/, '!').replace(/^\^/, '!').replace(/^=/, '#'));
@@ -75,8 +76,4 @@ export function renderMarkdown(plan: Plan, opts: { title?: string } = {}): strin
     out.push('```', '', '</details>', '');
   }
   return out.join('\n');
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

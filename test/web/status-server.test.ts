@@ -241,7 +241,7 @@ test('GET / is the HTML page, escaped, cached per document, with ETag and a stri
   // 3 of the 10 cells are Synced, 1 Failed; one spec error.
   assert.match(a.body, '<title>pulpdist — 3/10 synced, 1 failed, 1 spec error</title>');
   assert.not.match(a.body, '<script>alert');
-  assert.match(a.body, '&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;');
+  assert.match(a.body, '&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;');
   // Nothing to fetch: every src/href is inline data (the favicon), so the page works offline.
   assert.not.match(a.body, /(?:src|href)="(?!data:)/);
   assert.match(a.body, '<link rel="icon" href="data:,">');
@@ -315,6 +315,20 @@ test('gzip when asked for: the same bytes compressed, for the page, the JSON and
   assert.is(small.headers['content-encoding'], undefined);
   const refused = await http('GET', '/api/v1/status', { headers: { 'accept-encoding': 'gzip;q=0' } });
   assert.is(refused.headers['content-encoding'], undefined);
+});
+
+test('conditional GET (fresh) and Accept-Encoding (negotiator) are read as RFC 9110 says', async () => {
+  const etag = String((await http('GET', '/api/v1/status')).headers['etag']);
+  assert.match(etag, /^W\/"/);
+  // Weak comparison: the tag with or without W/, in a list, or `*` all match; another tag does not.
+  for (const inm of [etag, etag.slice(2), `"other", ${etag}`, '*']) assert.is((await http('GET', '/api/v1/status', { headers: { 'if-none-match': inm } })).status, 304, inm);
+  assert.is((await http('GET', '/api/v1/status', { headers: { 'if-none-match': '"other"' } })).status, 200);
+  // A reload (Cache-Control: no-cache) always gets the body.
+  assert.is((await http('GET', '/api/v1/status', { headers: { 'if-none-match': etag, 'cache-control': 'no-cache' } })).status, 200);
+  for (const [ae, gz] of [['*', true], ['GZIP;q=0.5', true], ['deflate, gzip;q=0.001', true], ['identity', false], ['br, gzip;q=0', false], ['x-gzip', false]] as const) {
+    const r = await http('GET', '/api/v1/status', { headers: { 'accept-encoding': ae } });
+    assert.is(r.headers['content-encoding'], gz ? 'gzip' : undefined, ae);
+  }
 });
 
 test('a body over the limit is refused with 413', async () => {
