@@ -18,9 +18,15 @@ export function retryDelayMs(
   return Math.round(Math.min(wanted, maxMs));
 }
 
-/** Delay before task poll number `poll` (0 = the first sleep): `minMs` doubling to `maxMs`. */
-export function pollDelayMs(poll: number, opts: { minMs: number; maxMs: number }): number {
-  return Math.min(opts.maxMs, opts.minMs * 2 ** Math.max(0, poll));
+/**
+ * Delay before the next poll of a task followed for `elapsedMs` so far: a `share` of the time
+ * already waited, within [minMs, maxMs]. A task is then seen finished at most `share` × its
+ * duration (or `minMs`) after it finished; delays doubling from `minMs` saw it up to 100% late (a
+ * sync ending at 2.0 s seen at ≈ 3.2 s). The price is more polls for long tasks: about
+ * log(T / minMs) / log(1 + share) instead of log2(T / minMs).
+ */
+export function pollDelayMs(elapsedMs: number, opts: { minMs: number; maxMs: number; share: number }): number {
+  return Math.round(Math.min(opts.maxMs, Math.max(opts.minMs, elapsedMs * opts.share)));
 }
 
 /**

@@ -44,7 +44,7 @@ export interface PulpClientOptions {
   retryBaseMs?: number;
   /** Longest retry delay, also the cap on a server's Retry-After. @default 10_000 */
   retryMaxMs?: number;
-  /** First delay between task polls; doubles up to `taskPollMaxMs`. @default 50 */
+  /** Shortest delay between task polls; later ones are a quarter of the time waited so far, up to `taskPollMaxMs`. @default 50 */
   taskPollMinMs?: number;
   /** Longest delay between task polls. @default 2_000 */
   taskPollMaxMs?: number;

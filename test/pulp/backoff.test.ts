@@ -37,9 +37,16 @@ test('Retry-After is read as seconds or an HTTP date', () => {
   assert.is(parseRetryAfter('soon', now), null);
 });
 
-test('task polls go 50 ms doubling up to the maximum', () => {
-  const delays = Array.from({ length: 8 }, (_, i) => pollDelayMs(i, { minMs: 50, maxMs: 2000 }));
-  assert.equal(delays, [50, 100, 200, 400, 800, 1600, 2000, 2000]);
+test('task polls come a share of the time waited so far after the last one, between the minimum and the maximum', () => {
+  const opts = { minMs: 50, maxMs: 2000, share: 0.25 };
+  const delays = [0, 100, 200, 400, 1000, 4000, 8000, 60_000].map((elapsed) => pollDelayMs(elapsed, opts));
+  assert.equal(delays, [50, 50, 50, 100, 250, 1000, 2000, 2000]);
+  // Followed from 0: a task that ends at 2.0 s is seen within 25% of that.
+  let t = 50;
+  const polls = [t];
+  while (t < 2000) polls.push((t += pollDelayMs(t, opts)));
+  assert.ok(t <= 2500, `seen at ${t} ms`);
+  assert.ok(polls.length <= 16, `${polls.length} polls`);
 });
 
 test('filters become query parameters: arrays comma-joined, undefined dropped, sorted', () => {

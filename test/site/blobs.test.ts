@@ -4,10 +4,13 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BlobStore } from '../../site/blobs.js';
+import { BlobStore, BULK_MIN } from '../../site/blobs.js';
+import { createFsFlusher } from '../../site/flush.js';
 
 for (const mode of ['syncfs', 'fdatasync'] as const) {
   test(`${mode}: a syncDirs that finds the dirty set empty waits for the flush that took it`, async () => {
@@ -35,5 +38,62 @@ for (const mode of ['syncfs', 'fdatasync'] as const) {
     }
   });
 }
+
+/** Write `n` distinct closed temp blobs, as a sync's downloads leave them for `persistAll`. */
+async function temps(blobs: BlobStore, n: number, tag: string): Promise<{ path: string; sha256: string }[]> {
+  const out: { path: string; sha256: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    const bytes = Buffer.from(`${tag} ${i}\n`);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const tmp = await blobs.createTemp(sha256);
+    blobs.write(tmp, bytes);
+    blobs.closeTemp(tmp);
+    out.push({ path: tmp.path, sha256 });
+  }
+  return out;
+}
+
+test('a small sync is made durable file by file, a large one by one syncfs (spawning `sync` costs more than a few fdatasyncs)', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-blobs-'));
+  try {
+    const blobs = new BlobStore(dir);
+    await blobs.init();
+    assert.is(blobs.durability, 'syncfs');
+    const small = await temps(blobs, 3, 'small');
+    await blobs.persistAll(small);
+    await blobs.syncDirs();
+    assert.is(blobs.syncfsRuns, 0, 'no syncfs for 3 files in at most 3 directories');
+    for (const f of small) {
+      assert.not.ok(existsSync(f.path));
+      assert.is(createHash('sha256').update(await readFile(blobs.pathOf(f.sha256))).digest('hex'), f.sha256);
+    }
+    const large = await temps(blobs, BULK_MIN * 4, 'large');
+    await blobs.persistAll(large);
+    assert.is(blobs.syncfsRuns, 1, 'one syncfs before the renames');
+    await blobs.syncDirs();
+    assert.is(blobs.syncfsRuns, 2, 'one syncfs for the directories of many renames');
+    for (const f of large) assert.ok(existsSync(blobs.pathOf(f.sha256)));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('concurrent flushes share runs: each waits for one that started after its call, and the ones waiting share the next', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-flush-'));
+  try {
+    const flusher = createFsFlusher(dir);
+    assert.ok(await flusher.probe());
+    const first = flusher.flush();
+    const waiting = Array.from({ length: 5 }, () => flusher.flush());
+    assert.is(waiting[0], waiting[4], 'the callers that arrived during a run share the next one');
+    assert.is.not(first, waiting[0]);
+    await Promise.all([first, ...waiting]);
+    assert.is(flusher.runs, 2);
+    await flusher.flush();
+    assert.is(flusher.runs, 3, 'with none under way, a flush starts its own');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
 
 test.run();
