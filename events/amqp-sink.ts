@@ -9,7 +9,9 @@
  */
 import rhea from 'rhea';
 import type { Connection, ConnectionOptions, Delivery, EventContext, Sender } from 'rhea';
+import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { redactUrl } from '../core/redact.js';
 import type { AmqpSinkSpec } from '../spec/event-sink.js';
 import type { PulpdistEvent } from './build.js';
 import { toAmqpMessage } from './amqp-binding.js';
@@ -43,6 +45,8 @@ export class AmqpSink extends QueuedSink {
   private readonly pending = new Map<Delivery, { event: PulpdistEvent; releases: number }>();
   private releases = new Map<string, number>();
   private closed = false;
+  private loginRefused = false;
+  private readonly where: string;
 
   constructor(
     name: string,
@@ -53,6 +57,7 @@ export class AmqpSink extends QueuedSink {
     timing: ReconnectTiming = RECONNECT_DEFAULTS,
   ) {
     super(name, 'amqp', queueSize, log);
+    this.where = redactUrl(spec.url);
     const url = new URL(spec.url);
     const tls = url.protocol === 'amqps:';
     const container = rhea.create_container({ id: `pulpdist-events-${name}` });
@@ -78,13 +83,13 @@ export class AmqpSink extends QueuedSink {
     this.connection.on('disconnected', (ctx: EventContext) => {
       this.up = false;
       if (this.closed) return;
-      this.failing(ctx.error ?? new Error(`connection to ${spec.url} lost`));
+      this.failing(ctx.error ?? new Error('connection lost'));
       this.requeuePending();
     });
     // Errors also arrive as disconnects (which reconnect); these handlers keep rhea from throwing them.
-    this.connection.on('connection_error', (ctx: EventContext) => this.failing(ctx.connection.error ?? new Error('connection error')));
+    this.connection.on('connection_error', (ctx: EventContext) => this.failing(ctx.error ?? ctx.connection.error ?? new Error('connection error')));
     this.connection.on('error', (err: unknown) => this.failing(err));
-    this.sender.on('sender_error', (ctx: EventContext) => this.failing(ctx.sender?.error ?? new Error(`sender to ${spec.address} failed`)));
+    this.sender.on('sender_error', (ctx: EventContext) => this.failing(ctx.sender?.error ?? new Error('sender link failed')));
     this.sender.on('sendable', () => this.pump());
     this.sender.on('accepted', (ctx: EventContext) => this.settle(ctx.delivery, 'accepted'));
     this.sender.on('rejected', (ctx: EventContext) => this.settle(ctx.delivery, 'rejected'));
@@ -94,6 +99,24 @@ export class AmqpSink extends QueuedSink {
 
   protected inFlight(): number {
     return this.pending.size;
+  }
+
+  /** rhea reports AMQP errors as `{condition, description}` objects or as Errors: one line with where. */
+  protected override failing(err: unknown): void {
+    // After a refused login the socket's own errors ("write after end") follow: keep the reason.
+    if (this.loginRefused) return;
+    const e = err as { condition?: unknown; description?: unknown; message?: unknown } | undefined;
+    if (e && typeof e === 'object' && e.condition === 'amqp:unauthorized-access') {
+      this.loginRefused = true;
+      // rhea does not reconnect after a failed SASL exchange, and trying the same password again would not help.
+      super.failing(new Error(`${this.where}: the broker refused the login (${String(e.description ?? 'unauthorized')}); fix the user or password (spec.amqp) and restart the controller`));
+      return;
+    }
+    const what =
+      e && typeof e === 'object' && (e.condition !== undefined || e.description !== undefined)
+        ? [e.condition, e.description].filter((x) => x !== undefined && x !== '').join(': ')
+        : messageOf(err);
+    super.failing(new Error(`${this.where} ${this.spec.address}: ${what}`));
   }
 
   protected pump(): void {
@@ -116,11 +139,11 @@ export class AmqpSink extends QueuedSink {
     } else if (outcome === 'rejected') {
       this.dropped.rejected++;
       this.releases.delete(entry.event.id);
-      this.failing(new Error(`the broker rejected an event sent to ${this.spec.address}`));
+      this.failing(new Error('the broker rejected an event'));
     } else if (entry.releases + 1 >= MAX_RELEASES) {
       this.dropped.failed++;
       this.releases.delete(entry.event.id);
-      this.failing(new Error(`the broker released an event sent to ${this.spec.address} ${MAX_RELEASES} times`));
+      this.failing(new Error(`the broker released an event ${MAX_RELEASES} times`));
     } else {
       this.releases.set(entry.event.id, entry.releases + 1);
       this.counts.retries++;
