@@ -4,6 +4,7 @@
  * that never holds up emit() and is abandoned at close's deadline, filters and fan-out.
  */
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { test } from 'uvu';
@@ -159,6 +160,24 @@ test('a dead sink never holds up emit(); close gives up at its deadline and coun
   assert.ok(s.lastError?.includes('ECONNREFUSED'), s.lastError);
   bus.emit(started(1001));
   assert.is(bus.stats()[0]!.dropped.closed, 502, 'an event after close is counted, not sent');
+});
+
+test('a receiver that never answers: each attempt times out, then the event is dropped as failed', async () => {
+  const sockets = new Set<net.Socket>();
+  const silent = net.createServer((sock) => sockets.add(sock)); // accepts, reads nothing, answers nothing
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const { port } = silent.address() as net.AddressInfo;
+  const bus = createEventBus([sink('slow', { url: `http://127.0.0.1:${port}/x`, timeoutMs: 100, maxAttempts: 2 })], options());
+  try {
+    bus.emit(started(1));
+    await bus.close({ deadline: new Date(Date.now() + 10_000) });
+    const [s] = bus.stats();
+    assert.equal({ failed: s!.dropped.failed, retries: s!.retries, delivered: s!.delivered }, { failed: 1, retries: 1, delivered: 0 });
+    assert.is(s!.lastError, `POST http://127.0.0.1:${port}/x: no answer within 100 ms`);
+  } finally {
+    for (const sock of sockets) sock.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  }
 });
 
 test('filters by type glob, mirror, site and severity; fan-out to every matching sink', async () => {
