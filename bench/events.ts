@@ -50,14 +50,28 @@ interface Receiver {
   close(): Promise<void> | void;
 }
 
-async function measure(name: string, bus: EventBus, rx: Receiver, count: number, samples: number): Promise<Run> {
-  const waitFor = async (key: string, timeoutMs: number) => {
-    const until = Date.now() + timeoutMs;
-    while (!rx.arrivals.has(key)) {
-      if (Date.now() > until) throw new Error(`${name}: event ${key} not received within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 1));
-    }
+/** Arrival times by key, and a wait that wakes on the arrival itself (no polling loop adding CPU). */
+function arrivalLog(): { arrivals: Map<string, number>; arrived(key: string, at: number): void; waitFor(key: string, timeoutMs: number, what: string): Promise<void> } {
+  const arrivals = new Map<string, number>();
+  const waiters = new Map<string, () => void>();
+  return {
+    arrivals,
+    arrived(key, at) {
+      arrivals.set(key, at);
+      waiters.get(key)?.();
+    },
+    waitFor(key, timeoutMs, what) {
+      if (arrivals.has(key)) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${what}: event ${key} not received within ${timeoutMs} ms`)), timeoutMs);
+        waiters.set(key, () => (clearTimeout(timer), resolve()));
+      });
+    },
   };
+}
+
+async function measure(name: string, bus: EventBus, rx: Receiver & { log: ReturnType<typeof arrivalLog> }, count: number, samples: number): Promise<Run> {
+  const waitFor = (key: string, timeoutMs: number) => rx.log.waitFor(key, timeoutMs, name);
   // Warm-up: connections open, JIT warm.
   for (let i = 0; i < 50; i++) bus.emit(syncStarted({ mirror: 'm', site: 's', reason: `w${i}` }));
   await waitFor('w49', 60_000);
@@ -93,15 +107,15 @@ async function measure(name: string, bus: EventBus, rx: Receiver, count: number,
 }
 
 async function httpRun(mode: 'binary' | 'structured', count: number, samples: number): Promise<Run> {
-  const arrivals = new Map<string, number>();
-  const rx = await startEventReceiver({ key: KEY, onEvent: (e) => arrivals.set(String((e.event.data as { reason: string }).reason), e.at) });
+  const log = arrivalLog();
+  const rx = await startEventReceiver({ key: KEY, onEvent: (e) => log.arrived(String((e.event.data as { reason: string }).reason), e.at) });
   const bus = createEventBus([spec('hook', { http: { url: rx.url, mode, headers: {}, timeoutMs: 10_000, maxAttempts: 5, secret: { env: 'K' } } }, count + 100)], { log: silentLogger, env: { K: KEY }, source: 'pulpdist://bench' });
-  return measure(`http ${mode}`, bus, { arrivals, close: () => rx.close() }, count, samples);
+  return measure(`http ${mode}`, bus, { arrivals: log.arrivals, log, close: () => rx.close() }, count, samples);
 }
 
 async function amqpRun(url: string, mode: 'binary' | 'structured', count: number, samples: number): Promise<Run> {
   const address = `/queue/pulpdist-bench-${mode}`;
-  const arrivals = new Map<string, number>();
+  const log = arrivalLog();
   const u = new URL(url);
   const conn = rhea.create_container({ id: `bench-consumer-${mode}` }).connect({ host: u.hostname, port: Number(u.port), username: 'guest', password: 'guest', reconnect: false });
   // The broker may go before the consumer's close is answered: no unhandled 'error' then.
@@ -109,10 +123,10 @@ async function amqpRun(url: string, mode: 'binary' | 'structured', count: number
   conn.open_receiver({ source: { address }, credit_window: 1000 });
   conn.on('message', (ctx: EventContext) => {
     const e = fromAmqpMessage(ctx.message!);
-    arrivals.set(String((e.data as { reason: string }).reason), performance.now());
+    log.arrived(String((e.data as { reason: string }).reason), performance.now());
   });
   const bus = createEventBus([spec('bus', { amqp: { url, address, mode, username: 'guest', password: { env: 'P' } } }, count + 100)], { log: silentLogger, env: { P: 'guest' }, source: 'pulpdist://bench' });
-  return measure(`amqp ${mode}`, bus, { arrivals, close: () => void conn.close() }, count, samples);
+  return measure(`amqp ${mode}`, bus, { arrivals: log.arrivals, log, close: () => void conn.close() }, count, samples);
 }
 
 /** emit() as the controller sees it: µs per call into a matching but dead sink (connections refused). */

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SCHEMA_DIR } from '../../core/paths.js';
+import { PACKAGE_ROOT, SCHEMA_DIR } from '../../core/paths.js';
 import { MIRROR_BODY, SITES, load, mirror, where } from '../spec/fixtures.js';
 
 /** An EventSink whose `spec:` key is on line 4 and whose body starts on line 5. */
@@ -85,6 +85,7 @@ const CASES: Case[] = [
   { what: 'amqp url with a path', doc: sink('  amqp: {url: amqps://b.example.com/vhost, address: q}\n'), expect: ['s.yaml:5:15 error schema'], says: 'amqps://host:port' },
   { what: 'password over plain amqp', doc: sink('  amqp: {url: amqp://b.example.com, address: q, username: u, passwordEnv: P}\n'), expect: ['s.yaml:5:15 warning plain-amqp-auth'] },
   { what: 'two user names', doc: sink('  amqp: {url: amqps://b.example.com, address: q, username: u, usernameEnv: U}\n'), expect: ['s.yaml:5:63 error secret-source'] },
+  { what: 'a CA file for plain amqp', doc: sink('  amqp: {url: amqp://127.0.0.1:5672, address: q, caFile: /ca.pem}\n'), expect: ['s.yaml:5:58 warning ca-without-tls'] },
   { what: 'a mirror filter that matches nothing', doc: sink(`  events: {mirrors: [m1, fedora-*]}\n${HTTP_OK}`), expect: ['s.yaml:5:26 warning unknown-mirror'] },
   { what: 'a site filter that matches nothing', doc: sink(`  events: {sites: [hubb]}\n${HTTP_OK}`), expect: ['s.yaml:5:20 warning unknown-site'] },
   { what: 'duplicate names', doc: `${sink(HTTP_OK)}---\n${sink(HTTP_OK)}`, expect: ['s.yaml:9:18 error duplicate-name'], says: 'already defined at s.yaml:3:18' },
@@ -102,6 +103,13 @@ for (const c of CASES) {
     assert.is(r.specs.eventSinks?.length ?? 0, errors ? (c.what === 'duplicate names' ? 1 : 0) : 1);
   });
 }
+
+test('docs/events.md lists every rule id these cases exercise', () => {
+  const text = readFileSync(path.join(PACKAGE_ROOT, 'docs', 'events.md'), 'utf8');
+  const ids = new Set(CASES.flatMap((c) => c.expect.map((e) => e.split(' ')[2]!)));
+  assert.ok(ids.size >= 12, `only ${ids.size} rule ids`);
+  for (const id of ids) assert.ok(text.includes('`' + id + '`'), `docs/events.md does not mention \`${id}\``);
+});
 
 test('an unknown kind names EventSink among the kinds', () => {
   const r = load({ 's.yaml': 'apiVersion: pulpdist/v1\nkind: EventSinks\nmetadata: {name: a}\nspec: {}\n' });
