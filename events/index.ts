@@ -10,3 +10,5 @@ export type { SinkCloseReport, SinkStats } from './sink.js';
 export type { DropCounts } from './queue.js';
 export { EVENT_TYPES, SEVERITIES } from './types.js';
 export type { EventInput, EventSeverity, EventType } from './types.js';
+export { PropagationTracker, siteHealthChange } from './transitions.js';
+export type { SiteHealth, SitePublication } from './transitions.js';
