@@ -13,18 +13,20 @@ export const ALLOWED = {
   core: [],
   spec: ['core'],
   manifest: ['core'],
+  // events/ reuses pulp/backoff.ts (pure retry delays) rather than a second copy of the same formula.
+  events: ['core', 'spec', 'pulp'],
   pulp: ['core', 'spec'],
   reconcilers: ['core', 'spec', 'pulp', 'manifest'],
   site: ['core', 'manifest', 'pulp'],
   gitsource: ['core', 'spec'],
   status: ['core', 'spec', 'reconcilers', 'gitsource'],
   web: ['core', 'reconcilers', 'status'],
-  controller: ['core', 'spec', 'pulp', 'manifest', 'reconcilers', 'gitsource', 'status', 'web'],
+  controller: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'gitsource', 'status', 'web'],
   demo: ['core'],
-  cli: ['core', 'spec', 'pulp', 'manifest', 'reconcilers', 'site', 'gitsource', 'status', 'web', 'controller', 'demo'],
-  testkit: ['core', 'spec', 'pulp', 'manifest', 'reconcilers', 'site', 'gitsource', 'status', 'web', 'controller', 'cli', 'demo'],
-  bench: ['core', 'spec', 'pulp', 'manifest', 'reconcilers', 'site', 'gitsource', 'status', 'web', 'controller', 'cli', 'demo', 'testkit'],
-  test: ['core', 'spec', 'pulp', 'manifest', 'reconcilers', 'site', 'gitsource', 'status', 'web', 'controller', 'cli', 'demo', 'testkit', 'bench'],
+  cli: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'site', 'gitsource', 'status', 'web', 'controller', 'demo'],
+  testkit: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'site', 'gitsource', 'status', 'web', 'controller', 'cli', 'demo'],
+  bench: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'site', 'gitsource', 'status', 'web', 'controller', 'cli', 'demo', 'testkit'],
+  test: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'site', 'gitsource', 'status', 'web', 'controller', 'cli', 'demo', 'testkit', 'bench'],
 };
 
 function walk(dir) {

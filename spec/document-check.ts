@@ -7,12 +7,13 @@ import { CronExpressionParser } from 'cron-parser';
 import { BANDWIDTH_PATTERN, DURATION_PATTERN, parseBandwidth, parseDuration } from '../core/units.js';
 import type { PathSegment } from './node-position.js';
 import { problemAt, quote } from './problem.js';
+import { EVENT_SINK_SECRET_ADVICE, checkEventSinkValues } from './event-sink.js';
 import type { SpecKind } from './schema-check.js';
 import type { SourceDocument } from './source-file.js';
 import type { Problem } from './types.js';
 
 export const API_VERSION = 'pulpdist/v1';
-const KINDS: readonly SpecKind[] = ['Site', 'Mirror'];
+const KINDS: readonly SpecKind[] = ['Site', 'Mirror', 'EventSink'];
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -41,7 +42,7 @@ export function checkHeader(source: SourceDocument, out: Problem[]): SpecKind | 
   }
   if (!KINDS.includes(kind as SpecKind)) {
     const near = KINDS.find((k) => typeof kind === 'string' && k.toLowerCase() === kind.toLowerCase());
-    out.push(problemAt(source, ['kind'], 'kind', `unknown kind ${quote(kind)} (expected ${near ? `"${near}"; kinds are case-sensitive` : 'Site or Mirror'})`));
+    out.push(problemAt(source, ['kind'], 'kind', `unknown kind ${quote(kind)} (expected ${near ? `"${near}"; kinds are case-sensitive` : 'Site, Mirror or EventSink'})`));
     return undefined;
   }
   return ok ? (kind as SpecKind) : undefined;
@@ -72,7 +73,8 @@ function urlSecret(text: string): string | undefined {
  * aliased secret is reported once, where it is written). Messages never repeat the value.
  * Returns the paths reported, so that schema errors about the same nodes can be left out.
  */
-export function checkSecrets(source: SourceDocument, out: Problem[]): PathSegment[][] {
+export function checkSecrets(source: SourceDocument, out: Problem[], kind?: SpecKind): PathSegment[][] {
+  const advice = kind === 'EventSink' ? EVENT_SINK_SECRET_ADVICE : ADVICE;
   const found: PathSegment[][] = [];
   const stack: { node: unknown; path: PathSegment[] }[] = [{ node: source.doc.contents, path: [] }];
   for (let top = stack.pop(); top; top = stack.pop()) {
@@ -85,7 +87,7 @@ export function checkSecrets(source: SourceDocument, out: Problem[]): PathSegmen
         const p = [...path, key];
         if (SECRET_KEY.test(key) && !REFERENCE_KEY.test(key) && isScalar(value) && (typeof value.value === 'number' || (typeof value.value === 'string' && value.value !== ''))) {
           found.push(p);
-          out.push(problemAt(source, p, 'inline-secret', `inline secret: ${ADVICE}`));
+          out.push(problemAt(source, p, 'inline-secret', `inline secret: ${advice}`));
           continue;
         }
         stack.push({ node: value, path: p });
@@ -96,7 +98,7 @@ export function checkSecrets(source: SourceDocument, out: Problem[]): PathSegmen
       const what = urlSecret(node.value);
       if (what) {
         found.push(path);
-        out.push(problemAt(source, path, 'inline-secret', `inline secret: the URL holds ${what}; ${ADVICE}`));
+        out.push(problemAt(source, path, 'inline-secret', `inline secret: the URL holds ${what}; ${advice}`));
       }
     }
   }
@@ -125,6 +127,8 @@ export function checkValues(source: SourceDocument, kind: SpecKind, out: Problem
     if (typeof interval === 'string' && new RegExp(DURATION_PATTERN).test(interval) && parseDuration(interval) === 0) {
       out.push(problemAt(source, ['spec', 'schedule', 'interval'], 'interval', 'must be longer than zero'));
     }
+  } else if (kind === 'EventSink') {
+    checkEventSinkValues(source, out);
   } else {
     const bandwidth = get(data, ['spec', 'limits', 'bandwidth']);
     if (typeof bandwidth === 'string' && new RegExp(BANDWIDTH_PATTERN).test(bandwidth) && parseBandwidth(bandwidth) < 1) {

@@ -6,6 +6,8 @@
 import { checkCrossRules, mirrorFacts, siteFacts } from './cross-rules.js';
 import type { MirrorFacts, SiteFacts } from './cross-rules.js';
 import { checkHeader, checkSecrets, checkValues } from './document-check.js';
+import { checkEventSinkRules, eventSinkFacts, normalizeEventSink } from './event-sink.js';
+import type { EventSinkFacts, EventSinkSpec } from './event-sink.js';
 import { normalizeMirror, normalizeSite } from './normalize.js';
 import { sortProblems } from './problem.js';
 import { checkSchema } from './schema-check.js';
@@ -40,7 +42,8 @@ export function loadSpecFiles(files: SpecFile[]): LoadResult {
   const refs: DocumentRef[] = [];
   const sites: SiteFacts[] = [];
   const mirrors: MirrorFacts[] = [];
-  const valid = new Map<SourceDocument, 'Site' | 'Mirror'>();
+  const sinks: EventSinkFacts[] = [];
+  const valid = new Map<SourceDocument, 'Site' | 'Mirror' | 'EventSink'>();
   for (const file of ordered) {
     const parsed = parseSourceFile(file.path, file.content);
     problems.push(...parsed.problems);
@@ -50,10 +53,11 @@ export function loadSpecFiles(files: SpecFile[]): LoadResult {
       const own: Problem[] = [];
       const kind = checkHeader(source, own);
       if (kind) {
-        const secrets = checkSecrets(source, own);
+        const secrets = checkSecrets(source, own, kind);
         const schemaOk = checkSchema(source, kind, own, secrets);
         checkValues(source, kind, own);
         if (kind === 'Site') sites.push(siteFacts(source));
+        else if (kind === 'EventSink') sinks.push(eventSinkFacts(source));
         else mirrors.push(mirrorFacts(source));
         if (schemaOk && !own.some((p) => p.severity === 'error')) valid.set(source, kind);
       }
@@ -62,17 +66,24 @@ export function loadSpecFiles(files: SpecFile[]): LoadResult {
   }
 
   const { duplicates } = checkCrossRules(sites, mirrors, problems);
+  const names = (facts: { name?: string }[]) => facts.flatMap((f) => (f.name === undefined ? [] : [f.name]));
+  for (const d of checkEventSinkRules(sinks, { sites: names(sites), mirrors: names(mirrors) }, problems)) duplicates.add(d);
+  const sinkSpecs: EventSinkSpec[] = [];
   const siteSpecs: SiteSpec[] = [];
   const mirrorSpecs: MirrorSpec[] = [];
   for (const [source, kind] of valid) {
     if (duplicates.has(source)) continue;
     const position = { file: source.file, line: source.line, column: source.column };
     if (kind === 'Site') siteSpecs.push(normalizeSite(source.data, position));
+    else if (kind === 'EventSink') sinkSpecs.push(normalizeEventSink(source.data, position));
     else mirrorSpecs.push(normalizeMirror(source.data, position));
   }
   const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const specs: LoadResult['specs'] = { sites: siteSpecs.sort(byName), mirrors: mirrorSpecs.sort(byName) };
+  // Only when there are sinks, so that a spec set without events looks exactly as it always did.
+  if (sinkSpecs.length) specs.eventSinks = sinkSpecs.sort(byName);
   return {
-    specs: { sites: siteSpecs.sort(byName), mirrors: mirrorSpecs.sort(byName) },
+    specs,
     problems: sortProblems(problems),
     files: ordered.length,
     documents: refs.length,

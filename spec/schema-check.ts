@@ -14,13 +14,13 @@ import { problemAt, quote } from './problem.js';
 import type { SourceDocument } from './source-file.js';
 import type { Problem } from './types.js';
 
-export type SpecKind = 'Site' | 'Mirror';
+export type SpecKind = 'Site' | 'Mirror' | 'EventSink';
 
 /** Schema problems reported per document; past that, one line says there are more. */
 export const MAX_SCHEMA_PROBLEMS = 100;
 
 /** The schema file of each kind, relative to schemas/. */
-export const SCHEMA_FILES: Record<SpecKind, string> = { Site: 'site.schema.json', Mirror: 'mirror.schema.json' };
+export const SCHEMA_FILES: Record<SpecKind, string> = { Site: 'site.schema.json', Mirror: 'mirror.schema.json', EventSink: 'eventsink.schema.json' };
 
 let ajv: Ajv | undefined;
 const validators = new Map<SpecKind, ValidateFunction>();
@@ -50,6 +50,13 @@ const PATTERN_HINTS: Record<string, string> = {
   basePath: 'must be a relative URL path such as fedora/40/x86_64: no leading or trailing "/", no "//", spaces, "." or ".." segments',
   interval: 'must be a duration such as 30s, 15m, 6h, 1d or 1h30m',
   cron: 'must be a 5-field cron expression such as "0 */6 * * *" (minute hour day-of-month month day-of-week)',
+  envName: 'must be an environment variable name (letters, digits and "_", not starting with a digit)',
+  absoluteFile: 'must be an absolute path',
+  nameGlob: 'must be a name or a glob over names: lowercase letters, digits, "-", "." and the glob characters * ? [ ] { } , !',
+  eventTypeGlob: 'must be an event type or a glob such as org.pulpdist.sync.* (see docs/events.md for the types)',
+  webhookUrl: 'must be an http(s) URL without user info, such as https://hooks.example.com/pulpdist',
+  amqpUrl: 'must be amqp://host:port or amqps://host:port: no user info, path or query',
+  timeout: 'must be a duration such as 10s, 1m or 500ms',
   labelValue: 'label values may hold letters, digits, "-", "_" and "." and must start and end with a letter or digit',
 };
 
@@ -61,6 +68,8 @@ const ONE_OF: Record<string, { rule: string; props: [string, string] }> = {
   '/spec/source': { rule: 'source-kind', props: ['path', 'manifest'] },
   '/spec/schedule': { rule: 'schedule-kind', props: ['interval', 'cron'] },
   '/spec/pulp/auth': { rule: 'auth-password', props: ['passwordEnv', 'passwordFile'] },
+  // Only EventSink has a oneOf on spec itself.
+  '/spec': { rule: 'sink-kind', props: ['http', 'amqp'] },
 };
 
 function typeName(value: unknown): string {

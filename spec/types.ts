@@ -3,6 +3,8 @@
  * (desired state, plan, status) reads these types, never raw YAML.
  */
 
+import type { EventSinkSpec } from './event-sink.js';
+
 /** Where a document came from, for messages that point back into Git. */
 export interface SourcePosition {
   file: string;
@@ -69,6 +71,8 @@ export interface MirrorSpec {
 export interface SpecSet {
   sites: SiteSpec[];
   mirrors: MirrorSpec[];
+  /** Where events go (docs/events.md); set only when the commit has EventSink documents. */
+  eventSinks?: EventSinkSpec[];
 }
 
 export type Severity = 'error' | 'warning';
