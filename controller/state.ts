@@ -10,6 +10,9 @@ import { buildStatusDocument, type LastPassSnapshot } from '../status/model.js';
 import type { RunningPass } from './running-pass.js';
 import type { SpecTracker } from './spec-tracker.js';
 
+/** What the state reads of the spec tracker (plain data in the unit tests). */
+export type SpecView = Pick<SpecTracker, 'specCommit' | 'problems' | 'valid'>;
+
 export class LoopState {
   /** The commit whose pass last returned. */
   observedCommit: string | null = null;
@@ -28,7 +31,7 @@ export class LoopState {
   running: RunningPass | null = null;
   private current: StatusDocument;
 
-  constructor(private readonly o: { version: string; startedAt: Date; specs: SpecTracker }) {
+  constructor(private readonly o: { version: string; startedAt: Date; specs: SpecView }) {
     this.current = this.render();
   }
 
