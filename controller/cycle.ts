@@ -56,6 +56,11 @@ export interface CycleDeps {
   passDeadlineMs: number;
 }
 
+/** The result of the pass the cycle ran, if it returned one. */
+export function passResultOf(o: CycleOutcome): PassResult | null {
+  return o.kind === 'ok' || o.kind === 'git-error' ? o.result : null;
+}
+
 /** Run one cycle; never throws. */
 export async function runCycle(d: CycleDeps, n: number, reasons: ReadonlySet<TriggerReason>): Promise<CycleOutcome> {
   const startedAt = d.clock.now();

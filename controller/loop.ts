@@ -23,7 +23,7 @@ import type { TreeFile } from '../gitsource/tree.js';
 import { PropagationTracker } from '../status/propagation.js';
 import type { StatusWriter } from '../status/writer.js';
 import { sleepOrCancel, systemClock, type Clock, type Timer } from './clock.js';
-import { runCycle, type CycleDeps } from './cycle.js';
+import { passResultOf, runCycle, type CycleDeps, type CycleOutcome } from './cycle.js';
 import { createHeadCheck } from './head-check.js';
 import { handleOutcome, type LoopMetrics, type OutcomeDeps } from './outcome.js';
 import { jittered, type TriggerReason } from './schedule.js';
@@ -102,9 +102,7 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
     clock,
     debounceMs,
     run: async (reasons) => void (await cycle(reasons)),
-    onError: (err) => {
-      if (!shutdown.signal.aborted) log.error('internal error in the controller loop', { error: messageOf(err) });
-    },
+    onError: (err) => void (shutdown.signal.aborted || log.error('internal error in the controller loop', { error: messageOf(err) })),
   });
   const cycleDeps: CycleDeps = { source, specs, reconcile: deps.reconcile, state, clock, shutdown: shutdown.signal, gitTimeoutMs: Math.max(intervalMs, 30_000), passDeadlineMs };
   const outcomeDeps: OutcomeDeps = {
@@ -115,19 +113,16 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
   };
   const checkHead = createHeadCheck({ source, specs, state, queue, clock, shutdown: shutdown.signal, preemptAfterMs, log });
 
-  /** One cycle and its outcome; resolves with the pass result, if a pass returned one. */
-  async function cycle(reasons: ReadonlySet<TriggerReason>): Promise<PassResult | null> {
+  /** One cycle and its outcome. */
+  const cycle = async (reasons: ReadonlySet<TriggerReason>): Promise<CycleOutcome> => {
     const outcome = await runCycle(cycleDeps, ++passNo, reasons);
     await handleOutcome(outcomeDeps, outcome);
-    return outcome.kind === 'ok' || outcome.kind === 'git-error' ? outcome.result : null;
-  }
+    return outcome;
+  };
 
   function trigger(reason: TriggerReason): void {
     if (shutdown.signal.aborted) return;
-    if (reason === 'webhook') {
-      void checkHead();
-      return;
-    }
+    if (reason === 'webhook') return void checkHead();
     const running = queue.running;
     // A new commit is a new desired state: between cycles it does not wait for an error backoff.
     queue.add(reason);
@@ -148,7 +143,7 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
       trigger('start');
     },
     trigger,
-    runOnce: () => cycle(new Set(['start'])),
+    runOnce: async () => passResultOf(await cycle(new Set(['start']))),
     getStatus: () => state.doc,
     isReady: () => state.cycles > 0 && state.gitOk,
     onCycle(listener) {
