@@ -78,8 +78,8 @@ export async function runCycle(d: CycleDeps, n: number, reasons: ReadonlySet<Tri
     const result = await d.reconcile(valid.specs, { signal: run.signal });
     return git.ok ? { ...ran, kind: 'ok', result } : { ...ran, kind: 'git-error', error: git.error, result };
   } catch (error) {
-    const cause = run.signal.aborted ? run.abortCause() : 'other';
-    return { ...ran, kind: cause === 'deadline' ? 'deadline' : cause === 'superseded' ? 'superseded' : 'failed', error };
+    // Why it ended is read from the signal, not from the error: a pass may throw anything once aborted.
+    return { ...ran, kind: run.signal.aborted ? run.abortCause() : 'failed', error };
   } finally {
     run.end();
     d.state.running = null;

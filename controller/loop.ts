@@ -102,7 +102,9 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
     clock,
     debounceMs,
     run: async (reasons) => void (await cycle(reasons)),
-    onError: (err) => void (shutdown.signal.aborted || log.error('internal error in the controller loop', { error: messageOf(err) })),
+    onError: (err) => {
+      if (!shutdown.signal.aborted) log.error('internal error in the controller loop', { error: messageOf(err) });
+    },
   });
   const cycleDeps: CycleDeps = { source, specs, reconcile: deps.reconcile, state, clock, shutdown: shutdown.signal, gitTimeoutMs: Math.max(intervalMs, 30_000), passDeadlineMs };
   const outcomeDeps: OutcomeDeps = {

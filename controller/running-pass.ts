@@ -10,8 +10,8 @@ export class PassSupersededError extends Error {
   override name = 'PassSupersededError';
 }
 
-/** Why a pass's signal was aborted, read from its reason. */
-export type AbortCause = 'deadline' | 'superseded' | 'other';
+/** Why a pass's signal was aborted, read from its reason ('failed': shutdown, or anything else). */
+export type AbortCause = 'deadline' | 'superseded' | 'failed';
 
 export class RunningPass {
   /** Aborted at the pass deadline, on shutdown, or when a newer commit supersedes the pass. */
@@ -46,7 +46,7 @@ export class RunningPass {
     const reason: unknown = this.signal.reason;
     if (reason instanceof DOMException && reason.name === 'TimeoutError') return 'deadline';
     if (reason instanceof PassSupersededError) return 'superseded';
-    return 'other';
+    return 'failed';
   }
 
   /** The pass is over: a pending preemption must not fire into the next one. */
