@@ -48,8 +48,8 @@ export class SpecTracker {
     this.specCommit = commit;
     this.problems = result.problems;
     const errors = result.problems.filter((p) => p.severity === 'error');
-    if (errors.length) {
-      const first = errors[0]!;
+    const [first] = errors;
+    if (first) {
       this.log.warn('spec commit is invalid and is not applied; the last valid commit stays in force', {
         commit,
         errors: errors.length,

@@ -12,6 +12,7 @@ import { createPassMemory, reconcilePass } from '../reconcilers/pass.js';
 import { loadSpecFiles } from '../spec/load.js';
 import type { SiteSpec, SpecSet } from '../spec/types.js';
 import { openGitSource } from '../gitsource/source.js';
+import { systemClock } from './clock.js';
 import { createController, type Controller } from './loop.js';
 import { createMetrics } from '../web/metrics.js';
 import { startStatusServer } from '../web/server.js';
@@ -69,8 +70,10 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   const log = o.log;
   const statusBranch = o.statusBranch ?? 'pulpdist/status';
   const source = await openGitSource({ repo: o.repo, branch: o.branch, path: o.path, statusBranch: statusBranch || undefined, stateDir, env, log: log.child({ component: 'git' }) });
-  const startedAt = new Date();
-  const metrics = createMetrics({ version: o.version, countSyncsSince: startedAt });
+  const clock = systemClock;
+  const now = (): Date => new Date(clock.now());
+  const startedAt = now();
+  const metrics = createMetrics({ version: o.version, countSyncsSince: startedAt, now });
 
   // One client per site, rebuilt only when that site's spec changes, so connection pools and
   // password reads are reused across passes.
@@ -93,16 +96,17 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   const memory = createPassMemory();
   const manifestCacheDir = path.join(stateDir, 'manifest-cache');
   const reconcile = (specs: SpecSet, { signal }: { signal: AbortSignal }) =>
-    reconcilePass(specs, { clients: clientsFor(specs.sites), log, now: () => new Date(), manifestCacheDir, memory }, { signal });
+    reconcilePass(specs, { clients: clientsFor(specs.sites), log, now, manifestCacheDir, memory }, { signal });
 
   const controller = createController(
     {
       source,
       loadSpecs: (files) => loadSpecFiles(files),
       reconcile,
-      writer: statusBranch ? createStatusWriter(source, { log, now: () => new Date() }) : null,
+      writer: statusBranch ? createStatusWriter(source, { log, now }) : null,
       metrics,
       log,
+      clock,
     },
     { intervalMs: o.intervalMs, passDeadlineMs: o.passDeadlineMs, preemptAfterMs: o.preemptAfterMs, version: o.version },
   );
@@ -112,6 +116,7 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
     ? await startStatusServer({
         listen,
         getStatus: controller.getStatus,
+        now,
         isReady: controller.isReady,
         metrics,
         log: log.child({ component: 'http' }),

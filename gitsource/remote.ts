@@ -8,13 +8,14 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
-import http from 'isomorphic-git/http/node';
-import { GitSourceError, messageOf } from '../core/errors.js';
+import { GitSourceError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { redactUrl, registerSecret } from '../core/redact.js';
 import { resolveBranch } from './ref.js';
+import { RemoteConnection, remoteCredentials } from './remote-connection.js';
 import type { GitSource } from './types.js';
 import { readYamlFiles, type GitFs, type GitRepo } from './tree.js';
+
+export { GIT_ENV } from './remote-connection.js';
 
 export interface RemoteSourceOptions {
   url: string;
@@ -28,87 +29,26 @@ export interface RemoteSourceOptions {
   log: Logger;
 }
 
-/** The environment variables a remote source reads. */
-export const GIT_ENV = { username: 'PULPDIST_GIT_USERNAME', token: 'PULPDIST_GIT_TOKEN', password: 'PULPDIST_GIT_PASSWORD' } as const;
-
 /** Open (and on first use create) the bare clone of `url` in the state dir. */
 export async function openRemoteSource(o: RemoteSourceOptions): Promise<GitSource> {
-  const parsed = new URL(o.url);
-  // userinfo in --repo works but is discouraged: it would sit in the process list. Strip it so it
-  // never reaches the clone's config, logs or status.
-  const urlUser = decodeURIComponent(parsed.username);
-  const urlPass = decodeURIComponent(parsed.password);
-  parsed.username = '';
-  parsed.password = '';
-  const url = parsed.toString();
-  const username = o.env[GIT_ENV.username] || urlUser || 'oauth2';
-  const password = o.env[GIT_ENV.token] || o.env[GIT_ENV.password] || urlPass || '';
-  registerSecret(password);
-  const description = redactUrl(url);
-
-  const gitdir = path.join(o.stateDir, 'repos', createHash('sha256').update(url).digest('hex').slice(0, 16) + '.git');
+  const cred = remoteCredentials(o.url, o.env);
+  const gitdir = path.join(o.stateDir, 'repos', createHash('sha256').update(cred.url).digest('hex').slice(0, 16) + '.git');
   const repo: GitRepo = { fs: o.fs, gitdir, cache: {} };
-  const gfs = o.fs;
-  let lastHead: string | null = null;
-  if (!fs.existsSync(path.join(gitdir, 'HEAD'))) {
-    await fs.promises.mkdir(gitdir, { recursive: true });
-    await git.init({ fs: gfs, gitdir, bare: true, defaultBranch: o.branch });
-    await git.addRemote({ fs: gfs, gitdir, remote: 'origin', url, force: true });
-  }
-
-  let prompted = false;
-  const auth = {
-    onAuth: () => {
-      if (!password || prompted) return { cancel: true };
-      prompted = true;
-      return { username, password };
-    },
-    onAuthFailure: () => ({ cancel: true }),
-  };
-  const wrap = (what: string) => (err: unknown): never => {
-    const code = (err as { code?: string }).code;
-    const hint =
-      code === 'UserCanceledError' || (code === 'HttpError' && /401|403/.test(messageOf(err)))
-        ? `authentication failed: set ${GIT_ENV.token} (and ${GIT_ENV.username}) for ${description}`
-        : messageOf(err);
-    throw new GitSourceError(`${what} ${description} failed: ${hint}`, { cause: err, retryable: code !== 'UserCanceledError' });
-  };
-  const lock = createMutex();
+  await ensureBareClone(repo, cred.url, o.branch);
+  const conn = new RemoteConnection(repo, cred);
   const specRef = `refs/remotes/origin/${o.branch}`;
-  const statusLocal = `refs/heads/${o.statusBranch}`;
-
-  // An aborted caller stops waiting, but the network operation runs on; the next operation on
-  // the repository waits for it so that two fetches never write the same refs and packs.
-  let lingering: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => lock(async () => {
-    await lingering;
-    return fn();
-  });
-  const linger = <T>(p: Promise<T>): Promise<T> => {
-    lingering = p.catch(() => undefined);
-    return p;
-  };
-
-  const fetchBranch = async (branch: string, signal: AbortSignal): Promise<string | null> => {
-    signal.throwIfAborted();
-    prompted = false;
-    const r = await raceAbort(
-      linger(git.fetch({ fs: gfs, http, gitdir, url, remote: 'origin', ref: branch, remoteRef: branch, singleBranch: true, tags: false, cache: repo.cache, ...auth })),
-      signal,
-    );
-    return r.fetchHead;
-  };
-
+  const statusRef = `refs/heads/${o.statusBranch}`;
+  let lastHead: string | null = null;
   return {
     kind: 'remote',
-    description,
+    description: cred.description,
     repo,
     refresh: ({ signal }) =>
-      exclusive(async () => {
-        const head = await fetchBranch(o.branch, signal).catch(wrap('fetching'));
+      conn.exclusive(async () => {
+        const head = await conn.fetch(o.branch, signal).catch((err: unknown) => conn.fail('fetching', err));
         // A force-push just moves the tracking ref: the new head is the desired state.
-        if (!head) throw new GitSourceError(`branch "${o.branch}" not found at ${description} (--branch)`);
-        await git.writeRef({ fs: gfs, gitdir, ref: specRef, value: head, force: true });
+        if (!head) throw new GitSourceError(`branch "${o.branch}" not found at ${cred.description} (--branch)`);
+        await git.writeRef({ fs: repo.fs, gitdir, ref: specRef, value: head, force: true });
         if (head !== lastHead) repo.cache = {};
         lastHead = head;
         return head;
@@ -117,73 +57,37 @@ export async function openRemoteSource(o: RemoteSourceOptions): Promise<GitSourc
     async watch() {
       return async () => {};
     },
-    statusHead: ({ signal }) =>
-      exclusive(async () => {
-        prompted = false;
-        const refs = await raceAbort(linger(git.listServerRefs({ http, url, prefix: `refs/heads/${o.statusBranch}`, ...auth })), signal).catch(wrap('listing refs of'));
-        const found = refs.find((r) => r.ref === `refs/heads/${o.statusBranch}`);
-        if (!found) return null;
-        const have = await git.readCommit({ fs: gfs, gitdir, oid: found.oid, cache: repo.cache }).then(() => true, () => false);
-        if (!have) await fetchBranch(o.statusBranch, signal).catch(wrap('fetching the status branch of'));
-        return found.oid;
-      }),
-    publishStatus: (commit, _expected, { signal }) =>
-      exclusive(async () => {
-        const previous = await resolveBranch(repo, statusLocal);
-        await git.writeRef({ fs: gfs, gitdir, ref: statusLocal, value: commit, force: true });
-        prompted = false;
-        try {
-          const r = await git.push({ fs: gfs, http, gitdir, url, ref: statusLocal, remoteRef: statusLocal, cache: repo.cache, signal, ...auth });
-          if (r.ok && !r.error) return 'ok';
-          const reason = Object.values(r.refs ?? {}).map((x) => x.error).filter(Boolean).join('; ') || r.error || 'unknown';
-          if (REJECTED.test(reason)) return restore('rejected');
-          throw new GitSourceError(`pushing the status branch to ${description} failed: ${reason}`);
-        } catch (err) {
-          const code = (err as { code?: string }).code;
-          // Rejected client-side (our view is stale) or by the server (the ref moved while we
-          // pushed: receive-pack's compare-and-swap says "failed to update ref").
-          if (code === 'PushRejectedError' || (code === 'GitPushError' && REJECTED.test(messageOf(err)))) return restore('rejected');
-          if (err instanceof GitSourceError) throw err;
-          return wrap('pushing the status branch to')(err);
-        }
-        async function restore(v: 'rejected'): Promise<'rejected'> {
-          if (previous) await git.writeRef({ fs: gfs, gitdir, ref: statusLocal, value: previous, force: true });
-          return v;
-        }
-      }),
+    statusHead: ({ signal }) => conn.exclusive(() => statusHead(conn, o.statusBranch, signal)),
+    publishStatus: (commit, _expected, { signal }) => conn.exclusive(() => publishStatus(conn, statusRef, commit, signal)),
   };
 }
 
-/** Serialize async work on one repository. */
-function createMutex(): <T>(fn: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = tail.then(fn, fn);
-    tail = run.catch(() => undefined);
-    return run;
-  };
+async function ensureBareClone(repo: GitRepo, url: string, branch: string): Promise<void> {
+  if (fs.existsSync(path.join(repo.gitdir, 'HEAD'))) return;
+  await fs.promises.mkdir(repo.gitdir, { recursive: true });
+  await git.init({ fs: repo.fs, gitdir: repo.gitdir, bare: true, defaultBranch: branch });
+  await git.addRemote({ fs: repo.fs, gitdir: repo.gitdir, remote: 'origin', url, force: true });
 }
 
-const REJECTED = /fast-forward|fetch first|stale|rejected|failed to update ref|failed to lock/i;
+/** The server's status branch head, fetched into the clone if we lack it; null when absent. */
+async function statusHead(conn: RemoteConnection, branch: string, signal: AbortSignal): Promise<string | null> {
+  const { repo } = conn;
+  const oid = await conn.serverRef(`refs/heads/${branch}`, signal).catch((err: unknown) => conn.fail('listing refs of', err));
+  if (!oid) return null;
+  const have = await git.readCommit({ fs: repo.fs, gitdir: repo.gitdir, oid, cache: repo.cache }).then(() => true, () => false);
+  if (!have) await conn.fetch(branch, signal).catch((err: unknown) => conn.fail('fetching the status branch of', err));
+  return oid;
+}
 
 /**
- * isomorphic-git's fetch takes no signal: stop waiting when aborted (the operation itself
- * finishes in the background, see `linger`).
+ * Move the local status branch to `commit` and push it. The server's compare-and-swap decides: on
+ * `rejected` the local branch goes back to where it was, and the writer re-reads and re-applies.
  */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
+async function publishStatus(conn: RemoteConnection, ref: string, commit: string, signal: AbortSignal): Promise<'ok' | 'rejected'> {
+  const { repo } = conn;
+  const previous = await resolveBranch(repo, ref);
+  await git.writeRef({ fs: repo.fs, gitdir: repo.gitdir, ref, value: commit, force: true });
+  const outcome = await conn.push(ref, signal);
+  if (outcome === 'rejected' && previous) await git.writeRef({ fs: repo.fs, gitdir: repo.gitdir, ref, value: previous, force: true });
+  return outcome;
 }

@@ -39,8 +39,8 @@ export function findGitdir(dir: string): string {
   }
   if (st?.isDirectory()) return dotGit;
   if (st?.isFile()) {
-    const m = /^gitdir:\s*(.+)$/m.exec(fs.readFileSync(dotGit, 'utf8'));
-    if (m) return path.resolve(dir, m[1]!.trim());
+    const target = /^gitdir:\s*(.+)$/m.exec(fs.readFileSync(dotGit, 'utf8'))?.[1];
+    if (target) return path.resolve(dir, target.trim());
   }
   if (fs.existsSync(path.join(dir, 'HEAD')) && fs.existsSync(path.join(dir, 'objects'))) return dir;
   if (!fs.existsSync(dir)) throw new GitSourceError(`repository ${dir} does not exist (--repo)`, { retryable: false });

@@ -97,13 +97,14 @@ export async function writeFilesTree(repo: GitRepo, files: ReadonlyMap<string, s
   const root: Dir = { files: new Map(), dirs: new Map() };
   for (const [p, text] of files) {
     const parts = p.split('/');
+    const name = parts.pop() ?? p;
     let d = root;
-    for (const part of parts.slice(0, -1)) {
+    for (const part of parts) {
       let next = d.dirs.get(part);
       if (!next) d.dirs.set(part, (next = { files: new Map(), dirs: new Map() }));
       d = next;
     }
-    d.files.set(parts[parts.length - 1]!, text);
+    d.files.set(name, text);
   }
   const write = async (d: Dir): Promise<string> => {
     const tree: { mode: string; path: string; oid: string; type: 'blob' | 'tree' }[] = [];

@@ -7,6 +7,15 @@ import type { ControllerStatus, MirrorSiteStatus, MirrorStatus, SiteStatus, Spec
 import type { PassResult } from '../reconcilers/pass-types.js';
 import type { Problem, SpecSet } from '../spec/types.js';
 
+/** The last pass as the loop knows it (`finishedAt` null while it runs). */
+export interface LastPassSnapshot {
+  startedAt: Date;
+  finishedAt: Date | null;
+  result: 'succeeded' | 'failed' | 'running';
+  /** Why it failed. */
+  message?: string;
+}
+
 export interface ControllerSnapshot {
   version: string;
   startedAt: Date;
@@ -16,7 +25,7 @@ export interface ControllerSnapshot {
   specCommit: string | null;
   /** Problems of `specCommit` (only errors are shown; warnings do not block a commit). */
   problems: readonly Problem[];
-  lastPass: { startedAt: Date; finishedAt: Date | null; result: 'succeeded' | 'failed' | 'running'; message?: string } | null;
+  lastPass: LastPassSnapshot | null;
   /** The specs in force: those of the last valid commit. */
   specs: SpecSet | null;
   /** The last pass's result over `specs` (null before the first pass completes). */
