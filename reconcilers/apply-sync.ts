@@ -8,7 +8,7 @@ import type { Href, PulpClient, Task } from '../pulp/types.js';
 import type { PassEvent } from './pass-types.js';
 import type { PlanEntry } from './plan-types.js';
 import { formatTreeLabel, hrefId, managedLabels, syncKey, TREE_LABEL, versionNumberOf } from './names.js';
-import { treeOfText } from './observe.js';
+import { treeOfText } from './tree.js';
 
 export interface SyncDeps {
   now: () => Date;

@@ -17,14 +17,13 @@ import type { Logger } from '../core/logger.js';
 import { redact } from '../core/redact.js';
 import type { LastSync } from '../core/status.js';
 import type { Href, PulpClient } from '../pulp/types.js';
-import type { PassEvent } from './pass-types.js';
+import type { EntryOutcome, EntryResult, PassEvent, SourceReader } from './pass-types.js';
 import type { DesiredState, ObjectKind, Plan, PlanEntry, SourceTree } from './plan-types.js';
 import { isManaged, MIRROR_LABEL, syncKey } from './names.js';
 import { awaitRunningSyncs, labelTree, runSync } from './apply-sync.js';
 import { isPendingRepositoryRef } from './distribution.js';
 
 export { progressOf } from './apply-sync.js';
-import type { SourceReader } from './source.js';
 
 export interface ApplyDeps {
   clients: ReadonlyMap<string, PulpClient>;
@@ -43,15 +42,6 @@ export interface ApplyOptions {
   maxConcurrentSyncs?: number;
   /** Creates, updates and deletes in flight per site. @default 8 */
   apiConcurrency?: number;
-}
-
-export type EntryOutcome = 'succeeded' | 'failed' | 'skipped';
-
-export interface EntryResult {
-  entry: PlanEntry;
-  result: EntryOutcome;
-  message?: string;
-  durationMs: number;
 }
 
 export interface ApplyResult {

@@ -4,7 +4,7 @@
  */
 import type { LastSync, MirrorSiteStatus, MirrorState, MirrorStatus, SiteStatus } from '../core/status.js';
 import type { DesiredState, ObservedState, Plan, PlanEntry } from './plan-types.js';
-import type { EntryResult } from './apply.js';
+import type { EntryResult } from './pass-types.js';
 import { syncKey } from './names.js';
 
 export interface StatusInput {

@@ -9,6 +9,7 @@ import { createLogger } from '../../core/logger.js';
 import { formatBytes, formatDuration } from '../../core/units.js';
 import { applyPrepared, preparePlan } from '../../reconcilers/pass.js';
 import type { PassEvent } from '../../reconcilers/pass-types.js';
+import { createSourceReader } from '../../sources/reader.js';
 import { renderText } from '../reporters/plan.js';
 import { requestTimeoutOption } from '../options.js';
 import { cacheFileFor, clientsFor, interruptSignal, loadMemory, loadValidSpecs, saveMemory } from '../pass-setup.js';
@@ -101,7 +102,7 @@ exit codes:
     const { signal, dispose } = interruptSignal();
     const started = Date.now();
     try {
-      const deps = { clients: clientsFor(specs, log, process.env, timeout), log, now: () => new Date(), memory, onEvent: printer.onEvent };
+      const deps = { clients: clientsFor(specs, log, process.env, timeout), log, now: () => new Date(), memory, sources: createSourceReader(), onEvent: printer.onEvent };
       const opts = { signal, allowMassDelete: !!values['allow-mass-delete'] };
       const prepared = await preparePlan(specs, deps, opts);
       process.stdout.write(renderText(prepared.plan) + '\n');
