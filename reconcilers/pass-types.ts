@@ -8,7 +8,8 @@ import type { Logger } from '../core/logger.js';
 import type { LastSync, MirrorStatus, SiteStatus } from '../core/status.js';
 import type { PulpClient } from '../pulp/types.js';
 import type { MirrorSource } from '../spec/types.js';
-import type { Plan, PlanEntry, TreeSummary } from './plan-types.js';
+import type { PassFailure } from './failures.js';
+import type { DesiredState, Plan, PlanEntry, SourceTree, TreeSummary } from './plan-types.js';
 import type { PublishedCache } from './published-cache.js';
 
 /**
@@ -93,8 +94,40 @@ export interface PassResult {
   sites: SiteStatus[];
   /** The earliest time a mirror's schedule comes due, so the loop can wake for it. */
   nextDueAt: Date | null;
-  /** Human summary lines of what failed and why. */
-  failures: string[];
+  /**
+   * What kept the pass from converging, typed (reconcilers/failures.ts): failed or skipped entries,
+   * unreachable sites, unreadable sources. Each one's `toString()` is its human line.
+   */
+  failures: PassFailure[];
   /** The plan this pass computed (and, unless dryRun, carried out). */
   plan?: Plan;
+}
+
+/** What apply is given: the clients it writes through and the edges it reports to. */
+export interface ApplyDeps {
+  clients: ReadonlyMap<string, PulpClient>;
+  log: Logger;
+  now: () => Date;
+  sources: SourceReader;
+  onEvent?: (event: PassEvent) => void;
+}
+
+export interface ApplyOptions {
+  signal: AbortSignal;
+  desired: DesiredState;
+  /** The source trees the plan was computed from (their manifests are what gets written). */
+  sourceTrees: ReadonlyMap<string, SourceTree>;
+  /** Syncs running at once over all sites. @default 16 */
+  maxConcurrentSyncs?: number;
+  /** Creates, updates and deletes in flight per site. @default 8 */
+  apiConcurrency?: number;
+}
+
+export interface ApplyResult {
+  /** One per plan entry apply acted on (noops aside), in the order they finished. */
+  results: EntryResult[];
+  /** Changes made: succeeded creates, updates, deletes, syncs and publishes. */
+  changes: number;
+  /** The sync record of each (mirror, site) synced, by `syncKey`. */
+  syncs: Map<string, LastSync>;
 }

@@ -6,11 +6,12 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { SpecSet } from '../spec/types.js';
-import { apply, type ApplyResult } from './apply.js';
+import { apply } from './apply.js';
 import { desiredState } from './desired.js';
 import { mirrorOf, syncKey } from './names.js';
 import { loadMissingEntries, observeSites } from './observe.js';
-import type { PassDeps, PassMemory, PassOptions, PassResult } from './pass-types.js';
+import { PassFailure } from './failures.js';
+import type { ApplyResult, PassDeps, PassMemory, PassOptions, PassResult } from './pass-types.js';
 import { hasChanges, plan as computePlan } from './plan.js';
 import type { DesiredState, ObservedState, Plan } from './plan-types.js';
 import { PublishedCache } from './published-cache.js';
@@ -136,9 +137,10 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
   deps.log.debug('pass phases', { ...memory.phases, entries: plan.entries.length });
   const mirrors = mirrorStatuses({ desired, observed: after, remaining, results: applied?.results ?? [], lastSync: memory.lastSync, dryRun: !!opts.dryRun });
   const siteList = siteStatuses(desired, after, memory.lastSeen);
-  const failures = [...(applied?.failures ?? [])];
-  for (const s of after.sites.values()) if (!s.reachable) failures.push(`${s.name}: unreachable: ${s.error ?? 'not observed'}`);
-  for (const [name, t] of observed.sources) if ('error' in t) failures.push(`${name}: source unreadable: ${t.error}`);
+  const failures: PassFailure[] = [];
+  for (const r of applied?.results ?? []) if (r.result !== 'succeeded') failures.push(PassFailure.ofEntry(r.entry, r.result, r.message));
+  for (const s of after.sites.values()) if (!s.reachable) failures.push(PassFailure.ofSite(s));
+  for (const [name, t] of observed.sources) if ('error' in t) failures.push(PassFailure.ofSource(name, t.error));
   const only = opts.sites ? new Set(opts.sites) : null;
   const waiting = remaining.entries.some((e) => e.action === 'noop');
   const converged = !hasChanges(remaining) && !waiting && failures.length === 0 &&

@@ -116,7 +116,7 @@ exit codes:
       }
       const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
       process.stdout.write(`Not converged. ${plural(result.failures.length, 'problem')}${result.failures.length ? ':' : '.'}\n`);
-      for (const f of result.failures) process.stdout.write(`  - ${f}\n`);
+      for (const f of result.failures) process.stdout.write(`  - ${f.message}\n`);
       const left = result.mirrors.flatMap((m) => m.sites.filter((s) => s.state !== 'Synced' && s.state !== 'Suspended').map((s) => `${m.name}@${s.site}: ${s.state}: ${s.message}`));
       if (left.length) process.stdout.write(`${plural(left.length, 'placement')} not Synced:\n`);
       for (const l of left) process.stdout.write(`  - ${l}\n`);
