@@ -24,6 +24,7 @@ import { PACKAGE_ROOT } from '../core/paths.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { createPulpClient, PULP_CLIENT_DEFAULTS } from '../pulp/client.js';
 import { createPassMemory, reconcilePass } from '../reconcilers/pass.js';
+import { createSourceReader } from '../sources/reader.js';
 import { loadSpecPaths } from '../spec/load.js';
 import { startCountingProxy, type CountingProxy } from './plan-proxy.js';
 import { startBenchSite, type BenchSite } from './rsync-sites.js';
@@ -194,13 +195,14 @@ async function main(): Promise<void> {
     // Converge the network: one pass (a second one if the first left anything to do).
     const clients = new Map(loaded.specs.sites.map((s) => [s.name, createPulpClient(s, { log: silentLogger })]));
     const memory = createPassMemory();
+    const sources = createSourceReader({ cacheDir: path.join(dir, 'scan-cache') });
     const t0 = Date.now();
     let done = 0;
     let setupPasses = 0;
     for (let pass = 0; pass < 3; pass++) {
       setupPasses++;
       const r = await reconcilePass(loaded.specs, {
-        clients, log: silentLogger, now: () => new Date(), memory, manifestCacheDir: path.join(dir, 'scan-cache'),
+        clients, log: silentLogger, now: () => new Date(), memory, sources,
         onEvent: (e) => {
           if (e.type === 'action-end' && ++done % 5000 === 0) console.log(`  setup: ${done} actions, ${formatDuration(Date.now() - t0)}`);
         },

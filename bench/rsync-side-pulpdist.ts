@@ -14,8 +14,9 @@ import { treeDigest } from '../manifest/digest.js';
 import { parseManifest } from '../manifest/parse.js';
 import { createPulpClient } from '../pulp/client.js';
 import type { PulpClient } from '../pulp/types.js';
-import { createPassMemory, reconcilePass, type PassMemory } from '../reconcilers/pass.js';
-import type { PassEvent } from '../reconcilers/pass-types.js';
+import { createPassMemory, reconcilePass } from '../reconcilers/pass.js';
+import type { PassEvent, PassMemory, SourceReader } from '../reconcilers/pass-types.js';
+import { createSourceReader } from '../sources/reader.js';
 import type { MirrorSpec, SiteSpec, SpecSet } from '../spec/types.js';
 import { processCpuSeconds } from './rsync-proc.js';
 import type { BenchRun, Phase } from './rsync-report.js';
@@ -94,14 +95,16 @@ export class PulpdistSide implements BenchSide {
   private readonly origin: BenchSite;
   /** Kept between passes, as a controller keeps it (published-manifest cache, source ETags). */
   private readonly memory: PassMemory = createPassMemory();
+  private readonly sources: SourceReader;
 
   constructor(
     readonly sites: BenchSite[],
     private readonly tree: string,
-    private readonly manifestCacheDir: string,
+    manifestCacheDir: string,
     private readonly log: (line: string) => void,
   ) {
     this.origin = sites[0]!;
+    this.sources = createSourceReader({ cacheDir: manifestCacheDir });
     this.clients = new Map(sites.map((s) => [s.name, createPulpClient(siteSpec(s, s.name === 'origin' ? undefined : 'origin'), { log: silentLogger })]));
   }
 
@@ -131,7 +134,7 @@ export class PulpdistSide implements BenchSide {
       if (e.type === 'action-end' && e.action === 'sync') syncs.push(`${e.site} ${(e.durationMs / 1000).toFixed(2)} s${e.result === 'succeeded' ? '' : ` (${e.result})`}`);
     };
     const t0 = process.hrtime.bigint();
-    const result = await reconcilePass(specs, { clients, log: silentLogger, now: () => new Date(), manifestCacheDir: this.manifestCacheDir, memory: this.memory, onEvent }, { signal });
+    const result = await reconcilePass(specs, { clients, log: silentLogger, now: () => new Date(), memory: this.memory, sources: this.sources, onEvent }, { signal });
     const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
     if (!result.converged) {
       throw new BenchPassError(`the pass over ${names.join(', ')} did not converge: ${result.failures.join('; ') || 'no failure reported'}`, names);

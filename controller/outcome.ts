@@ -9,6 +9,7 @@ import type { LogLevel, Logger, LogFields } from '../core/logger.js';
 import { redact } from '../core/redact.js';
 import type { StatusDocument } from '../core/status.js';
 import { formatDuration } from '../core/units.js';
+import { PassFailedError } from '../reconcilers/failures.js';
 import type { PassResult } from '../reconcilers/pass-types.js';
 import { stateCounts } from '../status/model.js';
 import type { PropagationTracker } from '../status/propagation.js';
@@ -78,7 +79,7 @@ const GIT_ERROR = 'cannot read the spec repository; reconciling the last valid c
  * that returned with failures failed.
  */
 export function passFailure(result: PassResult): Error | undefined {
-  return result.failures.length ? new Error(result.failures.join('; ')) : undefined;
+  return result.failures.length ? new PassFailedError(result.failures) : undefined;
 }
 
 /** Judge a cycle's outcome. Pure. */

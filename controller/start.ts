@@ -9,6 +9,7 @@ import type { Logger } from '../core/logger.js';
 import { createPulpClient } from '../pulp/client.js';
 import type { PulpClient } from '../pulp/types.js';
 import { createPassMemory, reconcilePass } from '../reconcilers/pass.js';
+import { createSourceReader } from '../sources/reader.js';
 import { loadSpecFiles } from '../spec/load.js';
 import type { SiteSpec, SpecSet } from '../spec/types.js';
 import { openGitSource } from '../gitsource/source.js';
@@ -92,11 +93,11 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
     for (const name of [...clients.keys()]) if (!out.has(name)) clients.delete(name);
     return out;
   };
-  // Kept across passes: published-manifest ETags, last sync times for schedules, source reader.
+  // Kept across passes: published-manifest ETags, last sync times for schedules; the source reader's ETags and hash pool.
   const memory = createPassMemory();
-  const manifestCacheDir = path.join(stateDir, 'manifest-cache');
+  const sources = createSourceReader({ cacheDir: path.join(stateDir, 'manifest-cache') });
   const reconcile = (specs: SpecSet, { signal }: { signal: AbortSignal }) =>
-    reconcilePass(specs, { clients: clientsFor(specs.sites), log, now, manifestCacheDir, memory }, { signal });
+    reconcilePass(specs, { clients: clientsFor(specs.sites), log, now, memory, sources }, { signal });
 
   const controller = createController(
     {

@@ -8,13 +8,14 @@ import { ConfigError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { SiteSpec } from '../spec/types.js';
 import { siteCredentials } from './auth.js';
-import { PulpProtocolError } from './errors.js';
+import { isPulpNotFound, PulpProtocolError } from './errors.js';
 import { listAll } from './pagination.js';
 import { TaskTiming } from './task-timing.js';
 import { followTask } from './tasks.js';
 import { createTransport, type Method, type Transport, type TransportRequest } from './transport.js';
 import type {
   CallOptions,
+  DeleteResult,
   FileContent,
   FileDistribution,
   FilePublication,
@@ -193,6 +194,16 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
     throw new PulpProtocolError({ site: name, method: 'POST', url: url.href, problem: 'answer is neither an object nor a task' });
   }
 
+  /** DELETE an object (a task in Pulp); 404 counts as deleted: someone was first, the goal holds. */
+  async function remove(href: Href, opts: TaskCallOptions = {}): Promise<DeleteResult> {
+    try {
+      return { result: 'deleted', task: await viaTask('DELETE', hrefUrl(href), undefined, opts) };
+    } catch (err) {
+      if (isPulpNotFound(err)) return { result: 'already-gone' };
+      throw err;
+    }
+  }
+
   return {
     site: name,
 
@@ -201,14 +212,14 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
     listRepositories: (filter, opts) => list<FileRepository>('repository', filter, opts),
     createRepository: (body, opts) => create<FileRepository>('repository', body, opts),
     updateRepository: (href, patch, opts) => viaTask('PATCH', hrefUrl(href), patch, opts),
-    deleteRepository: (href, opts) => viaTask('DELETE', hrefUrl(href), undefined, opts),
+    deleteRepository: remove,
     syncRepository: (href, body, opts) => viaTask('POST', new URL('sync/', hrefUrl(href)), withoutUndefined(body), opts),
     getVersion: (href, opts) => get<RepositoryVersion>(hrefUrl(href), opts),
 
     listRemotes: (filter, opts) => list<FileRemote>('remote', filter, opts),
     createRemote: (body, opts) => create<FileRemote>('remote', body, opts),
     updateRemote: (href, patch, opts) => viaTask('PATCH', hrefUrl(href), patch, opts),
-    deleteRemote: (href, opts) => viaTask('DELETE', hrefUrl(href), undefined, opts),
+    deleteRemote: remove,
 
     listPublications: (filter, opts) => list<FilePublication>('publication', filter, opts),
     createPublication: (body, opts) => create<FilePublication>('publication', withoutUndefined(body), opts),
@@ -216,7 +227,7 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
     listDistributions: (filter, opts) => list<FileDistribution>('distribution', filter, opts),
     createDistribution: (body, opts) => create<FileDistribution>('distribution', body, opts),
     updateDistribution: (href, patch, opts) => viaTask('PATCH', hrefUrl(href), patch, opts),
-    deleteDistribution: (href, opts) => viaTask('DELETE', hrefUrl(href), undefined, opts),
+    deleteDistribution: remove,
 
     listContent: (filter, opts) => list<FileContent>('content', filter, opts),
     getTask,

@@ -181,7 +181,23 @@ function describeBody(body: unknown): string {
   return text.length > BODY_IN_MESSAGE ? text.slice(0, BODY_IN_MESSAGE) + '…' : text;
 }
 
-/** True for a 404 from the API: the object is gone (callers deleting it may count that as done). */
+/** True for a 404 from the API: the object is gone (the client's deletes count that as done). */
 export function isPulpNotFound(err: unknown): err is PulpHttpError {
   return err instanceof PulpHttpError && err.status === 404;
+}
+
+/** Pulp's words for a name or base path already taken (serializer validation, or a create task that lost a race). */
+const CONFLICT = /must be unique|already exists/i;
+
+/**
+ * True when a create failed because the name (or base path) is taken: real Pulp answers 400
+ * `{"name":["This field must be unique."]}` (recorded 06 and 27), and a distribution's create
+ * task that lost a race fails with "already exists" (`pulpdist site`). Names are deterministic,
+ * so the caller re-reads: it may be its own object, created meanwhile.
+ */
+export function isPulpConflict(err: unknown): err is PulpHttpError | PulpTaskError {
+  if (err instanceof PulpHttpError) {
+    return (err.status === 400 || err.status === 409) && CONFLICT.test(typeof err.body === 'string' ? err.body : JSON.stringify(err.body) ?? '');
+  }
+  return err instanceof PulpTaskError && CONFLICT.test(err.description ?? '');
 }

@@ -153,6 +153,12 @@ export type FileDistributionCreate = {
   publication?: Href | null;
 };
 
+/**
+ * What a delete did. An object already gone (404) counts as deleted (Flux's `ssa` does the same):
+ * another pulpdist, or a hand, was first; the caller's goal holds either way.
+ */
+export type DeleteResult = { result: 'deleted'; task: Task } | { result: 'already-gone' };
+
 /** The published tree of a distribution, read from its PULP_MANIFEST. */
 export interface PublishedManifest {
   /** The manifest text as served. */
@@ -163,7 +169,8 @@ export interface PublishedManifest {
 
 /**
  * What reconcilers may do at one site. Implemented by pulp/client.ts over REST; every call that
- * Pulp answers with a task waits for it and throws PulpTaskError if it fails.
+ * Pulp answers with a task waits for it and throws PulpTaskError if it fails. A create that finds
+ * the name taken throws an error `isPulpConflict` (pulp/errors.ts) recognises.
  */
 export interface PulpClient {
   /** The site name, for messages. */
@@ -173,7 +180,7 @@ export interface PulpClient {
   listRepositories(filter?: ListFilter, opts?: CallOptions): Promise<FileRepository[]>;
   createRepository(body: FileRepositoryCreate, opts?: CallOptions): Promise<FileRepository>;
   updateRepository(href: Href, patch: Partial<FileRepositoryCreate>, opts?: TaskCallOptions): Promise<Task>;
-  deleteRepository(href: Href, opts?: TaskCallOptions): Promise<Task>;
+  deleteRepository(href: Href, opts?: TaskCallOptions): Promise<DeleteResult>;
   /** POST {repository}sync/ and wait for the task. */
   syncRepository(href: Href, body: { remote?: Href; mirror?: boolean }, opts?: TaskCallOptions): Promise<Task>;
   getVersion(href: Href, opts?: CallOptions): Promise<RepositoryVersion>;
@@ -181,7 +188,7 @@ export interface PulpClient {
   listRemotes(filter?: ListFilter, opts?: CallOptions): Promise<FileRemote[]>;
   createRemote(body: FileRemoteCreate, opts?: CallOptions): Promise<FileRemote>;
   updateRemote(href: Href, patch: Partial<FileRemoteCreate>, opts?: TaskCallOptions): Promise<Task>;
-  deleteRemote(href: Href, opts?: TaskCallOptions): Promise<Task>;
+  deleteRemote(href: Href, opts?: TaskCallOptions): Promise<DeleteResult>;
 
   listPublications(filter?: ListFilter, opts?: CallOptions): Promise<FilePublication[]>;
   createPublication(body: { repository?: Href; repository_version?: Href }, opts?: TaskCallOptions): Promise<FilePublication>;
@@ -189,7 +196,7 @@ export interface PulpClient {
   listDistributions(filter?: ListFilter, opts?: CallOptions): Promise<FileDistribution[]>;
   createDistribution(body: FileDistributionCreate, opts?: TaskCallOptions): Promise<FileDistribution>;
   updateDistribution(href: Href, patch: Partial<FileDistributionCreate>, opts?: TaskCallOptions): Promise<Task>;
-  deleteDistribution(href: Href, opts?: TaskCallOptions): Promise<Task>;
+  deleteDistribution(href: Href, opts?: TaskCallOptions): Promise<DeleteResult>;
 
   listContent(filter?: ListFilter, opts?: CallOptions): Promise<FileContent[]>;
   getTask(href: Href, opts?: CallOptions): Promise<Task>;

@@ -46,7 +46,11 @@ export function desiredState(specs: SpecSet): DesiredState {
 }
 
 function desiredMirror(m: MirrorSpec, sites: ReadonlyMap<string, SiteSpec>): DesiredMirror {
-  const names = [...new Set([m.origin, ...m.sites])].filter((s) => sites.has(s));
+  const known = [...new Set([m.origin, ...m.sites])].flatMap((s) => {
+    const site = sites.get(s);
+    return site ? [site] : [];
+  });
+  const names = known.map((s) => s.name);
   const feeders = new Map(names.map((s) => [s, feederOf(m, s, sites)]));
   const depth = (s: string, seen = new Set<string>()): number => {
     const f = feeders.get(s);
@@ -54,8 +58,8 @@ function desiredMirror(m: MirrorSpec, sites: ReadonlyMap<string, SiteSpec>): Des
     seen.add(s);
     return depth(f, seen) + 1;
   };
-  const placements: DesiredPlacement[] = names.map((s) => {
-    const site = sites.get(s)!;
+  const placements: DesiredPlacement[] = known.map((site) => {
+    const s = site.name;
     const feeder = feeders.get(s) ?? null;
     const feederSite = feeder === null ? undefined : sites.get(feeder);
     const url = feederSite ? publishedManifestUrl(feederSite, m.basePath) : sourceManifestUrl(m);

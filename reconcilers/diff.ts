@@ -3,7 +3,7 @@
  * `diff.Diff`): a missing field equals null, label maps compare by content whatever their key
  * order, so that a converged system plans nothing.
  */
-import type { FieldChange, PlanEntry } from './plan-types.js';
+import type { CreateBodies, FieldChange, ObjectKind, UpdateEntryOf } from './plan-types.js';
 
 function normalize(v: unknown): unknown {
   if (v === undefined) return null;
@@ -37,32 +37,39 @@ function same(a: unknown, b: unknown): boolean {
   return n === 0;
 }
 
+/** A field of an object, for comparison: the planners compare objects by field names, not by type. */
+function field(obj: object, f: string): unknown {
+  return (obj as Record<string, unknown>)[f];
+}
+
 /** The fields whose normalized values differ, in the order given: `{field, from: observed, to: desired}`. */
-export function diffFields(desired: Record<string, unknown>, observed: Record<string, unknown>, fields: readonly string[]): FieldChange[] {
+export function diffFields(desired: object, observed: object, fields: readonly string[]): FieldChange[] {
   const out: FieldChange[] = [];
   for (const f of fields) {
-    if (!same(desired[f], observed[f])) out.push({ field: f, from: normalize(observed[f]), to: normalize(desired[f]) });
+    const want = field(desired, f);
+    const have = field(observed, f);
+    if (!same(want, have)) out.push({ field: f, from: normalize(have), to: normalize(want) });
   }
   return out;
 }
 
 /** The changes of a create: every field from null. */
-export function createdFields(desired: Record<string, unknown>, fields: readonly string[]): FieldChange[] {
-  return fields.filter((f) => desired[f] !== undefined).map((f) => ({ field: f, from: null, to: normalize(desired[f]) }));
+export function createdFields(desired: object, fields: readonly string[]): FieldChange[] {
+  return fields.filter((f) => field(desired, f) !== undefined).map((f) => ({ field: f, from: null, to: normalize(field(desired, f)) }));
 }
 
-/** The body of a PATCH: only the changed fields, with the desired values. */
-export function patchOf(changes: readonly FieldChange[], desired: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(changes.map((c) => [c.field, desired[c.field]]));
+/** The body of a PATCH: only the changed fields (fields of `desired`, by construction), with the desired values. */
+export function patchOf<T extends object>(changes: readonly FieldChange[], desired: T): Partial<T> {
+  return Object.fromEntries(changes.map((c) => [c.field, field(desired, c.field)])) as Partial<T>;
 }
 
 /** An update entry of a per-kind planner: the reason names the fields that differ; `body` is the PATCH. */
-export function updateEntry(
-  base: Pick<PlanEntry, 'site' | 'kind' | 'name' | 'mirror' | 'depth'>,
+export function updateEntry<K extends ObjectKind>(
+  base: Pick<UpdateEntryOf<K>, 'site' | 'kind' | 'name' | 'mirror' | 'depth'>,
   changes: FieldChange[],
   href: string,
-  body: Record<string, unknown>,
-): PlanEntry {
+  body: Partial<CreateBodies[K]>,
+): UpdateEntryOf<K> {
   const reason = `${changes.map((c) => c.field).join(', ')} differ${changes.length === 1 ? 's' : ''}`;
   return { ...base, action: 'update', reason, changes, op: { href, body } };
 }

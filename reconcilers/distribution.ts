@@ -3,7 +3,7 @@
  * repository (not a publication), so it always serves the latest publication with no PATCH per sync.
  */
 import type { FileDistribution, FileRepository } from '../pulp/types.js';
-import type { DesiredPlacement, PlanEntry } from './plan-types.js';
+import type { CreateEntryOf, DesiredPlacement, UpdateEntryOf } from './plan-types.js';
 import { createdFields, diffFields, patchOf, updateEntry } from './diff.js';
 import { TREE_LABEL } from './names.js';
 
@@ -24,9 +24,9 @@ export function planDistribution(
   p: DesiredPlacement,
   observed: FileDistribution | undefined,
   repository: FileRepository | undefined,
-): PlanEntry | null {
+): CreateEntryOf<'distribution'> | UpdateEntryOf<'distribution'> | null {
   const repoRef = repository?.pulp_href ?? pendingRepositoryRef(p.repository.name);
-  const desired: Record<string, unknown> = { ...p.distribution, repository: repoRef, publication: null };
+  const desired = { ...p.distribution, repository: repoRef, publication: null };
   const base = { site: p.site, kind: 'distribution' as const, name: p.distribution.name, mirror: p.mirror, depth: p.depth };
   if (!observed) {
     const body = { name: p.distribution.name, base_path: p.distribution.base_path, pulp_labels: p.distribution.pulp_labels, repository: repoRef };

@@ -65,9 +65,10 @@ export function formatTreeLabel(t: TreeLabel): string {
 
 /** The parsed label, or null when absent or malformed (then the manifest is read instead). */
 export function parseTreeLabel(value: string | undefined): TreeLabel | null {
-  const m = value ? /^([\w-]+):(\d+):([0-9a-f]{64}):(\d+):(\d+)$/.exec(value) : null;
-  if (!m) return null;
-  return { repository: m[1]!, version: Number(m[2]), digest: m[3]!, files: Number(m[4]), bytes: Number(m[5]) };
+  const m = value ? /^(?<repository>[\w-]+):(?<version>\d+):(?<digest>[0-9a-f]{64}):(?<files>\d+):(?<bytes>\d+)$/.exec(value) : null;
+  const g = m?.groups;
+  if (!g?.repository || !g.digest) return null;
+  return { repository: g.repository, version: Number(g.version), digest: g.digest, files: Number(g.files), bytes: Number(g.bytes) };
 }
 
 /** The number N of a repository version href `…/versions/N/`, or null. */

@@ -8,13 +8,12 @@ import PQueue from 'p-queue';
 import { AbortFan } from '../core/abort-fan.js';
 import { isPulpdistError, messageOf } from '../core/errors.js';
 import { redact } from '../core/redact.js';
-import { parseManifest } from '../manifest/parse.js';
-import { treeDigest } from '../manifest/digest.js';
 import type { FileDistribution, FileRemote, FileRepository, PulpClient, PulpStatus } from '../pulp/types.js';
 import type { SiteSpec } from '../spec/types.js';
 import { hrefId, isManaged, MANAGED_SELECTOR, parseTreeLabel, TREE_LABEL, versionNumberOf } from './names.js';
 import type { ObservedSite, ObservedState, SourceTree, TreeSummary } from './plan-types.js';
-import { PublishedCache } from './published-cache.js';
+import type { PublishedCache } from './published-cache.js';
+import { treeOfText } from './tree.js';
 
 export interface ObserveOptions {
   signal: AbortSignal;
@@ -36,12 +35,12 @@ const DISTRIBUTION_FIELDS = [...COMMON_FIELDS, 'base_path', 'repository', 'publi
 /** The digest given to a published manifest that cannot be parsed: it never equals a real tree. */
 export const UNPARSABLE_DIGEST = 'unparsable';
 
-/** A tree from a manifest's text. */
-export function treeOfText(text: string): TreeSummary {
-  const entries = parseManifest(text);
-  let bytes = 0;
-  for (const e of entries) bytes += e.size;
-  return { digest: treeDigest(entries), files: entries.length, bytes, entries };
+/** A site that could not be observed, and why (redacted): nothing is planned or pruned there. */
+export function unreachableSite(name: string, error: string): ObservedSite {
+  return {
+    name, reachable: false, error, pulpVersion: null, embedded: false,
+    repositories: new Map(), remotes: new Map(), distributions: new Map(), published: new Map(), seenAt: null,
+  };
 }
 
 /** The Pulp version a status shows (`core` component), and whether it is a `pulpdist site`. */
@@ -56,10 +55,6 @@ export function describeStatus(status: PulpStatus): { pulpVersion: string | null
 /** Observe one site. Never throws for the site's own failures: they make it unreachable. */
 export async function observeSite(site: SiteSpec, client: PulpClient, cache: PublishedCache, opts: ObserveOptions): Promise<ObservedSite> {
   const { signal } = opts;
-  const unreachable = (err: unknown): ObservedSite => ({
-    name: site.name, reachable: false, error: redact(messageOf(err)), pulpVersion: null, embedded: false,
-    repositories: new Map(), remotes: new Map(), distributions: new Map(), published: new Map(), seenAt: null,
-  });
   try {
     const status = await client.status({ signal });
     const described = describeStatus(status);
@@ -85,7 +80,7 @@ export async function observeSite(site: SiteSpec, client: PulpClient, cache: Pub
   } catch (err) {
     // A site's own failures (HTTP, connection, auth, config) make it unreachable; a bug stays loud.
     if (signal.aborted || !isPulpdistError(err)) throw err;
-    return unreachable(err);
+    return unreachableSite(site.name, redact(messageOf(err)));
   }
 }
 
@@ -162,14 +157,7 @@ export async function observeSites(
   const results = await Promise.all(
     sites.map(async (s) => {
       const client = clients.get(s.name);
-      if (!client) {
-        const none: ObservedSite = {
-          name: s.name, reachable: false, error: 'no client for this site', pulpVersion: null, embedded: false,
-          repositories: new Map(), remotes: new Map(), distributions: new Map(), published: new Map(), seenAt: null,
-        };
-        return none;
-      }
-      return observeSite(s, client, cache, opts);
+      return client ? observeSite(s, client, cache, opts) : unreachableSite(s.name, 'no client for this site');
     }),
   );
   return new Map(results.map((r) => [r.name, r]));
@@ -178,7 +166,7 @@ export async function observeSites(
 /**
  * Transfer estimates need the entries of trees the cache knows only by digest. Read those
  * manifests again, but only where the target differs from the source (a converged site costs
- * nothing).
+ * nothing). Returns a new observed state with those entries filled in; `observed` is left as it was.
  */
 export async function loadMissingEntries(
   observed: ObservedState,
@@ -189,13 +177,12 @@ export async function loadMissingEntries(
 ): Promise<ObservedState> {
   const queue = new PQueue({ concurrency: opts.concurrency ?? 8 });
   const fan = new AbortFan(opts.signal);
-  const jobs: Promise<void>[] = [];
+  const jobs: Promise<readonly [site: string, distribution: string, tree: TreeSummary] | null>[] = [];
   for (const site of observed.sites.values()) {
     if (!site.reachable) continue;
     const client = clients.get(site.name);
     if (!client) continue;
-    const published = site.published as Map<string, TreeSummary | null>;
-    for (const [name, tree] of published) {
+    for (const [name, tree] of site.published) {
       if (!tree || tree.entries) continue;
       const d = site.distributions.get(name);
       if (!d) continue;
@@ -204,14 +191,26 @@ export async function loadMissingEntries(
       jobs.push(fan.run((signal) =>
         queue.add(async () => {
           const r = await readTree(client, d.base_path, null, tree, signal).catch(() => null);
-          if (!r?.tree) return; // keep the summary: the estimate falls back to the whole tree
-          published.set(name, r.tree);
+          if (!r?.tree) return null; // keep the summary: the estimate falls back to the whole tree
           const c = cache.get(site.name, name);
           if (c) cache.set(site.name, name, { ...c, etag: r.etag, tree: r.tree });
+          return [site.name, name, r.tree] as const;
         }, { signal }),
-      ));
+      ) as Promise<readonly [string, string, TreeSummary] | null>);
     }
   }
-  await Promise.all(jobs);
-  return observed;
+  const loaded = (await Promise.all(jobs)).filter((x) => x !== null);
+  if (loaded.length === 0) return observed;
+  const published = new Map<string, Map<string, TreeSummary | null>>();
+  for (const [siteName, name, tree] of loaded) {
+    let trees = published.get(siteName);
+    if (!trees) published.set(siteName, (trees = new Map(observed.sites.get(siteName)?.published)));
+    trees.set(name, tree);
+  }
+  const sites = new Map(observed.sites);
+  for (const [siteName, trees] of published) {
+    const site = sites.get(siteName);
+    if (site) sites.set(siteName, { ...site, published: trees });
+  }
+  return { ...observed, sites };
 }

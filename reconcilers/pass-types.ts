@@ -1,32 +1,59 @@
 /**
- * The contract between reconcilers/ and the controller: one reconcile pass over a valid SpecSet.
- * `reconcilePass` (reconcilers/pass.ts) observes every site, plans, applies and returns the
+ * The contract between reconcilers/ and its callers: the types of one reconcile pass over a valid
+ * SpecSet. `reconcilePass` (reconcilers/pass.ts) observes every site, plans, applies and returns the
  * status of every mirror × site; `pulpdist apply`, `pulpdist run` and the benchmarks all call it.
+ * A leaf: it imports types only, and nothing of reconcilers/ but the plan types and the cache.
  */
 import type { Logger } from '../core/logger.js';
-import type { MirrorStatus, SiteStatus } from '../core/status.js';
+import type { LastSync, MirrorStatus, SiteStatus } from '../core/status.js';
 import type { PulpClient } from '../pulp/types.js';
-import type { SpecSet } from '../spec/types.js';
-import type { PassMemory } from './pass.js';
-import type { Plan } from './plan-types.js';
-import type { SourceReader } from './source.js';
+import type { MirrorSource } from '../spec/types.js';
+import type { PassFailure } from './failures.js';
+import type { DesiredState, Plan, PlanEntry, SourceTree, TreeSummary } from './plan-types.js';
+import type { PublishedCache } from './published-cache.js';
+
+/**
+ * How a pass reads mirror sources: sources/reader.ts `createSourceReader` is the real one; tests
+ * may give their own. It may keep state between passes (ETags, a hash pool).
+ */
+export interface SourceReader {
+  /** The tree a source holds now. Throws when it cannot be read. */
+  read(source: MirrorSource, opts: { signal: AbortSignal }): Promise<TreeSummary>;
+  /**
+   * Make the source readable by the origin's remote: for a tree on disk, write its PULP_MANIFEST
+   * at the tree's root (atomically). Nothing to do for a published manifest.
+   */
+  prepare(source: MirrorSource, tree: TreeSummary, opts: { signal: AbortSignal }): Promise<void>;
+}
+
+/**
+ * What a caller keeps between passes (reconcilers/pass.ts `createPassMemory`): the
+ * published-manifest cache and the last sync of each (mirror, site).
+ */
+export interface PassMemory {
+  published: PublishedCache;
+  /** When each (mirror, site) last synced, or first came under a schedule; by `syncKey`. */
+  lastSyncAt: Map<string, Date>;
+  lastSync: Map<string, LastSync>;
+  lastSeen: Map<string, string>;
+  /** Durations of the last pass's phases (ms), logged at debug as `pass phases`. */
+  phases: Record<string, number>;
+}
 
 export interface PassDeps {
   /** One client per site name (pulp/client.ts `createPulpClient`). */
   clients: ReadonlyMap<string, PulpClient>;
   log: Logger;
   now: () => Date;
-  /** Where manifest/ keeps its scan caches for `source.path` mirrors. */
-  manifestCacheDir?: string;
+  /**
+   * What to keep between passes: `createPassMemory()` once per caller, then the same object every
+   * pass (a fresh one each pass re-reads every published manifest and forgets the schedules).
+   */
+  memory: PassMemory;
+  /** How sources are read: one reader per caller, the same every pass (sources/reader.ts). */
+  sources: SourceReader;
   /** Progress of long work (syncs with bytes moved), for live views. */
   onEvent?: (event: PassEvent) => void;
-  /**
-   * What to keep between passes (published-manifest cache, last sync times for schedules):
-   * `createPassMemory()` once, then the same object every pass. @default one shared per process
-   */
-  memory?: PassMemory;
-  /** How sources are read (tests, or a controller with its own). @default createSourceReader() */
-  sources?: SourceReader;
 }
 
 export interface PassOptions {
@@ -45,8 +72,18 @@ export interface PassOptions {
 
 export type PassEvent =
   | { type: 'action-start'; site: string; mirror: string; kind: string; action: string; reason?: string }
-  | { type: 'action-end'; site: string; mirror: string; kind: string; action: string; result: 'succeeded' | 'failed' | 'skipped'; message?: string; durationMs: number }
+  | { type: 'action-end'; site: string; mirror: string; kind: string; action: string; result: EntryOutcome; message?: string; durationMs: number }
   | { type: 'sync-progress'; site: string; mirror: string; doneFiles: number; totalFiles: number | null; doneBytes: number };
+
+/** What became of one plan entry (Flux's changeset words, reduced to three). */
+export type EntryOutcome = 'succeeded' | 'failed' | 'skipped';
+
+export interface EntryResult {
+  entry: PlanEntry;
+  result: EntryOutcome;
+  message?: string;
+  durationMs: number;
+}
 
 export interface PassResult {
   /** True when every site holds the desired tree of every mirror. */
@@ -57,8 +94,40 @@ export interface PassResult {
   sites: SiteStatus[];
   /** The earliest time a mirror's schedule comes due, so the loop can wake for it. */
   nextDueAt: Date | null;
-  /** Human summary lines of what failed and why. */
-  failures: string[];
+  /**
+   * What kept the pass from converging, typed (reconcilers/failures.ts): failed or skipped entries,
+   * unreachable sites, unreadable sources. Each one's `toString()` is its human line.
+   */
+  failures: PassFailure[];
   /** The plan this pass computed (and, unless dryRun, carried out). */
   plan?: Plan;
+}
+
+/** What apply is given: the clients it writes through and the edges it reports to. */
+export interface ApplyDeps {
+  clients: ReadonlyMap<string, PulpClient>;
+  log: Logger;
+  now: () => Date;
+  sources: SourceReader;
+  onEvent?: (event: PassEvent) => void;
+}
+
+export interface ApplyOptions {
+  signal: AbortSignal;
+  desired: DesiredState;
+  /** The source trees the plan was computed from (their manifests are what gets written). */
+  sourceTrees: ReadonlyMap<string, SourceTree>;
+  /** Syncs running at once over all sites. @default 16 */
+  maxConcurrentSyncs?: number;
+  /** Creates, updates and deletes in flight per site. @default 8 */
+  apiConcurrency?: number;
+}
+
+export interface ApplyResult {
+  /** One per plan entry apply acted on (noops aside), in the order they finished. */
+  results: EntryResult[];
+  /** Changes made: succeeded creates, updates, deletes, syncs and publishes. */
+  changes: number;
+  /** The sync record of each (mirror, site) synced, by `syncKey`. */
+  syncs: Map<string, LastSync>;
 }

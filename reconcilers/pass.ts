@@ -5,17 +5,17 @@
  */
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { LastSync } from '../core/status.js';
 import type { SpecSet } from '../spec/types.js';
-import { apply, type ApplyResult } from './apply.js';
+import { apply } from './apply.js';
 import { desiredState } from './desired.js';
 import { mirrorOf, syncKey } from './names.js';
 import { loadMissingEntries, observeSites } from './observe.js';
-import type { PassDeps, PassOptions, PassResult } from './pass-types.js';
+import { PassFailure } from './failures.js';
+import type { ApplyResult, PassDeps, PassMemory, PassOptions, PassResult } from './pass-types.js';
 import { hasChanges, plan as computePlan } from './plan.js';
-import type { DesiredState, ObservedState, Plan, SourceTree } from './plan-types.js';
+import type { DesiredState, ObservedState, Plan } from './plan-types.js';
 import { PublishedCache } from './published-cache.js';
-import { createSourceReader, readSources, type SourceReader } from './source.js';
+import { readSources } from './source.js';
 import { mirrorStatuses, siteStatuses } from './status.js';
 import { nextDue } from './sync.js';
 
@@ -23,45 +23,16 @@ export { apply } from './apply.js';
 export { observeSites } from './observe.js';
 export { plan } from './plan.js';
 
-/**
- * What a caller keeps between passes: the published-manifest cache, the last sync of each
- * (mirror, site), and the source reader (it keeps ETags of source manifests).
- */
-export interface PassMemory {
-  published: PublishedCache;
-  /** When each (mirror, site) last synced, or first came under a schedule; by `syncKey`. */
-  lastSyncAt: Map<string, Date>;
-  lastSync: Map<string, LastSync>;
-  lastSeen: Map<string, string>;
-  sources: SourceReader | null;
-  /** Durations of the last pass's phases (ms), logged at debug as `pass phases`. */
-  phases: Record<string, number>;
-}
-
+/** A fresh PassMemory: create one per caller and give the same one to each of its passes. */
 export function createPassMemory(published = new PublishedCache()): PassMemory {
-  return { published, lastSyncAt: new Map(), lastSync: new Map(), lastSeen: new Map(), sources: null, phases: {} };
+  return { published, lastSyncAt: new Map(), lastSync: new Map(), lastSeen: new Map(), phases: {} };
 }
-
-/** Used when the caller keeps none: one per process, so a long-running caller still gets caching. */
-const processMemory = createPassMemory();
 
 /** What plan and apply need, computed once. */
 export interface Prepared {
   desired: DesiredState;
   observed: ObservedState;
   plan: Plan;
-  memory: PassMemory;
-  sources: SourceReader;
-}
-
-function memoryOf(deps: PassDeps): PassMemory {
-  return deps.memory ?? processMemory;
-}
-
-function readerOf(deps: PassDeps, memory: PassMemory): SourceReader {
-  if (deps.sources) return deps.sources;
-  memory.sources ??= createSourceReader(deps.manifestCacheDir ? { cacheDir: deps.manifestCacheDir } : {});
-  return memory.sources;
 }
 
 /** Observe every site and every (non-suspended) source, then plan. Changes nothing in Pulp. */
@@ -69,8 +40,7 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
   const { signal } = opts;
   // Hundreds of requests share this signal, each with its own abort listener.
   setMaxListeners(0, signal);
-  const memory = memoryOf(deps);
-  const sources = readerOf(deps, memory);
+  const { memory } = deps;
   const desired = desiredState(specs);
   const active = [...desired.mirrors.values()].filter((m) => !m.suspend);
   // Phase durations for the debug log (`pass phases`): where a slow pass spends its time.
@@ -79,10 +49,9 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
   memory.phases = {};
   const [sites, sourceTrees] = await Promise.all([
     timed(observeSites(specs.sites, deps.clients, memory.published, { signal, now: deps.now }), 'observeMs'),
-    timed(readSources(active, sources, { signal }), 'sourcesMs'),
+    timed(readSources(active, deps.sources, { signal }), 'sourcesMs'),
   ]);
-  const observed: ObservedState = { sites, sources: sourceTrees };
-  await loadMissingEntries(observed, deps.clients, memory.published, (site, dist) => {
+  const observed = await loadMissingEntries({ sites, sources: sourceTrees }, deps.clients, memory.published, (site, dist) => {
     const m = desired.mirrors.get(mirrorOf(dist));
     return m && m.placements.some((p) => p.site === site) ? sourceTrees.get(m.name) : undefined;
   }, { signal });
@@ -96,7 +65,7 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
     ...(opts.sites ? { sites: opts.sites } : {}),
   });
   memory.phases.prepareMs = Math.round(performance.now() - t0);
-  return { desired, observed, plan, memory, sources };
+  return { desired, observed, plan };
 }
 
 /**
@@ -135,14 +104,15 @@ export async function reconcilePass(specs: SpecSet, deps: PassDeps, opts: PassOp
 
 /** The second half of a pass, for callers that showed the plan first. */
 export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: PassDeps, opts: PassOptions): Promise<PassResult> {
-  const { desired, observed, plan, memory, sources } = prepared;
+  const { desired, observed, plan } = prepared;
+  const { memory } = deps;
   const { signal } = opts;
   let applied: ApplyResult | null = null;
   let after = observed;
   let remaining = plan;
   if (!opts.dryRun) {
     const t0 = performance.now();
-    applied = await apply(plan, { clients: deps.clients, log: deps.log, now: deps.now, sources, ...(deps.onEvent ? { onEvent: deps.onEvent } : {}) }, {
+    applied = await apply(plan, { clients: deps.clients, log: deps.log, now: deps.now, sources: deps.sources, ...(deps.onEvent ? { onEvent: deps.onEvent } : {}) }, {
       signal, desired, sourceTrees: observed.sources,
       ...(opts.maxConcurrentSyncs ? { maxConcurrentSyncs: opts.maxConcurrentSyncs } : {}),
       ...(opts.apiConcurrency ? { apiConcurrency: opts.apiConcurrency } : {}),
@@ -167,9 +137,10 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
   deps.log.debug('pass phases', { ...memory.phases, entries: plan.entries.length });
   const mirrors = mirrorStatuses({ desired, observed: after, remaining, results: applied?.results ?? [], lastSync: memory.lastSync, dryRun: !!opts.dryRun });
   const siteList = siteStatuses(desired, after, memory.lastSeen);
-  const failures = [...(applied?.failures ?? [])];
-  for (const s of after.sites.values()) if (!s.reachable) failures.push(`${s.name}: unreachable: ${s.error ?? 'not observed'}`);
-  for (const [name, t] of observed.sources as ReadonlyMap<string, SourceTree>) if ('error' in t) failures.push(`${name}: source unreadable: ${t.error}`);
+  const failures: PassFailure[] = [];
+  for (const r of applied?.results ?? []) if (r.result !== 'succeeded') failures.push(PassFailure.ofEntry(r.entry, r.result, r.message));
+  for (const s of after.sites.values()) if (!s.reachable) failures.push(PassFailure.ofSite(s));
+  for (const [name, t] of observed.sources) if ('error' in t) failures.push(PassFailure.ofSource(name, t.error));
   const only = opts.sites ? new Set(opts.sites) : null;
   const waiting = remaining.entries.some((e) => e.action === 'noop');
   const converged = !hasChanges(remaining) && !waiting && failures.length === 0 &&

@@ -3,7 +3,9 @@
  * Pulp and the sources) and the plan between them. All plain data, so that plan tests are tables.
  */
 import type { ManifestEntry } from '../manifest/types.js';
-import type { FileDistribution, FileRemote, FileRepository, Href, Labels } from '../pulp/types.js';
+import type {
+  FileDistribution, FileDistributionCreate, FileRemote, FileRemoteCreate, FileRepository, FileRepositoryCreate, Href, Labels,
+} from '../pulp/types.js';
 import type { MirrorSchedule, MirrorSource, SiteSpec } from '../spec/types.js';
 
 /** The Pulp object kinds pulpdist creates, in the order they are created. */
@@ -113,41 +115,102 @@ export interface Transfer {
   bytes: number;
 }
 
-/** One step of a plan. `op` carries what apply needs and is not part of the JSON document. */
-export interface PlanEntry {
+/** What apply POSTs to create each kind (pulp/types.ts), so that the per-kind table needs no cast. */
+export interface CreateBodies {
+  repository: FileRepositoryCreate;
+  remote: FileRemoteCreate;
+  /** `repository` is the href, or `pendingRepositoryRef` when the repository is created in the same pass. */
+  distribution: FileDistributionCreate;
+}
+
+/** Fields of every plan entry. The optional ones are required by the actions that carry them. */
+interface EntryBase {
   site: string;
-  kind: EntryKind;
   name: string;
   mirror: string;
-  action: PlanAction;
   /** Human reason, e.g. `upstream hub publishes a newer tree`. */
   reason: string;
-  /** For syncs: the machine reason. */
-  syncReason?: SyncReason;
+  /** Upstream depth, the first sort key. */
+  depth: number;
+  /** Creates and updates: the fields that differ. */
   changes?: FieldChange[];
   /** Syncs: files and bytes the target does not already hold. */
   estimate?: Transfer;
   /** Deletes: what stops being published at that site. */
   stops?: Transfer;
-  /** Upstream depth, the first sort key. */
-  depth: number;
-  op?: EntryOp;
+  /** Syncs: the machine reason. */
+  syncReason?: SyncReason;
 }
 
-/** The inputs apply needs for an entry: hrefs of existing objects and bodies to send. */
-export interface EntryOp {
-  href?: Href;
-  body?: Record<string, unknown>;
-  /** Sync: the remote to sync from, when it exists already (else apply uses the one it creates). */
-  remote?: Href;
-  /** Sync: the distribution serving the repository, when it exists already, and its base path. */
-  distribution?: Href;
-  basePath?: string;
-  /** Sync: the site whose sync must finish first (null at the origin). */
-  feeder?: string | null;
-  /** Sync: the digest the site should publish afterwards. */
-  wantDigest?: string | null;
+/**
+ * Create a missing object of kind K. `op` (here and below) carries what apply needs and is not
+ * part of the JSON document.
+ */
+export interface CreateEntryOf<K extends ObjectKind> extends EntryBase {
+  kind: K;
+  action: 'create';
+  changes: FieldChange[];
+  op: { body: CreateBodies[K] };
 }
+
+/** Update the differing fields of an existing object of kind K: `body` is the PATCH. */
+export interface UpdateEntryOf<K extends ObjectKind> extends EntryBase {
+  kind: K;
+  action: 'update';
+  changes: FieldChange[];
+  op: { href: Href; body: Partial<CreateBodies[K]> };
+}
+
+type PerKind<T extends { [K in ObjectKind]: unknown }> = T[ObjectKind];
+export type CreateEntry = PerKind<{ [K in ObjectKind]: CreateEntryOf<K> }>;
+export type UpdateEntry = PerKind<{ [K in ObjectKind]: UpdateEntryOf<K> }>;
+
+/** Delete a managed object no placement wants. */
+export interface DeleteEntry extends EntryBase {
+  kind: ObjectKind;
+  action: 'delete';
+  stops: Transfer;
+  op: { href: Href };
+}
+
+/** Sync a mirror's repository at a site from its remote (which may be created in the same pass). */
+export interface SyncEntry extends EntryBase {
+  kind: 'sync';
+  action: 'sync';
+  syncReason: SyncReason;
+  estimate: Transfer;
+  op: {
+    /** The repository, remote and distribution when they exist already (else apply uses what it creates). */
+    repository: Href | null;
+    remote: Href | null;
+    distribution: Href | null;
+    basePath: string;
+    /** The site whose sync must finish first (null at the origin). */
+    feeder: string | null;
+    /** The digest the site should publish afterwards. */
+    wantDigest: string;
+  };
+}
+
+/** Publish the latest version of a repository that has versions but serves nothing. */
+export interface PublishEntry extends EntryBase {
+  kind: 'publication';
+  action: 'publish';
+  op: { repository: Href; distribution: Href; basePath: string };
+}
+
+/** Nothing can happen yet for this mirror at this site; `reason` says why (an unreachable upstream…). */
+export interface NoopEntry extends EntryBase {
+  kind: 'sync';
+  action: 'noop';
+}
+
+/** One step of a plan, tagged by `action`. */
+export type PlanEntry = CreateEntry | UpdateEntry | DeleteEntry | SyncEntry | PublishEntry | NoopEntry;
+/** The entries that write an object's fields (apply-objects.ts). */
+export type ObjectEntry = CreateEntry | UpdateEntry;
+/** The entries that move a tree (apply-syncs.ts). */
+export type TreeEntry = SyncEntry | PublishEntry | NoopEntry;
 
 export interface PlanSite {
   name: string;

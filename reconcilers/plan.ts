@@ -45,9 +45,7 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
 
   // What each placement will publish once this plan has run: a tree, or why it is unknown.
   const willPublish = new Map<string, TreeSummary | string>();
-  const mirrorNames = [...desired.mirrors.keys()].sort();
-  for (const name of mirrorNames) {
-    const m = desired.mirrors.get(name)!;
+  for (const m of [...desired.mirrors.values()].sort((a, b) => cmp(a.name, b.name))) {
     if (m.suspend) continue; // left alone: no change, no sync, no prune
     const source = observed.sources.get(m.name);
     for (const p of m.placements) {
@@ -105,9 +103,9 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
 function planSites(desired: DesiredState, observed: ObservedState, warnings: string[]): PlanSite[] {
   const out: PlanSite[] = [];
   // Upstream sites first, as the syncs flow.
-  const names = [...desired.sites.keys()].sort((a, b) => siteDepth(a, desired.sites) - siteDepth(b, desired.sites) || cmp(a, b));
-  for (const name of names) {
-    const spec = desired.sites.get(name)!;
+  const depthOf = (s: SiteSpec) => siteDepth(s.name, desired.sites);
+  for (const spec of [...desired.sites.values()].sort((a, b) => depthOf(a) - depthOf(b) || cmp(a.name, b.name))) {
+    const { name } = spec;
     const o = observed.sites.get(name);
     if (!o?.reachable) {
       out.push({ name, reachable: false, embedded: false, pulpVersion: null, message: `unreachable: ${o?.error ?? 'not observed'}; nothing is planned or pruned there` });

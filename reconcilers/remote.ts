@@ -1,6 +1,7 @@
 /** Plan for a mirror's file remote at one site. Pure. */
 import type { FileRemote } from '../pulp/types.js';
-import type { DesiredPlacement, PlanEntry } from './plan-types.js';
+import type { FileRemoteCreate } from '../pulp/types.js';
+import type { CreateEntryOf, DesiredPlacement, DesiredRemote, UpdateEntryOf } from './plan-types.js';
 import { createdFields, diffFields, patchOf, updateEntry } from './diff.js';
 
 const BASE_FIELDS = ['url', 'policy', 'download_concurrency', 'pulp_labels'] as const;
@@ -13,16 +14,15 @@ export function remoteFields(embedded: boolean): readonly string[] {
 }
 
 /** A create when missing, an update of the differing fields, or null when it matches. */
-export function planRemote(p: DesiredPlacement, observed: FileRemote | undefined, embedded: boolean): PlanEntry | null {
+export function planRemote(p: DesiredPlacement, observed: FileRemote | undefined, embedded: boolean): CreateEntryOf<'remote'> | UpdateEntryOf<'remote'> | null {
   const fields = remoteFields(embedded);
-  const desired: Record<string, unknown> = { ...p.remote };
-  if (!embedded) delete desired[BANDWIDTH_FIELD];
+  const { [BANDWIDTH_FIELD]: bandwidth, ...common } = p.remote;
+  const desired: Partial<DesiredRemote> = embedded ? p.remote : common;
   const base = { site: p.site, kind: 'remote' as const, name: p.remote.name, mirror: p.mirror, depth: p.depth };
   if (!observed) {
-    const body: Record<string, unknown> = { name: p.remote.name };
-    for (const f of fields) if (desired[f] !== undefined) body[f] = desired[f];
+    const { name, url, policy, download_concurrency, pulp_labels } = p.remote;
     // null means "no cap" on the site, which is its default: leave it out of the create.
-    if (body[BANDWIDTH_FIELD] === null) delete body[BANDWIDTH_FIELD];
+    const body: FileRemoteCreate = { name, url, policy, download_concurrency, pulp_labels, ...(embedded && bandwidth !== null ? { [BANDWIDTH_FIELD]: bandwidth } : {}) };
     return { ...base, action: 'create', reason: 'missing', changes: createdFields(body, fields), op: { body } };
   }
   const changes = diffFields(desired, observed, fields);

@@ -1,133 +1,18 @@
 /**
- * Reading mirror sources: a tree on disk is content-addressed with manifest/ (scanTree, with its
- * rescan cache); a published manifest is fetched over HTTP(S). Both end as a TreeSummary, whose
- * digest the plan compares with what the origin publishes. The reader is an injected edge, so
- * tests and the controller can give their own.
+ * Reading the sources of a pass through the injected SourceReader (sources/reader.ts is the real
+ * one): each distinct source once, a few at a time. Pure of I/O itself.
  */
-import { createHash } from 'node:crypto';
-import os from 'node:os';
-import path from 'node:path';
 import PQueue from 'p-queue';
 import { AbortFan } from '../core/abort-fan.js';
 import { messageOf } from '../core/errors.js';
-import { outboundPolicy, policyFetch } from '../core/outbound.js';
-import { redact, redactUrl } from '../core/redact.js';
-import { parseManifest } from '../manifest/parse.js';
-import { HashPool } from '../manifest/hash-pool.js';
-import { scanTree, writeManifest } from '../manifest/scan.js';
+import { redact } from '../core/redact.js';
 import type { MirrorSource } from '../spec/types.js';
-import { treeOfText } from './observe.js';
-import type { SourceTree, TreeSummary } from './plan-types.js';
-
-/** A source manifest may be large and far away: the whole GET may take as long as a download's idle limit. */
-const SOURCE_POLICY = outboundPolicy({ timeoutMs: 300_000 });
-
-export interface SourceReader {
-  /** The tree a source holds now. Throws when it cannot be read. */
-  read(source: MirrorSource, opts: { signal: AbortSignal }): Promise<TreeSummary>;
-  /**
-   * Make the source readable by the origin's remote: for a tree on disk, write its PULP_MANIFEST
-   * at the tree's root (atomically). Nothing to do for a published manifest.
-   */
-  prepare(source: MirrorSource, tree: TreeSummary, opts: { signal: AbortSignal }): Promise<void>;
-}
-
-export interface SourceReaderOptions {
-  /** Where scanTree keeps a rescan cache per tree; undefined = manifest/'s default location. */
-  cacheDir?: string;
-  /** HTTP(S) GET for `source.manifest`. @default globalThis.fetch */
-  fetch?: typeof globalThis.fetch;
-  /** Hash threads per scan. @default manifest/'s default (all cores) */
-  workers?: number;
-}
-
-/** The text of manifest bytes; invalid UTF-8 throws the parser's error naming the line. */
-function decodeManifest(bytes: Uint8Array): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
-  } catch {
-    parseManifest(bytes);
-    throw new Error('manifest is not valid UTF-8');
-  }
-}
-
-/** Threads of an idle shared pool stop after this long; the next scan starts them again. */
-const POOL_IDLE_MS = 10_000;
-
-/**
- * One hash pool for every tree this reader scans: a pass reads hundreds of small trees a few at a
- * time, and a pool per scan started threads for each (tens of ms of CPU per tree, more than the
- * hashing). Closed once no scan has used it for POOL_IDLE_MS, so an idle controller holds no threads.
- */
-function sharedHashPool(workers: number): { acquire(): HashPool; release(): void } {
-  let pool: HashPool | null = null;
-  let users = 0;
-  let timer: NodeJS.Timeout | null = null;
-  return {
-    acquire() {
-      if (timer) clearTimeout(timer);
-      timer = null;
-      users += 1;
-      pool ??= new HashPool({ workers });
-      return pool;
-    },
-    release() {
-      users -= 1;
-      if (users > 0) return;
-      timer = setTimeout(() => {
-        const idle = pool;
-        pool = null;
-        timer = null;
-        void idle?.close();
-      }, POOL_IDLE_MS);
-      timer.unref();
-    },
-  };
-}
+import type { SourceReader } from './pass-types.js';
+import type { SourceTree } from './plan-types.js';
 
 /** A stable key of a source, so that mirrors sharing one are read once per pass. */
 export function sourceKey(source: MirrorSource): string {
   return source.kind === 'path' ? `path:${source.path}` : `manifest:${source.url}`;
-}
-
-/** The reader used when none is injected. */
-export function createSourceReader(options: SourceReaderOptions = {}): SourceReader {
-  const doFetch = options.fetch ?? globalThis.fetch;
-  const etags = new Map<string, { etag: string; tree: TreeSummary }>();
-  const hashing = sharedHashPool(options.workers ?? os.availableParallelism());
-  return {
-    async read(source, { signal }) {
-      if (source.kind === 'path') {
-        const cacheFile = options.cacheDir
-          ? path.join(options.cacheDir, createHash('sha256').update(source.path).digest('hex').slice(0, 32) + '.cache')
-          : undefined;
-        const pool = hashing.acquire();
-        let r;
-        try {
-          r = await scanTree(source.path, { signal, pool, ...(cacheFile ? { cacheFile } : {}), ...(options.workers ? { workers: options.workers } : {}) });
-        } finally {
-          hashing.release();
-        }
-        let bytes = 0;
-        for (const e of r.entries) bytes += e.size;
-        return { digest: r.digest, files: r.entries.length, bytes, entries: r.entries };
-      }
-      const prior = etags.get(source.url);
-      const res = await policyFetch(source.url, { signal, headers: prior ? { 'if-none-match': prior.etag } : {} }, SOURCE_POLICY, doFetch);
-      if (res.status === 304 && prior) return prior.tree;
-      if (!res.ok) throw new Error(`GET ${redactUrl(source.url)} answered ${res.status} ${res.statusText}`);
-      // Strict UTF-8, as a site's sync reads it: a lossy decode (res.text()) would turn a bad byte
-      // into U+FFFD and plan a tree that no site can sync.
-      const tree = treeOfText(decodeManifest(new Uint8Array(await res.arrayBuffer())));
-      const etag = res.headers.get('etag');
-      if (etag) etags.set(source.url, { etag, tree });
-      return tree;
-    },
-    async prepare(source, tree, { signal }) {
-      if (source.kind !== 'path' || !tree.entries) return;
-      await writeManifest(path.join(source.path, 'PULP_MANIFEST'), tree.entries, { signal });
-    },
-  };
 }
 
 /**
@@ -143,25 +28,25 @@ export async function readSources(
   // A queued read per distinct source: each under its own child signal (abort-fan.ts says why).
   const fan = new AbortFan(opts.signal);
   const byKey = new Map<string, Promise<SourceTree>>();
+  const read = (source: MirrorSource): Promise<SourceTree> => fan.run((signal) => queue.add(
+    async (): Promise<SourceTree> => {
+      try {
+        return await reader.read(source, { signal });
+      } catch (err) {
+        if (signal.aborted) throw err;
+        return { error: redact(messageOf(err)) };
+      }
+    },
+    { signal },
+  ) as Promise<SourceTree>);
+  const pending: [mirror: string, tree: Promise<SourceTree>][] = [];
   for (const m of mirrors) {
     const k = sourceKey(m.source);
-    if (byKey.has(k)) continue;
-    byKey.set(
-      k,
-      fan.run((signal) => queue.add(
-        async () => {
-          try {
-            return await reader.read(m.source, { signal });
-          } catch (err) {
-            if (signal.aborted) throw err;
-            return { error: redact(messageOf(err)) };
-          }
-        },
-        { signal },
-      ) as Promise<SourceTree>),
-    );
+    let tree = byKey.get(k);
+    if (!tree) byKey.set(k, (tree = read(m.source)));
+    pending.push([m.name, tree]);
   }
   const out = new Map<string, SourceTree>();
-  for (const m of mirrors) out.set(m.name, await byKey.get(sourceKey(m.source))!);
+  for (const [name, tree] of pending) out.set(name, await tree);
   return out;
 }

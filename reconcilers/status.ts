@@ -4,7 +4,7 @@
  */
 import type { LastSync, MirrorSiteStatus, MirrorState, MirrorStatus, SiteStatus } from '../core/status.js';
 import type { DesiredState, ObservedState, Plan, PlanEntry } from './plan-types.js';
-import type { EntryResult } from './apply.js';
+import type { EntryResult } from './pass-types.js';
 import { syncKey } from './names.js';
 
 export interface StatusInput {
@@ -44,8 +44,8 @@ export function mirrorStatuses(input: StatusInput): MirrorStatus[] {
     if (r.result !== 'succeeded' && !failed.has(k)) failed.set(k, r);
   }
   const out: MirrorStatus[] = [];
-  for (const name of [...desired.mirrors.keys()].sort()) {
-    const m = desired.mirrors.get(name)!;
+  for (const m of [...desired.mirrors.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const { name } = m;
     const source = observed.sources.get(name);
     const sourceTree = source && !('error' in source) ? source : null;
     const sites: MirrorSiteStatus[] = [];

@@ -6,7 +6,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import type { FileDistribution, FileRemote, FileRepository } from '../pulp/types.js';
 import type { MirrorSchedule } from '../spec/types.js';
-import type { DesiredMirror, DesiredPlacement, PlanEntry, SyncReason, Transfer, TreeSummary } from './plan-types.js';
+import type { DesiredMirror, DesiredPlacement, SyncReason, Transfer, TreeEntry, TreeSummary } from './plan-types.js';
 
 /** The next time a schedule comes due after `last` (UTC for cron). */
 export function nextDue(schedule: MirrorSchedule, last: Date): Date {
@@ -64,7 +64,7 @@ const REASONS: Record<SyncReason, (feeder: string | null) => string> = {
 };
 
 /** A sync, a publish, a noop saying why nothing can happen yet, or null when in sync. */
-export function planSync(input: SyncInput): PlanEntry | null {
+export function planSync(input: SyncInput): TreeEntry | null {
   const { placement: p, mirror, published, want } = input;
   const base = { site: p.site, kind: 'sync' as const, name: p.repository.name, mirror: p.mirror, depth: p.depth };
   const never = !hasSynced(input.repository);
@@ -82,7 +82,7 @@ export function planSync(input: SyncInput): PlanEntry | null {
         kind: 'publication',
         action: 'publish',
         reason: 'the repository has versions but its distribution serves no publication',
-        op: { href: input.repository.pulp_href, distribution: input.distribution.pulp_href, basePath: mirror.basePath },
+        op: { repository: input.repository.pulp_href, distribution: input.distribution.pulp_href, basePath: mirror.basePath },
       };
     }
     reason = p.feeder === null ? 'source-changed' : 'upstream-newer';
@@ -97,7 +97,7 @@ export function planSync(input: SyncInput): PlanEntry | null {
     syncReason: reason,
     estimate: transferEstimate(want, published),
     op: {
-      href: input.repository?.pulp_href, remote: input.remote?.pulp_href, distribution: input.distribution?.pulp_href,
+      repository: input.repository?.pulp_href ?? null, remote: input.remote?.pulp_href ?? null, distribution: input.distribution?.pulp_href ?? null,
       basePath: mirror.basePath, feeder: p.feeder, wantDigest: want.digest,
     },
   };

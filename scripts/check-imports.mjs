@@ -17,16 +17,30 @@ export const ALLOWED = {
   events: ['core', 'spec', 'pulp'],
   pulp: ['core', 'spec'],
   reconcilers: ['core', 'spec', 'pulp', 'manifest'],
+  sources: ['core', 'spec', 'manifest', 'reconcilers'],
   site: ['core', 'manifest', 'pulp'],
   gitsource: ['core', 'spec'],
   status: ['core', 'spec', 'reconcilers', 'gitsource'],
   web: ['core', 'reconcilers', 'status'],
-  controller: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'gitsource', 'status', 'web'],
+  controller: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'sources', 'gitsource', 'status', 'web'],
   demo: ['core'],
-  cli: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'site', 'gitsource', 'status', 'web', 'controller', 'demo'],
-  testkit: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'site', 'gitsource', 'status', 'web', 'controller', 'cli', 'demo'],
-  bench: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'site', 'gitsource', 'status', 'web', 'controller', 'cli', 'demo', 'testkit'],
-  test: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'site', 'gitsource', 'status', 'web', 'controller', 'cli', 'demo', 'testkit', 'bench'],
+  cli: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'sources', 'site', 'gitsource', 'status', 'web', 'controller', 'demo'],
+  testkit: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'sources', 'site', 'gitsource', 'status', 'web', 'controller', 'cli', 'demo'],
+  bench: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'sources', 'site', 'gitsource', 'status', 'web', 'controller', 'cli', 'demo', 'testkit'],
+  test: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'sources', 'site', 'gitsource', 'status', 'web', 'controller', 'cli', 'demo', 'testkit', 'bench'],
+};
+
+/**
+ * Within a folder it may import, the only files a folder may import. reconcilers/ is the pure core
+ * of a pass (issue 14): from manifest/ only the pure parser and digest, from pulp/ only the client's
+ * types and errors; the I/O (scans, hash threads, HTTP) comes in through what the composition root
+ * passes (sources/, pulp/client.ts).
+ */
+export const ONLY = {
+  reconcilers: {
+    manifest: ['manifest/digest.ts', 'manifest/parse.ts', 'manifest/types.ts'],
+    pulp: ['pulp/errors.ts', 'pulp/types.ts'],
+  },
 };
 
 function walk(dir) {
@@ -68,6 +82,8 @@ export function check(root = projectRoot) {
       const targetTop = target.split(path.sep)[0];
       if (targetTop !== top && ALLOWED[targetTop] && !ALLOWED[top].includes(targetTop)) {
         findings.push(`${rel}: imports ${target}, but ${top}/ may not import ${targetTop}/`);
+      } else if (targetTop !== top && ONLY[top]?.[targetTop] && !ONLY[top][targetTop].includes(target.split(path.sep).join('/'))) {
+        findings.push(`${rel}: imports ${target}, but ${top}/ may import from ${targetTop}/ only ${ONLY[top][targetTop].join(', ')}`);
       }
       if (!typeOnly) edges.push(target);
     }

@@ -22,7 +22,7 @@ test('the project has no run-time import cycle and every folder keeps to its rul
   assert.equal(findings, []);
 });
 
-test('the check finds a run-time cycle and a forbidden import, and ignores a type-only cycle', async () => {
+test('the check finds a run-time cycle, a forbidden import and a file outside a folder\'s allowed files, and ignores a type-only cycle', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-imports-'));
   try {
     const put = async (rel: string, text: string) => {
@@ -35,8 +35,14 @@ test('the check finds a run-time cycle and a forbidden import, and ignores a typ
     await put('core/d.ts', "import { type C } from './c.js';\nexport type D = C | 1;\n");
     await put('reconcilers/x.ts', "import { y } from '../cli/y.js';\nexport const x = y;\n");
     await put('cli/y.ts', 'export const y = 1;\n');
+    // reconcilers/ may reach manifest/'s pure parser, not its scanner (fs, worker threads).
+    await put('reconcilers/p.ts', "import { parseManifest } from '../manifest/parse.js';\nexport const p = parseManifest;\n");
+    await put('reconcilers/s.ts', "import { scanTree } from '../manifest/scan.js';\nexport const s = scanTree;\n");
+    await put('manifest/parse.ts', 'export const parseManifest = 1;\n');
+    await put('manifest/scan.ts', 'export const scanTree = 1;\n');
     const { findings } = (await load()).check(dir);
     assert.equal(findings.sort(), [
+      'reconcilers/s.ts: imports manifest/scan.ts, but reconcilers/ may import from manifest/ only manifest/digest.ts, manifest/parse.ts, manifest/types.ts',
       'reconcilers/x.ts: imports cli/y.ts, but reconcilers/ may not import cli/',
       'run-time import cycle: core/a.ts ↔ core/b.ts',
     ]);

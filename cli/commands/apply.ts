@@ -9,6 +9,7 @@ import { createLogger } from '../../core/logger.js';
 import { formatBytes, formatDuration } from '../../core/units.js';
 import { applyPrepared, preparePlan } from '../../reconcilers/pass.js';
 import type { PassEvent } from '../../reconcilers/pass-types.js';
+import { createSourceReader } from '../../sources/reader.js';
 import { renderText } from '../reporters/plan.js';
 import { requestTimeoutOption } from '../options.js';
 import { cacheFileFor, clientsFor, interruptSignal, loadMemory, loadValidSpecs, saveMemory } from '../pass-setup.js';
@@ -101,7 +102,7 @@ exit codes:
     const { signal, dispose } = interruptSignal();
     const started = Date.now();
     try {
-      const deps = { clients: clientsFor(specs, log, process.env, timeout), log, now: () => new Date(), memory, onEvent: printer.onEvent };
+      const deps = { clients: clientsFor(specs, log, process.env, timeout), log, now: () => new Date(), memory, sources: createSourceReader(), onEvent: printer.onEvent };
       const opts = { signal, allowMassDelete: !!values['allow-mass-delete'] };
       const prepared = await preparePlan(specs, deps, opts);
       process.stdout.write(renderText(prepared.plan) + '\n');
@@ -115,7 +116,7 @@ exit codes:
       }
       const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
       process.stdout.write(`Not converged. ${plural(result.failures.length, 'problem')}${result.failures.length ? ':' : '.'}\n`);
-      for (const f of result.failures) process.stdout.write(`  - ${f}\n`);
+      for (const f of result.failures) process.stdout.write(`  - ${f.message}\n`);
       const left = result.mirrors.flatMap((m) => m.sites.filter((s) => s.state !== 'Synced' && s.state !== 'Suspended').map((s) => `${m.name}@${s.site}: ${s.state}: ${s.message}`));
       if (left.length) process.stdout.write(`${plural(left.length, 'placement')} not Synced:\n`);
       for (const l of left) process.stdout.write(`  - ${l}\n`);

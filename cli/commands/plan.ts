@@ -6,6 +6,7 @@ import { UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { preparePlan } from '../../reconcilers/pass.js';
 import { planDocument } from '../../reconcilers/plan-document.js';
+import { createSourceReader } from '../../sources/reader.js';
 import { renderMarkdown, renderText } from '../reporters/plan.js';
 import { requestTimeoutOption, selectedSites } from '../options.js';
 import { cacheFileFor, clientsFor, interruptSignal, loadMemory, loadValidSpecs, saveMemory } from '../pass-setup.js';
@@ -68,7 +69,7 @@ exit codes:
     const memory = await loadMemory(cacheFile);
     const { signal, dispose } = interruptSignal();
     try {
-      const prepared = await preparePlan(specs, { clients: clientsFor(specs, log, process.env, requestTimeoutOption(values['request-timeout'])), log, now: () => new Date(), memory }, { signal, dryRun: true, ...(sites ? { sites } : {}) });
+      const prepared = await preparePlan(specs, { clients: clientsFor(specs, log, process.env, requestTimeoutOption(values['request-timeout'])), log, now: () => new Date(), memory, sources: createSourceReader() }, { signal, dryRun: true, ...(sites ? { sites } : {}) });
       await saveMemory(cacheFile, memory, log);
       const p = prepared.plan;
       const out = format === 'json' ? JSON.stringify(planDocument(p), null, 2) + '\n' : format === 'markdown' ? renderMarkdown(p) : renderText(p);

@@ -4,6 +4,7 @@
  * summary line it logs.
  */
 import { test } from 'uvu';
+import { PassFailure } from '../../reconcilers/failures.js';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../../core/logger.js';
 import type { CycleOutcome } from '../../controller/cycle.js';
@@ -44,7 +45,7 @@ const ctx: JudgeContext = { failures: 2, stopping: false, passDeadlineMs: 2_000,
 test('judge: what each outcome means', () => {
   const rows: [string, CycleOutcome, Partial<JudgeContext>, { failures: number; backoff: boolean; requeue: string | null; recordsPass: boolean; result: boolean; message: RegExp | ''; logs: string[] }][] = [
     ['ok', outcome({ kind: 'ok', result: passResult() }), {}, { failures: 0, backoff: false, requeue: null, recordsPass: true, result: true, message: '', logs: [] }],
-    ['ok with failures', outcome({ kind: 'ok', result: passResult({ failures: ['a@origin: sync failed', 'b@origin: 500'] }) }), {}, { failures: 3, backoff: true, requeue: null, recordsPass: true, result: true, message: /^a@origin: sync failed; b@origin: 500$/, logs: [] }],
+    ['ok with failures', outcome({ kind: 'ok', result: passResult({ failures: [PassFailure.ofSource('a', 'gone'), PassFailure.ofSource('b', '500')] }) }), {}, { failures: 3, backoff: true, requeue: null, recordsPass: true, result: true, message: /^a: source unreadable: gone; b: source unreadable: 500$/, logs: [] }],
     ['git error, pass ran', outcome({ kind: 'git-error', error: git, result: passResult() }, { gitError: { error: git } }), {}, { failures: 3, backoff: true, requeue: null, recordsPass: true, result: true, message: /^cannot read the spec repository; reconciling the last valid commit: fetching .*ECONNREFUSED$/, logs: ['error cannot read the spec repository; reconciling the last valid commit'] }],
     ['git error, nothing valid yet', outcome({ kind: 'git-error', error: git, result: null }, { commit: null, gitError: { error: git } }), {}, { failures: 3, backoff: true, requeue: null, recordsPass: false, result: false, message: /^cannot read/, logs: ['error cannot read the spec repository; reconciling the last valid commit'] }],
     ['no valid commit', outcome({ kind: 'no-valid-commit' }), {}, { failures: 0, backoff: false, requeue: null, recordsPass: false, result: false, message: '', logs: [] }],

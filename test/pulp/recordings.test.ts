@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../core/paths.js';
 import { createPulpClient } from '../../pulp/client.js';
-import { PulpAuthError, PulpHttpError, PulpTaskError } from '../../pulp/errors.js';
+import { isPulpConflict, PulpAuthError, PulpHttpError, PulpTaskError } from '../../pulp/errors.js';
 import { siteAt, startFaultServer, type FaultServer } from './fault-server.js';
 
 /** Copies of the steps used here, from shared/reference/real-pulp-3.24/ (same names and layout). */
@@ -136,6 +136,7 @@ test('real 401 and 400 bodies become PulpAuthError and PulpHttpError (03, 06)', 
     assert.instance(dup, PulpHttpError);
     assert.is((dup as PulpHttpError).status, 400);
     assert.equal((dup as PulpHttpError).body, { name: ['This field must be unique.'] });
+    assert.ok(isPulpConflict(dup));
   });
 });
 

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { ConfigError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { createPulpClient, type PulpClientOptions } from '../../pulp/client.js';
-import { isPulpNotFound, PulpAuthError, PulpHttpError, PulpTaskError, PulpTaskTimeoutError } from '../../pulp/errors.js';
+import { isPulpConflict, isPulpNotFound, PulpAuthError, PulpHttpError, PulpTaskError, PulpTaskTimeoutError } from '../../pulp/errors.js';
 import type { PulpClient, Task } from '../../pulp/types.js';
 import { tempDir } from '../../testkit/cli.js';
 import { startSite, type RunningSite } from '../../testkit/site.js';
@@ -101,7 +101,13 @@ test('repositories: create, filter by name and label, update through a task, del
   assert.is((dup as PulpHttpError).status, 400);
   assert.equal((dup as PulpHttpError).body, { name: ['This field must be unique.'] });
 
-  assert.is((await client.deleteRepository(repo.pulp_href)).state, 'completed');
+  assert.ok(isPulpConflict(dup));
+
+  const deleted = await client.deleteRepository(repo.pulp_href);
+  assert.is(deleted.result, 'deleted');
+  assert.is(deleted.result === 'deleted' && deleted.task.state, 'completed');
+  // Deleted again (someone was first): a 404, which counts as deleted.
+  assert.equal(await client.deleteRepository(repo.pulp_href), { result: 'already-gone' });
   await client.deleteRepository(other.pulp_href);
   assert.equal(await client.listRepositories({ name__in: ['pulpdist.crud', 'unmanaged.crud'] }), []);
   const gone = await rejection(client.getVersion(repo.latest_version_href));
@@ -110,6 +116,7 @@ test('repositories: create, filter by name and label, update through a task, del
   assert.equal((gone as PulpHttpError).body, { detail: 'Not found.' });
   assert.ok(isPulpNotFound(gone));
   assert.not.ok(isPulpNotFound(dup));
+  assert.not.ok(isPulpConflict(gone));
 });
 
 test('remotes: create with the bandwidth field, update and delete through tasks', async () => {
@@ -163,7 +170,8 @@ test('sync, publish, distribute: created objects are returned and the manifest i
 
   assert.is((await client.updateDistribution(dist.pulp_href, { base_path: 'client/flow2' })).state, 'completed');
   assert.ok(await client.getPublishedManifest('client/flow2'));
-  assert.is((await client.deleteDistribution(dist.pulp_href)).state, 'completed');
+  const deleted = await client.deleteDistribution(dist.pulp_href);
+  assert.is(deleted.result === 'deleted' && deleted.task.state, 'completed');
   assert.is(await client.getPublishedManifest('client/flow2'), null);
 });
 

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { desiredState, feederOf } from '../../reconcilers/desired.js';
 import { hasChanges, plan } from '../../reconcilers/plan.js';
 import { syncKey } from '../../reconcilers/names.js';
-import type { ObservedSite, ObservedState, Plan, SourceTree, TreeSummary } from '../../reconcilers/plan-types.js';
+import type { ObservedSite, ObservedState, Plan, PlanEntry, SourceTree, TreeSummary } from '../../reconcilers/plan-types.js';
 import type { SpecSet } from '../../spec/types.js';
 import { addObjects, convergedSite, emptySite, mirror, site, tree } from './fixtures.js';
 
@@ -20,6 +20,13 @@ function specs(mirrors = [mirror('fedora'), mirror('tools', { sites: ['origin', 
 
 function observed(sites: ObservedSite[], sources: Record<string, SourceTree>): ObservedState {
   return { sites: new Map(sites.map((s) => [s.name, s])), sources: new Map(Object.entries(sources)) };
+}
+
+/** The entry, checked to be there with this action, typed as one (so its `op` can be read). */
+function as<A extends Exclude<PlanEntry['action'], 'noop'>>(e: PlanEntry | undefined, action: A): Extract<PlanEntry, { action: A }> {
+  if (!e) throw new Error(`no ${action} entry`);
+  assert.is(e.action, action);
+  return e as Extract<PlanEntry, { action: A }>;
 }
 
 function lines(p: Plan): string[] {
@@ -79,10 +86,10 @@ test('empty sites: create everything, then never-synced syncs, in depth → kind
   ]);
   assert.equal(p.summary, { create: 15, update: 0, delete: 0, sync: 5, publish: 0, files: 10, bytes: 5 * 2100 });
   const leafSync = p.entries.find((e) => e.site === 'leaf' && e.name === 'pulpdist.fedora' && e.kind === 'sync')!;
-  assert.equal(leafSync.op?.feeder, 'hub');
+  assert.equal(as(leafSync, 'sync').op.feeder, 'hub');
   assert.equal(leafSync.estimate, { files: 2, bytes: 2100 });
   const remote = p.entries.find((e) => e.site === 'origin' && e.kind === 'remote' && e.mirror === 'fedora')!;
-  assert.equal(remote.op?.body, { name: 'pulpdist.fedora', url: 'file:///srv/fedora/PULP_MANIFEST', policy: 'immediate', download_concurrency: 10, pulp_labels: { managed_by: 'pulpdist', pulpdist_mirror: 'fedora' } });
+  assert.equal(as(remote, 'create').op.body, { name: 'pulpdist.fedora', url: 'file:///srv/fedora/PULP_MANIFEST', policy: 'immediate', download_concurrency: 10, pulp_labels: { managed_by: 'pulpdist', pulpdist_mirror: 'fedora' } });
   assert.ok(hasChanges(p));
 });
 
@@ -107,7 +114,7 @@ test('source changed: every site syncs; estimates count only blobs the target la
   ]);
   for (const e of p.entries) assert.equal(e.estimate, { files: 2, bytes: 180 }, e.site);
   assert.is(p.entries[1]!.reason, 'upstream origin publishes a newer tree');
-  assert.is(p.entries[0]!.op?.wantDigest, V2.digest);
+  assert.is(as(p.entries[0], 'sync').op.wantDigest, V2.digest);
   assert.equal(p.summary, { create: 0, update: 0, delete: 0, sync: 3, publish: 0, files: 6, bytes: 540 });
 });
 
@@ -131,8 +138,8 @@ test('hand edits: a changed remote url and an extra label are updated, field by 
     { field: 'url', from: 'http://elsewhere.test/PULP_MANIFEST', to: 'http://origin.test/pulp/content/fedora/PULP_MANIFEST' },
     { field: 'download_concurrency', from: null, to: 10 },
   ]);
-  assert.equal(p.entries[1]!.op?.body, { url: 'http://origin.test/pulp/content/fedora/PULP_MANIFEST', download_concurrency: 10 });
-  assert.equal(p.entries[0]!.op?.body, { pulp_labels: { managed_by: 'pulpdist', pulpdist_mirror: 'fedora' } });
+  assert.equal(as(p.entries[1], 'update').op.body, { url: 'http://origin.test/pulp/content/fedora/PULP_MANIFEST', download_concurrency: 10 });
+  assert.equal(as(p.entries[0], 'update').op.body, { pulp_labels: { managed_by: 'pulpdist', pulpdist_mirror: 'fedora' } });
 });
 
 test('a remote deleted by hand is created again; a missing distribution is created pointing at the repository', () => {
@@ -145,7 +152,8 @@ test('a remote deleted by hand is created again; a missing distribution is creat
   const obs = observed([convergedSite(d, 'origin', { fedora: V1 }), convergedSite(d, 'hub', { fedora: V1 }), leaf], { fedora: V1 });
   const p = plan(d, obs, { now: NOW });
   assert.equal(lines(p), ['leaf create remote pulpdist.fedora', 'leaf create distribution pulpdist.fedora', 'leaf sync sync pulpdist.fedora upstream-newer']);
-  assert.equal(p.entries[1]!.op?.body?.repository, repoHref);
+  const dist = as(p.entries[1], 'create');
+  assert.equal(dist.kind === 'distribution' ? dist.op.body.repository : dist.kind, repoHref);
   assert.is(p.entries[2]!.reason, 'upstream hub publishes a newer tree (what a new distribution will serve is unknown)');
 });
 
@@ -153,7 +161,7 @@ test('bandwidth: set on embedded sites; against real Pulp left out with a warnin
   const s = [site('origin', { bandwidth: 1000 }), site('hub', { upstream: 'origin', bandwidth: 2000, concurrentSyncs: 4 }), site('leaf', { upstream: 'hub' })];
   const d = desiredState({ sites: s, mirrors: [mirror('fedora')] });
   const p = plan(d, observed([emptySite('origin', { embedded: false }), emptySite('hub'), emptySite('leaf')], { fedora: V1 }), { now: NOW });
-  const body = (site: string) => p.entries.find((e) => e.site === site && e.kind === 'remote')!.op!.body!;
+  const body = (site: string): Record<string, unknown> => ({ ...as(p.entries.find((e) => e.site === site && e.kind === 'remote'), 'create').op.body });
   assert.not.ok('pulpdist_bandwidth_limit' in body('origin'));
   assert.is(body('hub').pulpdist_bandwidth_limit, 500);
   assert.not.ok('pulpdist_bandwidth_limit' in body('leaf')); // no bandwidth: the site's default (no cap)
@@ -273,7 +281,7 @@ test('publish: versions exist but the distribution serves nothing', () => {
   (origin.published as Map<string, TreeSummary | null>).set('pulpdist.fedora', null);
   const p = plan(d, observed([origin, emptySite('hub'), emptySite('leaf')], { fedora: V1 }), { now: NOW });
   assert.equal(lines(p), ['origin publish publication pulpdist.fedora']);
-  assert.is(p.entries[0]!.op?.href, origin.repositories.get('pulpdist.fedora')!.pulp_href);
+  assert.is(as(p.entries[0], 'publish').op.repository, origin.repositories.get('pulpdist.fedora')!.pulp_href);
   assert.equal(p.summary.publish, 1);
 });
 
@@ -283,7 +291,7 @@ test('unreadable source: origin noop with the reason; downstream follows what th
   const p = plan(d, obs, { now: NOW });
   assert.equal(lines(p), ['origin noop sync pulpdist.fedora', 'hub sync sync pulpdist.fedora upstream-newer', 'leaf sync sync pulpdist.fedora upstream-newer']);
   assert.is(p.entries[0]!.reason, 'source unreadable: no such directory /srv/fedora');
-  assert.is(p.entries[1]!.op?.wantDigest, V2.digest);
+  assert.is(as(p.entries[1], 'sync').op.wantDigest, V2.digest);
   assert.not.ok(hasChanges({ ...p, summary: { ...p.summary, sync: 0 } }));
 });
 

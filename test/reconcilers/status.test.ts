@@ -6,7 +6,7 @@ import { plan } from '../../reconcilers/plan.js';
 import type { ObservedState } from '../../reconcilers/plan-types.js';
 import { mirrorStatuses, siteStatuses } from '../../reconcilers/status.js';
 import { nextDue } from '../../reconcilers/sync.js';
-import type { EntryResult } from '../../reconcilers/apply.js';
+import type { EntryResult } from '../../reconcilers/pass-types.js';
 import { convergedSite, emptySite, mirror, site, tree } from './fixtures.js';
 
 const NOW = new Date('2026-11-25T12:00:00Z');

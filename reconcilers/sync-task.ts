@@ -1,14 +1,16 @@
 /**
- * One sync as apply runs it: the task, its progress events and its record for status, then the
- * tree label on the distribution (names.ts TREE_LABEL) that spares the next observe a manifest read.
+ * One sync task as apply runs it (apply-syncs.ts decides when): the task, its progress events and
+ * its record for status, then the tree label on the distribution (names.ts TREE_LABEL) that spares
+ * the next observe a manifest read.
  */
 import type { Logger } from '../core/logger.js';
 import type { LastSync } from '../core/status.js';
+import { PulpTaskError, PulpTaskTimeoutError } from '../pulp/errors.js';
 import type { Href, PulpClient, Task } from '../pulp/types.js';
 import type { PassEvent } from './pass-types.js';
 import type { PlanEntry } from './plan-types.js';
 import { formatTreeLabel, hrefId, managedLabels, syncKey, TREE_LABEL, versionNumberOf } from './names.js';
-import { treeOfText } from './observe.js';
+import { treeOfText } from './tree.js';
 
 export interface SyncDeps {
   now: () => Date;
@@ -44,21 +46,25 @@ export async function awaitRunningSyncs(client: PulpClient, repos: Href[], log: 
   }
 }
 
-/** Sync `repo` from `remote` with `mirror: true`, recording the outcome in `syncs` (by syncKey). */
-export async function runSync(
+/**
+ * Sync a mirror's repository at one site from its remote with `mirror: true`, recording the outcome
+ * in `syncs` (by syncKey). Returns the new version's href, or null when the sync made none.
+ */
+export async function syncPlacement(
   client: PulpClient,
-  e: PlanEntry,
-  repo: Href,
-  remote: Href,
+  e: Pick<PlanEntry, 'mirror' | 'site'>,
+  at: { repository: Href; remote: Href },
   deps: SyncDeps,
-  signal: AbortSignal,
   syncs: Map<string, LastSync>,
+  signal: AbortSignal,
 ): Promise<Href | null> {
+  const { repository: repo, remote } = at;
   const k = syncKey(e.mirror, e.site);
   const startedAt = deps.now().toISOString();
-  let last: Task | null = null;
+  // The last polled state (a holder: the callback assigns it, which narrowing cannot see).
+  const last: { task: Task | null } = { task: null };
   const progress = (t: Task) => {
-    last = t;
+    last.task = t;
     const r = progressOf(t);
     deps.onEvent?.({ type: 'sync-progress', site: e.site, mirror: e.mirror, doneFiles: r.files, totalFiles: r.total, doneBytes: r.bytes });
   };
@@ -74,12 +80,13 @@ export async function runSync(
     // The new version, when the sync made one (identified by href prefix, never by position).
     return task.created_resources.find((h): h is string => typeof h === 'string' && h.startsWith(`${repo}versions/`)) ?? null;
   } catch (err) {
-    const t = last as Task | null;
+    const t = last.task;
     const r = t ? progressOf(t) : null;
+    const failed = err instanceof PulpTaskError || err instanceof PulpTaskTimeoutError ? err : null;
     syncs.set(k, {
-      startedAt, finishedAt: deps.now().toISOString(), result: (err as { state?: string }).state === 'canceled' ? 'canceled' : 'failed',
+      startedAt, finishedAt: deps.now().toISOString(), result: failed?.state === 'canceled' ? 'canceled' : 'failed',
       downloadedBytes: r?.bytes ?? null, downloadedFiles: r?.files ?? null,
-      task: (err as { task?: string }).task ?? t?.pulp_href ?? null,
+      task: failed?.task ?? t?.pulp_href ?? null,
     });
     throw err;
   }
@@ -92,7 +99,7 @@ export async function runSync(
  */
 export async function labelTree(
   client: PulpClient,
-  e: PlanEntry,
+  e: Pick<PlanEntry, 'mirror' | 'site' | 'name'>,
   at: { repository: Href; distribution: Href; basePath: string; version: Href | null },
   log: Logger,
   signal: AbortSignal,

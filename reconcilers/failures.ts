@@ -1,0 +1,66 @@
+/**
+ * Why a pass did not converge, as data: each failure says what kind of problem it is and where, so
+ * that a caller (the controller loop, `pulpdist apply`, a benchmark) can act on it, and carries the
+ * human line it has always printed. Pure.
+ */
+import { PulpdistError } from '../core/errors.js';
+import type { ObservedSite, PlanEntry } from './plan-types.js';
+
+/**
+ * `entry-failed` / `entry-skipped`: a plan entry did not succeed (`entry` and `outcome` say which);
+ * `site-unreachable`: a site could not be observed; `source-unreadable`: a mirror's source could not be read.
+ */
+export type PassFailureKind = 'entry-failed' | 'entry-skipped' | 'site-unreachable' | 'source-unreadable';
+
+/** One problem of a pass. `toString()` is the human line, so `failures.join('; ')` reads as it always has. */
+export class PassFailure {
+  private constructor(
+    readonly kind: PassFailureKind,
+    /** Where: the site, when the problem is at one. */
+    readonly site: string | null,
+    /** Which mirror, when the problem is one mirror's. */
+    readonly mirror: string | null,
+    /** The plan entry that failed or was skipped. */
+    readonly entry: PlanEntry | null,
+    /** One human line, e.g. `hub: sync pulpdist.fedora failed: …`. */
+    readonly message: string,
+  ) {}
+
+  /** A plan entry that failed or was skipped (a succeeded one is not a failure). */
+  static ofEntry(e: PlanEntry, outcome: 'failed' | 'skipped', message: string | undefined): PassFailure {
+    const what = e.kind === 'sync' || e.kind === 'publication' ? e.action : `${e.action} ${e.kind}`;
+    const line = `${e.site}: ${what} ${e.name} ${outcome}: ${message ?? ''}`.trim();
+    return new PassFailure(outcome === 'failed' ? 'entry-failed' : 'entry-skipped', e.site, e.mirror, e, line);
+  }
+
+  static ofSite(site: ObservedSite): PassFailure {
+    return new PassFailure('site-unreachable', site.name, null, null, `${site.name}: unreachable: ${site.error ?? 'not observed'}`);
+  }
+
+  static ofSource(mirror: string, error: string): PassFailure {
+    return new PassFailure('source-unreadable', null, mirror, null, `${mirror}: source unreadable: ${error}`);
+  }
+
+  toString(): string {
+    return this.message;
+  }
+
+  /** The shape logs and status print: the where and the line, not the whole plan entry. */
+  toJSON(): { kind: PassFailureKind; site: string | null; mirror: string | null; message: string } {
+    return { kind: this.kind, site: this.site, mirror: this.mirror, message: this.message };
+  }
+}
+
+/**
+ * A pass that completed without converging, as an error for whoever treats that as a failure (the
+ * controller loop backs off on it). The message is the failures' lines joined by `; `. Retryable:
+ * the next pass re-observes and tries again.
+ */
+export class PassFailedError extends PulpdistError {
+  readonly failures: readonly PassFailure[];
+
+  constructor(failures: readonly PassFailure[]) {
+    super(failures.join('; '), { retryable: true });
+    this.failures = failures;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Reading mirror sources, the I/O edge of a pass: a tree on disk is content-addressed with
+ * manifest/ (scanTree, with its rescan cache, on a shared hash pool); a published manifest is
+ * fetched over HTTP(S). Both end as a TreeSummary, whose digest the plan compares with what the
+ * origin publishes. The composition roots (controller/start.ts, the CLI, benchmarks, tests) build
+ * one reader and give it to every pass (reconcilers/pass-types.ts `PassDeps.sources`).
+ */
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { outboundPolicy, policyFetch } from '../core/outbound.js';
+import { redactUrl } from '../core/redact.js';
+import { HashPool } from '../manifest/hash-pool.js';
+import { parseManifest } from '../manifest/parse.js';
+import { scanTree, writeManifest } from '../manifest/scan.js';
+import type { SourceReader } from '../reconcilers/pass-types.js';
+import type { TreeSummary } from '../reconcilers/plan-types.js';
+import { treeOfText } from '../reconcilers/tree.js';
+
+/** A source manifest may be large and far away: the whole GET may take as long as a download's idle limit. */
+const SOURCE_POLICY = outboundPolicy({ timeoutMs: 300_000 });
+
+export interface SourceReaderOptions {
+  /** Where scanTree keeps a rescan cache per tree; undefined = manifest/'s default location. */
+  cacheDir?: string;
+  /** HTTP(S) GET for `source.manifest`. @default globalThis.fetch */
+  fetch?: typeof globalThis.fetch;
+  /** Hash threads per scan. @default manifest/'s default (all cores) */
+  workers?: number;
+}
+
+/** The text of manifest bytes; invalid UTF-8 throws the parser's error naming the line. */
+function decodeManifest(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    parseManifest(bytes);
+    throw new Error('manifest is not valid UTF-8');
+  }
+}
+
+/** Threads of an idle shared pool stop after this long; the next scan starts them again. */
+const POOL_IDLE_MS = 10_000;
+
+/**
+ * One hash pool for every tree this reader scans: a pass reads hundreds of small trees a few at a
+ * time, and a pool per scan started threads for each (tens of ms of CPU per tree, more than the
+ * hashing). Closed once no scan has used it for POOL_IDLE_MS, so an idle controller holds no threads.
+ */
+function sharedHashPool(workers: number): { acquire(): HashPool; release(): void } {
+  let pool: HashPool | null = null;
+  let users = 0;
+  let timer: NodeJS.Timeout | null = null;
+  return {
+    acquire() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      users += 1;
+      pool ??= new HashPool({ workers });
+      return pool;
+    },
+    release() {
+      users -= 1;
+      if (users > 0) return;
+      timer = setTimeout(() => {
+        const idle = pool;
+        pool = null;
+        timer = null;
+        void idle?.close();
+      }, POOL_IDLE_MS);
+      timer.unref();
+    },
+  };
+}
+
+/** The reader of mirror sources: pass one to every pass of a caller (it keeps ETags and a hash pool). */
+export function createSourceReader(options: SourceReaderOptions = {}): SourceReader {
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const etags = new Map<string, { etag: string; tree: TreeSummary }>();
+  const hashing = sharedHashPool(options.workers ?? os.availableParallelism());
+  return {
+    async read(source, { signal }) {
+      if (source.kind === 'path') {
+        const cacheFile = options.cacheDir
+          ? path.join(options.cacheDir, createHash('sha256').update(source.path).digest('hex').slice(0, 32) + '.cache')
+          : undefined;
+        const pool = hashing.acquire();
+        let r;
+        try {
+          r = await scanTree(source.path, { signal, pool, ...(cacheFile ? { cacheFile } : {}), ...(options.workers ? { workers: options.workers } : {}) });
+        } finally {
+          hashing.release();
+        }
+        let bytes = 0;
+        for (const e of r.entries) bytes += e.size;
+        return { digest: r.digest, files: r.entries.length, bytes, entries: r.entries };
+      }
+      const prior = etags.get(source.url);
+      const res = await policyFetch(source.url, { signal, headers: prior ? { 'if-none-match': prior.etag } : {} }, SOURCE_POLICY, doFetch);
+      if (res.status === 304 && prior) return prior.tree;
+      if (!res.ok) throw new Error(`GET ${redactUrl(source.url)} answered ${res.status} ${res.statusText}`);
+      // Strict UTF-8, as a site's sync reads it: a lossy decode (res.text()) would turn a bad byte
+      // into U+FFFD and plan a tree that no site can sync.
+      const tree = treeOfText(decodeManifest(new Uint8Array(await res.arrayBuffer())));
+      const etag = res.headers.get('etag');
+      if (etag) etags.set(source.url, { etag, tree });
+      return tree;
+    },
+    async prepare(source, tree, { signal }) {
+      if (source.kind !== 'path' || !tree.entries) return;
+      await writeManifest(path.join(source.path, 'PULP_MANIFEST'), tree.entries, { signal });
+    },
+  };
+}
