@@ -7,6 +7,7 @@
  * connection drops go back to the head of the queue, in order, and are sent again after the
  * reconnect (at least once: a receiver drops a repeated CloudEvents id).
  */
+import { isIP } from 'node:net';
 import rhea from 'rhea';
 import type { Connection, ConnectionOptions, Delivery, EventContext, Sender } from 'rhea';
 import { messageOf } from '../core/errors.js';
@@ -72,7 +73,9 @@ export class AmqpSink extends QueuedSink {
       ...(credentials.username === undefined ? {} : { username: credentials.username }),
       ...(credentials.password === undefined ? {} : { password: credentials.password }),
     };
-    const options: ConnectionOptions = tls ? { ...common, transport: 'tls', ...(credentials.ca ? { ca: credentials.ca } : {}) } : { ...common, transport: 'tcp' };
+    // No SNI for an IP address (RFC 6066; Node warns); the certificate is still checked against it.
+    const servername = isIP(common.host) ? '' : common.host;
+    const options: ConnectionOptions = tls ? { ...common, transport: 'tls', servername, ...(credentials.ca ? { ca: credentials.ca } : {}) } : { ...common, transport: 'tcp' };
     this.connection = container.connect(options);
     this.sender = this.connection.open_sender({ target: { address: spec.address }, name: `pulpdist-events-${name}` });
 

@@ -101,7 +101,7 @@ export function checkEventSinkValues(source: SourceDocument, out: Problem[]): vo
   const headers = get(source.data, ['spec', 'http', 'headers']);
   if (isRecord(headers)) {
     for (const name of Object.keys(headers)) {
-      if (CREDENTIAL_HEADER.test(name)) out.push(problemAt(source, ['spec', 'http', 'headers', name], 'inline-secret', `inline secret: a ${name} header in Git; ${EVENT_SINK_SECRET_ADVICE}`, { anchor: 'key' }));
+      if (CREDENTIAL_HEADER.test(name)) out.push(problemAt(source, ['spec', 'http', 'headers', name], 'inline-secret', `inline secret: the ${name} header carries credentials; ${EVENT_SINK_SECRET_ADVICE}`, { anchor: 'key' }));
     }
   }
   const http = get(source.data, ['spec', 'http']);

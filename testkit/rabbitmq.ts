@@ -37,6 +37,8 @@ export interface Broker {
   /** `amqp://127.0.0.1:PORT` (the AMQP 1.0 plugin shares the 0-9-1 listener). */
   url: string;
   port: number;
+  /** `amqps://127.0.0.1:PORT` when started with `tls`. */
+  tlsUrl?: string;
   /** Log of the current run (for failure messages). */
   output(): string;
   /** SIGTERM the node and wait until it has exited. */
@@ -53,15 +55,18 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /** Start a broker; resolves once it logs "Server startup complete" (within `timeoutMs`). */
-export async function startRabbitMQ(options: { timeoutMs?: number } = {}): Promise<Broker> {
-  const { timeoutMs = 120_000 } = options;
+export async function startRabbitMQ(options: { timeoutMs?: number; tls?: { certFile: string; keyFile: string } } = {}): Promise<Broker> {
+  const { timeoutMs = 120_000, tls } = options;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-rabbitmq-'));
   await mkdir(path.join(dir, 'mnesia'));
   await mkdir(path.join(dir, 'log'));
   const [port, distPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
   await writeFile(path.join(dir, 'enabled_plugins'), '[rabbitmq_amqp1_0].\n');
   // guest may log in from loopback only by default; the broker listens nowhere else anyway.
-  await writeFile(path.join(dir, 'rabbitmq.conf'), `listeners.tcp.1 = 127.0.0.1:${port}\nloopback_users = none\n`);
+  const tlsPort = tls ? await freePort() : undefined;
+  // The test certificate is its own CA; clients are not asked for certificates.
+  const tlsConf = tls ? `listeners.ssl.1 = 127.0.0.1:${tlsPort}\nssl_options.cacertfile = ${tls.certFile}\nssl_options.certfile = ${tls.certFile}\nssl_options.keyfile = ${tls.keyFile}\nssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n` : '';
+  await writeFile(path.join(dir, 'rabbitmq.conf'), `listeners.tcp.1 = 127.0.0.1:${port}\nloopback_users = none\n${tlsConf}`);
   const epmd = spawn('/usr/bin/epmd', ['-address', '127.0.0.1', '-port', String(epmdPort)], { stdio: 'ignore' });
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -157,6 +162,7 @@ export async function startRabbitMQ(options: { timeoutMs?: number } = {}): Promi
   return {
     url: `amqp://127.0.0.1:${port}`,
     port,
+    ...(tlsPort ? { tlsUrl: `amqps://127.0.0.1:${tlsPort}` } : {}),
     output: () => log,
     stop,
     start,

@@ -6,6 +6,8 @@
  * and arrived after, the oldest past the bound counted as dropped.
  */
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import rhea from 'rhea';
@@ -20,6 +22,7 @@ import type { EventBus, EventBusOptions } from '../../events/bus.js';
 import { syncStarted, syncSucceeded, treePropagated } from '../../events/build.js';
 import type { EventSinkSpec } from '../../spec/event-sink.js';
 import { rabbitmqMissing, startRabbitMQ } from '../../testkit/rabbitmq.js';
+import { makeTestCertificate } from '../../testkit/tls-cert.js';
 import type { Broker } from '../../testkit/rabbitmq.js';
 
 const missing = rabbitmqMissing();
@@ -88,16 +91,45 @@ function options(lines: string[], password = 'guest'): EventBusOptions {
 const digest = 'c'.repeat(64);
 const reasonOf = (e: Record<string, unknown>) => (e.data as { reason?: string }).reason;
 
+let certDir: string | undefined;
+let certFile = '';
+
 test.before(async () => {
   if (missing) {
     console.log(`skipping the AMQP broker tests: ${missing}`);
     return;
   }
-  broker = await startRabbitMQ();
+  certDir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-amqp-tls-'));
+  certFile = makeTestCertificate(certDir).certFile;
+  broker = await startRabbitMQ({ tls: { certFile, keyFile: path.join(certDir, 'tls-key.pem') } });
 });
 
 test.after(async () => {
   await broker?.close();
+  if (certDir) await rm(certDir, { recursive: true, force: true });
+});
+
+test('amqps://: delivered over TLS with the CA from caFile; without it the certificate is refused', async () => {
+  if (!broker?.tlsUrl) return;
+  const address = '/queue/pulpdist-events-tls';
+  const consumer = consume(broker.url, address);
+  const trusted = createEventBus([sinkSpec('tls', broker.tlsUrl, address, { caFile: certFile })], options([]));
+  const untrusted = createEventBus([sinkSpec('no-ca', broker.tlsUrl, '/queue/pulpdist-events-no-ca')], options([]));
+  try {
+    trusted.emit(syncStarted({ mirror: 'm1', site: 'hub', reason: 'over tls' }));
+    untrusted.emit(syncStarted({ mirror: 'm1', site: 'hub', reason: 'never' }));
+    await consumer.waitFor(() => consumer.events.length >= 1, 'the TLS event');
+    assert.equal(consumer.events.map(reasonOf), ['over tls']);
+    const until = Date.now() + 30_000;
+    while (untrusted.stats()[0]!.lastError === undefined && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    const s = untrusted.stats()[0]!;
+    assert.equal({ up: s.up, delivered: s.delivered, queued: s.queued }, { up: false, delivered: 0, queued: 1 });
+    assert.match(s.lastError!, /certificate/i);
+  } finally {
+    consumer.close();
+    await trusted.close();
+    await untrusted.close({ deadline: new Date(Date.now() + 200) });
+  }
 });
 
 for (const mode of ['binary', 'structured'] as const) {

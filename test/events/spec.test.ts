@@ -74,7 +74,7 @@ const CASES: Case[] = [
   { what: 'bad severity', doc: sink(`  events: {minSeverity: fatal}\n${HTTP_OK}`), expect: ['s.yaml:5:25 error schema'] },
   { what: 'user info in the webhook url', doc: sink('  http: {url: "https://u:p@h.example.com/x", secretEnv: K}\n'), expect: ['s.yaml:5:15 error inline-secret'], says: 'spec.http.secretEnv' },
   { what: 'an inline HMAC key', doc: sink('  http: {url: https://h.example.com/x, secret: hunter2hunter2}\n'), expect: ['s.yaml:5:48 error inline-secret'] },
-  { what: 'an Authorization header', doc: sink('  http:\n    url: https://h.example.com/x\n    secretEnv: K\n    headers: {Authorization: Bearer abcdefgh}\n'), expect: ['s.yaml:8:15 error inline-secret'], says: 'Authorization header' },
+  { what: 'an Authorization header', doc: sink('  http:\n    url: https://h.example.com/x\n    secretEnv: K\n    headers: {Authorization: Bearer abcdefgh}\n'), expect: ['s.yaml:8:15 error inline-secret'], says: 'the Authorization header carries credentials' },
   { what: 'a token header', doc: sink('  http:\n    url: https://h.example.com/x\n    secretEnv: K\n    headers: {X-Auth-Token: abcdefgh}\n'), expect: ['s.yaml:8:29 error inline-secret'] },
   { what: 'both secretEnv and secretFile', doc: sink('  http: {url: https://h.example.com/x, secretEnv: K, secretFile: /k}\n'), expect: ['s.yaml:5:54 error secret-source'] },
   { what: 'unsigned webhook', doc: sink('  http: {url: https://h.example.com/x}\n'), expect: ['s.yaml:5:3 warning unsigned-events'] },
