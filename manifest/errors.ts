@@ -45,6 +45,17 @@ export class TreeChangingError extends PulpdistError {
   }
 }
 
+/** Under `symlinks: strict`, links that could not be followed: no manifest is written. */
+export class SymlinkError extends PulpdistError {
+  constructor(readonly root: string, readonly links: { relativePath: string; target: string; reason: string }[]) {
+    super(
+      `${links.length} symlink${links.length === 1 ? '' : 's'} under ${root} cannot be followed: ` +
+        `${listPaths(links.map((l) => ({ relativePath: l.relativePath, code: `${l.reason} -> ${JSON.stringify(l.target)}` })))}; ` +
+        'fix or remove them, exclude them, or set symlinks: follow to skip them with a warning; no manifest was written',
+    );
+  }
+}
+
 /** A manifest file could not be written (missing directory, permissions, full disk). */
 export class ManifestWriteError extends PulpdistError {
   constructor(readonly file: string, readonly errno: string, options: { cause?: unknown } = {}) {

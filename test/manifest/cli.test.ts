@@ -4,7 +4,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BIN, runCli, tempDir, type CliResult } from '../../testkit/cli.js';
-import { BAD_NAMES, GOOD_FILES, NON_UTF8_REPORTED, buildOddTree, expectedManifest, sha256, writeFiles } from './fixture.js';
+import { BAD_NAMES, LISTED_FILES, NON_UTF8_REPORTED, buildOddTree, expectedManifest, sha256, writeFiles } from './fixture.js';
 
 let dir = '';
 let cleanup = async () => {};
@@ -34,8 +34,10 @@ test('odd tree: exact manifest on stdout, each unrepresentable name on stderr, e
   assert.match(r.stderr, /warning: left out "#top.txt": a top-level name starting with # reads as a comment\n/);
   assert.match(r.stderr, /warning: left out " lead dir\/": starts or ends with whitespace \(a directory: everything below it\)\n/);
   assert.match(r.stderr, /warning: left out "bad-\\\\xff.txt": its name is not valid UTF-8\n/);
-  assert.match(r.stderr, /not listed \(not regular files; Pulp serves only files\): 3 symlinks, 1 socket, 1 fifo\n/);
-  assert.match(r.stderr, new RegExp(`^${Object.keys(GOOD_FILES).length} files, `, 'm'));
+  assert.match(r.stderr, /not listed \(not regular files; Pulp serves only files\): 1 symlink, 1 socket, 1 fifo\n/);
+  assert.match(r.stderr, /warning: left out symlink "dangling" -> "\/nonexistent": its target does not exist\n/);
+  assert.match(r.stderr, /symlinks: 2 followed, 1 left out/);
+  assert.match(r.stderr, new RegExp(`^${Object.keys(LISTED_FILES).length} files, `, 'm'));
   assert.match(r.stderr, new RegExp(`tree digest: sha256:${sha256(expectedManifest())}\n`));
   assert.not.match(r.stderr, /\r/); // no progress line when stderr is not a terminal
 });

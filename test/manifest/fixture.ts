@@ -26,6 +26,13 @@ export const GOOD_FILES: Record<string, string | Buffer> = {
   'big.bin': Buffer.alloc(9 * 1024 * 1024 + 7, 0xab),
 };
 
+/** What the manifest lists under the default symlink policy: GOOD_FILES plus the two links inside the tree. */
+export const LISTED_FILES: Record<string, string | Buffer> = {
+  ...GOOD_FILES,
+  'link-to-file': GOOD_FILES['plain.txt']!,
+  'link-to-dir/a/b/c/deep.bin': GOOD_FILES['nested/a/b/c/deep.bin']!,
+};
+
 /** Names a PULP_MANIFEST cannot carry, as reported (relative paths; directories end in `/`). */
 export const BAD_NAMES = ['line\nbreak.txt', ' leading.txt', 'trailing.txt ', '#top.txt', 'cr\rname', 'tab\t', 'vt\x0bname', ' lead dir/'];
 /** A file whose name is not UTF-8, as reported. */
@@ -35,8 +42,8 @@ export function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** The expected manifest of GOOD_FILES (plus `extra`), built without any pulpdist code. */
-export function expectedManifest(files: Record<string, string | Buffer> = GOOD_FILES): string {
+/** The expected manifest of `files` (default: the odd tree's LISTED_FILES), built without any pulpdist code. */
+export function expectedManifest(files: Record<string, string | Buffer> = LISTED_FILES): string {
   return Object.entries(files)
     .map(([p, c]) => ({ p, line: `${p},${sha256(c)},${Buffer.byteLength(c)}\n` }))
     .sort((a, b) => Buffer.compare(Buffer.from(a.p), Buffer.from(b.p)))

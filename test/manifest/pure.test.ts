@@ -143,7 +143,7 @@ test('summary: totals, hashed against cached, what was left out, the digest', ()
   const stats = {
     files: 3, bytes: 2048, hashedFiles: 1, hashedBytes: 1024, cachedFiles: 2, cachedBytes: 1024,
     unrepresentable: ['a\nb'], skipped: { symlinks: 1, devices: 2, sockets: 0, fifos: 1, other: 0 },
-    excluded: 4, vanished: 0, durationMs: 1500, cache: { file: '/c', state: 'loaded' as const, written: true },
+    excluded: 4, links: { followed: 0, skipped: [] }, vanished: 0, durationMs: 1500, cache: { file: '/c', state: 'loaded' as const, written: true },
   };
   assert.is(
     formatSummary(stats, 'ab'.repeat(32)),
@@ -151,7 +151,7 @@ test('summary: totals, hashed against cached, what was left out, the digest', ()
       '3 files, 2.0 KiB in 1.5s: 1 hashed (1.0 KiB), 2 from cache (1.0 KiB)',
       'not listed (not regular files; Pulp serves only files): 1 symlink, 2 devices, 1 fifo',
       'excluded: 4 paths',
-      'left out, name not representable in a PULP_MANIFEST: 1',
+      '1 file left out: names Pulp cannot carry',
       `tree digest: sha256:${'ab'.repeat(32)}`,
     ].join('\n'),
   );
