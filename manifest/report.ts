@@ -30,8 +30,13 @@ export function formatProgress(p: ScanProgress, elapsedMs: number): string {
 /** Why a path from `stats.unrepresentable` was left out (a trailing `/` marks a directory). */
 export function unrepresentableWhy(relativePath: string): string {
   const isDir = relativePath.endsWith('/');
-  const reason = isDir ? unrepresentableReason(relativePath + 'x') : unrepresentableReason(relativePath);
-  // walk.ts reports names that are not UTF-8 with \xNN escapes; nothing else reaches here without a reason.
+  // walk.ts reports names that are not UTF-8 with \xNN escapes of bytes from 0x80 up (checked
+  // first: the escape's backslash would otherwise read as the reason).
+  const reason = /\\x[89a-f][0-9a-f]/.test(relativePath)
+    ? undefined
+    : isDir
+      ? unrepresentableReason(relativePath + 'x')
+      : unrepresentableReason(relativePath);
   return (reason ?? 'its name is not valid UTF-8') + (isDir ? ' (a directory: everything below it)' : '');
 }
 

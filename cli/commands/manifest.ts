@@ -62,7 +62,7 @@ exit codes:
   0  the manifest was written
   1  error: a file or directory could not be read (each is named; no manifest is written)
   2  bad arguments (TREE missing or not a directory, unknown option)
-  3  the manifest was written, but files with unrepresentable names were left out
+  3  the manifest was written, but files whose names Pulp cannot carry were left out
   130  interrupted (SIGINT or SIGTERM): nothing written
   141  stdout was closed before the whole manifest was written (e.g. \`| head\`)
 

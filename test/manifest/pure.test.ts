@@ -44,8 +44,8 @@ test('treeDigest does not depend on input order', () => {
   assert.is.not(treeDigest(entries), treeDigest([e('c', 4), e('a', 1), e('b/d', 2)]));
 });
 
-test('unrepresentableReason follows pulp_file: splitlines, strip, leading #', () => {
-  const ok = ['a', 'a b', 'a,b,c', 'sub/#x', 'a /b', ' a'.slice(1), 'x\u00a0y', '\ufeffbom', 'quote"\'', 'back\\slash'];
+test('unrepresentableReason follows pulp_file: splitlines, strip, leading #, and what its URLs break on', () => {
+  const ok = ['a', 'a b', 'a,b,c', 'semi;colon.txt', 'a;b/c', 'a /b', ' a'.slice(1), 'x\u00a0y', '\ufeffbom', 'quote"\'', 'plus+amp&eq=.txt', '[br]{ace}!$\'()*@'];
   for (const p of ok) assert.is(unrepresentableReason(p), undefined, JSON.stringify(p));
   const table: [string, RegExp][] = [
     ['a\nb', /line break/],
@@ -62,12 +62,21 @@ test('unrepresentableReason follows pulp_file: splitlines, strip, leading #', ()
     ['a\x1f', /whitespace/],
     ['#a', /comment/],
     ['#a/b', /comment/],
+    ['sub/#x', /"#": .* URL fragment/],
+    ['sub/x#y.txt', /"#": .* URL fragment/],
+    ['q?.txt', /"\?": .* URL query/],
+    ['percent%20.txt', /"%": .* percent-escape/],
+    ['dir%/x', /"%"/],
+    ['back\\slash', /backslash/],
+    ['ctl\x01.txt', /control character U\+0001/],
+    ['del\x7f.txt', /control character U\+007F/],
+    ['c1\x9b.txt', /control character U\+009B/],
   ];
   for (const [p, why] of table) assert.match(unrepresentableReason(p) ?? '', why, JSON.stringify(p));
 });
 
 test('the fast pre-check never passes a name the full check rejects', () => {
-  const chars = fc.constantFrom('a', 'é', '#', ' ', '\t', '\n', '\r', '\x0b', '\x1c', '\x1f', '\x85', '\xa0', '\u2028', '\u3000', '\ufeff', ',', '/');
+  const chars = fc.constantFrom('a', 'é', '#', '?', '%', '\\', '\x01', '\x7f', '\x9b', ';', ' ', '\t', '\n', '\r', '\x0b', '\x1c', '\x1f', '\x85', '\xa0', '\u2028', '\u3000', '\ufeff', ',', '/');
   fc.assert(
     fc.property(fc.array(chars, { minLength: 1, maxLength: 5 }), (cs) => {
       const p = cs.join('');

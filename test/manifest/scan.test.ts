@@ -68,8 +68,8 @@ test('exclusions: names at any depth, paths from the root, whole directories; om
   const expected = { ...LISTED_FILES } as Record<string, string | Buffer>;
   for (const k of ['big.bin', 'nested/a/b/c/deep.bin', 'link-to-dir/a/b/c/deep.bin', 'ünïcödé/文件.txt', 'sub/#not-a-comment', '.hidden', 'plain.txt']) delete expected[k];
   assert.fixture(canonicalManifest(entries), expectedManifest(expected));
-  // big.bin, deep.bin (twice: also below link-to-dir), the ünïcödé directory (once),
-  // sub/#not-a-comment, .hidden; omit is not counted.
+  // big.bin, deep.bin (twice: also below link-to-dir), the ünïcödé and sub directories (once
+  // each), .hidden; omit is not counted.
   assert.is(stats.excluded, 6);
 });
 
