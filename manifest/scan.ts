@@ -11,8 +11,9 @@ import { performance } from 'node:perf_hooks';
 import { defaultCacheFile, loadCache, saveCache, type CacheRecord, type LoadedCache } from './cache.js';
 import { compileExclude } from './exclude.js';
 import { sortEntries, treeDigest } from './digest.js';
-import { ScanOptionError, SymlinkError, TreeChangingError, TreeNotFoundError, UnreadableFilesError } from './errors.js';
+import { ScanOptionError, SymlinkError, TreeBusyError, TreeChangingError, TreeNotFoundError, UnreadableFilesError } from './errors.js';
 import { HashPool } from './hash-pool.js';
+import { RECENT_NS, checkQuiet } from './quiet.js';
 import type { HashResult } from './hash-protocol.js';
 import { countSkipped, recordOf, statFile, statKey, walkTree, type FileRecord, type SymlinkPolicy, type UnreadablePath } from './walk.js';
 import type { ManifestEntry, ScanOptions, ScanProgress, ScanStats } from './types.js';
@@ -58,7 +59,11 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     workers = os.availableParallelism(),
     env = process.env,
     racyWindowMs = 2000,
+    requireQuiet = false,
+    settleMs,
+    inProgressMarker,
   } = options;
+  if (settleMs !== undefined && !(Number.isFinite(settleMs) && settleMs >= 0)) throw new ScanOptionError('settleMs', `\`settleMs\` must be a number ≥ 0, got ${settleMs}`);
   if (!Number.isInteger(workers) || workers < 1) throw new ScanOptionError('workers', `\`workers\` must be an integer ≥ 1, got ${workers}`);
   if (!SYMLINK_POLICIES.includes(symlinks)) throw new ScanOptionError('symlinks', `\`symlinks\` must be one of ${SYMLINK_POLICIES.join(', ')}, got ${JSON.stringify(symlinks)}`);
   if (!Number.isFinite(racyWindowMs)) throw new ScanOptionError('racyWindowMs', `\`racyWindowMs\` must be a finite number, got ${racyWindowMs}`);
@@ -67,6 +72,14 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   // Any file stamped after this may have been rewritten in the tick we read it in (see racyWindowMs).
   const racyAfterNs = (BigInt(Date.now()) - BigInt(Math.round(racyWindowMs))) * 1_000_000n;
   const isExcluded = await compileExclude(exclude);
+  const isMarker = inProgressMarker === undefined ? undefined : await compileExclude([inProgressMarker]);
+  // Quiescence needs every file's change time; a plain scan pays nothing for it.
+  const watch = requireQuiet || settleMs !== undefined;
+  const startNs = BigInt(Date.now()) * 1_000_000n;
+  const recentAfterNs = startNs - RECENT_NS;
+  let newestNs = 0n;
+  let newestPath = '';
+  const recent: FileRecord[] = [];
   // Plain concatenation: path.join's normalisation shows up in profiles at tens of thousands of files.
   const prefix = realRoot.endsWith('/') ? realRoot : realRoot + '/';
 
@@ -202,8 +215,20 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       ...(isExcluded ? { isExcluded } : {}),
       omit: new Set(['PULP_MANIFEST', ...omit]),
       ...(signal ? { signal } : {}),
+      ...(isMarker ? { isMarker } : {}),
+      statDirs: watch,
       onFile: (f) => {
         p.filesSeen += 1;
+        if (watch) {
+          const m = BigInt(f.mtimeNs);
+          const c = BigInt(f.ctimeNs);
+          const changed = m > c ? m : c;
+          if (changed > newestNs) {
+            newestNs = changed;
+            newestPath = f.relativePath;
+          }
+          if (changed > recentAfterNs) recent.push(f);
+        }
         const hit = oldRecords.get(f.relativePath);
         if (hit !== undefined && hit.key === statKey(f)) {
           cachedFiles += 1;
@@ -244,6 +269,8 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   const allUnreadable = [...walked.unreadable, ...unreadable];
   if (allUnreadable.length > 0) throw new UnreadableFilesError(realRoot, sortByPath(allUnreadable));
   if (changing.length > 0) throw new TreeChangingError(realRoot, changing.sort());
+  if (walked.markers.length > 0) throw new TreeBusyError(realRoot, 'marker', walked.markers.sort());
+  if (watch) checkQuiet(realRoot, prefix, { requireQuiet, startNs, recent, dirs: walked.dirs, newestNs, newestPath, ...(settleMs !== undefined ? { settleMs } : {}) });
   const skippedLinks = walked.links.skipped.sort((a, b) => (a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0));
   if (symlinks === 'strict' && skippedLinks.length > 0) throw new SymlinkError(realRoot, skippedLinks);
 

@@ -49,6 +49,17 @@ export interface ScanOptions {
    * @default 'follow'
    */
   symlinks?: SymlinkPolicy;
+  /**
+   * Refuse (TreeBusyError `changed`) a tree that changed while it was scanned: a directory whose
+   * stat moved between its listing and the end of the scan (files created, removed, renamed), a
+   * recently changed file whose stat moved likewise, or a file changed after the scan started.
+   * The controller sets it; `pulpdist manifest` does not. @default false
+   */
+  requireQuiet?: boolean;
+  /** The tree must have been unchanged this long (newest mtime/ctime of its files and directories), else TreeBusyError `settling`. */
+  settleMs?: number;
+  /** A glob (exclude syntax): while a file matching it exists, TreeBusyError `marker`. Matching files are never listed. */
+  inProgressMarker?: string;
   /** Exact relative paths to leave out (e.g. the output file when it lies inside the tree). @default [] */
   omit?: string[];
   /** Aborts the scan: workers are stopped and the promise rejects with the signal's reason. */

@@ -10,21 +10,13 @@ import fs from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { escapeRawName, isValidUtf8, mayBeMisdecoded, obviouslyRepresentable, unrepresentableReason } from './names.js';
 import type { ExcludeMatcher } from './exclude.js';
+import { followLink, type Dir, type SkippedLink, type SymlinkPolicy } from './links.js';
+import { recordOf, statFile, statKey, type FileRecord } from './stat.js';
 
-/** One regular file as the walk saw it. Stat fields are decimal strings (exact, cheap to compare). */
-export interface FileRecord {
-  relativePath: string;
-  size: number;
-  mtimeNs: string;
-  ctimeNs: string;
-  ino: string;
-  /**
-   * The real absolute path to read when it is not root + relativePath: a file reached through a
-   * symlink. Reading the resolved path keeps O_NOFOLLOW in the hash threads (a link retargeted
-   * mid-scan cannot make them read outside the tree).
-   */
-  source?: string;
-}
+export { recordOf, statFile, statKey, type FileRecord } from './stat.js';
+
+export type { SkippedLink, SkippedLinkReason, SymlinkPolicy } from './links.js';
+export { MAX_LINK_DEPTH } from './links.js';
 
 /** A path that could not be read, with the system error code. */
 export interface UnreadablePath {
@@ -32,32 +24,15 @@ export interface UnreadablePath {
   code: string;
 }
 
-/** What to do with symlinks (docs/manifest.md, "Symlinks"). */
-export type SymlinkPolicy = 'follow' | 'strict' | 'skip';
-
-/** Why a symlink was not followed. */
-export type SkippedLinkReason = 'dangling' | 'outside' | 'cycle' | 'too-deep' | 'special';
-
-/** A symlink that was not followed under `follow` or `strict`. */
-export interface SkippedLink {
-  relativePath: string;
-  /** What the link says (readlink), for the message. */
-  target: string;
-  reason: SkippedLinkReason;
-}
-
-/**
- * Directory links followed one inside another on one path, at most. Cycles are caught exactly
- * (below); this bounds trees where links fan out without looping (each level linking twice to the
- * next would otherwise list 2^depth copies).
- */
-export const MAX_LINK_DEPTH = 8;
-
 export interface WalkOptions {
   /** @default 'follow' */
   symlinks?: SymlinkPolicy;
   /** Excludes files and whole directories. */
   isExcluded?: ExcludeMatcher;
+  /** Files matching it are reported in `markers` instead of `onFile` (an update-in-progress marker). */
+  isMarker?: ExcludeMatcher;
+  /** Stat each directory as it is listed, into `dirs` (for the quiescence check in scan.ts). */
+  statDirs?: boolean;
   /** Exact relative paths to leave out without counting them (PULP_MANIFEST, the output file). */
   omit?: ReadonlySet<string>;
   /** Called for each regular file as soon as it is found; a returned promise pauses the walk (backpressure). */
@@ -74,31 +49,10 @@ export interface WalkResult {
   vanished: number;
   /** Symlinks followed (to files and directories), and those that were not (none listed under `skip`). */
   links: { followed: number; skipped: SkippedLink[] };
-}
-
-/** A directory to list: its relative path, its real path, and how it was reached. */
-interface Dir {
-  rel: string;
-  real: string;
-  /** The directory above on the walked path (not on disk: a link's parent is where the link is). */
-  parent: Dir | undefined;
-  /** Directory links followed to get here. */
-  linkDepth: number;
-}
-
-/** The cache key of a stat: size, mtime ns, ctime ns, inode. */
-export function statKey(f: Pick<FileRecord, 'size' | 'mtimeNs' | 'ctimeNs' | 'ino'>): string {
-  return `${f.size}\0${f.mtimeNs}\0${f.ctimeNs}\0${f.ino}`;
-}
-
-/** Lstat one path; undefined when it no longer exists. Throws other errors. */
-export function statFile(abs: string): fs.BigIntStats | undefined {
-  return fs.lstatSync(abs, { bigint: true, throwIfNoEntry: false });
-}
-
-/** A FileRecord from a bigint stat. */
-export function recordOf(relativePath: string, st: fs.BigIntStats): FileRecord {
-  return { relativePath, size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), ino: st.ino.toString() };
+  /** Files that matched `isMarker`. */
+  markers: string[];
+  /** Each directory listed, with its stat before the listing (only with `statDirs`). */
+  dirs: { relativePath: string; abs: string; key: string; changeNs: bigint }[];
 }
 
 /**
@@ -107,7 +61,7 @@ export function recordOf(relativePath: string, st: fs.BigIntStats): FileRecord {
  * a file with its target's content, a directory with its files below the link's path.
  */
 export async function walkTree(root: string, options: WalkOptions): Promise<WalkResult> {
-  const { isExcluded, omit, onFile, signal, symlinks = 'follow' } = options;
+  const { isExcluded, isMarker, omit, onFile, signal, statDirs, symlinks = 'follow' } = options;
   const result: WalkResult = {
     unrepresentable: [],
     skipped: { symlinks: 0, devices: 0, sockets: 0, fifos: 0, other: 0 },
@@ -115,6 +69,8 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
     unreadable: [],
     vanished: 0,
     links: { followed: 0, skipped: [] },
+    markers: [],
+    dirs: [],
   };
   const prefix = root.endsWith('/') ? root : root + '/';
   const stack: Dir[] = [{ rel: '', real: root, parent: undefined, linkDepth: 0 }];
@@ -128,6 +84,11 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
     const viaLink = dir.linkDepth > 0;
     let dirents: fs.Dirent[];
     try {
+      if (statDirs) {
+        // Before the listing: a change made while it is read moves the stat taken after the scan.
+        const st = fs.statSync(absDir, { bigint: true });
+        result.dirs.push({ relativePath: relDir || '.', abs: absDir, key: statKey(recordOf('', st)), changeNs: st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs });
+      }
       dirents = fs.readdirSync(absDir, { withFileTypes: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
@@ -175,6 +136,10 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
           result.unrepresentable.push(rel);
           continue;
         }
+        if (isMarker?.(rel)) {
+          result.markers.push(rel);
+          continue;
+        }
         const wait = onFile(followed.file);
         if (wait) await wait;
         continue;
@@ -202,6 +167,10 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
         else countSkipped(st, result.skipped);
         continue;
       }
+      if (isMarker?.(rel)) {
+        result.markers.push(rel);
+        continue;
+      }
       const record = recordOf(rel, st);
       if (viaLink) record.source = absPrefix + name;
       const wait = onFile(record);
@@ -213,58 +182,6 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
     await yieldToLoop();
   }
   return result;
-}
-
-/**
- * Resolve a symlink met by the walk: a file record or a directory to list when its target lies
- * inside the tree, otherwise undefined with the link recorded in `result.links.skipped`.
- */
-function followLink(root: string, prefix: string, dir: Dir, rel: string, abs: string, result: WalkResult): { file: FileRecord } | { dir: Dir } | undefined {
-  const skip = (reason: SkippedLinkReason) => {
-    let target = '';
-    try {
-      target = fs.readlinkSync(abs);
-    } catch {
-      // Gone or replaced since readdir: the reason still says what the walk saw.
-    }
-    result.skipped.symlinks += 1;
-    result.links.skipped.push({ relativePath: rel, target, reason });
-    return undefined;
-  };
-  let real: string;
-  try {
-    real = fs.realpathSync.native(abs);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return skip('dangling');
-    if (code === 'ELOOP') return skip('cycle');
-    result.unreadable.push({ relativePath: rel, code: code ?? 'EIO' });
-    return undefined;
-  }
-  if (real !== root && !real.startsWith(prefix)) return skip('outside');
-  let st: fs.BigIntStats | undefined;
-  try {
-    st = fs.statSync(real, { bigint: true, throwIfNoEntry: false });
-  } catch (err) {
-    result.unreadable.push({ relativePath: rel, code: (err as NodeJS.ErrnoException).code ?? 'EIO' });
-    return undefined;
-  }
-  if (!st) return skip('dangling');
-  if (st.isFile()) {
-    result.links.followed += 1;
-    return { file: { ...recordOf(rel, st), source: real } };
-  }
-  if (!st.isDirectory()) return skip('special');
-  // A link to a directory that holds (or is) a directory on the walked path would list that
-  // directory again below itself, forever: `latest -> .`, `a/up -> ..`, or two links pointing at
-  // each other's directories.
-  const realSlash = real + '/';
-  for (let d: Dir | undefined = dir; d; d = d.parent) {
-    if (d.real === real || d.real.startsWith(realSlash)) return skip('cycle');
-  }
-  if (dir.linkDepth >= MAX_LINK_DEPTH) return skip('too-deep');
-  result.links.followed += 1;
-  return { dir: { rel, real, parent: dir, linkDepth: dir.linkDepth + 1 } };
 }
 
 function lstatOrRecord(abs: string, rel: string, result: WalkResult): fs.BigIntStats | undefined {
