@@ -169,7 +169,7 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
   const siteList = siteStatuses(desired, after, memory.lastSeen);
   const failures = [...(applied?.failures ?? [])];
   for (const s of after.sites.values()) if (!s.reachable) failures.push(`${s.name}: unreachable: ${s.error ?? 'not observed'}`);
-  for (const [name, t] of observed.sources as ReadonlyMap<string, SourceTree>) if ('error' in t) failures.push(`${name}: source unreadable: ${t.error}`);
+  for (const [name, t] of observed.sources as ReadonlyMap<string, SourceTree>) if ('error' in t && !t.waiting) failures.push(`${name}: source unreadable: ${t.error}`);
   const only = opts.sites ? new Set(opts.sites) : null;
   const waiting = remaining.entries.some((e) => e.action === 'noop');
   const converged = !hasChanges(remaining) && !waiting && failures.length === 0 &&

@@ -13,7 +13,9 @@ import { messageOf } from '../core/errors.js';
 import { redact, redactUrl } from '../core/redact.js';
 import { parseManifest } from '../manifest/parse.js';
 import { HashPool } from '../manifest/hash-pool.js';
-import { scanTree, writeManifest } from '../manifest/scan.js';
+import { TreeBusyError, TreeChangingError } from '../manifest/errors.js';
+import { unrepresentableWhy } from '../manifest/report.js';
+import { scanTree, writeManifest, type ScanStats } from '../manifest/scan.js';
 import type { MirrorSource } from '../spec/types.js';
 import { treeOfText } from './observe.js';
 import type { SourceTree, TreeSummary } from './plan-types.js';
@@ -81,9 +83,36 @@ function sharedHashPool(workers: number): { acquire(): HashPool; release(): void
   };
 }
 
-/** A stable key of a source, so that mirrors sharing one are read once per pass. */
+/**
+ * A stable key of a source, so that mirrors sharing one are read once per pass. How a tree is
+ * read (exclude, symlinks, settle, marker) is part of it: two mirrors of one tree that read it
+ * differently get different manifests.
+ */
 export function sourceKey(source: MirrorSource): string {
-  return source.kind === 'path' ? `path:${source.path}` : `manifest:${source.url}`;
+  if (source.kind === 'manifest') return `manifest:${source.url}`;
+  const { kind: _kind, path: p, ...how } = source;
+  return Object.keys(how).length === 0 ? `path:${p}` : `path:${p}\0${JSON.stringify(how, Object.keys(how).sort())}`;
+}
+
+/** Names shown in a note before "and N more". */
+const NOTE_NAMES = 5;
+
+function named(items: readonly string[]): string {
+  const shown = items.slice(0, NOTE_NAMES).map((p) => JSON.stringify(p));
+  return shown.join(', ') + (items.length > NOTE_NAMES ? `, and ${items.length - NOTE_NAMES} more` : '');
+}
+
+/** The plan warnings of a scan: what it left out (names, links, exclusions). */
+export function scanNotes(stats: ScanStats): string[] {
+  const notes: string[] = [];
+  const bad = stats.unrepresentable;
+  if (bad.length) {
+    notes.push(`${bad.length} file${bad.length === 1 ? '' : 's'} left out: names Pulp cannot carry: ${named(bad)} (${unrepresentableWhy(bad[0]!)}${bad.length > 1 ? ', …' : ''})`);
+  }
+  const links = stats.links.skipped;
+  if (links.length) notes.push(`${links.length} symlink${links.length === 1 ? '' : 's'} left out (dangling, outside the tree or looping): ${named(links.map((l) => l.relativePath))}`);
+  if (stats.excluded) notes.push(`${stats.excluded} path${stats.excluded === 1 ? '' : 's'} left out by exclude`);
+  return notes;
 }
 
 /** The reader used when none is injected. */
@@ -100,13 +129,26 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
         const pool = hashing.acquire();
         let r;
         try {
-          r = await scanTree(source.path, { signal, pool, ...(cacheFile ? { cacheFile } : {}), ...(options.workers ? { workers: options.workers } : {}) });
+          r = await scanTree(source.path, {
+            signal,
+            pool,
+            // Never publish a tree that is being written (docs/specs.md): a change seen during the
+            // scan, an unsettled tree or a marker ends as a waiting source, read again next pass.
+            requireQuiet: true,
+            ...(source.exclude ? { exclude: source.exclude } : {}),
+            ...(source.symlinks ? { symlinks: source.symlinks } : {}),
+            ...(source.settleMs !== undefined ? { settleMs: source.settleMs } : {}),
+            ...(source.inProgressMarker !== undefined ? { inProgressMarker: source.inProgressMarker } : {}),
+            ...(cacheFile ? { cacheFile } : {}),
+            ...(options.workers ? { workers: options.workers } : {}),
+          });
         } finally {
           hashing.release();
         }
         let bytes = 0;
         for (const e of r.entries) bytes += e.size;
-        return { digest: r.digest, files: r.entries.length, bytes, entries: r.entries };
+        const notes = scanNotes(r.stats);
+        return { digest: r.digest, files: r.entries.length, bytes, entries: r.entries, ...(notes.length ? { notes } : {}) };
       }
       const prior = etags.get(source.url);
       const res = await doFetch(source.url, { signal, headers: prior ? { 'if-none-match': prior.etag } : {} });
@@ -150,6 +192,8 @@ export async function readSources(
             return await reader.read(m.source, { signal });
           } catch (err) {
             if (signal.aborted) throw err;
+            if (err instanceof TreeBusyError) return { error: redact(messageOf(err)), waiting: true as const };
+            if (err instanceof TreeChangingError) return { error: `source tree changing: ${redact(messageOf(err))}`, waiting: true as const };
             return { error: redact(messageOf(err)) };
           }
         },
