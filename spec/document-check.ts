@@ -152,6 +152,9 @@ export function checkValues(source: SourceDocument, kind: SpecKind, out: Problem
     if (typeof settle === 'string' && new RegExp(DURATION_PATTERN).test(settle) && parseDuration(settle) === 0) {
       out.push(problemAt(source, ['spec', 'source', 'settle'], 'settle', 'must be longer than zero; leave it out to publish as soon as a scan sees no change'));
     }
+    if (get(data, ['spec', 'schedule', 'syncOnChange']) !== undefined && get(data, ['spec', 'schedule', 'cron']) === undefined) {
+      out.push(problemAt(source, ['spec', 'schedule', 'syncOnChange'], 'sync-on-change', 'syncOnChange applies to a cron schedule (an interval never holds a change back)', { anchor: 'key' }));
+    }
     const interval = get(data, ['spec', 'schedule', 'interval']);
     if (typeof interval === 'string' && new RegExp(DURATION_PATTERN).test(interval) && parseDuration(interval) === 0) {
       out.push(problemAt(source, ['spec', 'schedule', 'interval'], 'interval', 'must be longer than zero'));

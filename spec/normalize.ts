@@ -35,7 +35,7 @@ interface RawMirror {
     origin: string;
     sites: string[];
     basePath?: string;
-    schedule?: { interval?: string; cron?: string };
+    schedule?: { interval?: string; cron?: string; syncOnChange?: boolean };
     retainVersions?: number;
     suspend?: boolean;
   };
@@ -100,6 +100,7 @@ export function normalizeMirror(data: unknown, position: SourcePosition): Mirror
   if (s.schedule) {
     const schedule: MirrorSchedule =
       s.schedule.interval !== undefined ? { intervalMs: parseDuration(s.schedule.interval) } : { cron: String(s.schedule.cron).trim().split(/\s+/).join(' ') };
+    if ('cron' in schedule && s.schedule.syncOnChange === true) schedule.syncOnChange = true;
     mirror.schedule = schedule;
   }
   return mirror;

@@ -68,7 +68,11 @@ export type MirrorSource =
     }
   | { kind: 'manifest'; url: string };
 
-export type MirrorSchedule = { intervalMs: number } | { cron: string };
+/**
+ * When a mirror syncs besides source changes. `cron` is a window: a source change waits for the
+ * next cron time, unless `syncOnChange` (then cron only adds syncs, as `interval` does).
+ */
+export type MirrorSchedule = { intervalMs: number } | { cron: string; syncOnChange?: boolean };
 
 export interface MirrorSpec {
   name: string;

@@ -136,4 +136,32 @@ test('marker removed: the leaf serves the tree with its links, without what was 
   assert.match(p.stdout, /warning: mirror fedora: 3 paths left out by exclude/);
 });
 
+test('a cron-windowed mirror holds a source change until its window; syncOnChange lets it through', async () => {
+  const logs = path.join(dir, 'trees', 'logs');
+  await mkdir(logs, { recursive: true });
+  await writeFile(path.join(logs, 'a.log'), 'version one\n');
+  const spec = (extra: string) =>
+    writeFile(
+      path.join(specsDir, 'logs.yaml'),
+      ['apiVersion: pulpdist/v1', 'kind: Mirror', 'metadata: {name: logs}', 'spec:', `  source: {path: "${logs}"}`, '  origin: origin', '  sites: [origin, leaf]', `  schedule: {cron: "0 0 1 1 *"${extra}}`, ''].join('\n'),
+    );
+  const leafLog = async () => (await fetch(`${sites.get('leaf')!.url}/pulp/content/logs/a.log`)).text();
+  await spec('');
+  const first = await pulpdist('apply', '--specs', specsDir);
+  assert.is(first.code, 0, first.stdout + first.stderr);
+  assert.is(await leafLog(), 'version one\n', 'a mirror that never synced syncs at once');
+
+  await writeFile(path.join(logs, 'a.log'), 'version two\n');
+  const nextJan1 = `${new Date().getUTCFullYear() + 1}-01-01T00:00:00.000Z`;
+  const p = await pulpdist('plan', '--specs', specsDir);
+  assert.match(p.stdout, new RegExp(`waiting: source changed; held for the cron window until ${nextJan1.replace(/\./g, '\\.')}`));
+  await pulpdist('apply', '--specs', specsDir);
+  assert.is(await leafLog(), 'version one\n', 'held: the leaf still serves the old tree');
+
+  await spec(', syncOnChange: true');
+  const a = await pulpdist('apply', '--specs', specsDir);
+  assert.is(a.code, 0, a.stdout + a.stderr);
+  assert.is(await leafLog(), 'version two\n');
+});
+
 test.run();

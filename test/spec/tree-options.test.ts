@@ -30,6 +30,14 @@ test('a valid mirror carries its tree options in its source', () => {
   });
 });
 
+test('a cron window and syncOnChange', () => {
+  const held = load({ 's.yaml': SITES, 'm.yaml': mirror(BODY('{path: /srv/m1}', '  schedule: {cron: "30 2 * * *"}\n')) });
+  assert.equal(held.specs.mirrors[0]!.schedule, { cron: '30 2 * * *' });
+  const open = load({ 's.yaml': SITES, 'm.yaml': mirror(BODY('{path: /srv/m1}', '  schedule: {cron: "30 2 * * *", syncOnChange: true}\n')) });
+  assert.equal(where(open), []);
+  assert.equal(open.specs.mirrors[0]!.schedule, { cron: '30 2 * * *', syncOnChange: true });
+});
+
 test('without them, the source stays as it was (defaults are the scan\'s: follow, nothing excluded)', () => {
   const r = load({ 's.yaml': SITES, 'm.yaml': mirror(BODY('{path: /srv/m1}')) });
   assert.equal(r.specs.mirrors[0]!.source, { kind: 'path', path: '/srv/m1' });
@@ -47,6 +55,7 @@ const BAD: [string, string, string[], RegExp][] = [
   ['a bad settle duration', mirror(BODY('{path: /srv/m1, settle: soon}')), ['m.yaml:5:35 error schema'], /settle/],
   ['a zero settle', mirror(BODY('{path: /srv/m1, settle: 0s}')), ['m.yaml:5:35 error settle'], /longer than zero/],
   ['a bad marker glob', mirror(BODY('{path: /srv/m1, inProgressMarker: "[x"}')), ['m.yaml:5:45 error in-progress-marker'], /bad glob "\[x": unclosed "\["/],
+  ['syncOnChange with an interval', mirror(BODY('{path: /srv/m1}', '  schedule: {interval: 1h, syncOnChange: true}\n')), ['m.yaml:8:28 error sync-on-change'], /syncOnChange applies to a cron schedule/],
   ['exclude with a published manifest', mirror(BODY('{manifest: "https://e.com/PULP_MANIFEST"}', '  exclude: ["*.iso"]\n')), ['m.yaml:8:3 error source-option'], /exclude applies to a tree on disk/],
   ['settle with a published manifest', mirror(BODY('{manifest: "https://e.com/PULP_MANIFEST", settle: 5m}')), ['m.yaml:5:53 error source-option'], /settle applies to a tree on disk/],
   ['symlinks with a published manifest', mirror(BODY('{manifest: "https://e.com/PULP_MANIFEST"}', '  symlinks: skip\n')), ['m.yaml:8:3 error source-option'], /symlinks applies to a tree on disk/],
