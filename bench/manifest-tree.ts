@@ -3,7 +3,7 @@
  * deterministic pseudo-random content (every file distinct), written in a temp dir.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** The shape of a benchmark tree. */
@@ -69,4 +69,17 @@ export async function buildTree(root: string, shape: TreeShape, signal: AbortSig
     bytes += size;
   }
   return { files, bytes };
+}
+
+/**
+ * Add `count` symlinks under `links/` to the small files of a tree built with `shape` (relative
+ * targets, spread over every directory): the tree with links that `--symlinks N` times.
+ */
+export async function addLinks(root: string, shape: TreeShape, count: number): Promise<void> {
+  await mkdir(path.join(root, 'links'), { recursive: true });
+  for (let k = 0; k < count; k++) {
+    const i = Math.floor((k * shape.smallFiles) / count);
+    const d = i % shape.directories;
+    await symlink(`../small/group-${d % 10}/dir-${d}/file-${i}.dat`, path.join(root, 'links', `link-${k}.dat`));
+  }
 }

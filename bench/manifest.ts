@@ -16,13 +16,16 @@ import { PACKAGE_ROOT } from '../core/paths.js';
 import { formatBytes } from '../core/units.js';
 import { canonicalManifest, treeDigest } from '../manifest/digest.js';
 import type { ManifestEntry } from '../manifest/types.js';
-import { FULL_TREE, QUICK_TREE, buildTree } from './manifest-tree.js';
+import { FULL_TREE, QUICK_TREE, addLinks, buildTree } from './manifest-tree.js';
 
-const USAGE = `usage: npm run bench:manifest [-- --quick] [-- --out FILE] [-- --runs N] [-- --keep]
+const USAGE = `usage: npm run bench:manifest [-- --quick] [-- --out FILE] [-- --runs N] [-- --symlinks N] [-- --keep]
 
   --quick      a small tree (≈ 70 MiB, 1,004 files) for development
   --out FILE   also write the figures as JSON
   --runs N     timed runs of each tool; the median is reported (default 3)
+  --symlinks N after the main table, add N file symlinks to the tree and time a cold scan and an
+               unchanged rescan of it against the same two runs of the tree without them
+               (paired, back to back)
   --keep       keep the temp dir and print where it is`;
 
 /** The issue's targets. */
@@ -100,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({
       args: argv.filter((a) => a !== '--'),
-      options: { quick: { type: 'boolean' }, out: { type: 'string' }, runs: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { quick: { type: 'boolean' }, symlinks: { type: 'string' }, out: { type: 'string' }, runs: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
     });
   } catch (err) {
@@ -113,6 +116,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (v.runs !== undefined && !/^[1-9][0-9]?$/.test(v.runs)) throw new UsageError(`--runs must be 1–99, got "${v.runs}"`);
   const runs = Number(v.runs ?? 3);
+  if (v.symlinks !== undefined && !/^[0-9]{1,6}$/.test(v.symlinks)) throw new UsageError(`--symlinks must be 0–999999, got "${v.symlinks}"`);
+  const links = Number(v.symlinks ?? 0);
   const shape = v.quick ? QUICK_TREE : FULL_TREE;
   const signal = AbortSignal.any([]);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-bench-manifest-'));
@@ -176,6 +181,39 @@ async function main(argv: string[]): Promise<number> {
       `load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (wall times on a busy machine are not the tools' speed; CPU s is steadier)`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
+    let linked: { without: { cold: Timed; rescan: Timed }; with: { cold: Timed; rescan: Timed } } | undefined;
+    if (links > 0) {
+      // Paired: the tree without links is timed again right before the linked one, so both
+      // figures see the same machine load.
+      const coldAndRescan = async () => {
+        const c = await medianOf(runs, async () => {
+          await rm(cache, { force: true });
+          return timed(manifestArgs, signal, timeFile);
+        });
+        const r = await medianOf(Math.max(runs, 5), () => timed(manifestArgs, signal, timeFile));
+        return { cold: c, rescan: r };
+      };
+      const without = await coldAndRescan();
+      await addLinks(tree, shape, links);
+      const withLinks = await coldAndRescan();
+      const listed = (await readFile(out, 'utf8')).split('\n').filter((l) => l !== '').length;
+      if (listed !== built.files + links) throw new BenchError(`the linked tree lists ${listed} files, expected ${built.files} + ${links} links`);
+      linked = { without, with: withLinks };
+      const row = (name: string, t: Timed) => `| ${name.padEnd(36)} | ${t.wall_s.toFixed(3).padStart(6)} | ${t.cpu_s.toFixed(2).padStart(5)} |`;
+      process.stdout.write(
+        [
+          '',
+          `symlinks: the same tree, then with ${links} file symlinks added (${listed} manifest lines); paired runs`,
+          '',
+          `| ${'run'.padEnd(36)} | wall s | CPU s |`,
+          `|${'-'.repeat(38)}|--------|-------|`,
+          row('cold, no links', without.cold),
+          row(`cold, ${links} links`, withLinks.cold),
+          row('unchanged rescan, no links', without.rescan),
+          row(`unchanged rescan, ${links} links`, withLinks.rescan),
+        ].join('\n') + '\n',
+      );
+    }
     if (v.out) {
       const figures = {
         tree: { files: built.files, bytes: built.bytes, scale: v.quick ? 'quick' : 'full', cpus: os.availableParallelism() },
@@ -183,6 +221,7 @@ async function main(argv: string[]): Promise<number> {
         sha256sum: { ...sha, wall_s: round(sha.wall_s, 3), cpu_s: round(sha.cpu_s), max_rss_mib: round(sha.max_rss_mib, 1) },
         cold: { ...cold, wall_s: round(cold.wall_s, 3), cpu_s: round(cold.cpu_s), max_rss_mib: round(cold.max_rss_mib, 1), speedup: round(speedup) },
         rescan: { ...rescan, wall_s: round(rescan.wall_s, 3), cpu_s: round(rescan.cpu_s), max_rss_mib: round(rescan.max_rss_mib, 1) },
+        ...(linked ? { symlinks: { count: links, ...linked } } : {}),
         loadavg: os.loadavg().map((l) => round(l)),
         targets: { speedup: TARGET_SPEEDUP, rescan_s: TARGET_RESCAN_S, rss_mib: TARGET_RSS_MIB },
       };

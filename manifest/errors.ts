@@ -45,6 +45,43 @@ export class TreeChangingError extends PulpdistError {
   }
 }
 
+/** Why a tree is not quiet enough to publish. */
+export type TreeBusyReason = 'changed' | 'settling' | 'marker';
+
+/**
+ * The tree is being written (scanTree with `requireQuiet`, `settleMs` or `inProgressMarker`):
+ * its manifest is not published now; a later scan will try again. `paths` names what showed it.
+ */
+export class TreeBusyError extends PulpdistError {
+  constructor(
+    readonly root: string,
+    readonly reason: TreeBusyReason,
+    readonly paths: string[],
+    /** When a scan can next succeed, for `settling` (ms from now); undefined = at the next scan. */
+    readonly retryAfterMs?: number,
+  ) {
+    const shown = listPaths(paths.map((p) => ({ relativePath: p, code: reason === 'marker' ? 'marker' : 'changed' })));
+    const what =
+      reason === 'marker'
+        ? `an update is in progress (${shown})`
+        : reason === 'settling'
+          ? `it changed less than the settle time ago (newest: ${shown}; quiet in ${Math.ceil((retryAfterMs ?? 0) / 1000)} s)`
+          : `it changed while it was being scanned (${shown})`;
+    super(`source tree changing: ${root}: ${what}; not published, scanned again later`, { retryable: true });
+  }
+}
+
+/** Under `symlinks: strict`, links that could not be followed: no manifest is written. */
+export class SymlinkError extends PulpdistError {
+  constructor(readonly root: string, readonly links: { relativePath: string; target: string; reason: string }[]) {
+    super(
+      `${links.length} symlink${links.length === 1 ? '' : 's'} under ${root} cannot be followed: ` +
+        `${listPaths(links.map((l) => ({ relativePath: l.relativePath, code: `${l.reason} -> ${JSON.stringify(l.target)}` })))}; ` +
+        'fix or remove them, exclude them, or set symlinks: follow to skip them with a warning; no manifest was written',
+    );
+  }
+}
+
 /** A manifest file could not be written (missing directory, permissions, full disk). */
 export class ManifestWriteError extends PulpdistError {
   constructor(readonly file: string, readonly errno: string, options: { cause?: unknown } = {}) {

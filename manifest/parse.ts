@@ -6,6 +6,9 @@
  * skip blank lines and lines starting with `#`, split on the LAST two commas (paths may hold commas),
  * strip each field; the path must match `^[^/]+(/[^/]+)*$`, the digest be hex, the size digits.
  *
+ * Names a real Pulp 3.24 cannot sync although the line holds them (`?`, `#`, `%`, control
+ * characters: names.ts) are refused with their line, as the real sync fails on them.
+ *
  * Our hardening, deliberately stricter than pulp_file 3.24 (which accepts `..`): a path must not
  * escape the tree or be ambiguous on disk (no `.`/`..` segment, no backslash, no NUL), the digest is
  * exactly 64 lowercase hex (what sha256 hexdigest gives, so a mismatch fails here and not after a
@@ -14,6 +17,7 @@
  * version creation).
  */
 import { PulpdistError } from '../core/errors.js';
+import { urlBreakerReason } from './names.js';
 import type { ManifestEntry } from './types.js';
 
 /** Longest accepted line, in UTF-16 code units of the decoded text (about bytes for ASCII). */
@@ -80,6 +84,10 @@ function checkPath(p: string, no: number): void {
   if (p.includes('\\')) throw new ManifestParseError(no, `relative path "${clip(p)}" contains a backslash`);
   if (p.startsWith('/')) throw new ManifestParseError(no, `relative path "${clip(p)}" is absolute`);
   if (!PATH_RE.test(p)) throw new ManifestParseError(no, `relative path "${clip(p)}" is empty, ends with "/" or has an empty segment`);
+  // What a real Pulp 3.24 cannot sync (names.ts says why): refused here so that the embedded site
+  // fails the same sync a real one would, instead of carrying the name on to hops that cannot.
+  const why = urlBreakerReason(p);
+  if (why) throw new ManifestParseError(no, `relative path ${JSON.stringify(clip(p))} ${why}`);
   for (const seg of p.split('/')) {
     if (seg === '.' || seg === '..') throw new ManifestParseError(no, `relative path "${clip(p)}" has a "${seg}" segment (it would escape or alias the tree)`);
   }

@@ -11,10 +11,11 @@ import { performance } from 'node:perf_hooks';
 import { defaultCacheFile, loadCache, saveCache, type CacheRecord, type LoadedCache } from './cache.js';
 import { compileExclude } from './exclude.js';
 import { sortEntries, treeDigest } from './digest.js';
-import { ScanOptionError, TreeChangingError, TreeNotFoundError, UnreadableFilesError } from './errors.js';
+import { ScanOptionError, SymlinkError, TreeBusyError, TreeChangingError, TreeNotFoundError, UnreadableFilesError } from './errors.js';
 import { HashPool } from './hash-pool.js';
+import { RECENT_NS, checkQuiet } from './quiet.js';
 import type { HashResult } from './hash-protocol.js';
-import { countSkipped, recordOf, statFile, statKey, walkTree, type FileRecord, type UnreadablePath } from './walk.js';
+import { countSkipped, recordOf, statFile, statKey, walkTree, type FileRecord, type SymlinkPolicy, type UnreadablePath } from './walk.js';
 import type { ManifestEntry, ScanOptions, ScanProgress, ScanStats } from './types.js';
 
 export { writeManifest } from './write.js';
@@ -28,6 +29,7 @@ const QUEUE_PER_WORKER = 4;
 /** A file whose stat changes across this many reads is reported as changing. */
 const MAX_ATTEMPTS = 3;
 const PROGRESS_INTERVAL_MS = 100;
+const SYMLINK_POLICIES: readonly SymlinkPolicy[] = ['follow', 'strict', 'skip'];
 
 /** The result of scanTree. */
 export interface ScanResult {
@@ -40,8 +42,9 @@ export interface ScanResult {
 
 /**
  * Scan a tree: every regular file's relative path, sha256 and size. The file named PULP_MANIFEST
- * at the root is left out; so are symlinks, devices, sockets and fifos, names a manifest cannot
- * carry and excluded paths (all counted or named in `stats`). Throws UnreadableFilesError naming
+ * at the root is left out; so are devices, sockets and fifos, names Pulp cannot carry, excluded
+ * paths and symlinks per `symlinks` (all counted or named in `stats`). Throws SymlinkError under
+ * `symlinks: 'strict'` when a link dangles, leaves the tree or loops. Throws UnreadableFilesError naming
  * every path that could not be read, TreeNotFoundError when root is not a directory.
  */
 export async function scanTree(root: string, options: ScanOptions = {}): Promise<ScanResult> {
@@ -50,19 +53,33 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     cacheFile,
     exclude = [],
     omit = [],
+    symlinks = 'follow',
     signal,
     onProgress,
     workers = os.availableParallelism(),
     env = process.env,
     racyWindowMs = 2000,
+    requireQuiet = false,
+    settleMs,
+    inProgressMarker,
   } = options;
+  if (settleMs !== undefined && !(Number.isFinite(settleMs) && settleMs >= 0)) throw new ScanOptionError('settleMs', `\`settleMs\` must be a number ≥ 0, got ${settleMs}`);
   if (!Number.isInteger(workers) || workers < 1) throw new ScanOptionError('workers', `\`workers\` must be an integer ≥ 1, got ${workers}`);
+  if (!SYMLINK_POLICIES.includes(symlinks)) throw new ScanOptionError('symlinks', `\`symlinks\` must be one of ${SYMLINK_POLICIES.join(', ')}, got ${JSON.stringify(symlinks)}`);
   if (!Number.isFinite(racyWindowMs)) throw new ScanOptionError('racyWindowMs', `\`racyWindowMs\` must be a finite number, got ${racyWindowMs}`);
   signal?.throwIfAborted();
   const realRoot = await resolveRoot(root);
   // Any file stamped after this may have been rewritten in the tick we read it in (see racyWindowMs).
   const racyAfterNs = (BigInt(Date.now()) - BigInt(Math.round(racyWindowMs))) * 1_000_000n;
   const isExcluded = await compileExclude(exclude);
+  const isMarker = inProgressMarker === undefined ? undefined : await compileExclude([inProgressMarker]);
+  // Quiescence needs every file's change time; a plain scan pays nothing for it.
+  const watch = requireQuiet || settleMs !== undefined;
+  const startNs = BigInt(Date.now()) * 1_000_000n;
+  const recentAfterNs = startNs - RECENT_NS;
+  let newestNs = 0n;
+  let newestPath = '';
+  const recent: FileRecord[] = [];
   // Plain concatenation: path.join's normalisation shows up in profiles at tens of thousands of files.
   const prefix = realRoot.endsWith('/') ? realRoot : realRoot + '/';
 
@@ -112,7 +129,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
 
   const submit = (files: FileRecord[], bytes: number) => {
     const job = pool
-      .hash(files.map((f) => prefix + f.relativePath), bytes, batchOptions)
+      .hash(files.map((f) => f.source ?? prefix + f.relativePath), bytes, batchOptions)
       .then((results) => settle(files, results));
     // A rejection is awaited (and thrown) by the drain loop after the walk; these handlers only keep
     // it from counting as unhandled meanwhile.
@@ -169,7 +186,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       }
       let st;
       try {
-        st = statFile(prefix + f.relativePath);
+        st = statFile(f.source ?? prefix + f.relativePath);
       } catch (err) {
         unreadable.push({ relativePath: f.relativePath, code: (err as NodeJS.ErrnoException).code ?? 'EIO' });
         continue;
@@ -183,6 +200,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         continue;
       }
       const again = recordOf(f.relativePath, st);
+      if (f.source) again.source = f.source;
       p.filesToHash += 1;
       p.bytesToHash += again.size;
       submit([again], again.size);
@@ -193,11 +211,24 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   let walked;
   try {
     walked = await walkTree(realRoot, {
+      symlinks,
       ...(isExcluded ? { isExcluded } : {}),
       omit: new Set(['PULP_MANIFEST', ...omit]),
       ...(signal ? { signal } : {}),
+      ...(isMarker ? { isMarker } : {}),
+      statDirs: watch,
       onFile: (f) => {
         p.filesSeen += 1;
+        if (watch) {
+          const m = BigInt(f.mtimeNs);
+          const c = BigInt(f.ctimeNs);
+          const changed = m > c ? m : c;
+          if (changed > newestNs) {
+            newestNs = changed;
+            newestPath = f.relativePath;
+          }
+          if (changed > recentAfterNs) recent.push(f);
+        }
         const hit = oldRecords.get(f.relativePath);
         if (hit !== undefined && hit.key === statKey(f)) {
           cachedFiles += 1;
@@ -238,6 +269,10 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   const allUnreadable = [...walked.unreadable, ...unreadable];
   if (allUnreadable.length > 0) throw new UnreadableFilesError(realRoot, sortByPath(allUnreadable));
   if (changing.length > 0) throw new TreeChangingError(realRoot, changing.sort());
+  if (walked.markers.length > 0) throw new TreeBusyError(realRoot, 'marker', walked.markers.sort());
+  if (watch) checkQuiet(realRoot, prefix, { requireQuiet, startNs, recent, dirs: walked.dirs, newestNs, newestPath, ...(settleMs !== undefined ? { settleMs } : {}) });
+  const skippedLinks = walked.links.skipped.sort((a, b) => (a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0));
+  if (symlinks === 'strict' && skippedLinks.length > 0) throw new SymlinkError(realRoot, skippedLinks);
 
   const sorted = sortEntries(entries);
   let bytes = 0;
@@ -252,6 +287,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     unrepresentable: walked.unrepresentable.sort(),
     skipped: addCounts(walked.skipped, skippedLate),
     excluded: walked.excluded,
+    links: { followed: walked.links.followed, skipped: skippedLinks },
     vanished,
     durationMs: performance.now() - started,
     cache: {

@@ -1,4 +1,7 @@
 import type { HashPool } from './hash-pool.js';
+import type { SkippedLink, SymlinkPolicy } from './walk.js';
+
+export type { SkippedLink, SkippedLinkReason, SymlinkPolicy } from './walk.js';
 
 /** A PULP_MANIFEST line: `relative_path,sha256,size`. */
 export interface ManifestEntry {
@@ -37,6 +40,26 @@ export interface ScanOptions {
    * A directory that matches is left out with everything below it. @default []
    */
   exclude?: string[];
+  /**
+   * Symlinks. `follow`: a link whose target lies inside the tree is listed at the link's own path
+   * (a file with the target's content; a directory with its files below the link's path, loops
+   * and more than MAX_LINK_DEPTH nested directory links cut); a link that dangles, leaves the tree
+   * or loops is left out and named in `stats.links.skipped`. `strict`: the same, but such a link
+   * fails the scan (SymlinkError). `skip`: no link is followed (counted in `stats.skipped`).
+   * @default 'follow'
+   */
+  symlinks?: SymlinkPolicy;
+  /**
+   * Refuse (TreeBusyError `changed`) a tree that changed while it was scanned: a directory whose
+   * stat moved between its listing and the end of the scan (files created, removed, renamed), a
+   * recently changed file whose stat moved likewise, or a file changed after the scan started.
+   * The controller sets it; `pulpdist manifest` does not. @default false
+   */
+  requireQuiet?: boolean;
+  /** The tree must have been unchanged this long (newest mtime/ctime of its files and directories), else TreeBusyError `settling`. */
+  settleMs?: number;
+  /** A glob (exclude syntax): while a file matching it exists, TreeBusyError `marker`. Matching files are never listed. */
+  inProgressMarker?: string;
   /** Exact relative paths to leave out (e.g. the output file when it lies inside the tree). @default [] */
   omit?: string[];
   /** Aborts the scan: workers are stopped and the promise rejects with the signal's reason. */
@@ -79,10 +102,15 @@ export interface ScanStats {
    * or bytes that are not UTF-8 (shown with `\xNN` escapes). Left out of the manifest.
    */
   unrepresentable: string[];
-  /** Entries not listed because they are not regular files (Pulp can only serve files). */
+  /** Entries not listed because they are not regular files or followed links (Pulp can only serve files). */
   skipped: { symlinks: number; devices: number; sockets: number; fifos: number; other: number };
   /** Files and directories left out by `exclude` / `omit` (a directory counts once). */
   excluded: number;
+  /**
+   * Symlinks followed, and those left out under `follow` (sorted by path; each is also counted in
+   * `skipped.symlinks`, as is every link under `skip`).
+   */
+  links: { followed: number; skipped: SkippedLink[] };
   /** Files that disappeared between listing and reading: the manifest describes the tree without them. */
   vanished: number;
   /** Wall time of the scan in milliseconds. */

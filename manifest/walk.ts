@@ -10,15 +10,13 @@ import fs from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { escapeRawName, isValidUtf8, mayBeMisdecoded, obviouslyRepresentable, unrepresentableReason } from './names.js';
 import type { ExcludeMatcher } from './exclude.js';
+import { followLink, type Dir, type SkippedLink, type SymlinkPolicy } from './links.js';
+import { recordOf, statFile, statKey, type FileRecord } from './stat.js';
 
-/** One regular file as the walk saw it. Stat fields are decimal strings (exact, cheap to compare). */
-export interface FileRecord {
-  relativePath: string;
-  size: number;
-  mtimeNs: string;
-  ctimeNs: string;
-  ino: string;
-}
+export { recordOf, statFile, statKey, type FileRecord } from './stat.js';
+
+export type { SkippedLink, SkippedLinkReason, SymlinkPolicy } from './links.js';
+export { MAX_LINK_DEPTH } from './links.js';
 
 /** A path that could not be read, with the system error code. */
 export interface UnreadablePath {
@@ -27,8 +25,14 @@ export interface UnreadablePath {
 }
 
 export interface WalkOptions {
+  /** @default 'follow' */
+  symlinks?: SymlinkPolicy;
   /** Excludes files and whole directories. */
   isExcluded?: ExcludeMatcher;
+  /** Files matching it are reported in `markers` instead of `onFile` (an update-in-progress marker). */
+  isMarker?: ExcludeMatcher;
+  /** Stat each directory as it is listed, into `dirs` (for the quiescence check in scan.ts). */
+  statDirs?: boolean;
   /** Exact relative paths to leave out without counting them (PULP_MANIFEST, the output file). */
   omit?: ReadonlySet<string>;
   /** Called for each regular file as soon as it is found; a returned promise pauses the walk (backpressure). */
@@ -43,42 +47,48 @@ export interface WalkResult {
   unreadable: UnreadablePath[];
   /** Files that vanished between readdir and lstat. */
   vanished: number;
+  /** Symlinks followed (to files and directories), and those that were not (none listed under `skip`). */
+  links: { followed: number; skipped: SkippedLink[] };
+  /** Files that matched `isMarker`. */
+  markers: string[];
+  /** Each directory listed, with its stat before the listing (only with `statDirs`). */
+  dirs: { relativePath: string; abs: string; key: string; changeNs: bigint }[];
 }
 
-/** The cache key of a stat: size, mtime ns, ctime ns, inode. */
-export function statKey(f: Pick<FileRecord, 'size' | 'mtimeNs' | 'ctimeNs' | 'ino'>): string {
-  return `${f.size}\0${f.mtimeNs}\0${f.ctimeNs}\0${f.ino}`;
-}
-
-/** Lstat one path; undefined when it no longer exists. Throws other errors. */
-export function statFile(abs: string): fs.BigIntStats | undefined {
-  return fs.lstatSync(abs, { bigint: true, throwIfNoEntry: false });
-}
-
-/** A FileRecord from a bigint stat. */
-export function recordOf(relativePath: string, st: fs.BigIntStats): FileRecord {
-  return { relativePath, size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), ino: st.ino.toString() };
-}
-
-/** Walk `root` (a real, absolute directory path). Never follows symlinks. */
+/**
+ * Walk `root` (a real, absolute directory path). Symlinks per `symlinks`: under `follow` and
+ * `strict`, a link whose target (resolved) lies inside the tree is listed at the link's own path,
+ * a file with its target's content, a directory with its files below the link's path.
+ */
 export async function walkTree(root: string, options: WalkOptions): Promise<WalkResult> {
-  const { isExcluded, omit, onFile, signal } = options;
+  const { isExcluded, isMarker, omit, onFile, signal, statDirs, symlinks = 'follow' } = options;
   const result: WalkResult = {
     unrepresentable: [],
     skipped: { symlinks: 0, devices: 0, sockets: 0, fifos: 0, other: 0 },
     excluded: 0,
     unreadable: [],
     vanished: 0,
+    links: { followed: 0, skipped: [] },
+    markers: [],
+    dirs: [],
   };
   const prefix = root.endsWith('/') ? root : root + '/';
-  const stack: string[] = [''];
+  const stack: Dir[] = [{ rel: '', real: root, parent: undefined, linkDepth: 0 }];
   while (stack.length > 0) {
     signal?.throwIfAborted();
-    const relDir = stack.pop()!;
-    const absDir = relDir === '' ? root : prefix + relDir;
-    const absPrefix = relDir === '' ? prefix : absDir + '/';
+    const dir = stack.pop()!;
+    const relDir = dir.rel;
+    const absDir = dir.real;
+    const absPrefix = absDir.endsWith('/') ? absDir : absDir + '/';
+    // Files below a followed directory link are read at their real path (see FileRecord.source).
+    const viaLink = dir.linkDepth > 0;
     let dirents: fs.Dirent[];
     try {
+      if (statDirs) {
+        // Before the listing: a change made while it is read moves the stat taken after the scan.
+        const st = fs.statSync(absDir, { bigint: true });
+        result.dirs.push({ relativePath: relDir || '.', abs: absDir, key: statKey(recordOf('', st)), changeNs: st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs });
+      }
       dirents = fs.readdirSync(absDir, { withFileTypes: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
@@ -87,7 +97,8 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
       continue;
     }
     const misdecoded = dirents.some((d) => mayBeMisdecoded(d.name)) ? rawNameCheck(absDir, relDir, result) : undefined;
-    const subdirs: string[] = [];
+    const subdirs: Dir[] = [];
+    const sub = (rel: string, name: string): Dir => ({ rel, real: absPrefix + name, parent: dir, linkDepth: dir.linkDepth });
     for (const d of dirents) {
       const name = d.name;
       if (misdecoded && mayBeMisdecoded(name) && !misdecoded.has(name)) continue; // reported by rawNameCheck
@@ -99,22 +110,44 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
       }
       let isDir = d.isDirectory();
       let isFile = d.isFile();
+      let isLink = d.isSymbolicLink();
       let st: fs.BigIntStats | undefined;
-      if (!isDir && !isFile && !d.isSymbolicLink() && !d.isBlockDevice() && !d.isCharacterDevice() && !d.isSocket() && !d.isFIFO()) {
+      if (!isDir && !isFile && !isLink && !d.isBlockDevice() && !d.isCharacterDevice() && !d.isSocket() && !d.isFIFO()) {
         // DT_UNKNOWN (some network and older filesystems): only lstat knows the type.
         st = lstatOrRecord(absPrefix + name, rel, result);
         if (!st) continue;
         isDir = st.isDirectory();
         isFile = st.isFile();
-        if (!isDir && !isFile) {
+        isLink = st.isSymbolicLink();
+        if (!isDir && !isFile && !isLink) {
           countSkipped(st, result.skipped);
           continue;
         }
       }
+      if (isLink && symlinks !== 'skip') {
+        const followed = followLink(root, prefix, dir, rel, absPrefix + name, result);
+        if (!followed) continue;
+        if ('dir' in followed) {
+          if (unrepresentableReason(rel + '/x')) result.unrepresentable.push(rel + '/');
+          else subdirs.push(followed.dir);
+          continue;
+        }
+        if (!obviouslyRepresentable(name) && unrepresentableReason(rel)) {
+          result.unrepresentable.push(rel);
+          continue;
+        }
+        if (isMarker?.(rel)) {
+          result.markers.push(rel);
+          continue;
+        }
+        const wait = onFile(followed.file);
+        if (wait) await wait;
+        continue;
+      }
       if (isDir) {
         // Every path below carries this prefix; its own trailing whitespace is not at an edge.
         if (unrepresentableReason(rel + '/x')) result.unrepresentable.push(rel + '/');
-        else subdirs.push(rel);
+        else subdirs.push(sub(rel, name));
         continue;
       }
       if (!isFile) {
@@ -128,12 +161,19 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
       st ??= lstatOrRecord(absPrefix + name, rel, result);
       if (!st) continue;
       if (!st.isFile()) {
-        // Replaced by something else since readdir: treat it as what it is now.
-        if (st.isDirectory()) subdirs.push(rel);
+        // Replaced by something else since readdir: treat it as what it is now (a link that
+        // appeared here is counted, not followed: the next scan sees it as a link from the start).
+        if (st.isDirectory()) subdirs.push(sub(rel, name));
         else countSkipped(st, result.skipped);
         continue;
       }
-      const wait = onFile(recordOf(rel, st));
+      if (isMarker?.(rel)) {
+        result.markers.push(rel);
+        continue;
+      }
+      const record = recordOf(rel, st);
+      if (viaLink) record.source = absPrefix + name;
+      const wait = onFile(record);
       if (wait) await wait;
     }
     for (const s of subdirs) stack.push(s);

@@ -140,7 +140,7 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
   const failures: PassFailure[] = [];
   for (const r of applied?.results ?? []) if (r.result !== 'succeeded') failures.push(PassFailure.ofEntry(r.entry, r.result, r.message));
   for (const s of after.sites.values()) if (!s.reachable) failures.push(PassFailure.ofSite(s));
-  for (const [name, t] of observed.sources) if ('error' in t) failures.push(PassFailure.ofSource(name, t.error));
+  for (const [name, t] of observed.sources) if ('error' in t && !t.waiting) failures.push(PassFailure.ofSource(name, t.error));
   const only = opts.sites ? new Set(opts.sites) : null;
   const waiting = remaining.entries.some((e) => e.action === 'noop');
   const converged = !hasChanges(remaining) && !waiting && failures.length === 0 &&

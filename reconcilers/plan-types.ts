@@ -23,6 +23,11 @@ export interface TreeSummary {
   files: number;
   bytes: number;
   entries: readonly ManifestEntry[] | null;
+  /**
+   * What the scan of a tree on disk left out or followed, one line each, for plan warnings:
+   * names Pulp cannot carry, symlinks not followed, excluded paths. Absent when there is nothing to say.
+   */
+  notes?: readonly string[];
 }
 
 export interface DesiredRepository {
@@ -95,8 +100,12 @@ export interface ObservedSite {
   seenAt: string | null;
 }
 
-/** A mirror's source as read this pass, or why it could not be read. */
-export type SourceTree = TreeSummary | { error: string };
+/**
+ * A mirror's source as read this pass, or why it could not be read. `waiting`: the tree is being
+ * written (changed during its scan, not settled, an update-in-progress marker): not an error,
+ * the next pass reads it again.
+ */
+export type SourceTree = TreeSummary | { error: string; waiting?: true };
 
 export interface ObservedState {
   sites: ReadonlyMap<string, ObservedSite>;

@@ -67,8 +67,11 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
       let want: TreeSummary | string;
       if (p.feeder === null) {
         if (!source) want = 'source not read';
-        else if ('error' in source) want = `source unreadable: ${source.error}`;
-        else want = source;
+        else if ('error' in source) want = source.waiting ? `waiting: ${source.error}` : `source unreadable: ${source.error}`;
+        else {
+          want = source;
+          for (const note of source.notes ?? []) warnings.push(`mirror ${m.name}: ${note}`);
+        }
       } else {
         const f = willPublish.get(syncKey(m.name, p.feeder));
         want = f === undefined ? `upstream ${p.feeder} not planned` : typeof f === 'string' ? `waiting: ${f}` : f;

@@ -4,15 +4,32 @@
  */
 import PQueue from 'p-queue';
 import { AbortFan } from '../core/abort-fan.js';
-import { messageOf } from '../core/errors.js';
+import { PulpdistError, messageOf } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import type { MirrorSource } from '../spec/types.js';
 import type { SourceReader } from './pass-types.js';
 import type { SourceTree } from './plan-types.js';
 
-/** A stable key of a source, so that mirrors sharing one are read once per pass. */
+/**
+ * A stable key of a source, so that mirrors sharing one are read once per pass. How a tree is
+ * read (exclude, symlinks, settle, marker) is part of it: two mirrors of one tree that read it
+ * differently get different manifests.
+ */
 export function sourceKey(source: MirrorSource): string {
-  return source.kind === 'path' ? `path:${source.path}` : `manifest:${source.url}`;
+  if (source.kind === 'manifest') return `manifest:${source.url}`;
+  const { kind: _kind, path: p, ...how } = source;
+  return Object.keys(how).length === 0 ? `path:${p}` : `path:${p}\0${JSON.stringify(how, Object.keys(how).sort())}`;
+}
+
+/**
+ * A source that cannot be read *yet*: a tree being written (changed during its scan, not settled,
+ * an in-progress marker present). The plan waits for it and the next pass reads it again; it is
+ * not a failure of the pass. The reader throws it; readSources turns it into a waiting source.
+ */
+export class SourceWaitingError extends PulpdistError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { retryable: true, ...options });
+  }
 }
 
 /**
@@ -34,6 +51,7 @@ export async function readSources(
         return await reader.read(source, { signal });
       } catch (err) {
         if (signal.aborted) throw err;
+        if (err instanceof SourceWaitingError) return { error: redact(messageOf(err)), waiting: true as const };
         return { error: redact(messageOf(err)) };
       }
     },

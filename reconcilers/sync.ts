@@ -15,6 +15,20 @@ export function nextDue(schedule: MirrorSchedule, last: Date): Date {
 }
 
 /**
+ * When a source change must wait for, or null when it may sync now. A `cron` schedule is a
+ * window (operators use it to keep big syncs off-peak): a change syncs at the first cron time
+ * after the last sync, unless the mirror says `syncOnChange: true`. Without a known last sync (a
+ * fresh controller), the window is the next cron time from now: holding a change is the safe side.
+ * Only the origin is held; the sites below follow what it publishes. `interval` keeps its meaning
+ * (an extra sync besides changes), so it holds nothing.
+ */
+export function cronHold(schedule: MirrorSchedule | undefined, lastSyncAt: Date | undefined, now: Date): Date | null {
+  if (!schedule || !('cron' in schedule) || schedule.syncOnChange) return null;
+  const due = lastSyncAt ? nextDue(schedule, lastSyncAt) : nextDue(schedule, now);
+  return due <= now ? null : due;
+}
+
+/**
  * Files and bytes of `want` whose sha256 `have` lacks. Content-addressed: a renamed or duplicated
  * file costs nothing, and each missing blob counts once.
  */
@@ -86,6 +100,8 @@ export function planSync(input: SyncInput): TreeEntry | null {
       };
     }
     reason = p.feeder === null ? 'source-changed' : 'upstream-newer';
+    const held = reason === 'source-changed' ? cronHold(mirror.schedule, input.lastSyncAt, input.now) : null;
+    if (held) return { ...base, action: 'noop', reason: `waiting: source changed; held for the cron window until ${held.toISOString()}` };
   } else if (mirror.schedule && input.lastSyncAt && nextDue(mirror.schedule, input.lastSyncAt) <= input.now) {
     reason = 'schedule-due';
   }

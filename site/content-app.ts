@@ -14,6 +14,7 @@ import { byteRange, noneMatch } from './file-conditions.js';
 import type { ContentRecord, PublicationRecord, Tables } from './records.js';
 import type { Site } from './site.js';
 import { servedPublication, versionKey } from './versions.js';
+import { contentInnerPath } from './content-path.js';
 
 export const CONTENT_PREFIX = '/pulp/content/';
 
@@ -81,7 +82,7 @@ export async function serveContent(site: Site, req: IncomingMessage, res: Server
   }
   const pub = servedPublication(t, dist);
   if (!pub) return notFound(req, res);
-  const inner = rel.slice(dist.base_path.length + 1);
+  const inner = contentInnerPath(rel.slice(dist.base_path.length + 1));
   const idx = fileIndex(t, pub);
   if (inner === '' || inner.endsWith('/')) {
     const index = idx.files.get(inner + 'index.html');

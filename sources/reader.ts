@@ -12,7 +12,10 @@ import { outboundPolicy, policyFetch } from '../core/outbound.js';
 import { redactUrl } from '../core/redact.js';
 import { HashPool } from '../manifest/hash-pool.js';
 import { parseManifest } from '../manifest/parse.js';
-import { scanTree, writeManifest } from '../manifest/scan.js';
+import { TreeBusyError, TreeChangingError } from '../manifest/errors.js';
+import { unrepresentableWhy } from '../manifest/report.js';
+import { scanTree, writeManifest, type ScanStats } from '../manifest/scan.js';
+import { SourceWaitingError } from '../reconcilers/source.js';
 import type { SourceReader } from '../reconcilers/pass-types.js';
 import type { TreeSummary } from '../reconcilers/plan-types.js';
 import { treeOfText } from '../reconcilers/tree.js';
@@ -87,13 +90,30 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
         const pool = hashing.acquire();
         let r;
         try {
-          r = await scanTree(source.path, { signal, pool, ...(cacheFile ? { cacheFile } : {}), ...(options.workers ? { workers: options.workers } : {}) });
+          r = await scanTree(source.path, {
+            signal,
+            pool,
+            // Never publish a tree that is being written (docs/specs.md): a change seen during the
+            // scan, an unsettled tree or a marker ends as a waiting source, read again next pass.
+            requireQuiet: true,
+            ...(source.exclude ? { exclude: source.exclude } : {}),
+            ...(source.symlinks ? { symlinks: source.symlinks } : {}),
+            ...(source.settleMs !== undefined ? { settleMs: source.settleMs } : {}),
+            ...(source.inProgressMarker !== undefined ? { inProgressMarker: source.inProgressMarker } : {}),
+            ...(cacheFile ? { cacheFile } : {}),
+            ...(options.workers ? { workers: options.workers } : {}),
+          });
+        } catch (err) {
+          if (err instanceof TreeBusyError) throw new SourceWaitingError(err.message, { cause: err });
+          if (err instanceof TreeChangingError) throw new SourceWaitingError(`source tree changing: ${err.message}`, { cause: err });
+          throw err;
         } finally {
           hashing.release();
         }
         let bytes = 0;
         for (const e of r.entries) bytes += e.size;
-        return { digest: r.digest, files: r.entries.length, bytes, entries: r.entries };
+        const notes = scanNotes(r.stats);
+        return { digest: r.digest, files: r.entries.length, bytes, entries: r.entries, ...(notes.length ? { notes } : {}) };
       }
       const prior = etags.get(source.url);
       const res = await policyFetch(source.url, { signal, headers: prior ? { 'if-none-match': prior.etag } : {} }, SOURCE_POLICY, doFetch);
@@ -111,4 +131,26 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
       await writeManifest(path.join(source.path, 'PULP_MANIFEST'), tree.entries, { signal });
     },
   };
+}
+
+/** Names shown in a note before "and N more". */
+const NOTE_NAMES = 5;
+
+function named(items: readonly string[]): string {
+  const shown = items.slice(0, NOTE_NAMES).map((p) => JSON.stringify(p));
+  return shown.join(', ') + (items.length > NOTE_NAMES ? `, and ${items.length - NOTE_NAMES} more` : '');
+}
+
+/** The plan warnings of a scan: what it left out (names, links, exclusions). */
+export function scanNotes(stats: ScanStats): string[] {
+  const notes: string[] = [];
+  const bad = stats.unrepresentable;
+  const [first] = bad;
+  if (first !== undefined) {
+    notes.push(`${bad.length} file${bad.length === 1 ? '' : 's'} left out: names Pulp cannot carry: ${named(bad)} (${unrepresentableWhy(first)}${bad.length > 1 ? ', …' : ''})`);
+  }
+  const links = stats.links.skipped;
+  if (links.length) notes.push(`${links.length} symlink${links.length === 1 ? '' : 's'} left out (dangling, outside the tree or looping): ${named(links.map((l) => l.relativePath))}`);
+  if (stats.excluded) notes.push(`${stats.excluded} path${stats.excluded === 1 ? '' : 's'} left out by exclude`);
+  return notes;
 }

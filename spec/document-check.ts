@@ -4,6 +4,7 @@
  */
 import { isMap, isScalar, isSeq } from 'yaml';
 import { CronExpressionParser } from 'cron-parser';
+import { excludePatternProblem } from '../core/exclude-pattern.js';
 import { BANDWIDTH_PATTERN, DURATION_PATTERN, parseBandwidth, parseDuration } from '../core/units.js';
 import type { PathSegment } from './node-position.js';
 import { problemAt, quote } from './problem.js';
@@ -122,6 +123,39 @@ export function checkValues(source: SourceDocument, kind: SpecKind, out: Problem
       } catch (err) {
         out.push(problemAt(source, ['spec', 'schedule', 'cron'], 'cron', `invalid cron expression ${quote(cron)}: ${(err as Error).message}`));
       }
+    }
+    const exclude = get(data, ['spec', 'exclude']);
+    if (Array.isArray(exclude)) {
+      exclude.forEach((p, i) => {
+        const why = typeof p === 'string' && p !== '' ? excludePatternProblem(p) : undefined;
+        if (why) out.push(problemAt(source, ['spec', 'exclude', i], 'exclude', `bad exclude pattern ${quote(p)}: ${why}`));
+      });
+    }
+    const marker = get(data, ['spec', 'source', 'inProgressMarker']);
+    const markerWhy = typeof marker === 'string' && marker !== '' ? excludePatternProblem(marker) : undefined;
+    if (markerWhy) out.push(problemAt(source, ['spec', 'source', 'inProgressMarker'], 'in-progress-marker', `bad glob ${quote(marker)}: ${markerWhy}`));
+    // settle and the marker describe a tree being written: a published manifest has no such state.
+    if (get(data, ['spec', 'source', 'manifest']) !== undefined) {
+      for (const key of ['settle', 'inProgressMarker']) {
+        if (get(data, ['spec', 'source', key]) !== undefined) {
+          out.push(problemAt(source, ['spec', 'source', key], 'source-option', `${key} applies to a tree on disk (source.path), not to source.manifest`, { anchor: 'key' }));
+        }
+      }
+      if (get(data, ['spec', 'symlinks']) !== undefined) {
+        out.push(problemAt(source, ['spec', 'symlinks'], 'source-option', 'symlinks applies to a tree on disk (source.path); a published manifest lists files only', { anchor: 'key' }));
+      }
+      // The origin's Pulp syncs the published manifest itself, every line of it: leaving lines
+      // out here would make the plan chase a tree no sync can produce.
+      if (get(data, ['spec', 'exclude']) !== undefined) {
+        out.push(problemAt(source, ['spec', 'exclude'], 'source-option', 'exclude applies to a tree on disk (source.path); the origin syncs a published manifest as it is, every line', { anchor: 'key' }));
+      }
+    }
+    const settle = get(data, ['spec', 'source', 'settle']);
+    if (typeof settle === 'string' && new RegExp(DURATION_PATTERN).test(settle) && parseDuration(settle) === 0) {
+      out.push(problemAt(source, ['spec', 'source', 'settle'], 'settle', 'must be longer than zero; leave it out to publish as soon as a scan sees no change'));
+    }
+    if (get(data, ['spec', 'schedule', 'syncOnChange']) !== undefined && get(data, ['spec', 'schedule', 'cron']) === undefined) {
+      out.push(problemAt(source, ['spec', 'schedule', 'syncOnChange'], 'sync-on-change', 'syncOnChange applies to a cron schedule (an interval never holds a change back)', { anchor: 'key' }));
     }
     const interval = get(data, ['spec', 'schedule', 'interval']);
     if (typeof interval === 'string' && new RegExp(DURATION_PATTERN).test(interval) && parseDuration(interval) === 0) {

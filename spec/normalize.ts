@@ -3,7 +3,7 @@
  * downstream reads raw YAML or repeats a default. Only called on documents the schema accepted.
  */
 import { parseBandwidth, parseDuration } from '../core/units.js';
-import type { MirrorSchedule, MirrorSource, MirrorSpec, SiteAuth, SiteSpec, SourcePosition } from './types.js';
+import type { MirrorSchedule, MirrorSource, MirrorSpec, SiteAuth, SiteSpec, SourcePosition, SymlinkPolicy } from './types.js';
 
 /** Defaults of the spec format (docs/specs.md lists them for users). */
 export const SPEC_DEFAULTS = {
@@ -29,11 +29,13 @@ interface RawSite {
 interface RawMirror {
   metadata: { name: string; labels?: Record<string, string> };
   spec: {
-    source: { path?: string; manifest?: string };
+    source: { path?: string; manifest?: string; settle?: string; inProgressMarker?: string };
+    exclude?: string[];
+    symlinks?: SymlinkPolicy;
     origin: string;
     sites: string[];
     basePath?: string;
-    schedule?: { interval?: string; cron?: string };
+    schedule?: { interval?: string; cron?: string; syncOnChange?: boolean };
     retainVersions?: number;
     suspend?: boolean;
   };
@@ -78,6 +80,12 @@ export function normalizeMirror(data: unknown, position: SourcePosition): Mirror
   const raw = data as RawMirror;
   const s = raw.spec;
   const source: MirrorSource = s.source.path !== undefined ? { kind: 'path', path: s.source.path } : { kind: 'manifest', url: String(s.source.manifest) };
+  if (source.kind === 'path') {
+    if (s.exclude !== undefined && s.exclude.length > 0) source.exclude = [...s.exclude];
+    if (s.symlinks !== undefined) source.symlinks = s.symlinks;
+    if (s.source.settle !== undefined) source.settleMs = parseDuration(s.source.settle);
+    if (s.source.inProgressMarker !== undefined) source.inProgressMarker = s.source.inProgressMarker;
+  }
   const mirror: MirrorSpec = {
     name: raw.metadata.name,
     labels: { ...(raw.metadata.labels ?? {}) },
@@ -92,6 +100,7 @@ export function normalizeMirror(data: unknown, position: SourcePosition): Mirror
   if (s.schedule) {
     const schedule: MirrorSchedule =
       s.schedule.interval !== undefined ? { intervalMs: parseDuration(s.schedule.interval) } : { cron: String(s.schedule.cron).trim().split(/\s+/).join(' ') };
+    if ('cron' in schedule && s.schedule.syncOnChange === true) schedule.syncOnChange = true;
     mirror.schedule = schedule;
   }
   return mirror;

@@ -47,9 +47,34 @@ export interface SiteSpec {
   position: SourcePosition;
 }
 
-export type MirrorSource = { kind: 'path'; path: string } | { kind: 'manifest'; url: string };
+/** What to do with symlinks in a tree (docs/specs.md, docs/manifest.md "Symlinks"). */
+export type SymlinkPolicy = 'follow' | 'strict' | 'skip';
 
-export type MirrorSchedule = { intervalMs: number } | { cron: string };
+/**
+ * Where a mirror's files come from, with how to read them: the mirror's `exclude` and `symlinks`
+ * travel with its source, so that mirrors sharing a tree but reading it differently are read
+ * apart (reconcilers/source.ts keys reads on the whole source).
+ */
+export type MirrorSource =
+  | {
+      kind: 'path';
+      path: string;
+      /** spec.exclude; absent when the mirror excludes nothing. */
+      exclude?: string[];
+      /** spec.symlinks; absent means the default, `follow`. */
+      symlinks?: SymlinkPolicy;
+      /** spec.source.settle in ms: the tree must be unchanged this long before it is published. */
+      settleMs?: number;
+      /** spec.source.inProgressMarker: while a file matching this glob exists, the tree is not published. */
+      inProgressMarker?: string;
+    }
+  | { kind: 'manifest'; url: string };
+
+/**
+ * When a mirror syncs besides source changes. `cron` is a window: a source change waits for the
+ * next cron time, unless `syncOnChange` (then cron only adds syncs, as `interval` does).
+ */
+export type MirrorSchedule = { intervalMs: number } | { cron: string; syncOnChange?: boolean };
 
 export interface MirrorSpec {
   name: string;

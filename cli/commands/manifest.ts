@@ -8,7 +8,7 @@ import type { Command } from '../command.js';
 import { UsageError } from '../../core/errors.js';
 import { canonicalManifest } from '../../manifest/digest.js';
 import { ScanOptionError, TreeNotFoundError } from '../../manifest/errors.js';
-import { formatProgress, formatSummary, unrepresentableWhy } from '../../manifest/report.js';
+import { formatProgress, formatSkippedLink, formatSummary, unrepresentableWhy } from '../../manifest/report.js';
 import { scanTree, writeManifest, type ScanOptions } from '../../manifest/scan.js';
 
 /** Exit code when the manifest was written but some files had to be left out for their names. */
@@ -19,13 +19,14 @@ export const EXIT_STDOUT_CLOSED = 141;
 export const command: Command = {
   name: 'manifest',
   summary: 'content-address a tree: write its PULP_MANIFEST',
-  usage: 'pulpdist manifest TREE [-o FILE] [--cache FILE | --no-cache] [--exclude GLOB]… [--workers N] [--json]',
+  usage: 'pulpdist manifest TREE [-o FILE] [--cache FILE | --no-cache] [--exclude GLOB]… [--symlinks follow|strict|skip] [--workers N] [--json]',
   positionals: true,
   options: {
     output: { type: 'string', short: 'o' },
     cache: { type: 'string' },
     'no-cache': { type: 'boolean' },
     exclude: { type: 'string', multiple: true },
+    symlinks: { type: 'string' },
     workers: { type: 'string' },
     json: { type: 'boolean' },
   },
@@ -44,20 +45,24 @@ options:
                       GLOB without \`/\` matches a name at any depth (\`*.tmp\`, \`.git\`); one with
                       a \`/\` inside or in front matches the path from TREE (\`repodata/*.xml\`,
                       \`/top\`); a trailing \`/\` is ignored
+  --symlinks POLICY   follow (default): a link to a file or directory inside TREE is listed at the
+                      link's path with its target's content; a link that dangles, leaves TREE or
+                      loops is left out with a warning. strict: such a link is an error (exit 1).
+                      skip: no link is followed
   --workers N         hashing threads (default: the number of CPUs)
   --json              print a JSON report on stdout (digest, stats, and the entries unless -o)
 
-Not listed: symlinks (not followed: a mirror's content must be its own files), devices, sockets
-and fifos (Pulp serves only files); they are counted in the summary. Names a PULP_MANIFEST cannot
-carry (it has no quoting) are left out and named on stderr: a line break anywhere, leading or
-trailing whitespace, a top-level name starting with \`#\`, bytes that are not UTF-8.
+Not listed: devices, sockets and fifos (Pulp serves only files); they are counted in the summary.
+Names Pulp cannot carry are left out and named on stderr: a line break anywhere, leading or
+trailing whitespace, \`?\`, \`#\`, \`%\`, a backslash, control characters, \`;\` in the last
+segment, bytes that are not UTF-8 (docs/manifest.md says why each breaks a real Pulp).
 A progress line is shown on stderr when it is a terminal; a summary is always printed there.
 
 exit codes:
   0  the manifest was written
   1  error: a file or directory could not be read (each is named; no manifest is written)
   2  bad arguments (TREE missing or not a directory, unknown option)
-  3  the manifest was written, but files with unrepresentable names were left out
+  3  the manifest was written, but files whose names Pulp cannot carry were left out
   130  interrupted (SIGINT or SIGTERM): nothing written
   141  stdout was closed before the whole manifest was written (e.g. \`| head\`)
 
@@ -82,6 +87,8 @@ examples:
       }
     }
     const exclude = (values['exclude'] as string[] | undefined) ?? [];
+    const symlinks = (values['symlinks'] as string | undefined) ?? 'follow';
+    if (symlinks !== 'follow' && symlinks !== 'strict' && symlinks !== 'skip') throw new UsageError(`--symlinks must be follow, strict or skip, got "${symlinks}"`);
 
     const omit = output === undefined ? [] : outputInsideTree(tree, output);
     const controller = new AbortController();
@@ -95,6 +102,7 @@ examples:
     const options: ScanOptions = {
       exclude,
       omit,
+      symlinks,
       signal: controller.signal,
       ...(values['no-cache'] === true ? { cacheFile: false as const } : values['cache'] !== undefined ? { cacheFile: values['cache'] as string } : {}),
       ...(workers !== undefined ? { workers } : {}),
@@ -134,6 +142,7 @@ examples:
       delivered = await writeStdout(canonicalManifest(entries));
     }
 
+    for (const l of stats.links.skipped) process.stderr.write(formatSkippedLink(l) + '\n');
     for (const p of stats.unrepresentable) {
       process.stderr.write(`warning: left out ${JSON.stringify(p)}: ${unrepresentableWhy(p)}\n`);
     }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BIN, runCli, tempDir, type CliResult } from '../../testkit/cli.js';
-import { BAD_NAMES, GOOD_FILES, NON_UTF8_REPORTED, buildOddTree, expectedManifest, sha256, writeFiles } from './fixture.js';
+import { BAD_NAMES, LISTED_FILES, NON_UTF8_REPORTED, buildOddTree, expectedManifest, sha256, writeFiles } from './fixture.js';
 
 let dir = '';
 let cleanup = async () => {};
@@ -34,8 +34,13 @@ test('odd tree: exact manifest on stdout, each unrepresentable name on stderr, e
   assert.match(r.stderr, /warning: left out "#top.txt": a top-level name starting with # reads as a comment\n/);
   assert.match(r.stderr, /warning: left out " lead dir\/": starts or ends with whitespace \(a directory: everything below it\)\n/);
   assert.match(r.stderr, /warning: left out "bad-\\\\xff.txt": its name is not valid UTF-8\n/);
-  assert.match(r.stderr, /not listed \(not regular files; Pulp serves only files\): 3 symlinks, 1 socket, 1 fifo\n/);
-  assert.match(r.stderr, new RegExp(`^${Object.keys(GOOD_FILES).length} files, `, 'm'));
+  assert.match(r.stderr, /warning: left out "q\?\.txt": contains "\?": Pulp would read the rest of the name as a URL query\n/);
+  assert.match(r.stderr, /warning: left out "pct%dir\/": contains "%": .* \(a directory: everything below it\)\n/);
+  assert.match(r.stderr, new RegExp(`^${BAD_NAMES.length + 1} files left out: names Pulp cannot carry$`, 'm'));
+  assert.match(r.stderr, /not listed \(not regular files; Pulp serves only files\): 1 symlink, 1 socket, 1 fifo\n/);
+  assert.match(r.stderr, /warning: left out symlink "dangling" -> "\/nonexistent": its target does not exist\n/);
+  assert.match(r.stderr, /symlinks: 2 followed, 1 left out/);
+  assert.match(r.stderr, new RegExp(`^${Object.keys(LISTED_FILES).length} files, `, 'm'));
   assert.match(r.stderr, new RegExp(`tree digest: sha256:${sha256(expectedManifest())}\n`));
   assert.not.match(r.stderr, /\r/); // no progress line when stderr is not a terminal
 });
@@ -191,7 +196,7 @@ test('bad arguments exit 2 with the usage', async () => {
     [['manifest', path.join(dir, 'simple'), '--workers', '0'], /--workers must be an integer from 1 to 256, got "0"/],
     [['manifest', path.join(dir, 'simple'), '--cache', 'x', '--no-cache'], /exclude each other/],
     [['manifest', 'a', 'b'], /one TREE expected, got 2/],
-    [['manifest', path.join(dir, 'simple'), '--exclude', '/'], /the exclude pattern "\/" is empty/],
+    [['manifest', path.join(dir, 'simple'), '--exclude', '/'], /the exclude pattern "\/" cannot be used: the pattern is empty/],
   ];
   for (const [args, why] of cases) {
     const r = await runCli(args);
@@ -204,7 +209,7 @@ test('bad arguments exit 2 with the usage', async () => {
 test('--help documents the exit codes', async () => {
   const r = await runCli(['manifest', '--help']);
   assert.is(r.code, 0);
-  for (const line of [/^ {2}0 {2}the manifest was written$/m, /^ {2}1 {2}error: /m, /^ {2}2 {2}bad arguments/m, /^ {2}3 {2}the manifest was written, but files with unrepresentable names were left out$/m]) {
+  for (const line of [/^ {2}0 {2}the manifest was written$/m, /^ {2}1 {2}error: /m, /^ {2}2 {2}bad arguments/m, /^ {2}3 {2}the manifest was written, but files whose names Pulp cannot carry were left out$/m]) {
     assert.match(r.stdout, line);
   }
 });

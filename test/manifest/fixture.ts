@@ -20,14 +20,25 @@ export const GOOD_FILES: Record<string, string | Buffer> = {
   'x-\uFF01.txt': 'fullwidth !: after the emoji in UTF-16, before it in UTF-8',
   'empty': '',
   'nested/a/b/c/deep.bin': 'deep',
-  'sub/#not-a-comment': 'only a top-level # starts a comment line',
+  'semi;colon.txt': 'pulp_file keeps ; in a path (urlparse splits params only for schemes that use them)',
   '.hidden': 'dotfile',
   'trailing dir /inside.txt': 'a directory name may end in a space: it is not at the edge of the path',
   'big.bin': Buffer.alloc(9 * 1024 * 1024 + 7, 0xab),
 };
 
+/** What the manifest lists under the default symlink policy: GOOD_FILES plus the two links inside the tree. */
+export const LISTED_FILES: Record<string, string | Buffer> = {
+  ...GOOD_FILES,
+  'link-to-file': GOOD_FILES['plain.txt']!,
+  'link-to-dir/a/b/c/deep.bin': GOOD_FILES['nested/a/b/c/deep.bin']!,
+};
+
 /** Names a PULP_MANIFEST cannot carry, as reported (relative paths; directories end in `/`). */
-export const BAD_NAMES = ['line\nbreak.txt', ' leading.txt', 'trailing.txt ', '#top.txt', 'cr\rname', 'tab\t', 'vt\x0bname', ' lead dir/'];
+export const BAD_NAMES = [
+  'line\nbreak.txt', ' leading.txt', 'trailing.txt ', '#top.txt', 'cr\rname', 'tab\t', 'vt\x0bname', ' lead dir/',
+  // What pulp_file cannot put into a URL (recorded at a real Pulp 3.24, see manifest/names.ts).
+  'q?.txt', 'sub/x#y.txt', 'sub/#not-a-comment', 'percent%20.txt', 'ctl\x01.txt', 'back\\slash', 'pct%dir/',
+];
 /** A file whose name is not UTF-8, as reported. */
 export const NON_UTF8_REPORTED = 'bad-\\xff.txt';
 
@@ -35,8 +46,8 @@ export function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** The expected manifest of GOOD_FILES (plus `extra`), built without any pulpdist code. */
-export function expectedManifest(files: Record<string, string | Buffer> = GOOD_FILES): string {
+/** The expected manifest of `files` (default: the odd tree's LISTED_FILES), built without any pulpdist code. */
+export function expectedManifest(files: Record<string, string | Buffer> = LISTED_FILES): string {
   return Object.entries(files)
     .map(([p, c]) => ({ p, line: `${p},${sha256(c)},${Buffer.byteLength(c)}\n` }))
     .sort((a, b) => Buffer.compare(Buffer.from(a.p), Buffer.from(b.p)))

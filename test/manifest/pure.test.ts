@@ -44,8 +44,8 @@ test('treeDigest does not depend on input order', () => {
   assert.is.not(treeDigest(entries), treeDigest([e('c', 4), e('a', 1), e('b/d', 2)]));
 });
 
-test('unrepresentableReason follows pulp_file: splitlines, strip, leading #', () => {
-  const ok = ['a', 'a b', 'a,b,c', 'sub/#x', 'a /b', ' a'.slice(1), 'x\u00a0y', '\ufeffbom', 'quote"\'', 'back\\slash'];
+test('unrepresentableReason follows pulp_file: splitlines, strip, leading #, and what its URLs break on', () => {
+  const ok = ['a', 'a b', 'a,b,c', 'semi;colon.txt', 'a;b/c', 'a /b', ' a'.slice(1), 'x\u00a0y', '\ufeffbom', 'quote"\'', 'plus+amp&eq=.txt', '[br]{ace}!$\'()*@'];
   for (const p of ok) assert.is(unrepresentableReason(p), undefined, JSON.stringify(p));
   const table: [string, RegExp][] = [
     ['a\nb', /line break/],
@@ -62,12 +62,21 @@ test('unrepresentableReason follows pulp_file: splitlines, strip, leading #', ()
     ['a\x1f', /whitespace/],
     ['#a', /comment/],
     ['#a/b', /comment/],
+    ['sub/#x', /"#": .* URL fragment/],
+    ['sub/x#y.txt', /"#": .* URL fragment/],
+    ['q?.txt', /"\?": .* URL query/],
+    ['percent%20.txt', /"%": .* percent-escape/],
+    ['dir%/x', /"%"/],
+    ['back\\slash', /backslash/],
+    ['ctl\x01.txt', /control character U\+0001/],
+    ['del\x7f.txt', /control character U\+007F/],
+    ['c1\x9b.txt', /control character U\+009B/],
   ];
   for (const [p, why] of table) assert.match(unrepresentableReason(p) ?? '', why, JSON.stringify(p));
 });
 
 test('the fast pre-check never passes a name the full check rejects', () => {
-  const chars = fc.constantFrom('a', 'é', '#', ' ', '\t', '\n', '\r', '\x0b', '\x1c', '\x1f', '\x85', '\xa0', '\u2028', '\u3000', '\ufeff', ',', '/');
+  const chars = fc.constantFrom('a', 'é', '#', '?', '%', '\\', '\x01', '\x7f', '\x9b', ';', ' ', '\t', '\n', '\r', '\x0b', '\x1c', '\x1f', '\x85', '\xa0', '\u2028', '\u3000', '\ufeff', ',', '/');
   fc.assert(
     fc.property(fc.array(chars, { minLength: 1, maxLength: 5 }), (cs) => {
       const p = cs.join('');
@@ -143,7 +152,7 @@ test('summary: totals, hashed against cached, what was left out, the digest', ()
   const stats = {
     files: 3, bytes: 2048, hashedFiles: 1, hashedBytes: 1024, cachedFiles: 2, cachedBytes: 1024,
     unrepresentable: ['a\nb'], skipped: { symlinks: 1, devices: 2, sockets: 0, fifos: 1, other: 0 },
-    excluded: 4, vanished: 0, durationMs: 1500, cache: { file: '/c', state: 'loaded' as const, written: true },
+    excluded: 4, links: { followed: 0, skipped: [] }, vanished: 0, durationMs: 1500, cache: { file: '/c', state: 'loaded' as const, written: true },
   };
   assert.is(
     formatSummary(stats, 'ab'.repeat(32)),
@@ -151,7 +160,7 @@ test('summary: totals, hashed against cached, what was left out, the digest', ()
       '3 files, 2.0 KiB in 1.5s: 1 hashed (1.0 KiB), 2 from cache (1.0 KiB)',
       'not listed (not regular files; Pulp serves only files): 1 symlink, 2 devices, 1 fifo',
       'excluded: 4 paths',
-      'left out, name not representable in a PULP_MANIFEST: 1',
+      '1 file left out: names Pulp cannot carry',
       `tree digest: sha256:${'ab'.repeat(32)}`,
     ].join('\n'),
   );

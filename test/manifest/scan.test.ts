@@ -7,7 +7,7 @@ import { scanTree, writeManifest } from '../../manifest/scan.js';
 import { TreeNotFoundError } from '../../manifest/errors.js';
 import { parseManifest } from '../../manifest/parse.js';
 import { tempDir } from '../../testkit/cli.js';
-import { BAD_NAMES, GOOD_FILES, NON_UTF8_REPORTED, buildOddTree, expectedManifest, sha256, writeFiles } from './fixture.js';
+import { BAD_NAMES, LISTED_FILES, NON_UTF8_REPORTED, buildOddTree, expectedManifest, sha256, writeFiles } from './fixture.js';
 
 let dir = '';
 let cleanup = async () => {};
@@ -35,9 +35,11 @@ test('odd names: exact manifest, digest, and what was left out and why', async (
   const iFull = entries.findIndex((e) => e.relativePath === 'x-\uFF01.txt');
   assert.ok(iFull >= 0 && iEmoji === iFull + 1, `fullwidth at ${iFull}, emoji at ${iEmoji}`);
   assert.equal(stats.unrepresentable, [...BAD_NAMES, NON_UTF8_REPORTED].sort());
-  assert.equal(stats.skipped, { symlinks: 3, devices: 0, sockets: 1, fifos: 1, other: 0 });
-  assert.is(stats.files, Object.keys(GOOD_FILES).length);
-  assert.is(stats.bytes, Object.values(GOOD_FILES).reduce((n, c) => n + Buffer.byteLength(c), 0));
+  // link-to-file and link-to-dir are followed; dangling (-> /nonexistent) is named and counted.
+  assert.equal(stats.skipped, { symlinks: 1, devices: 0, sockets: 1, fifos: 1, other: 0 });
+  assert.equal(stats.links, { followed: 2, skipped: [{ relativePath: 'dangling', target: '/nonexistent', reason: 'dangling' }] });
+  assert.is(stats.files, Object.keys(LISTED_FILES).length);
+  assert.is(stats.bytes, Object.values(LISTED_FILES).reduce((n, c) => n + Buffer.byteLength(c), 0));
   assert.is(stats.hashedFiles, stats.files);
   assert.is(stats.cachedFiles, 0);
   assert.is(stats.excluded, 0);
@@ -63,11 +65,12 @@ test('exclusions: names at any depth, paths from the root, whole directories; om
     exclude: ['*.bin', 'ünïcödé', 'sub/**', '.hidden'],
     omit: ['plain.txt'],
   });
-  const expected = { ...GOOD_FILES } as Record<string, string | Buffer>;
-  for (const k of ['big.bin', 'nested/a/b/c/deep.bin', 'ünïcödé/文件.txt', 'sub/#not-a-comment', '.hidden', 'plain.txt']) delete expected[k];
+  const expected = { ...LISTED_FILES } as Record<string, string | Buffer>;
+  for (const k of ['big.bin', 'nested/a/b/c/deep.bin', 'link-to-dir/a/b/c/deep.bin', 'ünïcödé/文件.txt', 'sub/#not-a-comment', '.hidden', 'plain.txt']) delete expected[k];
   assert.fixture(canonicalManifest(entries), expectedManifest(expected));
-  // big.bin, deep.bin, the ünïcödé directory (once), sub/#not-a-comment, .hidden; omit is not counted.
-  assert.is(stats.excluded, 5);
+  // big.bin, deep.bin (twice: also below link-to-dir), the ünïcödé and sub directories (once
+  // each), .hidden; omit is not counted.
+  assert.is(stats.excluded, 6);
 });
 
 test('a missing root or a file as root is TreeNotFoundError', async () => {
