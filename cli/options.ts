@@ -36,3 +36,11 @@ export function selectedSites(values: unknown, specs: SpecSet): string[] | undef
   for (const s of list) if (!known.includes(s)) throw new UsageError(`unknown site "${s}" (known: ${known.join(', ')})`);
   return list;
 }
+
+/** `--listen HOST:PORT` (IPv6 in brackets); port 0 picks a free one. */
+export function listenOption(value: unknown, fallback: string): { host: string; port: number } {
+  const text = typeof value === 'string' ? value : fallback;
+  const m = /^(.*):(\d{1,5})$/.exec(text);
+  if (!m || !m[1] || Number(m[2]) > 65535) throw new UsageError(`--listen must be HOST:PORT, got "${text}"`);
+  return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) };
+}

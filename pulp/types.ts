@@ -33,6 +33,8 @@ export interface FileRemote extends PulpObject {
   tls_validation: boolean;
   download_concurrency: number | null;
   rate_limit: number | null;
+  /** The forward proxy downloads go through; null = direct. */
+  proxy_url?: string | null;
   /** Embedded sites only: bytes per second for all of one sync's downloads. */
   pulpdist_bandwidth_limit?: number | null;
 }
@@ -143,6 +145,8 @@ export type FileRemoteCreate = {
   policy?: FileRemote['policy'];
   download_concurrency?: number | null;
   tls_validation?: boolean;
+  /** A forward proxy for the remote's downloads (a `pulpdist shaper`, or any http proxy). */
+  proxy_url?: string | null;
   pulpdist_bandwidth_limit?: number | null;
 };
 export type FileDistributionCreate = {

@@ -79,6 +79,7 @@ function desiredMirror(m: MirrorSpec, sites: ReadonlyMap<string, SiteSpec>): Des
         policy: 'immediate',
         download_concurrency: site.limits.downloadConcurrency,
         pulpdist_bandwidth_limit: bw === undefined ? null : Math.max(1, Math.floor(bw / site.limits.concurrentSyncs)),
+        proxy_url: site.limits.shaper ?? null,
       },
       distribution: { name, base_path: m.basePath, pulp_labels: labels },
     };

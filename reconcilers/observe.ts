@@ -29,7 +29,7 @@ export interface ObserveOptions {
  */
 const COMMON_FIELDS = ['pulp_href', 'pulp_created', 'name', 'pulp_labels'];
 const REPOSITORY_FIELDS = [...COMMON_FIELDS, 'retain_repo_versions', 'autopublish', 'latest_version_href'];
-const REMOTE_FIELDS = [...COMMON_FIELDS, 'url', 'policy', 'download_concurrency', 'tls_validation', 'rate_limit'];
+const REMOTE_FIELDS = [...COMMON_FIELDS, 'url', 'policy', 'download_concurrency', 'tls_validation', 'rate_limit', 'proxy_url'];
 const DISTRIBUTION_FIELDS = [...COMMON_FIELDS, 'base_path', 'repository', 'publication'];
 
 /** The digest given to a published manifest that cannot be parsed: it never equals a real tree. */

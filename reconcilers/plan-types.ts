@@ -45,6 +45,8 @@ export interface DesiredRemote {
   download_concurrency: number;
   /** bandwidth / concurrentSyncs of the target site; null = no cap. Sent only to embedded sites. */
   pulpdist_bandwidth_limit: number | null;
+  /** The site's shaper (`limits.shaper`), through which the remote downloads; null = direct. */
+  proxy_url: string | null;
 }
 
 export interface DesiredDistribution {

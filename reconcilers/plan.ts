@@ -115,10 +115,11 @@ function planSites(desired: DesiredState, observed: ObservedState, warnings: str
       continue;
     }
     out.push({ name, reachable: true, embedded: o.embedded, pulpVersion: o.pulpVersion, message: '' });
-    if (!o.embedded && spec.limits.bandwidth !== undefined) {
+    // A shaper at the site enforces the cap whatever Pulp it runs (`limits.shaper`).
+    if (!o.embedded && spec.limits.bandwidth !== undefined && spec.limits.shaper === undefined) {
       warnings.push(
         `site ${name} runs Pulp ${o.pulpVersion ?? '(unknown version)'}, which cannot cap bytes per second: limits.bandwidth ` +
-          `(${formatBytes(spec.limits.bandwidth)}/s) is not enforced there; only concurrentSyncs (${spec.limits.concurrentSyncs}) limits its syncs`,
+          `(${formatBytes(spec.limits.bandwidth)}/s) is not enforced there; only concurrentSyncs (${spec.limits.concurrentSyncs}) limits its syncs (name a pulpdist shaper in limits.shaper to enforce it)`,
       );
     }
   }

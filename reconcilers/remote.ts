@@ -4,7 +4,7 @@ import type { FileRemoteCreate } from '../pulp/types.js';
 import type { CreateEntryOf, DesiredPlacement, DesiredRemote, UpdateEntryOf } from './plan-types.js';
 import { createdFields, diffFields, patchOf, updateEntry } from './diff.js';
 
-const BASE_FIELDS = ['url', 'policy', 'download_concurrency', 'pulp_labels'] as const;
+const BASE_FIELDS = ['url', 'policy', 'download_concurrency', 'pulp_labels', 'proxy_url'] as const;
 /** Understood by `pulpdist site` only; real Pulp 3.24 answers 400 "Unexpected field" to it. */
 const BANDWIDTH_FIELD = 'pulpdist_bandwidth_limit';
 
@@ -20,9 +20,13 @@ export function planRemote(p: DesiredPlacement, observed: FileRemote | undefined
   const desired: Partial<DesiredRemote> = embedded ? p.remote : common;
   const base = { site: p.site, kind: 'remote' as const, name: p.remote.name, mirror: p.mirror, depth: p.depth };
   if (!observed) {
-    const { name, url, policy, download_concurrency, pulp_labels } = p.remote;
-    // null means "no cap" on the site, which is its default: leave it out of the create.
-    const body: FileRemoteCreate = { name, url, policy, download_concurrency, pulp_labels, ...(embedded && bandwidth !== null ? { [BANDWIDTH_FIELD]: bandwidth } : {}) };
+    const { name, url, policy, download_concurrency, pulp_labels, proxy_url } = p.remote;
+    // null means "no cap" / "no proxy", each Pulp's default: leave them out of the create.
+    const body: FileRemoteCreate = {
+      name, url, policy, download_concurrency, pulp_labels,
+      ...(proxy_url !== null ? { proxy_url } : {}),
+      ...(embedded && bandwidth !== null ? { [BANDWIDTH_FIELD]: bandwidth } : {}),
+    };
     return { ...base, action: 'create', reason: 'missing', changes: createdFields(body, fields), op: { body } };
   }
   const changes = diffFields(desired, observed, fields);

@@ -21,7 +21,7 @@ interface RawSite {
   spec: {
     pulp: { url: string; apiRoot?: string; contentOrigin?: string; tlsValidation?: boolean; auth?: SiteAuth };
     upstream?: string;
-    limits?: { concurrentSyncs?: number; downloadConcurrency?: number; bandwidth?: string };
+    limits?: { concurrentSyncs?: number; downloadConcurrency?: number; bandwidth?: string; shaper?: string };
   };
 }
 
@@ -73,6 +73,7 @@ export function normalizeSite(data: unknown, position: SourcePosition): SiteSpec
   }
   if (upstream !== undefined) site.upstream = upstream;
   if (limits.bandwidth !== undefined) site.limits.bandwidth = parseBandwidth(limits.bandwidth);
+  if (limits.shaper !== undefined) site.limits.shaper = limits.shaper.replace(/\/+$/, '');
   return site;
 }
 

@@ -43,6 +43,8 @@ export interface SiteSpec {
     downloadConcurrency: number;
     /** Inbound cap in bytes per second shared by this site's syncs; undefined = none. */
     bandwidth?: number;
+    /** Origin of the `pulpdist shaper` this site's remotes download through (`proxy_url`); undefined = none. */
+    shaper?: string;
   };
   position: SourcePosition;
 }

@@ -3,6 +3,7 @@
  * `pulpdist site listening on URL` on stdout when ready; logs go to stderr.
  */
 import type { Command } from '../command.js';
+import { listenOption } from '../options.js';
 import { ConfigError, UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { registerSecret } from '../../core/redact.js';
@@ -41,10 +42,7 @@ Example:
   PULP_PW=secret pulpdist site --listen 127.0.0.1:0 --data /tmp/site1 --username admin --password-env PULP_PW
 `,
   async run({ values }) {
-    const listen = String(values.listen ?? '127.0.0.1:24817');
-    const m = /^(.*):(\d{1,5})$/.exec(listen);
-    if (!m || Number(m[2]) > 65535) throw new UsageError(`--listen must be HOST:PORT, got "${listen}"`);
-    const host = m[1]!.replace(/^\[(.*)\]$/, '$1');
+    const { host, port } = listenOption(values.listen, '127.0.0.1:24817');
     if (!values.data) throw new UsageError('--data DIR is required');
     let auth: { username: string; password: string } | undefined;
     if (values.username !== undefined || values['password-env'] !== undefined) {
@@ -67,7 +65,7 @@ Example:
     const running = await startSiteServer({
       dataDir: String(values.data),
       host,
-      port: Number(m[2]),
+      port,
       contentOrigin,
       allowedImportPaths: ((values['allowed-import-path'] as string[] | undefined) ?? []).map(String),
       auth,

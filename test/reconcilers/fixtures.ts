@@ -7,13 +7,13 @@ import type { MirrorSpec, SiteSpec } from '../../spec/types.js';
 
 const POS = { file: 'test.yaml', line: 1, column: 1 };
 
-export function site(name: string, o: { upstream?: string; bandwidth?: number; concurrentSyncs?: number } = {}): SiteSpec {
+export function site(name: string, o: { upstream?: string; bandwidth?: number; concurrentSyncs?: number; shaper?: string } = {}): SiteSpec {
   return {
     name,
     labels: {},
     pulp: { url: `http://${name}.test`, apiRoot: '/pulp/api/v3/', contentOrigin: `http://${name}.test`, tlsValidation: true },
     ...(o.upstream ? { upstream: o.upstream } : {}),
-    limits: { concurrentSyncs: o.concurrentSyncs ?? 2, downloadConcurrency: 10, ...(o.bandwidth ? { bandwidth: o.bandwidth } : {}) },
+    limits: { concurrentSyncs: o.concurrentSyncs ?? 2, downloadConcurrency: 10, ...(o.bandwidth ? { bandwidth: o.bandwidth } : {}), ...(o.shaper ? { shaper: o.shaper } : {}) },
     position: POS,
   };
 }
@@ -79,7 +79,7 @@ export function convergedSite(desired: DesiredState, name: string, trees: Record
       });
       const remote: FileRemote = {
         pulp_href: href('remotes'), pulp_created: 'x', name: p.remote.name, url: p.remote.url, pulp_labels: { ...p.remote.pulp_labels },
-        policy: 'immediate', tls_validation: true, download_concurrency: p.remote.download_concurrency, rate_limit: null,
+        policy: 'immediate', tls_validation: true, download_concurrency: p.remote.download_concurrency, rate_limit: null, proxy_url: p.remote.proxy_url,
       };
       if (s.embedded) remote.pulpdist_bandwidth_limit = p.remote.pulpdist_bandwidth_limit;
       remotes.set(p.remote.name, remote);

@@ -177,6 +177,20 @@ test('bandwidth: set on embedded sites; against real Pulp left out with a warnin
   assert.equal(p2.entries.map((e) => e.changes), [[{ field: 'pulpdist_bandwidth_limit', from: 100, to: 500 }]]);
 });
 
+test('shaper: a site naming one downloads through it (proxy_url) and gets no bandwidth warning; a changed shaper is an update', () => {
+  const s = [site('origin', { bandwidth: 1000, shaper: 'http://127.0.0.1:3128' }), site('hub', { upstream: 'origin', bandwidth: 1000 }), site('leaf', { upstream: 'hub' })];
+  const d = desiredState({ sites: s, mirrors: [mirror('fedora')] });
+  const p = plan(d, observed([emptySite('origin', { embedded: false }), emptySite('hub', { embedded: false }), emptySite('leaf')], { fedora: V1 }), { now: NOW });
+  const body = (site: string): Record<string, unknown> => ({ ...as(p.entries.find((e) => e.site === site && e.kind === 'remote'), 'create').op.body });
+  assert.is(body('origin').proxy_url, 'http://127.0.0.1:3128');
+  assert.not.ok('proxy_url' in body('hub')); // no shaper: Pulp's default, a direct download
+  assert.equal(p.warnings.map((w) => w.replace(/ runs .*/, '')), ['site hub']);
+  const obs2 = observed(['origin', 'hub', 'leaf'].map((n) => convergedSite(d, n, { fedora: V1 }, { embedded: n === 'leaf' })), { fedora: V1 });
+  assert.equal(lines(plan(d, obs2, { now: NOW })), []);
+  (obs2.sites.get('origin')!.remotes.get('pulpdist.fedora')!).proxy_url = null;
+  assert.equal(plan(d, obs2, { now: NOW }).entries.map((e) => e.changes), [[{ field: 'proxy_url', from: null, to: 'http://127.0.0.1:3128' }]]);
+});
+
 test('prune: a mirror gone from the specs is deleted everywhere with what stops being published; unlabelled look-alikes stay', () => {
   const d = desiredState(specs([mirror('fedora'), mirror('tools', { sites: ['origin', 'leaf'] }), mirror('epel')]));
   const trees = { fedora: V1, tools: V1, epel: V1 };

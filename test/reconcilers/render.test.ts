@@ -49,7 +49,7 @@ test('text: grouped by site upstream first, marks, field diffs, estimates, stops
     '  - distribution pulpdist.gone: mirror gone is gone from the specs; stops publishing 1 file, 100 B',
     '  = sync pulpdist.fedora: no action: waiting: upstream hub is unreachable',
     '',
-    'warning: site origin runs Pulp 3.24.1, which cannot cap bytes per second: limits.bandwidth (1.0 MiB/s) is not enforced there; only concurrentSyncs (2) limits its syncs',
+    'warning: site origin runs Pulp 3.24.1, which cannot cap bytes per second: limits.bandwidth (1.0 MiB/s) is not enforced there; only concurrentSyncs (2) limits its syncs (name a pulpdist shaper in limits.shaper to enforce it)',
     '',
     'Plan: 0 to create, 1 to update, 3 to delete, 1 sync moving 1.2 GiB',
     '',
