@@ -17,7 +17,7 @@ export function excludePatternProblem(pattern: string): string | undefined {
   }
   const open: string[] = [];
   for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
+    const c = pattern[i];
     if (c === '\\') {
       i += 1; // an escaped character is literal
       continue;

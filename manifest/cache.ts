@@ -56,7 +56,7 @@ export function parseCache(text: string): LoadedCache {
   const lines = body.split('\n');
   // lines[0] is the header, the last element is the empty string after the final \n.
   for (let i = 1; i < lines.length - 1; i++) {
-    const line = lines[i]!;
+    const line = lines[i];
     const a = line.indexOf('\0');
     const p = nthIndexOf(line, '\0', a, 4);
     if (a !== 64 || p < 0) return corrupt;

@@ -42,10 +42,10 @@ export function treeDigest(entries: readonly ManifestEntry[]): string {
 function isSorted(entries: readonly ManifestEntry[]): boolean {
   if (entries.some((e) => SURROGATE.test(e.relativePath))) {
     for (let i = 1; i < entries.length; i++) {
-      if (compareRelativePaths(entries[i - 1]!.relativePath, entries[i]!.relativePath) > 0) return false;
+      if (compareRelativePaths(entries[i - 1].relativePath, entries[i].relativePath) > 0) return false;
     }
     return true;
   }
-  for (let i = 1; i < entries.length; i++) if (entries[i - 1]!.relativePath > entries[i]!.relativePath) return false;
+  for (let i = 1; i < entries.length; i++) if (entries[i - 1].relativePath > entries[i].relativePath) return false;
   return true;
 }

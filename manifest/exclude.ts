@@ -33,5 +33,5 @@ export async function compileExclude(patterns: readonly string[]): Promise<Exclu
   const matchers: ExcludeMatcher[] = [];
   if (anyDepth.length) matchers.push(picomatch(anyDepth, { dot: true, basename: true }));
   if (fromRoot.length) matchers.push(picomatch(fromRoot, { dot: true }));
-  return matchers.length === 1 ? matchers[0]! : (rel) => matchers.some((m) => m(rel));
+  return matchers.length === 1 ? matchers[0] : (rel) => matchers.some((m) => m(rel));
 }

@@ -131,7 +131,7 @@ export class HashPool {
         p.resolve = () => {};
         p.reject = () => {};
         p.onBytes = undefined;
-        reject(batch.signal!.reason);
+        reject(batch.signal?.reason);
       };
       batch.signal?.addEventListener('abort', onAbort, { once: true });
       const detach = () => batch.signal?.removeEventListener('abort', onAbort);
@@ -155,7 +155,7 @@ export class HashPool {
       const idle = this.slots.find((s) => s.queuedBytes === 0);
       if (!idle) return this.spawn();
     }
-    let best = this.slots[0]!;
+    let best = this.slots[0];
     for (const s of this.slots) if (s.queuedBytes < best.queuedBytes) best = s;
     return best;
   }

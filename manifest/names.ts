@@ -76,7 +76,7 @@ export function escapeRawName(raw: Buffer): string {
   while (i < raw.length) {
     const len = utf8SequenceLength(raw, i);
     if (len === 0) {
-      out += `\\x${raw[i]!.toString(16).padStart(2, '0')}`;
+      out += `\\x${raw[i].toString(16).padStart(2, '0')}`;
       i += 1;
     } else {
       out += raw.subarray(i, i + len).toString('utf8');
@@ -98,9 +98,9 @@ export function isValidUtf8(raw: Buffer): boolean {
 
 /** Length of the well-formed UTF-8 sequence at `i`, or 0 if there is none. */
 function utf8SequenceLength(b: Buffer, i: number): number {
-  const c = b[i]!;
+  const c = b[i];
   if (c < 0x80) return 1;
-  const cont = (k: number) => i + k < b.length && (b[i + k]! & 0xc0) === 0x80;
+  const cont = (k: number) => i + k < b.length && (b[i + k] & 0xc0) === 0x80;
   if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
   if (c >= 0xe0 && c <= 0xef) {
     const c1 = b[i + 1] ?? 0;

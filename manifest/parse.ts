@@ -53,7 +53,7 @@ export function parseManifest(text: string | Uint8Array): ManifestEntry[] {
   const dirs = new Map<string, number>();
   for (let i = 0; i < lines.length; i++) {
     const no = i + 1;
-    const raw = lines[i]!;
+    const raw = lines[i];
     if (raw.length > MAX_MANIFEST_LINE) throw new ManifestParseError(no, `line longer than ${MAX_MANIFEST_LINE} characters`);
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;

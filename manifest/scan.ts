@@ -158,8 +158,8 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
 
   const settle = (files: FileRecord[], results: HashResult[]) => {
     for (let i = 0; i < files.length; i++) {
-      const f = files[i]!;
-      const r = results[i]!;
+      const f = files[i];
+      const r = results[i];
       if ('error' in r && r.error !== 'ELOOP') {
         if (r.error === 'ENOENT') vanished += 1;
         else unreadable.push({ relativePath: f.relativePath, code: r.error });

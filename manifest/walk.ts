@@ -74,9 +74,8 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
   };
   const prefix = root.endsWith('/') ? root : root + '/';
   const stack: Dir[] = [{ rel: '', real: root, parent: undefined, linkDepth: 0 }];
-  while (stack.length > 0) {
+  for (let dir = stack.pop(); dir !== undefined; dir = stack.pop()) {
     signal?.throwIfAborted();
-    const dir = stack.pop()!;
     const relDir = dir.rel;
     const absDir = dir.real;
     const absPrefix = absDir.endsWith('/') ? absDir : absDir + '/';

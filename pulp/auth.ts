@@ -37,34 +37,36 @@ export function siteCredentials(site: SiteSpec, env: NodeJS.ProcessEnv): Credent
     ? `check the password of user "${auth.username}" in ${source} (site "${site.name}")`
     : `site "${site.name}" names no passwordEnv or passwordFile in spec.pulp.auth`;
   let cached: string | null = null;
+  // Narrowed once here: a closure does not keep the `if (!auth)` narrowing above.
+  const given = auth;
 
   async function readPassword(signal?: AbortSignal): Promise<string> {
-    if (auth!.passwordEnv) {
-      const value = env[auth!.passwordEnv];
+    if (given.passwordEnv) {
+      const value = env[given.passwordEnv];
       if (value === undefined || value === '') {
         throw new ConfigError(
-          `site "${site.name}": environment variable ${auth!.passwordEnv} (spec.pulp.auth.passwordEnv) is not set; ` +
-            `set it to the Pulp password of user "${auth!.username}"`,
+          `site "${site.name}": environment variable ${given.passwordEnv} (spec.pulp.auth.passwordEnv) is not set; ` +
+            `set it to the Pulp password of user "${given.username}"`,
         );
       }
       return value;
     }
-    if (auth!.passwordFile) {
+    if (given.passwordFile) {
       let text: string;
       try {
-        text = await readFile(auth!.passwordFile, { encoding: 'utf8', signal });
+        text = await readFile(given.passwordFile, { encoding: 'utf8', signal });
       } catch (err) {
         if ((err as { name?: string }).name === 'AbortError') throw err;
         const code = (err as NodeJS.ErrnoException).code ?? 'read error';
         throw new ConfigError(
-          `site "${site.name}": cannot read password file ${auth!.passwordFile} (spec.pulp.auth.passwordFile): ${code}`,
+          `site "${site.name}": cannot read password file ${given.passwordFile} (spec.pulp.auth.passwordFile): ${code}`,
           { cause: err },
         );
       }
       // Mounted secrets usually end with a newline that is not part of the password.
       const value = text.replace(/\r?\n$/, '');
       if (value === '') {
-        throw new ConfigError(`site "${site.name}": password file ${auth!.passwordFile} (spec.pulp.auth.passwordFile) is empty`);
+        throw new ConfigError(`site "${site.name}": password file ${given.passwordFile} (spec.pulp.auth.passwordFile) is empty`);
       }
       return value;
     }

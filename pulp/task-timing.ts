@@ -30,7 +30,7 @@ export class TaskTiming {
     const xs = this.recent.get(key);
     if (!xs || xs.length === 0) return minMs;
     const sorted = [...xs].sort((a, b) => a - b);
-    const q1 = sorted[Math.floor((sorted.length - 1) / 4)]!;
+    const q1 = sorted[Math.floor((sorted.length - 1) / 4)];
     return Math.round(Math.min(CAP_FACTOR * minMs, Math.max(minMs, q1)));
   }
 }

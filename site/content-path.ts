@@ -27,7 +27,7 @@ export function removeDotSegments(path: string): string {
   const segs = path.split('/');
   const out: string[] = [];
   for (let i = 0; i < segs.length; i++) {
-    const s = segs[i]!;
+    const s = segs[i];
     if (s === '.' || s === '..') {
       if (s === '..') out.pop();
       if (i === segs.length - 1) out.push('');

@@ -89,7 +89,7 @@ function atMostOne(source: SourceDocument, at: string[], keys: string[], out: Pr
   if (!isRecord(obj)) return;
   const given = Object.keys(obj).filter((k) => keys.includes(k));
   if (given.length > 1) {
-    out.push(problemAt(source, [...at, given[given.length - 1]!], 'secret-source', `give at most one of ${keys.map((k) => `"${k}"`).join(', ')}, not ${given.map((k) => `"${k}"`).join(' and ')}`, { anchor: 'key' }));
+    out.push(problemAt(source, [...at, given[given.length - 1]], 'secret-source', `give at most one of ${keys.map((k) => `"${k}"`).join(', ')}, not ${given.map((k) => `"${k}"`).join(' and ')}`, { anchor: 'key' }));
   }
 }
 

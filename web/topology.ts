@@ -79,9 +79,9 @@ export function computeTopology(doc: StatusDocument): Topology {
   const rows = new Map<number, number>();
   const reachable = new Map(doc.sites.map((s) => [s.name, s.reachable]));
   const nodes: TopologyNode[] = [...names]
-    .sort((a, b) => depth.get(a)! - depth.get(b)! || cmp(a, b))
+    .sort((a, b) => (depth.get(a) ?? 0) - (depth.get(b) ?? 0) || cmp(a, b))
     .map((name) => {
-      const d = depth.get(name)!;
+      const d = depth.get(name) ?? 0;
       const row = rows.get(d) ?? 0;
       rows.set(d, row + 1);
       const states = siteStates.get(name) ?? [];
@@ -113,8 +113,8 @@ function depths(names: string[], edges: TopologyEdge[]): Map<string, number> {
   for (let i = 0; i < names.length; i++) {
     let changed = false;
     for (const e of edges) {
-      const d = depth.get(e.from)! + 1;
-      if (d > depth.get(e.to)! && d < names.length) {
+      const d = (depth.get(e.from) ?? 0) + 1;
+      if (d > (depth.get(e.to) ?? 0) && d < names.length) {
         depth.set(e.to, d);
         changed = true;
       }
