@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli } from '../../testkit/cli.js';
+import { editDistance, nearest } from '../../cli/suggest.js';
 
 test('--help lists every command of the design', async () => {
   const r = await runCli(['--help']);
@@ -37,6 +38,36 @@ test('--version prints the version package.json states', async () => {
   const r = await runCli(['--version']);
   assert.is(r.code, 0);
   assert.is(r.stdout.trim(), `pulpdist ${pkg.version}`);
+});
+
+test('a mistyped option or command gets the nearest one; a far one gets none', async () => {
+  const opt = await runCli(['plan', '--spec', 'mirrors']);
+  assert.is(opt.code, 2);
+  assert.match(opt.stderr, /^error: unknown option '--spec'; did you mean --specs\?$/m);
+  const cmd = await runCli(['stauts']);
+  assert.is(cmd.code, 2);
+  assert.match(cmd.stderr, /^error: unknown command "stauts"; did you mean "status"\?$/m);
+  const far = await runCli(['validate', '--bogus']);
+  assert.match(far.stderr, /^error: unknown option '--bogus'$/m);
+  const early = await runCli(['--bogus']);
+  assert.is(early.code, 2);
+  assert.match(early.stderr, /^error: unknown option "--bogus"\nreason: options come after the command/m);
+  assert.not.match(early.stderr, /unknown command/);
+});
+
+test('nearest: typos within a third of the length, unique prefixes, nothing for other words', () => {
+  const table: [string, string[], string | undefined][] = [
+    ['--spec', ['--specs', '--format', '--site'], '--specs'],
+    ['--fromat', ['--specs', '--format'], '--format'],
+    ['--allow-mass-delet', ['--allow-mass-delete'], '--allow-mass-delete'],
+    ['--allow', ['--allow-empty', '--context'], '--allow-empty'],
+    ['--bogus', ['--specs', '--format', '--site', '--help'], undefined],
+    ['vlidate', ['validate', 'plan'], 'validate'],
+    ['x', ['plan', 'run'], undefined],
+  ];
+  for (const [word, known, want] of table) assert.is(nearest(word, known), want, word);
+  assert.is(editDistance('kitten', 'sitting'), 3);
+  assert.is(editDistance('', 'abc'), 3);
 });
 
 test.run();
