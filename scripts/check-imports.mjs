@@ -20,7 +20,8 @@ export const ALLOWED = {
   status: ['core', 'spec', 'reconcilers', 'gitsource'],
   web: ['core', 'reconcilers', 'status'],
   controller: ['core', 'spec', 'pulp', 'manifest', 'reconcilers', 'gitsource', 'status', 'web'],
-  demo: ['core'],
+  // The demo starts the controller itself (demo/run.ts); cli/commands/demo.ts only parses and prints.
+  demo: ['core', 'controller'],
   cli: ['core', 'spec', 'pulp', 'manifest', 'reconcilers', 'site', 'gitsource', 'status', 'web', 'controller', 'demo'],
   testkit: ['core', 'spec', 'pulp', 'manifest', 'reconcilers', 'site', 'gitsource', 'status', 'web', 'controller', 'cli', 'demo'],
   bench: ['core', 'spec', 'pulp', 'manifest', 'reconcilers', 'site', 'gitsource', 'status', 'web', 'controller', 'cli', 'demo', 'testkit'],
