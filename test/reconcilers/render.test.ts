@@ -72,17 +72,23 @@ test('json: the documented shape, valid against schemas/plan.schema.json, no hre
   assert.not.ok(validate({ ...doc, entries: [{ ...doc.entries[0], action: 'frobnicate' }] }));
 });
 
-test('markdown: summary, a table row per site, warnings, a collapsible diff per site with changes', () => {
+test('markdown: summary, a table row per site, warnings, a line per mirror, then the details folded', () => {
   const md = renderMarkdown(samplePlan());
   assert.match(md, /^### pulpdist plan\n\n\*\*Plan: 0 to create, 1 to update, 3 to delete, 1 sync moving 1\.2 GiB\*\*\n/);
-  assert.match(md, /^\| origin \| Pulp 3\.24\.1 \| 0 \| 1 \| 0 \| 1 \| 1\.2 GiB \|$/m);
-  assert.match(md, /^\| hub \| \*\*unreachable\*\* \| 0 \| 0 \| 0 \| 0 \| 0 B \|$/m);
-  assert.match(md, /^\| leaf \| pulpdist site \| 0 \| 0 \| 3 \| 0 \| 0 B \|$/m);
+  assert.match(md, /^\| site \| state \| server \| create \| update \| delete \| sync \| moving \|$/m);
+  assert.match(md, /^\| origin \| reachable \| Pulp 3\.24\.1 \| 0 \| 1 \| 0 \| 1 \| 1\.2 GiB \|$/m);
+  assert.match(md, /^\| hub \| \*\*unreachable\*\* \| — \| 0 \| 0 \| 0 \| 0 \| 0 B \|$/m);
+  assert.match(md, /^\| leaf \| reachable \| pulpdist site( [0-9.]+)? \| 0 \| 0 \| 3 \| 0 \| 0 B \|$/m);
   assert.match(md, /^> :warning: site origin runs Pulp/m);
-  assert.match(md, /<details><summary><b>origin<\/b>: 2 changes<\/summary>\n\n```diff\n~ remote pulpdist\.fedora: download_concurrency differs\n {4}download_concurrency: 3 → 10\n! sync pulpdist\.fedora/);
+  assert.match(md, /^- \*\*fedora\*\*: origin `~1 > 1\.2 GiB` · leaf `= waiting`$/m);
+  assert.match(md, /^- \*\*gone\*\*: leaf `-3`$/m);
+  // The mirror lines come before any detail.
+  assert.ok(md.indexOf('- **fedora**') < md.indexOf('<details>'));
+  assert.match(md, /<details><summary>Every change, by site<\/summary>\n\n\*\*origin\*\*: 2 changes\n\n```diff\n~ remote pulpdist\.fedora: download_concurrency differs\n {4}download_concurrency: 3 → 10\n! sync pulpdist\.fedora/);
   assert.match(md, /^- distribution pulpdist\.gone: mirror gone is gone/m);
   assert.match(md, /^\*\*hub\*\*: unreachable/m);
-  assert.is((md.match(/<details>/g) ?? []).length, 2);
+  assert.is((md.match(/<details>/g) ?? []).length, 1);
+  assert.not.match(md, /Truncated/);
 });
 
 test('no changes: a clear line instead of a zero summary', () => {
