@@ -62,6 +62,8 @@ export async function openSshSource(o: SshSourceOptions): Promise<GitSource> {
     GIT_SSH_COMMAND: ssh.map(shellQuote).join(' '),
     GIT_TERMINAL_PROMPT: '0',
     GIT_CONFIG_NOSYSTEM: '1',
+    // Without a key file, ssh's defaults apply, the agent included.
+    ...(!keyFile && o.env.SSH_AUTH_SOCK ? { SSH_AUTH_SOCK: o.env.SSH_AUTH_SOCK } : {}),
   };
 
   const run = (args: string[], signal: AbortSignal): Promise<string> =>
