@@ -8,6 +8,7 @@ import { UsageError, isPulpdistError, messageOf } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import { COMMANDS } from './commands/index.js';
 import type { Command } from './command.js';
+import { nearest } from './suggest.js';
 import { VERSION } from '../core/version.js';
 
 
@@ -44,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const entry = COMMANDS.find((c) => c.name === name);
   if (!entry) {
-    process.stderr.write(`error: unknown command "${name}"\nreason: run \`pulpdist --help\` for the list\n`);
+    process.stderr.write(unknownCommand(name));
     return 2;
   }
   let cmd: Command | undefined;
@@ -58,12 +59,33 @@ export async function main(argv: string[]): Promise<number> {
     try {
       parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: cmd.positionals ?? false, strict: true });
     } catch (err) {
-      throw new UsageError(messageOf(err).replace(/\. To specify a positional argument starting with a '-'.*$/s, ''));
+      throw new UsageError(optionError(messageOf(err), cmd));
     }
     return await cmd.run(parsed as Parameters<Command['run']>[0]);
   } catch (err) {
     return report(err, debug, cmd);
   }
+}
+
+/** An unknown command, with the nearest one; an option before any command says where options go. */
+function unknownCommand(name: string): string {
+  const names = COMMANDS.map((c) => c.name);
+  if (name.startsWith('-')) {
+    return `error: unknown option "${name}"\nreason: options come after the command (\`pulpdist COMMAND ${name}\`); the global ones are --help, --version and --debug\n`;
+  }
+  const near = nearest(name, names);
+  return `error: unknown command "${name}"${near ? `; did you mean "${near}"?` : ''}\nreason: run \`pulpdist --help\` for the list\n`;
+}
+
+/** parseArgs' message, shortened, with the nearest option of this command when one was mistyped. */
+function optionError(message: string, cmd: Command): string {
+  const text = message.replace(/\. To specify a positional argument starting with a '-'.*$/s, '');
+  const unknown = /^Unknown option '(--?[^']+)'/.exec(text);
+  if (!unknown) return text;
+  const typed = unknown[1]!.replace(/=.*$/, '');
+  const longs = [...Object.keys(cmd.options), 'help'].map((o) => `--${o}`);
+  const near = typed.startsWith('--') ? nearest(typed, longs) : undefined;
+  return `unknown option '${typed}'${near ? `; did you mean ${near}?` : ''}`;
 }
 
 function report(err: unknown, debug: boolean, cmd: Command | undefined): number {

@@ -1,7 +1,8 @@
 /**
  * The Git source of the controller: where the spec commits come from and where status commits go.
  * `--repo PATH` reads a local repository's object store directly (never its work tree) and
- * watches its refs; `--repo http(s)://…` keeps a bare clone in the state dir and fetches.
+ * watches its refs; `--repo http(s)://…` keeps a bare clone in the state dir and fetches;
+ * `--repo ssh://…` or `git@host:path` does the same through the system git (gitsource/ssh.ts).
  * Either way the spec branch's head is simply the desired state, so a force-push needs no care.
  */
 import fs from 'node:fs';
@@ -14,6 +15,7 @@ import { resolveBranch, updateRefLocked } from './ref.js';
 import type { GitSource, GitSourceOptions } from './types.js';
 import { watchRefs } from './watch.js';
 import { openRemoteSource } from './remote.js';
+import { isSshUrl, openSshSource } from './ssh.js';
 
 /** Open the repository named by `--repo`. */
 export async function openGitSource(options: GitSourceOptions): Promise<GitSource> {
@@ -22,8 +24,12 @@ export async function openGitSource(options: GitSourceOptions): Promise<GitSourc
     if (!options.stateDir) throw new GitSourceError('a remote repository needs a state directory (--state-dir)', { retryable: false });
     return openRemoteSource({ url: repo, branch, specPath, statusBranch, stateDir: options.stateDir, env: options.env ?? process.env, fs: options.fs ?? fs, log: options.log });
   }
+  if (isSshUrl(repo)) {
+    if (!options.stateDir) throw new GitSourceError('a remote repository needs a state directory (--state-dir)', { retryable: false });
+    return openSshSource({ url: repo, branch, specPath, statusBranch, stateDir: options.stateDir, env: options.env ?? process.env, fs: options.fs ?? fs, log: options.log });
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/]+@[^:]+:/.test(repo)) {
-    throw new GitSourceError(`unsupported repository URL "${repo}": use an http(s) URL or a local path`, { retryable: false });
+    throw new GitSourceError(`unsupported repository URL "${repo}": use an http(s) or ssh URL, or a local path`, { retryable: false });
   }
   return openLocalSource({ dir: path.resolve(repo), branch, specPath, statusBranch, fs: options.fs ?? fs, log: options.log });
 }

@@ -23,7 +23,8 @@ export const ALLOWED = {
   status: ['core', 'spec', 'reconcilers', 'gitsource'],
   web: ['core', 'reconcilers', 'status'],
   controller: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'sources', 'gitsource', 'status', 'web'],
-  demo: ['core'],
+  // The demo starts the controller itself (demo/run.ts); cli/commands/demo.ts only parses and prints.
+  demo: ['core', 'controller'],
   cli: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'sources', 'site', 'gitsource', 'status', 'web', 'controller', 'demo'],
   testkit: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'sources', 'site', 'gitsource', 'status', 'web', 'controller', 'cli', 'demo'],
   bench: ['core', 'spec', 'events', 'pulp', 'manifest', 'reconcilers', 'sources', 'site', 'gitsource', 'status', 'web', 'controller', 'cli', 'demo', 'testkit'],

@@ -13,7 +13,9 @@ import { sortProblems } from './problem.js';
 import { checkSchema } from './schema-check.js';
 import { parseSourceFile } from './source-file.js';
 import type { SourceDocument } from './source-file.js';
-import { NO_SPEC_FILES, collectSpecFiles } from './spec-files.js';
+import { NO_SPEC_FILES, collectSpecFiles, type CollectOptions } from './spec-files.js';
+import { realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { DocumentRef, LoadResult, MirrorSpec, Problem, SiteSpec } from './types.js';
 
 /** One file to load; `path` is what messages show. */
@@ -92,13 +94,51 @@ export function loadSpecFiles(files: SpecFile[]): LoadResult {
   };
 }
 
+export interface LoadPathsOptions extends CollectOptions {
+  /**
+   * A directory holding the whole spec set the given files belong to (a pre-commit hook passes
+   * only the changed files). Its other files are loaded too, so that cross-document rules see
+   * every site and mirror, but only problems in the given files are reported.
+   */
+  context?: string;
+}
+
 /**
  * Read every `*.yaml` / `*.yml` under `paths` (files named directly are read whatever their
  * extension) and load them. Throws `UsageError` for a path that does not exist.
  */
-export async function loadSpecPaths(paths: string[], options: { signal?: AbortSignal } = {}): Promise<LoadResult> {
-  const { files, problems } = await collectSpecFiles(paths, options);
-  const result = loadSpecFiles(files);
+export async function loadSpecPaths(paths: string[], options: LoadPathsOptions = {}): Promise<LoadResult> {
+  const { context, ...collect } = options;
+  const { files, problems } = await collectSpecFiles(paths, collect);
+  if (context === undefined) return withFileProblems(loadSpecFiles(files), problems);
+
+  // Load the whole set under the names the context gives (so that "the later of two duplicates"
+  // means what it means when the set is validated whole), then report under the given names.
+  const ctx = await collectSpecFiles([context], { ...collect, allowEmpty: true });
+  const real = (p: string): Promise<string> => realpath(p).catch(() => path.resolve(p));
+  const byReal = new Map(await Promise.all(ctx.files.map(async (f) => [await real(f.path), f.path] as const)));
+  const alias = new Map<string, string>();
+  const all = [...ctx.files];
+  for (const f of files) {
+    const inContext = byReal.get(await real(f.path));
+    if (inContext !== undefined) alias.set(inContext, f.path);
+    else {
+      alias.set(f.path, f.path);
+      all.push(f);
+    }
+  }
+  const result = loadSpecFiles(all);
+  const shown = <T extends { file: string }>(items: T[] = []): T[] => items.filter((x) => alias.has(x.file)).map((x) => ({ ...x, file: alias.get(x.file)! }));
+  result.problems = sortProblems(shown(result.problems));
+  result.documentRefs = shown(result.documentRefs);
+  result.fileNames = (result.fileNames ?? []).filter((f) => alias.has(f)).map((f) => alias.get(f)!).sort();
+  result.files = result.fileNames.length;
+  result.documents = result.documentRefs.length;
+  return withFileProblems(result, problems);
+}
+
+/** Add the problems of finding and reading files (a directory without specs, an unreadable file). */
+function withFileProblems(result: LoadResult, problems: Problem[]): LoadResult {
   if (problems.length) {
     result.problems = sortProblems([...result.problems, ...problems]);
     const names = new Set(result.fileNames);
@@ -107,4 +147,18 @@ export async function loadSpecPaths(paths: string[], options: { signal?: AbortSi
     result.files = result.fileNames.length;
   }
   return result;
+}
+
+/**
+ * The spec set a file belongs to when validated on its own: the root of the Git work tree that
+ * holds it (the directory with `.git`), or undefined outside one.
+ */
+export async function specContextOf(file: string): Promise<string | undefined> {
+  let dir = path.dirname(path.resolve(file));
+  for (;;) {
+    if (await stat(path.join(dir, '.git')).then(() => true, () => false)) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
 }

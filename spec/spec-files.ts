@@ -17,7 +17,7 @@ export interface FoundSpecFile {
 
 const SPEC_FILE = /\.ya?ml$/i;
 
-/** Rule id of the warning for a directory without spec files (it names a directory, not a file). */
+/** Rule id of the problem for a directory without spec files (it names a directory, not a file). */
 export const NO_SPEC_FILES = 'no-spec-files';
 
 function skipped(name: string): boolean {
@@ -48,12 +48,18 @@ async function readCapped(file: string, signal?: AbortSignal): Promise<Uint8Arra
   }
 }
 
+export interface CollectOptions {
+  signal?: AbortSignal;
+  /** A directory without spec files is only a warning, not an error. @default false */
+  allowEmpty?: boolean;
+}
+
 /**
  * Every spec file under `paths`, in path order, each real file once. A path that does not exist
  * is a usage error; a file that cannot be read is a problem at its line 1.
  */
-export async function collectSpecFiles(paths: string[], options: { signal?: AbortSignal } = {}): Promise<{ files: FoundSpecFile[]; problems: Problem[] }> {
-  const { signal } = options;
+export async function collectSpecFiles(paths: string[], options: CollectOptions = {}): Promise<{ files: FoundSpecFile[]; problems: Problem[] }> {
+  const { signal, allowEmpty = false } = options;
   const found: { shown: string; abs: string }[] = [];
   const seenReal = new Set<string>();
   const empty: string[] = [];
@@ -118,9 +124,10 @@ export async function collectSpecFiles(paths: string[], options: { signal?: Abor
     file: dir,
     line: 1,
     column: 1,
-    severity: 'warning' as const,
+    // An error by default: a CI job pointed at the wrong path must fail, not pass on nothing.
+    severity: allowEmpty ? ('warning' as const) : ('error' as const),
     rule: NO_SPEC_FILES,
-    message: 'no *.yaml or *.yml file under this directory (hidden entries and node_modules are skipped)',
+    message: `no *.yaml or *.yml file under this directory (hidden entries and node_modules are skipped)${allowEmpty ? '' : '; check the path'}`,
   }));
   for (const f of found) {
     try {

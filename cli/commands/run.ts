@@ -39,7 +39,9 @@ valid commit stays in force. Status is committed to --status-branch and served a
 
 options:
   --repo URL|PATH          the spec repository: a local path (read from its commits, never the
-                           work tree) or an http(s) URL (cloned into --state-dir)
+                           work tree), an http(s) URL, or an SSH URL (ssh://git@host/group/repo.git
+                           or git@host:group/repo.git, through the system git and ssh); URLs are
+                           cloned into --state-dir
   --branch B               the spec branch (default main)
   --path DIR               the spec directory inside the repository (default: the whole tree)
   --status-branch B        where status commits go (default pulpdist/status; '' for none)
@@ -59,16 +61,20 @@ options:
 environment:
   PULPDIST_GIT_USERNAME, PULPDIST_GIT_TOKEN (or PULPDIST_GIT_PASSWORD)  credentials for an
                            http(s) repository; never logged
+  PULPDIST_GIT_SSH_KEY_FILE      the private key (deploy key) file for an SSH repository
+  PULPDIST_GIT_SSH_KNOWN_HOSTS   the known_hosts file its host key is checked against (default
+                           ~/.ssh/known_hosts; an unknown host key is always an error)
   the passwordEnv variables the Site specs name                     credentials for Pulp
 
 examples:
   pulpdist run --repo ~/src/mirrors --path mirrors
+  PULPDIST_GIT_SSH_KEY_FILE=/etc/pulpdist/deploy-key pulpdist run --repo git@gitlab.example.com:infra/mirrors.git
   pulpdist run --repo https://gitlab.example.com/infra/mirrors.git --interval 1m \\
       --webhook-secret-env PULPDIST_WEBHOOK_SECRET --log-format json
 `,
   async run({ values }) {
     const repo = values.repo;
-    if (typeof repo !== 'string' || !repo) throw new UsageError('--repo is required (a local path or an http(s) URL)');
+    if (typeof repo !== 'string' || !repo) throw new UsageError('--repo is required (a local path, an http(s) URL or an SSH URL)');
     const logFormat = values['log-format'];
     if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`--log-format must be text or json, got "${String(logFormat)}"`);
     const level = values['log-level'];

@@ -10,6 +10,8 @@ import { redactUrl } from '../../core/redact.js';
 import type { MirrorSiteStatus, MirrorState, StatusDocument } from '../../core/status.js';
 import { formatAge, shortCommit, shortDigest } from '../../status/format.js';
 import { computeTopology, siteOrder } from '../../web/topology.js';
+import { durationOption } from '../options.js';
+import { statusVerdict, type StatusVerdict } from '../status-verdict.js';
 
 /** The controller's default `--listen`. */
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
@@ -83,8 +85,8 @@ const COLOURS: Record<MirrorState, string> = {
 };
 
 /** The terminal table: a header, a row per mirror with one column per site, and the sites line. */
-export function renderStatusText(doc: StatusDocument, opts: { now: Date; colour: boolean }): string {
-  const { now, colour } = opts;
+export function renderStatusText(doc: StatusDocument, opts: { now: Date; colour: boolean; verdict?: StatusVerdict }): string {
+  const { now, colour, verdict = statusVerdict(doc) } = opts;
   const paint = (code: string, text: string) => (colour ? `\u001b[${code}m${text}\u001b[0m` : text);
   const c = doc.controller;
   const lines: string[] = [];
@@ -92,6 +94,15 @@ export function renderStatusText(doc: StatusDocument, opts: { now: Date; colour:
     ? `last pass ${c.lastPass.result} ${formatAge(c.lastPass.finishedAt ?? c.lastPass.startedAt, now)} ago`
     : 'no pass yet';
   lines.push(`pulpdist ${c.version} · spec ${shortCommit(c.observedCommit)} applied · ${pass}`);
+  // What the exit code says comes first, before the table it summarizes.
+  if (verdict.code === 1) {
+    lines.push(paint('31', `problems (exit 1):`));
+    for (const l of verdict.lines) lines.push(`  ${l}`);
+  } else if (verdict.code === 3) {
+    lines.push(paint('34', `not converged yet (exit 3):`));
+    for (const l of verdict.lines.slice(0, 10)) lines.push(`  ${l}`);
+    if (verdict.lines.length > 10) lines.push(`  … and ${verdict.lines.length - 10} more`);
+  }
   if (c.specErrors.length) {
     lines.push(paint('31', `spec errors in ${shortCommit(c.specCommit)} (not applied):`));
     for (const e of c.specErrors) lines.push(`  ${e.file}:${e.line}:${e.column}: ${e.message}`);
@@ -137,10 +148,13 @@ export function renderStatusText(doc: StatusDocument, opts: { now: Date; colour:
 export const command: Command = {
   name: 'status',
   summary: 'the network overview in a terminal, from a running controller',
-  usage: 'pulpdist status [--server URL] [--json]',
+  usage: 'pulpdist status [--server URL] [--json] [--wait [--timeout 10m] [--commit SHA]]',
   options: {
     server: { type: 'string' },
     json: { type: 'boolean' },
+    wait: { type: 'boolean', default: false },
+    timeout: { type: 'string' },
+    commit: { type: 'string' },
   },
   help: `
 Reads GET /api/v1/status from a running \`pulpdist run\` and prints every mirror × site: state,
@@ -149,23 +163,53 @@ published version and age of the last sync, then whether each site is reachable.
 options:
   --server URL  the controller's status endpoint (default ${DEFAULT_SERVER}, its default --listen)
   --json        print the status document itself (schemas/status.schema.json)
+  --wait        poll (every 2 s) while the answer would be exit 3, then print and exit; a
+                controller not answering yet is retried too
+  --timeout D   give up waiting after D (default 10m) and exit with the last answer's code
+  --commit SHA  also wait until the controller has applied this spec commit (e.g. in the MR
+                pipeline after a merge: --commit "$CI_COMMIT_SHA")
 
-Colour is used when stdout is a terminal and NO_COLOR is unset.
+Problems come first, above the table. Colour is used when stdout is a terminal and NO_COLOR is
+unset.
 
-exit codes: 0 printed; 1 the controller could not be reached; 2 usage.
+exit codes (for scripts):
+  0  every mirror Synced (or Suspended) at every site, every site reachable, no spec error
+  1  a Failed or Blocked placement, a site unreachable, spec errors, or the controller could not
+     be reached
+  2  usage error
+  3  only on the way: Progressing, Pending or OutOfSync placements (or --commit not applied yet)
 
-example:
+examples:
   pulpdist status --server http://mirrors-ctl.example.com:8080
+  pulpdist status --wait --timeout 30m --commit "$CI_COMMIT_SHA"
 `,
   async run({ values }) {
     const server = typeof values.server === 'string' ? values.server : DEFAULT_SERVER;
-    const doc = await fetchStatus(server, { signal: AbortSignal.timeout(10_000) });
+    const commit = typeof values.commit === 'string' ? values.commit : undefined;
+    if (commit !== undefined && !/^[0-9a-f]{4,40}$/i.test(commit)) throw new UsageError(`--commit must be a commit id (4 to 40 hex digits), got "${commit}"`);
+    if (!values.wait && values.timeout !== undefined) throw new UsageError('--timeout only applies with --wait');
+    const deadline = Date.now() + (values.wait ? durationOption('timeout', values.timeout, '10m') : 0);
+    let doc: StatusDocument;
+    let verdict: StatusVerdict;
+    for (;;) {
+      try {
+        doc = await fetchStatus(server, { signal: AbortSignal.timeout(10_000) });
+      } catch (err) {
+        // A controller that is still starting is worth waiting for; a usage error is not.
+        if (!values.wait || err instanceof UsageError || Date.now() >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, 2_000));
+        continue;
+      }
+      verdict = statusVerdict(doc, { commit: commit?.toLowerCase() });
+      if (!values.wait || verdict.code !== 3 || Date.now() >= deadline) break;
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
     if (values.json) {
       process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
-      return 0;
+      return verdict.code;
     }
     const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
-    process.stdout.write(renderStatusText(doc, { now: new Date(), colour }));
-    return 0;
+    process.stdout.write(renderStatusText(doc, { now: new Date(), colour, verdict }));
+    return verdict.code;
   },
 };

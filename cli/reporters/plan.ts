@@ -1,10 +1,10 @@
 /**
  * The plan for people: terraform-like text for a terminal, and Markdown for a merge-request note
- * (a summary table, then one collapsible section per site). Only formats.
+ * (a summary table, one line per mirror, then the details folded). Only formats.
  */
 import { html } from '../../core/html.js';
 import { formatBytes } from '../../core/units.js';
-import { bySite, entryLine, showValue, summaryLine } from '../../reconcilers/plan-document.js';
+import { bySite, entryLine, markOf, showValue, summaryLine } from '../../reconcilers/plan-document.js';
 import type { Plan, PlanEntry, PlanSite } from '../../reconcilers/plan-types.js';
 
 function siteHeading(s: PlanSite): string {
@@ -46,34 +46,115 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
-/** Markdown for a merge-request note: a summary table, warnings, then a `<details>` section per site. */
-export function renderMarkdown(plan: Plan, opts: { title?: string } = {}): string {
+/** GitLab refuses a note over 1,000,000 characters; the CI job adds a marker and a footer. */
+export const NOTE_LIMIT = 1_000_000;
+const FOOTER_RESERVE = 2_000;
+
+export interface MarkdownOptions {
+  /** @default 'pulpdist plan' */
+  title?: string;
+  /** The note is cut (with a pointer to the full plan) to stay under this many characters. @default NOTE_LIMIT */
+  maxChars?: number;
+}
+
+/** `+3 > 22.9 KiB`: what happens to one mirror at one site, in the marks of the legend. */
+function siteTokens(entries: PlanEntry[]): string {
+  const count = (m: string) => entries.filter((e) => markOf(e) === m).length;
+  const parts: string[] = [];
+  for (const m of ['+', '~', '-']) if (count(m)) parts.push(`${m}${count(m)}`);
+  const syncs = entries.filter((e) => e.action === 'sync');
+  if (syncs.length) parts.push(`> ${formatBytes(syncs.reduce((t, e) => t + (e.estimate?.bytes ?? 0), 0))}`);
+  if (count('^')) parts.push('^');
+  if (count('=')) parts.push('= waiting');
+  return parts.join(' ');
+}
+
+/**
+ * Markdown for a merge-request note: the summary, a table per site, warnings, then one line per
+ * mirror (what changes where, bytes per site), and every entry's details folded below. Cut to
+ * `maxChars` with a pointer to the full plan, so that 1,000 mirrors still make one note.
+ */
+export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const s = plan.summary;
   const changed = s.create + s.update + s.delete + s.sync + s.publish > 0;
-  const out: string[] = [`### ${opts.title ?? 'pulpdist plan'}`, '', `**${changed ? summaryLine(s) : noChanges(plan)}**`, ''];
-  out.push('| site | state | create | update | delete | sync | moving |', '|---|---|---:|---:|---:|---:|---:|');
+  const head: string[] = [`### ${opts.title ?? 'pulpdist plan'}`, '', `**${changed ? summaryLine(s) : noChanges(plan)}**`, ''];
+  head.push('| site | state | server | create | update | delete | sync | moving |', '|---|---|---|---:|---:|---:|---:|---:|');
   const groups = bySite(plan);
   for (const { site, entries } of groups) {
     const n = (a: string) => entries.filter((e) => e.action === a).length;
     const bytes = entries.reduce((t, e) => t + (e.estimate?.bytes ?? 0), 0);
-    const state = site.reachable ? (site.embedded ? 'pulpdist site' : `Pulp ${site.pulpVersion ?? ''}`.trim()) : '**unreachable**';
-    out.push(`| ${cell(site.name)} | ${cell(state)} | ${n('create')} | ${n('update')} | ${n('delete')} | ${n('sync')} | ${formatBytes(bytes)} |`);
+    const server = site.reachable ? (site.embedded ? 'pulpdist site' : 'Pulp') + (site.pulpVersion ? ` ${site.pulpVersion}` : '') : '—';
+    head.push(`| ${cell(site.name)} | ${site.reachable ? 'reachable' : '**unreachable**'} | ${cell(server)} | ${n('create')} | ${n('update')} | ${n('delete')} | ${n('sync')} | ${formatBytes(bytes)} |`);
   }
-  out.push('');
-  for (const w of plan.warnings) out.push(`> :warning: ${cell(w)}`, '');
+  head.push('');
+  for (const w of plan.warnings) head.push(`> :warning: ${cell(w)}`, '');
+  for (const { site } of groups) if (!site.reachable) head.push(`**${cell(site.name)}**: ${cell(site.message)}`, '');
+
+  // One line per mirror, in plan order; sites in the plan's order (upstream first).
+  const byMirror = new Map<string, PlanEntry[]>();
+  for (const e of plan.entries) {
+    const list = byMirror.get(e.mirror) ?? [];
+    list.push(e);
+    byMirror.set(e.mirror, list);
+  }
+  const mirrorLines = [...byMirror.entries()].map(([mirror, entries]) => {
+    const where = groups.map(({ site }) => [site.name, entries.filter((e) => e.site === site.name)] as const).filter(([, es]) => es.length);
+    return `- **${cell(mirror)}**: ${where.map(([name, es]) => `${cell(name)} \`${siteTokens(es)}\``).join(' · ')}`;
+  });
+  const details: { heading: string[]; entries: string[][] }[] = [];
   for (const { site, entries } of groups) {
-    if (!site.reachable) {
-      out.push(`**${cell(site.name)}**: ${cell(site.message)}`, '');
-      continue;
+    if (!site.reachable || entries.length === 0) continue;
+    details.push({
+      heading: [`**${html`${site.name}`.text}**: ${entries.length} change${entries.length === 1 ? '' : 's'}`, '', '```diff'],
+      // diff fences colour `+`/`-` lines; the other marks become neutral ones (legend in docs/plan-apply.md).
+      entries: entries.map((e) => [entryLine(e).replace(/^>/, '!').replace(/^\^/, '!').replace(/^=/, '#'), ...changeLines(e, '    ')]),
+    });
+  }
+
+  const limit = (opts.maxChars ?? NOTE_LIMIT) - FOOTER_RESERVE;
+  const out = [...head];
+  let size = out.reduce((t, l) => t + l.length + 1, 0);
+  const fits = (lines: string[]) => size + lines.reduce((t, l) => t + l.length + 1, 0) <= limit;
+  const add = (lines: string[]) => {
+    out.push(...lines);
+    size += lines.reduce((t, l) => t + l.length + 1, 0);
+  };
+  const cut = (what: string) =>
+    `\n**Truncated** to stay under GitLab's note size limit: ${what}. The full plan is in the job's artifacts (\`pulpdist plan --format text\` or \`--json\`), or run \`pulpdist plan\` locally.\n`;
+  if (mirrorLines.length) {
+    add(['**Mirrors** (`+` create, `~` update, `-` delete, `>` sync moving, `^` publish, `=` waiting):', '']);
+    for (const [i, line] of mirrorLines.entries()) {
+      if (!fits([line])) {
+        add([cut(`${i} of ${mirrorLines.length} mirrors shown, details left out`)]);
+        return out.join('\n');
+      }
+      add([line]);
     }
-    if (entries.length === 0) continue;
-    out.push(html`<details><summary><b>${site.name}</b>: ${entries.length} change${entries.length === 1 ? '' : 's'}</summary>`.text, '', '```diff');
-    for (const e of entries) {
-      // diff fences colour `+`/`-` lines; other marks stay neutral.
-      out.push(entryLine(e).replace(/^>/, '!').replace(/^\^/, '!').replace(/^=/, '#'));
-      out.push(...changeLines(e, '    '));
+    add(['']);
+  }
+  if (details.length) {
+    add(['<details><summary>Every change, by site</summary>', '']);
+    const total = details.reduce((t, d) => t + d.entries.length, 0);
+    let shown = 0;
+    const close = ['```', ''];
+    const tail = ['</details>', ''];
+    for (const d of details) {
+      if (!fits([...d.heading, ...close, ...tail, cut('x'.repeat(60))])) {
+        add([cut(`${shown} of ${total} changes detailed`), ...tail]);
+        return out.join('\n');
+      }
+      add(d.heading);
+      for (const lines of d.entries) {
+        if (!fits([...lines, ...close, ...tail, cut('x'.repeat(60))])) {
+          add([...close, cut(`${shown} of ${total} changes detailed`), ...tail]);
+          return out.join('\n');
+        }
+        add(lines);
+        shown++;
+      }
+      add(close);
     }
-    out.push('```', '', '</details>', '');
+    add(tail);
   }
   return out.join('\n');
 }

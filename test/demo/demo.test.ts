@@ -3,7 +3,7 @@
  * every one of its sites, a commit to the demo repository is picked up, and Ctrl-C (SIGINT) exits
  * 0 and removes the temp dir.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -47,6 +47,20 @@ test('demo: sites + repo + controller; every mirror Synced; a commit is applied;
     assert.equal(doc.sites.map((s) => s.name), ['hub', 'leaf', 'origin']);
     assert.ok(doc.mirrors.length >= 3);
     assert.is(doc.controller.specErrors.length, 0);
+
+    // The printed next steps, pasted into a second shell that has none of the demo's variables:
+    // the status view, then cd + the env file + plan (converged: no changes, exit 0).
+    const steps = out.slice(out.indexOf('Try next')).split('\n').map((l) => l.replace(/\s+# .*$/, '').trim());
+    const step = (re: RegExp): string => steps.find((l) => re.test(l)) ?? assert.unreachable(`no step matching ${re} in:\n${out}`) as never;
+    const shellEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', XDG_CACHE_HOME: path.join(dir, 'cache') };
+    const script = [step(/^cd /), step(/^\. .*env\.sh$/), step(/ plan --specs mirrors$/), step(/ status --server /)].join(' && ');
+    const second = spawnSync('sh', ['-c', script], { env: shellEnv, encoding: 'utf8', timeout: 60_000 });
+    assert.is(second.status, 0, `${script}\n${second.stdout}\n${second.stderr}`);
+    assert.match(second.stdout, /No changes: every site matches the specs\./);
+    assert.match(second.stdout, /^tools\s+Synced/m);
+    assert.not.match(second.stderr, /is not set/);
+    const noEnv = spawnSync('sh', ['-c', `${step(/^cd /)} && ${step(/ plan --specs mirrors$/)}`], { env: shellEnv, encoding: 'utf8', timeout: 60_000 });
+    assert.is(noEnv.status, 1, 'without the env file the passwords are missing: the step is needed');
 
     // What the printed instructions say: edit a spec, commit, watch it apply.
     const tools = path.join(repo, 'mirrors', 'mirrors', 'tools.yaml');

@@ -149,10 +149,13 @@ test('a source change moves only new content (renames are free), as the plan est
   assert.is(p.code, 2, p.stderr);
   const doc = JSON.parse(p.stdout);
   const syncs = doc.entries.filter((e: { action: string }) => e.action === 'sync');
+  // Plus the PULP_MANIFEST every sync fetches first, counted as syncs count it: four lines of
+  // `path,sha256,size` (README 75, Packages/big.rpm 89, Packages/new.rpm 88, Packages/small-renamed.rpm 97).
+  const est = 75 + 89 + 88 + 97;
   assert.equal(syncs.map((e: { site: string; syncReason: string; estimate: unknown }) => [e.site, e.syncReason, e.estimate]), [
-    ['origin', 'source-changed', { files: 1, bytes: 40_000 }],
-    ['hub', 'upstream-newer', { files: 1, bytes: 40_000 }],
-    ['leaf', 'upstream-newer', { files: 1, bytes: 40_000 }],
+    ['origin', 'source-changed', { files: 1, bytes: 40_000 + est }],
+    ['hub', 'upstream-newer', { files: 1, bytes: 40_000 + est }],
+    ['leaf', 'upstream-newer', { files: 1, bytes: 40_000 + est }],
   ]);
   const before = await Promise.all(['hub', 'leaf'].map(syncedBytes));
   const a = await pulpdist('apply', '--specs', specsDir);
@@ -160,8 +163,8 @@ test('a source change moves only new content (renames are free), as the plan est
   const after = await Promise.all(['hub', 'leaf'].map(syncedBytes));
   for (let i = 0; i < 2; i++) {
     const moved = after[i]! - before[i]!;
-    // the new file plus the manifest itself (well under 1 KiB), never the 300 kB already held
-    assert.ok(moved >= 40_000 && moved < 41_024, `site ${i ? 'leaf' : 'hub'} moved ${moved} bytes`);
+    // the new file plus the manifest itself, exactly as estimated; never the 300 kB already held
+    assert.is(moved, 40_000 + est, `site ${i ? 'leaf' : 'hub'} moved ${moved} bytes`);
   }
   const renamed = await fetch(`${sites.get('leaf')!.url}/pulp/content/trees/fedora/Packages/small-renamed.rpm`);
   assert.is(renamed.status, 200);
@@ -182,8 +185,8 @@ test('a remote and a distribution deleted by hand show in the next plan, and app
   assert.match(p.stdout, /^ {2}\+ remote pulpdist\.fedora: missing$/m);
   assert.match(p.stdout, /^ {2}\+ distribution pulpdist\.tools: missing$/m);
   // What a new distribution will serve is unknown until it exists: a sync (a no-op here) settles it.
-  assert.match(p.stdout, /^ {2}> sync pulpdist\.tools: upstream origin publishes a newer tree \(what a new distribution will serve is unknown\); moves 1 file, 20 B$/m);
-  assert.match(p.stdout, /^Plan: 2 to create, 0 to update, 0 to delete, 1 sync moving 20 B$/m);
+  assert.match(p.stdout, /^ {2}> sync pulpdist\.tools: upstream origin publishes a newer tree \(what a new distribution will serve is unknown\); moves 1 file, 96 B$/m); // tool.sh (20 B) and its manifest line (76 B)
+  assert.match(p.stdout, /^Plan: 2 to create, 0 to update, 0 to delete, 1 sync moving 96 B$/m);
   const a = await pulpdist('apply', '--specs', specsDir);
   assert.is(a.code, 0, a.stdout + a.stderr);
   const back = (await leaf.listRemotes({ name: 'pulpdist.fedora' }))[0]!;

@@ -14,6 +14,11 @@ const V1 = tree([['a.txt', 'a1', 100], ['dir/b.bin', 'b1', 2000]]);
 // v2: b renamed (same bytes), c new, a changed
 const V2 = tree([['a.txt', 'a2', 150], ['dir/b-renamed.bin', 'b1', 2000], ['c.txt', 'c1', 30]]);
 
+/** Bytes of a tree's canonical PULP_MANIFEST: every sync fetches it, and estimates count it. */
+function mf(t: TreeSummary): number {
+  return t.entries!.reduce((n, e) => n + Buffer.byteLength(`${e.relativePath},${e.sha256},${e.size}\n`), 0);
+}
+
 function specs(mirrors = [mirror('fedora'), mirror('tools', { sites: ['origin', 'leaf'] })]): SpecSet {
   return { sites: SITES, mirrors };
 }
@@ -84,10 +89,10 @@ test('empty sites: create everything, then never-synced syncs, in depth → kind
     'leaf create distribution pulpdist.fedora',
     'leaf sync sync pulpdist.fedora never-synced',
   ]);
-  assert.equal(p.summary, { create: 15, update: 0, delete: 0, sync: 5, publish: 0, files: 10, bytes: 5 * 2100 });
+  assert.equal(p.summary, { create: 15, update: 0, delete: 0, sync: 5, publish: 0, files: 10, bytes: 5 * (2100 + mf(V1)) });
   const leafSync = p.entries.find((e) => e.site === 'leaf' && e.name === 'pulpdist.fedora' && e.kind === 'sync')!;
   assert.equal(as(leafSync, 'sync').op.feeder, 'hub');
-  assert.equal(leafSync.estimate, { files: 2, bytes: 2100 });
+  assert.equal(leafSync.estimate, { files: 2, bytes: 2100 + mf(V1) });
   const remote = p.entries.find((e) => e.site === 'origin' && e.kind === 'remote' && e.mirror === 'fedora')!;
   assert.equal(as(remote, 'create').op.body, { name: 'pulpdist.fedora', url: 'file:///srv/fedora/PULP_MANIFEST', policy: 'immediate', download_concurrency: 10, pulp_labels: { managed_by: 'pulpdist', pulpdist_mirror: 'fedora' } });
   assert.ok(hasChanges(p));
@@ -112,10 +117,10 @@ test('source changed: every site syncs; estimates count only blobs the target la
     'hub sync sync pulpdist.fedora upstream-newer',
     'leaf sync sync pulpdist.fedora upstream-newer',
   ]);
-  for (const e of p.entries) assert.equal(e.estimate, { files: 2, bytes: 180 }, e.site);
+  for (const e of p.entries) assert.equal(e.estimate, { files: 2, bytes: 180 + mf(V2) }, e.site);
   assert.is(p.entries[1]!.reason, 'upstream origin publishes a newer tree');
   assert.is(as(p.entries[0], 'sync').op.wantDigest, V2.digest);
-  assert.equal(p.summary, { create: 0, update: 0, delete: 0, sync: 3, publish: 0, files: 6, bytes: 540 });
+  assert.equal(p.summary, { create: 0, update: 0, delete: 0, sync: 3, publish: 0, files: 6, bytes: 3 * (180 + mf(V2)) });
 });
 
 test('only the hub lags: hub and leaf sync from the tree the origin publishes', () => {
@@ -283,7 +288,8 @@ test('schedule: interval and cron due from the last sync time the caller holds; 
   ]);
   const p = plan(d, obs, { now: NOW, lastSyncAt: last });
   assert.equal(lines(p), ['origin sync sync pulpdist.fedora schedule-due', 'origin sync sync pulpdist.tools schedule-due']);
-  assert.equal(p.entries[0]!.estimate, { files: 0, bytes: 0 });
+  // Nothing new to fetch but the manifest.
+  assert.equal(p.entries[0]!.estimate, { files: 0, bytes: mf(trees.fedora!) });
   last.set(syncKey('tools', 'origin'), new Date('2026-11-25T12:00:00Z')); // next tick 18:00
   last.set(syncKey('fedora', 'origin'), new Date('2026-11-25T06:00:01Z'));
   assert.equal(lines(plan(d, obs, { now: NOW, lastSyncAt: last })), []);

@@ -62,24 +62,33 @@ test('json: the documented shape, valid against schemas/plan.schema.json, no hre
   const doc = planDocument(samplePlan());
   assert.ok(validate(doc), JSON.stringify(validate.errors));
   assert.is(doc.changes, true);
-  assert.equal(doc.summary, { create: 0, update: 1, delete: 3, sync: 1, publish: 0, files: 1, bytes: 1288490189 });
+  // The estimate counts the PULP_MANIFEST too: its two lines are 151 bytes.
+  const withManifest = 1288490189 + Buffer.byteLength(`a,${V2.entries![0]!.sha256},100\nb|c,${V2.entries![1]!.sha256},1288490189\n`);
+  assert.is(withManifest, 1288490340);
+  assert.equal(doc.summary, { create: 0, update: 1, delete: 3, sync: 1, publish: 0, files: 1, bytes: withManifest });
   assert.not.match(JSON.stringify(doc), /pulp_href|\/pulp\/api\/v3\//);
-  assert.equal(doc.entries[1], { site: 'origin', kind: 'sync', name: 'pulpdist.fedora', mirror: 'fedora', action: 'sync', reason: 'source changed', depth: 0, syncReason: 'source-changed', estimate: { files: 1, bytes: 1288490189 } });
+  assert.equal(doc.entries[1], { site: 'origin', kind: 'sync', name: 'pulpdist.fedora', mirror: 'fedora', action: 'sync', reason: 'source changed', depth: 0, syncReason: 'source-changed', estimate: { files: 1, bytes: withManifest } });
   // the schema can fail: a wrong action is refused
   assert.not.ok(validate({ ...doc, entries: [{ ...doc.entries[0], action: 'frobnicate' }] }));
 });
 
-test('markdown: summary, a table row per site, warnings, a collapsible diff per site with changes', () => {
+test('markdown: summary, a table row per site, warnings, a line per mirror, then the details folded', () => {
   const md = renderMarkdown(samplePlan());
   assert.match(md, /^### pulpdist plan\n\n\*\*Plan: 0 to create, 1 to update, 3 to delete, 1 sync moving 1\.2 GiB\*\*\n/);
-  assert.match(md, /^\| origin \| Pulp 3\.24\.1 \| 0 \| 1 \| 0 \| 1 \| 1\.2 GiB \|$/m);
-  assert.match(md, /^\| hub \| \*\*unreachable\*\* \| 0 \| 0 \| 0 \| 0 \| 0 B \|$/m);
-  assert.match(md, /^\| leaf \| pulpdist site \| 0 \| 0 \| 3 \| 0 \| 0 B \|$/m);
+  assert.match(md, /^\| site \| state \| server \| create \| update \| delete \| sync \| moving \|$/m);
+  assert.match(md, /^\| origin \| reachable \| Pulp 3\.24\.1 \| 0 \| 1 \| 0 \| 1 \| 1\.2 GiB \|$/m);
+  assert.match(md, /^\| hub \| \*\*unreachable\*\* \| — \| 0 \| 0 \| 0 \| 0 \| 0 B \|$/m);
+  assert.match(md, /^\| leaf \| reachable \| pulpdist site( [0-9.]+)? \| 0 \| 0 \| 3 \| 0 \| 0 B \|$/m);
   assert.match(md, /^> :warning: site origin runs Pulp/m);
-  assert.match(md, /<details><summary><b>origin<\/b>: 2 changes<\/summary>\n\n```diff\n~ remote pulpdist\.fedora: download_concurrency differs\n {4}download_concurrency: 3 → 10\n! sync pulpdist\.fedora/);
+  assert.match(md, /^- \*\*fedora\*\*: origin `~1 > 1\.2 GiB` · leaf `= waiting`$/m);
+  assert.match(md, /^- \*\*gone\*\*: leaf `-3`$/m);
+  // The mirror lines come before any detail.
+  assert.ok(md.indexOf('- **fedora**') < md.indexOf('<details>'));
+  assert.match(md, /<details><summary>Every change, by site<\/summary>\n\n\*\*origin\*\*: 2 changes\n\n```diff\n~ remote pulpdist\.fedora: download_concurrency differs\n {4}download_concurrency: 3 → 10\n! sync pulpdist\.fedora/);
   assert.match(md, /^- distribution pulpdist\.gone: mirror gone is gone/m);
   assert.match(md, /^\*\*hub\*\*: unreachable/m);
-  assert.is((md.match(/<details>/g) ?? []).length, 2);
+  assert.is((md.match(/<details>/g) ?? []).length, 1);
+  assert.not.match(md, /Truncated/);
 });
 
 test('no changes: a clear line instead of a zero summary', () => {

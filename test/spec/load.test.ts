@@ -123,7 +123,9 @@ test('loadSpecPaths: a missing path is a UsageError; a huge file is refused unre
     await writeFile(path.join(dir, 'empty', '.hidden', 'x.yaml'), SITES);
     const none = await loadSpecPaths([path.join(dir, 'empty')]);
     assert.equal([none.files, none.documents], [0, 0]);
-    assert.equal(none.problems.map((p) => [p.file, p.line, p.column, p.severity, p.rule]), [[path.join(dir, 'empty'), 1, 1, 'warning', 'no-spec-files']]);
+    assert.equal(none.problems.map((p) => [p.file, p.line, p.column, p.severity, p.rule]), [[path.join(dir, 'empty'), 1, 1, 'error', 'no-spec-files']]);
+    const allowed = await loadSpecPaths([path.join(dir, 'empty')], { allowEmpty: true });
+    assert.equal(allowed.problems.map((p) => p.severity), ['warning']);
     await writeFile(path.join(dir, 'big.yaml'), Buffer.alloc(MAX_FILE_BYTES * 3, 0x61));
     const r = await loadSpecPaths([path.join(dir, 'big.yaml')]);
     assert.equal(r.problems.map((p) => [path.basename(p.file), p.line, p.column, p.rule]), [['big.yaml', 1, 1, 'file-too-large']]);

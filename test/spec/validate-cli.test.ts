@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runCli, tempDir } from '../../testkit/cli.js';
+import { runGit } from '../../testkit/git-server.js';
 import { MIRROR_BODY, SITES, mirror } from './fixtures.js';
 
 let dir = '';
@@ -154,6 +155,47 @@ test('--help explains the formats with examples', async () => {
   assert.match(r.stdout, /^usage: pulpdist validate \[PATH…\] \[--format text\|json\|junit\|codequality\]/);
   assert.match(r.stdout, /examples:\n {2}pulpdist validate mirrors\n/);
   assert.match(r.stdout, /2 {2}usage error/);
+});
+
+test('a file named on its own is checked in its spec set: no false "unknown site", its own errors still shown', async () => {
+  const repo = path.join(dir, 'repo');
+  await mkdir(path.join(repo, 'specs', 'sites'), { recursive: true });
+  await mkdir(path.join(repo, 'specs', 'mirrors'), { recursive: true });
+  const [origin, hub] = SITES.split('---\n');
+  await writeFile(path.join(repo, 'specs', 'sites', 'origin.yaml'), origin!);
+  await writeFile(path.join(repo, 'specs', 'sites', 'hub.yaml'), hub!);
+  await writeFile(path.join(repo, 'specs', 'mirrors', 'good.yaml'), mirror(MIRROR_BODY));
+  // An error in a file that is not named must not be reported.
+  await writeFile(path.join(repo, 'specs', 'mirrors', 'other.yaml'), mirror(MIRROR_BODY.replace('[origin, hub]', '[origin, nowhere]'), 'm9'));
+  await writeFile(path.join(repo, 'specs', 'mirrors', 'bad.yaml'), mirror(MIRROR_BODY.replace('[origin, hub]', '[origin, brq2]'), 'm2'));
+  runGit(['init', '-q', repo], dir);
+  const cwd = path.join(repo, 'specs');
+
+  const hubAlone = await runCli(['validate', 'sites/hub.yaml'], { cwd });
+  assert.is(hubAlone.code, 0, hubAlone.stdout + hubAlone.stderr);
+  assert.is(hubAlone.stdout, 'ok: 1 file, 1 document\n');
+  const two = await runCli(['validate', 'sites/hub.yaml', 'mirrors/bad.yaml'], { cwd });
+  assert.is(two.code, 1);
+  assert.is(two.stdout.split('\n')[0], 'mirrors/bad.yaml:7:19: error: spec.sites[1]: unknown site "brq2" (known: hub, origin)');
+  assert.match(two.stdout, /^1 problem \(1 error, 0 warnings\) in 2 files, 2 documents$/m);
+  const explicit = await runCli(['validate', '--context', cwd, path.join(cwd, 'sites', 'hub.yaml')], { cwd: dir });
+  assert.is(explicit.code, 0, explicit.stdout);
+  // Checked on their own, as before.
+  const alone = await runCli(['validate', '--no-context', 'sites/hub.yaml'], { cwd });
+  assert.is(alone.code, 1);
+  assert.match(alone.stdout, /^sites\/hub\.yaml:4:\d+: error: spec\.upstream: unknown site "origin" \(known: hub\)$/m);
+  const both = await runCli(['validate', '--no-context', '--context', '.', 'sites/hub.yaml'], { cwd });
+  assert.is(both.code, 2);
+});
+
+test('a directory without spec files is an error (exit 1) unless --allow-empty', async () => {
+  await mkdir(path.join(dir, 'nothing-here'), { recursive: true });
+  const r = await runCli(['validate', path.join(dir, 'nothing-here')]);
+  assert.is(r.code, 1, r.stdout);
+  assert.match(r.stdout, /nothing-here:1:1: error: no \*\.yaml or \*\.yml file under this directory/);
+  const ok = await runCli(['validate', '--allow-empty', path.join(dir, 'nothing-here')]);
+  assert.is(ok.code, 0, ok.stdout);
+  assert.match(ok.stdout, /warning: no \*\.yaml/);
 });
 
 test.run();
