@@ -82,7 +82,7 @@ function optionError(message: string, cmd: Command): string {
   const text = message.replace(/\. To specify a positional argument starting with a '-'.*$/s, '');
   const unknown = /^Unknown option '(--?[^']+)'/.exec(text);
   if (!unknown) return text;
-  const typed = unknown[1]!.replace(/=.*$/, '');
+  const typed = unknown[1].replace(/=.*$/, '');
   const longs = [...Object.keys(cmd.options), 'help'].map((o) => `--${o}`);
   const near = typed.startsWith('--') ? nearest(typed, longs) : undefined;
   return `unknown option '${typed}'${near ? `; did you mean ${near}?` : ''}`;

@@ -27,7 +27,7 @@ export async function writeSampleTree(root: string, options: SampleTreeOptions):
     const key = i < shared ? `shared-${i}` : `${seed}-${i}`;
     const h = createHash('sha256').update(key).digest();
     const size = 64 + (h.readUInt16BE(0) % 4032);
-    const dir = i < shared ? 'Packages/common' : dirs[h[2]! % dirs.length]!;
+    const dir = i < shared ? 'Packages/common' : dirs[h[2] % dirs.length];
     const name = i < shared ? `common-${i}.rpm` : `${seed}-${String(i).padStart(4, '0')}.${dir === 'docs' ? 'txt' : dir === 'images' ? 'img' : 'rpm'}`;
     const body = Buffer.alloc(size);
     for (let off = 0; off < size; off += 32) createHash('sha256').update(`${key}:${off}`).digest().copy(body, off);

@@ -63,7 +63,7 @@ export async function startDemoSite(o: StartDemoSiteOptions): Promise<DemoSite> 
       if (m) {
         clearTimeout(timer);
         o.signal.removeEventListener('abort', onAbort);
-        resolve(m[1]!.replace(/\/$/, ''));
+        resolve(m[1].replace(/\/$/, ''));
       }
     });
     child.once('exit', (code) => fail(new PulpdistError(`site ${o.name} exited (code ${code}) before listening: ${stderr.trim().split('\n').slice(-3).join(' / ')}`)));

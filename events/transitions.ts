@@ -44,7 +44,7 @@ export class PropagationTracker {
   observe(mirror: string, sites: readonly SitePublication[], now: Date): EventInput<'org.pulpdist.tree.propagated'> | undefined {
     let state = this.mirrors.get(mirror);
     const digests = new Set(sites.map((s) => s.treeDigest));
-    const complete = sites.length > 0 && digests.size === 1 && sites[0]!.treeDigest !== undefined ? sites[0]!.treeDigest : undefined;
+    const complete = sites.length > 0 && digests.size === 1 && sites[0].treeDigest !== undefined ? sites[0].treeDigest : undefined;
     if (!state) {
       state = { firstSeen: new Map() };
       if (complete) state.announced = complete;

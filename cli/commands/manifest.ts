@@ -74,7 +74,7 @@ examples:
     if (positionals.length !== 1) {
       throw new UsageError(positionals.length === 0 ? 'TREE is missing' : `one TREE expected, got ${positionals.length}`);
     }
-    const tree = positionals[0]!;
+    const tree = positionals[0];
     const output = values['output'] as string | undefined;
     const json = values['json'] === true;
     if (values['no-cache'] === true && values['cache'] !== undefined) throw new UsageError('--cache and --no-cache exclude each other');

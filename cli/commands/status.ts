@@ -125,11 +125,11 @@ export function renderStatusText(doc: StatusDocument, opts: { now: Date; colour:
       return { name: m.name, cells: sites.map((site) => cellText(by.get(site))), digest: shortDigest(m.treeDigest) };
     });
     const w0 = Math.max('MIRROR'.length, ...rows.map((r) => r.name.length));
-    const widths = sites.map((s, i) => Math.max(s.length, ...rows.map((r) => r.cells[i]!.text.length)));
-    lines.push(['MIRROR'.padEnd(w0), ...sites.map((s, i) => s.toUpperCase().padEnd(widths[i]!)), 'TREE'].join('  '));
+    const widths = sites.map((s, i) => Math.max(s.length, ...rows.map((r) => r.cells[i].text.length)));
+    lines.push(['MIRROR'.padEnd(w0), ...sites.map((s, i) => s.toUpperCase().padEnd(widths[i])), 'TREE'].join('  '));
     for (const r of rows) {
       const cells = r.cells.map((cell, i) => {
-        const padded = cell.text.padEnd(widths[i]!);
+        const padded = cell.text.padEnd(widths[i]);
         return cell.state ? paint(COLOURS[cell.state], padded) : padded;
       });
       lines.push([r.name.padEnd(w0), ...cells, r.digest].join('  '));
