@@ -1,5 +1,6 @@
 /** Option parsers shared by the commands: each throws a UsageError that names the option. */
-import { UsageError } from '../core/errors.js';
+import { ConfigError, UsageError } from '../core/errors.js';
+import { registerSecret } from '../core/redact.js';
 import { parseDuration } from '../core/units.js';
 import type { SpecSet } from '../spec/types.js';
 
@@ -43,4 +44,32 @@ export function listenOption(value: unknown, fallback: string): { host: string; 
   const m = /^(.*):(\d{1,5})$/.exec(text);
   if (!m || !m[1] || Number(m[2]) > 65535) throw new UsageError(`--listen must be HOST:PORT, got "${text}"`);
   return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) };
+}
+
+/**
+ * `--username U --password-env VAR`: Basic credentials a server of ours requires, the password
+ * read from the environment (never from argv, which other users can see) and registered for
+ * redaction. Undefined when neither is given.
+ */
+export function basicAuthOption(values: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): { username: string; password: string } | undefined {
+  if (values.username === undefined && values['password-env'] === undefined) return undefined;
+  if (!values.username || !values['password-env']) throw new UsageError('--username and --password-env go together');
+  const envName = String(values['password-env']);
+  const password = env[envName];
+  if (!password) throw new ConfigError(`environment variable ${envName} (named by --password-env) is not set or empty`);
+  registerSecret(password);
+  return { username: String(values.username), password };
+}
+
+/** Resolves once SIGTERM or SIGINT arrives (the handlers are removed then), after `onStop` settles. */
+export function untilSignalled(onStop: (signal: NodeJS.Signals) => Promise<unknown>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (sig: NodeJS.Signals): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      void onStop(sig).then(() => resolve(), () => resolve());
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
 }

@@ -5,11 +5,10 @@
  * `pulpdist shaper listening on URL` on stdout when ready; runs until SIGTERM/SIGINT.
  */
 import type { Command } from '../command.js';
-import { ConfigError, UsageError } from '../../core/errors.js';
+import { UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
-import { registerSecret } from '../../core/redact.js';
 import { formatBytes, parseBandwidth } from '../../core/units.js';
-import { listenOption } from '../options.js';
+import { basicAuthOption, listenOption, untilSignalled } from '../options.js';
 
 export const command: Command = {
   name: 'shaper',
@@ -44,15 +43,7 @@ Example:
     } catch {
       throw new UsageError(`--bandwidth must be a rate such as 50MiB/s or 200Mbit/s, got "${String(values.bandwidth)}"`);
     }
-    let auth: { username: string; password: string } | undefined;
-    if (values.username !== undefined || values['password-env'] !== undefined) {
-      if (!values.username || !values['password-env']) throw new UsageError('--username and --password-env go together');
-      const envName = String(values['password-env']);
-      const password = process.env[envName];
-      if (!password) throw new ConfigError(`environment variable ${envName} (named by --password-env) is not set or empty`);
-      registerSecret(password);
-      auth = { username: String(values.username), password };
-    }
+    const auth = basicAuthOption(values);
     const log = createLogger({ format: 'text', level: 'info' }, { component: 'shaper' });
     const { startShaper } = await import('../../site/shaper.js');
     let shaper;
@@ -64,18 +55,9 @@ Example:
     }
     process.stdout.write(`pulpdist shaper listening on ${shaper.url} (cap ${formatBytes(bandwidth)}/s)\n`);
     const running = shaper;
-    await new Promise<void>((resolve) => {
-      const stop = (sig: string): void => {
-        process.off('SIGTERM', onTerm);
-        process.off('SIGINT', onInt);
-        const { bytes, connections } = running.stats();
-        log.info('stopping', { signal: sig, bytes, connections });
-        void running.close().then(resolve, resolve);
-      };
-      const onTerm = (): void => stop('SIGTERM');
-      const onInt = (): void => stop('SIGINT');
-      process.on('SIGTERM', onTerm);
-      process.on('SIGINT', onInt);
+    await untilSignalled((signal) => {
+      log.info('stopping', { signal, ...running.stats() });
+      return running.close();
     });
     return 0;
   },

@@ -3,10 +3,9 @@
  * `pulpdist site listening on URL` on stdout when ready; logs go to stderr.
  */
 import type { Command } from '../command.js';
-import { listenOption } from '../options.js';
-import { ConfigError, UsageError } from '../../core/errors.js';
+import { basicAuthOption, listenOption, untilSignalled } from '../options.js';
+import { UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
-import { registerSecret } from '../../core/redact.js';
 import { VERSION } from '../../core/version.js';
 
 
@@ -44,15 +43,7 @@ Example:
   async run({ values }) {
     const { host, port } = listenOption(values.listen, '127.0.0.1:24817');
     if (!values.data) throw new UsageError('--data DIR is required');
-    let auth: { username: string; password: string } | undefined;
-    if (values.username !== undefined || values['password-env'] !== undefined) {
-      if (!values.username || !values['password-env']) throw new UsageError('--username and --password-env go together');
-      const envName = String(values['password-env']);
-      const password = process.env[envName];
-      if (!password) throw new ConfigError(`environment variable ${envName} (named by --password-env) is not set or empty`);
-      registerSecret(password);
-      auth = { username: String(values.username), password };
-    }
+    const auth = basicAuthOption(values);
     const contentOrigin = values['content-origin'] === undefined ? undefined : String(values['content-origin']);
     if (contentOrigin !== undefined && !/^https?:\/\/[^/]+\/?$/.test(contentOrigin)) {
       throw new UsageError(`--content-origin must be an origin such as http://host:port, got "${contentOrigin}"`);
@@ -74,17 +65,9 @@ Example:
       workers,
     });
     process.stdout.write(`pulpdist site listening on ${running.url}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = (sig: string) => {
-        log.info('stopping', { signal: sig });
-        process.off('SIGTERM', onTerm);
-        process.off('SIGINT', onInt);
-        void running.close(2000).then(resolve, resolve);
-      };
-      const onTerm = () => stop('SIGTERM');
-      const onInt = () => stop('SIGINT');
-      process.on('SIGTERM', onTerm);
-      process.on('SIGINT', onInt);
+    await untilSignalled((signal) => {
+      log.info('stopping', { signal });
+      return running.close(2000);
     });
     return 0;
   },
