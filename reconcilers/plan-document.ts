@@ -25,6 +25,10 @@ export interface PlanDocument {
   formatVersion: 1;
   /** True when applying would change anything (exit code 2). */
   changes: boolean;
+  /** False when a site could not be observed: nothing is known about what would change there. */
+  complete: boolean;
+  /** The sites that could not be observed (empty when `complete`). */
+  unobserved: string[];
   summary: PlanSummary;
   sites: PlanSite[];
   warnings: string[];
@@ -38,6 +42,8 @@ export function planDocument(plan: Plan): PlanDocument {
   return {
     formatVersion: PLAN_FORMAT_VERSION,
     changes: s.create + s.update + s.delete + s.sync + s.publish > 0,
+    complete: unobservedSites(plan).length === 0,
+    unobserved: unobservedSites(plan),
     summary: s,
     sites: plan.sites,
     warnings: plan.warnings,
@@ -51,6 +57,18 @@ export function planDocument(plan: Plan): PlanDocument {
       return d;
     }),
   };
+}
+
+/** The sites a plan could not observe: about them it knows nothing, so it cannot say "no changes". */
+export function unobservedSites(plan: Plan): string[] {
+  return plan.sites.filter((s) => !s.reachable).map((s) => s.name);
+}
+
+/** The line every format leads with when a site could not be observed; null when every site was. */
+export function incompleteLine(plan: Plan): string | null {
+  const u = unobservedSites(plan);
+  if (u.length === 0) return null;
+  return `Plan incomplete: ${u.length === 1 ? 'site' : 'sites'} ${u.join(', ')} could not be observed; what would change there is unknown.`;
 }
 
 /** `Plan: 3 to create, 1 to update, 0 to delete, 4 syncs moving 1.2 GiB` (plus publishes when any). */

@@ -4,7 +4,7 @@
  */
 import { html } from '../../core/html.js';
 import { formatBytes } from '../../core/units.js';
-import { bySite, entryLine, markOf, showValue, summaryLine } from '../../reconcilers/plan-document.js';
+import { bySite, entryLine, incompleteLine, markOf, showValue, summaryLine } from '../../reconcilers/plan-document.js';
 import type { Plan, PlanEntry, PlanSite } from '../../reconcilers/plan-types.js';
 
 function siteHeading(s: PlanSite): string {
@@ -20,7 +20,9 @@ function changeLines(e: PlanEntry, indent: string): string[] {
 
 function noChanges(plan: Plan): string {
   const waiting = plan.entries.filter((e) => e.action === 'noop').length;
-  return waiting ? `No changes can be made now (${waiting} waiting).` : 'No changes: every site matches the specs.';
+  if (waiting) return `No changes can be made now (${waiting} waiting).`;
+  // "every site matches" only when every site was seen: an unobserved one may differ in anything.
+  return incompleteLine(plan) ? 'No changes at the sites that were observed.' : 'No changes: every site matches the specs.';
 }
 
 /** Terminal text: grouped by site, `+`/`~`/`-`/`>` marks, field diffs, estimates, then the summary line. */
@@ -38,6 +40,8 @@ export function renderText(plan: Plan): string {
   for (const w of plan.warnings) out.push(`warning: ${w}`);
   if (plan.warnings.length) out.push('');
   const s = plan.summary;
+  const incomplete = incompleteLine(plan);
+  if (incomplete) out.push(incomplete);
   out.push(s.create + s.update + s.delete + s.sync + s.publish > 0 ? summaryLine(s) : noChanges(plan));
   return out.join('\n') + '\n';
 }
@@ -77,7 +81,8 @@ function siteTokens(entries: PlanEntry[]): string {
 export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const s = plan.summary;
   const changed = s.create + s.update + s.delete + s.sync + s.publish > 0;
-  const head: string[] = [`### ${opts.title ?? 'pulpdist plan'}`, '', `**${changed ? summaryLine(s) : noChanges(plan)}**`, ''];
+  const incomplete = incompleteLine(plan);
+  const head: string[] = [`### ${opts.title ?? 'pulpdist plan'}`, '', ...(incomplete ? [`> :x: **${incomplete}**`, ''] : []), `**${changed ? summaryLine(s) : noChanges(plan)}**`, ''];
   head.push('| site | state | server | create | update | delete | sync | moving |', '|---|---|---|---:|---:|---:|---:|---:|');
   const groups = bySite(plan);
   for (const { site, entries } of groups) {

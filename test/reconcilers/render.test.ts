@@ -51,6 +51,7 @@ test('text: grouped by site upstream first, marks, field diffs, estimates, stops
     '',
     'warning: site origin runs Pulp 3.24.1, which cannot cap bytes per second: limits.bandwidth (1.0 MiB/s) is not enforced there; only concurrentSyncs (2) limits its syncs (name a pulpdist shaper in limits.shaper to enforce it)',
     '',
+    'Plan incomplete: site hub could not be observed; what would change there is unknown.',
     'Plan: 0 to create, 1 to update, 3 to delete, 1 sync moving 1.2 GiB',
     '',
   ].join('\n'));
@@ -74,7 +75,7 @@ test('json: the documented shape, valid against schemas/plan.schema.json, no hre
 
 test('markdown: summary, a table row per site, warnings, a line per mirror, then the details folded', () => {
   const md = renderMarkdown(samplePlan());
-  assert.match(md, /^### pulpdist plan\n\n\*\*Plan: 0 to create, 1 to update, 3 to delete, 1 sync moving 1\.2 GiB\*\*\n/);
+  assert.match(md, /^### pulpdist plan\n\n> :x: \*\*Plan incomplete: site hub could not be observed; what would change there is unknown\.\*\*\n\n\*\*Plan: 0 to create, 1 to update, 3 to delete, 1 sync moving 1\.2 GiB\*\*\n/);
   assert.match(md, /^\| site \| state \| server \| create \| update \| delete \| sync \| moving \|$/m);
   assert.match(md, /^\| origin \| reachable \| Pulp 3\.24\.1 \| 0 \| 1 \| 0 \| 1 \| 1\.2 GiB \|$/m);
   assert.match(md, /^\| hub \| \*\*unreachable\*\* \| — \| 0 \| 0 \| 0 \| 0 \| 0 B \|$/m);
@@ -98,6 +99,27 @@ test('no changes: a clear line instead of a zero summary', () => {
   assert.match(renderText(p), /\nNo changes: every site matches the specs\.\n$/);
   assert.match(renderMarkdown(p), /\*\*No changes: every site matches the specs\.\*\*/);
   assert.is(planDocument(p).changes, false);
+});
+
+test('a site not observed: every format says the plan is incomplete, and never "every site matches"', () => {
+  const d = desiredState({ sites: SITES, mirrors: [mirror('fedora')] });
+  const sites = new Map<string, ObservedSite>(['origin', 'leaf'].map((n) => [n, convergedSite(d, n, { fedora: V1 })]));
+  sites.set('hub', { ...emptySite('hub', { reachable: false }), error: '401 Unauthorized' });
+  const p = plan(d, { sites, sources: new Map([['fedora', V1]]) }, { now: NOW });
+  const text = renderText(p);
+  assert.match(text, /\nPlan incomplete: site hub could not be observed; what would change there is unknown\.\n/);
+  assert.not.match(text, /every site matches/);
+  const md = renderMarkdown(p);
+  assert.match(md, /^> :x: \*\*Plan incomplete: site hub could not be observed; what would change there is unknown\.\*\*$/m);
+  assert.not.match(md, /every site matches/);
+  const doc = planDocument(p);
+  assert.is(doc.complete, false);
+  assert.equal(doc.unobserved, ['hub']);
+  // Every site seen: complete, and the all-clear line again.
+  const all = new Map(['origin', 'hub', 'leaf'].map((n) => [n, convergedSite(d, n, { fedora: V1 })]));
+  const full = plan(d, { sites: all, sources: new Map([['fedora', V1]]) }, { now: NOW });
+  assert.equal([planDocument(full).complete, planDocument(full).unobserved], [true, []]);
+  assert.not.match(renderText(full), /incomplete/);
 });
 
 test.run();
