@@ -1,8 +1,9 @@
 /**
  * A tree the controller cannot write (issue 16): its owner keeps TREE/PULP_MANIFEST current with
- * `pulpdist manifest`, and `pulpdist apply`, run as a user without write access (nobody when the
- * tests run as root), publishes it without writing anything into it. A change the owner has not
- * content-addressed yet fails with a clear error, and the tree stays untouched.
+ * `pulpdist manifest`, and `pulpdist apply`, run without write access (as root: without the
+ * capabilities that override file permissions), publishes it without writing anything into it. A
+ * change the owner has not content-addressed yet fails with a clear error, and the tree stays
+ * untouched.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,9 +21,13 @@ let cacheHome = '';
 const sites = new Map<string, RunningSite>();
 const asRoot = process.getuid?.() === 0;
 
-/** `pulpdist ARGS` as a user who cannot write the tree. */
+/**
+ * `pulpdist ARGS` as a user who cannot write the tree. As root: root without the capabilities that
+ * bypass file permissions (it still owns and can read the project wherever CI cloned it, which a
+ * switch to nobody could not count on: a clone under a 0700 temp dir is out of nobody's reach).
+ */
 function unprivileged(args: string[]): Promise<CliResult> {
-  const argv = asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, BIN, ...args] : [process.execPath, BIN, ...args];
+  const argv = asRoot ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', '--', process.execPath, BIN, ...args] : [process.execPath, BIN, ...args];
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', XDG_CACHE_HOME: cacheHome, HOME: cacheHome }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
