@@ -78,10 +78,17 @@ export async function startSiteServer(opts: SiteOptions): Promise<RunningSiteSer
     void handle(site, registry, opts, req, res, shutdown.signal);
   });
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => resolve());
+    });
+  } catch (err) {
+    // A busy port: let go of the store (its lock and journal) before the caller reports it.
+    await tasks.shutdown(0);
+    await store.close();
+    throw err;
+  }
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   listenOrigin = `http://${host}:${addr.port}`;

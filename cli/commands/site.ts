@@ -2,6 +2,8 @@
  * `pulpdist site`: run the embedded Pulp-compatible site until SIGTERM/SIGINT. Prints one line
  * `pulpdist site listening on URL` on stdout when ready; logs go to stderr.
  */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { Command } from '../command.js';
 import { basicAuthOption, listenOption, untilSignalled } from '../options.js';
 import { UsageError } from '../../core/errors.js';
@@ -53,17 +55,27 @@ Example:
     const format = values['log-format'] === 'json' ? 'json' : 'text';
     const log = createLogger({ format, level: 'info' }, { component: 'site' });
     const { startSiteServer } = await import('../../site/server.js');
-    const running = await startSiteServer({
-      dataDir: String(values.data),
-      host,
-      port,
-      contentOrigin,
-      allowedImportPaths: ((values['allowed-import-path'] as string[] | undefined) ?? []).map(String),
-      auth,
-      log,
-      version: VERSION,
-      workers,
-    });
+    const dataDir = String(values.data);
+    const existed = existsSync(dataDir);
+    let running: Awaited<ReturnType<typeof startSiteServer>>;
+    try {
+      running = await startSiteServer({
+        dataDir,
+        host,
+        port,
+        contentOrigin,
+        allowedImportPaths: ((values['allowed-import-path'] as string[] | undefined) ?? []).map(String),
+        auth,
+        log,
+        version: VERSION,
+        workers,
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;
+      // Nothing left behind: a data directory this run created for a site that never started goes.
+      if (!existed) await rm(dataDir, { recursive: true, force: true });
+      throw new UsageError(`--listen ${host}:${port} is already in use (choose another port, or 0 for a free one)`);
+    }
     process.stdout.write(`pulpdist site listening on ${running.url}\n`);
     await untilSignalled((signal) => {
       log.info('stopping', { signal });
