@@ -4,7 +4,7 @@
  * `internal error: …`, with the stack only under --debug.
  */
 import { parseArgs } from 'node:util';
-import { UsageError, isPulpdistError, messageOf } from '../core/errors.js';
+import { UsageError, interruptionOf, isPulpdistError, messageOf } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import { COMMANDS } from './commands/index.js';
 import type { Command } from './command.js';
@@ -89,6 +89,12 @@ function optionError(message: string, cmd: Command): string {
 }
 
 function report(err: unknown, debug: boolean, cmd: Command | undefined): number {
+  // Ctrl-C is the operator's choice, not a bug: however deep the abort surfaced, say so plainly.
+  const interrupted = interruptionOf(err);
+  if (interrupted) {
+    process.stderr.write(`interrupted (${interrupted.signal}); running Pulp tasks were asked to cancel\n`);
+    return interrupted.exitCode;
+  }
   if (err instanceof UsageError) {
     process.stderr.write(`error: ${redact(err.message)}\n`);
     if (cmd) process.stderr.write(`usage: ${cmd.usage}\nRun \`pulpdist ${cmd.name} --help\` for details.\n`);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, InterruptedError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { createPulpClient } from '../pulp/client.js';
 import type { PulpClient } from '../pulp/types.js';
@@ -74,7 +74,7 @@ export async function saveMemory(file: string | null, memory: PassMemory, log: L
 /** An AbortSignal that fires on SIGINT/SIGTERM; `dispose` removes the handlers. */
 export function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
   const ac = new AbortController();
-  const on = (sig: NodeJS.Signals) => ac.abort(new Error(`interrupted by ${sig}`));
+  const on = (sig: 'SIGINT' | 'SIGTERM') => ac.abort(new InterruptedError(sig));
   process.once('SIGINT', on);
   process.once('SIGTERM', on);
   return { signal: ac.signal, dispose: () => (process.off('SIGINT', on), process.off('SIGTERM', on)) };

@@ -29,6 +29,29 @@ export class PulpdistError extends Error {
 /** Bad command-line use: the CLI prints it with the command's usage and exits 2. */
 export class UsageError extends PulpdistError {}
 
+/**
+ * The operator stopped a command (Ctrl-C, SIGTERM): not a failure of pulpdist. The CLI prints
+ * `interrupted` and exits 128 + the signal's number, as a shell does (130 for SIGINT).
+ */
+export class InterruptedError extends PulpdistError {
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
+    super(`interrupted by ${signal}`);
+  }
+
+  /** The exit code a shell gives a process ended by this signal. */
+  get exitCode(): number {
+    return this.signal === 'SIGINT' ? 130 : 143;
+  }
+}
+
+/** The InterruptedError behind `err` (itself, or along its causes), if the operator stopped the command. */
+export function interruptionOf(err: unknown): InterruptedError | undefined {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof InterruptedError) return e;
+  }
+  return undefined;
+}
+
 /** A problem in a spec document, with the position of the offending YAML node. */
 export class SpecError extends PulpdistError {
   constructor(
