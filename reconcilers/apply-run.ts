@@ -11,7 +11,7 @@ import type { LastSync } from '../core/status.js';
 import { isPulpConflict } from '../pulp/errors.js';
 import type { PulpClient } from '../pulp/types.js';
 import type { ApplyDeps, ApplyOptions, EntryOutcome, EntryResult } from './pass-types.js';
-import type { PlanEntry } from './plan-types.js';
+import { entryDoing, type PlanEntry } from './plan-types.js';
 
 /** A human message for a failure, with what to do where we know it. */
 export function explainFailure(entry: PlanEntry, err: unknown): string {
@@ -71,8 +71,8 @@ export class ApplyRun {
     this.results.push({ entry, result, durationMs, ...(message ? { message } : {}) });
     deps.onEvent?.({ type: 'action-end', site: entry.site, mirror: entry.mirror, kind: entry.kind, action: entry.action, result, durationMs, ...(message ? { message } : {}) });
     const fields = { site: entry.site, mirror: entry.mirror, kind: entry.kind, action: entry.action };
-    if (result === 'succeeded') deps.log.info(`${entry.action} ${entry.kind} ${entry.name}`, { ...fields, durationMs });
-    else deps.log.warn(`${entry.action} ${entry.kind} ${entry.name} ${result}`, { ...fields, reason: message });
+    if (result === 'succeeded') deps.log.info(`${entryDoing(entry)} ${entry.name}`, { ...fields, durationMs });
+    else deps.log.warn(`${entryDoing(entry)} ${entry.name} ${result}`, { ...fields, reason: message });
   }
 
   skip(entry: PlanEntry, why: string): void {

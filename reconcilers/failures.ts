@@ -4,7 +4,7 @@
  * human line it has always printed. Pure.
  */
 import { PulpdistError } from '../core/errors.js';
-import type { ObservedSite, PlanEntry } from './plan-types.js';
+import { entryDoing, type ObservedSite, type PlanEntry } from './plan-types.js';
 
 /**
  * `entry-failed` / `entry-skipped`: a plan entry did not succeed (`entry` and `outcome` say which);
@@ -28,8 +28,7 @@ export class PassFailure {
 
   /** A plan entry that failed or was skipped (a succeeded one is not a failure). */
   static ofEntry(e: PlanEntry, outcome: 'failed' | 'skipped', message: string | undefined): PassFailure {
-    const what = e.kind === 'sync' || e.kind === 'publication' ? e.action : `${e.action} ${e.kind}`;
-    const line = `${e.site}: ${what} ${e.name} ${outcome}: ${message ?? ''}`.trim();
+    const line = `${e.site}: ${entryDoing(e)} ${e.name} ${outcome}: ${message ?? ''}`.trim();
     return new PassFailure(outcome === 'failed' ? 'entry-failed' : 'entry-skipped', e.site, e.mirror, e, line);
   }
 

@@ -261,3 +261,8 @@ export interface PlanOptions {
   /** Plan only these sites. @default all */
   sites?: readonly string[];
 }
+
+/** `sync`, `publish` or `create remote`: what an entry does, in a few words (never "sync sync"). */
+export function entryDoing(e: { kind: string; action: string }): string {
+  return e.kind === 'sync' || e.kind === 'publication' ? e.action : `${e.action} ${e.kind}`;
+}

@@ -3,7 +3,7 @@
  * observed world (re-read after apply), the plan and what apply did. Pure.
  */
 import type { LastSync, MirrorSiteStatus, MirrorState, MirrorStatus, SiteStatus } from '../core/status.js';
-import type { DesiredState, ObservedState, Plan, PlanEntry } from './plan-types.js';
+import { entryDoing, type DesiredState, type ObservedState, type Plan, type PlanEntry } from './plan-types.js';
 import type { EntryResult } from './pass-types.js';
 import { syncKey } from './names.js';
 
@@ -20,10 +20,6 @@ export interface StatusInput {
   dryRun: boolean;
 }
 
-/** `sync`, `publish`, or `create remote`: what an entry does, in a few words. */
-function doing(e: PlanEntry): string {
-  return e.kind === 'sync' || e.kind === 'publication' ? e.action : `${e.action} ${e.kind}`;
-}
 
 function versionNumber(href: string | undefined): number | null {
   const m = href ? /\/versions\/(\d+)\/$/.exec(href) : null;
@@ -67,7 +63,7 @@ export function mirrorStatuses(input: StatusInput): MirrorStatus[] {
         message = `site ${p.site} is unreachable: ${site?.error ?? 'not observed'}`;
       } else if (f?.result === 'failed') {
         state = 'Failed';
-        message = `${doing(f.entry)} failed: ${f.message ?? ''}`.trim();
+        message = `${entryDoing(f.entry)} failed: ${f.message ?? ''}`.trim();
       } else if (f?.result === 'skipped') {
         state = 'Pending';
         message = f.message ?? 'skipped';
@@ -77,7 +73,7 @@ export function mirrorStatuses(input: StatusInput): MirrorStatus[] {
       } else {
         const waiting = todo.find((e) => e.action === 'noop');
         state = waiting ? 'Pending' : 'OutOfSync';
-        message = waiting ? waiting.reason : todo.length ? todo.map((e) => `${doing(e)}: ${e.reason}`).join('; ') : 'differs from the source';
+        message = waiting ? waiting.reason : todo.length ? todo.map((e) => `${entryDoing(e)}: ${e.reason}`).join('; ') : 'differs from the source';
         if (input.dryRun && !waiting && todo.some((e) => e.action === 'sync' && e.syncReason === 'never-synced')) state = 'Pending';
       }
       sites.push({

@@ -9,6 +9,7 @@ import { createLogger } from '../../core/logger.js';
 import { formatBytes, formatDuration } from '../../core/units.js';
 import { applyPrepared, preparePlan } from '../../reconcilers/pass.js';
 import type { PassEvent } from '../../reconcilers/pass-types.js';
+import { entryDoing } from '../../reconcilers/plan-types.js';
 import { createSourceReader } from '../../sources/reader.js';
 import { renderText } from '../reporters/plan.js';
 import { requestTimeoutOption } from '../options.js';
@@ -38,7 +39,7 @@ function progressPrinter(tty: boolean) {
         return;
       }
       clear();
-      const what = `${e.site}: ${e.kind === 'sync' || e.kind === 'publication' ? e.action : `${e.action} ${e.kind}`} pulpdist.${e.mirror}`;
+      const what = `${e.site}: ${entryDoing(e)} pulpdist.${e.mirror}`;
       if (e.type === 'action-start') {
         if (e.action === 'sync') running.add(`${e.mirror}@${e.site}`);
         process.stdout.write(`  start ${what}${e.reason ? ` (${e.reason})` : ''}\n`);

@@ -1,5 +1,6 @@
 /** Why a pass did not converge, typed: the kind, the where, and the line `pulpdist apply` prints. */
 import { test } from 'uvu';
+import { entryDoing } from '../../reconcilers/plan-types.js';
 import * as assert from 'uvu/assert';
 import { desiredState } from '../../reconcilers/desired.js';
 import { PassFailedError, PassFailure } from '../../reconcilers/failures.js';
@@ -48,6 +49,13 @@ test('a list of failures joins into the lines it always printed; PassFailedError
   assert.is(err.retryable, true);
   assert.is(err.failures, failures);
   assert.equal(JSON.parse(JSON.stringify(err)).failures.map((f: { kind: string }) => f.kind), ['entry-failed', 'source-unreadable']);
+});
+
+test('entryDoing: the few words for an entry, never "sync sync" (log lines, failures, apply progress)', () => {
+  assert.equal(
+    [{ kind: 'sync', action: 'sync' }, { kind: 'publication', action: 'publish' }, { kind: 'remote', action: 'create' }, { kind: 'distribution', action: 'delete' }].map(entryDoing),
+    ['sync', 'publish', 'create remote', 'delete distribution'],
+  );
 });
 
 test.run();
