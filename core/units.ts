@@ -11,7 +11,7 @@ export function parseDuration(text: string): number {
     throw new RangeError(`invalid duration "${text}" (use e.g. 30s, 15m, 6h, 1d)`);
   }
   let ms = 0;
-  for (const m of text.matchAll(/([0-9]+)(ms|s|m|h|d)/g)) ms += Number(m[1]) * DURATION_UNITS[m[2]!]!;
+  for (const m of text.matchAll(/([0-9]+)(ms|s|m|h|d)/g)) ms += Number(m[1]) * (DURATION_UNITS[m[2]] ?? 0);
   return ms;
 }
 
@@ -27,7 +27,7 @@ export const BANDWIDTH_PATTERN = '^[0-9]+(\\.[0-9]+)?(B|KB|MB|GB|TB|KiB|MiB|GiB|
 /** Bytes per second of a bandwidth such as `50MiB/s`; throws RangeError on anything else. */
 export function parseBandwidth(text: string): number {
   const m = /^([0-9]+(?:\.[0-9]+)?)([A-Za-z]+)\/s$/.exec(text);
-  const unit = m ? BYTE_UNITS[m[2]!] : undefined;
+  const unit = m ? BYTE_UNITS[m[2]] : undefined;
   if (!m || unit === undefined) throw new RangeError(`invalid bandwidth "${text}" (use e.g. 50MiB/s, 200Mbit/s)`);
   return Math.floor(Number(m[1]) * unit);
 }

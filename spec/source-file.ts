@@ -235,7 +235,7 @@ export function parseSourceFile(file: string, content: string | Uint8Array): Sou
     const depth = measureDepth(contents);
     if (depth.node) {
       const p = at(depth.node.range?.[0] ?? 0);
-      push(p.line, p.column, 'nesting-depth', YAML_MESSAGES.RESOURCE_EXHAUSTION!);
+      push(p.line, p.column, 'nesting-depth', YAML_MESSAGES.RESOURCE_EXHAUSTION);
       entry.broken = true;
       continue;
     }

@@ -196,7 +196,8 @@ export function renderTopologySvg(topology: Topology): Html {
     );
   }
   for (const n of nodes) {
-    const p = pos.get(n.name)!;
+    const p = pos.get(n.name);
+    if (!p) continue; // every node was placed above
     const c = n.state ? STATE_COLOURS[n.state] : { bg: '#f6f8fa', fg: '#3d444d', line: grey };
     const stroke = n.reachable ? c.line : STATE_COLOURS.Failed.line;
     const sub = `${n.reachable ? '' : 'unreachable · '}${n.mirrors} mirror${n.mirrors === 1 ? '' : 's'}${n.state ? ` · ${n.state}` : ''}`;
