@@ -80,7 +80,10 @@ test('the README\'s way of running pulpdist from the checkout works, in a subdir
   assert.match(readme, /`npm link` once in the checkout/);
   for (const cwd of [PACKAGE_ROOT, path.join(PACKAGE_ROOT, 'mirrors', 'sites')]) {
     // --no-install: a registry package of the same name must never stand in for this checkout.
-    const r = spawnSync('npx', ['--no-install', 'pulpdist', '--version'], { cwd, encoding: 'utf8', timeout: 60_000 });
+    // ignore-scripts: on first use npx installs the checkout into its cache and runs its `prepare`
+    // (a full rebuild of dist/ in place), which raced the test files running beside this one: they
+    // loaded half-written modules ("does not provide an export named …") on fresh clones.
+    const r = spawnSync('npx', ['--no-install', 'pulpdist', '--version'], { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, npm_config_ignore_scripts: 'true' } });
     assert.is(r.status, 0, r.stderr);
     assert.is(r.stdout.trim(), 'pulpdist 0.1.0'.replace('0.1.0', JSON.parse(await readFile(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version));
   }
