@@ -9,25 +9,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
 import { GitSourceError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
 import { resolveBranch } from './ref.js';
 import { RemoteConnection, remoteCredentials } from './remote-connection.js';
-import type { GitSource } from './types.js';
-import { readYamlFiles, type GitFs, type GitRepo } from './tree.js';
+import type { ClonedSourceOptions, GitSource } from './types.js';
+import { readYamlFiles, type GitRepo } from './tree.js';
 
 export { GIT_ENV } from './remote-connection.js';
 
-export interface RemoteSourceOptions {
-  url: string;
-  branch: string;
-  specPath: string;
-  statusBranch: string;
-  stateDir: string;
-  env: NodeJS.ProcessEnv;
-  /** The fs isomorphic-git works through; the state dir itself is made with node:fs. */
-  fs: GitFs;
-  log: Logger;
-}
+/** What the remote source needs (shared with the SSH source: both keep a bare clone in the state dir). */
+export type RemoteSourceOptions = ClonedSourceOptions;
 
 /** Open (and on first use create) the bare clone of `url` in the state dir. */
 export async function openRemoteSource(o: RemoteSourceOptions): Promise<GitSource> {

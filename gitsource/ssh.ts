@@ -16,10 +16,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GitSourceError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
 import { redact } from '../core/redact.js';
-import type { GitSource } from './types.js';
-import { readYamlFiles, type GitFs, type GitRepo } from './tree.js';
+import type { ClonedSourceOptions, GitSource } from './types.js';
+import { readYamlFiles, type GitRepo } from './tree.js';
 
 /** The environment variables an SSH source reads. */
 export const SSH_ENV = { keyFile: 'PULPDIST_GIT_SSH_KEY_FILE', knownHosts: 'PULPDIST_GIT_SSH_KNOWN_HOSTS', config: 'PULPDIST_GIT_SSH_CONFIG' } as const;
@@ -29,16 +28,7 @@ export function isSshUrl(repo: string): boolean {
   return /^(git\+)?ssh:\/\//i.test(repo) || /^([^@/:\s]+@)?[a-z0-9][a-z0-9.-]*:(?!\/\/)[^\s]+$/i.test(repo);
 }
 
-export interface SshSourceOptions {
-  url: string;
-  branch: string;
-  specPath: string;
-  statusBranch: string;
-  stateDir: string;
-  env: NodeJS.ProcessEnv;
-  fs: GitFs;
-  log: Logger;
-}
+export type SshSourceOptions = ClonedSourceOptions;
 
 /** Open (and on first use create) the bare clone of `url` in the state dir. */
 export async function openSshSource(o: SshSourceOptions): Promise<GitSource> {

@@ -44,3 +44,15 @@ export interface GitSourceOptions {
   log: Logger;
 }
 
+/** Options of a source kept as a bare clone in the state dir (http(s) and SSH alike). */
+export interface ClonedSourceOptions {
+  url: string;
+  branch: string;
+  specPath: string;
+  statusBranch: string;
+  stateDir: string;
+  env: NodeJS.ProcessEnv;
+  /** The fs isomorphic-git works through; the state dir itself is made with node:fs. */
+  fs: GitFs;
+  log: Logger;
+}
