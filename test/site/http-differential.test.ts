@@ -8,6 +8,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { onRequestPaths } from '../../testkit/raw-requests.js';
 import fc from 'fast-check';
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -148,21 +149,14 @@ async function rawServer(): Promise<Raw> {
     sock.setNoDelay(true);
     sock.on('error', () => undefined);
     sock.on('close', () => sockets.delete(sock));
-    let buffered = '';
-    sock.on('data', (d) => {
-      buffered += d.toString('latin1');
-      let at;
-      while ((at = buffered.indexOf('\r\n\r\n')) >= 0) {
-        const path = buffered.slice(0, at).split(' ')[1] ?? '';
-        buffered = buffered.slice(at + 4);
-        carried.set(path, id);
-        const m = /^\/case\/(\d+)\//.exec(path);
-        const a = m ? answers[Number(m[1])] : undefined;
-        if (a) {
-          sock.write(a.bytes);
-          if (a.close) sock.end();
-        } else sock.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Type: text/plain\r\n\r\nnext');
-      }
+    onRequestPaths(sock, (path) => {
+      carried.set(path, id);
+      const m = /^\/case\/(\d+)\//.exec(path);
+      const a = m ? answers[Number(m[1])] : undefined;
+      if (a) {
+        sock.write(a.bytes);
+        if (a.close) sock.end();
+      } else sock.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Type: text/plain\r\n\r\nnext');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

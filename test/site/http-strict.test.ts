@@ -6,6 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { onRequestPaths } from '../../testkit/raw-requests.js';
 import net, { type AddressInfo } from 'node:net';
 import { GetClient, HttpGetError } from '../../site/http-get.js';
 
@@ -99,21 +100,14 @@ async function rawServer(): Promise<Raw> {
       open.delete(id);
       sockets.delete(sock);
     });
-    let buffered = '';
-    sock.on('data', (d) => {
-      buffered += d.toString('latin1');
-      let at;
-      while ((at = buffered.indexOf('\r\n\r\n')) >= 0) {
-        const path = buffered.slice(0, at).split(' ')[1] ?? '';
-        buffered = buffered.slice(at + 4);
-        paths.get(id)?.push(path);
-        const c = /^\/case\/(\d+)$/.exec(path);
-        const known = c ? CASES[Number(c[1])] : undefined;
-        if (known) {
-          sock.write(Buffer.from(known.answer, 'latin1'));
-          if (known.close) sock.end();
-        } else sock.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-      }
+    onRequestPaths(sock, (path) => {
+      paths.get(id)?.push(path);
+      const c = /^\/case\/(\d+)$/.exec(path);
+      const known = c ? CASES[Number(c[1])] : undefined;
+      if (known) {
+        sock.write(Buffer.from(known.answer, 'latin1'));
+        if (known.close) sock.end();
+      } else sock.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
