@@ -8,7 +8,7 @@
  *   3  nothing is wrong but the network is not there yet: Progressing, Pending or OutOfSync
  *      placements, or (with `commit`) the controller has not applied that commit yet
  */
-import type { StatusDocument } from '../core/status.js';
+import type { MirrorState, StatusDocument } from '../core/status.js';
 
 export interface StatusVerdict {
   code: 0 | 1 | 3;
@@ -16,9 +16,8 @@ export interface StatusVerdict {
   lines: string[];
 }
 
-// Strings rather than the MirrorState union: Blocked is a state of DESIGN.md the type may lack yet.
-const NEEDS_A_PERSON = new Set<string>(['Failed', 'Blocked']);
-const SETTLED = new Set<string>(['Synced', 'Suspended']);
+const NEEDS_A_PERSON = new Set<MirrorState>(['Failed', 'Blocked']);
+const SETTLED = new Set<MirrorState>(['Synced', 'Suspended']);
 
 /** The verdict on `doc`; `commit` (a full or abbreviated id) must be the applied spec commit. */
 export function statusVerdict(doc: StatusDocument, opts: { commit?: string } = {}): StatusVerdict {

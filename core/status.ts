@@ -3,10 +3,11 @@
  * branch). Its JSON Schema is schemas/status.schema.json.
  */
 
-export type MirrorState = 'Synced' | 'Progressing' | 'OutOfSync' | 'Failed' | 'Pending' | 'Suspended';
+/** Blocked: a safety rule holds the change (mass-delete guard, a sync that would not fit, a halted rollout). */
+export type MirrorState = 'Synced' | 'Progressing' | 'OutOfSync' | 'Failed' | 'Blocked' | 'Pending' | 'Suspended';
 
 /** Worst first: a roll-up takes the worst state of its parts (gitops-engine's healthOrder). */
-export const STATE_ORDER: readonly MirrorState[] = ['Failed', 'OutOfSync', 'Progressing', 'Pending', 'Suspended', 'Synced'];
+export const STATE_ORDER: readonly MirrorState[] = ['Failed', 'Blocked', 'OutOfSync', 'Progressing', 'Pending', 'Suspended', 'Synced'];
 
 export interface LastSync {
   startedAt: string | null;

@@ -86,7 +86,7 @@ function canonical(text: string): string {
   return JSON.stringify(strip(parse(text)));
 }
 
-const ICON: Record<MirrorState, string> = { Synced: '✅', Progressing: '🔄', OutOfSync: '⚠️', Failed: '❌', Pending: '⏳', Suspended: '⏸️' };
+const ICON: Record<MirrorState, string> = { Synced: '✅', Progressing: '🔄', OutOfSync: '⚠️', Failed: '❌', Blocked: '⛔', Pending: '⏳', Suspended: '⏸️' };
 const cellText = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** The human table: mirrors × sites, then sites, then spec errors. */

@@ -10,6 +10,7 @@ export const STATE_COLOURS: Readonly<Record<MirrorState, { bg: string; fg: strin
   Progressing: { bg: '#d6e6ff', fg: '#0a3069', line: '#0969da' },
   OutOfSync: { bg: '#fff0c2', fg: '#6b4500', line: '#bf8700' },
   Failed: { bg: '#ffd8d3', fg: '#82071e', line: '#cf222e' },
+  Blocked: { bg: '#ffe2c7', fg: '#762c00', line: '#bc4c00' },
   Pending: { bg: '#e6e8eb', fg: '#3d444d', line: '#8c959f' },
   Suspended: { bg: '#eadcff', fg: '#3e1f79', line: '#8250df' },
 };

@@ -13,7 +13,7 @@ import type { LastSync, MirrorState, StatusDocument } from '../core/status.js';
 import type { PassResult } from '../reconcilers/pass-types.js';
 
 /** Every state, so that each mirror × site exports all six series (1 for its state, 0 otherwise). */
-const STATES: readonly MirrorState[] = ['Synced', 'Progressing', 'OutOfSync', 'Failed', 'Pending', 'Suspended'];
+const STATES: readonly MirrorState[] = ['Synced', 'Progressing', 'OutOfSync', 'Failed', 'Blocked', 'Pending', 'Suspended'];
 
 /**
  * Propagation spans minutes to hours (a tree published at the origin reaching a leaf site across a

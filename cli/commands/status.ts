@@ -80,6 +80,7 @@ const COLOURS: Record<MirrorState, string> = {
   Progressing: '34',
   OutOfSync: '33',
   Failed: '31',
+  Blocked: '91',
   Pending: '90',
   Suspended: '35',
 };
