@@ -63,6 +63,12 @@ export function sampleStatus(now: Date = new Date()): StatusDocument {
       sites: [cell(now, 'hub', 'Suspended', { digest: DIGEST_B, message: 'suspended in the spec' }), cell(now, 'leaf', 'Suspended', { digest: DIGEST_B })],
     },
     {
+      name: 'retired',
+      origin: 'origin',
+      treeDigest: DIGEST_A,
+      sites: [cell(now, 'origin', 'Blocked', { message: 'held by the mass-delete guard: 3 of 4 mirrors would be deleted' })],
+    },
+    {
       name: 'xss-test',
       origin: 'origin',
       treeDigest: null,

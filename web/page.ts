@@ -57,16 +57,19 @@ function titleOf(doc: StatusDocument): string {
   let total = 0;
   let synced = 0;
   let failed = 0;
+  let blocked = 0;
   for (const m of doc.mirrors) {
     for (const s of m.sites) {
       total++;
       if (s.state === 'Synced') synced++;
       if (s.state === 'Failed') failed++;
+      if (s.state === 'Blocked') blocked++;
     }
   }
   const errs = doc.controller.specErrors.length;
   const parts = [`${synced}/${total} synced`];
   if (failed) parts.push(`${failed} failed`);
+  if (blocked) parts.push(`${blocked} blocked`);
   if (errs) parts.push(`${errs} spec error${errs === 1 ? '' : 's'}`);
   return `pulpdist — ${parts.join(', ')}`;
 }

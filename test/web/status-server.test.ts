@@ -215,7 +215,7 @@ test('/metrics follows a new document: a removed mirror disappears, passes and p
     const find = (name: string, labels: Record<string, string> = {}) =>
       samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
     assert.is(find('pulpdist_mirror_state', { mirror: 'epel-9' }).length, 0);
-    assert.is(find('pulpdist_mirror_state', { mirror: 'fedora-40' }).length, 4 * 6);
+    assert.is(find('pulpdist_mirror_state', { mirror: 'fedora-40' }).length, 4 * 7);
     assert.is(find('pulpdist_passes_total', { result: 'succeeded' })[0]?.value, 1);
     assert.is(find('pulpdist_passes_total', { result: 'failed' })[0]?.value, 1);
     assert.is(find('pulpdist_pass_errors_total')[0]?.value, 1);
@@ -239,7 +239,7 @@ test('GET / is the HTML page, escaped, cached per document, with ETag and a stri
   assert.match(a.body, COMMIT.slice(0, 7));
   assert.match(a.body, 'mirrors/bad.yaml:14:7');
   // 3 of the 10 cells are Synced, 1 Failed; one spec error.
-  assert.match(a.body, '<title>pulpdist — 3/10 synced, 1 failed, 1 spec error</title>');
+  assert.match(a.body, '<title>pulpdist — 3/11 synced, 1 failed, 1 blocked, 1 spec error</title>');
   assert.not.match(a.body, '<script>alert');
   assert.match(a.body, '&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;');
   // Nothing to fetch: every src/href is inline data (the favicon), so the page works offline.
