@@ -9,6 +9,7 @@ import type { Logger } from '../core/logger.js';
 import { createPulpClient } from '../pulp/client.js';
 import type { PulpClient } from '../pulp/types.js';
 import { createPassMemory, reconcilePass } from '../reconcilers/pass.js';
+import type { PassEvent } from '../reconcilers/pass-types.js';
 import { createSourceReader } from '../sources/reader.js';
 import { loadSpecFiles } from '../spec/load.js';
 import type { SiteSpec, SpecSet } from '../spec/types.js';
@@ -96,8 +97,8 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   // Kept across passes: published-manifest ETags, last sync times for schedules; the source reader's ETags and hash pool.
   const memory = createPassMemory();
   const sources = createSourceReader({ cacheDir: path.join(stateDir, 'manifest-cache') });
-  const reconcile = (specs: SpecSet, { signal }: { signal: AbortSignal }) =>
-    reconcilePass(specs, { clients: clientsFor(specs.sites), log, now, memory, sources }, { signal });
+  const reconcile = (specs: SpecSet, { signal, onEvent }: { signal: AbortSignal; onEvent?: (e: PassEvent) => void }) =>
+    reconcilePass(specs, { clients: clientsFor(specs.sites), log, now, memory, sources, ...(onEvent ? { onEvent } : {}) }, { signal });
 
   const controller = createController(
     {

@@ -37,6 +37,14 @@ function cell(now: Date, site: string, state: MirrorState, opts: { digest?: stri
       : state === 'Progressing'
         ? { startedAt: iso(now, 20), finishedAt: null, result: null, downloadedBytes: null, downloadedFiles: null, task: `/pulp/api/v3/tasks/${site}-run/` }
         : null,
+    ...(state === 'Progressing'
+      ? {
+          progress: {
+            startedAt: iso(now, 20), task: `/pulp/api/v3/tasks/${site}-run/`, files: { done: 3, total: 10 }, bytes: { done: 1_572_864, total: 4_194_304 },
+            bytesPerSecond: 786_432, etaSeconds: 3, updatedAt: iso(now, 1),
+          },
+        }
+      : {}),
     message,
   };
 }

@@ -9,21 +9,22 @@
  */
 import { createHash } from 'node:crypto';
 import { html, joinHtml, trusted, type Html } from '../core/html.js';
-import { STATE_ORDER, type MirrorSiteStatus, type StatusDocument } from '../core/status.js';
+import { STATE_ORDER, type MirrorSiteStatus, type StatusDocument, type SyncProgress } from '../core/status.js';
 import { formatDuration } from '../core/units.js';
-import { STATE_COLOURS, formatAge, shortCommit, shortDigest, spanMs } from '../status/format.js';
+import { STATE_COLOURS, formatAge, progressLine, shareDone, shortCommit, shortDigest, spanMs } from '../status/format.js';
 import { computeTopology, renderTopologySvg, siteOrder } from './topology.js';
 
 export interface PageOptions {
   /** The time ages are measured against. */
   now: Date;
-  /** How often the page refreshes itself. @default 5 */
+  /** How often the page refreshes itself. @default 2 while a pass runs, else 5 */
   refreshSeconds?: number;
 }
 
 /** The whole page. */
 export function renderStatusPage(doc: StatusDocument, options: PageOptions): string {
-  const { now, refreshSeconds = 5 } = options;
+  // While a pass runs its syncs move: the page follows the document's live refresh more closely.
+  const { now, refreshSeconds = doc.controller.lastPass?.result === 'running' ? 2 : 5 } = options;
   const topology = computeTopology(doc);
   const order = siteOrder(topology);
   return html`<!doctype html>
@@ -154,7 +155,21 @@ function renderCell(mirror: string, s: MirrorSiteStatus, wanted: string | null, 
     html`<span class="state">${s.state}</span>`,
     html`<span class="ver">${s.version !== null ? `v${s.version}` : 'no version'} · ${when ? html`${age(when, now)} ago` : 'never synced'}</span>`,
     html`<code class="digest${stale}"${stale ? html` title="not the tree the origin publishes"` : ''}>${shortDigest(s.treeDigest)}</code>`,
+    s.progress ? renderProgress(s.progress) : '',
     html`</td>`,
+  ]);
+}
+
+/** A running sync: a bar by bytes (files where bytes are unknown) and its figures as text. */
+function renderProgress(p: SyncProgress): Html {
+  const share = shareDone(p);
+  const pct = share === null ? null : Math.floor(share * 100);
+  const line = progressLine(p).replace(/^syncing: /, '');
+  return joinHtml([
+    share === null
+      ? html`<progress class="sync" aria-label="sync progress, total unknown"></progress>`
+      : html`<progress class="sync" max="1000" value="${Math.round(share * 1000)}" aria-label="sync ${pct}% done">${pct}%</progress>`,
+    html`<span class="prog">${pct === null ? '' : `${pct}% · `}${line}</span>`,
   ]);
 }
 
@@ -207,6 +222,8 @@ table{border-collapse:separate;border-spacing:3px}
 .cell span,.cell code{display:block}
 .cell .state{font-weight:700}
 .cell .ver{font-size:12px}
+.cell progress.sync{display:block;width:100%;height:8px;margin-top:3px}
+.cell .prog{font-size:11px}
 .digest.stale{text-decoration:line-through dotted}
 .na{color:#8c959f;text-align:center}
 .sites th,.sites td{text-align:left;padding:3px 10px;border-bottom:1px solid #d1d9e0}
@@ -221,14 +238,16 @@ svg.topology{max-width:100%;height:auto;font:13px system-ui,sans-serif}
 .swatch.unreach{border:2px dashed #cf222e}
 ${STATE_CSS}`;
 
-// Keeps ages current every second and swaps in a fresh page every `data-refresh` seconds, without
-// a visible reload; failures leave the current page up (the controller may be restarting).
+// Keeps ages current every second and swaps in a fresh page every `data-refresh` seconds (read
+// anew each time: it is shorter while a pass runs), without a visible reload; failures leave the
+// current page up (the controller may be restarting).
 const SCRIPT = `(function(){
 function fmt(s){s=Math.max(0,Math.round(s));if(s<60)return s+'s';if(s<3600)return Math.floor(s/60)+'m';if(s<86400)return Math.floor(s/3600)+'h';return Math.floor(s/86400)+'d'}
 function tick(){var n=Date.now();document.querySelectorAll('time[data-age]').forEach(function(t){var v=Date.parse(t.getAttribute('datetime'));if(!isNaN(v))t.textContent=fmt((n-v)/1000)})}
-function refresh(){fetch(location.pathname,{cache:'no-store'}).then(function(r){return r.ok?r.text():null}).then(function(h){if(!h)return;var d=new DOMParser().parseFromString(h,'text/html');var m=d.getElementById('status');if(m){document.getElementById('status').replaceWith(m);document.title=d.title;tick()}}).catch(function(){})}
-var every=Number(document.getElementById('status').getAttribute('data-refresh'))||5;
-setInterval(tick,1000);setInterval(refresh,every*1000);
+function refresh(){return fetch(location.pathname+location.search,{cache:'no-store'}).then(function(r){return r.ok?r.text():null}).then(function(h){if(!h)return;var d=new DOMParser().parseFromString(h,'text/html');var m=d.getElementById('status');if(m){document.getElementById('status').replaceWith(m);document.title=d.title;tick()}}).catch(function(){})}
+function every(){return (Number(document.getElementById('status').getAttribute('data-refresh'))||5)*1000}
+function loop(){setTimeout(function(){refresh().then(loop)},every())}
+setInterval(tick,1000);loop();
 })();`;
 
 /**

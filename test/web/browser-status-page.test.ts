@@ -89,6 +89,11 @@ test('the grid shows every state as text, class and colour; the topology draws s
       assert.is(c!.text, state);
       assert.is(c!.bg, rgb(STATE_COLOURS[state].bg), `${state} background`);
     }
+    // A running sync draws its progress bar with its share and figures as text.
+    const bar = await page.$eval('td.cell[data-state="Progressing"] progress.sync', (p) => ({ value: (p as HTMLProgressElement).value, max: (p as HTMLProgressElement).max, label: p.getAttribute('aria-label'), width: p.getBoundingClientRect().width }));
+    assert.equal({ value: bar.value, max: bar.max, label: bar.label }, { value: 375, max: 1000, label: 'sync 37% done' });
+    assert.ok(bar.width > 50, `the bar is drawn (${bar.width}px wide)`);
+    assert.match((await page.textContent('td.cell[data-state="Progressing"] .prog')) ?? '', /^37% · 3\/10 files, 1\.5 MiB of 4(\.0)? MiB, 768 KiB\/s, 3(\.0)?s to go$/);
     // The message is on hover; markup in it is text, not HTML.
     const xss = cells.find((c) => c.title?.includes('<script>'));
     assert.ok(xss, 'the message with markup is shown as text in the title');
