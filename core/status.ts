@@ -54,6 +54,8 @@ export interface MirrorSiteStatus {
 export interface MirrorStatus {
   name: string;
   origin: string;
+  /** The Mirror spec's `metadata.labels` (absent when it has none), for filtering the page. */
+  labels?: Record<string, string>;
   /** Digest of the tree the origin should publish (the source's). */
   treeDigest: string | null;
   sites: MirrorSiteStatus[];

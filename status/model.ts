@@ -89,7 +89,7 @@ export function buildStatusDocument(s: ControllerSnapshot): StatusDocument {
           message: m.suspend ? 'suspended in the spec' : 'waiting for the next pass',
         },
     );
-    return { name: m.name, origin: m.origin, treeDigest: seen?.treeDigest ?? null, sites: cells };
+    return { name: m.name, origin: m.origin, ...(Object.keys(m.labels ?? {}).length ? { labels: m.labels } : {}), treeDigest: seen?.treeDigest ?? null, sites: cells };
   });
   return { controller, sites: sites.sort(byName), mirrors: mirrors.sort(byName) };
 }

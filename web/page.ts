@@ -12,6 +12,7 @@ import { html, joinHtml, trusted, type Html } from '../core/html.js';
 import { STATE_ORDER, type MirrorSiteStatus, type StatusDocument, type SyncProgress } from '../core/status.js';
 import { formatDuration } from '../core/units.js';
 import { STATE_COLOURS, formatAge, progressLine, shareDone, shortCommit, shortDigest, spanMs } from '../status/format.js';
+import { DEFAULT_ROWS, isFiltered, parseView, selectRows, viewQuery, type PageView } from './page-view.js';
 import { computeTopology, renderTopologySvg, siteOrder } from './topology.js';
 
 export interface PageOptions {
@@ -19,12 +20,14 @@ export interface PageOptions {
   now: Date;
   /** How often the page refreshes itself. @default 2 while a pass runs, else 5 */
   refreshSeconds?: number;
+  /** Which mirrors to draw (web/page-view.ts, from the URL). @default every mirror, problems first, the first 100 */
+  view?: PageView;
 }
 
 /** The whole page. */
 export function renderStatusPage(doc: StatusDocument, options: PageOptions): string {
   // While a pass runs its syncs move: the page follows the document's live refresh more closely.
-  const { now, refreshSeconds = doc.controller.lastPass?.result === 'running' ? 2 : 5 } = options;
+  const { now, refreshSeconds = doc.controller.lastPass?.result === 'running' ? 2 : 5, view = parseView(new URLSearchParams()) } = options;
   const topology = computeTopology(doc);
   const order = siteOrder(topology);
   return html`<!doctype html>
@@ -40,7 +43,7 @@ export function renderStatusPage(doc: StatusDocument, options: PageOptions): str
 <body>
 <main id="status" data-refresh="${refreshSeconds}">
 ${renderHeader(doc, now)}
-${renderGrid(doc, order, now)}
+${renderGrid(doc, order, now, view)}
 <section aria-labelledby="topology-h"><h2 id="topology-h">Topology</h2>
 ${renderTopologySvg(topology)}
 ${renderLegend()}
@@ -111,7 +114,7 @@ function renderHeader(doc: StatusDocument, now: Date): Html {
 function renderCounts(doc: StatusDocument): Html {
   const counts = new Map<string, number>();
   for (const m of doc.mirrors) for (const s of m.sites) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
-  const items = STATE_ORDER.filter((st) => counts.has(st)).map((st) => html`<li class="count state-${st}"><strong>${counts.get(st)}</strong> ${st}</li>`);
+  const items = STATE_ORDER.filter((st) => counts.has(st)).map((st) => html`<li class="count state-${st}"><a href="${`/?state=${st}`}"><strong>${counts.get(st)}</strong> ${st}</a></li>`);
   return html`<ul class="counts" aria-label="Mirror × site states">${items.length ? items : html`<li>no mirrors</li>`}</ul>`;
 }
 
@@ -122,17 +125,25 @@ function age(iso: string | null, now: Date): Html | string {
 }
 
 /** `sites`: every site, upstream first; it includes any site a mirror names that the site list lacks, so no cell is hidden. */
-function renderGrid(doc: StatusDocument, sites: string[], now: Date): Html {
+function renderGrid(doc: StatusDocument, sites: string[], now: Date, view: PageView): Html {
   const out: Html[] = [];
   out.push(html`<section aria-labelledby="grid-h"><h2 id="grid-h">Mirrors × sites</h2>`);
   if (doc.mirrors.length === 0) {
     out.push(html`<p class="empty">No mirrors yet: add a Mirror document to the spec repository and commit it.</p></section>`);
     return joinHtml(out, '\n');
   }
+  const { rows, matched } = selectRows(doc, view);
+  out.push(renderFilters(view));
+  const more = matched > rows.length ? html` · <a href="${`/${viewQuery(view, { limit: 'all' })}`}">show all ${matched}</a>` : '';
+  out.push(html`<p class="shown">Showing ${rows.length} of ${matched}${isFiltered(view) ? ` matching (${doc.mirrors.length} in all)` : ''} mirrors, problems first${more}</p>`);
+  if (rows.length === 0) {
+    out.push(html`<p class="empty">No mirror matches: <a href="/">clear the filters</a>.</p></section>`);
+    return joinHtml(out, '\n');
+  }
   out.push(html`<div class="grid-wrap"><table class="grid"><thead><tr><th scope="col">Mirror</th>`);
   for (const s of sites) out.push(html`<th scope="col">${s}</th>`);
   out.push(html`</tr></thead><tbody>`);
-  for (const m of doc.mirrors) {
+  for (const m of rows) {
     const bySite = new Map(m.sites.map((s) => [s.site, s]));
     out.push(html`<tr data-mirror="${m.name}"><th scope="row"><span class="mname">${m.name}</span><span class="sub">from ${m.origin} · <code title="tree digest at the source: ${m.treeDigest ?? 'unknown'}">${shortDigest(m.treeDigest)}</code></span></th>`);
     for (const site of sites) {
@@ -143,6 +154,23 @@ function renderGrid(doc: StatusDocument, sites: string[], now: Date): Html {
   }
   out.push(html`</tbody></table></div></section>`);
   return joinHtml(out, '\n');
+}
+
+/** The filter form: a GET of the page itself, so a filtered view is a link to share. */
+function renderFilters(view: PageView): Html {
+  const checked = new Set(view.states);
+  const boxes = STATE_ORDER.map((st) => html`<label class="state-${st}"><input type="checkbox" name="state" value="${st}"${checked.has(st) ? trusted(' checked') : ''}> ${st}</label>`);
+  const labels = view.labels.map((l) => (l.value === null ? l.key : `${l.key}=${l.value}`)).join(',');
+  return joinHtml([
+    html`<form class="filters" method="get" action="/" role="search" aria-label="Filter mirrors">`,
+    html`<fieldset><legend>State</legend>${boxes}</fieldset>`,
+    html`<label>Mirror <input type="search" name="q" value="${view.name}" placeholder="name contains"></label>`,
+    html`<label>Label <input type="text" name="label" value="${labels}" placeholder="key=value,key"></label>`,
+    view.limit !== DEFAULT_ROWS ? html`<input type="hidden" name="limit" value="${String(view.limit)}">` : '',
+    html`<button type="submit">Filter</button>${isFiltered(view) ? html` <a href="/">clear</a>` : ''}`,
+    view.ignored.length ? html`<p class="bad">Not understood in the address: ${view.ignored.join('; ')}</p>` : '',
+    html`</form>`,
+  ]);
 }
 
 function renderCell(mirror: string, s: MirrorSiteStatus, wanted: string | null, now: Date): Html {
@@ -233,6 +261,12 @@ svg.topology{max-width:100%;height:auto;font:13px system-ui,sans-serif}
 .edge-label{fill:#59636e}
 .counts{list-style:none;display:flex;flex-wrap:wrap;gap:8px;padding:0;margin:12px 0 0}
 .count{padding:3px 10px;border-radius:4px;font-size:13px}
+.count a{color:inherit;text-decoration:none}
+.filters{display:flex;flex-wrap:wrap;align-items:center;gap:6px 14px;margin:0 0 6px;font-size:13px}
+.filters fieldset{border:0;padding:0;margin:0;display:flex;flex-wrap:wrap;gap:4px}
+.filters legend{float:left;margin-right:6px;color:#59636e}
+.filters fieldset label{padding:1px 6px;border-radius:4px}
+.shown{font-size:12px;color:#59636e;margin:4px 0}
 .legend{list-style:none;display:flex;flex-wrap:wrap;gap:14px;padding:0;margin:6px 0;font-size:12px}
 .swatch{display:inline-block;width:14px;height:14px;border-radius:3px;margin-right:4px;vertical-align:-2px}
 .swatch.unreach{border:2px dashed #cf222e}
@@ -261,6 +295,7 @@ export const PAGE_CSP = [
   "connect-src 'self'",
   'img-src data:',
   "base-uri 'none'",
-  "form-action 'none'",
+  // The filter form is a GET of the page itself.
+  "form-action 'self'",
   "frame-ancestors 'none'",
 ].join('; ');

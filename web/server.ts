@@ -22,6 +22,7 @@ import { metricsText, type Metrics } from './metrics.js';
 import { RouteTable } from '../core/routes.js';
 import { Payload, acceptsGzip, readBody, send, type Body } from './http.js';
 import { PAGE_CSP, renderStatusPage } from './page.js';
+import { parseView, viewQuery } from './page-view.js';
 import { DeliveryDedupe, verifyWebhook } from './webhook.js';
 
 export interface StatusServerOptions {
@@ -108,6 +109,8 @@ class Snapshot {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
+/** Distinct page views kept rendered for one document. */
+const MAX_CACHED_PAGES = 64;
 const gzipAsync = promisify(gzipCb);
 
 /** Start the endpoint; resolves once it listens. */
@@ -122,7 +125,10 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     if (snapshot?.doc !== doc) snapshot = new Snapshot(doc);
     return snapshot;
   };
-  let page: { snap: Snapshot; at: number; body: Body } | undefined;
+  // Rendered pages of the current document, by view (the canonical query): a page refreshing
+  // itself, or many people on the same filtered view, costs one render per document.
+  let pages = new Map<string, { at: number; body: Body }>();
+  let pagesOf: Snapshot | undefined;
   let recorded: StatusDocument | undefined;
   const dedupe = new DeliveryDedupe();
 
@@ -157,12 +163,20 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     return { status: 200, type: metrics.registry.contentType, text };
   }
 
-  function statusPage(): Body {
+  function statusPage(req: IncomingMessage): Body {
     const snap = current();
     const t = now();
-    if (!page || page.snap !== snap || t.getTime() - page.at > pageMaxAgeMs) {
-      const text = renderStatusPage(snap.redacted(), { now: t });
-      page = { snap, at: t.getTime(), body: { status: 200, type: 'text/html; charset=utf-8', text: new Payload(text), headers: { 'Content-Security-Policy': PAGE_CSP } } };
+    const view = parseView(new URL(req.url ?? '/', 'http://x').searchParams);
+    const key = viewQuery(view) + (view.ignored.length ? `#${view.ignored.join(';')}` : '');
+    if (pagesOf !== snap || pages.size >= MAX_CACHED_PAGES) {
+      pages = new Map();
+      pagesOf = snap;
+    }
+    let page = pages.get(key);
+    if (!page || t.getTime() - page.at > pageMaxAgeMs) {
+      const text = renderStatusPage(snap.redacted(), { now: t, view });
+      page = { at: t.getTime(), body: { status: 200, type: 'text/html; charset=utf-8', text: new Payload(text), headers: { 'Content-Security-Policy': PAGE_CSP } } };
+      pages.set(key, page);
     }
     return page.body;
   }
