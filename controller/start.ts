@@ -19,6 +19,7 @@ import { createController, type Controller } from './loop.js';
 import { createMetrics } from '../web/metrics.js';
 import { startStatusServer } from '../web/server.js';
 import { createStatusWriter } from '../status/writer.js';
+import { SyncHistory } from '../status/sync-history.js';
 
 export interface StartControllerOptions {
   /** A local path or an http(s) URL. */
@@ -113,11 +114,16 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
     { intervalMs: o.intervalMs, passDeadlineMs: o.passDeadlineMs, preemptAfterMs: o.preemptAfterMs, version: o.version },
   );
 
+  // The recent syncs of each placement, for the page's expanded rows (the document keeps the last one).
+  const history = new SyncHistory();
+  controller.onCycle((doc) => history.observe(doc));
+
   const listen = o.listen === undefined ? '127.0.0.1:8080' : o.listen;
   const server = listen
     ? await startStatusServer({
         listen,
         getStatus: controller.getStatus,
+        history: (mirror: string) => history.of(mirror),
         now,
         isReady: controller.isReady,
         metrics,

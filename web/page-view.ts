@@ -7,6 +7,7 @@
  *   /?q=fedora                     mirrors whose name contains this (any case)
  *   /?label=team=os&label=tier     mirrors with these labels (`key=value`, or `key` for any value)
  *   /?limit=all                    every matching row (default: the first 100)
+ *   /?open=fedora-40               that mirror's row expanded to its recent syncs
  */
 import { STATE_ORDER, type MirrorState, type MirrorStatus, type StatusDocument } from '../core/status.js';
 
@@ -18,6 +19,8 @@ export interface PageView {
   name: string;
   labels: { key: string; value: string | null }[];
   limit: number | 'all';
+  /** Mirrors whose rows are expanded to their recent syncs. */
+  open: string[];
   /** Parts of the URL that were not understood, said on the page rather than ignored silently. */
   ignored: string[];
 }
@@ -42,19 +45,25 @@ export function parseView(query: URLSearchParams): PageView {
   if (rawLimit === 'all') limit = 'all';
   else if (rawLimit !== null && /^[1-9][0-9]{0,5}$/.test(rawLimit)) limit = Number(rawLimit);
   else if (rawLimit !== null) ignored.push(`limit=${rawLimit} (a number, or all)`);
-  return { states: [...new Set(states)], name: (query.get('q') ?? '').trim(), labels, limit, ignored };
+  return { states: [...new Set(states)], name: (query.get('q') ?? '').trim(), labels, limit, open: [...new Set(list('open'))], ignored };
 }
 
 /** The canonical query of a view ('' for the default one): the page cache's key, and its links. */
-export function viewQuery(v: PageView, change: Partial<Pick<PageView, 'limit'>> = {}): string {
+export function viewQuery(v: PageView, change: Partial<Pick<PageView, 'limit' | 'open'>> = {}): string {
   const q = new URLSearchParams();
   for (const s of v.states) q.append('state', s);
   if (v.name) q.set('q', v.name);
   for (const l of v.labels) q.append('label', l.value === null ? l.key : `${l.key}=${l.value}`);
   const limit = change.limit ?? v.limit;
   if (limit !== DEFAULT_ROWS) q.set('limit', String(limit));
+  for (const o of change.open ?? v.open) q.append('open', o);
   const text = q.toString();
   return text ? `?${text}` : '';
+}
+
+/** The view's query with `mirror`'s row expanded, or collapsed when it is. */
+export function toggleOpen(v: PageView, mirror: string): string {
+  return viewQuery(v, { open: v.open.includes(mirror) ? v.open.filter((o) => o !== mirror) : [...v.open, mirror] });
 }
 
 /** True when the view narrows the mirrors shown. */

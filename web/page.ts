@@ -9,10 +9,11 @@
  */
 import { createHash } from 'node:crypto';
 import { html, joinHtml, trusted, type Html } from '../core/html.js';
-import { STATE_ORDER, type MirrorSiteStatus, type StatusDocument, type SyncProgress } from '../core/status.js';
-import { formatDuration } from '../core/units.js';
+import { STATE_ORDER, type MirrorSiteStatus, type MirrorStatus, type StatusDocument, type SyncProgress } from '../core/status.js';
+import { formatBytes, formatDuration } from '../core/units.js';
 import { STATE_COLOURS, formatAge, progressLine, shareDone, shortCommit, shortDigest, spanMs } from '../status/format.js';
-import { DEFAULT_ROWS, isFiltered, parseView, selectRows, viewQuery, type PageView } from './page-view.js';
+import { DEFAULT_ROWS, isFiltered, parseView, selectRows, toggleOpen, viewQuery, type PageView } from './page-view.js';
+import type { MirrorHistory } from '../status/sync-history.js';
 import { computeTopology, renderTopologySvg, siteOrder } from './topology.js';
 
 export interface PageOptions {
@@ -22,12 +23,14 @@ export interface PageOptions {
   refreshSeconds?: number;
   /** Which mirrors to draw (web/page-view.ts, from the URL). @default every mirror, problems first, the first 100 */
   view?: PageView;
+  /** A mirror's recent syncs, for an expanded row (status/sync-history.ts); absent: its last sync only. */
+  history?: (mirror: string) => MirrorHistory | undefined;
 }
 
 /** The whole page. */
 export function renderStatusPage(doc: StatusDocument, options: PageOptions): string {
   // While a pass runs its syncs move: the page follows the document's live refresh more closely.
-  const { now, refreshSeconds = doc.controller.lastPass?.result === 'running' ? 2 : 5, view = parseView(new URLSearchParams()) } = options;
+  const { now, refreshSeconds = doc.controller.lastPass?.result === 'running' ? 2 : 5, view = parseView(new URLSearchParams()), history } = options;
   const topology = computeTopology(doc);
   const order = siteOrder(topology);
   return html`<!doctype html>
@@ -43,7 +46,7 @@ export function renderStatusPage(doc: StatusDocument, options: PageOptions): str
 <body>
 <main id="status" data-refresh="${refreshSeconds}">
 ${renderHeader(doc, now)}
-${renderGrid(doc, order, now, view)}
+${renderGrid(doc, order, now, view, history)}
 <section aria-labelledby="topology-h"><h2 id="topology-h">Topology</h2>
 ${renderTopologySvg(topology)}
 ${renderLegend()}
@@ -125,7 +128,7 @@ function age(iso: string | null, now: Date): Html | string {
 }
 
 /** `sites`: every site, upstream first; it includes any site a mirror names that the site list lacks, so no cell is hidden. */
-function renderGrid(doc: StatusDocument, sites: string[], now: Date, view: PageView): Html {
+function renderGrid(doc: StatusDocument, sites: string[], now: Date, view: PageView, history: PageOptions['history']): Html {
   const out: Html[] = [];
   out.push(html`<section aria-labelledby="grid-h"><h2 id="grid-h">Mirrors × sites</h2>`);
   if (doc.mirrors.length === 0) {
@@ -145,15 +148,34 @@ function renderGrid(doc: StatusDocument, sites: string[], now: Date, view: PageV
   out.push(html`</tr></thead><tbody>`);
   for (const m of rows) {
     const bySite = new Map(m.sites.map((s) => [s.site, s]));
-    out.push(html`<tr data-mirror="${m.name}"><th scope="row"><span class="mname">${m.name}</span><span class="sub">from ${m.origin} · <code title="tree digest at the source: ${m.treeDigest ?? 'unknown'}">${shortDigest(m.treeDigest)}</code></span></th>`);
+    const open = view.open.includes(m.name);
+    const toggle = html`<a class="mname" href="${`/${toggleOpen(view, m.name)}`}" aria-expanded="${open ? 'true' : 'false'}" title="${open ? 'hide' : 'show'} its recent syncs">${open ? '▾' : '▸'} ${m.name}</a>`;
+    out.push(html`<tr data-mirror="${m.name}"><th scope="row">${toggle}<span class="sub">from ${m.origin} · <code title="tree digest at the source: ${m.treeDigest ?? 'unknown'}">${shortDigest(m.treeDigest)}</code></span></th>`);
     for (const site of sites) {
       const s = bySite.get(site);
       out.push(s ? renderCell(m.name, s, m.treeDigest, now) : html`<td class="na" aria-label="not carried">·</td>`);
     }
     out.push(html`</tr>`);
+    if (open) out.push(renderHistory(m, history?.(m.name), sites.length + 1, now));
   }
   out.push(html`</tbody></table></div></section>`);
   return joinHtml(out, '\n');
+}
+
+/** An expanded row: per site, its recent syncs, newest first (the last one only without a history). */
+function renderHistory(m: MirrorStatus, history: MirrorHistory | undefined, span: number, now: Date): Html {
+  const rows: Html[] = [];
+  for (const c of [...m.sites].sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : 0))) {
+    const syncs = history?.[c.site] ?? (c.lastSync ? [c.lastSync] : []);
+    if (syncs.length === 0) rows.push(html`<tr><th scope="row">${c.site}</th><td colspan="5">no sync yet</td></tr>`);
+    for (const [i, s] of syncs.entries()) {
+      const took = spanMs(s.startedAt, s.finishedAt);
+      rows.push(
+        html`<tr>${i === 0 ? html`<th scope="row" rowspan="${syncs.length}">${c.site}</th>` : ''}<td class="${s.result === 'completed' ? 'ok' : s.result ? 'bad' : ''}">${s.result ?? 'running'}</td><td>${s.finishedAt ? html`${age(s.finishedAt, now)} ago` : '—'}</td><td>${took !== null ? formatDuration(took) : '—'}</td><td>${s.downloadedBytes !== null ? formatBytes(s.downloadedBytes) : '—'}${s.downloadedFiles !== null ? ` in ${s.downloadedFiles} files` : ''}</td><td><code>${s.task ?? ''}</code></td></tr>`,
+      );
+    }
+  }
+  return html`<tr class="history" data-history="${m.name}"><td colspan="${span}"><table><caption>Recent syncs of ${m.name}</caption><thead><tr><th scope="col">Site</th><th scope="col">Result</th><th scope="col">Finished</th><th scope="col">Took</th><th scope="col">Moved</th><th scope="col">Task</th></tr></thead><tbody>${rows}</tbody></table></td></tr>`;
 }
 
 /** The filter form: a GET of the page itself, so a filtered view is a link to share. */
@@ -167,6 +189,7 @@ function renderFilters(view: PageView): Html {
     html`<label>Mirror <input type="search" name="q" value="${view.name}" placeholder="name contains"></label>`,
     html`<label>Label <input type="text" name="label" value="${labels}" placeholder="key=value,key"></label>`,
     view.limit !== DEFAULT_ROWS ? html`<input type="hidden" name="limit" value="${String(view.limit)}">` : '',
+    view.open.map((o) => html`<input type="hidden" name="open" value="${o}">`),
     html`<button type="submit">Filter</button>${isFiltered(view) ? html` <a href="/">clear</a>` : ''}`,
     view.ignored.length ? html`<p class="bad">Not understood in the address: ${view.ignored.join('; ')}</p>` : '',
     html`</form>`,
@@ -267,6 +290,10 @@ svg.topology{max-width:100%;height:auto;font:13px system-ui,sans-serif}
 .filters legend{float:left;margin-right:6px;color:#59636e}
 .filters fieldset label{padding:1px 6px;border-radius:4px}
 .shown{font-size:12px;color:#59636e;margin:4px 0}
+a.mname{color:inherit;text-decoration:none;display:block}
+tr.history table{border-collapse:collapse;font-size:12px;margin:2px 0 8px 16px}
+tr.history caption{text-align:left;font-weight:600}
+tr.history th,tr.history td{text-align:left;padding:2px 10px;border-bottom:1px solid #d1d9e0}
 .legend{list-style:none;display:flex;flex-wrap:wrap;gap:14px;padding:0;margin:6px 0;font-size:12px}
 .swatch{display:inline-block;width:14px;height:14px;border-radius:3px;margin-right:4px;vertical-align:-2px}
 .swatch.unreach{border:2px dashed #cf222e}
