@@ -15,8 +15,8 @@
  */
 import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { StatusDocument } from '../core/status.js';
-import type { PassResult } from '../reconcilers/pass-types.js';
+import type { MirrorStatus, SiteStatus, StatusDocument } from '../core/status.js';
+import type { PassEvent, PassResult } from '../reconcilers/pass-types.js';
 import type { LoadResult, SpecSet } from '../spec/types.js';
 import type { GitSource } from '../gitsource/types.js';
 import type { TreeFile } from '../gitsource/tree.js';
@@ -40,7 +40,7 @@ export interface LoopDeps {
   /** spec/load.ts `loadSpecFiles`. */
   loadSpecs: (files: TreeFile[]) => LoadResult;
   /** One reconcile pass (reconcilers/pass.ts `reconcilePass` with its deps bound). */
-  reconcile: (specs: SpecSet, opts: { signal: AbortSignal }) => Promise<PassResult>;
+  reconcile: (specs: SpecSet, opts: { signal: AbortSignal; onEvent?: (event: PassEvent) => void }) => Promise<PassResult>;
   /** Null: no status commits (tests of the loop alone, `--status-branch ''`). */
   writer: StatusWriter | null;
   metrics?: LoopMetrics;
@@ -49,6 +49,11 @@ export interface LoopDeps {
   clock?: Clock;
   /** Jitter source. @default Math.random */
   random?: () => number;
+  /**
+   * The status the controller last committed, read at start (controller/history.ts): its
+   * placements and `observedCommit` stand until a pass of this process reports.
+   */
+  restored?: { observedCommit: string | null; mirrors: MirrorStatus[]; sites: SiteStatus[] } | null;
 }
 
 export interface LoopOptions {
@@ -94,6 +99,11 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
   const listeners = new Set<(doc: StatusDocument) => void>();
   const specs = new SpecTracker(source, deps.loadSpecs, log, () => state.publish());
   const state = new LoopState({ version, startedAt, specs });
+  if (deps.restored) {
+    state.known = { mirrors: deps.restored.mirrors, sites: deps.restored.sites };
+    state.observedCommit = deps.restored.observedCommit;
+    state.publish();
+  }
   /** `runOnce` without `start`: nothing is scheduled after the cycle. */
   let started = false;
   let passNo = 0;

@@ -6,7 +6,7 @@
  */
 import type { StatusDocument } from '../core/status.js';
 import type { PassResult } from '../reconcilers/pass-types.js';
-import { buildStatusDocument, type LastPassSnapshot } from '../status/model.js';
+import { buildStatusDocument, type ControllerSnapshot, type LastPassSnapshot } from '../status/model.js';
 import type { RunningPass } from './running-pass.js';
 import type { SpecTracker } from './spec-tracker.js';
 
@@ -29,6 +29,8 @@ export class LoopState {
   cycleSeen: string | null = null;
   /** The pass running now (a head check may supersede it). */
   running: RunningPass | null = null;
+  /** The last known status from the status branch at start (controller/history.ts); shown until a pass reports. */
+  known: ControllerSnapshot['known'] = null;
   private current: StatusDocument;
 
   constructor(private readonly o: { version: string; startedAt: Date; specs: SpecView }) {
@@ -57,6 +59,7 @@ export class LoopState {
       lastPass: this.lastPass,
       specs: specs.valid?.specs ?? null,
       pass: this.pass,
+      known: this.known,
     });
   }
 }
