@@ -99,11 +99,14 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
   const listeners = new Set<(doc: StatusDocument) => void>();
   const specs = new SpecTracker(source, deps.loadSpecs, log, () => state.publish());
   const state = new LoopState({ version, startedAt, specs });
+  const propagation = new PropagationTracker(startedAt);
+  state.propagation = (mirror, site) => propagation.seconds(mirror, site);
   if (deps.restored) {
     state.known = { mirrors: deps.restored.mirrors, sites: deps.restored.sites };
     state.observedCommit = deps.restored.observedCommit;
-    state.publish();
+    propagation.restore(deps.restored.mirrors);
   }
+  state.publish();
   /** `runOnce` without `start`: nothing is scheduled after the cycle. */
   let started = false;
   let passNo = 0;
@@ -118,7 +121,7 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
   });
   const cycleDeps: CycleDeps = { source, specs, reconcile: deps.reconcile, state, clock, shutdown: shutdown.signal, gitTimeoutMs: Math.max(intervalMs, 30_000), passDeadlineMs };
   const outcomeDeps: OutcomeDeps = {
-    state, queue, propagation: new PropagationTracker(startedAt), writer: deps.writer, metrics: deps.metrics, log, clock, random, repo: source.description, listeners,
+    state, queue, propagation, writer: deps.writer, metrics: deps.metrics, log, clock, random, repo: source.description, listeners,
     options: { intervalMs, debounceMs, backoffBaseMs, backoffMaxMs, passDeadlineMs },
     scheduling: () => started && !shutdown.signal.aborted,
     stopping: () => shutdown.signal.aborted,

@@ -31,6 +31,8 @@ export class LoopState {
   running: RunningPass | null = null;
   /** The last known status from the status branch at start (controller/history.ts); shown until a pass reports. */
   known: ControllerSnapshot['known'] = null;
+  /** Propagation time of each placement (the loop's PropagationTracker). */
+  propagation: ControllerSnapshot['propagation'] = undefined;
   private current: StatusDocument;
 
   constructor(private readonly o: { version: string; startedAt: Date; specs: SpecView }) {
@@ -60,6 +62,7 @@ export class LoopState {
       specs: specs.valid?.specs ?? null,
       pass: this.pass,
       known: this.known,
+      ...(this.propagation ? { propagation: this.propagation } : {}),
     });
   }
 }

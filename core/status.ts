@@ -28,6 +28,12 @@ export interface MirrorSiteStatus {
   bytes: number | null;
   lastSync: LastSync | null;
   message: string;
+  /**
+   * Seconds from the origin publishing the tree it publishes now to this site publishing it
+   * (status/propagation.ts); null at the origin, while the site lacks that tree, or when it was
+   * not measured (held already when the controller first saw it). Absent in older documents.
+   */
+  propagationSeconds?: number | null;
 }
 
 export interface MirrorStatus {

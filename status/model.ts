@@ -36,6 +36,8 @@ export interface ControllerSnapshot {
    * pass cut short never turns known placements into Pending with no version.
    */
   known?: { mirrors: readonly MirrorStatus[]; sites: readonly SiteStatus[] } | null;
+  /** Propagation time of each placement (status/propagation.ts `seconds`); absent: the field is left out. */
+  propagation?: (mirror: string, site: string) => number | null;
 }
 
 const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -102,7 +104,9 @@ export function buildStatusDocument(s: ControllerSnapshot): StatusDocument {
           message: m.suspend ? 'suspended in the spec' : 'waiting for the next pass',
         },
     );
-    return { name: m.name, origin: m.origin, treeDigest: seen?.treeDigest ?? known?.treeDigest ?? null, sites: cells };
+    const prop = s.propagation;
+    const withProp = prop ? cells.map((c) => ({ ...c, propagationSeconds: prop(m.name, c.site) ?? c.propagationSeconds ?? null })) : cells;
+    return { name: m.name, origin: m.origin, treeDigest: seen?.treeDigest ?? known?.treeDigest ?? null, sites: withProp };
   });
   return { controller, sites: sites.sort(byName), mirrors: mirrors.sort(byName) };
 }

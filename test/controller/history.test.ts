@@ -91,6 +91,14 @@ test('restart: lastSync, the last-success metric and the page are whole before a
   const first = await waitFor('tools synced at both sites', () => getStatus(ctl!.url), (d) =>
     cellsOf(d, 'tools').length === 2 && cellsOf(d, 'tools').every((c) => c.state === 'Synced' && c.lastSync?.result === 'completed'));
   await waitFor('the status commit with both syncs', () => statusFile('mirrors/tools.yaml'), (t) => (t.match(/result: completed/g) ?? []).length === 2);
+  // Propagation time, where people look: the JSON, the page, `pulpdist status`.
+  const leafProp = cellsOf(first, 'tools').find((c) => c.site === 'leaf')?.propagationSeconds;
+  assert.is(typeof leafProp, 'number', JSON.stringify(cellsOf(first, 'tools')));
+  assert.ok(leafProp! >= 0 && leafProp! < 60);
+  assert.is(cellsOf(first, 'tools').find((c) => c.site === 'origin')?.propagationSeconds, null);
+  assert.match(await (await fetch(`${ctl.url}/`)).text(), /data-site="leaf"[^]*?<span class="prop"[^>]*>⇢ [\d.]+m?s<\/span>/);
+  const term = await runCli(['status', '--server', ctl.url]);
+  assert.match(term.stdout, /^tools\s+Synced v1 \S+\s+Synced v1 \S+ \+[\d.]+m?s\s/m, term.stdout);
   const gauges = await lastSuccessGauges(ctl.url);
   assert.equal([...gauges.keys()].sort(), ['tools@leaf', 'tools@origin']);
   for (const c of cellsOf(first, 'tools')) assert.is(gauges.get(`tools@${c.site}`), Date.parse(c.lastSync!.finishedAt!) / 1000);
