@@ -35,7 +35,11 @@ export async function openRemoteSource(o: RemoteSourceOptions): Promise<GitSourc
     repo,
     refresh: ({ signal }) =>
       conn.exclusive(async () => {
-        const head = await conn.fetch(o.branch, signal).catch((err: unknown) => conn.fail('fetching', err));
+        const head = await conn.fetch(o.branch, signal).catch((err: unknown) => {
+          // isomorphic-git's answer to a ref the server does not have.
+          if ((err as { code?: string }).code === 'NotFoundError') return null;
+          return conn.fail('fetching', err);
+        });
         // A force-push just moves the tracking ref: the new head is the desired state.
         if (!head) throw new BranchNotFoundError(`branch "${o.branch}" not found at ${cred.description} (--branch)`, o.branch);
         await git.writeRef({ fs: repo.fs, gitdir, ref: specRef, value: head, force: true });

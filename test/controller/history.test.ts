@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import type { StatusDocument } from '../../core/status.js';
 import { runCli, tempDir } from '../../testkit/cli.js';
 import { startControllerProcess, type ControllerProcess } from '../../testkit/controller-process.js';
-import { commitAndPush, makeRepo, runGit, writeFiles } from '../../testkit/git-server.js';
+import { commitAndPush, makeRepo, runGit, startGitServer, writeFiles } from '../../testkit/git-server.js';
 import { startSite, type RunningSite } from '../../testkit/site.js';
 
 const siteYaml = (name: string, url: string, extra = ''): string =>
@@ -138,6 +138,16 @@ test('run --branch nosuch: usage error, exit 2, the status branch untouched', as
   assert.is(r.code, 2, r.stderr);
   assert.match(r.stderr, /error: --branch nosuch: branch "nosuch" not found in .*specs\.git \(branches: main, pulpdist\/status\)/);
   assert.not.match(r.stderr, /at .*\.js:\d+/);
+  assert.is(runGit(['rev-parse', 'pulpdist/status'], bare), head);
+  // The same over http(s), where the server is asked.
+  const git = await startGitServer(dir);
+  try {
+    const h = await runCli(['run', '--repo', `${git.url}/specs.git`, '--branch', 'nosuch', '--once', '--state-dir', path.join(dir, 'state-http')]);
+    assert.is(h.code, 2, h.stderr);
+    assert.match(h.stderr, /error: --branch nosuch: branch "nosuch" not found at http:\/\/127\.0\.0\.1:\d+\/specs\.git\n/);
+  } finally {
+    await git.close();
+  }
   assert.is(runGit(['rev-parse', 'pulpdist/status'], bare), head);
 });
 
