@@ -68,17 +68,20 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'pulpdist');
 }
 
-/** How long the checks at start may wait for the spec repository. */
-const START_GIT_TIMEOUT_MS = 60_000;
+/**
+ * How long each check at start (the branch, the last status) may wait for the spec repository: an
+ * unreachable server must not keep the status endpoint down for long; the loop retries.
+ */
+const START_GIT_TIMEOUT_MS = 30_000;
 
 /**
  * A spec branch that does not exist is a mistyped `--branch`: a usage error before anything runs,
  * not a controller that writes an empty status over the one the running controller keeps. Any
  * other failure to read the repository is left to the loop, which retries and reports it.
  */
-async function checkSpecBranch(source: GitSource, branch: string): Promise<void> {
+async function checkSpecBranch(source: GitSource, branch: string, signal: AbortSignal): Promise<void> {
   try {
-    await source.refresh({ signal: AbortSignal.timeout(START_GIT_TIMEOUT_MS) });
+    await source.refresh({ signal });
   } catch (err) {
     if (err instanceof BranchNotFoundError) throw new UsageError(`--branch ${branch}: ${err.message.replace(/ \(--branch\)$/, '')}`);
   }
@@ -91,7 +94,7 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   const log = o.log;
   const statusBranch = o.statusBranch ?? 'pulpdist/status';
   const source = await openGitSource({ repo: o.repo, branch: o.branch, path: o.path, statusBranch: statusBranch || undefined, stateDir, env, log: log.child({ component: 'git' }) });
-  await checkSpecBranch(source, o.branch ?? 'main');
+  await checkSpecBranch(source, o.branch ?? 'main', AbortSignal.timeout(START_GIT_TIMEOUT_MS));
   const clock = systemClock;
   const now = (): Date => new Date(clock.now());
   const startedAt = now();
