@@ -102,7 +102,7 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
   const propagation = new PropagationTracker(startedAt);
   state.propagation = (mirror, site) => propagation.seconds(mirror, site);
   if (deps.restored) {
-    state.known = { mirrors: deps.restored.mirrors, sites: deps.restored.sites };
+    state.restore({ mirrors: deps.restored.mirrors, sites: deps.restored.sites });
     state.observedCommit = deps.restored.observedCommit;
     propagation.restore(deps.restored.mirrors);
   }

@@ -6,6 +6,7 @@
  */
 import type { StatusDocument } from '../core/status.js';
 import type { PassResult } from '../reconcilers/pass-types.js';
+import { LastSuccess } from '../status/last-success.js';
 import { buildStatusDocument, type ControllerSnapshot, type LastPassSnapshot } from '../status/model.js';
 import type { RunningPass } from './running-pass.js';
 import type { SpecTracker } from './spec-tracker.js';
@@ -33,10 +34,20 @@ export class LoopState {
   known: ControllerSnapshot['known'] = null;
   /** Propagation time of each placement (the loop's PropagationTracker). */
   propagation: ControllerSnapshot['propagation'] = undefined;
+  /** Each placement's last successful sync, over every pass of this process and the restored status. */
+  private readonly successes = new LastSuccess();
+  /** The pass `successes` last took in. */
+  private successesOf: PassResult | null = null;
   private current: StatusDocument;
 
   constructor(private readonly o: { version: string; startedAt: Date; specs: SpecView }) {
     this.current = this.render();
+  }
+
+  /** The last known status from the status branch: shown until a pass reports, and its last successes kept. */
+  restore(known: NonNullable<ControllerSnapshot['known']>): void {
+    this.known = known;
+    this.successes.observe(known.mirrors);
   }
 
   /** The document as last published. */
@@ -52,6 +63,10 @@ export class LoopState {
 
   private render(): StatusDocument {
     const { specs } = this.o;
+    if (this.pass && this.pass !== this.successesOf) {
+      this.successes.observe(this.pass.mirrors);
+      this.successesOf = this.pass;
+    }
     return buildStatusDocument({
       version: this.o.version,
       startedAt: this.o.startedAt,
@@ -62,6 +77,7 @@ export class LoopState {
       specs: specs.valid?.specs ?? null,
       pass: this.pass,
       known: this.known,
+      lastSuccess: (mirror, site) => this.successes.get(mirror, site),
       ...(this.propagation ? { propagation: this.propagation } : {}),
     });
   }

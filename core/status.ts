@@ -34,6 +34,11 @@ export interface MirrorSiteStatus {
    * not measured (held already when the controller first saw it). Absent in older documents.
    */
   propagationSeconds?: number | null;
+  /**
+   * When the last successful sync finished: `lastSync` holds only the last sync, and the time since
+   * the last success matters most once syncs fail. Kept across restarts. Absent in older documents.
+   */
+  lastSuccessAt?: string | null;
 }
 
 export interface MirrorStatus {

@@ -38,6 +38,8 @@ export interface ControllerSnapshot {
   known?: { mirrors: readonly MirrorStatus[]; sites: readonly SiteStatus[] } | null;
   /** Propagation time of each placement (status/propagation.ts `seconds`); absent: the field is left out. */
   propagation?: (mirror: string, site: string) => number | null;
+  /** When each placement last synced successfully (status/last-success.ts); absent: the field is left out. */
+  lastSuccess?: (mirror: string, site: string) => string | null;
 }
 
 const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -104,9 +106,15 @@ export function buildStatusDocument(s: ControllerSnapshot): StatusDocument {
           message: m.suspend ? 'suspended in the spec' : 'waiting for the next pass',
         },
     );
-    const prop = s.propagation;
-    const withProp = prop ? cells.map((c) => ({ ...c, propagationSeconds: prop(m.name, c.site) ?? c.propagationSeconds ?? null })) : cells;
-    return { name: m.name, origin: m.origin, treeDigest: seen?.treeDigest ?? known?.treeDigest ?? null, sites: withProp };
+    const { propagation: prop, lastSuccess: success } = s;
+    const decorated = prop || success
+      ? cells.map((c) => ({
+        ...c,
+        ...(prop ? { propagationSeconds: prop(m.name, c.site) ?? c.propagationSeconds ?? null } : {}),
+        ...(success ? { lastSuccessAt: success(m.name, c.site) ?? c.lastSuccessAt ?? null } : {}),
+      }))
+      : cells;
+    return { name: m.name, origin: m.origin, treeDigest: seen?.treeDigest ?? known?.treeDigest ?? null, sites: decorated };
   });
   return { controller, sites: sites.sort(byName), mirrors: mirrors.sort(byName) };
 }

@@ -83,6 +83,7 @@ function mirrorOf(v: unknown): MirrorStatus | null {
       bytes: count(c.bytes),
       lastSync: lastSyncOf(c.lastSync),
       message: str(c.message) ?? '',
+      ...(c.lastSuccessAt !== undefined ? { lastSuccessAt: time(c.lastSuccessAt) } : {}),
       ...(c.propagationSeconds !== undefined ? { propagationSeconds: typeof c.propagationSeconds === 'number' && c.propagationSeconds >= 0 ? c.propagationSeconds : null } : {}),
     });
   }
