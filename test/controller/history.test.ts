@@ -4,10 +4,13 @@
  * The first pass after a restart is held by stopping a site's process (SIGSTOP), so the document
  * served before that pass ends can be checked; SIGCONT lets it finish.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { SCHEMA_DIR } from '../../core/paths.js';
 import type { StatusDocument } from '../../core/status.js';
 import { runCli, tempDir } from '../../testkit/cli.js';
 import { startControllerProcess, type ControllerProcess } from '../../testkit/controller-process.js';
@@ -62,6 +65,11 @@ async function lastSuccessGauges(url: string): Promise<Map<string, number>> {
   return out;
 }
 
+const ajv = new Ajv.default({ allErrors: true, strict: true });
+addFormats.default(ajv);
+const validDoc = ajv.compile(JSON.parse(readFileSync(path.join(SCHEMA_DIR, 'status.schema.json'), 'utf8')) as object);
+const assertValid = (d: StatusDocument, what: string): void => assert.ok(validDoc(d), `${what}: ${JSON.stringify(validDoc.errors)}`);
+
 const cellsOf = (d: StatusDocument, mirror: string) => d.mirrors.find((m) => m.name === mirror)?.sites ?? [];
 const statusFile = (p: string): string => runGit(['show', `pulpdist/status:status/${p}`], bare);
 const runArgs = (): string[] => ['--repo', bare, '--path', 'specs', '--interval', '1h', '--state-dir', path.join(dir, 'state'), '--log-format', 'json'];
@@ -91,6 +99,7 @@ test('restart: lastSync, the last-success metric and the page are whole before a
   const first = await waitFor('tools synced at both sites', () => getStatus(ctl!.url), (d) =>
     cellsOf(d, 'tools').length === 2 && cellsOf(d, 'tools').every((c) => c.state === 'Synced' && c.lastSync?.result === 'completed'));
   await waitFor('the status commit with both syncs', () => statusFile('mirrors/tools.yaml'), (t) => (t.match(/result: completed/g) ?? []).length === 2);
+  assertValid(first, 'the document');
   // Propagation time, where people look: the JSON, the page, `pulpdist status`.
   const leafProp = cellsOf(first, 'tools').find((c) => c.site === 'leaf')?.propagationSeconds;
   assert.is(typeof leafProp, 'number', JSON.stringify(cellsOf(first, 'tools')));
@@ -113,6 +122,7 @@ test('restart: lastSync, the last-success metric and the page are whole before a
   assert.ok(before.controller.lastPass === null || before.controller.lastPass.result === 'running', JSON.stringify(before.controller.lastPass));
   assert.is(before.controller.observedCommit, first.controller.observedCommit);
   assert.equal(cellsOf(before, 'tools'), cellsOf(first, 'tools'), 'the last known placements, lastSync included');
+  assertValid(before, 'the restored document');
   assert.equal(await lastSuccessGauges(ctl.url), gauges);
   const page = await (await fetch(`${ctl.url}/`)).text();
   assert.match(page, /data-mirror="tools"/);
