@@ -23,6 +23,20 @@ export interface CycleFacts {
   commit: string | null;
   /** Set when the spec repository could not be read (the pass, if any, ran on the last valid commit). */
   gitError: { error: unknown } | null;
+  /**
+   * What the pass did, counted as its actions ended: known even when the pass was cut short and
+   * returned no result (absent: no pass ran).
+   */
+  actions?: ActionTally;
+}
+
+/** Actions of one pass by how they ended. */
+export interface ActionTally {
+  /** Changes made: creates, updates, deletes, syncs, publishes that succeeded. */
+  changes: number;
+  failed: number;
+  /** Not attempted because something they need failed. */
+  skipped: number;
 }
 
 /** How a cycle ended. */
@@ -76,9 +90,16 @@ export async function runCycle(d: CycleDeps, n: number, reasons: ReadonlySet<Tri
   d.state.live.clear();
   d.state.lastPass = { startedAt: new Date(facts.startedAt), finishedAt: null, result: 'running' };
   d.state.publish();
-  const ran = { ...facts, commit: valid.commit };
+  const actions: ActionTally = { changes: 0, failed: 0, skipped: 0 };
+  const ran = { ...facts, commit: valid.commit, actions };
+  const onEvent = (e: PassEvent): void => {
+    d.onEvent?.(e);
+    if (e.type !== 'action-end') return;
+    if (e.result === 'succeeded') actions.changes++;
+    else actions[e.result]++;
+  };
   try {
-    const result = await d.reconcile(valid.specs, { signal: run.signal, ...(d.onEvent ? { onEvent: d.onEvent } : {}) });
+    const result = await d.reconcile(valid.specs, { signal: run.signal, onEvent });
     return git.ok ? { ...ran, kind: 'ok', result } : { ...ran, kind: 'git-error', error: git.error, result };
   } catch (error) {
     // Why it ended is read from the signal, not from the error: a pass may throw anything once aborted.

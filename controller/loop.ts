@@ -15,7 +15,7 @@
  */
 import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { StatusDocument } from '../core/status.js';
+import type { MirrorStatus, SiteStatus, StatusDocument } from '../core/status.js';
 import type { PassEvent, PassResult } from '../reconcilers/pass-types.js';
 import type { LoadResult, SpecSet } from '../spec/types.js';
 import type { GitSource } from '../gitsource/types.js';
@@ -53,6 +53,11 @@ export interface LoopDeps {
   events?: LoopEvents;
   /** Jitter source. @default Math.random */
   random?: () => number;
+  /**
+   * The status the controller last committed, read at start (controller/history.ts): its
+   * placements and `observedCommit` stand until a pass of this process reports.
+   */
+  restored?: { observedCommit: string | null; mirrors: MirrorStatus[]; sites: SiteStatus[] } | null;
 }
 
 export interface LoopOptions {
@@ -98,6 +103,14 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
   const listeners = new Set<(doc: StatusDocument) => void>();
   const specs = new SpecTracker(source, deps.loadSpecs, log, () => state.publish());
   const state = new LoopState({ version, startedAt, specs });
+  const propagation = new PropagationTracker(startedAt);
+  state.propagation = (mirror, site) => propagation.seconds(mirror, site);
+  if (deps.restored) {
+    state.restore({ mirrors: deps.restored.mirrors, sites: deps.restored.sites });
+    state.observedCommit = deps.restored.observedCommit;
+    propagation.restore(deps.restored.mirrors);
+  }
+  state.publish();
   /** `runOnce` without `start`: nothing is scheduled after the cycle. */
   let started = false;
   let passNo = 0;
@@ -124,7 +137,7 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
     listeners.add((doc) => events.afterCycle(doc, specs.valid?.specs ?? null, specs.problems));
   }
   const outcomeDeps: OutcomeDeps = {
-    state, queue, propagation: new PropagationTracker(startedAt), writer: deps.writer, metrics: deps.metrics, log, clock, random, repo: source.description, listeners,
+    state, queue, propagation, writer: deps.writer, metrics: deps.metrics, log, clock, random, repo: source.description, listeners,
     options: { intervalMs, debounceMs, backoffBaseMs, backoffMaxMs, passDeadlineMs },
     scheduling: () => started && !shutdown.signal.aborted,
     stopping: () => shutdown.signal.aborted,

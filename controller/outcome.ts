@@ -184,7 +184,10 @@ function summary(o: CycleOutcome, v: Verdict, doc: StatusDocument, observed: str
     pass: o.n,
     trigger: [...o.reasons].join(','),
     commit: observed?.slice(0, 12) ?? null,
-    changes: v.result?.changes ?? 0,
+    // Counted as actions ended, so a pass cut short still says what it changed; failures apart.
+    changes: o.actions?.changes ?? v.result?.changes ?? 0,
+    failed: o.actions?.failed ?? 0,
+    ...(o.actions?.skipped ? { skipped: o.actions.skipped } : {}),
     converged: v.result?.converged ?? false,
     states: Object.entries(stateCounts(doc)).map(([k, n]) => `${k}:${n}`).join(' ') || 'none',
     duration: formatDuration(finishedAt - o.startedAt),

@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { BranchNotFoundError, UsageError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { createPulpClient } from '../pulp/client.js';
 import type { PulpClient } from '../pulp/types.js';
@@ -14,8 +15,10 @@ import { createSourceReader } from '../sources/reader.js';
 import { loadSpecFiles } from '../spec/load.js';
 import type { SiteSpec, SpecSet } from '../spec/types.js';
 import { openGitSource } from '../gitsource/source.js';
+import type { GitSource } from '../gitsource/types.js';
 import { systemClock } from './clock.js';
 import { ControllerEvents } from './events.js';
+import { restoreHistory } from './history.js';
 import { createController, type Controller } from './loop.js';
 import { createMetrics } from '../web/metrics.js';
 import { startStatusServer } from '../web/server.js';
@@ -67,6 +70,25 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'pulpdist');
 }
 
+/**
+ * How long each check at start (the branch, the last status) may wait for the spec repository: an
+ * unreachable server must not keep the status endpoint down for long; the loop retries.
+ */
+const START_GIT_TIMEOUT_MS = 30_000;
+
+/**
+ * A spec branch that does not exist is a mistyped `--branch`: a usage error before anything runs,
+ * not a controller that writes an empty status over the one the running controller keeps. Any
+ * other failure to read the repository is left to the loop, which retries and reports it.
+ */
+async function checkSpecBranch(source: GitSource, branch: string, signal: AbortSignal): Promise<void> {
+  try {
+    await source.refresh({ signal });
+  } catch (err) {
+    if (err instanceof BranchNotFoundError) throw new UsageError(`--branch ${branch}: ${err.message.replace(/ \(--branch\)$/, '')}`);
+  }
+}
+
 /** Open the repository, start the status endpoint and the loop. */
 export async function startController(o: StartControllerOptions): Promise<RunningController> {
   const env = o.env ?? process.env;
@@ -74,6 +96,7 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   const log = o.log;
   const statusBranch = o.statusBranch ?? 'pulpdist/status';
   const source = await openGitSource({ repo: o.repo, branch: o.branch, path: o.path, statusBranch: statusBranch || undefined, stateDir, env, log: log.child({ component: 'git' }) });
+  await checkSpecBranch(source, o.branch ?? 'main', AbortSignal.timeout(START_GIT_TIMEOUT_MS));
   const clock = systemClock;
   const now = (): Date => new Date(clock.now());
   const startedAt = now();
@@ -100,6 +123,7 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   };
   // Kept across passes: published-manifest ETags, last sync times for schedules; the source reader's ETags and hash pool.
   const memory = createPassMemory();
+  const restored = statusBranch ? await restoreHistory(source, memory, { log, signal: AbortSignal.timeout(START_GIT_TIMEOUT_MS) }) : null;
   const sources = createSourceReader({ cacheDir: path.join(stateDir, 'manifest-cache') });
   const reconcile = (specs: SpecSet, { signal, onEvent }: { signal: AbortSignal; onEvent?: (e: PassEvent) => void }) =>
     reconcilePass(specs, { clients: clientsFor(specs.sites), log, now, memory, sources, ...(onEvent ? { onEvent } : {}) }, { signal });
@@ -114,6 +138,7 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
       log,
       clock,
       events,
+      restored,
     },
     { intervalMs: o.intervalMs, passDeadlineMs: o.passDeadlineMs, preemptAfterMs: o.preemptAfterMs, version: o.version },
   );

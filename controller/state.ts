@@ -6,8 +6,9 @@
  */
 import type { StatusDocument } from '../core/status.js';
 import type { PassResult } from '../reconcilers/pass-types.js';
+import { LastSuccess } from '../status/last-success.js';
 import { LiveProgress } from '../status/live.js';
-import { buildStatusDocument, type LastPassSnapshot } from '../status/model.js';
+import { buildStatusDocument, type ControllerSnapshot, type LastPassSnapshot } from '../status/model.js';
 import type { RunningPass } from './running-pass.js';
 import type { SpecTracker } from './spec-tracker.js';
 
@@ -32,10 +33,24 @@ export class LoopState {
   running: RunningPass | null = null;
   /** The syncs of the running pass, laid over the document while it runs. */
   readonly live = new LiveProgress();
+  /** The last known status from the status branch at start (controller/history.ts); shown until a pass reports. */
+  known: ControllerSnapshot['known'] = null;
+  /** Propagation time of each placement (the loop's PropagationTracker). */
+  propagation: ControllerSnapshot['propagation'] = undefined;
+  /** Each placement's last successful sync, over every pass of this process and the restored status. */
+  private readonly successes = new LastSuccess();
+  /** The pass `successes` last took in. */
+  private successesOf: PassResult | null = null;
   private current: StatusDocument;
 
   constructor(private readonly o: { version: string; startedAt: Date; specs: SpecView }) {
     this.current = this.render();
+  }
+
+  /** The last known status from the status branch: shown until a pass reports, and its last successes kept. */
+  restore(known: NonNullable<ControllerSnapshot['known']>): void {
+    this.known = known;
+    this.successes.observe(known.mirrors);
   }
 
   /** The document as last published. */
@@ -51,6 +66,10 @@ export class LoopState {
 
   private render(): StatusDocument {
     const { specs } = this.o;
+    if (this.pass && this.pass !== this.successesOf) {
+      this.successes.observe(this.pass.mirrors);
+      this.successesOf = this.pass;
+    }
     const doc = buildStatusDocument({
       version: this.o.version,
       startedAt: this.o.startedAt,
@@ -60,6 +79,9 @@ export class LoopState {
       lastPass: this.lastPass,
       specs: specs.valid?.specs ?? null,
       pass: this.pass,
+      known: this.known,
+      lastSuccess: (mirror, site) => this.successes.get(mirror, site),
+      ...(this.propagation ? { propagation: this.propagation } : {}),
     });
     return this.live.overlay(doc);
   }

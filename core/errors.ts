@@ -73,6 +73,16 @@ export class GitSourceError extends PulpdistError {
   }
 }
 
+/**
+ * The spec branch does not exist in the repository. At start it is a usage error (a mistyped
+ * `--branch`); once running, retryable: the branch may come back.
+ */
+export class BranchNotFoundError extends GitSourceError {
+  constructor(message: string, readonly branch: string) {
+    super(message);
+  }
+}
+
 /** Something a human must fix in the environment (a missing env var, an unreadable file). */
 export class ConfigError extends PulpdistError {}
 

@@ -49,6 +49,17 @@ export interface MirrorSiteStatus {
   /** Present while the placement is Progressing. */
   progress?: SyncProgress;
   message: string;
+  /**
+   * Seconds from the origin publishing the tree it publishes now to this site publishing it
+   * (status/propagation.ts); null at the origin, while the site lacks that tree, or when it was
+   * not measured (held already when the controller first saw it). Absent in older documents.
+   */
+  propagationSeconds?: number | null;
+  /**
+   * When the last successful sync finished: `lastSync` holds only the last sync, and the time since
+   * the last success matters most once syncs fail. Kept across restarts. Absent in older documents.
+   */
+  lastSuccessAt?: string | null;
 }
 
 export interface MirrorStatus {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
-import { GitSourceError } from '../core/errors.js';
+import { BranchNotFoundError, GitSourceError } from '../core/errors.js';
 import { resolveBranch } from './ref.js';
 import { RemoteConnection, remoteCredentials } from './remote-connection.js';
 import type { ClonedSourceOptions, GitSource } from './types.js';
@@ -35,9 +35,13 @@ export async function openRemoteSource(o: RemoteSourceOptions): Promise<GitSourc
     repo,
     refresh: ({ signal }) =>
       conn.exclusive(async () => {
-        const head = await conn.fetch(o.branch, signal).catch((err: unknown) => conn.fail('fetching', err));
+        const head = await conn.fetch(o.branch, signal).catch((err: unknown) => {
+          // isomorphic-git's answer to a ref the server does not have.
+          if ((err as { code?: string }).code === 'NotFoundError') return null;
+          return conn.fail('fetching', err);
+        });
         // A force-push just moves the tracking ref: the new head is the desired state.
-        if (!head) throw new GitSourceError(`branch "${o.branch}" not found at ${cred.description} (--branch)`);
+        if (!head) throw new BranchNotFoundError(`branch "${o.branch}" not found at ${cred.description} (--branch)`, o.branch);
         await git.writeRef({ fs: repo.fs, gitdir, ref: specRef, value: head, force: true });
         if (head !== lastHead) repo.cache = {};
         lastHead = head;

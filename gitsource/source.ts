@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
-import { GitSourceError } from '../core/errors.js';
+import { BranchNotFoundError, GitSourceError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { readYamlFiles, type GitFs, type GitRepo } from './tree.js';
 import { resolveBranch, updateRefLocked } from './ref.js';
@@ -77,7 +77,7 @@ function openLocalSource(o: { dir: string; branch: string; specPath: string; sta
       const head = await resolveBranch(repo, specRef);
       if (!head) {
         const branches = await git.listBranches({ fs: repo.fs, gitdir: repo.gitdir });
-        throw new GitSourceError(`branch "${o.branch}" not found in ${o.dir} (branches: ${branches.join(', ') || 'none'}) (--branch)`);
+        throw new BranchNotFoundError(`branch "${o.branch}" not found in ${o.dir} (branches: ${branches.join(', ') || 'none'}) (--branch)`, o.branch);
       }
       if (head !== lastHead) repo.cache = {};
       lastHead = head;

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GitSourceError } from '../core/errors.js';
+import { BranchNotFoundError, GitSourceError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import type { ClonedSourceOptions, GitSource } from './types.js';
 import { readYamlFiles, type GitRepo } from './tree.js';
@@ -118,12 +118,12 @@ export async function openSshSource(o: SshSourceOptions): Promise<GitSource> {
         signal.throwIfAborted();
         await run(['fetch', '-q', '--no-tags', o.url, `+refs/heads/${o.branch}:${specRef}`], signal).catch((err: unknown) => {
           if (/couldn't find remote ref/i.test(String((err as { stderr?: string }).stderr))) {
-            throw new GitSourceError(`branch "${o.branch}" not found at ${description} (--branch)`, { retryable: true });
+            throw new BranchNotFoundError(`branch "${o.branch}" not found at ${description} (--branch)`, o.branch);
           }
           return wrap('fetching')(err);
         });
         const head = await resolve(specRef, signal);
-        if (!head) throw new GitSourceError(`branch "${o.branch}" not found at ${description} (--branch)`);
+        if (!head) throw new BranchNotFoundError(`branch "${o.branch}" not found at ${description} (--branch)`, o.branch);
         if (head !== lastHead) repo.cache = {};
         lastHead = head;
         return head;

@@ -30,6 +30,16 @@ export interface ControllerSnapshot {
   specs: SpecSet | null;
   /** The last pass's result over `specs` (null before the first pass completes). */
   pass: PassResult | null;
+  /**
+   * The last known status of each placement and site, from the status branch at start
+   * (status/restore.ts): shown where no pass of this process has reported yet, so a restart or a
+   * pass cut short never turns known placements into Pending with no version.
+   */
+  known?: { mirrors: readonly MirrorStatus[]; sites: readonly SiteStatus[] } | null;
+  /** Propagation time of each placement (status/propagation.ts `seconds`); absent: the field is left out. */
+  propagation?: (mirror: string, site: string) => number | null;
+  /** When each placement last synced successfully (status/last-success.ts); absent: the field is left out. */
+  lastSuccess?: (mirror: string, site: string) => string | null;
 }
 
 const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -58,11 +68,16 @@ export function buildStatusDocument(s: ControllerSnapshot): StatusDocument {
       }
       : null,
   };
+  // Without a valid commit in this process, the last known status stands as it was: a status
+  // written from nothing would say "no mirrors" over a network that serves them.
+  if (!s.specs && s.known) return { controller, sites: [...s.known.sites].sort(byName), mirrors: [...s.known.mirrors].sort(byName) };
   const specs = s.specs ?? { sites: [], mirrors: [] };
   const passSites = new Map((s.pass?.sites ?? []).map((x) => [x.name, x]));
+  const knownSites = new Map((s.known?.sites ?? []).map((x) => [x.name, x]));
+  const knownMirrors = new Map((s.known?.mirrors ?? []).map((x) => [x.name, x]));
   const sites: SiteStatus[] = specs.sites.map(
     (site) =>
-      passSites.get(site.name) ?? {
+      passSites.get(site.name) ?? knownSite(knownSites.get(site.name), site) ?? {
         name: site.name,
         url: site.pulp.url,
         reachable: false,
@@ -76,9 +91,11 @@ export function buildStatusDocument(s: ControllerSnapshot): StatusDocument {
   const mirrors: MirrorStatus[] = specs.mirrors.map((m) => {
     const seen = passMirrors.get(m.name);
     const seenSites = new Map((seen?.sites ?? []).map((x) => [x.site, x]));
+    const known = seen ? undefined : knownMirrors.get(m.name);
+    const knownCells = new Map((known?.sites ?? []).map((x) => [x.site, x]));
     const cells: MirrorSiteStatus[] = m.sites.map(
       (site) =>
-        seenSites.get(site) ?? {
+        seenSites.get(site) ?? (m.suspend ? undefined : knownCells.get(site)) ?? {
           site,
           state: m.suspend ? 'Suspended' : 'Pending',
           version: null,
@@ -89,9 +106,24 @@ export function buildStatusDocument(s: ControllerSnapshot): StatusDocument {
           message: m.suspend ? 'suspended in the spec' : 'waiting for the next pass',
         },
     );
-    return { name: m.name, origin: m.origin, ...(Object.keys(m.labels ?? {}).length ? { labels: m.labels } : {}), treeDigest: seen?.treeDigest ?? null, sites: cells };
+    const { propagation: prop, lastSuccess: success } = s;
+    const decorated = prop || success
+      ? cells.map((c) => ({
+        ...c,
+        ...(prop ? { propagationSeconds: prop(m.name, c.site) ?? c.propagationSeconds ?? null } : {}),
+        ...(success ? { lastSuccessAt: success(m.name, c.site) ?? c.lastSuccessAt ?? null } : {}),
+      }))
+      : cells;
+    return { name: m.name, origin: m.origin, ...(Object.keys(m.labels ?? {}).length ? { labels: m.labels } : {}), treeDigest: seen?.treeDigest ?? known?.treeDigest ?? null, sites: decorated };
   });
   return { controller, sites: sites.sort(byName), mirrors: mirrors.sort(byName) };
+}
+
+/** A site's last known status, under the address and upstream the spec in force gives it. */
+function knownSite(k: SiteStatus | undefined, site: SpecSet['sites'][number]): SiteStatus | undefined {
+  if (!k) return undefined;
+  const { upstream: _old, ...rest } = k;
+  return { ...rest, url: site.pulp.url, ...(site.upstream ? { upstream: site.upstream } : {}) };
 }
 
 /** Counts of each state over every mirror × site, for commit messages and the log line. */

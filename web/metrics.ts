@@ -203,7 +203,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         if (s.version != null) publishedVersion.set(labels, s.version);
         if (s.files != null) publishedFiles.set(labels, s.files);
         if (s.bytes != null) publishedBytes.set(labels, s.bytes);
-        const success = lastSuccessAt.get(`${m.name}\u0000${s.site}`);
+        // The document's own lastSuccessAt covers a success before a restart followed by failures.
+        const fromDoc = s.lastSuccessAt ? Date.parse(s.lastSuccessAt) : NaN;
+        const seen = lastSuccessAt.get(`${m.name}\u0000${s.site}`);
+        const success = Number.isFinite(fromDoc) && (seen === undefined || fromDoc > seen) ? fromDoc : seen;
         if (success !== undefined) lastSuccess.set(labels, success / 1000);
         const last = s.lastSync;
         if (last?.downloadedBytes != null && last.finishedAt) lastSyncBytes.set(labels, last.downloadedBytes);

@@ -7,6 +7,7 @@ import type { Command } from '../command.js';
 import { PulpdistError, UsageError, messageOf } from '../../core/errors.js';
 import { outboundPolicy, policyFetch } from '../../core/outbound.js';
 import { redactUrl } from '../../core/redact.js';
+import { formatDuration } from '../../core/units.js';
 import type { MirrorSiteStatus, MirrorState, StatusDocument } from '../../core/status.js';
 import { formatAge, shareDone, shortCommit, shortDigest } from '../../status/format.js';
 import { computeTopology, siteOrder } from '../../web/topology.js';
@@ -119,7 +120,8 @@ export function renderStatusText(doc: StatusDocument, opts: { now: Date; colour:
       if (!s) return { text: '·', state: null };
       const when = s.lastSync?.finishedAt ?? s.lastSync?.startedAt ?? null;
       const share = s.progress ? shareDone(s.progress) : null;
-      const parts = [s.state, share !== null ? `${Math.floor(share * 100)}%` : '', s.version !== null ? `v${s.version}` : '', when ? formatAge(when, now) : ''];
+      const prop = s.propagationSeconds ?? null;
+      const parts = [s.state, share !== null ? `${Math.floor(share * 100)}%` : "", s.version !== null ? `v${s.version}` : "", when ? formatAge(when, now) : "", prop !== null ? `+${formatDuration(prop * 1000)}` : ""];
       return { text: parts.filter(Boolean).join(' '), state: s.state };
     };
     const rows = doc.mirrors.map((m) => {
@@ -135,6 +137,9 @@ export function renderStatusText(doc: StatusDocument, opts: { now: Date; colour:
         return cell.state ? paint(COLOURS[cell.state], padded) : padded;
       });
       lines.push([r.name.padEnd(w0), ...cells, r.digest].join('  '));
+    }
+    if (doc.mirrors.some((m) => m.sites.some((x) => x.propagationSeconds != null))) {
+      lines.push('(+D: propagation, the time from the origin publishing the tree to the site publishing it)');
     }
   }
   lines.push('');

@@ -14,7 +14,7 @@ import { openGitSource } from '../../gitsource/source.js';
 import { tempDir } from '../../testkit/cli.js';
 import { makeRepo, runGit, startGitServer, type RunningGitServer } from '../../testkit/git-server.js';
 
-const DURATION = 4000;
+const DURATION = 6000;
 let server: RunningGitServer | undefined;
 let cleanup: () => Promise<void> = async () => {};
 let bare = '';

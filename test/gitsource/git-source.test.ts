@@ -73,7 +73,7 @@ test('local: an unknown branch and a non-repository are GitSourceErrors that say
     const { bare } = makeRepo(dir, 'specs', { 'a.yaml': 'a: 1\n' });
     const src = await openGitSource({ repo: bare, branch: 'prod', log: silentLogger });
     const err = await rejection(src.refresh({ signal }));
-    assert.is(err.code, 'GitSourceError');
+    assert.is(err.code, 'BranchNotFoundError', 'a GitSourceError the start-up check can tell apart');
     assert.match(err.message, /branch "prod" not found .*branches: main/);
     const err2 = await rejection(openGitSource({ repo: dir, log: silentLogger }));
     assert.is(err2.code, 'GitSourceError');

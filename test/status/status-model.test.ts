@@ -128,4 +128,48 @@ test('propagation: measured from the origin publishing a digest to each site pub
   assert.equal(t2.observe(m('d2', 'd2', '2026-01-01T00:10:00Z', '2026-01-01T00:10:04Z'), new Date('2026-01-01T00:10:05Z')), [{ mirror: 'zeta', site: 'hub', seconds: 4 }]);
 });
 
+const passOf = (mirrors: MirrorStatus[]): PassResult => ({ converged: true, changes: 0, failures: [], nextDueAt: null, sites: [], mirrors });
+
+test('the last known status (restored at start) stands until a pass reports; without valid specs it stands whole', () => {
+  const known = { mirrors: [{ name: 'zeta', origin: 'origin', treeDigest: 'd1', sites: [cell('origin', 'Synced', 'd1', '2026-01-01T00:00:00Z'), cell('hub', 'Failed', null)] }], sites: [{ name: 'hub', url: 'http://old.test', upstream: 'elsewhere', reachable: true, pulpVersion: '3.24.1', lastSeen: '2026-01-01T00:00:00Z', message: '' }] };
+  const doc = buildStatusDocument({ ...base, known });
+  const zeta = doc.mirrors.find((m) => m.name === 'zeta')!;
+  assert.equal(zeta.sites, known.mirrors[0]!.sites, 'not Pending with no version');
+  assert.is(zeta.treeDigest, 'd1');
+  assert.equal(doc.sites.find((x) => x.name === 'hub'), { name: 'hub', url: 'http://hub.test', upstream: 'origin', reachable: true, pulpVersion: '3.24.1', lastSeen: '2026-01-01T00:00:00Z', message: '' });
+  assert.is(doc.mirrors.find((m) => m.name === 'alpha')!.sites[0]!.state, 'Suspended', 'suspended in the spec in force wins');
+  const passed = buildStatusDocument({ ...base, known, pass: passOf([{ name: 'zeta', origin: 'origin', treeDigest: 'd2', sites: [cell('origin', 'Synced', 'd2'), cell('hub', 'OutOfSync', 'd1')] }]) });
+  assert.equal(passed.mirrors.find((m) => m.name === 'zeta')!.sites.map((c) => c.state), ['Synced', 'OutOfSync'], 'a pass wins');
+  const noSpecs = buildStatusDocument({ ...base, specs: null, known });
+  assert.equal(noSpecs.mirrors, known.mirrors, 'not "no mirrors"');
+  assert.is(noSpecs.sites[0]!.url, 'http://old.test');
+});
+
+test('propagation in the document: the current tree\'s time per site, null at the origin and until a site has it; kept across a restart', () => {
+  const tracker = new PropagationTracker(new Date('2026-01-01T00:00:00Z'));
+  const m = (o: string, h: string | null, hAt: string | null): MirrorStatus[] => [
+    { name: 'zeta', origin: 'origin', treeDigest: o, sites: [cell('origin', 'Synced', o, '2026-01-01T01:00:00Z'), cell('hub', 'Synced', h, hAt)] },
+  ];
+  tracker.observe(m('d1', null, null), new Date('2026-01-01T01:00:05Z'));
+  assert.is(tracker.seconds('zeta', 'hub'), null, 'not there yet');
+  tracker.observe(m('d1', 'd1', '2026-01-01T01:00:42Z'), new Date('2026-01-01T01:01:00Z'));
+  assert.is(tracker.seconds('zeta', 'hub'), 42);
+  assert.is(tracker.seconds('zeta', 'origin'), null);
+  const doc = buildStatusDocument({ ...base, pass: passOf(m('d1', 'd1', '2026-01-01T01:00:42Z')), propagation: (mi, si) => tracker.seconds(mi, si) });
+  assert.equal(doc.mirrors.find((x) => x.name === 'zeta')?.sites.map((c) => [c.site, c.propagationSeconds]), [['origin', null], ['hub', 42]]);
+  assert.is(buildStatusDocument({ ...base, pass: passOf(m('d1', 'd1', null)) }).mirrors.find((x) => x.name === 'zeta')?.sites[1]?.propagationSeconds, undefined, 'no tracker: no field');
+
+  // A new process takes back what the old one committed, and measures a newer site from the origin's time.
+  const restored = m('d1', 'd1', '2026-01-01T01:00:42Z');
+  restored[0]!.sites[1]!.propagationSeconds = 42;
+  restored[0]!.sites.push(cell('leaf', 'OutOfSync', 'd0', null));
+  const next = new PropagationTracker(new Date('2026-01-02T00:00:00Z'));
+  next.restore(restored);
+  assert.is(next.seconds('zeta', 'hub'), 42);
+  const later = m('d1', 'd1', '2026-01-01T01:00:42Z');
+  later[0]!.sites.push(cell('leaf', 'Synced', 'd1', '2026-01-02T00:00:30Z'));
+  assert.equal(next.observe(later, new Date('2026-01-02T00:01:00Z')), [{ mirror: 'zeta', site: 'leaf', seconds: 82_830 }]);
+  assert.is(next.seconds('zeta', 'hub'), 42, 'the hub is not counted again');
+});
+
 test.run();
