@@ -107,6 +107,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     ...mk,
   });
   const siteReachable = new Gauge({ name: 'pulpdist_site_reachable', help: '1 when the last pass reached the site, else 0.', labelNames: ['site'], collect: () => rebuild(), ...mk });
+  const siteDegraded = new Gauge({ name: 'pulpdist_site_degraded', help: '1 when the site answers but lists no online Pulp worker (its syncs are not started), else 0.', labelNames: ['site'], collect: () => rebuild(), ...mk });
+  const siteStorage = new Gauge({
+    name: 'pulpdist_site_storage_bytes',
+    help: 'The site\'s status/ storage (kind: total, used, free); absent when Pulp gives no figure (object storage).',
+    labelNames: ['site', 'kind'],
+    collect: () => rebuild(),
+    ...mk,
+  });
   const siteLastSeen = new Gauge({
     name: 'pulpdist_site_last_seen_timestamp_seconds',
     help: 'Unix time when the controller last reached the site.',
@@ -164,10 +172,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     if (!doc || doc === built) return;
     built = doc;
     // Synchronous from reset to the last set: a scrape never sees a half-built set of series.
-    for (const g of [mirrorState, publishedVersion, publishedFiles, publishedBytes, lastSuccess, lastSyncBytes, siteReachable, siteLastSeen]) g.reset();
+    for (const g of [mirrorState, publishedVersion, publishedFiles, publishedBytes, lastSuccess, lastSyncBytes, siteReachable, siteLastSeen, siteDegraded, siteStorage]) g.reset();
     specErrors.set(doc.controller.specErrors.length);
     for (const site of doc.sites) {
       siteReachable.set({ site: site.name }, site.reachable ? 1 : 0);
+      siteDegraded.set({ site: site.name }, site.state === 'degraded' ? 1 : 0);
+      if (site.storage) for (const kind of ['total', 'used', 'free'] as const) siteStorage.set({ site: site.name, kind }, site.storage[kind]);
       const seen = site.lastSeen ? Date.parse(site.lastSeen) : NaN;
       if (Number.isFinite(seen)) siteLastSeen.set({ site: site.name }, seen / 1000);
     }
