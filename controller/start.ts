@@ -13,6 +13,7 @@ import { createSourceReader } from '../sources/reader.js';
 import { loadSpecFiles } from '../spec/load.js';
 import type { SiteSpec, SpecSet } from '../spec/types.js';
 import { openGitSource } from '../gitsource/source.js';
+import { CleanupSchedule } from './cleanup-schedule.js';
 import { systemClock } from './clock.js';
 import { createController, type Controller } from './loop.js';
 import { createMetrics } from '../web/metrics.js';
@@ -96,8 +97,14 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   // Kept across passes: published-manifest ETags, last sync times for schedules; the source reader's ETags and hash pool.
   const memory = createPassMemory();
   const sources = createSourceReader({ cacheDir: path.join(stateDir, 'manifest-cache') });
-  const reconcile = (specs: SpecSet, { signal }: { signal: AbortSignal }) =>
-    reconcilePass(specs, { clients: clientsFor(specs.sites), log, now, memory, sources }, { signal });
+  const cleanups = new CleanupSchedule({ log: log.child({ component: 'cleanup' }), now });
+  const reconcile = async (specs: SpecSet, { signal }: { signal: AbortSignal }) => {
+    const clients = clientsFor(specs.sites);
+    const result = await reconcilePass(specs, { clients, log, now, memory, sources }, { signal });
+    // After the pass, in the same cycle: never during this controller's syncs (cleanup-schedule.ts).
+    await cleanups.afterPass(specs, result, clients, { signal });
+    return result;
+  };
 
   const controller = createController(
     {

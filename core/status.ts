@@ -48,6 +48,20 @@ export interface SiteStorage {
 /** degraded: the site answers but cannot work (no online Pulp worker): its syncs are not started. */
 export type SiteHealth = 'reachable' | 'degraded' | 'unreachable';
 
+/** One orphan cleanup at a site (reconcilers/cleanup.ts). */
+export interface LastCleanup {
+  startedAt: string;
+  finishedAt: string;
+  result: 'completed' | 'failed';
+  removedContent: number | null;
+  removedArtifacts: number | null;
+  /** status/ `storage.used` before minus after; null when Pulp gives no storage figure. */
+  reclaimedBytes: number | null;
+  task: string | null;
+  /** Why it failed; empty when completed. */
+  message: string;
+}
+
 export interface SiteStatus {
   name: string;
   url: string;
@@ -61,6 +75,8 @@ export interface SiteStatus {
   storage?: SiteStorage | null;
   /** True when free space is under the site's `storage.freeSpaceWarning` (default 10%); absent when unknown. */
   diskLow?: boolean;
+  /** The controller's last orphan cleanup there; absent before the first. */
+  lastCleanup?: LastCleanup;
   pulpVersion: string | null;
   lastSeen: string | null;
   message: string;

@@ -54,6 +54,11 @@ export function degradedMessage(site: ObservedSite | undefined): string | null {
   return healthOf(site) === 'degraded' ? `degraded: ${NO_WORKER}; its syncs and publishes wait until one is back` : null;
 }
 
+/** Free space under the Site's `storage.freeSpaceWarning` share of the disk (default 10%). */
+export function diskLow(storage: SiteStorage, warning = 0.1): boolean {
+  return storage.total > 0 && storage.free / storage.total < warning;
+}
+
 /** A sync's need against a disk: its bytes plus a block per file. */
 export function syncNeed(estimate: { files: number; bytes: number }): number {
   return estimate.bytes + estimate.files * PER_FILE_OVERHEAD;

@@ -6,7 +6,7 @@ import type { LastSync, MirrorSiteStatus, MirrorState, MirrorStatus, SiteStatus 
 import { entryDoing, type DesiredState, type ObservedState, type Plan, type PlanEntry } from './plan-types.js';
 import type { EntryResult } from './pass-types.js';
 import { syncKey } from './names.js';
-import { degradedMessage, healthOf } from './site-health.js';
+import { degradedMessage, diskLow, healthOf } from './site-health.js';
 
 export interface StatusInput {
   desired: DesiredState;
@@ -106,6 +106,7 @@ export function siteStatuses(desired: DesiredState, observed: ObservedState, las
         reachable: !!o?.reachable,
         state: healthOf(o),
         ...(o?.storage !== undefined ? { storage: o.storage } : {}),
+        ...(o?.storage ? { diskLow: diskLow(o.storage, s.storage?.freeSpaceWarning) } : {}),
         pulpVersion: o?.pulpVersion ?? null,
         lastSeen: o?.seenAt ?? lastSeen.get(s.name) ?? null,
         message: degradedMessage(o) ?? (o?.reachable ? (o.embedded ? 'pulpdist site' : 'Pulp') : `unreachable: ${o?.error ?? 'not observed'}`),

@@ -4,6 +4,7 @@
  */
 import { siteHealthOf, type SiteStatus } from '../core/status.js';
 import { formatBytes } from '../core/units.js';
+import { formatAge } from './format.js';
 
 /** `1.1 GiB free of 20.0 GiB (5%)`, `no figure (object storage)` when Pulp gives none, null when never observed. */
 export function diskText(s: Pick<SiteStatus, 'storage'>): string | null {
@@ -28,4 +29,12 @@ export function healthWord(s: Pick<SiteStatus, 'reachable' | 'state'>): 'yes' | 
 export function siteFileView(s: SiteStatus): Omit<SiteStatus, 'storage'> {
   const { storage: _storage, ...rest } = s;
   return rest;
+}
+
+/** `last cleanup 3h ago: 120.0 MiB reclaimed`, or null before the first. */
+export function cleanupText(s: Pick<SiteStatus, 'lastCleanup'>, now: Date): string | null {
+  const c = s.lastCleanup;
+  if (!c) return null;
+  const what = c.result === 'failed' ? `failed: ${c.message}` : c.reclaimedBytes === null ? 'reclaimed: unknown' : `${formatBytes(c.reclaimedBytes)} reclaimed`;
+  return `last cleanup ${formatAge(c.finishedAt, now)} ago: ${what}`;
 }

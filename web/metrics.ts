@@ -115,6 +115,20 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     collect: () => rebuild(),
     ...mk,
   });
+  const siteCleanupReclaimed = new Gauge({
+    name: 'pulpdist_site_last_cleanup_reclaimed_bytes',
+    help: 'Bytes the controller\'s last orphan cleanup at the site gave back (status/ storage.used before minus after).',
+    labelNames: ['site'],
+    collect: () => rebuild(),
+    ...mk,
+  });
+  const siteCleanupTime = new Gauge({
+    name: 'pulpdist_site_last_cleanup_timestamp_seconds',
+    help: 'Unix time when the controller\'s last completed orphan cleanup at the site finished.',
+    labelNames: ['site'],
+    collect: () => rebuild(),
+    ...mk,
+  });
   const siteLastSeen = new Gauge({
     name: 'pulpdist_site_last_seen_timestamp_seconds',
     help: 'Unix time when the controller last reached the site.',
@@ -172,12 +186,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     if (!doc || doc === built) return;
     built = doc;
     // Synchronous from reset to the last set: a scrape never sees a half-built set of series.
-    for (const g of [mirrorState, publishedVersion, publishedFiles, publishedBytes, lastSuccess, lastSyncBytes, siteReachable, siteLastSeen, siteDegraded, siteStorage]) g.reset();
+    for (const g of [mirrorState, publishedVersion, publishedFiles, publishedBytes, lastSuccess, lastSyncBytes, siteReachable, siteLastSeen, siteDegraded, siteStorage, siteCleanupReclaimed, siteCleanupTime]) g.reset();
     specErrors.set(doc.controller.specErrors.length);
     for (const site of doc.sites) {
       siteReachable.set({ site: site.name }, site.reachable ? 1 : 0);
       siteDegraded.set({ site: site.name }, site.state === 'degraded' ? 1 : 0);
       if (site.storage) for (const kind of ['total', 'used', 'free'] as const) siteStorage.set({ site: site.name, kind }, site.storage[kind]);
+      const c = site.lastCleanup;
+      if (c?.result === 'completed') {
+        if (c.reclaimedBytes !== null) siteCleanupReclaimed.set({ site: site.name }, c.reclaimedBytes);
+        const at = Date.parse(c.finishedAt);
+        if (Number.isFinite(at)) siteCleanupTime.set({ site: site.name }, at / 1000);
+      }
       const seen = site.lastSeen ? Date.parse(site.lastSeen) : NaN;
       if (Number.isFinite(seen)) siteLastSeen.set({ site: site.name }, seen / 1000);
     }

@@ -12,7 +12,7 @@ import { html, joinHtml, trusted, type Html } from '../core/html.js';
 import { STATE_ORDER, type MirrorSiteStatus, type StatusDocument } from '../core/status.js';
 import { formatDuration } from '../core/units.js';
 import { STATE_COLOURS, formatAge, shortCommit, shortDigest, spanMs } from '../status/format.js';
-import { diskText, healthWord } from '../status/site-disk.js';
+import { cleanupText, diskText, healthWord } from '../status/site-disk.js';
 import { computeTopology, renderTopologySvg, siteOrder } from './topology.js';
 
 export interface PageOptions {
@@ -172,7 +172,7 @@ function renderSites(doc: StatusDocument, order: string[], now: Date): Html {
   const rank = new Map(order.map((name, i) => [name, i]));
   for (const s of [...doc.sites].sort((a, b) => (rank.get(a.name) ?? 0) - (rank.get(b.name) ?? 0))) {
     out.push(
-      html`<tr data-site="${s.name}"><th scope="row">${s.name}</th><td class="${{ yes: 'ok', degraded: 'warn', no: 'bad' }[healthWord(s)]}">${healthWord(s)}</td><td>${s.upstream ?? '—'}</td><td>${s.pulpVersion ?? '—'}</td><td class="disk${s.diskLow ? ' warn' : ''}">${diskText(s) ?? '—'}</td><td>${s.lastSeen ? html`${age(s.lastSeen, now)} ago` : 'never'}</td><td><code>${s.url}</code></td><td>${s.message}</td></tr>`,
+      html`<tr data-site="${s.name}"><th scope="row">${s.name}</th><td class="${{ yes: 'ok', degraded: 'warn', no: 'bad' }[healthWord(s)]}">${healthWord(s)}</td><td>${s.upstream ?? '—'}</td><td>${s.pulpVersion ?? '—'}</td><td class="disk${s.diskLow ? ' warn' : ''}">${diskText(s) ?? '—'}${cleanupText(s, now) ? html`<br><small>${cleanupText(s, now)}</small>` : ''}</td><td>${s.lastSeen ? html`${age(s.lastSeen, now)} ago` : 'never'}</td><td><code>${s.url}</code></td><td>${s.message}</td></tr>`,
     );
   }
   out.push(html`</tbody></table></section>`);

@@ -18,7 +18,12 @@ function doc(): StatusDocument {
   const d = sampleStatus(NOW);
   d.sites = d.sites.map((s) => {
     if (s.name === 'hub') return { ...s, state: 'degraded' as const, storage: { total: 20 * GiB, used: 19 * GiB, free: 1 * GiB }, diskLow: true, message: 'degraded: no online Pulp worker; its syncs and publishes wait until one is back' };
-    if (s.name === 'origin') return { ...s, state: 'reachable' as const, storage: { total: 100 * GiB, used: 40 * GiB, free: 60 * GiB }, diskLow: false };
+    if (s.name === 'origin') {
+      return {
+        ...s, state: 'reachable' as const, storage: { total: 100 * GiB, used: 40 * GiB, free: 60 * GiB }, diskLow: false,
+        lastCleanup: { startedAt: '2026-11-25T08:59:00Z', finishedAt: '2026-11-25T09:00:00Z', result: 'completed' as const, removedContent: 12, removedArtifacts: 10, reclaimedBytes: 3 * GiB, task: '/pulp/api/v3/tasks/1/', message: '' },
+      };
+    }
     if (s.name === 'leaf') return { ...s, state: 'reachable' as const, storage: null };
     return s;
   });
@@ -32,7 +37,7 @@ test('page: the sites table says degraded and why, and shows the disk', () => {
   assert.match(row('hub'), /<td class="disk warn">1\.0 GiB free of 20\.0 GiB \(5%\)<\/td>/);
   assert.match(row('hub'), /no online Pulp worker/);
   assert.match(row('origin'), /<td class="ok">yes<\/td>/);
-  assert.match(row('origin'), /<td class="disk">60\.0 GiB free of 100 GiB \(60%\)<\/td>/);
+  assert.match(row('origin'), /<td class="disk">60\.0 GiB free of 100 GiB \(60%\)<br><small>last cleanup 3h ago: 3\.0 GiB reclaimed<\/small><\/td>/);
   assert.match(row('leaf'), /no figure \(object storage\)/);
   assert.match(row('edge'), /<td class="bad">no<\/td>/);
 });
@@ -40,7 +45,7 @@ test('page: the sites table says degraded and why, and shows the disk', () => {
 test('terminal: the sites line says degraded, why, and the disk', () => {
   const text = renderStatusText(doc(), { now: NOW, colour: false });
   assert.match(text, /hub degraded: degraded: no online Pulp worker; its syncs and publishes wait until one is back · disk 1\.0 GiB free of 20\.0 GiB \(5%\)/);
-  assert.match(text, /origin up \(pulp 3\.24\.0\) · disk 60\.0 GiB free of 100 GiB \(60%\)/);
+  assert.match(text, /origin up \(pulp 3\.24\.0\) · disk 60\.0 GiB free of 100 GiB \(60%\) · last cleanup 3h ago: 3\.0 GiB reclaimed/);
 });
 
 test('metrics: degraded and storage per site; none for a site without a figure', async () => {
@@ -52,6 +57,9 @@ test('metrics: degraded and storage per site; none for a site without a figure',
   assert.match(text, new RegExp(`^pulpdist_site_storage_bytes\\{site="hub",kind="free"\\} ${GiB}$`, 'm'));
   assert.match(text, new RegExp(`^pulpdist_site_storage_bytes\\{site="origin",kind="total"\\} ${100 * GiB}$`, 'm'));
   assert.not.match(text, /pulpdist_site_storage_bytes\{site="leaf"/);
+  assert.match(text, new RegExp(`^pulpdist_site_last_cleanup_reclaimed_bytes\\{site="origin"\\} ${3 * GiB}$`, 'm'));
+  assert.match(text, /^pulpdist_site_last_cleanup_timestamp_seconds\{site="origin"\} 1795597200$/m);
+  assert.not.match(text, /pulpdist_site_last_cleanup_reclaimed_bytes\{site="hub"/);
 });
 
 test('status files: health and diskLow, not the storage figures (they change with every write)', () => {
