@@ -68,6 +68,7 @@ examples:
 exit codes:
   0  every cleanup completed
   1  a cleanup failed or was skipped, or invalid specs
+  2  usage: an unknown option or site, a bad --protection-time
 `,
   async run({ values }) {
     const level = String(values['log-level'] ?? 'warn');
