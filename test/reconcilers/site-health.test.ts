@@ -5,6 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { renderMarkdown } from '../../cli/reporters/plan.js';
 import { desiredState } from '../../reconcilers/desired.js';
 import { plan } from '../../reconcilers/plan.js';
 import { mirrorStatuses } from '../../reconcilers/status.js';
@@ -49,6 +50,10 @@ test('degraded site: its syncs become noops that say why, no distribution create
   assert.is(p.entries.filter((e) => e.site === 'origin' && e.action === 'sync').length, 3);
   assert.equal(p.sites.map((s) => [s.name, s.health]), [['origin', 'reachable'], ['hub', 'degraded']]);
   assert.match(p.sites[1]!.message, /degraded: no online Pulp worker/);
+  // The merge-request note says it too.
+  const md = renderMarkdown(p);
+  assert.match(md, /^\| hub \| \*\*degraded\*\* \|/m);
+  assert.match(md, /^\*\*hub\*\*: degraded: no online Pulp worker/m);
   assert.is(healthOf(hub), 'degraded');
   assert.is(healthOf(emptySite('x', { reachable: false })), 'unreachable');
   // A site observed before workers were counted (no field) is not degraded.
