@@ -6,8 +6,9 @@
  *  - every `orphanCleanup.interval` (default a day), counted from the controller's start: a
  *    controller that restarts often does not clean each time;
  *  - after a pass that removed mirrors there or synced there (with `retainVersions`, a sync drops
- *    the oldest version), at most once per protection time (orphans younger than it are kept
- *    anyway, so sooner would find the same ones) and never more often than the interval.
+ *    the oldest version), at most once an hour, or once per protection time when that is longer
+ *    (orphans younger than it are kept anyway, so sooner would find the same ones; on a large Pulp
+ *    a cleanup scans every content unit), and never more often than the interval.
  * Degraded or unreachable sites wait; a cleanup skipped because syncs are running there (another
  * writer's) is tried again after the next pass. The last result per site goes into the status
  * document (SiteStatus.lastCleanup) every pass.
@@ -21,7 +22,7 @@ import { SPEC_DEFAULTS } from '../spec/normalize.js';
 import type { SiteSpec, SpecSet } from '../spec/types.js';
 
 /** The shortest gap between two cleanups a pass asks for, whatever the protection time. */
-const MIN_DIRTY_GAP_MS = 60_000;
+const MIN_DIRTY_GAP_MS = 3_600_000;
 
 export interface CleanupScheduleDeps {
   log: Logger;
