@@ -2,10 +2,15 @@
  * A degraded site and the disk view where people look: the page's sites table, `pulpdist status`
  * in a terminal, /metrics and the status files, from one status document.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { StatusDocument } from '../../core/status.js';
 import { renderStatusText } from '../../cli/commands/status.js';
+import { SCHEMA_DIR } from '../../core/paths.js';
 import { renderStatusFiles } from '../../status/files.js';
 import { sampleStatus } from '../../testkit/status-fixture.js';
 import { createMetrics, metricsText } from '../../web/metrics.js';
@@ -68,6 +73,19 @@ test('status files: health and diskLow, not the storage figures (they change wit
   assert.match(hub, /^state: degraded$/m);
   assert.match(hub, /^diskLow: true$/m);
   assert.not.match(hub, /storage|free:/);
+});
+
+test('the document with health, storage, diskLow and lastCleanup is valid against schemas/status.schema.json, and the schema can fail', () => {
+  const ajv = new Ajv.default({ allErrors: true, strict: true });
+  addFormats.default(ajv);
+  const validate = ajv.compile(JSON.parse(readFileSync(path.join(SCHEMA_DIR, 'status.schema.json'), 'utf8')) as object);
+  assert.ok(validate(doc()), JSON.stringify(validate.errors));
+  const bad = doc() as unknown as { sites: Record<string, unknown>[] };
+  bad.sites[0]!.state = 'sleepy';
+  assert.not.ok(validate(bad));
+  const noFigure = doc() as unknown as { sites: Record<string, unknown>[] };
+  noFigure.sites[0]!.storage = { total: 1 };
+  assert.not.ok(validate(noFigure));
 });
 
 test.run();
