@@ -65,7 +65,18 @@ export class CleanupSchedule {
     await Promise.all(due.map(async (s) => {
       const client = clients.get(s.name);
       if (!client) return;
-      const r = await cleanupSite(s.name, client, { signal: opts.signal, now, protectionMs: s.orphanCleanup?.protectionMs ?? SPEC_DEFAULTS.orphanProtectionMs });
+      let r: CleanupResult;
+      try {
+        r = await cleanupSite(s.name, client, { signal: opts.signal, now, protectionMs: s.orphanCleanup?.protectionMs ?? SPEC_DEFAULTS.orphanProtectionMs });
+      } catch (err) {
+        // Shutdown, the deadline or a newer commit: the pass before it is done and its result
+        // stands; the cleanup is due again after the next pass.
+        if (opts.signal.aborted) {
+          log.info('orphan cleanup interrupted', { site: s.name });
+          return;
+        }
+        throw err;
+      }
       if (r.result === 'skipped') {
         log.info('orphan cleanup postponed', { site: s.name, reason: r.message });
         return;
