@@ -115,6 +115,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     collect: () => rebuild(),
     ...mk,
   });
+  const siteDiskLow = new Gauge({
+    name: 'pulpdist_site_disk_low',
+    help: '1 when the site\'s free space is under its storage.freeSpaceWarning (default 10%), else 0; absent without a storage figure.',
+    labelNames: ['site'],
+    collect: () => rebuild(),
+    ...mk,
+  });
   const siteCleanupReclaimed = new Gauge({
     name: 'pulpdist_site_last_cleanup_reclaimed_bytes',
     help: 'Bytes the controller\'s last orphan cleanup at the site gave back (status/ storage.used before minus after).',
@@ -186,12 +193,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     if (!doc || doc === built) return;
     built = doc;
     // Synchronous from reset to the last set: a scrape never sees a half-built set of series.
-    for (const g of [mirrorState, publishedVersion, publishedFiles, publishedBytes, lastSuccess, lastSyncBytes, siteReachable, siteLastSeen, siteDegraded, siteStorage, siteCleanupReclaimed, siteCleanupTime]) g.reset();
+    for (const g of [mirrorState, publishedVersion, publishedFiles, publishedBytes, lastSuccess, lastSyncBytes, siteReachable, siteLastSeen, siteDegraded, siteStorage, siteDiskLow, siteCleanupReclaimed, siteCleanupTime]) g.reset();
     specErrors.set(doc.controller.specErrors.length);
     for (const site of doc.sites) {
       siteReachable.set({ site: site.name }, site.reachable ? 1 : 0);
       siteDegraded.set({ site: site.name }, site.state === 'degraded' ? 1 : 0);
       if (site.storage) for (const kind of ['total', 'used', 'free'] as const) siteStorage.set({ site: site.name, kind }, site.storage[kind]);
+      if (site.diskLow !== undefined) siteDiskLow.set({ site: site.name }, site.diskLow ? 1 : 0);
       const c = site.lastCleanup;
       if (c?.result === 'completed') {
         if (c.reclaimedBytes !== null) siteCleanupReclaimed.set({ site: site.name }, c.reclaimedBytes);

@@ -65,6 +65,9 @@ test('metrics: degraded and storage per site; none for a site without a figure',
   assert.match(text, new RegExp(`^pulpdist_site_last_cleanup_reclaimed_bytes\\{site="origin"\\} ${3 * GiB}$`, 'm'));
   assert.match(text, /^pulpdist_site_last_cleanup_timestamp_seconds\{site="origin"\} 1795597200$/m);
   assert.not.match(text, /pulpdist_site_last_cleanup_reclaimed_bytes\{site="hub"/);
+  assert.match(text, /^pulpdist_site_disk_low\{site="hub"\} 1$/m);
+  assert.match(text, /^pulpdist_site_disk_low\{site="origin"\} 0$/m);
+  assert.not.match(text, /pulpdist_site_disk_low\{site="leaf"/);
 });
 
 test('status files: health and diskLow, not the storage figures (they change with every write)', () => {
