@@ -45,6 +45,8 @@ test('page: the sites table says degraded and why, and shows the disk', () => {
   assert.match(row('origin'), /<td class="disk">60\.0 GiB free of 100 GiB \(60%\)<br><small>last cleanup 3h ago: 3\.0 GiB reclaimed<\/small><\/td>/);
   assert.match(row('leaf'), /no figure \(object storage\)/);
   assert.match(row('edge'), /<td class="bad">no<\/td>/);
+  // The topology picture names it too.
+  assert.match(page, /<g class="node[^"]*" data-site="hub"[^>]*>\s*<title>hub: degraded · /);
 });
 
 test('terminal: the sites line says degraded, why, and the disk', () => {
