@@ -63,6 +63,18 @@ test('the embedded site started with --workers 0 answers status/ as a real Pulp 
   assert.is(s.status, 200);
   assert.equal(s.body.online_workers, []);
   assert.ok(s.body.storage && s.body.storage.total > 0 && s.body.storage.free > 0, JSON.stringify(s.body.storage));
+  // A worker's task waits (worker null, not started); an immediate one (a delete) runs in the API.
+  const made = await call(edge!, 'POST', '/pulp/api/v3/repositories/file/file/', { name: 'probe' });
+  assert.is(made.status, 201);
+  const dist = await call(edge!, 'POST', '/pulp/api/v3/distributions/file/file/', { name: 'probe', base_path: 'probe', repository: made.body.pulp_href });
+  assert.is(dist.status, 202);
+  const waiting = await call(edge!, 'GET', dist.body.task);
+  assert.equal([waiting.body.state, waiting.body.worker, waiting.body.started_at], ['waiting', null, null]);
+  const del = await call(edge!, 'DELETE', made.body.pulp_href);
+  const deleted = await call(edge!, 'GET', del.body.task);
+  assert.equal([deleted.body.state, deleted.body.worker], ['completed', null]);
+  const canceled = await call(edge!, 'PATCH', dist.body.task, { state: 'canceled' });
+  assert.is(canceled.status, 200);
 });
 
 test('plan: the site is degraded, its syncs and distribution creates held with the reason', async () => {
