@@ -131,4 +131,15 @@ test('usage: a bad --protection-time or an unknown --site is exit 2 with the rea
   assert.match(unknown.stderr, /unknown site "nope"/);
 });
 
+test('a site that cannot be reached: one FAILED line with the cause, no stack, exit 1', async () => {
+  await setup;
+  const more = path.join(dir, 'specs-gone');
+  await mkdir(more, { recursive: true });
+  await writeFile(path.join(more, 'gone.yaml'), ['apiVersion: pulpdist/v1', 'kind: Site', 'metadata: {name: gone}', 'spec: {pulp: {url: "http://127.0.0.1:9"}}', ''].join('\n'));
+  const r = await runCli(['cleanup', '--specs', more, '--request-timeout', '5s'], { env: env(), timeoutMs: 120_000 });
+  assert.is(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /^gone: FAILED: .*127\.0\.0\.1:9/m);
+  assert.not.match(r.stdout + r.stderr, /\n\s+at /);
+});
+
 test.run();

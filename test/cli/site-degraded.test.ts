@@ -94,6 +94,15 @@ test('plan: the site is degraded, its syncs and distribution creates held with t
   assert.match(text.stdout, /site edge \(pulpdist site [^)]*\): degraded: no online Pulp worker/);
 });
 
+test('cleanup: skipped at the degraded site (its task would only wait), with the reason; exit 1', async () => {
+  await setup;
+  const r = await runCli(['cleanup', '--specs', specs, '--site', 'edge'], { env: env() });
+  assert.is(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /^edge: skipped: site edge has no online Pulp worker$/m);
+  const waiting = await call(edge!, 'GET', '/pulp/api/v3/tasks/?state=waiting');
+  assert.is(waiting.body.count, 0);
+});
+
 test('apply: the other site converges at once, the degraded one starts no task; with its worker back it converges', async () => {
   await setup;
   // Were the pass waiting on a task no worker runs, it would hold until its 1 h deadline and the
