@@ -98,8 +98,8 @@ export class ControllerEvents implements LoopEvents {
     const now = this.o.now();
     const startedAt = doc.controller.startedAt;
     for (const site of doc.sites) {
-      const health: SiteHealth = site.reachable ? 'reachable' : 'unreachable';
-      this.#emit(siteHealthChange(site.name, this.#health.get(site.name), health, site.reachable ? (site.pulpVersion ? { pulpVersion: site.pulpVersion } : {}) : { reason: site.message }));
+      const health: SiteHealth = site.state ?? (site.reachable ? 'reachable' : 'unreachable');
+      this.#emit(siteHealthChange(site.name, this.#health.get(site.name), health, health === 'reachable' ? (site.pulpVersion ? { pulpVersion: site.pulpVersion } : {}) : { reason: site.message }));
       this.#health.set(site.name, health);
     }
     for (const m of doc.mirrors) {

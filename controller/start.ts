@@ -16,6 +16,7 @@ import { loadSpecFiles } from '../spec/load.js';
 import type { SiteSpec, SpecSet } from '../spec/types.js';
 import { openGitSource } from '../gitsource/source.js';
 import type { GitSource } from '../gitsource/types.js';
+import { CleanupSchedule } from './cleanup-schedule.js';
 import { systemClock } from './clock.js';
 import { ControllerEvents } from './events.js';
 import { restoreHistory } from './history.js';
@@ -125,8 +126,14 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   const memory = createPassMemory();
   const restored = statusBranch ? await restoreHistory(source, memory, { log, signal: AbortSignal.timeout(START_GIT_TIMEOUT_MS) }) : null;
   const sources = createSourceReader({ cacheDir: path.join(stateDir, 'manifest-cache') });
-  const reconcile = (specs: SpecSet, { signal, onEvent }: { signal: AbortSignal; onEvent?: (e: PassEvent) => void }) =>
-    reconcilePass(specs, { clients: clientsFor(specs.sites), log, now, memory, sources, ...(onEvent ? { onEvent } : {}) }, { signal });
+  const cleanups = new CleanupSchedule({ log: log.child({ component: 'cleanup' }), now });
+  const reconcile = async (specs: SpecSet, { signal, onEvent }: { signal: AbortSignal; onEvent?: (e: PassEvent) => void }) => {
+    const clients = clientsFor(specs.sites);
+    const result = await reconcilePass(specs, { clients, log, now, memory, sources, ...(onEvent ? { onEvent } : {}) }, { signal });
+    // After the pass, in the same cycle: never during this controller's syncs (cleanup-schedule.ts).
+    await cleanups.afterPass(specs, result, clients, { signal });
+    return result;
+  };
 
   const controller = createController(
     {

@@ -72,15 +72,53 @@ export interface MirrorStatus {
   sites: MirrorSiteStatus[];
 }
 
+/** status/ `storage`: bytes of the filesystem Pulp keeps artifacts on. */
+export interface SiteStorage {
+  total: number;
+  used: number;
+  free: number;
+}
+
+/** degraded: the site answers but cannot work (no online Pulp worker): its syncs are not started. */
+export type SiteHealth = 'reachable' | 'degraded' | 'unreachable';
+
+/** One orphan cleanup at a site (reconcilers/cleanup.ts). */
+export interface LastCleanup {
+  startedAt: string;
+  finishedAt: string;
+  result: 'completed' | 'failed';
+  removedContent: number | null;
+  removedArtifacts: number | null;
+  /** status/ `storage.used` before minus after; null when Pulp gives no storage figure. */
+  reclaimedBytes: number | null;
+  task: string | null;
+  /** Why it failed; empty when completed. */
+  message: string;
+}
+
 export interface SiteStatus {
   name: string;
   url: string;
   /** The site this one pulls from (spec.upstream); null or absent = pulls from each mirror's origin. */
   upstream?: string | null;
+  /** Kept for readers of the first status format: true unless `state` is unreachable. */
   reachable: boolean;
+  /** Always written since health was added; absent in documents written before (read it with `siteHealthOf`). */
+  state?: SiteHealth;
+  /** Its status/ storage; null when Pulp gives no figure (object storage); absent when the site was not seen. */
+  storage?: SiteStorage | null;
+  /** True when free space is under the site's `storage.freeSpaceWarning` (default 10%); absent when unknown. */
+  diskLow?: boolean;
+  /** The controller's last orphan cleanup there; absent before the first. */
+  lastCleanup?: LastCleanup;
   pulpVersion: string | null;
   lastSeen: string | null;
   message: string;
+}
+
+/** A site's health, also from a document written before `state` existed. */
+export function siteHealthOf(s: Pick<SiteStatus, 'reachable' | 'state'>): SiteHealth {
+  return s.state ?? (s.reachable ? 'reachable' : 'unreachable');
 }
 
 export interface SpecErrorStatus {

@@ -208,6 +208,7 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
     site: name,
 
     status: (opts) => call<PulpStatus>({ method: 'GET', url: kindUrl('status'), auth: 'optional', expect: [200], signal: opts?.signal }),
+    cleanupOrphans: (body, opts) => viaTask('POST', new URL('orphans/cleanup/', apiRootUrl), { orphan_protection_time: body.protectionMinutes }, opts),
 
     listRepositories: (filter, opts) => list<FileRepository>('repository', filter, opts),
     createRepository: (body, opts) => create<FileRepository>('repository', body, opts),

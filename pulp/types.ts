@@ -180,6 +180,11 @@ export interface PulpClient {
   /** The site name, for messages. */
   readonly site: string;
   status(opts?: CallOptions): Promise<PulpStatus>;
+  /**
+   * POST orphans/cleanup/ and wait for the task: content no repository version references, then
+   * artifacts no content references, older than `protectionMinutes` (0 = all), go. Server-wide.
+   */
+  cleanupOrphans(body: { protectionMinutes: number }, opts?: TaskCallOptions): Promise<Task>;
 
   listRepositories(filter?: ListFilter, opts?: CallOptions): Promise<FileRepository[]>;
   createRepository(body: FileRepositoryCreate, opts?: CallOptions): Promise<FileRepository>;

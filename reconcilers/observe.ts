@@ -13,6 +13,7 @@ import type { SiteSpec } from '../spec/types.js';
 import { hrefId, isManaged, MANAGED_SELECTOR, parseTreeLabel, TREE_LABEL, versionNumberOf } from './names.js';
 import type { ObservedSite, ObservedState, SourceTree, TreeSummary } from './plan-types.js';
 import type { PublishedCache } from './published-cache.js';
+import { onlineWorkersOf, storageOf } from './site-health.js';
 import { treeOfText } from './tree.js';
 
 export interface ObserveOptions {
@@ -76,6 +77,7 @@ export async function observeSite(site: SiteSpec, client: PulpClient, cache: Pub
     return {
       name: site.name, reachable: true, error: null, ...described,
       repositories, remotes: byName<FileRemote>(remotes), distributions, published, seenAt,
+      onlineWorkers: onlineWorkersOf(status), storage: storageOf(status),
     };
   } catch (err) {
     // A site's own failures (HTTP, connection, auth, config) make it unreachable; a bug stays loud.

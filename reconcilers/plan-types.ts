@@ -7,6 +7,7 @@ import type {
   FileDistribution, FileDistributionCreate, FileRemote, FileRemoteCreate, FileRepository, FileRepositoryCreate, Href, Labels,
 } from '../pulp/types.js';
 import type { MirrorSchedule, MirrorSource, SiteSpec } from '../spec/types.js';
+import type { SiteStorage } from '../core/status.js';
 
 /** The Pulp object kinds pulpdist creates, in the order they are created. */
 export type ObjectKind = 'repository' | 'remote' | 'distribution';
@@ -100,6 +101,10 @@ export interface ObservedSite {
   published: ReadonlyMap<string, TreeSummary | null>;
   /** When the site answered (ISO time), for status. */
   seenAt: string | null;
+  /** Online workers its status/ listed (0 = degraded: site-health.ts); absent when not observed. */
+  onlineWorkers?: number;
+  /** Its status/ storage; null = no figure (object storage); absent when not observed. */
+  storage?: SiteStorage | null;
 }
 
 /**
@@ -214,6 +219,8 @@ export interface PublishEntry extends EntryBase {
 export interface NoopEntry extends EntryBase {
   kind: 'sync';
   action: 'noop';
+  /** Held by a safety rule (a sync that would not fit): the placement is Blocked, not Pending. */
+  blocked?: true;
 }
 
 /** One step of a plan, tagged by `action`. */
@@ -229,6 +236,12 @@ export interface PlanSite {
   embedded: boolean;
   pulpVersion: string | null;
   message: string;
+  /** Observed sites: reachable or degraded (site-health.ts). */
+  health?: 'reachable' | 'degraded';
+  /** Observed sites: status/ storage, null when Pulp gives no figure. */
+  storage?: SiteStorage | null;
+  /** Observed sites: bytes the syncs this plan starts there add (their estimates plus a block per file). */
+  adds?: number;
 }
 
 export interface PlanSummary {

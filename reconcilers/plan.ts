@@ -13,6 +13,7 @@ import type {
 import { planDistribution } from './distribution.js';
 import { planRemote } from './remote.js';
 import { planRepository } from './repository.js';
+import { SiteHolds } from './site-health.js';
 import { planSync } from './sync.js';
 
 const KIND_ORDER: Record<EntryKind, number> = { repository: 0, remote: 1, distribution: 2, sync: 3, publication: 4 };
@@ -42,6 +43,8 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
   const entries: PlanEntry[] = [];
   const warnings: string[] = [];
   const sites = planSites(desired, observed, warnings);
+  // Degraded sites and full disks hold their syncs (site-health.ts); the rest of the pass goes on.
+  const holds = new SiteHolds(observed.sites);
 
   // What each placement will publish once this plan has run: a tree, or why it is unknown.
   const willPublish = new Map<string, TreeSummary | string>();
@@ -62,7 +65,7 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
         planRepository(p, repo),
         planRemote(p, remote, site.embedded),
         planDistribution(p, dist, repo),
-      ]) if (e) entries.push(e);
+      ]) if (e && holds.allows(e)) entries.push(e);
 
       let want: TreeSummary | string;
       if (p.feeder === null) {
@@ -77,10 +80,10 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
         want = f === undefined ? `upstream ${p.feeder} not planned` : typeof f === 'string' ? `waiting: ${f}` : f;
       }
       const published = dist ? site.published.get(dist.name) ?? null : null;
-      const sync = planSync({
+      const sync = holds.admit(planSync({
         mirror: m, placement: p, repository: repo, remote, distribution: dist, published, want,
         now: opts.now, lastSyncAt: opts.lastSyncAt?.get(key),
-      });
+      }));
       if (sync) entries.push(sync);
       if (typeof want !== 'string' && (!sync || sync.action === 'sync')) willPublish.set(key, want);
       else if (sync?.action === 'publish') willPublish.set(key, `upstream ${p.site} is publishing its latest version`);
@@ -88,6 +91,7 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
     }
   }
 
+  holds.annotate(sites);
   entries.push(...prunes(desired, observed));
   const blockedDeletes = massDeleteGuard(entries, observed, opts.allowMassDelete ?? false);
   if (blockedDeletes) warnings.push(blockedDeletes);

@@ -6,6 +6,7 @@ import type { LastSync, MirrorSiteStatus, MirrorState, MirrorStatus, SiteStatus 
 import { entryDoing, type DesiredState, type ObservedState, type Plan, type PlanEntry } from './plan-types.js';
 import type { EntryResult } from './pass-types.js';
 import { syncKey } from './names.js';
+import { degradedMessage, diskLow, healthOf } from './site-health.js';
 
 export interface StatusInput {
   desired: DesiredState;
@@ -72,7 +73,7 @@ export function mirrorStatuses(input: StatusInput): MirrorStatus[] {
         message = sourceTree ? 'publishes the source tree' : 'publishes its upstream tree (source not read)';
       } else {
         const waiting = todo.find((e) => e.action === 'noop');
-        state = waiting ? 'Pending' : 'OutOfSync';
+        state = waiting ? (waiting.blocked ? 'Blocked' : 'Pending') : 'OutOfSync';
         message = waiting ? waiting.reason : todo.length ? todo.map((e) => `${entryDoing(e)}: ${e.reason}`).join('; ') : 'differs from the source';
         if (input.dryRun && !waiting && todo.some((e) => e.action === 'sync' && e.syncReason === 'never-synced')) state = 'Pending';
       }
@@ -103,9 +104,12 @@ export function siteStatuses(desired: DesiredState, observed: ObservedState, las
         url: s.pulp.url,
         upstream: s.upstream ?? null,
         reachable: !!o?.reachable,
+        state: healthOf(o),
+        ...(o?.storage !== undefined ? { storage: o.storage } : {}),
+        ...(o?.storage ? { diskLow: diskLow(o.storage, s.storage?.freeSpaceWarning) } : {}),
         pulpVersion: o?.pulpVersion ?? null,
         lastSeen: o?.seenAt ?? lastSeen.get(s.name) ?? null,
-        message: o?.reachable ? (o.embedded ? 'pulpdist site' : 'Pulp') : `unreachable: ${o?.error ?? 'not observed'}`,
+        message: degradedMessage(o) ?? (o?.reachable ? (o.embedded ? 'pulpdist site' : 'Pulp') : `unreachable: ${o?.error ?? 'not observed'}`),
       };
     });
 }

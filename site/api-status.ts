@@ -21,7 +21,8 @@ export async function status(site: Site, ctx: Ctx): Promise<void> {
       { component: 'file', version: '1.14.5', package: 'pulp-file', domain_compatible: true },
       { component: 'pulpdist-site', version: site.version, package: 'pulpdist', domain_compatible: false },
     ],
-    online_workers: [
+    // `--workers 0`: no worker, as a real Pulp answers while its workers are down (extra4/106).
+    online_workers: site.tasks.workers === 0 ? [] : [
       {
         pulp_href: href.worker(site.workerId),
         pulp_created: site.startedAt,

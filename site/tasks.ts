@@ -47,7 +47,8 @@ export class TaskManager {
     private readonly store: Store,
     private readonly log: Logger,
     readonly workerHref: string,
-    private readonly workers: number,
+    /** Tasks run at once; 0 = no online worker (tasks wait, as on a Pulp whose workers are stopped). */
+    readonly workers: number,
   ) {}
 
   /** Mark tasks a previous process left unfinished as failed (their worker is gone). */

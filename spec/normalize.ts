@@ -13,6 +13,11 @@ export const SPEC_DEFAULTS = {
   downloadConcurrency: 10,
   retainVersions: 3,
   suspend: false,
+  /** Orphan cleanup: daily, sparing orphans younger than an hour (Pulp's own default is a day). */
+  orphanCleanupIntervalMs: 86_400_000,
+  orphanProtectionMs: 3_600_000,
+  /** Free space under this share of the disk is shown as a warning. */
+  freeSpaceWarning: 0.1,
 } as const;
 
 /** The shape the site schema guarantees. */
@@ -22,6 +27,8 @@ interface RawSite {
     pulp: { url: string; apiRoot?: string; contentOrigin?: string; tlsValidation?: boolean; auth?: SiteAuth };
     upstream?: string;
     limits?: { concurrentSyncs?: number; downloadConcurrency?: number; bandwidth?: string; shaper?: string };
+    orphanCleanup?: { enabled?: boolean; interval?: string; protectionTime?: string };
+    storage?: { freeSpaceWarning?: string };
   };
 }
 
@@ -48,7 +55,7 @@ function origin(url: string): string {
 
 export function normalizeSite(data: unknown, position: SourcePosition): SiteSpec {
   const raw = data as RawSite;
-  const { pulp, upstream, limits = {} } = raw.spec;
+  const { pulp, upstream, limits = {}, orphanCleanup = {}, storage = {} } = raw.spec;
   const url = origin(pulp.url);
   const site: SiteSpec = {
     name: raw.metadata.name,
@@ -63,6 +70,12 @@ export function normalizeSite(data: unknown, position: SourcePosition): SiteSpec
       concurrentSyncs: limits.concurrentSyncs ?? SPEC_DEFAULTS.concurrentSyncs,
       downloadConcurrency: limits.downloadConcurrency ?? SPEC_DEFAULTS.downloadConcurrency,
     },
+    orphanCleanup: {
+      enabled: orphanCleanup.enabled ?? true,
+      intervalMs: orphanCleanup.interval === undefined ? SPEC_DEFAULTS.orphanCleanupIntervalMs : parseDuration(orphanCleanup.interval),
+      protectionMs: orphanCleanup.protectionTime === undefined ? SPEC_DEFAULTS.orphanProtectionMs : parseDuration(orphanCleanup.protectionTime),
+    },
+    storage: { freeSpaceWarning: storage.freeSpaceWarning === undefined ? SPEC_DEFAULTS.freeSpaceWarning : Number(storage.freeSpaceWarning.slice(0, -1)) / 100 },
     position,
   };
   if (pulp.auth) {

@@ -46,6 +46,10 @@ export interface SiteSpec {
     /** Origin of the `pulpdist shaper` this site's remotes download through (`proxy_url`); undefined = none. */
     shaper?: string;
   };
+  /** spec.orphanCleanup, defaults filled in (normalize.ts always sets it; absent only in hand-built specs). */
+  orphanCleanup?: { enabled: boolean; intervalMs: number; protectionMs: number };
+  /** spec.storage: `freeSpaceWarning` as a share of the disk, 0.1 = 10% (normalize.ts always sets it). */
+  storage?: { freeSpaceWarning: number };
   position: SourcePosition;
 }
 

@@ -5,6 +5,7 @@
  * Layout under `status/`: `mirrors/NAME.yaml`, `sites/NAME.yaml`, `controller.yaml` (commit
  * applied, spec errors) and `README.md` (the human table).
  */
+import { siteFileView } from './site-disk.js';
 import YAML from 'yaml';
 import type { MirrorState, StatusDocument } from '../core/status.js';
 import { redact } from '../core/redact.js';
@@ -25,7 +26,7 @@ export function renderStatusFiles(doc: StatusDocument): Map<string, string> {
   const files = new Map<string, string>();
   const y = (v: unknown): string => HEADER + redact(YAML.stringify(v, { lineWidth: 0 }));
   files.set('controller.yaml', y(doc.controller));
-  for (const s of doc.sites) files.set(`sites/${s.name}.yaml`, y(s));
+  for (const s of doc.sites) files.set(`sites/${s.name}.yaml`, y(siteFileView(s)));
   for (const m of doc.mirrors) files.set(`mirrors/${m.name}.yaml`, y(m));
   files.set('README.md', redact(renderReadme(doc)));
   return files;

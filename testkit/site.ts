@@ -16,7 +16,8 @@ export interface RunningSite {
   pid: number;
   stop(): Promise<void>;
   kill(): Promise<void>;
-  restart(): Promise<void>;
+  /** `extraArgs` replaces the options given at start (e.g. a site started with `--workers 0` gets its worker back). */
+  restart(opts?: { extraArgs?: string[] }): Promise<void>;
   /** Everything the process wrote on stderr so far (its request and task log). */
   stderr(): string;
   /** Authorization header value when the site requires auth, else undefined. */
@@ -73,6 +74,7 @@ export async function startSite(opts: StartSiteOptions = {}): Promise<RunningSit
     env.PULPDIST_TEST_SITE_PASSWORD = opts.password ?? '';
     args.push('--username', opts.username, '--password-env', 'PULPDIST_TEST_SITE_PASSWORD');
   }
+  const baseArgs = [...args];
   args.push(...(opts.extraArgs ?? []));
   const log = { text: '' };
   let { child, url } = await launch(args, env, log);
@@ -92,9 +94,10 @@ export async function startSite(opts: StartSiteOptions = {}): Promise<RunningSit
       child.kill('SIGKILL');
       await exited(child);
     },
-    async restart() {
+    async restart(o = {}) {
       child.kill('SIGTERM');
       await exited(child);
+      if (o.extraArgs) args.splice(0, args.length, ...baseArgs, ...o.extraArgs);
       ({ child, url } = await launch(args, env, log));
       site.url = url;
       site.pid = child.pid!;

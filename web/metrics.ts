@@ -132,6 +132,35 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     ...mk,
   });
   const siteReachable = new Gauge({ name: 'pulpdist_site_reachable', help: '1 when the last pass reached the site, else 0.', labelNames: ['site'], collect: () => rebuild(), ...mk });
+  const siteDegraded = new Gauge({ name: 'pulpdist_site_degraded', help: '1 when the site answers but lists no online Pulp worker (its syncs are not started), else 0.', labelNames: ['site'], collect: () => rebuild(), ...mk });
+  const siteStorage = new Gauge({
+    name: 'pulpdist_site_storage_bytes',
+    help: 'The site\'s status/ storage (kind: total, used, free); absent when Pulp gives no figure (object storage).',
+    labelNames: ['site', 'kind'],
+    collect: () => rebuild(),
+    ...mk,
+  });
+  const siteDiskLow = new Gauge({
+    name: 'pulpdist_site_disk_low',
+    help: '1 when the site\'s free space is under its storage.freeSpaceWarning (default 10%), else 0; absent without a storage figure.',
+    labelNames: ['site'],
+    collect: () => rebuild(),
+    ...mk,
+  });
+  const siteCleanupReclaimed = new Gauge({
+    name: 'pulpdist_site_last_cleanup_reclaimed_bytes',
+    help: 'Bytes the controller\'s last orphan cleanup at the site gave back (status/ storage.used before minus after).',
+    labelNames: ['site'],
+    collect: () => rebuild(),
+    ...mk,
+  });
+  const siteCleanupTime = new Gauge({
+    name: 'pulpdist_site_last_cleanup_timestamp_seconds',
+    help: 'Unix time when the controller\'s last completed orphan cleanup at the site finished.',
+    labelNames: ['site'],
+    collect: () => rebuild(),
+    ...mk,
+  });
   const siteLastSeen = new Gauge({
     name: 'pulpdist_site_last_seen_timestamp_seconds',
     help: 'Unix time when the controller last reached the site.',
@@ -189,10 +218,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     if (!doc || doc === built) return;
     built = doc;
     // Synchronous from reset to the last set: a scrape never sees a half-built set of series.
-    for (const g of [mirrorState, publishedVersion, publishedFiles, publishedBytes, lastSuccess, lastSyncBytes, progressDone, progressTotal, siteReachable, siteLastSeen]) g.reset();
+    for (const g of [mirrorState, publishedVersion, publishedFiles, publishedBytes, lastSuccess, lastSyncBytes, progressDone, progressTotal, siteReachable, siteLastSeen, siteDegraded, siteStorage, siteDiskLow, siteCleanupReclaimed, siteCleanupTime]) g.reset();
     specErrors.set(doc.controller.specErrors.length);
     for (const site of doc.sites) {
       siteReachable.set({ site: site.name }, site.reachable ? 1 : 0);
+      siteDegraded.set({ site: site.name }, site.state === 'degraded' ? 1 : 0);
+      if (site.storage) for (const kind of ['total', 'used', 'free'] as const) siteStorage.set({ site: site.name, kind }, site.storage[kind]);
+      if (site.diskLow !== undefined) siteDiskLow.set({ site: site.name }, site.diskLow ? 1 : 0);
+      const c = site.lastCleanup;
+      if (c?.result === 'completed') {
+        if (c.reclaimedBytes !== null) siteCleanupReclaimed.set({ site: site.name }, c.reclaimedBytes);
+        const at = Date.parse(c.finishedAt);
+        if (Number.isFinite(at)) siteCleanupTime.set({ site: site.name }, at / 1000);
+      }
       const seen = site.lastSeen ? Date.parse(site.lastSeen) : NaN;
       if (Number.isFinite(seen)) siteLastSeen.set({ site: site.name }, seen / 1000);
     }

@@ -12,6 +12,7 @@ import { html, joinHtml, trusted, type Html } from '../core/html.js';
 import { STATE_ORDER, type MirrorSiteStatus, type MirrorStatus, type StatusDocument, type SyncProgress } from '../core/status.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { STATE_COLOURS, formatAge, progressLine, shareDone, shortCommit, shortDigest, spanMs } from '../status/format.js';
+import { cleanupText, diskText, healthWord } from '../status/site-disk.js';
 import { DEFAULT_ROWS, isFiltered, parseView, selectRows, toggleOpen, viewQuery, type PageView } from './page-view.js';
 import type { MirrorHistory } from '../status/sync-history.js';
 import { computeTopology, renderTopologySvg, siteOrder } from './topology.js';
@@ -233,12 +234,12 @@ function renderLegend(): Html {
 function renderSites(doc: StatusDocument, order: string[], now: Date): Html {
   const out: Html[] = [];
   out.push(html`<section aria-labelledby="sites-h"><h2 id="sites-h">Sites</h2><table class="sites"><thead><tr>`);
-  for (const h of ['Site', 'Reachable', 'Upstream', 'Pulp', 'Last seen', 'URL', 'Message']) out.push(html`<th scope="col">${h}</th>`);
+  for (const h of ['Site', 'Reachable', 'Upstream', 'Pulp', 'Disk', 'Last seen', 'URL', 'Message']) out.push(html`<th scope="col">${h}</th>`);
   out.push(html`</tr></thead><tbody>`);
   const rank = new Map(order.map((name, i) => [name, i]));
   for (const s of [...doc.sites].sort((a, b) => (rank.get(a.name) ?? 0) - (rank.get(b.name) ?? 0))) {
     out.push(
-      html`<tr data-site="${s.name}"><th scope="row">${s.name}</th><td class="${s.reachable ? 'ok' : 'bad'}">${s.reachable ? 'yes' : 'no'}</td><td>${s.upstream ?? '—'}</td><td>${s.pulpVersion ?? '—'}</td><td>${s.lastSeen ? html`${age(s.lastSeen, now)} ago` : 'never'}</td><td><code>${s.url}</code></td><td>${s.message}</td></tr>`,
+      html`<tr data-site="${s.name}"><th scope="row">${s.name}</th><td class="${{ yes: 'ok', degraded: 'warn', no: 'bad' }[healthWord(s)]}">${healthWord(s)}</td><td>${s.upstream ?? '—'}</td><td>${s.pulpVersion ?? '—'}</td><td class="disk${s.diskLow ? ' warn' : ''}">${diskText(s) ?? '—'}${cleanupText(s, now) ? html`<br><small>${cleanupText(s, now)}</small>` : ''}</td><td>${s.lastSeen ? html`${age(s.lastSeen, now)} ago` : 'never'}</td><td><code>${s.url}</code></td><td>${s.message}</td></tr>`,
     );
   }
   out.push(html`</tbody></table></section>`);
@@ -262,6 +263,7 @@ code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .pass-failed,.bad{color:#cf222e}
 .pass-running{color:#0969da}
 .ok{color:#1a7f37}
+.warn{color:#9a6700;font-weight:600}
 .spec-errors{border:1px solid #cf222e;background:#fff5f5;border-radius:6px;padding:4px 12px;margin-top:12px}
 .spec-errors h2{color:#82071e;margin:6px 0}
 .spec-errors ul{margin:4px 0 8px;padding-left:20px}

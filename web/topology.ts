@@ -18,6 +18,8 @@ export interface TopologyNode {
   /** Row within the column, in name order. */
   row: number;
   reachable: boolean;
+  /** Answers, but lists no online Pulp worker (docs/operations.md). */
+  degraded?: boolean;
   /** Worst state of the mirrors this site carries; null when it carries none. */
   state: MirrorState | null;
   mirrors: number;
@@ -78,6 +80,7 @@ export function computeTopology(doc: StatusDocument): Topology {
   const depth = depths([...names], edges);
   const rows = new Map<number, number>();
   const reachable = new Map(doc.sites.map((s) => [s.name, s.reachable]));
+  const degraded = new Set(doc.sites.filter((s) => s.state === 'degraded').map((s) => s.name));
   const nodes: TopologyNode[] = [...names]
     .sort((a, b) => (depth.get(a) ?? 0) - (depth.get(b) ?? 0) || cmp(a, b))
     .map((name) => {
@@ -85,7 +88,7 @@ export function computeTopology(doc: StatusDocument): Topology {
       const row = rows.get(d) ?? 0;
       rows.set(d, row + 1);
       const states = siteStates.get(name) ?? [];
-      return { name, depth: d, row, reachable: reachable.get(name) ?? false, state: worstState(states), mirrors: states.length };
+      return { name, depth: d, row, reachable: reachable.get(name) ?? false, ...(degraded.has(name) ? { degraded: true } : {}), state: worstState(states), mirrors: states.length };
     });
   return { nodes, edges };
 }
@@ -200,7 +203,7 @@ export function renderTopologySvg(topology: Topology): Html {
     if (!p) continue; // every node was placed above
     const c = n.state ? STATE_COLOURS[n.state] : { bg: '#f6f8fa', fg: '#3d444d', line: grey };
     const stroke = n.reachable ? c.line : STATE_COLOURS.Failed.line;
-    const sub = `${n.reachable ? '' : 'unreachable · '}${n.mirrors} mirror${n.mirrors === 1 ? '' : 's'}${n.state ? ` · ${n.state}` : ''}`;
+    const sub = `${n.reachable ? (n.degraded ? 'degraded · ' : '') : 'unreachable · '}${n.mirrors} mirror${n.mirrors === 1 ? '' : 's'}${n.state ? ` · ${n.state}` : ''}`;
     out.push(
       html`<g class="node state-${n.state ?? 'none'}${n.reachable ? '' : ' unreachable'}" data-site="${n.name}" data-state="${n.state ?? ''}">`,
       html`<title>${`${n.name}: ${sub}`}</title>`,

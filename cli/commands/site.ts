@@ -36,7 +36,9 @@ stored under --data.
   --allowed-import-path DIR     file:// remotes may read under DIR (repeatable; default: none)
   --username U                  require HTTP basic auth on the API (status/ and content stay public)
   --password-env VAR            environment variable holding the password for --username
-  --workers N                   tasks that may run at once (default 8)
+  --workers N                   tasks that may run at once (default 8); 0 = no online worker:
+                                status/ lists none and tasks stay waiting, as on a Pulp whose
+                                workers are stopped (updates and deletes still run at once)
   --log-format text|json        request and task log lines on stderr (default text)
 
 Example:
@@ -51,7 +53,7 @@ Example:
       throw new UsageError(`--content-origin must be an origin such as http://host:port, got "${contentOrigin}"`);
     }
     const workers = values.workers === undefined ? 8 : Number(values.workers);
-    if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers must be an integer ≥ 1, got "${String(values.workers)}"`);
+    if (!Number.isInteger(workers) || workers < 0) throw new UsageError(`--workers must be an integer ≥ 0, got "${String(values.workers)}"`);
     const format = values['log-format'] === 'json' ? 'json' : 'text';
     const log = createLogger({ format, level: 'info' }, { component: 'site' });
     const { startSiteServer } = await import('../../site/server.js');

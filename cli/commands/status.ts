@@ -10,6 +10,7 @@ import { redactUrl } from '../../core/redact.js';
 import { formatDuration } from '../../core/units.js';
 import type { MirrorSiteStatus, MirrorState, StatusDocument } from '../../core/status.js';
 import { formatAge, shareDone, shortCommit, shortDigest } from '../../status/format.js';
+import { cleanupText, diskText } from '../../status/site-disk.js';
 import { computeTopology, siteOrder } from '../../web/topology.js';
 import { durationOption } from '../options.js';
 import { statusVerdict, type StatusVerdict } from '../status-verdict.js';
@@ -145,7 +146,11 @@ export function renderStatusText(doc: StatusDocument, opts: { now: Date; colour:
   lines.push('');
   const rank = new Map(sites.map((name, i) => [name, i]));
   const siteParts = [...doc.sites].sort((a, b) => (rank.get(a.name) ?? 0) - (rank.get(b.name) ?? 0)).map((s) => {
-    if (s.reachable) return `${s.name} ${paint('32', 'up')}${s.pulpVersion ? ` (pulp ${s.pulpVersion})` : ''}`;
+    const disk = diskText(s);
+    const cleaned = cleanupText(s, now);
+    const diskPart = (disk ? ` · disk ${s.diskLow ? paint('33', disk) : disk}` : '') + (cleaned ? ` · ${cleaned}` : '');
+    if (s.state === 'degraded') return `${s.name} ${paint('33', 'degraded')}${s.message ? `: ${s.message}` : ''}${diskPart}`;
+    if (s.reachable) return `${s.name} ${paint('32', 'up')}${s.pulpVersion ? ` (pulp ${s.pulpVersion})` : ''}${diskPart}`;
     return `${s.name} ${paint('31', 'unreachable')}${s.message ? `: ${s.message}` : ''}`;
   });
   lines.push(`sites: ${siteParts.length ? siteParts.join(' · ') : 'none'}`);

@@ -4,12 +4,13 @@
  */
 import { html } from '../../core/html.js';
 import { formatBytes } from '../../core/units.js';
+import { diskLine } from '../../reconcilers/site-health.js';
 import { bySite, entryLine, incompleteLine, markOf, showValue, summaryLine } from '../../reconcilers/plan-document.js';
 import type { Plan, PlanEntry, PlanSite } from '../../reconcilers/plan-types.js';
 
 function siteHeading(s: PlanSite): string {
   if (!s.reachable) return `site ${s.name}: ${s.message}`;
-  return `site ${s.name} (${s.embedded ? 'pulpdist site' : 'Pulp'}${s.pulpVersion ? ' ' + s.pulpVersion : ''})`;
+  return `site ${s.name} (${s.embedded ? 'pulpdist site' : 'Pulp'}${s.pulpVersion ? ' ' + s.pulpVersion : ''})${s.message ? `: ${s.message}` : ''}`;
 }
 
 function changeLines(e: PlanEntry, indent: string): string[] {
@@ -30,6 +31,8 @@ export function renderText(plan: Plan): string {
   const out: string[] = [];
   for (const { site, entries } of bySite(plan)) {
     out.push(siteHeading(site));
+    const disk = diskLine(site);
+    if (disk) out.push(`  ${disk}`);
     if (site.reachable && entries.length === 0) out.push('  (no changes)');
     for (const e of entries) {
       out.push(`  ${entryLine(e)}`);
@@ -89,11 +92,15 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
     const n = (a: string) => entries.filter((e) => e.action === a).length;
     const bytes = entries.reduce((t, e) => t + (e.estimate?.bytes ?? 0), 0);
     const server = site.reachable ? (site.embedded ? 'pulpdist site' : 'Pulp') + (site.pulpVersion ? ` ${site.pulpVersion}` : '') : '—';
-    head.push(`| ${cell(site.name)} | ${site.reachable ? 'reachable' : '**unreachable**'} | ${cell(server)} | ${n('create')} | ${n('update')} | ${n('delete')} | ${n('sync')} | ${formatBytes(bytes)} |`);
+    head.push(`| ${cell(site.name)} | ${!site.reachable ? '**unreachable**' : site.health === 'degraded' ? '**degraded**' : 'reachable'} | ${cell(server)} | ${n('create')} | ${n('update')} | ${n('delete')} | ${n('sync')} | ${formatBytes(bytes)} |`);
   }
   head.push('');
   for (const w of plan.warnings) head.push(`> :warning: ${cell(w)}`, '');
   for (const { site } of groups) if (!site.reachable) head.push(`**${cell(site.name)}**: ${cell(site.message)}`, '');
+  for (const { site } of groups) {
+    const disk = diskLine(site);
+    if (site.reachable && (site.message || disk)) head.push(`**${cell(site.name)}**: ${cell([site.message, disk].filter(Boolean).join('; '))}`, '');
+  }
 
   // One line per mirror, in plan order; sites in the plan's order (upstream first).
   const byMirror = new Map<string, PlanEntry[]>();

@@ -8,7 +8,7 @@ import { editDistance, nearest } from '../../cli/suggest.js';
 test('--help lists every command of the design', async () => {
   const r = await runCli(['--help']);
   assert.is(r.code, 0);
-  for (const c of ['validate', 'plan', 'apply', 'run', 'site', 'manifest', 'status', 'demo']) {
+  for (const c of ['validate', 'plan', 'apply', 'run', 'site', 'manifest', 'status', 'demo', 'cleanup']) {
     assert.match(r.stdout, new RegExp(`^  ${c}\\s`, 'm'));
   }
 });
@@ -20,7 +20,7 @@ test('an unknown command is a usage error (exit 2)', async () => {
 });
 
 test('every command answers --help with its usage', async () => {
-  for (const c of ['validate', 'plan', 'apply', 'run', 'site', 'manifest', 'status', 'demo']) {
+  for (const c of ['validate', 'plan', 'apply', 'run', 'site', 'manifest', 'status', 'demo', 'cleanup']) {
     const r = await runCli([c, '--help']);
     assert.is(r.code, 0, c);
     assert.match(r.stdout, new RegExp(`^usage: pulpdist ${c}`), c);

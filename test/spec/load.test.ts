@@ -32,6 +32,8 @@ test('the example mirrors/ load without problems into defaulted specs', async ()
     },
     upstream: 'origin',
     limits: { concurrentSyncs: 2, downloadConcurrency: 10, bandwidth: 50 * 1024 * 1024 },
+    orphanCleanup: { enabled: true, intervalMs: 86_400_000, protectionMs: 3_600_000 },
+    storage: { freeSpaceWarning: 0.1 },
     position: { file: 'mirrors/sites/hub.yaml', line: 2, column: 1 },
   });
   assert.equal(r.specs.mirrors[0], {
