@@ -47,7 +47,7 @@ export type OutcomeKind = CycleOutcome['kind'];
 export interface CycleDeps {
   source: GitSource;
   specs: SpecTracker;
-  reconcile: (specs: SpecSet, opts: { signal: AbortSignal }) => Promise<PassResult>;
+  reconcile: (specs: SpecSet, opts: { signal: AbortSignal; commit: string }) => Promise<PassResult>;
   state: LoopState;
   clock: Clock;
   shutdown: AbortSignal;
@@ -75,7 +75,7 @@ export async function runCycle(d: CycleDeps, n: number, reasons: ReadonlySet<Tri
   d.state.publish();
   const ran = { ...facts, commit: valid.commit };
   try {
-    const result = await d.reconcile(valid.specs, { signal: run.signal });
+    const result = await d.reconcile(valid.specs, { signal: run.signal, commit: valid.commit });
     return git.ok ? { ...ran, kind: 'ok', result } : { ...ran, kind: 'git-error', error: git.error, result };
   } catch (error) {
     // Why it ended is read from the signal, not from the error: a pass may throw anything once aborted.

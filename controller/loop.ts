@@ -25,6 +25,7 @@ import type { StatusWriter } from '../status/writer.js';
 import { sleepOrCancel, systemClock, type Clock, type Timer } from './clock.js';
 import { passResultOf, runCycle, type CycleDeps, type CycleOutcome } from './cycle.js';
 import { createHeadCheck } from './head-check.js';
+import { FailureLog } from './failure-log.js';
 import { handleOutcome, type LoopMetrics, type OutcomeDeps } from './outcome.js';
 import { jittered, type TriggerReason } from './schedule.js';
 import { SpecTracker } from './spec-tracker.js';
@@ -40,7 +41,7 @@ export interface LoopDeps {
   /** spec/load.ts `loadSpecFiles`. */
   loadSpecs: (files: TreeFile[]) => LoadResult;
   /** One reconcile pass (reconcilers/pass.ts `reconcilePass` with its deps bound). */
-  reconcile: (specs: SpecSet, opts: { signal: AbortSignal }) => Promise<PassResult>;
+  reconcile: (specs: SpecSet, opts: { signal: AbortSignal; commit: string }) => Promise<PassResult>;
   /** Null: no status commits (tests of the loop alone, `--status-branch ''`). */
   writer: StatusWriter | null;
   metrics?: LoopMetrics;
@@ -109,6 +110,7 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
   const cycleDeps: CycleDeps = { source, specs, reconcile: deps.reconcile, state, clock, shutdown: shutdown.signal, gitTimeoutMs: Math.max(intervalMs, 30_000), passDeadlineMs };
   const outcomeDeps: OutcomeDeps = {
     state, queue, propagation: new PropagationTracker(startedAt), writer: deps.writer, metrics: deps.metrics, log, clock, random, repo: source.description, listeners,
+    failureLog: new FailureLog(log),
     options: { intervalMs, debounceMs, backoffBaseMs, backoffMaxMs, passDeadlineMs },
     scheduling: () => started && !shutdown.signal.aborted,
     stopping: () => shutdown.signal.aborted,

@@ -12,6 +12,7 @@ import { createPassMemory, reconcilePass } from '../reconcilers/pass.js';
 import { createSourceReader } from '../sources/reader.js';
 import { loadSpecFiles } from '../spec/load.js';
 import type { SiteSpec, SpecSet } from '../spec/types.js';
+import { commitApprovesMassDelete, MASS_DELETE_TRAILER } from '../gitsource/approval.js';
 import { openGitSource } from '../gitsource/source.js';
 import { systemClock } from './clock.js';
 import { createController, type Controller } from './loop.js';
@@ -96,8 +97,14 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   // Kept across passes: published-manifest ETags, last sync times for schedules; the source reader's ETags and hash pool.
   const memory = createPassMemory();
   const sources = createSourceReader({ cacheDir: path.join(stateDir, 'manifest-cache') });
-  const reconcile = (specs: SpecSet, { signal }: { signal: AbortSignal }) =>
-    reconcilePass(specs, { clients: clientsFor(specs.sites), log, now, memory, sources }, { signal });
+  // A mass delete is approved by a trailer on the commit in force (gitsource/approval.ts), read
+  // each pass: one commit object, from the local clone.
+  const reconcile = async (specs: SpecSet, { signal, commit }: { signal: AbortSignal; commit: string }) => {
+    const approved = await commitApprovesMassDelete(source.repo, commit);
+    return reconcilePass(specs, { clients: clientsFor(specs.sites), log, now, memory, sources }, {
+      signal, allowMassDelete: approved, massDeleteApprovedBy: `the trailer ${MASS_DELETE_TRAILER} of commit ${commit.slice(0, 12)}`,
+    });
+  };
 
   const controller = createController(
     {

@@ -60,6 +60,8 @@ export interface PassOptions {
   signal: AbortSignal;
   /** Allow a plan that deletes more than half of the managed mirrors. @default false */
   allowMassDelete?: boolean;
+  /** Who allowed it (the plan's warning names it), e.g. the trailer of a commit. @default '--allow-mass-delete' */
+  massDeleteApprovedBy?: string;
   /** Only these sites (plan --site). @default all */
   sites?: string[];
   /** Compute the plan only; change nothing. @default false */

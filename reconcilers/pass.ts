@@ -62,6 +62,7 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
     now,
     lastSyncAt: memory.lastSyncAt,
     allowMassDelete: opts.allowMassDelete ?? false,
+    ...(opts.massDeleteApprovedBy ? { massDeleteApprovedBy: opts.massDeleteApprovedBy } : {}),
     ...(opts.sites ? { sites: opts.sites } : {}),
   });
   memory.phases.prepareMs = Math.round(performance.now() - t0);
@@ -130,6 +131,7 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
       after = { sites, sources: observed.sources };
       remaining = computePlan(desired, after, {
         now: deps.now(), lastSyncAt: memory.lastSyncAt, allowMassDelete: opts.allowMassDelete ?? false,
+        ...(opts.massDeleteApprovedBy ? { massDeleteApprovedBy: opts.massDeleteApprovedBy } : {}),
         ...(opts.sites ? { sites: opts.sites } : {}),
       });
     }
@@ -141,6 +143,7 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
   for (const r of applied?.results ?? []) if (r.result !== 'succeeded') failures.push(PassFailure.ofEntry(r.entry, r.result, r.message));
   for (const s of after.sites.values()) if (!s.reachable) failures.push(PassFailure.ofSite(s));
   for (const [name, t] of observed.sources) if ('error' in t && !t.waiting) failures.push(PassFailure.ofSource(name, t.error));
+  if (remaining.blockedDeletes) failures.push(PassFailure.ofBlockedDeletes(remaining.blockedDeletes));
   const only = opts.sites ? new Set(opts.sites) : null;
   const waiting = remaining.entries.some((e) => e.action === 'noop');
   const converged = !hasChanges(remaining) && !waiting && failures.length === 0 &&
