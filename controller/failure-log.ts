@@ -80,10 +80,10 @@ export class FailureLog {
       this.log[LEVEL[f.kind]](f.message, { ...where(f), kind: f.kind });
     }
     if (persisting > 0) {
-      const oldest = [...this.#open.values()].reduce((a, b) => (b.since < a.since ? b : a));
-      this.log.warn(`${persisting} failure${persisting === 1 ? '' : 's'} persist`, {
-        pass, persisting, oldest: oldest.failure.message, oldestSince: new Date(oldest.sinceMs).toISOString(),
-      });
+      // A count and an age, not the messages: those were logged when new, and repeating them is
+      // what made `grep 401` useless.
+      const oldest = Math.min(...[...this.#open.values()].filter((o) => o.since < pass).map((o) => o.sinceMs));
+      this.log.warn(`${persisting} failure${persisting === 1 ? '' : 's'} persist`, { pass, persisting, oldestSince: new Date(oldest).toISOString() });
     }
     return { added, persisting, recovered };
   }
