@@ -98,13 +98,13 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   const memory = createPassMemory();
   const sources = createSourceReader({ cacheDir: path.join(stateDir, 'manifest-cache') });
   // A mass delete is approved by a trailer on the commit in force (gitsource/approval.ts), read
-  // each pass: one commit object, from the local clone.
-  const reconcile = async (specs: SpecSet, { signal, commit }: { signal: AbortSignal; commit: string }) => {
-    const approved = await commitApprovesMassDelete(source.repo, commit);
-    return reconcilePass(specs, { clients: clientsFor(specs.sites), log, now, memory, sources }, {
-      signal, allowMassDelete: approved, massDeleteApprovedBy: `the trailer ${MASS_DELETE_TRAILER} of commit ${commit.slice(0, 12)}`,
+  // from the local clone when the guard holds deletes.
+  const reconcile = (specs: SpecSet, { signal, commit }: { signal: AbortSignal; commit: string }) =>
+    reconcilePass(specs, { clients: clientsFor(specs.sites), log, now, memory, sources }, {
+      signal,
+      approveMassDelete: async () =>
+        (await commitApprovesMassDelete(source.repo, commit)) ? `the trailer ${MASS_DELETE_TRAILER} of commit ${commit.slice(0, 12)}` : null,
     });
-  };
 
   const controller = createController(
     {

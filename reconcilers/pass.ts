@@ -33,6 +33,8 @@ export interface Prepared {
   desired: DesiredState;
   observed: ObservedState;
   plan: Plan;
+  /** Whether a mass delete is allowed in this pass, and by whom (the re-plan after apply keeps it). */
+  massDelete: { allow: boolean; by: string | undefined };
 }
 
 /** Observe every site and every (non-suspended) source, then plan. Changes nothing in Pulp. */
@@ -58,15 +60,24 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
   const now = deps.now();
   seedSchedules(desired, memory, now);
   for (const s of sites.values()) if (s.seenAt) memory.lastSeen.set(s.name, s.seenAt);
-  const plan = computePlan(desired, observed, {
+  let massDelete = { allow: opts.allowMassDelete ?? false, by: opts.massDeleteApprovedBy };
+  const planWith = () => computePlan(desired, observed, {
     now,
     lastSyncAt: memory.lastSyncAt,
-    allowMassDelete: opts.allowMassDelete ?? false,
-    ...(opts.massDeleteApprovedBy ? { massDeleteApprovedBy: opts.massDeleteApprovedBy } : {}),
+    allowMassDelete: massDelete.allow,
+    ...(massDelete.by ? { massDeleteApprovedBy: massDelete.by } : {}),
     ...(opts.sites ? { sites: opts.sites } : {}),
   });
+  let plan = planWith();
+  if (plan.blockedDeletes && opts.approveMassDelete) {
+    const by = await opts.approveMassDelete();
+    if (by) {
+      massDelete = { allow: true, by };
+      plan = planWith();
+    }
+  }
   memory.phases.prepareMs = Math.round(performance.now() - t0);
-  return { desired, observed, plan };
+  return { desired, observed, plan, massDelete };
 }
 
 /**
@@ -130,8 +141,8 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
       memory.phases.reobserveMs = Math.round(performance.now() - t1);
       after = { sites, sources: observed.sources };
       remaining = computePlan(desired, after, {
-        now: deps.now(), lastSyncAt: memory.lastSyncAt, allowMassDelete: opts.allowMassDelete ?? false,
-        ...(opts.massDeleteApprovedBy ? { massDeleteApprovedBy: opts.massDeleteApprovedBy } : {}),
+        now: deps.now(), lastSyncAt: memory.lastSyncAt, allowMassDelete: prepared.massDelete.allow,
+        ...(prepared.massDelete.by ? { massDeleteApprovedBy: prepared.massDelete.by } : {}),
         ...(opts.sites ? { sites: opts.sites } : {}),
       });
     }

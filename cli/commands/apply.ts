@@ -107,7 +107,7 @@ exit codes:
     const started = Date.now();
     try {
       const deps = { clients: clientsFor(specs, log, process.env, timeout), log, now: () => new Date(), memory, sources: createSourceReader(), onEvent: printer.onEvent };
-      const opts = { signal, ...(await massDeleteOptions(String(values.specs ?? '.'), !!values['allow-mass-delete'])) };
+      const opts = { signal, ...massDeleteOptions(String(values.specs ?? '.'), !!values['allow-mass-delete']) };
       const prepared = await preparePlan(specs, deps, opts);
       process.stdout.write(renderText(prepared.plan) + '\n');
       const result = await applyPrepared(prepared, specs, deps, opts);

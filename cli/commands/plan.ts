@@ -76,7 +76,7 @@ exit codes:
     const { signal, dispose } = interruptSignal();
     try {
       const prepared = await preparePlan(specs, { clients: clientsFor(specs, log, process.env, requestTimeoutOption(values['request-timeout'])), log, now: () => new Date(), memory, sources: createSourceReader() }, {
-        signal, dryRun: true, ...(sites ? { sites } : {}), ...(await massDeleteOptions(String(values.specs ?? '.'), !!values['allow-mass-delete'])),
+        signal, dryRun: true, ...(sites ? { sites } : {}), ...massDeleteOptions(String(values.specs ?? '.'), !!values['allow-mass-delete']),
       });
       await saveMemory(cacheFile, memory, log);
       const p = prepared.plan;

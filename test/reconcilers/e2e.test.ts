@@ -12,6 +12,7 @@ import { createPulpClient } from '../../pulp/client.js';
 import type { PulpClient } from '../../pulp/types.js';
 import type { SiteSpec } from '../../spec/types.js';
 import { runCli, tempDir } from '../../testkit/cli.js';
+import { runGit } from '../../testkit/git-server.js';
 import { startSite, type RunningSite } from '../../testkit/site.js';
 
 const NAMES = ['origin', 'hub', 'leaf'] as const;
@@ -236,6 +237,19 @@ test('mass delete is held without approval: plan marks the deletes held, apply s
   assert.not.match(a.stdout, /skip /);
   for (const n of NAMES) assert.match(a.stdout, new RegExp(`fedora@${n}: Blocked: held by the mass-delete guard: mirror fedora is gone from the specs; deleting it would stop serving \\d+ files?`));
   for (const n of NAMES) assert.equal(await names(n, 'distributions'), ['pulpdist.fedora'], n);
+  // The specs in a checkout whose HEAD carries the trailer: plan shows the deletes approved, as the controller would run them.
+  runGit(['init', '-q'], specsDir);
+  runGit(['add', '-A'], specsDir);
+  runGit(['commit', '-q', '-m', 'retire fedora\n\nPulpdist-Allow-Mass-Delete: yes'], specsDir);
+  try {
+    const head = runGit(['rev-parse', 'HEAD'], specsDir);
+    const approved = await pulpdist('plan', '--specs', specsDir);
+    assert.is(approved.code, 2, approved.stdout + approved.stderr);
+    assert.match(approved.stdout, new RegExp(`mass delete: 3 of 3 .*; approved by the trailer Pulpdist-Allow-Mass-Delete of commit ${head.slice(0, 12)}`));
+    assert.not.match(approved.stdout, /\(held\)|are held/);
+  } finally {
+    await rm(path.join(specsDir, '.git'), { recursive: true, force: true });
+  }
 });
 
 test('an unlabelled object holding a mirror\'s name is never adopted: the create fails saying so, the object is untouched', async () => {
