@@ -45,7 +45,8 @@ export class PassFailure {
 
   static ofSite(site: ObservedSite): PassFailure {
     const error = withoutSite(site.name, site.error ?? 'not observed');
-    if (site.refused) return new PassFailure('site-refused', site.name, null, null, `${site.name}: refused: ${error}`);
+    // The cause says it: `answered 401 (Pulp rejected the credentials); check …` or `… is not set`.
+    if (site.refused) return new PassFailure('site-refused', site.name, null, null, `${site.name}: ${error}`);
     return new PassFailure('site-unreachable', site.name, null, null, `${site.name}: unreachable: ${error}`);
   }
 

@@ -27,7 +27,7 @@ test('new → once at its level with site and cause; persisting → one counting
   const r1 = log.record([refused(), source, blocked], 1, Date.parse('2026-12-05T10:00:00Z'));
   assert.equal([r1.added.map(String), r1.persisting, r1.recovered], [[refused(), source, blocked].map(String), 0, []]);
   assert.equal(take().map((l) => [l.level, l.msg, l.site ?? null, l.mirror ?? null, l.kind]), [
-    ['error', 'hub: refused: GET http://hub/pulp/api/v3/status/ answered 401 (Pulp rejected the credentials)', 'hub', null, 'site-refused'],
+    ['error', 'hub: GET http://hub/pulp/api/v3/status/ answered 401 (Pulp rejected the credentials)', 'hub', null, 'site-refused'],
     ['error', 'fedora: source unreadable: /srv/fedora: no such directory', null, 'fedora', 'source-unreadable'],
     ['warn', 'mass delete: 6 of 6 managed mirror placements would be deleted', null, null, 'deletes-blocked'],
   ]);

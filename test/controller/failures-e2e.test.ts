@@ -117,7 +117,7 @@ test('a wrong password: the hub\'s placements are Failed with the 401 and the va
   assert.not.match(ctl!.log(), /stale-password|hub-secret/);
   assert.ok(logLines(/failures? persist/).length >= 2, 'persisting failures are counted');
   // The status's lastPass says it once as well.
-  assert.match((await getStatus(ctl!.url)).controller.lastPass?.message ?? '', /^hub: refused: GET .*answered 401/);
+  assert.match((await getStatus(ctl!.url)).controller.lastPass?.message ?? '', /^hub: GET \S+ answered 401 \(Pulp rejected the credentials/);
 
   writeFiles(work, { 'specs/sites/hub.yaml': hubYaml(hub!.url, 'HUB_PW') });
   const fixed = commitAndPush(work, 'hub: the current password variable');

@@ -31,7 +31,7 @@ test('each kind of failure: its kind, where, and the human line', () => {
     [PassFailure.ofSite(unreachableSite('leaf', 'connect ECONNREFUSED')), { kind: 'site-unreachable', site: 'leaf', mirror: null, message: 'leaf: unreachable: connect ECONNREFUSED' }],
     // The error already names the site: said once, not `hub: unreachable: hub: GET …` (issue 15 item 10).
     [PassFailure.ofSite(unreachableSite('hub', 'hub: GET http://hub/pulp/api/v3/status/ failed: ECONNREFUSED')), { kind: 'site-unreachable', site: 'hub', mirror: null, message: 'hub: unreachable: GET http://hub/pulp/api/v3/status/ failed: ECONNREFUSED' }],
-    [PassFailure.ofSite({ ...unreachableSite('hub', 'hub: GET http://hub/pulp/api/v3/status/ answered 401 (Pulp rejected the credentials)'), refused: true }), { kind: 'site-refused', site: 'hub', mirror: null, message: 'hub: refused: GET http://hub/pulp/api/v3/status/ answered 401 (Pulp rejected the credentials)' }],
+    [PassFailure.ofSite({ ...unreachableSite('hub', 'hub: GET http://hub/pulp/api/v3/status/ answered 401 (Pulp rejected the credentials)'), refused: true }), { kind: 'site-refused', site: 'hub', mirror: null, message: 'hub: GET http://hub/pulp/api/v3/status/ answered 401 (Pulp rejected the credentials)' }],
     [PassFailure.ofBlockedDeletes('mass delete: 6 of 9 …'), { kind: 'deletes-blocked', site: null, mirror: null, message: 'mass delete: 6 of 9 …' }],
     [PassFailure.ofSource('tools', 'GET https://x/PULP_MANIFEST answered 404'), { kind: 'source-unreadable', site: null, mirror: 'tools', message: 'tools: source unreadable: GET https://x/PULP_MANIFEST answered 404' }],
   ];
