@@ -3,7 +3,7 @@
  * in force. It returns what happened as an outcome and neither logs nor schedules: the outcome
  * handler (outcome.ts) does that in one place, as controller-runtime's `reconcileHandler` does.
  */
-import type { PassResult } from '../reconcilers/pass-types.js';
+import type { PassEvent, PassResult } from '../reconcilers/pass-types.js';
 import type { SpecSet } from '../spec/types.js';
 import type { GitSource } from '../gitsource/types.js';
 import type { Clock } from './clock.js';
@@ -47,8 +47,10 @@ export type OutcomeKind = CycleOutcome['kind'];
 export interface CycleDeps {
   source: GitSource;
   specs: SpecTracker;
-  reconcile: (specs: SpecSet, opts: { signal: AbortSignal; commit: string }) => Promise<PassResult>;
+  reconcile: (specs: SpecSet, opts: { signal: AbortSignal; commit: string; onEvent?: (e: PassEvent) => void }) => Promise<PassResult>;
   state: LoopState;
+  /** The running pass's events (live-refresh.ts). */
+  onEvent?: (e: PassEvent) => void;
   clock: Clock;
   shutdown: AbortSignal;
   /** How long reading the spec branch may take. */
@@ -71,11 +73,12 @@ export async function runCycle(d: CycleDeps, n: number, reasons: ReadonlySet<Tri
   if (!valid) return git.ok ? { ...facts, kind: 'no-valid-commit' } : { ...facts, kind: 'git-error', error: git.error, result: null };
   const run = new RunningPass(valid.commit, d.clock, { deadlineMs: d.passDeadlineMs, shutdown: d.shutdown });
   d.state.running = run;
+  d.state.live.clear();
   d.state.lastPass = { startedAt: new Date(facts.startedAt), finishedAt: null, result: 'running' };
   d.state.publish();
   const ran = { ...facts, commit: valid.commit };
   try {
-    const result = await d.reconcile(valid.specs, { signal: run.signal, commit: valid.commit });
+    const result = await d.reconcile(valid.specs, { signal: run.signal, commit: valid.commit, ...(d.onEvent ? { onEvent: d.onEvent } : {}) });
     return git.ok ? { ...ran, kind: 'ok', result } : { ...ran, kind: 'git-error', error: git.error, result };
   } catch (error) {
     // Why it ended is read from the signal, not from the error: a pass may throw anything once aborted.
@@ -83,6 +86,7 @@ export async function runCycle(d: CycleDeps, n: number, reasons: ReadonlySet<Tri
   } finally {
     run.end();
     d.state.running = null;
+    d.state.live.clear();
   }
 }
 

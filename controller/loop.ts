@@ -16,7 +16,7 @@
 import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { StatusDocument } from '../core/status.js';
-import type { PassResult } from '../reconcilers/pass-types.js';
+import type { PassEvent, PassResult } from '../reconcilers/pass-types.js';
 import type { LoadResult, SpecSet } from '../spec/types.js';
 import type { GitSource } from '../gitsource/types.js';
 import type { TreeFile } from '../gitsource/tree.js';
@@ -26,6 +26,7 @@ import { sleepOrCancel, systemClock, type Clock, type Timer } from './clock.js';
 import { passResultOf, runCycle, type CycleDeps, type CycleOutcome } from './cycle.js';
 import { createHeadCheck } from './head-check.js';
 import { FailureLog } from './failure-log.js';
+import { liveRefresh } from './live-refresh.js';
 import { handleOutcome, type LoopMetrics, type OutcomeDeps } from './outcome.js';
 import { jittered, type TriggerReason } from './schedule.js';
 import { SpecTracker } from './spec-tracker.js';
@@ -40,8 +41,9 @@ export interface LoopDeps {
   source: GitSource;
   /** spec/load.ts `loadSpecFiles`. */
   loadSpecs: (files: TreeFile[]) => LoadResult;
-  /** One reconcile pass (reconcilers/pass.ts `reconcilePass` with its deps bound). */
-  reconcile: (specs: SpecSet, opts: { signal: AbortSignal; commit: string }) => Promise<PassResult>;
+  /** One reconcile pass (reconcilers/pass.ts `reconcilePass` with its deps bound): `commit` is the one applied (its
+   * message may approve a mass delete); `onEvent` feeds the live status. */
+  reconcile: (specs: SpecSet, opts: { signal: AbortSignal; commit: string; onEvent?: (e: PassEvent) => void }) => Promise<PassResult>;
   /** Null: no status commits (tests of the loop alone, `--status-branch ''`). */
   writer: StatusWriter | null;
   metrics?: LoopMetrics;
@@ -107,7 +109,11 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
       if (!shutdown.signal.aborted) log.error('internal error in the controller loop', { error: messageOf(err) });
     },
   });
-  const cycleDeps: CycleDeps = { source, specs, reconcile: deps.reconcile, state, clock, shutdown: shutdown.signal, gitTimeoutMs: Math.max(intervalMs, 30_000), passDeadlineMs };
+  // The running pass's syncs, shown as they go (the outcome renders the pass's end).
+  const live = liveRefresh({ state, clock, render: () => deps.metrics?.recordStatus(state.publish()) });
+  const cycleDeps: CycleDeps = {
+    source, specs, reconcile: deps.reconcile, state, clock, shutdown: shutdown.signal, gitTimeoutMs: Math.max(intervalMs, 30_000), passDeadlineMs, onEvent: live.onEvent,
+  };
   const outcomeDeps: OutcomeDeps = {
     state, queue, propagation: new PropagationTracker(startedAt), writer: deps.writer, metrics: deps.metrics, log, clock, random, repo: source.description, listeners,
     failureLog: new FailureLog(log),
@@ -120,6 +126,7 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
   /** One cycle and its outcome. */
   const cycle = async (reasons: ReadonlySet<TriggerReason>): Promise<CycleOutcome> => {
     const outcome = await runCycle(cycleDeps, ++passNo, reasons);
+    live.cancel();
     await handleOutcome(outcomeDeps, outcome);
     return outcome;
   };

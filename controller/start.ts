@@ -9,6 +9,7 @@ import type { Logger } from '../core/logger.js';
 import { createPulpClient } from '../pulp/client.js';
 import type { PulpClient } from '../pulp/types.js';
 import { createPassMemory, reconcilePass } from '../reconcilers/pass.js';
+import type { PassEvent } from '../reconcilers/pass-types.js';
 import { createSourceReader } from '../sources/reader.js';
 import { loadSpecFiles } from '../spec/load.js';
 import type { SiteSpec, SpecSet } from '../spec/types.js';
@@ -19,6 +20,7 @@ import { createController, type Controller } from './loop.js';
 import { createMetrics } from '../web/metrics.js';
 import { startStatusServer } from '../web/server.js';
 import { createStatusWriter } from '../status/writer.js';
+import { SyncHistory } from '../status/sync-history.js';
 
 export interface StartControllerOptions {
   /** A local path or an http(s) URL. */
@@ -99,8 +101,8 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   const sources = createSourceReader({ cacheDir: path.join(stateDir, 'manifest-cache') });
   // A mass delete is approved by a trailer on the commit in force (gitsource/approval.ts), read
   // from the local clone when the guard holds deletes.
-  const reconcile = (specs: SpecSet, { signal, commit }: { signal: AbortSignal; commit: string }) =>
-    reconcilePass(specs, { clients: clientsFor(specs.sites), log, now, memory, sources }, {
+  const reconcile = (specs: SpecSet, { signal, commit, onEvent }: { signal: AbortSignal; commit: string; onEvent?: (e: PassEvent) => void }) =>
+    reconcilePass(specs, { clients: clientsFor(specs.sites), log, now, memory, sources, ...(onEvent ? { onEvent } : {}) }, {
       signal,
       approveMassDelete: async () =>
         (await commitApprovesMassDelete(source.repo, commit)) ? `the trailer ${MASS_DELETE_TRAILER} of commit ${commit.slice(0, 12)}` : null,
@@ -119,11 +121,16 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
     { intervalMs: o.intervalMs, passDeadlineMs: o.passDeadlineMs, preemptAfterMs: o.preemptAfterMs, version: o.version },
   );
 
+  // The recent syncs of each placement, for the page's expanded rows (the document keeps the last one).
+  const history = new SyncHistory();
+  controller.onCycle((doc) => history.observe(doc));
+
   const listen = o.listen === undefined ? '127.0.0.1:8080' : o.listen;
   const server = listen
     ? await startStatusServer({
         listen,
         getStatus: controller.getStatus,
+        history: (mirror: string) => history.of(mirror),
         now,
         isReady: controller.isReady,
         metrics,

@@ -6,6 +6,7 @@
  */
 import type { StatusDocument } from '../core/status.js';
 import type { PassResult } from '../reconcilers/pass-types.js';
+import { LiveProgress } from '../status/live.js';
 import { buildStatusDocument, type LastPassSnapshot } from '../status/model.js';
 import type { RunningPass } from './running-pass.js';
 import type { SpecTracker } from './spec-tracker.js';
@@ -29,6 +30,8 @@ export class LoopState {
   cycleSeen: string | null = null;
   /** The pass running now (a head check may supersede it). */
   running: RunningPass | null = null;
+  /** The syncs of the running pass, laid over the document while it runs. */
+  readonly live = new LiveProgress();
   private current: StatusDocument;
 
   constructor(private readonly o: { version: string; startedAt: Date; specs: SpecView }) {
@@ -48,7 +51,7 @@ export class LoopState {
 
   private render(): StatusDocument {
     const { specs } = this.o;
-    return buildStatusDocument({
+    const doc = buildStatusDocument({
       version: this.o.version,
       startedAt: this.o.startedAt,
       observedCommit: this.observedCommit,
@@ -58,5 +61,6 @@ export class LoopState {
       specs: specs.valid?.specs ?? null,
       pass: this.pass,
     });
+    return this.live.overlay(doc);
   }
 }

@@ -18,6 +18,25 @@ export interface LastSync {
   task: string | null;
 }
 
+/**
+ * A sync running now (the placement is Progressing). Totals come from the content-addressed diff
+ * (the blobs this site lacks), so they hold on any Pulp; done files come from the task, done bytes
+ * from the site's own byte report where it sends one, else in proportion to the files done.
+ */
+export interface SyncProgress {
+  startedAt: string;
+  /** The Pulp task, once known. */
+  task: string | null;
+  files: { done: number; total: number | null };
+  bytes: { done: number; total: number | null };
+  /** Bytes per second over the last samples; null until there are two. */
+  bytesPerSecond: number | null;
+  /** Seconds to go at that rate; null when unknown. */
+  etaSeconds: number | null;
+  /** When these figures were last taken from the task. */
+  updatedAt: string;
+}
+
 export interface MirrorSiteStatus {
   site: string;
   state: MirrorState;
@@ -27,12 +46,16 @@ export interface MirrorSiteStatus {
   files: number | null;
   bytes: number | null;
   lastSync: LastSync | null;
+  /** Present while the placement is Progressing. */
+  progress?: SyncProgress;
   message: string;
 }
 
 export interface MirrorStatus {
   name: string;
   origin: string;
+  /** The Mirror spec's `metadata.labels` (absent when it has none), for filtering the page. */
+  labels?: Record<string, string>;
   /** Digest of the tree the origin should publish (the source's). */
   treeDigest: string | null;
   sites: MirrorSiteStatus[];

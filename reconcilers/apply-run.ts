@@ -85,7 +85,7 @@ export class ApplyRun {
   async run(entry: PlanEntry, fn: () => Promise<void>): Promise<boolean> {
     const { deps, signal } = this;
     const started = deps.now().getTime();
-    deps.onEvent?.({ type: 'action-start', site: entry.site, mirror: entry.mirror, kind: entry.kind, action: entry.action, reason: entry.reason });
+    deps.onEvent?.({ type: 'action-start', site: entry.site, mirror: entry.mirror, kind: entry.kind, action: entry.action, reason: entry.reason, ...(entry.estimate ? { estimate: entry.estimate } : {}) });
     try {
       signal.throwIfAborted();
       await fn();

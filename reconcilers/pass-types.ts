@@ -9,7 +9,7 @@ import type { LastSync, MirrorStatus, SiteStatus } from '../core/status.js';
 import type { PulpClient } from '../pulp/types.js';
 import type { MirrorSource } from '../spec/types.js';
 import type { PassFailure } from './failures.js';
-import type { DesiredState, Plan, PlanEntry, SourceTree, TreeSummary } from './plan-types.js';
+import type { DesiredState, Plan, PlanEntry, SourceTree, Transfer, TreeSummary } from './plan-types.js';
 import type { PublishedCache } from './published-cache.js';
 
 /**
@@ -78,10 +78,23 @@ export interface PassOptions {
   apiConcurrency?: number;
 }
 
+/**
+ * What a pass tells live views as it goes. A sync's `estimate` (action-start) is what the site
+ * lacks by content address; `sync-progress` resolves the task's figures against it (sync-task.ts
+ * `syncFigures`), so that bytes are known on a Pulp that reports only files.
+ */
 export type PassEvent =
-  | { type: 'action-start'; site: string; mirror: string; kind: string; action: string; reason?: string }
+  | { type: 'action-start'; site: string; mirror: string; kind: string; action: string; reason?: string; estimate?: Transfer }
   | { type: 'action-end'; site: string; mirror: string; kind: string; action: string; result: EntryOutcome; message?: string; durationMs: number }
-  | { type: 'sync-progress'; site: string; mirror: string; doneFiles: number; totalFiles: number | null; doneBytes: number };
+  | ({ type: 'sync-progress'; site: string; mirror: string; task: string } & SyncFigures);
+
+/** Files and bytes of one sync, done and total (null: unknown). */
+export interface SyncFigures {
+  doneFiles: number;
+  totalFiles: number | null;
+  doneBytes: number;
+  totalBytes: number | null;
+}
 
 /** What became of one plan entry (Flux's changeset words, reduced to three). */
 export type EntryOutcome = 'succeeded' | 'failed' | 'skipped';

@@ -7,8 +7,8 @@ import type { Logger } from '../core/logger.js';
 import type { LastSync } from '../core/status.js';
 import { PulpTaskError, PulpTaskTimeoutError } from '../pulp/errors.js';
 import type { Href, PulpClient, Task } from '../pulp/types.js';
-import type { PassEvent } from './pass-types.js';
-import type { PlanEntry } from './plan-types.js';
+import type { PassEvent, SyncFigures } from './pass-types.js';
+import type { PlanEntry, Transfer } from './plan-types.js';
 import { formatTreeLabel, hrefId, managedLabels, syncKey, TREE_LABEL, versionNumberOf } from './names.js';
 import { treeOfText } from './tree.js';
 
@@ -52,7 +52,7 @@ export async function awaitRunningSyncs(client: PulpClient, repos: Href[], log: 
  */
 export async function syncPlacement(
   client: PulpClient,
-  e: Pick<PlanEntry, 'mirror' | 'site'>,
+  e: Pick<PlanEntry, 'mirror' | 'site' | 'estimate'>,
   at: { repository: Href; remote: Href },
   deps: SyncDeps,
   syncs: Map<string, LastSync>,
@@ -63,29 +63,29 @@ export async function syncPlacement(
   const startedAt = deps.now().toISOString();
   // The last polled state (a holder: the callback assigns it, which narrowing cannot see).
   const last: { task: Task | null } = { task: null };
+  const report = (t: Task) => deps.onEvent?.({ type: 'sync-progress', site: e.site, mirror: e.mirror, task: t.pulp_href, ...syncFigures(t, e.estimate) });
   const progress = (t: Task) => {
     last.task = t;
-    const r = progressOf(t);
-    deps.onEvent?.({ type: 'sync-progress', site: e.site, mirror: e.mirror, doneFiles: r.files, totalFiles: r.total, doneBytes: r.bytes });
+    report(t);
   };
   try {
     const task = await client.syncRepository(repo, { remote, mirror: true }, { signal, onProgress: progress });
-    const r = progressOf(task);
     // The last poll may predate the end: report the final figures once more.
-    deps.onEvent?.({ type: 'sync-progress', site: e.site, mirror: e.mirror, doneFiles: r.files, totalFiles: r.total, doneBytes: r.bytes });
+    report(task);
+    const r = syncFigures(task, e.estimate);
     syncs.set(k, {
       startedAt: task.started_at ?? startedAt, finishedAt: task.finished_at ?? deps.now().toISOString(), result: 'completed',
-      downloadedBytes: r.bytes, downloadedFiles: r.files, task: task.pulp_href,
+      downloadedBytes: r.doneBytes, downloadedFiles: r.doneFiles, task: task.pulp_href,
     });
     // The new version, when the sync made one (identified by href prefix, never by position).
     return task.created_resources.find((h): h is string => typeof h === 'string' && h.startsWith(`${repo}versions/`)) ?? null;
   } catch (err) {
     const t = last.task;
-    const r = t ? progressOf(t) : null;
+    const r = t ? syncFigures(t, e.estimate) : null;
     const failed = err instanceof PulpTaskError || err instanceof PulpTaskTimeoutError ? err : null;
     syncs.set(k, {
       startedAt, finishedAt: deps.now().toISOString(), result: failed?.state === 'canceled' ? 'canceled' : 'failed',
-      downloadedBytes: r?.bytes ?? null, downloadedFiles: r?.files ?? null,
+      downloadedBytes: r?.doneBytes ?? null, downloadedFiles: r?.doneFiles ?? null,
       task: failed?.task ?? t?.pulp_href ?? null,
     });
     throw err;
@@ -121,10 +121,25 @@ export async function labelTree(
   }
 }
 
-/** Files and bytes a sync task has downloaded so far, from its progress reports (looked up by code). */
-export function progressOf(task: Task): { files: number; total: number | null; bytes: number } {
+/**
+ * A sync's files and bytes, done and total, from its task and the plan's content-addressed
+ * estimate. Real Pulp reports downloaded files only (`sync.downloading.artifacts`, total null);
+ * `pulpdist site` also reports bytes (`pulpdist.downloading.bytes`). Totals are the estimate
+ * (what the site lacks), raised to what was done where the estimate fell short; done bytes are the
+ * site's report where it sends one, else the estimate's share of the files done (all of it once the
+ * task completed: a tree of unchanged blobs still moves its manifest).
+ */
+export function syncFigures(task: Task, estimate?: Transfer): SyncFigures {
   const reports = Array.isArray(task.progress_reports) ? task.progress_reports : [];
   const artifacts = reports.find((p) => p.code === 'sync.downloading.artifacts');
-  const bytes = reports.find((p) => p.code === 'pulpdist.downloading.bytes');
-  return { files: artifacts?.done ?? 0, total: artifacts?.total ?? null, bytes: bytes?.done ?? 0 };
+  const reported = reports.find((p) => p.code === 'pulpdist.downloading.bytes');
+  const doneFiles = artifacts?.done ?? 0;
+  const totalFiles = estimate ? Math.max(estimate.files, doneFiles) : artifacts?.total ?? null;
+  let doneBytes: number;
+  if (reported) doneBytes = reported.done ?? 0;
+  else if (!estimate) doneBytes = 0;
+  else if (task.state === 'completed') doneBytes = estimate.bytes;
+  else doneBytes = estimate.files > 0 ? Math.round(estimate.bytes * Math.min(1, doneFiles / estimate.files)) : 0;
+  const totalBytes = estimate ? Math.max(estimate.bytes, doneBytes) : null;
+  return { doneFiles, totalFiles, doneBytes, totalBytes };
 }

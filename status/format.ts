@@ -2,7 +2,8 @@
  * Small pure formatters shared by the status page and `pulpdist status`, so that the browser and
  * the terminal say the same thing the same way.
  */
-import { STATE_ORDER, type MirrorState } from '../core/status.js';
+import { formatBytes, formatDuration } from '../core/units.js';
+import { STATE_ORDER, type MirrorState, type SyncProgress } from '../core/status.js';
 
 /** Background / text colours of each state on the page (text as well as colour: see the page). */
 export const STATE_COLOURS: Readonly<Record<MirrorState, { bg: string; fg: string; line: string }>> = {
@@ -53,4 +54,20 @@ export function spanMs(start: string | null | undefined, end: string | null | un
   const a = Date.parse(start);
   const b = Date.parse(end);
   return Number.isFinite(a) && Number.isFinite(b) && b >= a ? b - a : null;
+}
+
+/** The share done, 0..1, by bytes (files where bytes are unknown); null when neither is known. */
+export function shareDone(p: SyncProgress): number | null {
+  if (p.bytes.total) return Math.min(1, p.bytes.done / p.bytes.total);
+  if (p.files.total) return Math.min(1, p.files.done / p.files.total);
+  return null;
+}
+
+/** `syncing: 3/10 files, 1.2 MiB of 4.0 MiB, 800 KiB/s, 4s to go`: the message and the terminal line. */
+export function progressLine(p: SyncProgress): string {
+  const parts = [`${p.files.done}${p.files.total === null ? '' : `/${p.files.total}`} files`];
+  parts.push(p.bytes.total === null ? formatBytes(p.bytes.done) : `${formatBytes(p.bytes.done)} of ${formatBytes(p.bytes.total)}`);
+  if (p.bytesPerSecond !== null) parts.push(`${formatBytes(p.bytesPerSecond)}/s`);
+  if (p.etaSeconds !== null) parts.push(`${formatDuration(p.etaSeconds * 1000)} to go`);
+  return `syncing: ${parts.join(', ')}`;
 }

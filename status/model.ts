@@ -92,7 +92,7 @@ export function buildStatusDocument(s: ControllerSnapshot): StatusDocument {
     );
     const named = new Set(m.sites);
     for (const c of seen?.sites ?? []) if (c.state === 'Blocked' && !named.has(c.site)) cells.push(c);
-    return { name: m.name, origin: m.origin, treeDigest: seen?.treeDigest ?? null, sites: cells };
+    return { name: m.name, origin: m.origin, ...(Object.keys(m.labels ?? {}).length ? { labels: m.labels } : {}), treeDigest: seen?.treeDigest ?? null, sites: cells };
   });
   const inSpecs = new Set(specs.mirrors.map((m) => m.name));
   for (const m of s.pass?.mirrors ?? []) {

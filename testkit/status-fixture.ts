@@ -37,6 +37,14 @@ function cell(now: Date, site: string, state: MirrorState, opts: { digest?: stri
       : state === 'Progressing'
         ? { startedAt: iso(now, 20), finishedAt: null, result: null, downloadedBytes: null, downloadedFiles: null, task: `/pulp/api/v3/tasks/${site}-run/` }
         : null,
+    ...(state === 'Progressing'
+      ? {
+          progress: {
+            startedAt: iso(now, 20), task: `/pulp/api/v3/tasks/${site}-run/`, files: { done: 3, total: 10 }, bytes: { done: 1_572_864, total: 4_194_304 },
+            bytesPerSecond: 786_432, etaSeconds: 3, updatedAt: iso(now, 1),
+          },
+        }
+      : {}),
     message,
   };
 }
@@ -47,6 +55,7 @@ export function sampleStatus(now: Date = new Date()): StatusDocument {
     {
       name: 'fedora-40',
       origin: 'origin',
+      labels: { team: 'os', distro: 'fedora' },
       treeDigest: DIGEST_A,
       sites: [cell(now, 'origin', 'Synced'), cell(now, 'hub', 'Synced', { agoS: 200 }), cell(now, 'leaf', 'Progressing', { digest: DIGEST_B, version: 2 }), cell(now, 'edge', 'Failed', { digest: DIGEST_B, version: 2, message: 'site unreachable: connect ECONNREFUSED 10.0.0.9:443' })],
     },
@@ -97,13 +106,18 @@ export function sampleStatus(now: Date = new Date()): StatusDocument {
 const hex = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /**
- * A large document (n mirrors over the sample's sites), for load tests. Digests and task ids
+ * A large document (n mirrors over the sample's three sites, or `siteCount` sites: origin and
+ * site-01…), for load tests. Digests and task ids
  * differ per mirror, as real ones do, so that compression is not flattered by repetition. `pass`
  * moves it on as a running pass does: each step, a tenth of the mirrors (staggered) change state,
  * task and message.
  */
-export function largeStatus(n: number, now: Date = new Date(), pass = 0): StatusDocument {
+export function largeStatus(n: number, now: Date = new Date(), pass = 0, siteCount = 3): StatusDocument {
   const base = sampleStatus(now);
+  const siteNames = siteCount === 3 ? ['origin', 'hub', 'leaf'] : ['origin', ...Array.from({ length: siteCount - 1 }, (_, i) => `site-${String(i + 1).padStart(2, '0')}`)];
+  if (siteCount !== 3) {
+    base.sites = siteNames.map((name, i) => ({ name, url: `http://127.0.0.1:${24817 + i}`, upstream: i === 0 ? null : 'origin', reachable: true, pulpVersion: '3.24.0', lastSeen: now.toISOString(), message: '' }));
+  }
   const states: MirrorState[] = ['Synced', 'Synced', 'Synced', 'Progressing', 'OutOfSync', 'Pending'];
   const mirrors: MirrorStatus[] = [];
   for (let i = 0; i < n; i++) {
@@ -113,8 +127,9 @@ export function largeStatus(n: number, now: Date = new Date(), pass = 0): Status
     mirrors.push({
       name,
       origin: 'origin',
+      labels: { team: ['os', 'tools', 'science'][i % 3]!, ...(i % 10 === 0 ? { tier: 'gold' } : {}) },
       treeDigest: wanted,
-      sites: ['origin', 'hub', 'leaf'].map((site, j) => {
+      sites: siteNames.map((site, j) => {
         const state = states[(i + j + epoch) % states.length]!;
         const c = cell(now, site, state, { digest: state === 'Synced' ? wanted : hex(`${name}/${site}/old`), version: 1 + ((i * 7 + j + epoch) % 40), message: state === 'Synced' ? '' : `step ${epoch}: ${state} at ${site}`, agoS: 30 + ((i * 37 + j * 11) % 7200) });
         if (c.lastSync) c.lastSync.task = `/pulp/api/v3/tasks/${hex(`${name}/${site}/${epoch}`).slice(0, 32)}/`;

@@ -84,6 +84,15 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     collect: () => rebuild(),
     ...mk,
   });
+  // Only while a sync runs (the live status): done / total is its progress.
+  const progressDone = new Gauge({ name: 'pulpdist_sync_progress_done_bytes', help: 'Bytes a running sync of a mirror at a site has moved so far.', labelNames: ['mirror', 'site'], collect: () => rebuild(), ...mk });
+  const progressTotal = new Gauge({
+    name: 'pulpdist_sync_progress_total_bytes',
+    help: 'Bytes a running sync of a mirror at a site moves in all: what the site lacks, by content address.',
+    labelNames: ['mirror', 'site'],
+    collect: () => rebuild(),
+    ...mk,
+  });
   const syncDuration = new Histogram({
     name: 'pulpdist_sync_duration_seconds',
     // Per site, not per mirror: a histogram per mirror × site would be thousands of series for
@@ -164,7 +173,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     if (!doc || doc === built) return;
     built = doc;
     // Synchronous from reset to the last set: a scrape never sees a half-built set of series.
-    for (const g of [mirrorState, publishedVersion, publishedFiles, publishedBytes, lastSuccess, lastSyncBytes, siteReachable, siteLastSeen]) g.reset();
+    for (const g of [mirrorState, publishedVersion, publishedFiles, publishedBytes, lastSuccess, lastSyncBytes, progressDone, progressTotal, siteReachable, siteLastSeen]) g.reset();
     specErrors.set(doc.controller.specErrors.length);
     for (const site of doc.sites) {
       siteReachable.set({ site: site.name }, site.reachable ? 1 : 0);
@@ -182,6 +191,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         if (success !== undefined) lastSuccess.set(labels, success / 1000);
         const last = s.lastSync;
         if (last?.downloadedBytes != null && last.finishedAt) lastSyncBytes.set(labels, last.downloadedBytes);
+        if (s.progress) {
+          progressDone.set(labels, s.progress.bytes.done);
+          if (s.progress.bytes.total !== null) progressTotal.set(labels, s.progress.bytes.total);
+        }
       }
     }
   };

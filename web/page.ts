@@ -9,21 +9,28 @@
  */
 import { createHash } from 'node:crypto';
 import { html, joinHtml, trusted, type Html } from '../core/html.js';
-import { STATE_ORDER, type MirrorSiteStatus, type StatusDocument } from '../core/status.js';
-import { formatDuration } from '../core/units.js';
-import { STATE_COLOURS, formatAge, shortCommit, shortDigest, spanMs } from '../status/format.js';
+import { STATE_ORDER, type MirrorSiteStatus, type MirrorStatus, type StatusDocument, type SyncProgress } from '../core/status.js';
+import { formatBytes, formatDuration } from '../core/units.js';
+import { STATE_COLOURS, formatAge, progressLine, shareDone, shortCommit, shortDigest, spanMs } from '../status/format.js';
+import { DEFAULT_ROWS, isFiltered, parseView, selectRows, toggleOpen, viewQuery, type PageView } from './page-view.js';
+import type { MirrorHistory } from '../status/sync-history.js';
 import { computeTopology, renderTopologySvg, siteOrder } from './topology.js';
 
 export interface PageOptions {
   /** The time ages are measured against. */
   now: Date;
-  /** How often the page refreshes itself. @default 5 */
+  /** How often the page refreshes itself. @default 2 while a pass runs, else 5 */
   refreshSeconds?: number;
+  /** Which mirrors to draw (web/page-view.ts, from the URL). @default every mirror, problems first, the first 100 */
+  view?: PageView;
+  /** A mirror's recent syncs, for an expanded row (status/sync-history.ts); absent: its last sync only. */
+  history?: (mirror: string) => MirrorHistory | undefined;
 }
 
 /** The whole page. */
 export function renderStatusPage(doc: StatusDocument, options: PageOptions): string {
-  const { now, refreshSeconds = 5 } = options;
+  // While a pass runs its syncs move: the page follows the document's live refresh more closely.
+  const { now, refreshSeconds = doc.controller.lastPass?.result === 'running' ? 2 : 5, view = parseView(new URLSearchParams()), history } = options;
   const topology = computeTopology(doc);
   const order = siteOrder(topology);
   return html`<!doctype html>
@@ -39,7 +46,7 @@ export function renderStatusPage(doc: StatusDocument, options: PageOptions): str
 <body>
 <main id="status" data-refresh="${refreshSeconds}">
 ${renderHeader(doc, now)}
-${renderGrid(doc, order, now)}
+${renderGrid(doc, order, now, view, history)}
 <section aria-labelledby="topology-h"><h2 id="topology-h">Topology</h2>
 ${renderTopologySvg(topology)}
 ${renderLegend()}
@@ -110,7 +117,7 @@ function renderHeader(doc: StatusDocument, now: Date): Html {
 function renderCounts(doc: StatusDocument): Html {
   const counts = new Map<string, number>();
   for (const m of doc.mirrors) for (const s of m.sites) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
-  const items = STATE_ORDER.filter((st) => counts.has(st)).map((st) => html`<li class="count state-${st}"><strong>${counts.get(st)}</strong> ${st}</li>`);
+  const items = STATE_ORDER.filter((st) => counts.has(st)).map((st) => html`<li class="count state-${st}"><a href="${`/?state=${st}`}"><strong>${counts.get(st)}</strong> ${st}</a></li>`);
   return html`<ul class="counts" aria-label="Mirror × site states">${items.length ? items : html`<li>no mirrors</li>`}</ul>`;
 }
 
@@ -121,27 +128,72 @@ function age(iso: string | null, now: Date): Html | string {
 }
 
 /** `sites`: every site, upstream first; it includes any site a mirror names that the site list lacks, so no cell is hidden. */
-function renderGrid(doc: StatusDocument, sites: string[], now: Date): Html {
+function renderGrid(doc: StatusDocument, sites: string[], now: Date, view: PageView, history: PageOptions['history']): Html {
   const out: Html[] = [];
   out.push(html`<section aria-labelledby="grid-h"><h2 id="grid-h">Mirrors × sites</h2>`);
   if (doc.mirrors.length === 0) {
     out.push(html`<p class="empty">No mirrors yet: add a Mirror document to the spec repository and commit it.</p></section>`);
     return joinHtml(out, '\n');
   }
+  const { rows, matched } = selectRows(doc, view);
+  out.push(renderFilters(view));
+  const more = matched > rows.length ? html` · <a href="${`/${viewQuery(view, { limit: 'all' })}`}">show all ${matched}</a>` : '';
+  out.push(html`<p class="shown">Showing ${rows.length} of ${matched}${isFiltered(view) ? ` matching (${doc.mirrors.length} in all)` : ''} mirrors, problems first${more}</p>`);
+  if (rows.length === 0) {
+    out.push(html`<p class="empty">No mirror matches: <a href="/">clear the filters</a>.</p></section>`);
+    return joinHtml(out, '\n');
+  }
   out.push(html`<div class="grid-wrap"><table class="grid"><thead><tr><th scope="col">Mirror</th>`);
   for (const s of sites) out.push(html`<th scope="col">${s}</th>`);
   out.push(html`</tr></thead><tbody>`);
-  for (const m of doc.mirrors) {
+  for (const m of rows) {
     const bySite = new Map(m.sites.map((s) => [s.site, s]));
-    out.push(html`<tr data-mirror="${m.name}"><th scope="row"><span class="mname">${m.name}</span><span class="sub">from ${m.origin} · <code title="tree digest at the source: ${m.treeDigest ?? 'unknown'}">${shortDigest(m.treeDigest)}</code></span></th>`);
+    const open = view.open.includes(m.name);
+    const toggle = html`<a class="mname" href="${`/${toggleOpen(view, m.name)}`}" aria-expanded="${open ? 'true' : 'false'}" title="${open ? 'hide' : 'show'} its recent syncs">${open ? '▾' : '▸'} ${m.name}</a>`;
+    out.push(html`<tr data-mirror="${m.name}"><th scope="row">${toggle}<span class="sub">from ${m.origin} · <code title="tree digest at the source: ${m.treeDigest ?? 'unknown'}">${shortDigest(m.treeDigest)}</code></span></th>`);
     for (const site of sites) {
       const s = bySite.get(site);
       out.push(s ? renderCell(m.name, s, m.treeDigest, now) : html`<td class="na" aria-label="not carried">·</td>`);
     }
     out.push(html`</tr>`);
+    if (open) out.push(renderHistory(m, history?.(m.name), sites.length + 1, now));
   }
   out.push(html`</tbody></table></div></section>`);
   return joinHtml(out, '\n');
+}
+
+/** An expanded row: per site, its recent syncs, newest first (the last one only without a history). */
+function renderHistory(m: MirrorStatus, history: MirrorHistory | undefined, span: number, now: Date): Html {
+  const rows: Html[] = [];
+  for (const c of [...m.sites].sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : 0))) {
+    const syncs = history?.[c.site] ?? (c.lastSync ? [c.lastSync] : []);
+    if (syncs.length === 0) rows.push(html`<tr><th scope="row">${c.site}</th><td colspan="5">no sync yet</td></tr>`);
+    for (const [i, s] of syncs.entries()) {
+      const took = spanMs(s.startedAt, s.finishedAt);
+      rows.push(
+        html`<tr>${i === 0 ? html`<th scope="row" rowspan="${syncs.length}">${c.site}</th>` : ''}<td class="${s.result === 'completed' ? 'ok' : s.result ? 'bad' : ''}">${s.result ?? 'running'}</td><td>${s.finishedAt ? html`${age(s.finishedAt, now)} ago` : '—'}</td><td>${took !== null ? formatDuration(took) : '—'}</td><td>${s.downloadedBytes !== null ? formatBytes(s.downloadedBytes) : '—'}${s.downloadedFiles !== null ? ` in ${s.downloadedFiles} files` : ''}</td><td><code>${s.task ?? ''}</code></td></tr>`,
+      );
+    }
+  }
+  return html`<tr class="history" data-history="${m.name}"><td colspan="${span}"><table><caption>Recent syncs of ${m.name}</caption><thead><tr><th scope="col">Site</th><th scope="col">Result</th><th scope="col">Finished</th><th scope="col">Took</th><th scope="col">Moved</th><th scope="col">Task</th></tr></thead><tbody>${rows}</tbody></table></td></tr>`;
+}
+
+/** The filter form: a GET of the page itself, so a filtered view is a link to share. */
+function renderFilters(view: PageView): Html {
+  const checked = new Set(view.states);
+  const boxes = STATE_ORDER.map((st) => html`<label class="state-${st}"><input type="checkbox" name="state" value="${st}"${checked.has(st) ? trusted(' checked') : ''}> ${st}</label>`);
+  const labels = view.labels.map((l) => (l.value === null ? l.key : `${l.key}=${l.value}`)).join(',');
+  return joinHtml([
+    html`<form class="filters" method="get" action="/" role="search" aria-label="Filter mirrors">`,
+    html`<fieldset><legend>State</legend>${boxes}</fieldset>`,
+    html`<label>Mirror <input type="search" name="q" value="${view.name}" placeholder="name contains"></label>`,
+    html`<label>Label <input type="text" name="label" value="${labels}" placeholder="key=value,key"></label>`,
+    view.limit !== DEFAULT_ROWS ? html`<input type="hidden" name="limit" value="${String(view.limit)}">` : '',
+    view.open.map((o) => html`<input type="hidden" name="open" value="${o}">`),
+    html`<button type="submit">Filter</button>${isFiltered(view) ? html` <a href="/">clear</a>` : ''}`,
+    view.ignored.length ? html`<p class="bad">Not understood in the address: ${view.ignored.join('; ')}</p>` : '',
+    html`</form>`,
+  ]);
 }
 
 function renderCell(mirror: string, s: MirrorSiteStatus, wanted: string | null, now: Date): Html {
@@ -154,7 +206,21 @@ function renderCell(mirror: string, s: MirrorSiteStatus, wanted: string | null, 
     html`<span class="state">${s.state}</span>`,
     html`<span class="ver">${s.version !== null ? `v${s.version}` : 'no version'} · ${when ? html`${age(when, now)} ago` : 'never synced'}</span>`,
     html`<code class="digest${stale}"${stale ? html` title="not the tree the origin publishes"` : ''}>${shortDigest(s.treeDigest)}</code>`,
+    s.progress ? renderProgress(s.progress) : '',
     html`</td>`,
+  ]);
+}
+
+/** A running sync: a bar by bytes (files where bytes are unknown) and its figures as text. */
+function renderProgress(p: SyncProgress): Html {
+  const share = shareDone(p);
+  const pct = share === null ? null : Math.floor(share * 100);
+  const line = progressLine(p).replace(/^syncing: /, '');
+  return joinHtml([
+    share === null
+      ? html`<progress class="sync" aria-label="sync progress, total unknown"></progress>`
+      : html`<progress class="sync" max="1000" value="${Math.round(share * 1000)}" aria-label="sync ${pct}% done">${pct}%</progress>`,
+    html`<span class="prog">${pct === null ? '' : `${pct}% · `}${line}</span>`,
   ]);
 }
 
@@ -207,6 +273,8 @@ table{border-collapse:separate;border-spacing:3px}
 .cell span,.cell code{display:block}
 .cell .state{font-weight:700}
 .cell .ver{font-size:12px}
+.cell progress.sync{display:block;width:100%;height:8px;margin-top:3px}
+.cell .prog{font-size:11px}
 .digest.stale{text-decoration:line-through dotted}
 .na{color:#8c959f;text-align:center}
 .sites th,.sites td{text-align:left;padding:3px 10px;border-bottom:1px solid #d1d9e0}
@@ -216,19 +284,31 @@ svg.topology{max-width:100%;height:auto;font:13px system-ui,sans-serif}
 .edge-label{fill:#59636e}
 .counts{list-style:none;display:flex;flex-wrap:wrap;gap:8px;padding:0;margin:12px 0 0}
 .count{padding:3px 10px;border-radius:4px;font-size:13px}
+.count a{color:inherit;text-decoration:none}
+.filters{display:flex;flex-wrap:wrap;align-items:center;gap:6px 14px;margin:0 0 6px;font-size:13px}
+.filters fieldset{border:0;padding:0;margin:0;display:flex;flex-wrap:wrap;gap:4px}
+.filters legend{float:left;margin-right:6px;color:#59636e}
+.filters fieldset label{padding:1px 6px;border-radius:4px}
+.shown{font-size:12px;color:#59636e;margin:4px 0}
+a.mname{color:inherit;text-decoration:none;display:block}
+tr.history table{border-collapse:collapse;font-size:12px;margin:2px 0 8px 16px}
+tr.history caption{text-align:left;font-weight:600}
+tr.history th,tr.history td{text-align:left;padding:2px 10px;border-bottom:1px solid #d1d9e0}
 .legend{list-style:none;display:flex;flex-wrap:wrap;gap:14px;padding:0;margin:6px 0;font-size:12px}
 .swatch{display:inline-block;width:14px;height:14px;border-radius:3px;margin-right:4px;vertical-align:-2px}
 .swatch.unreach{border:2px dashed #cf222e}
 ${STATE_CSS}`;
 
-// Keeps ages current every second and swaps in a fresh page every `data-refresh` seconds, without
-// a visible reload; failures leave the current page up (the controller may be restarting).
+// Keeps ages current every second and swaps in a fresh page every `data-refresh` seconds (read
+// anew each time: it is shorter while a pass runs), without a visible reload; failures leave the
+// current page up (the controller may be restarting).
 const SCRIPT = `(function(){
 function fmt(s){s=Math.max(0,Math.round(s));if(s<60)return s+'s';if(s<3600)return Math.floor(s/60)+'m';if(s<86400)return Math.floor(s/3600)+'h';return Math.floor(s/86400)+'d'}
 function tick(){var n=Date.now();document.querySelectorAll('time[data-age]').forEach(function(t){var v=Date.parse(t.getAttribute('datetime'));if(!isNaN(v))t.textContent=fmt((n-v)/1000)})}
-function refresh(){fetch(location.pathname,{cache:'no-store'}).then(function(r){return r.ok?r.text():null}).then(function(h){if(!h)return;var d=new DOMParser().parseFromString(h,'text/html');var m=d.getElementById('status');if(m){document.getElementById('status').replaceWith(m);document.title=d.title;tick()}}).catch(function(){})}
-var every=Number(document.getElementById('status').getAttribute('data-refresh'))||5;
-setInterval(tick,1000);setInterval(refresh,every*1000);
+function refresh(){return fetch(location.pathname+location.search,{cache:'no-store'}).then(function(r){return r.ok?r.text():null}).then(function(h){if(!h)return;var d=new DOMParser().parseFromString(h,'text/html');var m=d.getElementById('status');if(m){document.getElementById('status').replaceWith(m);document.title=d.title;tick()}}).catch(function(){})}
+function every(){return (Number(document.getElementById('status').getAttribute('data-refresh'))||5)*1000}
+function loop(){setTimeout(function(){refresh().then(loop)},every())}
+setInterval(tick,1000);loop();
 })();`;
 
 /**
@@ -242,6 +322,7 @@ export const PAGE_CSP = [
   "connect-src 'self'",
   'img-src data:',
   "base-uri 'none'",
-  "form-action 'none'",
+  // The filter form is a GET of the page itself.
+  "form-action 'self'",
   "frame-ancestors 'none'",
 ].join('; ');

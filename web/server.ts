@@ -22,6 +22,8 @@ import { metricsText, type Metrics } from './metrics.js';
 import { RouteTable } from '../core/routes.js';
 import { Payload, acceptsGzip, readBody, send, type Body } from './http.js';
 import { PAGE_CSP, renderStatusPage } from './page.js';
+import { parseView, viewQuery } from './page-view.js';
+import type { MirrorHistory } from '../status/sync-history.js';
 import { DeliveryDedupe, verifyWebhook } from './webhook.js';
 
 export interface StatusServerOptions {
@@ -43,6 +45,8 @@ export interface StatusServerOptions {
   now?: () => Date;
   /** The page is re-rendered at most this often for an unchanged document (its ages move on). @default 5000 */
   pageMaxAgeMs?: number;
+  /** A mirror's recent syncs (status/sync-history.ts): `GET /api/v1/mirrors/NAME/history` and the page's expanded rows. */
+  history?: (mirror: string) => MirrorHistory | undefined;
 }
 
 export interface StatusServer {
@@ -107,7 +111,14 @@ class Snapshot {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** The history as served: every string redacted, as the document is. */
+function redactHistory(h: MirrorHistory | undefined): MirrorHistory | undefined {
+  return h && (JSON.parse(JSON.stringify(h, (_k, v: unknown) => (typeof v === 'string' ? redact(v) : v))) as MirrorHistory);
+}
 const TEXT_TYPE = 'text/plain; charset=utf-8';
+/** Distinct page views kept rendered for one document. */
+const MAX_CACHED_PAGES = 64;
 const gzipAsync = promisify(gzipCb);
 
 /** Start the endpoint; resolves once it listens. */
@@ -122,7 +133,10 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     if (snapshot?.doc !== doc) snapshot = new Snapshot(doc);
     return snapshot;
   };
-  let page: { snap: Snapshot; at: number; body: Body } | undefined;
+  // Rendered pages of the current document, by view (the canonical query): a page refreshing
+  // itself, or many people on the same filtered view, costs one render per document.
+  let pages = new Map<string, { at: number; body: Body }>();
+  let pagesOf: Snapshot | undefined;
   let recorded: StatusDocument | undefined;
   const dedupe = new DeliveryDedupe();
 
@@ -157,12 +171,20 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     return { status: 200, type: metrics.registry.contentType, text };
   }
 
-  function statusPage(): Body {
+  function statusPage(req: IncomingMessage): Body {
     const snap = current();
     const t = now();
-    if (!page || page.snap !== snap || t.getTime() - page.at > pageMaxAgeMs) {
-      const text = renderStatusPage(snap.redacted(), { now: t });
-      page = { snap, at: t.getTime(), body: { status: 200, type: 'text/html; charset=utf-8', text: new Payload(text), headers: { 'Content-Security-Policy': PAGE_CSP } } };
+    const view = parseView(new URL(req.url ?? '/', 'http://x').searchParams);
+    const key = viewQuery(view) + (view.ignored.length ? `#${view.ignored.join(';')}` : '');
+    if (pagesOf !== snap || pages.size >= MAX_CACHED_PAGES) {
+      pages = new Map();
+      pagesOf = snap;
+    }
+    let page = pages.get(key);
+    if (!page || t.getTime() - page.at > pageMaxAgeMs) {
+      const text = renderStatusPage(snap.redacted(), { now: t, view, ...(opts.history ? { history: (m: string) => redactHistory(opts.history?.(m)) } : {}) });
+      page = { at: t.getTime(), body: { status: 200, type: 'text/html; charset=utf-8', text: new Payload(text), headers: { 'Content-Security-Policy': PAGE_CSP } } };
+      pages.set(key, page);
     }
     return page.body;
   }
@@ -174,8 +196,11 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     } catch {
       return json(400, { error: 'bad request', message: 'the mirror name is not valid percent-encoding' });
     }
-    const m = current().mirror(name);
-    return m === undefined ? notFound(`no mirror named ${JSON.stringify(redact(name))}; GET /api/v1/mirrors lists them`) : { status: 200, type: JSON_TYPE, text: m };
+    const sub = /^(.*)\/history$/.exec(name);
+    const m = current().mirror(sub ? sub[1]! : name);
+    if (m === undefined) return notFound(`no mirror named ${JSON.stringify(redact(sub ? sub[1]! : name))}; GET /api/v1/mirrors lists them`);
+    if (!sub) return { status: 200, type: JSON_TYPE, text: m };
+    return json(200, { mirror: sub[1], sites: redactHistory(opts.history?.(sub[1]!)) ?? {} });
   }
 
   // Every route and the methods it takes, once: dispatch and the Allow of a 405 both come from here.

@@ -8,7 +8,7 @@ import { PulpdistError, UsageError, messageOf } from '../../core/errors.js';
 import { outboundPolicy, policyFetch } from '../../core/outbound.js';
 import { redactUrl } from '../../core/redact.js';
 import type { MirrorSiteStatus, MirrorState, StatusDocument } from '../../core/status.js';
-import { formatAge, shortCommit, shortDigest } from '../../status/format.js';
+import { formatAge, shareDone, shortCommit, shortDigest } from '../../status/format.js';
 import { computeTopology, siteOrder } from '../../web/topology.js';
 import { durationOption } from '../options.js';
 import { statusVerdict, type StatusVerdict } from '../status-verdict.js';
@@ -118,7 +118,8 @@ export function renderStatusText(doc: StatusDocument, opts: { now: Date; colour:
     const cellText = (s: MirrorSiteStatus | undefined): { text: string; state: MirrorState | null } => {
       if (!s) return { text: '·', state: null };
       const when = s.lastSync?.finishedAt ?? s.lastSync?.startedAt ?? null;
-      const parts = [s.state, s.version !== null ? `v${s.version}` : '', when ? formatAge(when, now) : ''];
+      const share = s.progress ? shareDone(s.progress) : null;
+      const parts = [s.state, share !== null ? `${Math.floor(share * 100)}%` : '', s.version !== null ? `v${s.version}` : '', when ? formatAge(when, now) : ''];
       return { text: parts.filter(Boolean).join(' '), state: s.state };
     };
     const rows = doc.mirrors.map((m) => {

@@ -13,6 +13,11 @@ import { PACKAGE_ROOT } from '../../core/paths.js';
 import { createPulpClient } from '../../pulp/client.js';
 import { isPulpConflict, PulpAuthError, PulpHttpError, PulpTaskError } from '../../pulp/errors.js';
 import { siteAt, startFaultServer, type FaultServer } from './fault-server.js';
+import type { LastSync } from '../../core/status.js';
+import type { Task } from '../../pulp/types.js';
+import { syncKey } from '../../reconcilers/names.js';
+import type { PassEvent } from '../../reconcilers/pass-types.js';
+import { syncFigures, syncPlacement } from '../../reconcilers/sync-task.js';
 
 /** Copies of the steps used here, from shared/reference/real-pulp-3.24/ (same names and layout). */
 const RECORDINGS = path.join(PACKAGE_ROOT, 'test', 'pulp', 'recorded');
@@ -151,3 +156,39 @@ test('status without credentials and the served manifest with its ETag (01, 29)'
 });
 
 test.run();
+
+test('a mirror sync on real Pulp (files only in its reports) has bytes: the content-addressed estimate (extra4/03-05)', async () => {
+  // Real Pulp reports downloaded files (`sync.downloading.artifacts`, total null), never bytes.
+  const estimate = { files: 10, bytes: 4_143_448 + 716 };
+  await replay(['extra4/03-sync-mirror', 'extra4/04-sync-mirror-task-poll1', 'extra4/05-sync-mirror-task-poll2'], async (s) => {
+    const events: PassEvent[] = [];
+    const syncs = new Map<string, LastSync>();
+    const version = await syncPlacement(
+      client(s.url),
+      { mirror: 'rec4', site: 'r1', estimate },
+      { repository: '/pulp/api/v3/repositories/file/file/e43274a1-4688-4fc7-b06e-d2a7b70fc60b/', remote: '/pulp/api/v3/remotes/file/file/ba3e86cb-c312-4d2d-9914-4fe8540041e6/' },
+      { now: () => new Date(), onEvent: (e) => events.push(e) },
+      syncs,
+      AbortSignal.timeout(10_000),
+    );
+    assert.is(version, '/pulp/api/v3/repositories/file/file/e43274a1-4688-4fc7-b06e-d2a7b70fc60b/versions/1/');
+    const progress = events.filter((e) => e.type === 'sync-progress');
+    assert.ok(progress.length >= 2, 'a report per poll and the final one');
+    for (const e of progress) assert.equal({ files: e.doneFiles, totalFiles: e.totalFiles, bytes: e.doneBytes, totalBytes: e.totalBytes }, { files: 10, totalFiles: 10, bytes: estimate.bytes, totalBytes: estimate.bytes });
+    const last = syncs.get(syncKey('rec4', 'r1'));
+    assert.equal({ result: last?.result, bytes: last?.downloadedBytes, files: last?.downloadedFiles }, { result: 'completed', bytes: estimate.bytes, files: 10 });
+  });
+});
+
+test('syncFigures: bytes done are the site\'s report where it sends one, else the estimate\'s share of the files done', () => {
+  const running = json(loadStep('extra4/04-sync-mirror-task-poll1')) as Task;
+  const midway: Task = { ...running, progress_reports: running.progress_reports!.map((p) => (p.code === 'sync.downloading.artifacts' ? { ...p, done: 4, state: 'running' } : p)) };
+  assert.equal(syncFigures(midway, { files: 10, bytes: 1000 }), { doneFiles: 4, totalFiles: 10, doneBytes: 400, totalBytes: 1000 });
+  // Without an estimate nothing is guessed.
+  assert.equal(syncFigures(midway), { doneFiles: 4, totalFiles: null, doneBytes: 0, totalBytes: null });
+  // More files than estimated (the site lost blobs it had): totals grow to what was done.
+  assert.equal(syncFigures(running, { files: 4, bytes: 1000 }), { doneFiles: 10, totalFiles: 10, doneBytes: 1000, totalBytes: 1000 });
+  // The embedded site's byte report wins over the estimate's share.
+  const embedded: Task = { ...midway, progress_reports: [...midway.progress_reports!, { message: 'Downloading Bytes', code: 'pulpdist.downloading.bytes', state: 'running', total: null, done: 1234, suffix: 'bytes' }] };
+  assert.equal(syncFigures(embedded, { files: 10, bytes: 1000 }), { doneFiles: 4, totalFiles: 10, doneBytes: 1234, totalBytes: 1234 });
+});

@@ -89,6 +89,11 @@ test('the grid shows every state as text, class and colour; the topology draws s
       assert.is(c!.text, state);
       assert.is(c!.bg, rgb(STATE_COLOURS[state].bg), `${state} background`);
     }
+    // A running sync draws its progress bar with its share and figures as text.
+    const bar = await page.$eval('td.cell[data-state="Progressing"] progress.sync', (p) => ({ value: (p as HTMLProgressElement).value, max: (p as HTMLProgressElement).max, label: p.getAttribute('aria-label'), width: p.getBoundingClientRect().width }));
+    assert.equal({ value: bar.value, max: bar.max, label: bar.label }, { value: 375, max: 1000, label: 'sync 37% done' });
+    assert.ok(bar.width > 50, `the bar is drawn (${bar.width}px wide)`);
+    assert.match((await page.textContent('td.cell[data-state="Progressing"] .prog')) ?? '', /^37% · 3\/10 files, 1\.5 MiB of 4(\.0)? MiB, 768 KiB\/s, 3(\.0)?s to go$/);
     // The message is on hover; markup in it is text, not HTML.
     const xss = cells.find((c) => c.title?.includes('<script>'));
     assert.ok(xss, 'the message with markup is shown as text in the title');
@@ -120,6 +125,56 @@ test('the grid shows every state as text, class and colour; the topology draws s
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     assert.ok(existsSync(SCREENSHOT));
     assert.equal(problems, [], 'no console errors, no CSP violations, no external requests');
+  } finally {
+    await page.close();
+  }
+});
+
+test('problems first; filters by state, name and label live in the URL and survive the self-refresh', async () => {
+  if (launchError && process.env.CI) throw launchError;
+  if (!browser) return void console.log(`skipped: ${skipReason}`);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  page.on('pageerror', (err) => problems.push(err.message));
+  const rows = () => page.$$eval('tr[data-mirror]', (trs) => trs.map((tr) => tr.getAttribute('data-mirror')));
+  try {
+    // Worst placement first: Failed (fedora-40), Blocked (retired), OutOfSync (epel-9), then Pending, Suspended.
+    await page.goto(server!.url + '/');
+    assert.equal(await rows(), ['fedora-40', 'retired', 'epel-9', 'xss-test', 'tools']);
+    // The form: tick Blocked and submit; the state goes into the URL.
+    await page.check('form.filters input[name=state][value=Blocked]');
+    await Promise.all([page.waitForURL(/state=Blocked/), page.click('form.filters button[type=submit]')]);
+    assert.equal(await rows(), ['retired']);
+    assert.match(await page.textContent('p.shown') ?? '', 'Showing 1 of 1 matching (5 in all) mirrors');
+    // A shared link with name and label filters.
+    await page.goto(server!.url + '/?q=EPEL');
+    assert.equal(await rows(), ['epel-9']);
+    await page.goto(server!.url + '/?label=team=os');
+    assert.equal(await rows(), ['fedora-40']);
+    assert.is(await page.inputValue('form.filters input[name=label]'), 'team=os');
+    // A cap on the rows, with the way to the rest.
+    await page.goto(server!.url + '/?limit=2');
+    assert.equal(await rows(), ['fedora-40', 'retired']);
+    await Promise.all([page.waitForURL(/limit=all/), page.click('p.shown a')]);
+    assert.is((await rows()).length, 5);
+    // What the address asks but cannot mean is said.
+    await page.goto(server!.url + '/?state=Healthy');
+    assert.match(await page.textContent('form.filters .bad') ?? '', 'state=Healthy');
+    // The self-refresh keeps the filter: after the document changes, the filtered view is swapped in.
+    await page.goto(server!.url + '/?state=Failed');
+    await page.$eval('#status', (m) => m.setAttribute('data-refresh', '0.2'));
+    const before = doc;
+    doc = { ...doc, mirrors: doc.mirrors.map((m) => (m.name === 'epel-9' ? { ...m, sites: m.sites.map((c) => ({ ...c, state: 'Failed' as const })) } : m)) };
+    try {
+      await page.waitForSelector('tr[data-mirror="epel-9"]', { timeout: 15_000 });
+      assert.equal(await rows(), ['epel-9', 'fedora-40']);
+    } finally {
+      doc = before;
+    }
+    assert.equal(problems, []);
   } finally {
     await page.close();
   }

@@ -37,7 +37,7 @@ test('prints the mirrors × sites table and the sites line', async () => {
   // Columns upstream first: origin, then what it feeds (edge, hub), then leaf.
   assert.match(header, /^MIRROR\s+ORIGIN\s+EDGE\s+HUB\s+LEAF\s+TREE$/);
   const fedora = lines.find((l) => l.startsWith('fedora-40'))!;
-  assert.match(fedora, /Synced v3 5m\s+Failed v2 5m\s+Synced v3 3m\s+Progressing v2 \d+s\s+a1a1a1a1a1a1$/);
+  assert.match(fedora, /Synced v3 5m\s+Failed v2 5m\s+Synced v3 3m\s+Progressing 37% v2 \d+s\s+a1a1a1a1a1a1$/);
   const tools = lines.find((l) => l.startsWith('tools'))!;
   // tools is not carried at origin or edge: a dot there, Suspended at hub and leaf.
   assert.match(tools, /^tools\s+·\s+·\s+Suspended v3\s+Suspended v3\s+b2b2b2b2b2b2$/);

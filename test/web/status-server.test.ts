@@ -238,12 +238,14 @@ test('GET / is the HTML page, escaped, cached per document, with ETag and a stri
   assert.match(String(a.headers['content-security-policy']), /default-src 'none'/);
   assert.match(a.body, COMMIT.slice(0, 7));
   assert.match(a.body, 'mirrors/bad.yaml:14:7');
-  // 3 of the 10 cells are Synced, 1 Failed; one spec error.
+  // 3 of the 11 cells are Synced, 1 Failed, 1 Blocked; one spec error.
   assert.match(a.body, '<title>pulpdist — 3/11 synced, 1 failed, 1 blocked, 1 spec error</title>');
   assert.not.match(a.body, '<script>alert');
   assert.match(a.body, '&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;');
-  // Nothing to fetch: every src/href is inline data (the favicon), so the page works offline.
-  assert.not.match(a.body, /(?:src|href)="(?!data:)/);
+  // Nothing to fetch: every src/href is inline data (the favicon) or a view of the page itself
+  // (a filter link), so the page works offline.
+  assert.not.match(a.body, /(?:src|href)="(?!data:|\/(?:\?[^"]*)?")/);
+  assert.match(a.body, 'href="/?state=Failed"');
   assert.match(a.body, '<link rel="icon" href="data:,">');
   const b = await http('GET', '/');
   assert.is(b.headers['etag'], a.headers['etag']);
