@@ -25,6 +25,7 @@ import type { StatusWriter } from '../status/writer.js';
 import { sleepOrCancel, systemClock, type Clock, type Timer } from './clock.js';
 import { passResultOf, runCycle, type CycleDeps, type CycleOutcome } from './cycle.js';
 import { createHeadCheck } from './head-check.js';
+import type { LoopEvents } from './events.js';
 import { FailureLog } from './failure-log.js';
 import { liveRefresh } from './live-refresh.js';
 import { handleOutcome, type LoopMetrics, type OutcomeDeps } from './outcome.js';
@@ -50,6 +51,8 @@ export interface LoopDeps {
   log: Logger;
   /** Every "now", timer and timeout of the loop. @default systemClock */
   clock?: Clock;
+  /** Where the loop's events go (events.ts ControllerEvents); none: no events. */
+  events?: LoopEvents;
   /** Jitter source. @default Math.random */
   random?: () => number;
 }
@@ -111,9 +114,17 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
   });
   // The running pass's syncs, shown as they go (the outcome renders the pass's end).
   const live = liveRefresh({ state, clock, render: () => deps.metrics?.recordStatus(state.publish()) });
-  const cycleDeps: CycleDeps = {
-    source, specs, reconcile: deps.reconcile, state, clock, shutdown: shutdown.signal, gitTimeoutMs: Math.max(intervalMs, 30_000), passDeadlineMs, onEvent: live.onEvent,
+  const onEvent = (e: PassEvent): void => {
+    live.onEvent(e);
+    deps.events?.onPassEvent(e, specs.valid?.specs ?? null);
   };
+  const cycleDeps: CycleDeps = {
+    source, specs, reconcile: deps.reconcile, state, clock, shutdown: shutdown.signal, gitTimeoutMs: Math.max(intervalMs, 30_000), passDeadlineMs, onEvent,
+  };
+  if (deps.events) {
+    const events = deps.events;
+    listeners.add((doc) => events.afterCycle(doc, specs.valid?.specs ?? null, specs.problems));
+  }
   const outcomeDeps: OutcomeDeps = {
     state, queue, propagation: new PropagationTracker(startedAt), writer: deps.writer, metrics: deps.metrics, log, clock, random, repo: source.description, listeners,
     failureLog: new FailureLog(log),
@@ -170,6 +181,7 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
       if (inFlight && (await withinGrace(clock, inFlight, graceMs)) === 'timeout') log.warn('shutting down: aborting the running pass', { graceMs });
       shutdown.abort(new Error('shutting down'));
       await inFlight;
+      await deps.events?.close(new Date(clock.now() + 5_000));
     },
   };
 }

@@ -16,6 +16,7 @@ import type { SiteSpec, SpecSet } from '../spec/types.js';
 import { commitApprovesMassDelete, MASS_DELETE_TRAILER } from '../gitsource/approval.js';
 import { openGitSource } from '../gitsource/source.js';
 import { systemClock } from './clock.js';
+import { ControllerEvents } from './events.js';
 import { createController, type Controller } from './loop.js';
 import { createMetrics } from '../web/metrics.js';
 import { startStatusServer } from '../web/server.js';
@@ -77,7 +78,9 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   const clock = systemClock;
   const now = (): Date => new Date(clock.now());
   const startedAt = now();
-  const metrics = createMetrics({ version: o.version, countSyncsSince: startedAt, now });
+  // The EventSinks of the commit in force get the loop's events (docs/events.md).
+  const events = new ControllerEvents({ log: log.child({ component: 'events' }), now, env });
+  const metrics = createMetrics({ version: o.version, countSyncsSince: startedAt, now, eventSinks: () => events.stats() });
 
   // One client per site, rebuilt only when that site's spec changes, so connection pools and
   // password reads are reused across passes.
@@ -117,6 +120,7 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
       metrics,
       log,
       clock,
+      events,
     },
     { intervalMs: o.intervalMs, passDeadlineMs: o.passDeadlineMs, preemptAfterMs: o.preemptAfterMs, version: o.version },
   );

@@ -49,6 +49,8 @@ export async function openRemoteSource(o: RemoteSourceOptions): Promise<GitSourc
     },
     statusHead: ({ signal }) => conn.exclusive(() => statusHead(conn, o.statusBranch, signal)),
     publishStatus: (commit, _expected, { signal }) => conn.exclusive(() => publishStatus(conn, statusRef, commit, signal)),
+    branchHead: (branch, { signal }) => conn.exclusive(() => statusHead(conn, branch, signal)),
+    publishBranch: (branch, commit, _expected, { signal }) => conn.exclusive(() => publishStatus(conn, `refs/heads/${branch}`, commit, signal)),
   };
 }
 

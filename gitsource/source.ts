@@ -58,6 +58,16 @@ function openLocalSource(o: { dir: string; branch: string; specPath: string; sta
   let lastHead: string | null = null;
   const specRef = `refs/heads/${o.branch}`;
   const statusRef = `refs/heads/${o.statusBranch}`;
+  async function branchHead(ref: string, { signal }: { signal: AbortSignal }): Promise<string | null> {
+    signal.throwIfAborted();
+    return resolveBranch(repo, ref);
+  }
+  async function publishBranch(ref: string, commit: string, expected: string | null, { signal }: { signal: AbortSignal }): Promise<'ok' | 'rejected'> {
+    signal.throwIfAborted();
+    // Compare-and-set under git's own ref lock: a writer that moved the branch since we read it
+    // wins; we re-apply on top.
+    return updateRefLocked(repo.gitdir, ref, commit, expected, () => resolveBranch(repo, ref));
+  }
   return {
     kind: 'local',
     description: o.dir,
@@ -86,15 +96,9 @@ function openLocalSource(o: { dir: string; branch: string; specPath: string; sta
         }
       });
     },
-    async statusHead({ signal }) {
-      signal.throwIfAborted();
-      return resolveBranch(repo, statusRef);
-    },
-    async publishStatus(commit, expected, { signal }) {
-      signal.throwIfAborted();
-      // Compare-and-set under git's own ref lock: a writer that moved the branch since we read it
-      // wins; we re-apply on top.
-      return updateRefLocked(repo.gitdir, statusRef, commit, expected, () => resolveBranch(repo, statusRef));
-    },
+    statusHead: (opts) => branchHead(statusRef, opts),
+    publishStatus: (commit, expected, opts) => publishBranch(statusRef, commit, expected, opts),
+    branchHead: (branch, opts) => branchHead(`refs/heads/${branch}`, opts),
+    publishBranch: (branch, commit, expected, opts) => publishBranch(`refs/heads/${branch}`, commit, expected, opts),
   };
 }

@@ -77,10 +77,38 @@ export async function openSshSource(o: SshSourceOptions): Promise<GitSource> {
   }
   const lock = createMutex();
   const specRef = `refs/remotes/origin/${o.branch}`;
-  const statusRef = `refs/heads/${o.statusBranch}`;
   const resolve = async (ref: string, signal: AbortSignal): Promise<string | null> => (await run(['for-each-ref', '--format=%(objectname)', ref], signal)).trim() || null;
   let lastHead: string | null = null;
 
+  const branchHead = (branch: string, { signal }: { signal: AbortSignal }): Promise<string | null> =>
+    lock(async () => {
+      const ref = `refs/heads/${branch}`;
+      const out = await run(['ls-remote', o.url, ref], signal).catch(wrap('listing refs of'));
+      const oid = out.split('\n').map((l) => l.split('\t')).find((f) => f[1] === ref)?.[0];
+      if (!oid) return null;
+      const have = await run(['cat-file', '-e', `${oid}^{commit}`], signal).then(() => true, () => false);
+      if (!have) await run(['fetch', '-q', '--no-tags', o.url, `+${ref}:refs/remotes/origin/${branch}`], signal).catch(wrap(`fetching the ${branch} branch of`));
+      return oid;
+    });
+  const publishBranch = (branch: string, commit: string, expected: string | null, { signal }: { signal: AbortSignal }): Promise<'ok' | 'rejected'> =>
+    lock(async () => {
+      const ref = `refs/heads/${branch}`;
+      // Compare-and-swap on the server: the push is refused unless the branch is still where we
+      // read it (an empty lease means "must not exist yet").
+      const lease = `--force-with-lease=${ref}:${expected ?? ''}`;
+      try {
+        await run(['push', '--porcelain', lease, o.url, `${commit}:${ref}`], signal);
+      } catch (err) {
+        const text = `${String((err as { stdout?: string }).stdout ?? '')}\n${String((err as { stderr?: string }).stderr ?? '')}`;
+        if (/\[rejected\]|stale info|fetch first|non-fast-forward|failed to update ref/i.test(text)) return 'rejected';
+        // The porcelain line says why the server refused the ref.
+        const refused = /^!\t[^\t]*\t(.*)$/m.exec(String((err as { stdout?: string }).stdout ?? ''))?.[1];
+        if (refused) throw new GitSourceError(`pushing the ${branch} branch to ${description} failed: ${redact(refused)}`, { cause: err });
+        return wrap(`pushing the ${branch} branch to`)(err);
+      }
+      await run(['update-ref', ref, commit], signal);
+      return 'ok';
+    });
   return {
     kind: 'remote',
     description,
@@ -104,33 +132,10 @@ export async function openSshSource(o: SshSourceOptions): Promise<GitSource> {
     async watch() {
       return async () => {};
     },
-    statusHead: ({ signal }) =>
-      lock(async () => {
-        const out = await run(['ls-remote', o.url, statusRef], signal).catch(wrap('listing refs of'));
-        const oid = out.split('\n').map((l) => l.split('\t')).find((f) => f[1] === statusRef)?.[0];
-        if (!oid) return null;
-        const have = await run(['cat-file', '-e', `${oid}^{commit}`], signal).then(() => true, () => false);
-        if (!have) await run(['fetch', '-q', '--no-tags', o.url, `+${statusRef}:refs/remotes/origin/${o.statusBranch}`], signal).catch(wrap('fetching the status branch of'));
-        return oid;
-      }),
-    publishStatus: (commit, expected, { signal }) =>
-      lock(async () => {
-        // Compare-and-swap on the server: the push is refused unless the branch is still where we
-        // read it (an empty lease means "must not exist yet").
-        const lease = `--force-with-lease=${statusRef}:${expected ?? ''}`;
-        try {
-          await run(['push', '--porcelain', lease, o.url, `${commit}:${statusRef}`], signal);
-        } catch (err) {
-          const text = `${String((err as { stdout?: string }).stdout ?? '')}\n${String((err as { stderr?: string }).stderr ?? '')}`;
-          if (/\[rejected\]|stale info|fetch first|non-fast-forward|failed to update ref/i.test(text)) return 'rejected';
-          // The porcelain line says why the server refused the ref.
-          const refused = /^!\t[^\t]*\t(.*)$/m.exec(String((err as { stdout?: string }).stdout ?? ''))?.[1];
-          if (refused) throw new GitSourceError(`pushing the status branch to ${description} failed: ${redact(refused)}`, { cause: err });
-          return wrap('pushing the status branch to')(err);
-        }
-        await run(['update-ref', statusRef, commit], signal);
-        return 'ok';
-      }),
+    statusHead: (opts) => branchHead(o.statusBranch, opts),
+    publishStatus: (commit, expected, opts) => publishBranch(o.statusBranch, commit, expected, opts),
+    branchHead,
+    publishBranch,
   };
 }
 

@@ -24,6 +24,10 @@ export interface GitSource {
    * `expected` (someone else pushed): the caller re-reads the head, re-applies and retries.
    */
   publishStatus(commit: string, expected: string | null, opts: { signal: AbortSignal }): Promise<'ok' | 'rejected'>;
+  /** `statusHead` for another branch of pulpdist's own (the lease: controller/lease.ts). */
+  branchHead(branch: string, opts: { signal: AbortSignal }): Promise<string | null>;
+  /** `publishStatus` for another branch of pulpdist's own: a compare-and-swap from `expected`. */
+  publishBranch(branch: string, commit: string, expected: string | null, opts: { signal: AbortSignal }): Promise<'ok' | 'rejected'>;
 }
 
 export interface GitSourceOptions {

@@ -85,7 +85,10 @@ export class ApplyRun {
   async run(entry: PlanEntry, fn: () => Promise<void>): Promise<boolean> {
     const { deps, signal } = this;
     const started = deps.now().getTime();
-    deps.onEvent?.({ type: 'action-start', site: entry.site, mirror: entry.mirror, kind: entry.kind, action: entry.action, reason: entry.reason, ...(entry.estimate ? { estimate: entry.estimate } : {}) });
+    deps.onEvent?.({
+      type: 'action-start', site: entry.site, mirror: entry.mirror, kind: entry.kind, action: entry.action, reason: entry.reason,
+      ...(entry.estimate ? { estimate: entry.estimate } : {}), ...(entry.action === 'sync' ? { treeDigest: entry.op.wantDigest } : {}),
+    });
     try {
       signal.throwIfAborted();
       await fn();

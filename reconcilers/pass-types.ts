@@ -80,11 +80,11 @@ export interface PassOptions {
 
 /**
  * What a pass tells live views as it goes. A sync's `estimate` (action-start) is what the site
- * lacks by content address; `sync-progress` resolves the task's figures against it (sync-task.ts
+ * lacks by content address, its `treeDigest` the tree it is to publish; `sync-progress` resolves the task's figures against it (sync-task.ts
  * `syncFigures`), so that bytes are known on a Pulp that reports only files.
  */
 export type PassEvent =
-  | { type: 'action-start'; site: string; mirror: string; kind: string; action: string; reason?: string; estimate?: Transfer }
+  | { type: 'action-start'; site: string; mirror: string; kind: string; action: string; reason?: string; estimate?: Transfer; treeDigest?: string }
   | { type: 'action-end'; site: string; mirror: string; kind: string; action: string; result: EntryOutcome; message?: string; durationMs: number }
   | ({ type: 'sync-progress'; site: string; mirror: string; task: string } & SyncFigures);
 

@@ -1,6 +1,6 @@
 /**
  * The recent syncs of each mirror × site, for the page's expanded row and
- * `GET /api/v1/mirrors/NAME/history`. The status document carries only the last sync of each
+ * `GET /api/v1/mirrors/NAME/syncs`. The status document carries only the last sync of each
  * placement (it is served and committed whole, so it stays small); this keeps the last few, fed
  * from each document the controller publishes: a `lastSync` it has not seen yet is appended.
  * Kept in memory: after a restart it starts again from the last sync the document holds.

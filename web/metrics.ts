@@ -48,6 +48,21 @@ export interface MetricsOptions {
   countSyncsSince?: Date;
   /** Clock for `pulpdist_last_pass_timestamp_seconds`. @default () => new Date() */
   now?: () => Date;
+  /** The event sinks' counters (events/ SinkStats), read at each scrape. @default none */
+  eventSinks?: () => readonly EventSinkCounters[];
+}
+
+/** What /metrics shows of one event sink (the shape of events/ SinkStats). */
+export interface EventSinkCounters {
+  sink: string;
+  kind: string;
+  accepted: number;
+  delivered: number;
+  retries: number;
+  queued: number;
+  up: boolean;
+  /** Per reason. */
+  dropped: { readonly [reason in 'overflow' | 'failed' | 'rejected' | 'closed' | 'unconfigured']: number };
 }
 
 /** A registry with every pulpdist metric, ready for the status server. */
@@ -59,6 +74,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
   const buildInfo = new Gauge({ name: 'pulpdist_build_info', help: 'Always 1; the label carries the controller version.', labelNames: ['version'], ...mk });
   buildInfo.set({ version }, 1);
+  if (options.eventSinks) registerEventSinkMetrics(options.eventSinks, mk);
 
   const mirrorState = new Gauge({
     name: 'pulpdist_mirror_state',
@@ -236,4 +252,38 @@ export async function metricsText(registry: Registry): Promise<string> {
     await yieldToEventLoop();
   }
   return parts.join('\n\n') + '\n';
+}
+
+/**
+ * The event sinks' counters. They count in the sinks; a scrape reads them (whichever of these
+ * series it collects first), and the counters here move by the difference since the last read
+ * (a sink replaced by a new commit starts again from 0).
+ */
+function registerEventSinkMetrics(read: () => readonly EventSinkCounters[], mk: { registers: Registry[] }): void {
+  const seen = new Map<string, number>();
+  const advance = (c: Counter<string>, name: string, labels: Record<string, string>, value: number): void => {
+    const k = `${name}\u0000${JSON.stringify(labels)}`;
+    const before = seen.get(k) ?? 0;
+    if (value > before) c.inc(labels, value - before);
+    seen.set(k, value);
+  };
+  const refresh = (): void => {
+    queued.reset();
+    up.reset();
+    for (const s of read()) {
+      const l = { sink: s.sink, kind: s.kind };
+      queued.set(l, s.queued);
+      up.set(l, s.up ? 1 : 0);
+      advance(delivered, 'delivered', l, s.delivered);
+      advance(retries, 'retries', l, s.retries);
+      for (const [reason, n] of Object.entries(s.dropped)) advance(dropped, 'dropped', { ...l, reason }, n);
+    }
+  };
+  const delivered = new Counter({ name: 'pulpdist_events_delivered_total', help: 'Events an event sink delivered.', labelNames: ['sink', 'kind'], collect: refresh, ...mk });
+  const dropped = new Counter({
+    name: 'pulpdist_events_dropped_total', help: 'Events an event sink dropped, by reason (overflow, failed, rejected, closed, unconfigured).', labelNames: ['sink', 'kind', 'reason'], collect: refresh, ...mk,
+  });
+  const retries = new Counter({ name: 'pulpdist_events_retries_total', help: 'Delivery attempts beyond the first (HTTP) or re-sends after a reconnect (AMQP).', labelNames: ['sink', 'kind'], collect: refresh, ...mk });
+  const queued = new Gauge({ name: 'pulpdist_event_sink_queued', help: 'Events waiting in an event sink\'s queue.', labelNames: ['sink', 'kind'], collect: refresh, ...mk });
+  const up = new Gauge({ name: 'pulpdist_event_sink_up', help: '1 when an event sink\'s receiver answers (HTTP) or its broker is connected (AMQP).', labelNames: ['sink', 'kind'], collect: refresh, ...mk });
 }

@@ -45,7 +45,7 @@ export interface StatusServerOptions {
   now?: () => Date;
   /** The page is re-rendered at most this often for an unchanged document (its ages move on). @default 5000 */
   pageMaxAgeMs?: number;
-  /** A mirror's recent syncs (status/sync-history.ts): `GET /api/v1/mirrors/NAME/history` and the page's expanded rows. */
+  /** A mirror's recent syncs (status/sync-history.ts): `GET /api/v1/mirrors/NAME/syncs` and the page's expanded rows. */
   history?: (mirror: string) => MirrorHistory | undefined;
 }
 
@@ -196,7 +196,7 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     } catch {
       return json(400, { error: 'bad request', message: 'the mirror name is not valid percent-encoding' });
     }
-    const sub = /^(.*)\/history$/.exec(name);
+    const sub = /^(.*)\/syncs$/.exec(name);
     const m = current().mirror(sub ? sub[1]! : name);
     if (m === undefined) return notFound(`no mirror named ${JSON.stringify(redact(sub ? sub[1]! : name))}; GET /api/v1/mirrors lists them`);
     if (!sub) return { status: 200, type: JSON_TYPE, text: m };

@@ -1,6 +1,6 @@
 /**
  * The recent syncs of a mirror: status/sync-history.ts fed documents as the controller publishes
- * them, served at /api/v1/mirrors/NAME/history and in the page's expanded row (`?open=NAME`).
+ * them, served at /api/v1/mirrors/NAME/syncs and in the page's expanded row (`?open=NAME`).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -34,7 +34,7 @@ test('SyncHistory keeps each new finished sync once, newest first, up to its dep
   assert.is(h.of('fedora-40'), undefined);
 });
 
-test('GET /api/v1/mirrors/NAME/history and the page row expanded by ?open=NAME', async () => {
+test('GET /api/v1/mirrors/NAME/syncs and the page row expanded by ?open=NAME', async () => {
   const h = new SyncHistory();
   let doc = withHubSync(sampleStatus(NOW), sync(1, 'failed'));
   h.observe(doc);
@@ -42,12 +42,12 @@ test('GET /api/v1/mirrors/NAME/history and the page row expanded by ?open=NAME',
   h.observe(doc);
   const server = await startStatusServer({ listen: '127.0.0.1:0', getStatus: () => doc, isReady: () => true, metrics: createMetrics(), log: silentLogger, now: () => NOW, history: (m) => h.of(m) });
   try {
-    const r = await fetch(`${server.url}/api/v1/mirrors/fedora-40/history`);
+    const r = await fetch(`${server.url}/api/v1/mirrors/fedora-40/syncs`);
     assert.is(r.status, 200);
     const body = (await r.json()) as { mirror: string; sites: Record<string, LastSync[]> };
     assert.is(body.mirror, 'fedora-40');
     assert.equal(body.sites.hub?.map((s) => s.result), ['completed', 'failed']);
-    assert.is((await fetch(`${server.url}/api/v1/mirrors/nosuch/history`)).status, 404);
+    assert.is((await fetch(`${server.url}/api/v1/mirrors/nosuch/syncs`)).status, 404);
 
     const closed = await (await fetch(`${server.url}/`)).text();
     assert.not.match(closed, 'data-history=');
