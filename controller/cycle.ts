@@ -61,7 +61,7 @@ export type OutcomeKind = CycleOutcome['kind'];
 export interface CycleDeps {
   source: GitSource;
   specs: SpecTracker;
-  reconcile: (specs: SpecSet, opts: { signal: AbortSignal; onEvent?: (e: PassEvent) => void }) => Promise<PassResult>;
+  reconcile: (specs: SpecSet, opts: { signal: AbortSignal; commit: string; onEvent?: (e: PassEvent) => void }) => Promise<PassResult>;
   state: LoopState;
   /** The running pass's events (live-refresh.ts). */
   onEvent?: (e: PassEvent) => void;
@@ -99,7 +99,7 @@ export async function runCycle(d: CycleDeps, n: number, reasons: ReadonlySet<Tri
     else actions[e.result]++;
   };
   try {
-    const result = await d.reconcile(valid.specs, { signal: run.signal, onEvent });
+    const result = await d.reconcile(valid.specs, { signal: run.signal, commit: valid.commit, onEvent });
     return git.ok ? { ...ran, kind: 'ok', result } : { ...ran, kind: 'git-error', error: git.error, result };
   } catch (error) {
     // Why it ended is read from the signal, not from the error: a pass may throw anything once aborted.

@@ -26,6 +26,7 @@ import { sleepOrCancel, systemClock, type Clock, type Timer } from './clock.js';
 import { passResultOf, runCycle, type CycleDeps, type CycleOutcome } from './cycle.js';
 import { createHeadCheck } from './head-check.js';
 import type { LoopEvents } from './events.js';
+import { FailureLog } from './failure-log.js';
 import { liveRefresh } from './live-refresh.js';
 import { handleOutcome, type LoopMetrics, type OutcomeDeps } from './outcome.js';
 import { jittered, type TriggerReason } from './schedule.js';
@@ -41,8 +42,9 @@ export interface LoopDeps {
   source: GitSource;
   /** spec/load.ts `loadSpecFiles`. */
   loadSpecs: (files: TreeFile[]) => LoadResult;
-  /** One reconcile pass (reconcilers/pass.ts `reconcilePass` with its deps bound); `onEvent` feeds the live status. */
-  reconcile: (specs: SpecSet, opts: { signal: AbortSignal; onEvent?: (e: PassEvent) => void }) => Promise<PassResult>;
+  /** One reconcile pass (reconcilers/pass.ts `reconcilePass` with its deps bound): `commit` is the one applied (its
+   * message may approve a mass delete); `onEvent` feeds the live status. */
+  reconcile: (specs: SpecSet, opts: { signal: AbortSignal; commit: string; onEvent?: (e: PassEvent) => void }) => Promise<PassResult>;
   /** Null: no status commits (tests of the loop alone, `--status-branch ''`). */
   writer: StatusWriter | null;
   metrics?: LoopMetrics;
@@ -138,6 +140,7 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
   }
   const outcomeDeps: OutcomeDeps = {
     state, queue, propagation, writer: deps.writer, metrics: deps.metrics, log, clock, random, repo: source.description, listeners,
+    failureLog: new FailureLog(log),
     options: { intervalMs, debounceMs, backoffBaseMs, backoffMaxMs, passDeadlineMs },
     scheduling: () => started && !shutdown.signal.aborted,
     stopping: () => shutdown.signal.aborted,

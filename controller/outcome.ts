@@ -16,6 +16,7 @@ import type { PropagationTracker } from '../status/propagation.js';
 import type { StatusWriter } from '../status/writer.js';
 import type { Clock } from './clock.js';
 import type { CycleOutcome } from './cycle.js';
+import type { FailureLog } from './failure-log.js';
 import { nextAfterCycle, type TriggerReason } from './schedule.js';
 import type { LoopState } from './state.js';
 import type { NextCycle, TriggerQueue } from './trigger-queue.js';
@@ -150,6 +151,8 @@ export interface OutcomeDeps {
   stopping: () => boolean;
   /** Told after every cycle. */
   listeners: ReadonlySet<(doc: StatusDocument) => void>;
+  /** Logs each pass's failures once when new, counted while they persist, and their recovery. */
+  failureLog?: FailureLog;
 }
 
 /** Apply an outcome: state, metrics, status commit, next cycle, one summary line. */
@@ -158,6 +161,7 @@ export async function handleOutcome(d: OutcomeDeps, o: CycleOutcome): Promise<vo
   const v = judge(o, { failures: state.failures, stopping: d.stopping(), passDeadlineMs: d.options.passDeadlineMs, repo: d.repo });
   for (const l of v.logs) d.log[l.level](l.message, l.fields);
   if (v.result) {
+    d.failureLog?.record(v.result.failures, o.n, d.clock.now());
     state.pass = v.result;
     state.observedCommit = o.commit;
     for (const s of d.propagation.observe(v.result.mirrors, new Date(d.clock.now()))) d.metrics?.recordPropagation(s.mirror, s.site, s.seconds);

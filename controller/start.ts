@@ -14,6 +14,7 @@ import type { PassEvent } from '../reconcilers/pass-types.js';
 import { createSourceReader } from '../sources/reader.js';
 import { loadSpecFiles } from '../spec/load.js';
 import type { SiteSpec, SpecSet } from '../spec/types.js';
+import { commitApprovesMassDelete, MASS_DELETE_TRAILER } from '../gitsource/approval.js';
 import { openGitSource } from '../gitsource/source.js';
 import type { GitSource } from '../gitsource/types.js';
 import { CleanupSchedule } from './cleanup-schedule.js';
@@ -127,9 +128,15 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   const restored = statusBranch ? await restoreHistory(source, memory, { log, signal: AbortSignal.timeout(START_GIT_TIMEOUT_MS) }) : null;
   const sources = createSourceReader({ cacheDir: path.join(stateDir, 'manifest-cache') });
   const cleanups = new CleanupSchedule({ log: log.child({ component: 'cleanup' }), now });
-  const reconcile = async (specs: SpecSet, { signal, onEvent }: { signal: AbortSignal; onEvent?: (e: PassEvent) => void }) => {
+  // A mass delete is approved by a trailer on the commit in force (gitsource/approval.ts), read
+  // from the local clone when the guard holds deletes.
+  const reconcile = async (specs: SpecSet, { signal, commit, onEvent }: { signal: AbortSignal; commit: string; onEvent?: (e: PassEvent) => void }) => {
     const clients = clientsFor(specs.sites);
-    const result = await reconcilePass(specs, { clients, log, now, memory, sources, ...(onEvent ? { onEvent } : {}) }, { signal });
+    const result = await reconcilePass(specs, { clients, log, now, memory, sources, ...(onEvent ? { onEvent } : {}) }, {
+      signal,
+      approveMassDelete: async () =>
+        (await commitApprovesMassDelete(source.repo, commit)) ? `the trailer ${MASS_DELETE_TRAILER} of commit ${commit.slice(0, 12)}` : null,
+    });
     // After the pass, in the same cycle: never during this controller's syncs (cleanup-schedule.ts).
     await cleanups.afterPass(specs, result, clients, { signal });
     return result;

@@ -16,10 +16,13 @@ export class ScanOptionError extends PulpdistError {
   }
 }
 
-/** The tree root is missing or not a directory. */
+/**
+ * The tree root is missing or not a directory. The message states the fact only: what to do
+ * differs by reader (`pulpdist manifest` adds its own advice; a mirror's status must not carry it).
+ */
 export class TreeNotFoundError extends PulpdistError {
   constructor(readonly root: string, readonly reason: string) {
-    super(`${root}: ${reason}; pass the directory whose PULP_MANIFEST to write`);
+    super(`${root}: ${reason}`);
   }
 }
 

@@ -72,7 +72,9 @@ export class ApplyRun {
     deps.onEvent?.({ type: 'action-end', site: entry.site, mirror: entry.mirror, kind: entry.kind, action: entry.action, result, durationMs, ...(message ? { message } : {}) });
     const fields = { site: entry.site, mirror: entry.mirror, kind: entry.kind, action: entry.action };
     if (result === 'succeeded') deps.log.info(`${entryDoing(entry)} ${entry.name}`, { ...fields, durationMs });
-    else deps.log.warn(`${entryDoing(entry)} ${entry.name} ${result}`, { ...fields, reason: message });
+    // At debug: a failure is logged once where it is handled (the controller's failure log, apply's
+    // summary), not here every pass it repeats.
+    else deps.log.debug(`${entryDoing(entry)} ${entry.name} ${result}`, { ...fields, reason: message });
   }
 
   skip(entry: PlanEntry, why: string): void {

@@ -8,9 +8,20 @@ import { entryDoing, type ObservedSite, type PlanEntry } from './plan-types.js';
 
 /**
  * `entry-failed` / `entry-skipped`: a plan entry did not succeed (`entry` and `outcome` say which);
- * `site-unreachable`: a site could not be observed; `source-unreadable`: a mirror's source could not be read.
+ * `site-unreachable`: a site could not be observed; `site-refused`: a site refused pulpdist's
+ * credentials (or its client cannot be set up); `source-unreadable`: a mirror's source could not be
+ * read; `deletes-blocked`: the mass-delete guard holds the pass's deletes (one failure for them all).
  */
-export type PassFailureKind = 'entry-failed' | 'entry-skipped' | 'site-unreachable' | 'source-unreadable';
+export type PassFailureKind = 'entry-failed' | 'entry-skipped' | 'site-unreachable' | 'site-refused' | 'source-unreadable' | 'deletes-blocked';
+
+/**
+ * An error's text without the site name it starts with: Pulp client errors begin `hub: GET …` or
+ * `site "hub": …`, and a line that names the site itself would read `hub: unreachable: hub: GET …`.
+ */
+export function withoutSite(site: string, error: string): string {
+  for (const prefix of [`${site}: `, `site "${site}": `]) if (error.startsWith(prefix)) return error.slice(prefix.length);
+  return error;
+}
 
 /** One problem of a pass. `toString()` is the human line, so `failures.join('; ')` reads as it always has. */
 export class PassFailure {
@@ -33,7 +44,15 @@ export class PassFailure {
   }
 
   static ofSite(site: ObservedSite): PassFailure {
-    return new PassFailure('site-unreachable', site.name, null, null, `${site.name}: unreachable: ${site.error ?? 'not observed'}`);
+    const error = withoutSite(site.name, site.error ?? 'not observed');
+    // The cause says it: `answered 401 (Pulp rejected the credentials); check …` or `… is not set`.
+    if (site.refused) return new PassFailure('site-refused', site.name, null, null, `${site.name}: ${error}`);
+    return new PassFailure('site-unreachable', site.name, null, null, `${site.name}: unreachable: ${error}`);
+  }
+
+  /** The mass-delete guard held the deletes: one failure, the plan's one sentence. */
+  static ofBlockedDeletes(sentence: string): PassFailure {
+    return new PassFailure('deletes-blocked', null, null, null, sentence);
   }
 
   static ofSource(mirror: string, error: string): PassFailure {

@@ -6,8 +6,9 @@
  */
 import PQueue from 'p-queue';
 import { AbortFan } from '../core/abort-fan.js';
-import { isPulpdistError, messageOf } from '../core/errors.js';
+import { ConfigError, isPulpdistError, messageOf } from '../core/errors.js';
 import { redact } from '../core/redact.js';
+import { PulpAuthError } from '../pulp/errors.js';
 import type { FileDistribution, FileRemote, FileRepository, PulpClient, PulpStatus } from '../pulp/types.js';
 import type { SiteSpec } from '../spec/types.js';
 import { hrefId, isManaged, MANAGED_SELECTOR, parseTreeLabel, TREE_LABEL, versionNumberOf } from './names.js';
@@ -82,7 +83,8 @@ export async function observeSite(site: SiteSpec, client: PulpClient, cache: Pub
   } catch (err) {
     // A site's own failures (HTTP, connection, auth, config) make it unreachable; a bug stays loud.
     if (signal.aborted || !isPulpdistError(err)) throw err;
-    return unreachableSite(site.name, redact(messageOf(err)));
+    const out = unreachableSite(site.name, redact(messageOf(err)));
+    return err instanceof PulpAuthError || err instanceof ConfigError ? { ...out, refused: true } : out;
   }
 }
 

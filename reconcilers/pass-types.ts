@@ -60,6 +60,14 @@ export interface PassOptions {
   signal: AbortSignal;
   /** Allow a plan that deletes more than half of the managed mirrors. @default false */
   allowMassDelete?: boolean;
+  /** Who allowed it (the plan's warning names it), e.g. the trailer of a commit. @default '--allow-mass-delete' */
+  massDeleteApprovedBy?: string;
+  /**
+   * Asked only when the mass-delete guard holds deletes (so that a pass without a mass delete
+   * never pays for it, e.g. loading a Git library): who approves them, for the plan's warning, or
+   * null when nobody does.
+   */
+  approveMassDelete?: () => Promise<string | null>;
   /** Only these sites (plan --site). @default all */
   sites?: string[];
   /** Compute the plan only; change nothing. @default false */

@@ -33,6 +33,8 @@ export interface Prepared {
   desired: DesiredState;
   observed: ObservedState;
   plan: Plan;
+  /** Whether a mass delete is allowed in this pass, and by whom (the re-plan after apply keeps it). */
+  massDelete: { allow: boolean; by: string | undefined };
 }
 
 /** Observe every site and every (non-suspended) source, then plan. Changes nothing in Pulp. */
@@ -58,14 +60,24 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
   const now = deps.now();
   seedSchedules(desired, memory, now);
   for (const s of sites.values()) if (s.seenAt) memory.lastSeen.set(s.name, s.seenAt);
-  const plan = computePlan(desired, observed, {
+  let massDelete = { allow: opts.allowMassDelete ?? false, by: opts.massDeleteApprovedBy };
+  const planWith = () => computePlan(desired, observed, {
     now,
     lastSyncAt: memory.lastSyncAt,
-    allowMassDelete: opts.allowMassDelete ?? false,
+    allowMassDelete: massDelete.allow,
+    ...(massDelete.by ? { massDeleteApprovedBy: massDelete.by } : {}),
     ...(opts.sites ? { sites: opts.sites } : {}),
   });
+  let plan = planWith();
+  if (plan.blockedDeletes && opts.approveMassDelete) {
+    const by = await opts.approveMassDelete();
+    if (by) {
+      massDelete = { allow: true, by };
+      plan = planWith();
+    }
+  }
   memory.phases.prepareMs = Math.round(performance.now() - t0);
-  return { desired, observed, plan };
+  return { desired, observed, plan, massDelete };
 }
 
 /**
@@ -129,7 +141,8 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
       memory.phases.reobserveMs = Math.round(performance.now() - t1);
       after = { sites, sources: observed.sources };
       remaining = computePlan(desired, after, {
-        now: deps.now(), lastSyncAt: memory.lastSyncAt, allowMassDelete: opts.allowMassDelete ?? false,
+        now: deps.now(), lastSyncAt: memory.lastSyncAt, allowMassDelete: prepared.massDelete.allow,
+        ...(prepared.massDelete.by ? { massDeleteApprovedBy: prepared.massDelete.by } : {}),
         ...(opts.sites ? { sites: opts.sites } : {}),
       });
     }
@@ -141,6 +154,7 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
   for (const r of applied?.results ?? []) if (r.result !== 'succeeded') failures.push(PassFailure.ofEntry(r.entry, r.result, r.message));
   for (const s of after.sites.values()) if (!s.reachable) failures.push(PassFailure.ofSite(s));
   for (const [name, t] of observed.sources) if ('error' in t && !t.waiting) failures.push(PassFailure.ofSource(name, t.error));
+  if (remaining.blockedDeletes) failures.push(PassFailure.ofBlockedDeletes(remaining.blockedDeletes));
   const only = opts.sites ? new Set(opts.sites) : null;
   const waiting = remaining.entries.some((e) => e.action === 'noop');
   const converged = !hasChanges(remaining) && !waiting && failures.length === 0 &&

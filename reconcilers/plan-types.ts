@@ -105,6 +105,13 @@ export interface ObservedSite {
   onlineWorkers?: number;
   /** Its status/ storage; null = no figure (object storage); absent when not observed. */
   storage?: SiteStorage | null;
+  /**
+   * True when the site could not be observed for a cause an operator must fix at pulpdist's end:
+   * it answered 401/403 (wrong or missing credentials) or its client cannot be set up (password
+   * variable unset, bad URL). Its placements are then Failed; a network that is down leaves them
+   * Pending (the site's own state says unreachable).
+   */
+  refused?: boolean;
 }
 
 /**
@@ -271,6 +278,11 @@ export interface PlanOptions {
   lastSyncAt?: ReadonlyMap<string, Date>;
   /** @default false */
   allowMassDelete?: boolean;
+  /**
+   * Who allowed the mass delete, for the plan's warning (e.g. `the trailer Pulpdist-Allow-Mass-Delete
+   * of commit 1a2b3c`); `--allow-mass-delete` when absent.
+   */
+  massDeleteApprovedBy?: string;
   /** Plan only these sites. @default all */
   sites?: readonly string[];
 }

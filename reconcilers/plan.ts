@@ -6,6 +6,7 @@
 import { formatBytes } from '../core/units.js';
 import type { FileDistribution, FileRemote, FileRepository } from '../pulp/types.js';
 import type { SiteSpec } from '../spec/types.js';
+import { withoutSite } from './failures.js';
 import { isManaged, mirrorOf, syncKey } from './names.js';
 import type {
   DesiredState, EntryKind, ObservedSite, ObservedState, Plan, PlanEntry, PlanOptions, PlanSite, PlanSummary, TreeSummary,
@@ -93,8 +94,11 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
 
   holds.annotate(sites);
   entries.push(...prunes(desired, observed));
-  const blockedDeletes = massDeleteGuard(entries, observed, opts.allowMassDelete ?? false);
+  const guard = massDeleteGuard(entries, observed);
+  const allowed = opts.allowMassDelete ?? false;
+  const blockedDeletes = guard && !allowed ? `${guard}; held until approved: ${MASS_DELETE_APPROVAL}` : null;
   if (blockedDeletes) warnings.push(blockedDeletes);
+  else if (guard) warnings.push(`${guard}; approved by ${opts.massDeleteApprovedBy ?? '--allow-mass-delete'}`);
 
   const only = opts.sites ? new Set(opts.sites) : null;
   const kept = (only ? entries.filter((e) => only.has(e.site)) : entries).sort(compareEntries);
@@ -115,7 +119,7 @@ function planSites(desired: DesiredState, observed: ObservedState, warnings: str
     const { name } = spec;
     const o = observed.sites.get(name);
     if (!o?.reachable) {
-      out.push({ name, reachable: false, embedded: false, pulpVersion: null, message: `unreachable: ${o?.error ?? 'not observed'}; nothing is planned or pruned there` });
+      out.push({ name, reachable: false, embedded: false, pulpVersion: null, message: `unreachable: ${withoutSite(name, o?.error ?? 'not observed')}; nothing is planned or pruned there` });
       continue;
     }
     out.push({ name, reachable: true, embedded: o.embedded, pulpVersion: o.pulpVersion, message: '' });
@@ -175,11 +179,16 @@ function prunes(desired: DesiredState, observed: ObservedState): PlanEntry[] {
   return out;
 }
 
+/** How a held mass delete is approved: Git for the controller, a flag for one `apply`. */
+export const MASS_DELETE_APPROVAL = 'the trailer "Pulpdist-Allow-Mass-Delete: yes" on the spec commit, or apply --allow-mass-delete';
+
 /**
- * Refuse deletes when they would remove more than half of the managed placements (mirror × site)
- * seen: a broken commit that drops a directory of specs must not empty the network.
+ * The mass-delete guard: deletes that would remove more than half of the managed placements
+ * (mirror × site) seen are held, so that a broken commit that drops a directory of specs cannot
+ * empty the network. Returns the one sentence that says what would go, or null when the deletes
+ * are few enough. One sentence per plan, never one per entry: 18 held deletes are one decision.
  */
-function massDeleteGuard(entries: PlanEntry[], observed: ObservedState, allow: boolean): string | null {
+function massDeleteGuard(entries: PlanEntry[], observed: ObservedState): string | null {
   const managed = new Set<string>();
   for (const s of observed.sites.values()) {
     if (!s.reachable) continue;
@@ -187,13 +196,22 @@ function massDeleteGuard(entries: PlanEntry[], observed: ObservedState, allow: b
       for (const o of objs.values()) if (isManaged(o.pulp_labels)) managed.add(syncKey(mirrorOf(o), s.name));
     }
   }
-  const doomed = new Set(entries.filter((e) => e.action === 'delete').map((e) => syncKey(e.mirror, e.site)));
-  if (allow || doomed.size === 0 || doomed.size * 2 <= managed.size) return null;
-  const mirrors = new Set(entries.filter((e) => e.action === 'delete').map((e) => e.mirror));
+  const deletes = entries.filter((e) => e.action === 'delete');
+  const doomed = new Set(deletes.map((e) => syncKey(e.mirror, e.site)));
+  if (doomed.size === 0 || doomed.size * 2 <= managed.size) return null;
+  const mirrors = new Set(deletes.map((e) => e.mirror));
+  let files = 0;
+  let bytes = 0;
+  // A placement's distribution carries what stops being served (plan's prunes put it there).
+  for (const e of deletes) {
+    if (e.kind !== 'distribution') continue;
+    files += e.stops.files;
+    bytes += e.stops.bytes;
+  }
   return (
-    `refusing to delete ${doomed.size} of ${managed.size} managed mirror placements (${mirrors.size} mirror${mirrors.size === 1 ? '' : 's'}: ` +
-    `${[...mirrors].sort().slice(0, 5).join(', ')}${mirrors.size > 5 ? ', …' : ''}): more than half. ` +
-    `If that is intended, run apply with --allow-mass-delete`
+    `mass delete: ${doomed.size} of ${managed.size} managed mirror placements would be deleted (${mirrors.size} mirror${mirrors.size === 1 ? '' : 's'}: ` +
+    `${[...mirrors].sort().slice(0, 5).join(', ')}${mirrors.size > 5 ? ', …' : ''}), more than half; ` +
+    `${files} file${files === 1 ? '' : 's'} (${formatBytes(bytes)}) would stop being served`
   );
 }
 

@@ -4,8 +4,10 @@
  */
 import type { LastSync, MirrorSiteStatus, MirrorState, MirrorStatus, SiteStatus } from '../core/status.js';
 import { entryDoing, type DesiredState, type ObservedState, type Plan, type PlanEntry } from './plan-types.js';
+import { formatBytes } from '../core/units.js';
+import { withoutSite } from './failures.js';
 import type { EntryResult } from './pass-types.js';
-import { syncKey } from './names.js';
+import { objectName, syncKey } from './names.js';
 import { degradedMessage, diskLow, healthOf } from './site-health.js';
 
 export interface StatusInput {
@@ -60,11 +62,18 @@ export function mirrorStatuses(input: StatusInput): MirrorStatus[] {
         state = 'Suspended';
         message = 'suspended: pulpdist leaves this mirror alone';
       } else if (!site?.reachable) {
-        state = 'Pending';
-        message = `site ${p.site} is unreachable: ${site?.error ?? 'not observed'}`;
+        // Refused credentials are this placement's own cause (Failed: the alert fires); a site that
+        // does not answer is the site's state, and its placements wait for it (Pending).
+        const error = withoutSite(p.site, site?.error ?? 'not observed');
+        state = site?.refused ? 'Failed' : 'Pending';
+        message = site?.refused ? `site ${p.site}: ${error}` : `site ${p.site} is unreachable: ${error}`;
       } else if (f?.result === 'failed') {
         state = 'Failed';
         message = `${entryDoing(f.entry)} failed: ${f.message ?? ''}`.trim();
+      } else if (p.feeder === null && source && 'error' in source && !source.waiting) {
+        // Only the origin reads the source; the sites below keep serving what they have.
+        state = 'Failed';
+        message = `source unreadable: ${source.error}`;
       } else if (f?.result === 'skipped') {
         state = 'Pending';
         message = f.message ?? 'skipped';
@@ -90,7 +99,48 @@ export function mirrorStatuses(input: StatusInput): MirrorStatus[] {
     }
     out.push({ name, origin: m.origin, treeDigest: sourceTree?.digest ?? null, sites });
   }
-  return out;
+  return addBlocked(out, input);
+}
+
+/**
+ * The placements the mass-delete guard holds, as Blocked cells: they are still served, so they
+ * must show, even when their mirror left the specs (a mirror of its own then, origin = the
+ * upstream-most site that still holds it). Each says what its deletion would stop serving.
+ */
+function addBlocked(mirrors: MirrorStatus[], input: StatusInput): MirrorStatus[] {
+  const { remaining, observed } = input;
+  if (!remaining.blockedDeletes) return mirrors;
+  const held = new Map<string, { mirror: string; site: string; depth: number; reason: string; files: number; bytes: number; dist: string | null }>();
+  for (const e of remaining.entries) {
+    if (e.action !== 'delete') continue;
+    const k = syncKey(e.mirror, e.site);
+    const h = held.get(k) ?? { mirror: e.mirror, site: e.site, depth: e.depth, reason: e.reason, files: 0, bytes: 0, dist: null };
+    if (e.kind === 'distribution') Object.assign(h, { files: e.stops.files, bytes: e.stops.bytes, dist: e.name });
+    held.set(k, h);
+  }
+  const byName = new Map(mirrors.map((m) => [m.name, { ...m, sites: [...m.sites] }]));
+  for (const h of [...held.values()].sort((a, b) => a.depth - b.depth || cmp(a.site, b.site))) {
+    const site = observed.sites.get(h.site);
+    const tree = h.dist ? site?.published.get(h.dist) ?? null : null;
+    const repo = site?.repositories.get(objectName(h.mirror));
+    const m = byName.get(h.mirror) ?? { name: h.mirror, origin: h.site, treeDigest: null, sites: [] };
+    byName.set(h.mirror, m);
+    m.sites.push({
+      site: h.site,
+      state: 'Blocked',
+      version: versionNumber(repo?.latest_version_href),
+      treeDigest: tree?.digest ?? null,
+      files: tree?.files ?? null,
+      bytes: tree?.bytes ?? null,
+      lastSync: input.lastSync.get(syncKey(h.mirror, h.site)) ?? null,
+      message: `held by the mass-delete guard: ${h.reason}; deleting it would stop serving ${h.files} file${h.files === 1 ? '' : 's'} (${formatBytes(h.bytes)}) here`,
+    });
+  }
+  return [...byName.values()].map((m) => ({ ...m, sites: m.sites.sort((a, b) => cmp(a.site, b.site)) })).sort((a, b) => cmp(a.name, b.name));
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Per site: reachable, Pulp version, last seen. */
@@ -109,7 +159,8 @@ export function siteStatuses(desired: DesiredState, observed: ObservedState, las
         ...(o?.storage ? { diskLow: diskLow(o.storage, s.storage?.freeSpaceWarning) } : {}),
         pulpVersion: o?.pulpVersion ?? null,
         lastSeen: o?.seenAt ?? lastSeen.get(s.name) ?? null,
-        message: degradedMessage(o) ?? (o?.reachable ? (o.embedded ? 'pulpdist site' : 'Pulp') : `unreachable: ${o?.error ?? 'not observed'}`),
+        // The cause alone: `reachable: false` already says unreachable, and readers prefix the name.
+        message: degradedMessage(o) ?? (o?.reachable ? (o.embedded ? 'pulpdist site' : 'Pulp') : withoutSite(s.name, o?.error ?? 'not observed')),
       };
     });
 }

@@ -52,7 +52,8 @@ export function specErrorsOf(problems: readonly Problem[]): SpecErrorStatus[] {
 /**
  * The document. Mirrors and sites come from the last pass; those the specs name but the pass did
  * not report (a commit applied since, or no pass yet) show as Pending / not yet seen, and those the
- * specs no longer name are left out (they are being pruned).
+ * specs no longer name are left out (they are being pruned), unless the pass reported them Blocked:
+ * a held delete is still served and must stay in sight until Git approves it.
  */
 export function buildStatusDocument(s: ControllerSnapshot): StatusDocument {
   const controller: ControllerStatus = {
@@ -106,6 +107,8 @@ export function buildStatusDocument(s: ControllerSnapshot): StatusDocument {
           message: m.suspend ? 'suspended in the spec' : 'waiting for the next pass',
         },
     );
+    const named = new Set(m.sites);
+    for (const c of seen?.sites ?? []) if (c.state === 'Blocked' && !named.has(c.site)) cells.push(c);
     const { propagation: prop, lastSuccess: success } = s;
     const decorated = prop || success
       ? cells.map((c) => ({
@@ -116,6 +119,12 @@ export function buildStatusDocument(s: ControllerSnapshot): StatusDocument {
       : cells;
     return { name: m.name, origin: m.origin, ...(Object.keys(m.labels ?? {}).length ? { labels: m.labels } : {}), treeDigest: seen?.treeDigest ?? known?.treeDigest ?? null, sites: decorated };
   });
+  const inSpecs = new Set(specs.mirrors.map((m) => m.name));
+  for (const m of s.pass?.mirrors ?? []) {
+    if (inSpecs.has(m.name)) continue;
+    const held = m.sites.filter((c) => c.state === 'Blocked');
+    if (held.length) mirrors.push({ ...m, sites: held });
+  }
   return { controller, sites: sites.sort(byName), mirrors: mirrors.sort(byName) };
 }
 

@@ -11,7 +11,9 @@ import { applyPrepared, preparePlan } from '../../reconcilers/pass.js';
 import type { PassEvent } from '../../reconcilers/pass-types.js';
 import { entryDoing } from '../../reconcilers/plan-types.js';
 import { createSourceReader } from '../../sources/reader.js';
+import { renderApplyOutcome } from '../reporters/apply.js';
 import { renderText } from '../reporters/plan.js';
+import { massDeleteOptions } from '../mass-delete.js';
 import { requestTimeoutOption } from '../options.js';
 import { cacheFileFor, clientsFor, interruptSignal, loadMemory, loadValidSpecs, saveMemory } from '../pass-setup.js';
 
@@ -78,7 +80,8 @@ the origin site must allow that path (\`pulpdist site --allowed-import-path DIR\
 ALLOWED_IMPORT_PATHS in Pulp's settings).
 
 Deletes touch only objects labelled managed_by=pulpdist. When they would remove more than half of
-the managed mirror placements, they are refused (and apply exits 1) unless --allow-mass-delete.
+the managed mirror placements, they are held (and apply exits 1) unless approved: --allow-mass-delete,
+or the trailer "Pulpdist-Allow-Mass-Delete: yes" on the HEAD commit of the checkout holding the specs.
 
 options:
   --specs PATH            spec file or directory (default: .)
@@ -104,24 +107,14 @@ exit codes:
     const started = Date.now();
     try {
       const deps = { clients: clientsFor(specs, log, process.env, timeout), log, now: () => new Date(), memory, sources: createSourceReader(), onEvent: printer.onEvent };
-      const opts = { signal, allowMassDelete: !!values['allow-mass-delete'] };
+      const opts = { signal, ...massDeleteOptions(String(values.specs ?? '.'), !!values['allow-mass-delete']) };
       const prepared = await preparePlan(specs, deps, opts);
       process.stdout.write(renderText(prepared.plan) + '\n');
       const result = await applyPrepared(prepared, specs, deps, opts);
       printer.done();
       await saveMemory(cacheFile, memory, log);
-      process.stdout.write(`\n${result.changes} change${result.changes === 1 ? '' : 's'} made in ${formatDuration(Date.now() - started)}, ${formatBytes(printer.moved())} moved.\n`);
-      if (result.converged) {
-        process.stdout.write('Converged: every site publishes the desired trees.\n');
-        return 0;
-      }
-      const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-      process.stdout.write(`Not converged. ${plural(result.failures.length, 'problem')}${result.failures.length ? ':' : '.'}\n`);
-      for (const f of result.failures) process.stdout.write(`  - ${f.message}\n`);
-      const left = result.mirrors.flatMap((m) => m.sites.filter((s) => s.state !== 'Synced' && s.state !== 'Suspended').map((s) => `${m.name}@${s.site}: ${s.state}: ${s.message}`));
-      if (left.length) process.stdout.write(`${plural(left.length, 'placement')} not Synced:\n`);
-      for (const l of left) process.stdout.write(`  - ${l}\n`);
-      return 1;
+      process.stdout.write('\n' + renderApplyOutcome(result, { durationMs: Date.now() - started, movedBytes: printer.moved() }));
+      return result.converged ? 0 : 1;
     } finally {
       dispose();
     }

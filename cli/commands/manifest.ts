@@ -124,7 +124,8 @@ examples:
         process.stderr.write(`${progressShown ? '\r\x1b[K' : ''}interrupted: no manifest written\n`);
         return 130;
       }
-      if (err instanceof TreeNotFoundError || err instanceof ScanOptionError) throw new UsageError(err.message);
+      if (err instanceof TreeNotFoundError) throw new UsageError(`${err.message}; pass the directory whose PULP_MANIFEST to write`);
+      if (err instanceof ScanOptionError) throw new UsageError(err.message);
       throw err;
     } finally {
       if (progressShown) process.stderr.write('\r\x1b[K');

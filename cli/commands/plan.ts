@@ -8,6 +8,7 @@ import { preparePlan } from '../../reconcilers/pass.js';
 import { planDocument } from '../../reconcilers/plan-document.js';
 import { createSourceReader } from '../../sources/reader.js';
 import { renderMarkdown, renderText } from '../reporters/plan.js';
+import { massDeleteOptions } from '../mass-delete.js';
 import { requestTimeoutOption, selectedSites } from '../options.js';
 import { cacheFileFor, clientsFor, interruptSignal, loadMemory, loadValidSpecs, saveMemory } from '../pass-setup.js';
 
@@ -17,7 +18,7 @@ type PlanFormat = (typeof FORMATS)[number];
 export const command: Command = {
   name: 'plan',
   summary: 'show what apply would change at every site, with transfer estimates',
-  usage: 'pulpdist plan [--specs PATH] [--format text|json|markdown] [--json] [--site NAME]…',
+  usage: 'pulpdist plan [--specs PATH] [--format text|json|markdown] [--json] [--site NAME]… [--allow-mass-delete]',
   options: {
     specs: { type: 'string', default: '.' },
     format: { type: 'string', short: 'f', default: 'text' },
@@ -26,6 +27,7 @@ export const command: Command = {
     'no-cache': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'warn' },
     'request-timeout': { type: 'string' },
+    'allow-mass-delete': { type: 'boolean', default: false },
   },
   help: `
 Loads the specs, observes every site (managed objects only, a few paginated calls per site and
@@ -44,6 +46,10 @@ options:
                         the last run (kept under $XDG_CACHE_HOME/pulpdist/)
   --log-level LEVEL     debug, info, warn (default) or error, on stderr
   --request-timeout D   time allowed for one request to a site (default 30s)
+  --allow-mass-delete   plan as apply --allow-mass-delete would: deletes of more than half of
+                        the managed placements are approved, not held. Without it, a trailer
+                        "Pulpdist-Allow-Mass-Delete: yes" on the HEAD commit of the checkout that
+                        holds the specs approves them, as it does for the controller
 
 Site passwords come from the environment variables the Site specs name (auth.passwordEnv).
 
@@ -69,7 +75,9 @@ exit codes:
     const memory = await loadMemory(cacheFile);
     const { signal, dispose } = interruptSignal();
     try {
-      const prepared = await preparePlan(specs, { clients: clientsFor(specs, log, process.env, requestTimeoutOption(values['request-timeout'])), log, now: () => new Date(), memory, sources: createSourceReader() }, { signal, dryRun: true, ...(sites ? { sites } : {}) });
+      const prepared = await preparePlan(specs, { clients: clientsFor(specs, log, process.env, requestTimeoutOption(values['request-timeout'])), log, now: () => new Date(), memory, sources: createSourceReader() }, {
+        signal, dryRun: true, ...(sites ? { sites } : {}), ...massDeleteOptions(String(values.specs ?? '.'), !!values['allow-mass-delete']),
+      });
       await saveMemory(cacheFile, memory, log);
       const p = prepared.plan;
       const out = format === 'json' ? JSON.stringify(planDocument(p), null, 2) + '\n' : format === 'markdown' ? renderMarkdown(p) : renderText(p);

@@ -26,6 +26,16 @@ function noChanges(plan: Plan): string {
   return incompleteLine(plan) ? 'No changes at the sites that were observed.' : 'No changes: every site matches the specs.';
 }
 
+/** ` (held)` after a delete the mass-delete guard holds: listed, but apply will not run it. */
+function heldMark(plan: Plan, e: PlanEntry): string {
+  return plan.blockedDeletes && e.action === 'delete' ? ' (held)' : '';
+}
+
+/** After the summary: the deletes it counts will not run until approved (the warning says how). */
+function heldNote(plan: Plan): string {
+  return plan.blockedDeletes ? `; the ${plan.summary.delete} deletes are held by the mass-delete guard` : '';
+}
+
 /** Terminal text: grouped by site, `+`/`~`/`-`/`>` marks, field diffs, estimates, then the summary line. */
 export function renderText(plan: Plan): string {
   const out: string[] = [];
@@ -35,7 +45,7 @@ export function renderText(plan: Plan): string {
     if (disk) out.push(`  ${disk}`);
     if (site.reachable && entries.length === 0) out.push('  (no changes)');
     for (const e of entries) {
-      out.push(`  ${entryLine(e)}`);
+      out.push(`  ${entryLine(e)}${heldMark(plan, e)}`);
       out.push(...changeLines(e, '      '));
     }
     out.push('');
@@ -45,7 +55,7 @@ export function renderText(plan: Plan): string {
   const s = plan.summary;
   const incomplete = incompleteLine(plan);
   if (incomplete) out.push(incomplete);
-  out.push(s.create + s.update + s.delete + s.sync + s.publish > 0 ? summaryLine(s) : noChanges(plan));
+  out.push(s.create + s.update + s.delete + s.sync + s.publish > 0 ? summaryLine(s) + heldNote(plan) : noChanges(plan));
   return out.join('\n') + '\n';
 }
 
@@ -85,7 +95,7 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const s = plan.summary;
   const changed = s.create + s.update + s.delete + s.sync + s.publish > 0;
   const incomplete = incompleteLine(plan);
-  const head: string[] = [`### ${opts.title ?? 'pulpdist plan'}`, '', ...(incomplete ? [`> :x: **${incomplete}**`, ''] : []), `**${changed ? summaryLine(s) : noChanges(plan)}**`, ''];
+  const head: string[] = [`### ${opts.title ?? 'pulpdist plan'}`, '', ...(incomplete ? [`> :x: **${incomplete}**`, ''] : []), `**${changed ? summaryLine(s) + heldNote(plan) : noChanges(plan)}**`, ''];
   head.push('| site | state | server | create | update | delete | sync | moving |', '|---|---|---|---:|---:|---:|---:|---:|');
   const groups = bySite(plan);
   for (const { site, entries } of groups) {
@@ -119,7 +129,7 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
     details.push({
       heading: [`**${html`${site.name}`.text}**: ${entries.length} change${entries.length === 1 ? '' : 's'}`, '', '```diff'],
       // diff fences colour `+`/`-` lines; the other marks become neutral ones (legend in docs/plan-apply.md).
-      entries: entries.map((e) => [entryLine(e).replace(/^>/, '!').replace(/^\^/, '!').replace(/^=/, '#'), ...changeLines(e, '    ')]),
+      entries: entries.map((e) => [(entryLine(e) + heldMark(plan, e)).replace(/^>/, '!').replace(/^\^/, '!').replace(/^=/, '#'), ...changeLines(e, '    ')]),
     });
   }
 

@@ -61,7 +61,8 @@ async function outage(mode: ProxyMode, cause: RegExp, whileDown: () => Promise<v
       return d.controller.specCommit === commit && st('origin')?.state === 'Synced' && st('a')?.state === 'Synced' && st('a')?.treeDigest === m?.treeDigest && site?.reachable === false ? d : undefined;
     }, 90_000);
     const bs = doc.sites.find((s) => s.name === 'b')!;
-    assert.match(bs.message, new RegExp(`^unreachable: b: GET http://127\\.0\\.0\\.1:\\d+/pulp/api/v3/status/:? ${cause.source}`));
+    // The cause alone: `reachable: false` says unreachable (it read `unreachable: b: GET …`).
+    assert.match(bs.message, new RegExp(`^GET http://127\\.0\\.0\\.1:\\d+/pulp/api/v3/status/:? ${cause.source}`));
     const cell = doc.mirrors.find((x) => x.name === 'm')!.sites.find((x) => x.site === 'b')!;
     assert.is.not(cell.state, 'Synced');
     assert.match(cell.message, /site b is unreachable/);

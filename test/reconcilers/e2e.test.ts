@@ -12,6 +12,7 @@ import { createPulpClient } from '../../pulp/client.js';
 import type { PulpClient } from '../../pulp/types.js';
 import type { SiteSpec } from '../../spec/types.js';
 import { runCli, tempDir } from '../../testkit/cli.js';
+import { runGit } from '../../testkit/git-server.js';
 import { startSite, type RunningSite } from '../../testkit/site.js';
 
 const NAMES = ['origin', 'hub', 'leaf'] as const;
@@ -223,12 +224,32 @@ test('a mirror removed from the specs is pruned everywhere; unlabelled look-alik
   assert.is((await pulpdist('plan', '--specs', specsDir)).code, 0);
 });
 
-test('mass delete is refused without --allow-mass-delete; nothing is deleted', async () => {
+test('mass delete is held without approval: plan marks the deletes held, apply shows the placements Blocked, says it once; nothing is deleted', async () => {
   await rm(path.join(specsDir, 'fedora.yaml'));
+  const p = await pulpdist('plan', '--specs', specsDir);
+  assert.match(p.stdout, /- distribution pulpdist\.fedora: mirror fedora is gone from the specs; stops publishing \d+ files?, .* \(held\)/);
+  assert.match(p.stdout, /9 to delete.*; the 9 deletes are held by the mass-delete guard/);
   const a = await pulpdist('apply', '--specs', specsDir);
   assert.is(a.code, 1, a.stdout + a.stderr);
-  assert.match(a.stdout, /refusing to delete 3 of 3 managed mirror placements \(1 mirror: fedora\)/);
+  assert.match(a.stdout, /mass delete: 3 of 3 managed mirror placements would be deleted \(1 mirror: fedora\)/);
+  // Once in the plan's warnings, once as the one problem: not once per held delete.
+  assert.is(a.stdout.match(/mass delete: 3 of 3/g)?.length, 2, a.stdout);
+  assert.not.match(a.stdout, /skip /);
+  for (const n of NAMES) assert.match(a.stdout, new RegExp(`fedora@${n}: Blocked: held by the mass-delete guard: mirror fedora is gone from the specs; deleting it would stop serving \\d+ files?`));
   for (const n of NAMES) assert.equal(await names(n, 'distributions'), ['pulpdist.fedora'], n);
+  // The specs in a checkout whose HEAD carries the trailer: plan shows the deletes approved, as the controller would run them.
+  runGit(['init', '-q'], specsDir);
+  runGit(['add', '-A'], specsDir);
+  runGit(['commit', '-q', '-m', 'retire fedora\n\nPulpdist-Allow-Mass-Delete: yes'], specsDir);
+  try {
+    const head = runGit(['rev-parse', 'HEAD'], specsDir);
+    const approved = await pulpdist('plan', '--specs', specsDir);
+    assert.is(approved.code, 2, approved.stdout + approved.stderr);
+    assert.match(approved.stdout, new RegExp(`mass delete: 3 of 3 .*; approved by the trailer Pulpdist-Allow-Mass-Delete of commit ${head.slice(0, 12)}`));
+    assert.not.match(approved.stdout, /\(held\)|are held/);
+  } finally {
+    await rm(path.join(specsDir, '.git'), { recursive: true, force: true });
+  }
 });
 
 test('an unlabelled object holding a mirror\'s name is never adopted: the create fails saying so, the object is untouched', async () => {

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import { entryDoing } from '../../reconcilers/plan-types.js';
 import * as assert from 'uvu/assert';
 import { desiredState } from '../../reconcilers/desired.js';
-import { PassFailedError, PassFailure } from '../../reconcilers/failures.js';
+import { PassFailedError, PassFailure, withoutSite } from '../../reconcilers/failures.js';
 import { unreachableSite } from '../../reconcilers/observe.js';
 import { plan } from '../../reconcilers/plan.js';
 import { emptySite, mirror, site, tree } from './fixtures.js';
@@ -29,6 +29,10 @@ test('each kind of failure: its kind, where, and the human line', () => {
     [PassFailure.ofEntry(remote, 'skipped', 'upstream down'), { kind: 'entry-skipped', site: 'origin', mirror: 'fedora', message: 'origin: create remote pulpdist.fedora skipped: upstream down' }],
     [PassFailure.ofEntry(remote, 'failed', undefined), { kind: 'entry-failed', site: 'origin', mirror: 'fedora', message: 'origin: create remote pulpdist.fedora failed:' }],
     [PassFailure.ofSite(unreachableSite('leaf', 'connect ECONNREFUSED')), { kind: 'site-unreachable', site: 'leaf', mirror: null, message: 'leaf: unreachable: connect ECONNREFUSED' }],
+    // The error already names the site: said once, not `hub: unreachable: hub: GET …` (issue 15 item 10).
+    [PassFailure.ofSite(unreachableSite('hub', 'hub: GET http://hub/pulp/api/v3/status/ failed: ECONNREFUSED')), { kind: 'site-unreachable', site: 'hub', mirror: null, message: 'hub: unreachable: GET http://hub/pulp/api/v3/status/ failed: ECONNREFUSED' }],
+    [PassFailure.ofSite({ ...unreachableSite('hub', 'hub: GET http://hub/pulp/api/v3/status/ answered 401 (Pulp rejected the credentials)'), refused: true }), { kind: 'site-refused', site: 'hub', mirror: null, message: 'hub: GET http://hub/pulp/api/v3/status/ answered 401 (Pulp rejected the credentials)' }],
+    [PassFailure.ofBlockedDeletes('mass delete: 6 of 9 …'), { kind: 'deletes-blocked', site: null, mirror: null, message: 'mass delete: 6 of 9 …' }],
     [PassFailure.ofSource('tools', 'GET https://x/PULP_MANIFEST answered 404'), { kind: 'source-unreadable', site: null, mirror: 'tools', message: 'tools: source unreadable: GET https://x/PULP_MANIFEST answered 404' }],
   ];
   for (const [f, want] of table) {
@@ -37,6 +41,13 @@ test('each kind of failure: its kind, where, and the human line', () => {
   }
   assert.is(PassFailure.ofEntry(sync, 'failed', 'x').entry, sync);
   assert.is(PassFailure.ofSite(unreachableSite('leaf', 'down')).entry, null);
+});
+
+test('withoutSite: drops the site name an error starts with, in either form, and nothing else', () => {
+  assert.equal(
+    ['hub: GET x', 'site "hub": env X not set', 'hubble: GET x', 'connect ECONNREFUSED'].map((e) => withoutSite('hub', e)),
+    ['GET x', 'env X not set', 'hubble: GET x', 'connect ECONNREFUSED'],
+  );
 });
 
 test('a list of failures joins into the lines it always printed; PassFailedError carries them, retryable', () => {

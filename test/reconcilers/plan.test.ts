@@ -1,5 +1,6 @@
 /** The plan rules as tables: desired + observed in, the plan out. No server. */
 import { test } from 'uvu';
+import { formatBytes } from '../../core/units.js';
 import * as assert from 'uvu/assert';
 import { desiredState, feederOf } from '../../reconcilers/desired.js';
 import { hasChanges, plan } from '../../reconcilers/plan.js';
@@ -231,16 +232,25 @@ test('prune: a site dropped from a mirror is deleted there only', () => {
   assert.equal(p.entries[2]!.changes?.[0], { field: 'url', from: 'http://hub.test/pulp/content/fedora/PULP_MANIFEST', to: 'http://origin.test/pulp/content/fedora/PULP_MANIFEST' });
 });
 
-test('mass-delete guard: more than half of the managed placements → refused unless allowed', () => {
+test('mass-delete guard: more than half of the managed placements → held unless approved, one sentence with files and bytes', () => {
   const d0 = desiredState(specs([mirror('a'), mirror('b'), mirror('c')]));
   const trees = { a: V1, b: V1, c: V1 };
   const obs = observed(['origin', 'hub', 'leaf'].map((s) => convergedSite(d0, s, trees)), trees);
   const d = desiredState(specs([mirror('a')]));
   const p = plan(d, obs, { now: NOW });
   assert.is(p.summary.delete, 18);
-  assert.match(p.blockedDeletes ?? '', /refusing to delete 6 of 9 managed mirror placements \(2 mirrors: b, c\).*--allow-mass-delete/);
-  assert.ok(p.warnings.includes(p.blockedDeletes!));
-  assert.is(plan(d, obs, { now: NOW, allowMassDelete: true }).blockedDeletes, null);
+  const files = V1.files * 6;
+  assert.is(
+    p.blockedDeletes,
+    `mass delete: 6 of 9 managed mirror placements would be deleted (2 mirrors: b, c), more than half; ${files} files (${formatBytes(V1.bytes * 6)}) would stop being served; ` +
+      'held until approved: the trailer "Pulpdist-Allow-Mass-Delete: yes" on the spec commit, or apply --allow-mass-delete',
+  );
+  // One sentence for all 18 deletes, once.
+  assert.equal(p.warnings.filter((w) => w.startsWith('mass delete')), [p.blockedDeletes]);
+  const approved = plan(d, obs, { now: NOW, allowMassDelete: true, massDeleteApprovedBy: 'the trailer Pulpdist-Allow-Mass-Delete of commit abc' });
+  assert.is(approved.blockedDeletes, null);
+  assert.match(approved.warnings.join('\n'), /^mass delete: 6 of 9 .*; approved by the trailer Pulpdist-Allow-Mass-Delete of commit abc$/m);
+  assert.match(plan(d, obs, { now: NOW, allowMassDelete: true }).warnings.join('\n'), /; approved by --allow-mass-delete$/m);
   // exactly half is allowed
   const d4 = desiredState(specs([mirror('a'), mirror('b'), mirror('c'), mirror('e')]));
   const obs4 = observed(['origin', 'hub', 'leaf'].map((s) => convergedSite(d4, s, { a: V1, b: V1, c: V1, e: V1 })), { a: V1, b: V1, c: V1, e: V1 });

@@ -92,6 +92,27 @@ test('markdown: summary, a table row per site, warnings, a line per mirror, then
   assert.not.match(md, /Truncated/);
 });
 
+test('held mass delete: text and markdown mark each delete held and say so after the summary; JSON keeps the one sentence; approved: no mark', () => {
+  const d0 = desiredState({ sites: SITES, mirrors: [mirror('fedora'), mirror('tools')] });
+  const trees = { fedora: V1, tools: V1 };
+  const observed = { sites: new Map(['origin', 'hub', 'leaf'].map((n) => [n, convergedSite(d0, n, trees)])), sources: new Map() };
+  const d = desiredState({ sites: SITES, mirrors: [] });
+  const held = plan(d, observed, { now: NOW });
+  const text = renderText(held);
+  const deletes = text.split('\n').filter((l) => l.startsWith('  - '));
+  assert.is(deletes.length, 18);
+  assert.ok(deletes.every((l) => l.endsWith(' (held)')), deletes.join('\n'));
+  assert.match(text, /^Plan: 0 to create, 0 to update, 18 to delete, 0 syncs moving 0 B; the 18 deletes are held by the mass-delete guard$/m);
+  assert.is(text.match(/mass delete: 6 of 6/g)?.length, 1);
+  const md = renderMarkdown(held);
+  assert.match(md, /\*\*Plan: .*; the 18 deletes are held by the mass-delete guard\*\*/);
+  assert.match(md, /^- distribution pulpdist\.fedora: .* \(held\)$/m);
+  assert.is(planDocument(held).blockedDeletes, held.blockedDeletes);
+  const approved = renderText(plan(d, observed, { now: NOW, allowMassDelete: true }));
+  assert.not.match(approved, /\(held\)|are held/);
+  assert.match(approved, /^warning: mass delete: 6 of 6 .*; approved by --allow-mass-delete$/m);
+});
+
 test('no changes: a clear line instead of a zero summary', () => {
   const d = desiredState({ sites: SITES, mirrors: [mirror('fedora')] });
   const sites = new Map(['origin', 'hub', 'leaf'].map((n) => [n, convergedSite(d, n, { fedora: V1 })]));

@@ -1,5 +1,6 @@
 /** Status of every mirror × site after a pass, from plain data. */
 import { test } from 'uvu';
+import { formatBytes } from '../../core/units.js';
 import * as assert from 'uvu/assert';
 import { desiredState } from '../../reconcilers/desired.js';
 import { plan } from '../../reconcilers/plan.js';
@@ -50,7 +51,64 @@ test('states: Synced, OutOfSync, Failed, Pending (skipped, unreachable), Suspend
     ['leaf', false, 'hub', '2026-11-24T00:00:00.000Z'],
     ['origin', true, null, '2026-11-25T00:00:00.000Z'],
   ]);
-  assert.match(sites[1]!.message, /^unreachable: connect ECONNREFUSED$/);
+  // The cause alone: `reachable: false` says unreachable and readers put the name first.
+  assert.match(sites[1]!.message, /^connect ECONNREFUSED$/);
+});
+
+test('a site that refused the credentials: its placements are Failed with the cause, once named; a site down leaves them Pending', () => {
+  const d = desiredState({ sites: SITES, mirrors: [mirror('fedora')] });
+  const error = 'hub: GET http://hub.test/pulp/api/v3/status/ answered 401 (Pulp rejected the credentials); check the password of user "u" in environment variable HUB_PW (site "hub")';
+  const hub = { ...emptySite('hub', { reachable: false }), error, refused: true };
+  const observed: ObservedState = {
+    sites: new Map([['origin', convergedSite(d, 'origin', { fedora: V1 })], ['hub', hub], ['leaf', { ...emptySite('leaf', { reachable: false }), error: 'leaf: GET http://leaf.test/ failed: connect ECONNREFUSED' }]]),
+    sources: new Map([['fedora', V1]]),
+  };
+  const st = mirrorStatuses({ desired: d, observed, remaining: plan(d, observed, { now: NOW }), results: [], lastSync: new Map(), dryRun: false });
+  const cells = Object.fromEntries(st[0]!.sites.map((c) => [c.site, [c.state, c.message]]));
+  assert.equal(cells.hub, ['Failed', `site hub: ${error.slice('hub: '.length)}`]);
+  assert.equal(cells.leaf, ['Pending', 'site leaf is unreachable: GET http://leaf.test/ failed: connect ECONNREFUSED']);
+  assert.equal(cells.origin, ['Synced', 'publishes the source tree']);
+  const sites = siteStatuses(d, observed, new Map());
+  assert.is(sites.find((s) => s.name === 'hub')!.message, error.slice('hub: '.length));
+});
+
+test('an unreadable source: the origin is Failed with the cause and no CLI advice; the sites below keep what they serve', () => {
+  const d = desiredState({ sites: SITES, mirrors: [mirror('fedora')] });
+  const observed: ObservedState = {
+    sites: new Map(['origin', 'hub', 'leaf'].map((n) => [n, convergedSite(d, n, { fedora: V1 })])),
+    sources: new Map([['fedora', { error: '/srv/trees/fedora: no such directory' }]]),
+  };
+  const st = mirrorStatuses({ desired: d, observed, remaining: plan(d, observed, { now: NOW }), results: [], lastSync: new Map(), dryRun: false });
+  const cells = Object.fromEntries(st[0]!.sites.map((c) => [c.site, [c.state, c.message]]));
+  assert.equal(cells.origin, ['Failed', 'source unreadable: /srv/trees/fedora: no such directory']);
+  assert.is(cells.hub![0], 'Synced');
+  // A tree being written is not a failure: the origin waits.
+  const waiting: ObservedState = { ...observed, sources: new Map([['fedora', { error: 'source tree changing: …', waiting: true as const }]]) };
+  const st2 = mirrorStatuses({ desired: d, observed: waiting, remaining: plan(d, waiting, { now: NOW }), results: [], lastSync: new Map(), dryRun: false });
+  assert.is(st2[0]!.sites.find((c) => c.site === 'origin')!.state, 'Pending');
+});
+
+test('held mass delete: every placement still served is Blocked with what would go, also when its mirror left the specs; approved → none', () => {
+  const d0 = desiredState({ sites: SITES, mirrors: [mirror('fedora'), mirror('epel'), mirror('tools', { sites: ['origin', 'hub'] })] });
+  const trees = { fedora: V1, epel: V2, tools: V2 };
+  const observed: ObservedState = { sites: new Map(['origin', 'hub', 'leaf'].map((n) => [n, convergedSite(d0, n, trees)])), sources: new Map([['tools', V2]]) };
+  // fedora and epel leave the specs; tools leaves hub: 7 of 8 placements would go.
+  const d = desiredState({ sites: SITES, mirrors: [mirror('tools', { sites: ['origin'] })] });
+  const remaining = plan(d, observed, { now: NOW });
+  assert.ok(remaining.blockedDeletes);
+  const st = mirrorStatuses({ desired: d, observed, remaining, results: [], lastSync: new Map(), dryRun: false });
+  const rows = st.map((m) => [m.name, m.sites.map((c) => `${c.site}:${c.state}:${c.files}`)]);
+  assert.equal(rows, [
+    ['epel', ['hub:Blocked:1', 'leaf:Blocked:1', 'origin:Blocked:1']],
+    ['fedora', ['hub:Blocked:2', 'leaf:Blocked:2', 'origin:Blocked:2']],
+    ['tools', ['hub:Blocked:1', 'origin:Synced:1']],
+  ]);
+  const fo = st.find((m) => m.name === 'fedora')!;
+  assert.is(fo.origin, 'origin');
+  assert.is(fo.sites[0]!.message, `held by the mass-delete guard: mirror fedora is gone from the specs; deleting it would stop serving 2 files (${formatBytes(V1.bytes)}) here`);
+  assert.match(st.find((m) => m.name === 'tools')!.sites[0]!.message, /^held by the mass-delete guard: mirror tools no longer lists site hub; /);
+  const approved = plan(d, observed, { now: NOW, allowMassDelete: true });
+  assert.equal(mirrorStatuses({ desired: d, observed, remaining: approved, results: [], lastSync: new Map(), dryRun: true }).map((m) => m.name), ['tools']);
 });
 
 test('nextDue: interval adds; cron gives the next tick in UTC', () => {

@@ -84,6 +84,27 @@ test('after a pass: its statuses are used; mirrors the specs no longer name are 
   assert.is(doc.sites.find((s) => s.name === 'origin')!.reachable, true);
 });
 
+test('Blocked placements stay in the document although the specs no longer name them (a held delete is still served)', () => {
+  const blocked = { ...cell('origin', 'Blocked', 'd9'), message: 'held by the mass-delete guard' };
+  const pass: PassResult = {
+    converged: false,
+    changes: 0,
+    failures: [],
+    nextDueAt: null,
+    sites: [],
+    mirrors: [
+      // zeta left hub in the specs (zeta@hub is named: kept as it is); zeta@leaf is not named but Blocked
+      { name: 'zeta', origin: 'origin', treeDigest: 'd1', sites: [cell('origin', 'Synced', 'd1'), { ...blocked, site: 'leaf' }] },
+      { name: 'gone', origin: 'origin', treeDigest: null, sites: [blocked, { ...blocked, site: 'hub' }] },
+      { name: 'pruned', origin: 'origin', treeDigest: null, sites: [cell('origin', 'Synced', 'd9')] },
+    ],
+  };
+  const doc = buildStatusDocument({ ...base, pass, observedCommit: 'c1' });
+  assert.equal(doc.mirrors.map((m) => m.name), ['alpha', 'gone', 'zeta']);
+  assert.equal(doc.mirrors[1]!.sites.map((c) => [c.site, c.state]), [['origin', 'Blocked'], ['hub', 'Blocked']]);
+  assert.equal(doc.mirrors[2]!.sites.map((c) => [c.site, c.state]), [['origin', 'Synced'], ['hub', 'Pending'], ['leaf', 'Blocked']]);
+});
+
 test('status files: one per mirror and site, controller.yaml, README; timestamp-only changes are not changes', () => {
   const doc = buildStatusDocument(base);
   const files = renderStatusFiles(doc);
