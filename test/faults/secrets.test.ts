@@ -138,9 +138,11 @@ test('run: logs (text and json), status JSON, the HTML page, /metrics, pulpdist 
       { env: { ...env(), ...(inUrl ? {} : { PULPDIST_GIT_USERNAME: 'pulpdist', PULPDIST_GIT_TOKEN: GIT_TOKEN }), FAULTS_HOOK: HOOK_SECRET } },
     );
     const url = ctl.url;
-    await pollUntil('m Synced everywhere', async () => {
+    // Ready too: the second run starts from the status the first one committed (Synced at once).
+    await pollUntil('m Synced everywhere, the controller ready', async () => {
       const d = await getStatus(url);
-      return d.mirrors[0]?.sites.length === 2 && d.mirrors[0].sites.every((s) => s.state === 'Synced') ? d : undefined;
+      const ready = (await fetch(`${url}/readyz`)).status === 200;
+      return ready && d.mirrors[0]?.sites.length === 2 && d.mirrors[0].sites.every((s) => s.state === 'Synced') ? d : undefined;
     }, 60_000);
     // A webhook with a wrong secret, one with the right one.
     collect('webhook 401', await (await fetch(`${url}/hooks/git`, { method: 'POST', headers: { 'x-gitlab-token': WRONG_PW, 'x-gitlab-event': 'Push Hook' }, body: '{}' })).text());
