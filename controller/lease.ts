@@ -15,10 +15,13 @@
  * holder checks before each write, not during it), and a replica whose clock stalls (SIGSTOP, a
  * frozen VM) finds out it lost the lease only when it runs again, before its next write.
  */
-import { messageOf } from '../core/errors.js';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { FencedError, messageOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { readTextFiles, replaceTopEntry, writeFilesTree, writeStatusCommit } from '../gitsource/tree.js';
 import type { GitSource } from '../gitsource/types.js';
+import type { StatusWriter } from '../status/writer.js';
 import type { Clock, Timer } from './clock.js';
 
 export type Role = 'active' | 'standby';
@@ -64,6 +67,7 @@ export class GitLease {
   #stopped = false;
   #transitions = 0;
   readonly #lost = new Set<() => void>();
+  readonly #roleListeners = new Set<(role: Role, holder: string | null) => void>();
   readonly branch: string;
   readonly durationMs: number;
   readonly renewEveryMs: number;
@@ -93,6 +97,12 @@ export class GitLease {
   /** True while this replica may write: it holds the lease with more than the margin left. */
   holds(): boolean {
     return this.#role === 'active' && this.o.clock.now() < this.#validUntil - this.marginMs;
+  }
+
+  /** Call `fn` on every change of role. */
+  onRole(fn: (role: Role, holder: string | null) => void): () => void {
+    this.#roleListeners.add(fn);
+    return () => this.#roleListeners.delete(fn);
   }
 
   /** Call `fn` when this replica stops being active (every time). */
@@ -193,6 +203,31 @@ export class GitLease {
     this.#seen = null;
     this.o.log.info(role === 'active' ? 'lease taken: this replica is active' : 'lease lost: this replica is standby', { branch: this.branch, reason: why });
     this.o.onRole?.(role, this.#holder);
+    for (const fn of this.#roleListeners) fn(role, this.#holder);
     if (role === 'standby') for (const fn of this.#lost) fn();
   }
+}
+
+/** A replica's identity: host, process and a random part (two replicas on one host differ). */
+export function replicaIdentity(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+/** Refuse a write: this replica does not hold the lease (the Pulp client's `beforeWrite`). */
+export function fenced(): never {
+  throw new FencedError();
+}
+
+/** The status writer of a replica: it commits only while it holds the lease. */
+export function fencedWriter(writer: StatusWriter, lease: GitLease | null, log: Logger): StatusWriter {
+  if (!lease) return writer;
+  return {
+    async write(doc, opts) {
+      if (!lease.holds()) {
+        log.info('status not committed: this replica does not hold the lease');
+        return { commit: null, retries: 0 };
+      }
+      return writer.write(doc, opts);
+    },
+  };
 }

@@ -20,6 +20,7 @@ import type { GitSource } from '../gitsource/types.js';
 import { CleanupSchedule } from './cleanup-schedule.js';
 import { systemClock } from './clock.js';
 import { ControllerEvents } from './events.js';
+import { fenced, fencedWriter, GitLease, replicaIdentity } from './lease.js';
 import { restoreHistory } from './history.js';
 import { createController, type Controller } from './loop.js';
 import { createMetrics } from '../web/metrics.js';
@@ -56,12 +57,22 @@ export interface StartControllerOptions {
   log: Logger;
   /** Start the loop at once; false for `--once`, which calls `controller.runOnce()`. @default true */
   autoStart?: boolean;
+  /**
+   * Run as one of several replicas: only the holder of this lease in Git (lease.ts) reconciles and
+   * writes; the others serve the last committed status and wait. @default none (a single replica)
+   */
+  lease?: { durationMs: number; branch?: string };
 }
 
 export interface RunningController {
   controller: Controller;
   /** The status endpoint's base URL, or null without one. */
   url: string | null;
+  /**
+   * With a lease: resolves when this replica, once active, lost it. It must then stop and exit
+   * (as controller-runtime does): the service manager starts it again, as a standby.
+   */
+  lost: Promise<string> | null;
   /** Stop the loop (waiting up to `graceMs` for a running pass), then the endpoint. */
   close(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -102,9 +113,18 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   const clock = systemClock;
   const now = (): Date => new Date(clock.now());
   const startedAt = now();
+  // With several replicas, only the lease holder writes: to Pulp (checked before every write) and
+  // to the status branch (checked before every commit).
+  const lease = o.lease && o.autoStart !== false
+    ? new GitLease({ source, branch: o.lease.branch, identity: replicaIdentity(), durationMs: o.lease.durationMs, clock: systemClock, log: log.child({ component: 'lease' }) })
+    : null;
+  const beforeWrite = lease ? () => void (lease.holds() || fenced()) : undefined;
   // The EventSinks of the commit in force get the loop's events (docs/events.md).
   const events = new ControllerEvents({ log: log.child({ component: 'events' }), now, env });
-  const metrics = createMetrics({ version: o.version, countSyncsSince: startedAt, now, eventSinks: () => events.stats() });
+  const metrics = createMetrics({
+    version: o.version, countSyncsSince: startedAt, now, eventSinks: () => events.stats(),
+    ...(lease ? { replica: () => ({ active: lease.role === 'active', transitions: lease.transitions }) } : {}),
+  });
 
   // One client per site, rebuilt only when that site's spec changes, so connection pools and
   // password reads are reused across passes.
@@ -115,7 +135,7 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
       const key = JSON.stringify({ ...site, position: undefined, labels: undefined });
       let entry = clients.get(site.name);
       if (!entry || entry.key !== key) {
-        entry = { key, client: createPulpClient(site, { env, log: log.child({ site: site.name }), requestTimeoutMs: o.requestTimeoutMs }) };
+        entry = { key, client: createPulpClient(site, { env, log: log.child({ site: site.name }), requestTimeoutMs: o.requestTimeoutMs, ...(beforeWrite ? { beforeWrite } : {}) }) };
         clients.set(site.name, entry);
       }
       out.set(site.name, entry.client);
@@ -147,7 +167,7 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
       source,
       loadSpecs: (files) => loadSpecFiles(files),
       reconcile,
-      writer: statusBranch ? createStatusWriter(source, { log, now }) : null,
+      writer: statusBranch ? fencedWriter(createStatusWriter(source, { log, now }), lease, log) : null,
       metrics,
       log,
       clock,
@@ -168,19 +188,34 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
         getStatus: controller.getStatus,
         history: (mirror: string) => history.of(mirror),
         now,
-        isReady: controller.isReady,
+        isReady: lease ? () => lease.role === 'active' && controller.isReady() : controller.isReady,
+        ...(lease ? { role: () => (lease.role === 'active' ? 'active' : `standby (the active replica is ${lease.holder ?? 'not known yet'})`) } : {}),
         metrics,
         log: log.child({ component: 'http' }),
         ...(o.webhookSecret ? { webhook: { secret: o.webhookSecret, onPush: () => controller.trigger('webhook') } } : {}),
       })
     : null;
-  if (o.autoStart !== false) await controller.start();
-  log.info('controller started', { repo: source.description, branch: o.branch ?? 'main', status: server?.url ?? null, stateDir });
+  let lost: Promise<string> | null = null;
+  if (lease) {
+    // The loop starts when this replica takes the lease; it stops for good when it loses it.
+    lost = new Promise<string>((resolve) => {
+      lease.onRole((role, holder) => {
+        if (role === 'active') void controller.start();
+        else resolve(`the lease is now held by ${holder ?? 'another replica'}`);
+      });
+    });
+    lease.start();
+  } else if (o.autoStart !== false) {
+    await controller.start();
+  }
+  log.info('controller started', { repo: source.description, branch: o.branch ?? 'main', status: server?.url ?? null, stateDir, ...(lease ? { lease: lease.branch, role: lease.role } : {}) });
   return {
     controller,
     url: server?.url ?? null,
+    lost,
     async close({ graceMs } = {}) {
       await controller.stop({ graceMs });
+      await lease?.stop();
       await server?.close();
     },
   };

@@ -86,6 +86,13 @@ export class BranchNotFoundError extends GitSourceError {
 /** Something a human must fix in the environment (a missing env var, an unreadable file). */
 export class ConfigError extends PulpdistError {}
 
+/** This replica no longer holds the lease (controller/lease.ts): it may not write to Pulp or Git. */
+export class FencedError extends PulpdistError {
+  constructor(message = 'this replica no longer holds the lease; another one is active') {
+    super(message, { retryable: false });
+  }
+}
+
 /** Type guard usable on anything caught. */
 export function isPulpdistError(err: unknown): err is PulpdistError {
   return err instanceof PulpdistError;

@@ -53,6 +53,11 @@ export interface PulpClientOptions {
   taskTimeoutMs?: number;
   /** Objects asked for per list page; large so that observing thousands of objects takes few requests. @default 1000 */
   pageSize?: number;
+  /**
+   * Called before every request that changes something (not GET or HEAD); it throws to refuse it
+   * (controller/lease.ts: a replica that lost its lease writes nothing).
+   */
+  beforeWrite?: () => void;
 }
 
 /** The defaults of `PulpClientOptions`. */
@@ -111,6 +116,7 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
   };
 
   async function call<T>(req: TransportRequest & { expect: number[] }): Promise<T> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') options.beforeWrite?.();
     const answer = await transport.request(req);
     if (!req.expect.includes(answer.status) || answer.body === null || typeof answer.body !== 'object') {
       throw new PulpProtocolError({

@@ -48,6 +48,8 @@ export interface MetricsOptions {
   countSyncsSince?: Date;
   /** Clock for `pulpdist_last_pass_timestamp_seconds`. @default () => new Date() */
   now?: () => Date;
+  /** With a lease (controller/lease.ts): whether this replica is the active one, and its role changes so far. */
+  replica?: () => { active: boolean; transitions: number };
   /** The event sinks' counters (events/ SinkStats), read at each scrape. @default none */
   eventSinks?: () => readonly EventSinkCounters[];
 }
@@ -75,6 +77,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const buildInfo = new Gauge({ name: 'pulpdist_build_info', help: 'Always 1; the label carries the controller version.', labelNames: ['version'], ...mk });
   buildInfo.set({ version }, 1);
   if (options.eventSinks) registerEventSinkMetrics(options.eventSinks, mk);
+  if (options.replica) registerReplicaMetrics(options.replica, mk);
 
   const mirrorState = new Gauge({
     name: 'pulpdist_mirror_state',
@@ -327,4 +330,23 @@ function registerEventSinkMetrics(read: () => readonly EventSinkCounters[], mk: 
   const retries = new Counter({ name: 'pulpdist_events_retries_total', help: 'Delivery attempts beyond the first (HTTP) or re-sends after a reconnect (AMQP).', labelNames: ['sink', 'kind'], collect: refresh, ...mk });
   const queued = new Gauge({ name: 'pulpdist_event_sink_queued', help: 'Events waiting in an event sink\'s queue.', labelNames: ['sink', 'kind'], collect: refresh, ...mk });
   const up = new Gauge({ name: 'pulpdist_event_sink_up', help: '1 when an event sink\'s receiver answers (HTTP) or its broker is connected (AMQP).', labelNames: ['sink', 'kind'], collect: refresh, ...mk });
+}
+
+/** The replica's role (1 active, 0 standby) and its role changes, read at each scrape. */
+function registerReplicaMetrics(read: () => { active: boolean; transitions: number }, mk: { registers: Registry[] }): void {
+  let counted = 0;
+  new Counter({
+    name: 'pulpdist_lease_transitions_total', help: 'Times this replica took or lost the lease.', ...mk,
+    collect() {
+      const { transitions: n } = read();
+      if (n > counted) this.inc(n - counted);
+      counted = n;
+    },
+  });
+  new Gauge({
+    name: 'pulpdist_replica_active', help: '1 when this replica holds the lease and reconciles, 0 when it is a standby.', ...mk,
+    collect() {
+      this.set(read().active ? 1 : 0);
+    },
+  });
 }

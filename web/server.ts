@@ -33,6 +33,8 @@ export interface StatusServerOptions {
   getStatus: () => StatusDocument;
   /** Whether `/readyz` answers 200 (first pass done, Git reachable). */
   isReady: () => boolean;
+  /** With several replicas: `active`, or `standby (…)`, said by `/readyz`. */
+  role?: () => string;
   metrics: Metrics;
   /** Enables `POST /hooks/git`: deliveries authenticated by `secret` call `onPush`. */
   webhook?: { secret: string; onPush: () => void };
@@ -152,6 +154,8 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     } catch (err) {
       log.warn('readiness check failed', { error: messageOf(err) });
     }
+    const role = opts.role?.();
+    if (role !== undefined) return { status: ready ? 200 : 503, type: TEXT_TYPE, text: `${ready ? 'ready' : 'not ready'}: ${role}\n` };
     return ready ? ok() : { status: 503, type: TEXT_TYPE, text: 'not ready: the first pass has not completed or Git is unreachable\n' };
   }
 

@@ -13,7 +13,7 @@ import { VERSION } from '../../core/version.js';
 export const command: Command = {
   name: 'run',
   summary: 'the controller: watch the Git repository and reconcile continuously',
-  usage: 'pulpdist run --repo URL|PATH [--branch main] [--path DIR] [--status-branch pulpdist/status] [--listen 127.0.0.1:8080] [--interval 30s] [--state-dir DIR] [--webhook-secret-env VAR] [--log-format text|json] [--once]',
+  usage: 'pulpdist run --repo URL|PATH [--branch main] [--path DIR] [--status-branch pulpdist/status] [--listen 127.0.0.1:8080] [--interval 30s] [--state-dir DIR] [--webhook-secret-env VAR] [--log-format text|json] [--once] [--lease 30s]',
   options: {
     repo: { type: 'string' },
     branch: { type: 'string', default: 'main' },
@@ -29,6 +29,8 @@ export const command: Command = {
     'shutdown-grace': { type: 'string', default: '30s' },
     'request-timeout': { type: 'string', default: '30s' },
     once: { type: 'boolean', default: false },
+    lease: { type: 'string' },
+    'lease-branch': { type: 'string', default: 'pulpdist/lease' },
   },
   help: `
 Watches the spec branch of a Git repository and keeps every Pulp site as the specs say: a pass
@@ -57,6 +59,14 @@ options:
   --shutdown-grace D       on SIGTERM, how long a running pass may take to finish (default 30s)
   --request-timeout D      time allowed for one request to a Pulp site (default 30s)
   --once                   run one pass, write status and exit: 0 converged, 1 not
+  --lease D                run as one of several replicas (same repository, same status
+                           branch): only the one holding a lease of D kept in Git reconciles and
+                           writes; the others serve the last committed status, answer /readyz
+                           with 503 "standby", and take over when the lease runs out (within
+                           2 × D after the active one died; at once after a clean stop). A replica
+                           that lost its lease exits with 1 for its service manager to restart it.
+                           e.g. --lease 30s (default: a single replica, no lease)
+  --lease-branch B         the lease's branch (default pulpdist/lease)
 
 environment:
   PULPDIST_GIT_USERNAME, PULPDIST_GIT_TOKEN (or PULPDIST_GIT_PASSWORD)  credentials for an
@@ -90,6 +100,8 @@ examples:
       if (!webhookSecret) throw new ConfigError(`--webhook-secret-env names ${secretEnv}, but that environment variable is not set`);
       registerSecret(webhookSecret);
     }
+    const leaseMs = typeof values.lease === 'string' && values.lease !== '' ? durationOption('lease', values.lease, '30s') : null;
+    if (leaseMs !== null && leaseMs < 3_000) throw new UsageError(`--lease must be at least 3s (it is renewed every third of it over Git), got ${String(values.lease)}`);
     const log = createLogger({ format: logFormat, level });
     const { startController } = await import('../../controller/start.js');
     const once = values.once === true;
@@ -107,6 +119,7 @@ examples:
       version: VERSION,
       log,
       autoStart: !once,
+      ...(leaseMs !== null ? { lease: { durationMs: leaseMs, branch: String(values['lease-branch']) } } : {}),
     });
     if (running.url) process.stdout.write(`pulpdist controller: status at ${running.url}/\n`);
     if (once) {
@@ -115,20 +128,23 @@ examples:
       const doc = running.controller.getStatus();
       return result?.converged && doc.controller.specErrors.length === 0 ? 0 : 1;
     }
-    await new Promise<void>((resolve) => {
+    const ended = await new Promise<{ lost: string } | null>((resolve) => {
       const onSignal = (sig: string): void => {
         log.info('signal received: finishing the running pass, then exiting', { signal: sig, graceMs });
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
-        resolve();
+        resolve(null);
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
+      void running.lost?.then((why) => resolve({ lost: why }));
     });
-    await running.close({ graceMs });
+    // A replica that lost its lease stops at once: it may not write any more anyway.
+    if (ended) log.error('lease lost: this replica stops; its service manager starts it again as a standby', { reason: ended.lost });
+    await running.close({ graceMs: ended ? 0 : graceMs });
     log.info('controller stopped');
     // Everything we started is closed; a keep-alive socket of a library must not hold the exit.
-    setTimeout(() => process.exit(0), 3_000).unref();
-    return 0;
+    setTimeout(() => process.exit(ended ? 1 : 0), 3_000).unref();
+    return ended ? 1 : 0;
   },
 };

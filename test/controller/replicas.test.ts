@@ -1,0 +1,156 @@
+/**
+ * Two replicas of `pulpdist run --lease` (real processes) against one repository served by
+ * `git http-backend` and two real embedded sites: exactly one is active (its /readyz says so, the
+ * other answers 503 standby); SIGKILL of the active → the standby takes over within 2 × the lease
+ * and converges a newly pushed mirror; a replica paused (SIGSTOP) past its lease, then resumed
+ * while the new active one is paused too, writes nothing — not a status commit, not a Pulp task —
+ * and exits 1 saying it lost the lease.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { StatusDocument } from '../../core/status.js';
+import { tempDir } from '../../testkit/cli.js';
+import { startControllerProcess, type ControllerProcess } from '../../testkit/controller-process.js';
+import { commitAndPush, makeRepo, runGit, startGitServer, writeFiles, type RunningGitServer } from '../../testkit/git-server.js';
+import { startSite, type RunningSite } from '../../testkit/site.js';
+
+const LEASE_S = 4;
+let cleanup: () => Promise<void> = async () => {};
+let git: RunningGitServer | undefined;
+const sites: RunningSite[] = [];
+const replicas: ControllerProcess[] = [];
+let dir = '';
+let bare = '';
+let work = '';
+let trees = '';
+
+const ready = (async () => {
+  const t = await tempDir('pulpdist-replicas-');
+  ({ dir, cleanup } = t);
+  trees = path.join(dir, 'trees');
+  mkdirSync(trees, { recursive: true });
+  sites.push(await startSite({ dataDir: path.join(dir, 'origin'), allowedImportPaths: [trees] }));
+  sites.push(await startSite({ dataDir: path.join(dir, 'leaf') }));
+  ({ bare, work } = makeRepo(dir, 'specs', {
+    'sites.yaml': `apiVersion: pulpdist/v1\nkind: Site\nmetadata: {name: origin}\nspec:\n  pulp: {url: "${sites[0]!.url}"}\n---\napiVersion: pulpdist/v1\nkind: Site\nmetadata: {name: leaf}\nspec:\n  pulp: {url: "${sites[1]!.url}"}\n  upstream: origin\n`,
+  }));
+  git = await startGitServer(dir);
+})();
+
+test.after(async () => {
+  for (const r of replicas) {
+    try {
+      process.kill(r.pid, 'SIGCONT');
+    } catch {
+      // already gone
+    }
+    await r.kill().catch(() => undefined);
+  }
+  await git?.close();
+  for (const s of sites) await s.stop().catch(() => undefined);
+  await cleanup();
+});
+
+let n = 0;
+async function replica(): Promise<ControllerProcess> {
+  const r = await startControllerProcess(['--repo', `${git!.url}/specs.git`, '--interval', '2s', '--lease', `${LEASE_S}s`, '--state-dir', path.join(dir, `state-${++n}`)]);
+  replicas.push(r);
+  return r;
+}
+
+async function readyz(r: ControllerProcess): Promise<{ status: number; text: string }> {
+  try {
+    const a = await fetch(`${r.url}/readyz`, { signal: AbortSignal.timeout(2000) });
+    return { status: a.status, text: await a.text() };
+  } catch {
+    return { status: 0, text: 'no answer' };
+  }
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out: ${what}\n${replicas.map((r, i) => `replica ${i + 1}:\n${r.log().slice(-1500)}`).join('\n')}`);
+}
+
+const active = async (r: ControllerProcess) => ((await readyz(r)).status === 200 ? true : undefined);
+
+function mirror(name: string): string {
+  const tree = path.join(trees, name);
+  mkdirSync(tree, { recursive: true });
+  for (let i = 0; i < 3; i++) writeFileSync(path.join(tree, `f${i}.txt`), `${name} ${i}\n`);
+  writeFiles(work, { [`mirrors/${name}.yaml`]: `apiVersion: pulpdist/v1\nkind: Mirror\nmetadata: {name: ${name}}\nspec:\n  source: {path: ${tree}}\n  origin: origin\n  sites: [origin, leaf]\n` });
+  return commitAndPush(work, `add ${name}`);
+}
+
+const synced = (name: string) => async (r: ControllerProcess): Promise<true | undefined> => {
+  const d = (await (await fetch(`${r.url}/api/v1/status`)).json()) as StatusDocument;
+  const m = d.mirrors.find((x) => x.name === name);
+  return m && m.sites.length === 2 && m.sites.every((c) => c.state === 'Synced') ? true : undefined;
+};
+
+async function taskCount(site: RunningSite): Promise<number> {
+  return ((await (await fetch(`${site.url}/pulp/api/v3/tasks/?limit=1`)).json()) as { count: number }).count;
+}
+
+test('one active, one standby; SIGKILL of the active → the standby takes over within 2 × the lease and converges a new mirror', async () => {
+  await ready;
+  const a = await replica();
+  await until('a active', () => active(a));
+  const b = await replica();
+  // b has looked at the lease by the time it answers standby.
+  const standby = await until('b standby', async () => {
+    const r = await readyz(b);
+    return r.status === 503 && /standby \(the active replica is .+:\d+:[0-9a-f]{6}\)/.test(r.text) ? r.text : undefined;
+  });
+  assert.match(standby, /^not ready: standby/);
+  assert.match((await readyz(a)).text, /^ready: active/);
+  mirror('one');
+  await until('one Synced (by a)', () => synced('one')(a));
+  assert.match(await (await fetch(`${b.url}/metrics`)).text(), /^pulpdist_replica_active 0$/m);
+
+  const killedAt = Date.now();
+  await a.kill();
+  await until('b active', () => active(b), 4 * LEASE_S * 1000);
+  const takeover = Date.now() - killedAt;
+  assert.ok(takeover <= 2 * LEASE_S * 1000 + 2000, `took over in ${takeover} ms (lease ${LEASE_S} s)`);
+  mirror('two');
+  await until('two Synced (by b)', () => synced('two')(b));
+  const metrics = await (await fetch(`${b.url}/metrics`)).text();
+  assert.match(metrics, /^pulpdist_replica_active 1$/m);
+  assert.match(metrics, /^pulpdist_lease_transitions_total 1$/m);
+});
+
+test('paused past its lease, then resumed: the old active writes nothing and exits 1', async () => {
+  await ready;
+  const b = replicas[1]!;
+  const c = await replica();
+  await until('c standby', async () => ((await readyz(c)).status === 503 ? true : undefined));
+  process.kill(b.pid, 'SIGSTOP');
+  await until('c active', () => active(c), 4 * LEASE_S * 1000);
+  // c has the lease; pause it as well, so that whatever changes next can only be b's doing.
+  await until('c has ended its first pass', async () => (/INFO  pass pass=1 /.test(c.log()) ? true : undefined));
+  process.kill(c.pid, 'SIGSTOP');
+  await new Promise((r) => setTimeout(r, 500));
+  const statusHead = runGit(['rev-parse', 'refs/heads/pulpdist/status'], bare);
+  const tasks = await Promise.all(sites.map(taskCount));
+  const logBefore = b.log().length;
+  process.kill(b.pid, 'SIGCONT');
+  const code = await Promise.race([b.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 30_000))]);
+  assert.is(code, 1, `b exits 1 once it finds the lease lost; log:\n${b.log().slice(logBefore)}`);
+  const after = b.log().slice(logBefore);
+  assert.match(after, /lease lost/);
+  assert.not.match(after, /status committed/);
+  assert.is(runGit(['rev-parse', 'refs/heads/pulpdist/status'], bare), statusHead, 'no status commit from b');
+  assert.equal(await Promise.all(sites.map(taskCount)), tasks, 'no Pulp task from b');
+  process.kill(c.pid, 'SIGCONT');
+  await until('c active again', () => active(c), 4 * LEASE_S * 1000);
+});
+
+test.run();
