@@ -42,6 +42,8 @@ export class LoopState {
   /** The pass `successes` last took in. */
   private successesOf: PassResult | null = null;
   private current: StatusDocument;
+  /** The last base document and what it was built from. */
+  private built: { inputs: readonly unknown[]; doc: StatusDocument } | null = null;
 
   constructor(private readonly o: { version: string; startedAt: Date; specs: SpecView }) {
     this.current = this.render();
@@ -65,7 +67,18 @@ export class LoopState {
   }
 
   private render(): StatusDocument {
+    return this.live.overlay(this.base());
+  }
+
+  /**
+   * The document without the running syncs. While a pass runs nothing it is built from changes,
+   * so the live refresh (twice a second at most) lays its overlay on the same one instead of
+   * building thousands of cells again.
+   */
+  private base(): StatusDocument {
     const { specs } = this.o;
+    const inputs = [this.observedCommit, this.pass, this.lastPass, specs.valid, specs.specCommit, specs.problems, this.known, this.propagation];
+    if (this.built && inputs.every((x, i) => x === this.built!.inputs[i])) return this.built.doc;
     if (this.pass && this.pass !== this.successesOf) {
       this.successes.observe(this.pass.mirrors);
       this.successesOf = this.pass;
@@ -83,6 +96,7 @@ export class LoopState {
       lastSuccess: (mirror, site) => this.successes.get(mirror, site),
       ...(this.propagation ? { propagation: this.propagation } : {}),
     });
-    return this.live.overlay(doc);
+    this.built = { inputs, doc };
+    return doc;
   }
 }
