@@ -1,16 +1,19 @@
 /**
  * What each managed distribution published last time we looked, kept by the caller between
  * passes (and by `pulpdist plan` on disk between runs). An entry stays valid while the
- * distribution serves the same repository at the same latest version: a converged network is
- * observed without reading a single manifest.
+ * distribution serves the same publication under the same base path (a publication never
+ * changes): a converged network is observed without reading a single manifest, and a publication
+ * deleted or replaced by hand always misses.
  */
 import type { TreeSummary } from './plan-types.js';
 
 export interface PublishedCacheEntry {
   basePath: string;
-  /** The distribution's repository href and that repository's latest version when read. */
+  /** The distribution's repository href, and the repository version of the publication it served. */
   repository: string | null;
   versionHref: string | null;
+  /** The publication served when read (null: none, the content app answered 404). */
+  publication: string | null;
   /** The content app's validator, for a conditional re-read. */
   etag: string | null;
   tree: TreeSummary | null;
@@ -68,7 +71,7 @@ export class PublishedCache {
       const tree = t && typeof t.digest === 'string' && typeof t.files === 'number' && typeof t.bytes === 'number'
         ? { digest: t.digest, files: t.files, bytes: t.bytes, entries: null }
         : null;
-      c.#entries.set(item[0], { basePath: e.basePath, repository: e.repository ?? null, versionHref: e.versionHref ?? null, etag: e.etag ?? null, tree });
+      c.#entries.set(item[0], { basePath: e.basePath, repository: e.repository ?? null, versionHref: e.versionHref ?? null, publication: typeof e.publication === 'string' ? e.publication : null, etag: e.etag ?? null, tree });
     }
     return c;
   }
