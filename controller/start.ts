@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Logger } from '../core/logger.js';
 import { createPulpClient } from '../pulp/client.js';
 import type { PulpClient } from '../pulp/types.js';
+import { mirrorHistory, type HistoryDocument } from '../reconcilers/history.js';
 import { createPassMemory, reconcilePass } from '../reconcilers/pass.js';
 import { createSourceReader } from '../sources/reader.js';
 import { loadSpecFiles } from '../spec/load.js';
@@ -96,8 +97,19 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   // Kept across passes: published-manifest ETags, last sync times for schedules; the source reader's ETags and hash pool.
   const memory = createPassMemory();
   const sources = createSourceReader({ cacheDir: path.join(stateDir, 'manifest-cache') });
-  const reconcile = (specs: SpecSet, { signal }: { signal: AbortSignal }) =>
-    reconcilePass(specs, { clients: clientsFor(specs.sites), log, now, memory, sources }, { signal });
+  // The specs of the latest pass, for the history endpoint: it reads the mirrors those name.
+  let lastSpecs: SpecSet | null = null;
+  const reconcile = (specs: SpecSet, { signal }: { signal: AbortSignal }) => {
+    lastSpecs = specs;
+    return reconcilePass(specs, { clients: clientsFor(specs.sites), log, now, memory, sources }, { signal });
+  };
+  const history = async (name: string, signal: AbortSignal): Promise<HistoryDocument | null> => {
+    const m = lastSpecs?.mirrors.find((x) => x.name === name);
+    if (!m) return null;
+    const siteClients = new Map<string, PulpClient>();
+    for (const [site, entry] of clients) siteClients.set(site, entry.client);
+    return mirrorHistory(m, siteClients, { signal });
+  };
 
   const controller = createController(
     {
@@ -120,6 +132,7 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
         now,
         isReady: controller.isReady,
         metrics,
+        history,
         log: log.child({ component: 'http' }),
         ...(o.webhookSecret ? { webhook: { secret: o.webhookSecret, onPush: () => controller.trigger('webhook') } } : {}),
       })

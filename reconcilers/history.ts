@@ -44,6 +44,28 @@ export interface SiteHistory {
   note: string | null;
 }
 
+/** A mirror's history at every site asked for (`pulpdist history --json`, `/api/v1/mirrors/NAME/history`). */
+export interface HistoryDocument {
+  mirror: string;
+  sites: SiteHistory[];
+}
+
+/** The history of `mirror` at each of `sites` (default: all of the mirror's), the sites read in parallel. */
+export async function mirrorHistory(
+  mirror: { name: string; sites: readonly string[] },
+  clients: ReadonlyMap<string, PulpClient>,
+  opts: { signal: AbortSignal; sites?: readonly string[] },
+): Promise<HistoryDocument> {
+  const names = opts.sites ? mirror.sites.filter((s) => opts.sites?.includes(s)) : mirror.sites;
+  const sites = await Promise.all(names.map((s) => {
+    const client = clients.get(s);
+    return client
+      ? siteHistory(client, mirror.name, { signal: opts.signal })
+      : Promise.resolve<SiteHistory>({ site: s, reachable: false, error: 'no client for this site', serving: null, versions: [], note: null });
+  }));
+  return { mirror: mirror.name, sites };
+}
+
 const VERSION_FIELDS = 'pulp_href,pulp_created,number,content_summary';
 
 /** The history of `mirror` at the site `client` talks to. Never throws for the site's own failures. */

@@ -23,6 +23,7 @@ import { RouteTable } from '../core/routes.js';
 import { Payload, acceptsGzip, readBody, send, type Body } from './http.js';
 import { PAGE_CSP, renderStatusPage } from './page.js';
 import { DeliveryDedupe, verifyWebhook } from './webhook.js';
+import { historyRoute, type HistorySource } from './history-route.js';
 
 export interface StatusServerOptions {
   /** `host:port` (`[::1]:port` for IPv6, `:port` for every interface); port 0 picks a free one. */
@@ -43,6 +44,8 @@ export interface StatusServerOptions {
   now?: () => Date;
   /** The page is re-rendered at most this often for an unchanged document (its ages move on). @default 5000 */
   pageMaxAgeMs?: number;
+  /** Enables `GET /api/v1/mirrors/NAME/history` (history-route.ts): a mirror's history, read from Pulp. */
+  history?: HistorySource;
 }
 
 export interface StatusServer {
@@ -178,12 +181,25 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     return m === undefined ? notFound(`no mirror named ${JSON.stringify(redact(name))}; GET /api/v1/mirrors lists them`) : { status: 200, type: JSON_TYPE, text: m };
   }
 
+  const history = opts.history ? historyRoute(opts.history, { now: () => now().getTime() }) : null;
+  async function mirrorHistory(raw: string): Promise<Body> {
+    if (!history) return notFound('history is served only by a running controller (pulpdist run)');
+    let name: string;
+    try {
+      name = decodeURIComponent(raw);
+    } catch {
+      return json(400, { error: 'bad request', message: 'the mirror name is not valid percent-encoding' });
+    }
+    return history(name);
+  }
+
   // Every route and the methods it takes, once: dispatch and the Allow of a 405 both come from here.
   const routes = new RouteTable<Handler>([
     { path: '/', handlers: { GET: statusPage } },
     { path: '/api/v1/status', handlers: { GET: () => ({ status: 200, type: JSON_TYPE, text: current().json }) } },
     { path: '/api/v1/mirrors', handlers: { GET: () => ({ status: 200, type: JSON_TYPE, text: current().mirrors() }) } },
     { path: '/api/v1/sites', handlers: { GET: () => ({ status: 200, type: JSON_TYPE, text: current().sites() }) } },
+    { path: '/api/v1/mirrors/:name/history', handlers: { GET: (_req, params) => mirrorHistory(params.name ?? '') } },
     { path: '/api/v1/mirrors/*name', handlers: { GET: (_req, params) => mirror(params.name ?? '') } },
     { path: '/metrics', handlers: { GET: scrape } },
     { path: '/livez', handlers: { GET: ok } },

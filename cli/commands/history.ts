@@ -6,15 +6,9 @@ import type { Command } from '../command.js';
 import { UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { formatBytes } from '../../core/units.js';
-import { siteHistory, type SiteHistory } from '../../reconcilers/history.js';
+import { mirrorHistory, type HistoryDocument } from '../../reconcilers/history.js';
 import { requestTimeoutOption } from '../options.js';
 import { clientsFor, interruptSignal, loadValidSpecs } from '../pass-setup.js';
-
-/** The JSON document `--json` prints. */
-export interface HistoryDocument {
-  mirror: string;
-  sites: SiteHistory[];
-}
 
 export const command: Command = {
   name: 'history',
@@ -56,18 +50,12 @@ exit codes:
     if (!mirror) throw new UsageError(`unknown mirror "${mirrorName}" (known: ${specs.mirrors.map((m) => m.name).sort().join(', ') || 'none'})`);
     const wanted = Array.isArray(values.site) ? values.site.map(String) : [];
     for (const s of wanted) if (!mirror.sites.includes(s)) throw new UsageError(`mirror ${mirror.name} is not at site "${s}" (its sites: ${mirror.sites.join(', ')})`);
-    const siteNames = wanted.length ? mirror.sites.filter((s) => wanted.includes(s)) : mirror.sites;
     const clients = clientsFor(specs, createLogger({ level: 'warn' }), process.env, requestTimeoutOption(values['request-timeout']));
     const { signal, dispose } = interruptSignal();
     try {
-      const sites = await Promise.all(siteNames.map((s) => {
-        const client = clients.get(s);
-        if (!client) throw new UsageError(`no site "${s}" in the specs`);
-        return siteHistory(client, mirror.name, { signal });
-      }));
-      const doc: HistoryDocument = { mirror: mirror.name, sites };
+      const doc = await mirrorHistory(mirror, clients, { signal, ...(wanted.length ? { sites: wanted } : {}) });
       process.stdout.write(values.json ? JSON.stringify(doc, null, 2) + '\n' : renderHistory(doc));
-      return sites.every((s) => s.reachable) ? 0 : 1;
+      return doc.sites.every((s) => s.reachable) ? 0 : 1;
     } finally {
       dispose();
     }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { treeDigest } from '../../manifest/digest.js';
-import type { HistoryDocument } from '../../cli/commands/history.js';
+import type { HistoryDocument } from '../../reconcilers/history.js';
 import { runCli, tempDir } from '../../testkit/cli.js';
 import { call, startSite, type RunningSite } from '../../testkit/site.js';
 

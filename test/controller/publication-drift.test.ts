@@ -4,6 +4,7 @@
  * `POST publications/` so that the repair is held back long enough to watch the status say the
  * placement is not Synced. Then the proxy lets it through and the next pass repairs it.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -11,6 +12,8 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { StatusDocument } from '../../core/status.js';
+import { treeDigest } from '../../manifest/digest.js';
+import type { HistoryDocument } from '../../reconcilers/history.js';
 import { tempDir } from '../../testkit/cli.js';
 import { startControllerProcess, type ControllerProcess } from '../../testkit/controller-process.js';
 import { makeRepo } from '../../testkit/git-server.js';
@@ -113,6 +116,19 @@ test('publications deleted by hand: the controller reports the placement not Syn
     assert.is(r.status, 200, p);
     assert.ok((await r.text()) === text, `${p}: served bytes differ from the source`);
   }
+});
+
+test('GET /api/v1/mirrors/NAME/history: the trees per site from Pulp, the served one marked; 404 for an unknown mirror', async () => {
+  const r = await fetch(`${ctl!.url}/api/v1/mirrors/tools/history`);
+  assert.is(r.status, 200);
+  const doc = (await r.json()) as HistoryDocument;
+  const entries = Object.entries(FILES).map(([relativePath, text]) => ({ relativePath, sha256: createHash('sha256').update(text).digest('hex'), size: text.length }));
+  assert.equal(doc.mirror, 'tools');
+  assert.equal(doc.sites.map((s) => [s.site, s.reachable, s.serving]), [['origin', true, 1]]);
+  assert.equal(doc.sites[0]!.versions.map((v) => [v.version, v.treeDigest, v.files, v.bytes, v.serving]), [[1, treeDigest(entries), 2, 3006, true]]);
+  const none = await fetch(`${ctl!.url}/api/v1/mirrors/nope/history`);
+  assert.is(none.status, 404);
+  assert.match(((await none.json()) as { message: string }).message, /no mirror named "nope"/);
 });
 
 test.run();
