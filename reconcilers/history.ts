@@ -13,7 +13,7 @@ import { treeDigest } from '../manifest/digest.js';
 import type { ManifestEntry } from '../manifest/types.js';
 import type { PulpClient, RepositoryVersion } from '../pulp/types.js';
 import { MANAGED_SELECTOR, objectName, versionNumberOf } from './names.js';
-import { PUBLICATION_FIELDS, servedPublications } from './served.js';
+import { servedPublications } from './served.js';
 import { treeOfText } from './tree.js';
 
 /** One retained version of the mirror's repository at a site. */
@@ -80,7 +80,7 @@ export async function siteHistory(client: PulpClient, mirror: string, opts: { si
     if (!repo) return { ...base, note: `no repository ${name} at this site` };
     const [versions, pubs] = await Promise.all([
       client.listVersions(repo.versions_href, { fields: VERSION_FIELDS }, { signal }),
-      client.listPublications({ repository: repo.pulp_href, fields: PUBLICATION_FIELDS.join(',') }, { signal }),
+      client.listPublications({ repository: repo.pulp_href, fields: 'repository_version,pulp_created' }, { signal }),
     ]);
     const dist = dists.find((d) => d.name === name);
     const served = dist ? servedPublications(pubs, new Map([[repo.name, repo]]), new Map([[dist.name, dist]])).served.get(dist.name) : undefined;

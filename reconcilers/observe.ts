@@ -103,30 +103,31 @@ async function readPublished(
   const fan = new AbortFan(opts.signal);
   const reads: Promise<void>[] = [];
   for (const d of distributions.values()) {
-    const s = served.get(d.name) ?? { publication: null, repository: null, version: null };
-    const entry = { basePath: d.base_path, repository: d.repository, versionHref: s.version, publication: s.publication };
-    if (!s.publication) {
+    const s = served.get(d.name) ?? { version: null, direct: null };
+    const entry = { basePath: d.base_path, repository: d.repository, versionHref: s.version };
+    if (!s.version && !s.direct) {
       // No publication to serve: the content app answers 404 under the base path (extra4/30-32).
       out.set(d.name, null);
       cache.set(site, d.name, { ...entry, etag: null, tree: null });
       continue;
     }
     const cached = cache.get(site, d.name);
-    // A publication never changes: the same one served under the same base path is the same tree.
-    // Keyed on the publication, not the repository's latest version, so that a publication deleted
-    // by hand (and a fallback to an older one, or a new one made by a repair) is never hidden.
-    if (cached && cached.publication === s.publication && cached.basePath === d.base_path) {
+    // A version never changes: the same version served under the same base path is the same tree.
+    // Keyed on the version served, not the repository's latest, so that a publication deleted by
+    // hand (a fallback to an older version, or nothing) is never hidden by the cache.
+    if (s.version && cached && cached.versionHref === s.version && cached.repository === d.repository && cached.basePath === d.base_path) {
       out.set(d.name, cached.tree);
       continue;
     }
     const label = parseTreeLabel(d.pulp_labels?.[TREE_LABEL]);
-    if (label && s.repository && label.repository === hrefId(s.repository) && label.version === versionNumberOf(s.version)) {
+    if (s.version && label && label.repository === hrefId(d.repository) && label.version === versionNumberOf(s.version)) {
       // pulpdist labelled this distribution when it published this very version: no need to read.
       const tree = { digest: label.digest, files: label.files, bytes: label.bytes, entries: null };
       out.set(d.name, tree);
       cache.set(site, d.name, { ...entry, etag: null, tree });
       continue;
     }
+    // Anything else, a distribution naming a publication itself included, is read (conditionally).
     const etag = cached?.basePath === d.base_path && cached.tree?.entries ? cached.etag : null;
     reads.push(fan.run((signal) =>
       queue.add(async () => {

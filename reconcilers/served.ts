@@ -1,27 +1,30 @@
 /**
- * Which publication each managed distribution serves, worked out from one list of the site's
- * publications (paged like the other kinds: O(pages) requests per site, never one per mirror).
- * Pure. The rules are real Pulp 3.24's content app (reference recordings extra4 §4 and 63-67):
- * - `publication` set: that publication while it exists; deleting it sets the field to null;
+ * Which repository version each managed distribution serves, worked out from one list of the
+ * site's publications (paged like the other kinds: O(pages) requests per site, never one per
+ * mirror; one field each, `repository_version`, since a site holds two publications per version
+ * and their bytes dominate observe's cost at 5,000 mirrors). Pure. The rules are real Pulp 3.24's
+ * content app (reference recordings extra4 §4 and 63-67):
  * - `repository` set: the newest publication of any of the repository's versions (highest version
- *   number, then newest), so a hand-deleted latest publication silently falls back to an older
- *   tree, and with none left the content app answers 404 under the base path.
+ *   number), so a hand-deleted latest publication silently falls back to an older tree, and with
+ *   none left the content app answers 404 under the base path;
+ * - `publication` set (not pulpdist's shape): that publication while it exists (deleting it sets
+ *   the field to null); which version it is is not worked out here, observe reads its manifest.
  * A publication deleted by hand is not healed by a sync with no change (no new version, so no new
  * publication, extra4/34-36): it takes a publish, which is why the latest version is checked here.
+ * Every publication of one version serves that version's files, so the version is what matters.
  */
 import type { FileDistribution, FilePublication, FileRepository, Href } from '../pulp/types.js';
 import { versionNumberOf } from './names.js';
 
 /** The fields observe lists publications with: all this module reads. */
-export const PUBLICATION_FIELDS = ['pulp_href', 'pulp_created', 'repository', 'repository_version'] as const;
+export const PUBLICATION_FIELDS = ['repository_version'] as const;
 
 /** What one distribution serves. */
 export interface Served {
-  /** The publication the content app serves under the base path, or null (it answers 404). */
-  publication: Href | null;
-  /** That publication's repository and repository version. */
-  repository: Href | null;
+  /** The repository version whose publication the content app serves, or null (404, or `direct`). */
   version: Href | null;
+  /** Set when the distribution names a publication itself: the version is then not known here. */
+  direct: Href | null;
 }
 
 /**
@@ -35,46 +38,46 @@ export interface UnpublishedLatest {
 }
 
 export interface ServedIndex {
+  /** Keyed by distribution name. */
   served: Map<string, Served>;
   /** Keyed by distribution name. */
   unpublished: Map<string, UnpublishedLatest>;
 }
 
-type PublicationFields = Pick<FilePublication, (typeof PUBLICATION_FIELDS)[number]>;
-
-/** True when publication `a` is the one real Pulp prefers over `b` for a repository distribution. */
-function newer(a: PublicationFields, b: PublicationFields): boolean {
-  const na = versionNumberOf(a.repository_version) ?? -1;
-  const nb = versionNumberOf(b.repository_version) ?? -1;
-  if (na !== nb) return na > nb;
-  return (a.pulp_created ?? '') > (b.pulp_created ?? '');
+/** `…/repositories/file/file/<id>/` of a version href `…/repositories/file/file/<id>/versions/N/`. */
+export function repositoryOfVersion(version: Href): Href {
+  return version.replace(/versions\/\d+\/$/, '');
 }
 
 /** What every distribution in `distributions` serves, given every publication of the site. */
 export function servedPublications(
-  publications: readonly PublicationFields[],
+  publications: readonly Pick<FilePublication, 'repository_version'>[],
   repositories: ReadonlyMap<string, FileRepository>,
   distributions: ReadonlyMap<string, FileDistribution>,
 ): ServedIndex {
-  const byHref = new Map<Href, PublicationFields>();
-  const newestOf = new Map<Href, PublicationFields>();
-  const publishedVersions = new Set<Href>();
+  const published = new Set<Href>();
+  const newestOf = new Map<Href, { version: Href; number: number }>();
   for (const p of publications) {
-    byHref.set(p.pulp_href, p);
-    publishedVersions.add(p.repository_version);
-    const best = newestOf.get(p.repository);
-    if (!best || newer(p, best)) newestOf.set(p.repository, p);
+    const version = p.repository_version;
+    if (published.has(version)) continue;
+    published.add(version);
+    const number = versionNumberOf(version) ?? -1;
+    const repo = repositoryOfVersion(version);
+    const best = newestOf.get(repo);
+    if (!best || number > best.number) newestOf.set(repo, { version, number });
   }
   const repoByHref = new Map([...repositories.values()].map((r) => [r.pulp_href, r] as const));
   const served = new Map<string, Served>();
   const unpublished = new Map<string, UnpublishedLatest>();
   for (const d of distributions.values()) {
-    const pub = d.publication ? byHref.get(d.publication) : d.repository ? newestOf.get(d.repository) : undefined;
-    served.set(d.name, { publication: pub?.pulp_href ?? null, repository: pub?.repository ?? null, version: pub?.repository_version ?? null });
-    const latest = d.repository && !d.publication ? repoByHref.get(d.repository)?.latest_version_href : undefined;
-    if (latest && (versionNumberOf(latest) ?? 0) > 0 && !publishedVersions.has(latest)) {
-      unpublished.set(d.name, { latest, served: pub?.repository_version ?? null });
+    if (d.publication) {
+      served.set(d.name, { version: null, direct: d.publication });
+      continue;
     }
+    const version = d.repository ? newestOf.get(d.repository)?.version ?? null : null;
+    served.set(d.name, { version, direct: null });
+    const latest = d.repository ? repoByHref.get(d.repository)?.latest_version_href : undefined;
+    if (latest && (versionNumberOf(latest) ?? 0) > 0 && !published.has(latest)) unpublished.set(d.name, { latest, served: version });
   }
   return { served, unpublished };
 }
