@@ -29,7 +29,8 @@ import { loadSpecPaths } from '../spec/load.js';
 import { startCountingProxy, type CountingProxy } from './plan-proxy.js';
 import { startBenchSite, type BenchSite } from './rsync-sites.js';
 
-const KINDS = 3;
+/** The lists observe pages through per site: repositories, remotes, distributions and publications. */
+const KINDS = 4;
 const TARGET_WALL_S = 10;
 const TARGET_RSS = 512 * 1024 * 1024;
 

@@ -9,6 +9,7 @@ import { BranchNotFoundError, UsageError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { createPulpClient } from '../pulp/client.js';
 import type { PulpClient } from '../pulp/types.js';
+import { mirrorHistory, type HistoryDocument } from '../reconcilers/history.js';
 import { createPassMemory, reconcilePass } from '../reconcilers/pass.js';
 import type { PassEvent } from '../reconcilers/pass-types.js';
 import { createSourceReader } from '../sources/reader.js';
@@ -148,9 +149,12 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   const restored = statusBranch ? await restoreHistory(source, memory, { log, signal: AbortSignal.timeout(START_GIT_TIMEOUT_MS) }) : null;
   const sources = createSourceReader({ cacheDir: path.join(stateDir, 'manifest-cache') });
   const cleanups = new CleanupSchedule({ log: log.child({ component: 'cleanup' }), now });
+  // The specs of the latest pass, for the history endpoint: it reads the mirrors those name.
+  let lastSpecs: SpecSet | null = null;
   // A mass delete is approved by a trailer on the commit in force (gitsource/approval.ts), read
   // from the local clone when the guard holds deletes.
   const reconcile = async (specs: SpecSet, { signal, commit, onEvent }: { signal: AbortSignal; commit: string; onEvent?: (e: PassEvent) => void }) => {
+    lastSpecs = specs;
     const clients = clientsFor(specs.sites);
     const result = await reconcilePass(specs, { clients, log, now, memory, sources, ...(onEvent ? { onEvent } : {}) }, {
       signal,
@@ -160,6 +164,13 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
     // After the pass, in the same cycle: never during this controller's syncs (cleanup-schedule.ts).
     await cleanups.afterPass(specs, result, clients, { signal });
     return result;
+  };
+  const history = async (name: string, signal: AbortSignal): Promise<HistoryDocument | null> => {
+    const m = lastSpecs?.mirrors.find((x) => x.name === name);
+    if (!m) return null;
+    const siteClients = new Map<string, PulpClient>();
+    for (const [site, entry] of clients) siteClients.set(site, entry.client);
+    return mirrorHistory(m, siteClients, { signal });
   };
 
   const controller = createController(
@@ -178,19 +189,20 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   );
 
   // The recent syncs of each placement, for the page's expanded rows (the document keeps the last one).
-  const history = new SyncHistory();
-  controller.onCycle((doc) => history.observe(doc));
+  const recentSyncs = new SyncHistory();
+  controller.onCycle((doc) => recentSyncs.observe(doc));
 
   const listen = o.listen === undefined ? '127.0.0.1:8080' : o.listen;
   const server = listen
     ? await startStatusServer({
         listen,
         getStatus: controller.getStatus,
-        history: (mirror: string) => history.of(mirror),
+        recentSyncs: (mirror: string) => recentSyncs.of(mirror),
         now,
         isReady: lease ? () => lease.role === 'active' && controller.isReady() : controller.isReady,
         ...(lease ? { role: () => (lease.role === 'active' ? 'active' : `standby (the active replica is ${lease.holder ?? 'not known yet'})`) } : {}),
         metrics,
+        history,
         log: log.child({ component: 'http' }),
         ...(o.webhookSecret ? { webhook: { secret: o.webhookSecret, onPush: () => controller.trigger('webhook') } } : {}),
       })

@@ -14,6 +14,7 @@ import { TaskTiming } from './task-timing.js';
 import { followTask } from './tasks.js';
 import { createTransport, type Method, type Transport, type TransportRequest } from './transport.js';
 import type {
+  Artifact,
   CallOptions,
   DeleteResult,
   FileContent,
@@ -222,6 +223,8 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
     deleteRepository: remove,
     syncRepository: (href, body, opts) => viaTask('POST', new URL('sync/', hrefUrl(href)), withoutUndefined(body), opts),
     getVersion: (href, opts) => get<RepositoryVersion>(hrefUrl(href), opts),
+    listVersions: (versionsHref, filter, opts) =>
+      listAll<RepositoryVersion>(transport, hrefUrl(versionsHref), filter, { pageSize: o.pageSize, signal: opts?.signal, site: name }),
 
     listRemotes: (filter, opts) => list<FileRemote>('remote', filter, opts),
     createRemote: (body, opts) => create<FileRemote>('remote', body, opts),
@@ -237,6 +240,7 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
     deleteDistribution: remove,
 
     listContent: (filter, opts) => list<FileContent>('content', filter, opts),
+    getArtifact: (href, opts) => get<Artifact>(hrefUrl(href), opts),
     getTask,
     cancelTask,
     listTasks: (filter, opts) => list<Task>('task', filter, opts),

@@ -67,6 +67,12 @@ export interface RepositoryVersion extends PulpObject {
   };
 }
 
+/** A stored file (`artifacts/`): its size is what a manifest line needs besides path and sha256. */
+export interface Artifact extends PulpObject {
+  size: number;
+  sha256: string | null;
+}
+
 export interface FileContent extends PulpObject {
   relative_path: string;
   sha256: string | null;
@@ -193,6 +199,8 @@ export interface PulpClient {
   /** POST {repository}sync/ and wait for the task. */
   syncRepository(href: Href, body: { remote?: Href; mirror?: boolean }, opts?: TaskCallOptions): Promise<Task>;
   getVersion(href: Href, opts?: CallOptions): Promise<RepositoryVersion>;
+  /** The versions of a repository (`versions_href`), newest first; Pulp deletes those beyond `retain_repo_versions`. */
+  listVersions(versionsHref: Href, filter?: ListFilter, opts?: CallOptions): Promise<RepositoryVersion[]>;
 
   listRemotes(filter?: ListFilter, opts?: CallOptions): Promise<FileRemote[]>;
   createRemote(body: FileRemoteCreate, opts?: CallOptions): Promise<FileRemote>;
@@ -208,6 +216,7 @@ export interface PulpClient {
   deleteDistribution(href: Href, opts?: TaskCallOptions): Promise<DeleteResult>;
 
   listContent(filter?: ListFilter, opts?: CallOptions): Promise<FileContent[]>;
+  getArtifact(href: Href, opts?: CallOptions): Promise<Artifact>;
   getTask(href: Href, opts?: CallOptions): Promise<Task>;
   cancelTask(href: Href, opts?: CallOptions): Promise<Task>;
   /** Tasks matching `filter` (`state__in`, `name`, `reserved_resources`…). */

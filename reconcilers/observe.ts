@@ -1,8 +1,9 @@
 /**
  * Observe: what every site holds. Per site, `status()`, then one paginated list per kind filtered
- * on the managed label (never a call per mirror), then the published tree of each managed
- * distribution, read from its PULP_MANIFEST only when the repository's latest version moved since
- * the cache saw it. A site that cannot be observed is recorded as such; the others proceed.
+ * on the managed label (never a call per mirror) plus one of every publication, then the published
+ * tree of each managed distribution: which publication it serves comes from that list (served.ts),
+ * and its PULP_MANIFEST is read only when that publication is one the cache and the tree label
+ * do not know. A site that cannot be observed is recorded as such; the others proceed.
  */
 import PQueue from 'p-queue';
 import { AbortFan } from '../core/abort-fan.js';
@@ -15,6 +16,7 @@ import { hrefId, isManaged, MANAGED_SELECTOR, parseTreeLabel, TREE_LABEL, versio
 import type { ObservedSite, ObservedState, SourceTree, TreeSummary } from './plan-types.js';
 import type { PublishedCache } from './published-cache.js';
 import { onlineWorkersOf, storageOf } from './site-health.js';
+import { PUBLICATION_FIELDS, servedPublications, type Served } from './served.js';
 import { treeOfText } from './tree.js';
 
 export interface ObserveOptions {
@@ -63,21 +65,24 @@ export async function observeSite(site: SiteSpec, client: PulpClient, cache: Pub
     const filter = { pulp_label_select: MANAGED_SELECTOR };
     // Only the fields the planners read: a third of the bytes to send and parse at 5,000 objects a kind.
     const remoteFields = described.embedded ? [...REMOTE_FIELDS, 'pulpdist_bandwidth_limit'] : REMOTE_FIELDS;
-    const [repos, remotes, dists] = await Promise.all([
+    const [repos, remotes, dists, pubs] = await Promise.all([
       client.listRepositories({ ...filter, fields: REPOSITORY_FIELDS.join(',') }, { signal }),
       client.listRemotes({ ...filter, fields: remoteFields.join(',') }, { signal }),
       client.listDistributions({ ...filter, fields: DISTRIBUTION_FIELDS.join(',') }, { signal }),
+      // Publications carry no labels: every one of the site is listed, a few fields each (served.ts).
+      client.listPublications({ fields: PUBLICATION_FIELDS.join(',') }, { signal }),
     ]);
     const seenAt = opts.now().toISOString();
     const byName = <T extends { name: string; pulp_labels: Record<string, string> }>(xs: T[]) =>
       new Map(xs.filter((x) => isManaged(x.pulp_labels)).map((x) => [x.name, x] as const));
     const repositories = byName<FileRepository>(repos);
     const distributions = byName<FileDistribution>(dists);
-    const published = await readPublished(site.name, client, cache, repositories, distributions, opts);
+    const { served, unpublished } = servedPublications(pubs, repositories, distributions);
+    const published = await readPublished(site.name, client, cache, served, distributions, opts);
     cache.retain(site.name, new Set(distributions.keys()));
     return {
       name: site.name, reachable: true, error: null, ...described,
-      repositories, remotes: byName<FileRemote>(remotes), distributions, published, seenAt,
+      repositories, remotes: byName<FileRemote>(remotes), distributions, published, unpublished, seenAt,
       onlineWorkers: onlineWorkersOf(status), storage: storageOf(status),
     };
   } catch (err) {
@@ -92,46 +97,47 @@ async function readPublished(
   site: string,
   client: PulpClient,
   cache: PublishedCache,
-  repositories: ReadonlyMap<string, FileRepository>,
+  served: ReadonlyMap<string, Served>,
   distributions: ReadonlyMap<string, FileDistribution>,
   opts: ObserveOptions,
 ): Promise<Map<string, TreeSummary | null>> {
   const out = new Map<string, TreeSummary | null>();
-  const repoByHref = new Map([...repositories.values()].map((r) => [r.pulp_href, r]));
   const queue = new PQueue({ concurrency: opts.manifestConcurrency ?? 8 });
   // A queued read per distribution: each under its own child signal (abort-fan.ts says why).
   const fan = new AbortFan(opts.signal);
   const reads: Promise<void>[] = [];
   for (const d of distributions.values()) {
-    const repo = d.repository ? repoByHref.get(d.repository) : undefined;
-    const versionHref = repo?.latest_version_href ?? null;
+    const s = served.get(d.name) ?? { version: null, direct: null };
+    const entry = { basePath: d.base_path, repository: d.repository, versionHref: s.version };
+    if (!s.version && !s.direct) {
+      // No publication to serve: the content app answers 404 under the base path (extra4/30-32).
+      out.set(d.name, null);
+      cache.set(site, d.name, { ...entry, etag: null, tree: null });
+      continue;
+    }
     const cached = cache.get(site, d.name);
-    // A repository distribution serves the latest publication of its repository: same repository,
-    // same latest version → same tree. A distribution on anything else is always re-read.
-    if (cached && versionHref && cached.versionHref === versionHref && cached.repository === d.repository && cached.basePath === d.base_path) {
+    // A version never changes: the same version served under the same base path is the same tree.
+    // Keyed on the version served, not the repository's latest, so that a publication deleted by
+    // hand (a fallback to an older version, or nothing) is never hidden by the cache.
+    if (s.version && cached && cached.versionHref === s.version && cached.repository === d.repository && cached.basePath === d.base_path) {
       out.set(d.name, cached.tree);
       continue;
     }
     const label = parseTreeLabel(d.pulp_labels?.[TREE_LABEL]);
-    if (label && repo && !d.publication && label.repository === hrefId(repo.pulp_href) && label.version === versionNumberOf(versionHref)) {
-      // pulpdist labelled this distribution when it synced this very version: no need to read.
+    if (s.version && label && label.repository === hrefId(d.repository) && label.version === versionNumberOf(s.version)) {
+      // pulpdist labelled this distribution when it published this very version: no need to read.
       const tree = { digest: label.digest, files: label.files, bytes: label.bytes, entries: null };
       out.set(d.name, tree);
-      cache.set(site, d.name, { basePath: d.base_path, repository: d.repository, versionHref, etag: null, tree });
+      cache.set(site, d.name, { ...entry, etag: null, tree });
       continue;
     }
-    if (repo && /\/versions\/0\/$/.test(versionHref ?? '') && !d.publication) {
-      // Version 0 is empty and never published: nothing to read.
-      out.set(d.name, null);
-      cache.set(site, d.name, { basePath: d.base_path, repository: d.repository, versionHref, etag: null, tree: null });
-      continue;
-    }
+    // Anything else, a distribution naming a publication itself included, is read (conditionally).
     const etag = cached?.basePath === d.base_path && cached.tree?.entries ? cached.etag : null;
     reads.push(fan.run((signal) =>
       queue.add(async () => {
         const tree = await readTree(client, d.base_path, etag, cached?.tree ?? null, signal);
         out.set(d.name, tree.tree);
-        cache.set(site, d.name, { basePath: d.base_path, repository: d.repository, versionHref, etag: tree.etag, tree: tree.tree });
+        cache.set(site, d.name, { ...entry, etag: tree.etag, tree: tree.tree });
       }, { signal }),
     ));
   }

@@ -8,6 +8,7 @@ import type {
 } from '../pulp/types.js';
 import type { MirrorSchedule, MirrorSource, SiteSpec } from '../spec/types.js';
 import type { SiteStorage } from '../core/status.js';
+import type { UnpublishedLatest } from './served.js';
 
 /** The Pulp object kinds pulpdist creates, in the order they are created. */
 export type ObjectKind = 'repository' | 'remote' | 'distribution';
@@ -99,6 +100,11 @@ export interface ObservedSite {
   distributions: ReadonlyMap<string, FileDistribution>;
   /** Published tree per managed distribution name; null = the distribution serves nothing. */
   published: ReadonlyMap<string, TreeSummary | null>;
+  /**
+   * Managed distributions whose repository's latest version has no publication (deleted by hand):
+   * what they serve instead. A sync does not heal that, a publish does. Absent = none known.
+   */
+  unpublished?: ReadonlyMap<string, UnpublishedLatest>;
   /** When the site answered (ISO time), for status. */
   seenAt: string | null;
   /** Online workers its status/ listed (0 = degraded: site-health.ts); absent when not observed. */

@@ -83,6 +83,7 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
       const published = dist ? site.published.get(dist.name) ?? null : null;
       const sync = holds.admit(planSync({
         mirror: m, placement: p, repository: repo, remote, distribution: dist, published, want,
+        unpublished: dist ? site.unpublished?.get(dist.name) : undefined,
         now: opts.now, lastSyncAt: opts.lastSyncAt?.get(key),
       }));
       if (sync) entries.push(sync);

@@ -1,14 +1,15 @@
 /**
  * What each managed distribution published last time we looked, kept by the caller between
  * passes (and by `pulpdist plan` on disk between runs). An entry stays valid while the
- * distribution serves the same repository at the same latest version: a converged network is
- * observed without reading a single manifest.
+ * distribution serves (a publication of) the same repository version under the same base path: a
+ * version never changes, so a converged network is observed without reading a single manifest,
+ * and a publication deleted by hand (a fallback to another version, or nothing) always misses.
  */
 import type { TreeSummary } from './plan-types.js';
 
 export interface PublishedCacheEntry {
   basePath: string;
-  /** The distribution's repository href and that repository's latest version when read. */
+  /** The distribution's repository href, and the repository version whose publication it served. */
   repository: string | null;
   versionHref: string | null;
   /** The content app's validator, for a conditional re-read. */
@@ -16,9 +17,13 @@ export interface PublishedCacheEntry {
   tree: TreeSummary | null;
 }
 
-/** Serialized form: trees without their entries (only digests and counts persist). */
+/**
+ * Serialized form: trees without their entries (only digests and counts persist). Version 2: keyed
+ * on the version served; a version 1 file (keyed on the repository's latest version, which could
+ * hide a deleted publication) is dropped.
+ */
 export interface PublishedCacheDocument {
-  version: 1;
+  version: 2;
   entries: [string, PublishedCacheEntry][];
 }
 
@@ -52,14 +57,14 @@ export class PublishedCache {
   toJSON(): PublishedCacheDocument {
     const entries: [string, PublishedCacheEntry][] = [];
     for (const [k, e] of this.#entries) entries.push([k, { ...e, tree: e.tree && { ...e.tree, entries: null } }]);
-    return { version: 1, entries };
+    return { version: 2, entries };
   }
 
   /** A cache from its serialized form; anything malformed gives an empty cache (it is only a cache). */
   static fromJSON(doc: unknown): PublishedCache {
     const c = new PublishedCache();
     const d = doc as Partial<PublishedCacheDocument> | null;
-    if (!d || d.version !== 1 || !Array.isArray(d.entries)) return c;
+    if (!d || d.version !== 2 || !Array.isArray(d.entries)) return c;
     for (const item of d.entries) {
       if (!Array.isArray(item) || typeof item[0] !== 'string' || !item[1] || typeof item[1] !== 'object') continue;
       const e = item[1];

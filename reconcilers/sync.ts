@@ -7,7 +7,9 @@ import { CronExpressionParser } from 'cron-parser';
 import type { FileDistribution, FileRemote, FileRepository } from '../pulp/types.js';
 import type { ManifestEntry } from '../manifest/types.js';
 import type { MirrorSchedule } from '../spec/types.js';
-import type { DesiredMirror, DesiredPlacement, SyncReason, Transfer, TreeEntry, TreeSummary } from './plan-types.js';
+import type { DesiredMirror, DesiredPlacement, PublishEntry, SyncReason, Transfer, TreeEntry, TreeSummary } from './plan-types.js';
+import { versionNumberOf } from './names.js';
+import type { UnpublishedLatest } from './served.js';
 
 /** The next time a schedule comes due after `last` (UTC for cron). */
 export function nextDue(schedule: MirrorSchedule, last: Date): Date {
@@ -78,6 +80,8 @@ export interface SyncInput {
   distribution: FileDistribution | undefined;
   /** What the site publishes now (null = nothing). */
   published: TreeSummary | null;
+  /** Set when the repository's latest version has no publication (observe.ts, served.ts). */
+  unpublished?: UnpublishedLatest | undefined;
   /**
    * The tree the site should publish after this pass: at the origin the source, elsewhere what
    * the feeder will publish. A string says why it is unknown (unreachable feeder, unreadable source).
@@ -103,19 +107,26 @@ export function planSync(input: SyncInput): TreeEntry | null {
     return { ...base, action: 'noop', reason: want };
   }
   let reason: SyncReason | null = null;
+  const publish = (why: string): PublishEntry | null => input.distribution && input.repository
+    ? { ...base, kind: 'publication', action: 'publish', reason: why, op: { repository: input.repository.pulp_href, distribution: input.distribution.pulp_href, basePath: mirror.basePath } }
+    : null;
+  if (!never && input.unpublished) {
+    // The latest version's publication was deleted by hand. A sync would not heal it (no change
+    // makes no version, so no publication: extra4/34-36), even when the distribution still serves
+    // the right tree from an older publication; a publish does. Should the source have moved too,
+    // the next pass syncs from the restored state.
+    const u = input.unpublished;
+    const why = u.served
+      ? `the latest version (v${versionNumberOf(u.latest)}) has no publication; the distribution falls back to v${versionNumberOf(u.served)}`
+      : 'the repository has versions but its distribution serves no publication';
+    const e = publish(why);
+    if (e) return e;
+  }
   if (never) reason = 'never-synced';
   else if (!published || published.digest !== want.digest) {
-    if (!published && input.distribution && input.repository) {
-      // The repository holds versions but nothing is served: publish what it has, unless it
-      // also lags behind, in which case the sync's autopublish covers both.
-      return {
-        ...base,
-        kind: 'publication',
-        action: 'publish',
-        reason: 'the repository has versions but its distribution serves no publication',
-        op: { repository: input.repository.pulp_href, distribution: input.distribution.pulp_href, basePath: mirror.basePath },
-      };
-    }
+    // The repository holds versions but nothing is served: publish what it has.
+    const e = published ? null : publish('the repository has versions but its distribution serves no publication');
+    if (e) return e;
     reason = p.feeder === null ? 'source-changed' : 'upstream-newer';
     const held = reason === 'source-changed' ? cronHold(mirror.schedule, input.lastSyncAt, input.now) : null;
     if (held) return { ...base, action: 'noop', reason: `waiting: source changed; held for the cron window until ${held.toISOString()}` };

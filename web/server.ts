@@ -25,6 +25,7 @@ import { PAGE_CSP, renderStatusPage } from './page.js';
 import { parseView, viewQuery } from './page-view.js';
 import type { MirrorHistory } from '../status/sync-history.js';
 import { DeliveryDedupe, verifyWebhook } from './webhook.js';
+import { historyRoute, type HistorySource } from './history-route.js';
 
 export interface StatusServerOptions {
   /** `host:port` (`[::1]:port` for IPv6, `:port` for every interface); port 0 picks a free one. */
@@ -48,7 +49,9 @@ export interface StatusServerOptions {
   /** The page is re-rendered at most this often for an unchanged document (its ages move on). @default 5000 */
   pageMaxAgeMs?: number;
   /** A mirror's recent syncs (status/sync-history.ts): `GET /api/v1/mirrors/NAME/syncs` and the page's expanded rows. */
-  history?: (mirror: string) => MirrorHistory | undefined;
+  recentSyncs?: (mirror: string) => MirrorHistory | undefined;
+  /** Enables `GET /api/v1/mirrors/NAME/history` (history-route.ts): a mirror's history, read from Pulp. */
+  history?: HistorySource;
 }
 
 export interface StatusServer {
@@ -186,7 +189,7 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     }
     let page = pages.get(key);
     if (!page || t.getTime() - page.at > pageMaxAgeMs) {
-      const text = renderStatusPage(snap.redacted(), { now: t, view, ...(opts.history ? { history: (m: string) => redactHistory(opts.history?.(m)) } : {}) });
+      const text = renderStatusPage(snap.redacted(), { now: t, view, ...(opts.recentSyncs ? { history: (m: string) => redactHistory(opts.recentSyncs?.(m)) } : {}) });
       page = { at: t.getTime(), body: { status: 200, type: 'text/html; charset=utf-8', text: new Payload(text), headers: { 'Content-Security-Policy': PAGE_CSP } } };
       pages.set(key, page);
     }
@@ -204,7 +207,19 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     const m = current().mirror(sub ? sub[1]! : name);
     if (m === undefined) return notFound(`no mirror named ${JSON.stringify(redact(sub ? sub[1]! : name))}; GET /api/v1/mirrors lists them`);
     if (!sub) return { status: 200, type: JSON_TYPE, text: m };
-    return json(200, { mirror: sub[1], sites: redactHistory(opts.history?.(sub[1]!)) ?? {} });
+    return json(200, { mirror: sub[1], sites: redactHistory(opts.recentSyncs?.(sub[1]!)) ?? {} });
+  }
+
+  const history = opts.history ? historyRoute(opts.history, { now: () => now().getTime() }) : null;
+  async function mirrorHistory(raw: string): Promise<Body> {
+    if (!history) return notFound('history is served only by a running controller (pulpdist run)');
+    let name: string;
+    try {
+      name = decodeURIComponent(raw);
+    } catch {
+      return json(400, { error: 'bad request', message: 'the mirror name is not valid percent-encoding' });
+    }
+    return history(name);
   }
 
   // Every route and the methods it takes, once: dispatch and the Allow of a 405 both come from here.
@@ -213,6 +228,7 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     { path: '/api/v1/status', handlers: { GET: () => ({ status: 200, type: JSON_TYPE, text: current().json }) } },
     { path: '/api/v1/mirrors', handlers: { GET: () => ({ status: 200, type: JSON_TYPE, text: current().mirrors() }) } },
     { path: '/api/v1/sites', handlers: { GET: () => ({ status: 200, type: JSON_TYPE, text: current().sites() }) } },
+    { path: '/api/v1/mirrors/:name/history', handlers: { GET: (_req, params) => mirrorHistory(params.name ?? '') } },
     { path: '/api/v1/mirrors/*name', handlers: { GET: (_req, params) => mirror(params.name ?? '') } },
     { path: '/metrics', handlers: { GET: scrape } },
     { path: '/livez', handlers: { GET: ok } },

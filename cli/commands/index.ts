@@ -10,6 +10,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'shaper', summary: 'a forward proxy that caps one site\'s downloads in bytes per second (the byte cap for real Pulp)', load: async () => (await import('./shaper.js')).command },
   { name: 'manifest', summary: 'content-address a tree: write its PULP_MANIFEST', load: async () => (await import('./manifest.js')).command },
   { name: 'cleanup', summary: 'remove orphaned content and artifacts at the sites now (what the controller does daily)', load: async () => (await import('./cleanup.js')).command },
+  { name: 'history', summary: 'the trees a mirror has published at each site, and which one each serves now', load: async () => (await import('./history.js')).command },
   { name: 'status', summary: 'the network overview in a terminal, from a running controller', load: async () => (await import('./status.js')).command },
   { name: 'demo', summary: 'embedded sites + controller on the bundled mirrors/ (what `npm start` runs)', load: async () => (await import('./demo.js')).command },
 ];

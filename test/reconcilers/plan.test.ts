@@ -315,6 +315,22 @@ test('publish: versions exist but the distribution serves nothing', () => {
   assert.equal(p.summary.publish, 1);
 });
 
+test('publish: the latest publication deleted by hand, the distribution falls back to an older one with the same tree', () => {
+  // Sources A → B → A: v3 and v1 hold the same tree, so the digest alone would call this converged.
+  const d = desiredState(specs([mirror('fedora')]));
+  const obs = observed(['origin', 'hub', 'leaf'].map((n) => convergedSite(d, n, { fedora: V1 })), { fedora: V1 });
+  const origin = obs.sites.get('origin')!;
+  const repo = origin.repositories.get('pulpdist.fedora')!;
+  const withUnpublished: ObservedSite = { ...origin, unpublished: new Map([['pulpdist.fedora', { latest: `${repo.pulp_href}versions/3/`, served: `${repo.pulp_href}versions/1/` }]]) };
+  const p = plan(d, { ...obs, sites: new Map([...obs.sites, ['origin', withUnpublished]]) }, { now: NOW });
+  // The hub pulls what the origin serves, so it waits for the publish; the leaf matches the hub.
+  assert.equal(lines(p), ['origin publish publication pulpdist.fedora', 'hub noop sync pulpdist.fedora']);
+  assert.is(p.entries[0]!.reason, 'the latest version (v3) has no publication; the distribution falls back to v1');
+  assert.is(p.entries[1]!.reason, 'waiting: upstream origin is publishing its latest version');
+  // Without the finding, the same observation plans nothing.
+  assert.equal(lines(plan(d, obs, { now: NOW })), []);
+});
+
 test('unreadable source: origin noop with the reason; downstream follows what the origin publishes', () => {
   const d = desiredState(specs([mirror('fedora')]));
   const obs = observed([convergedSite(d, 'origin', { fedora: V2 }), convergedSite(d, 'hub', { fedora: V1 }), convergedSite(d, 'leaf', { fedora: V1 })], { fedora: { error: 'no such directory /srv/fedora' } });

@@ -22,9 +22,12 @@ test('round trip keeps digests and counts, drops entries; retain forgets vanishe
 });
 
 test('anything malformed gives an empty cache or skips the bad entry', () => {
-  for (const junk of [null, 42, 'x', { version: 2, entries: [] }, { version: 1 }]) assert.is(PublishedCache.fromJSON(junk).size, 0);
-  const c = PublishedCache.fromJSON({ version: 1, entries: [['k', { basePath: 3 }], ['ok', { basePath: 'b', tree: { digest: 1 } }], 'x'] });
+  for (const junk of [null, 42, 'x', { version: 3, entries: [] }, { version: 2 }]) assert.is(PublishedCache.fromJSON(junk).size, 0);
+  const c = PublishedCache.fromJSON({ version: 2, entries: [['k', { basePath: 3 }], ['ok', { basePath: 'b', tree: { digest: 1 } }], 'x'] });
   assert.is(c.size, 1);
+  // A version 1 file was keyed on the repository's latest version, which could hide a deleted publication: dropped.
+  const old = PublishedCache.fromJSON({ version: 1, entries: [[PublishedCache.key('hub', 'pulpdist.a'), { basePath: 'a', repository: '/r/1/', versionHref: '/r/1/versions/1/', etag: null, tree: null }]] });
+  assert.is(old.size, 0);
 });
 
 test('tree label: round trip; malformed values are ignored', () => {

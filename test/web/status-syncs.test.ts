@@ -40,7 +40,7 @@ test('GET /api/v1/mirrors/NAME/syncs and the page row expanded by ?open=NAME', a
   h.observe(doc);
   doc = withHubSync(doc, sync(2));
   h.observe(doc);
-  const server = await startStatusServer({ listen: '127.0.0.1:0', getStatus: () => doc, isReady: () => true, metrics: createMetrics(), log: silentLogger, now: () => NOW, history: (m) => h.of(m) });
+  const server = await startStatusServer({ listen: '127.0.0.1:0', getStatus: () => doc, isReady: () => true, metrics: createMetrics(), log: silentLogger, now: () => NOW, recentSyncs: (m) => h.of(m) });
   try {
     const r = await fetch(`${server.url}/api/v1/mirrors/fedora-40/syncs`);
     assert.is(r.status, 200);
