@@ -28,6 +28,7 @@ import { createMetrics } from '../web/metrics.js';
 import { startStatusServer } from '../web/server.js';
 import { createStatusWriter } from '../status/writer.js';
 import { SyncHistory } from '../status/sync-history.js';
+import { removedSiteLine, removedSites } from '../status/removed-sites.js';
 
 export interface StartControllerOptions {
   /** A local path or an http(s) URL. */
@@ -191,6 +192,18 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   // The recent syncs of each placement, for the page's expanded rows (the document keeps the last one).
   const recentSyncs = new SyncHistory();
   controller.onCycle((doc) => recentSyncs.observe(doc));
+  // A Site removed from the specs keeps serving what it had: said once, from the last status.
+  if (restored) {
+    const said = new Set<string>();
+    controller.onCycle((doc) => {
+      if (!doc.controller.lastPass || doc.controller.lastPass.result === 'running') return;
+      for (const r of removedSites(doc.sites.map((s) => s.name), restored)) {
+        if (said.has(r.site)) continue;
+        said.add(r.site);
+        log.warn(removedSiteLine(r), { site: r.site });
+      }
+    });
+  }
 
   const listen = o.listen === undefined ? '127.0.0.1:8080' : o.listen;
   const server = listen

@@ -1,7 +1,10 @@
 /**
  * `pulpdist plan`: what `apply` would change at every site, with transfer estimates.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from '../command.js';
+import { checkoutStatus, removedSiteLine, removedSites } from '../../status/removed-sites.js';
 import { UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { preparePlan } from '../../reconcilers/pass.js';
@@ -80,6 +83,9 @@ exit codes:
       });
       await saveMemory(cacheFile, memory, log);
       const p = prepared.plan;
+      // A Site removed from the specs keeps serving what it had: said from the checkout's last status.
+      const last = await checkoutStatus(fs, path.resolve(String(values.specs ?? '.'))).catch(() => null);
+      if (last) p.warnings.push(...removedSites(specs.sites.map((s) => s.name), last).map(removedSiteLine));
       const out = format === 'json' ? JSON.stringify(planDocument(p), null, 2) + '\n' : format === 'markdown' ? renderMarkdown(p) : renderText(p);
       process.stdout.write(out);
       const broken = p.sites.some((s) => !s.reachable) ||
