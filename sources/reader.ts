@@ -149,6 +149,8 @@ export function scanNotes(stats: ScanStats): string[] {
   if (first !== undefined) {
     notes.push(`${bad.length} file${bad.length === 1 ? '' : 's'} left out: names Pulp cannot carry: ${named(bad)} (${unrepresentableWhy(first)}${bad.length > 1 ? ', …' : ''})`);
   }
+  const followed = stats.links.followed;
+  if (followed) notes.push(`${followed} symlink${followed === 1 ? '' : 's'} followed: published at ${followed === 1 ? 'its' : 'their'} own path${followed === 1 ? '' : 's'} with the target's content`);
   const links = stats.links.skipped;
   if (links.length) notes.push(`${links.length} symlink${links.length === 1 ? '' : 's'} left out (dangling, outside the tree or looping): ${named(links.map((l) => l.relativePath))}`);
   if (stats.excluded) notes.push(`${stats.excluded} path${stats.excluded === 1 ? '' : 's'} left out by exclude`);

@@ -134,6 +134,7 @@ test('marker removed: the leaf serves the tree with its links, without what was 
   assert.match(p.stdout, /warning: mirror fedora: 1 file left out: names Pulp cannot carry: "q\?\.txt"/);
   assert.match(p.stdout, /warning: mirror fedora: 3 symlinks left out \(dangling, outside the tree or looping\): "39\/up", "dangling", "escape"/);
   assert.match(p.stdout, /warning: mirror fedora: 3 paths left out by exclude/);
+  assert.match(p.stdout, /warning: mirror fedora: (\d+) symlinks? followed: published at/);
 });
 
 test('a cron-windowed mirror holds a source change until its window; syncOnChange lets it through', async () => {
