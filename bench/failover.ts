@@ -136,13 +136,17 @@ async function main(argv: string[]): Promise<number> {
 
     process.stderr.write(`bench:failover: idle CPU over ${idleS} s…\n`);
     const before = { standby: cpuSeconds(standby.proc.pid, tick), active: cpuSeconds(active.proc.pid, tick) };
+    const requestsBefore = git.requests().length;
     const t0 = performance.now();
     await sleep(idleS * 1000);
+    const gitRequests = git.requests().slice(requestsBefore);
     const wallS = (performance.now() - t0) / 1000;
     const idle = {
       standby_cpu_s: round(cpuSeconds(standby.proc.pid, tick) - before.standby),
       active_cpu_s: round(cpuSeconds(active.proc.pid, tick) - before.active),
       window_s: round(wallS, 1),
+      // What the two replicas asked the Git server meanwhile (lease renewals, lease and spec fetches).
+      git_requests: gitRequests.length,
     };
     // Both must still be in their roles, or the window did not measure a standby.
     if ((await isStandby(standby)()) !== true || (await isActive(active)()) !== true) throw new Error('the roles changed during the idle window');
@@ -159,7 +163,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(
       [
         `failover over ${rounds} SIGKILLs (--lease ${leaseText}): median ${result.failover_s.median} s, max ${result.failover_s.max} s, min ${result.failover_s.min} s; target ≤ 2 × lease = ${result.target_max_s} s: ${met ? 'met' : 'NOT met'}`,
-        `idle over ${idle.window_s} s: standby ${idle.standby_cpu_s} CPU s (${result.idle.standby_cpu_pct} % of a core), active ${idle.active_cpu_s} CPU s (${result.idle.active_cpu_pct} %)`,
+        `idle over ${idle.window_s} s: standby ${idle.standby_cpu_s} CPU s (${result.idle.standby_cpu_pct} % of a core), active ${idle.active_cpu_s} CPU s (${result.idle.active_cpu_pct} %); ${idle.git_requests} requests to the Git server from both`,
       ].join('\n') + '\n',
     );
     if (values.out) await writeFile(values.out, JSON.stringify(result, null, 2) + '\n');
