@@ -65,6 +65,8 @@ export interface MirrorSiteStatus {
 export interface MirrorStatus {
   name: string;
   origin: string;
+  /** When its schedule next syncs it (the earliest of its sites); absent without a schedule. */
+  nextSyncAt?: string;
   /** The Mirror spec's `metadata.labels` (absent when it has none), for filtering the page. */
   labels?: Record<string, string>;
   /** Digest of the tree the origin should publish (the source's). */

@@ -94,17 +94,25 @@ function seedSchedules(desired: DesiredState, memory: PassMemory, now: Date): vo
   }
 }
 
-function nextDueAt(desired: DesiredState, memory: PassMemory): Date | null {
-  let best: Date | null = null;
+/** When each scheduled mirror's next sync comes due (its earliest placement), by mirror name. */
+function mirrorsDue(desired: DesiredState, memory: PassMemory): Map<string, Date> {
+  const out = new Map<string, Date>();
   for (const m of desired.mirrors.values()) {
     if (!m.schedule || m.suspend) continue;
     for (const p of m.placements) {
       const last = memory.lastSyncAt.get(syncKey(m.name, p.site));
       if (!last) continue;
       const due = nextDue(m.schedule, last);
-      if (!best || due < best) best = due;
+      const best = out.get(m.name);
+      if (!best || due < best) out.set(m.name, due);
     }
   }
+  return out;
+}
+
+function earliest(dates: Iterable<Date>): Date | null {
+  let best: Date | null = null;
+  for (const d of dates) if (!best || d < best) best = d;
   return best;
 }
 
@@ -148,7 +156,9 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
     }
   }
   deps.log.debug('pass phases', { ...memory.phases, entries: plan.entries.length });
-  const mirrors = mirrorStatuses({ desired, observed: after, remaining, results: applied?.results ?? [], lastSync: memory.lastSync, dryRun: !!opts.dryRun });
+  const due = mirrorsDue(desired, memory);
+  const mirrors = mirrorStatuses({ desired, observed: after, remaining, results: applied?.results ?? [], lastSync: memory.lastSync, dryRun: !!opts.dryRun })
+    .map((m) => (due.has(m.name) ? { ...m, nextSyncAt: due.get(m.name)!.toISOString() } : m));
   const siteList = siteStatuses(desired, after, memory.lastSeen);
   const failures: PassFailure[] = [];
   for (const r of applied?.results ?? []) if (r.result !== 'succeeded') failures.push(PassFailure.ofEntry(r.entry, r.result, r.message));
@@ -164,7 +174,7 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
     changes: applied?.changes ?? 0,
     mirrors,
     sites: siteList,
-    nextDueAt: nextDueAt(desired, memory),
+    nextDueAt: earliest(due.values()),
     failures,
     plan,
   };

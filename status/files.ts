@@ -17,7 +17,7 @@ export const STATUS_DIR = 'status';
  * Fields that change on every pass or every no-op sync without saying anything new about the
  * network. A commit is made only when something outside them changes.
  */
-export const VOLATILE_KEYS: ReadonlySet<string> = new Set(['startedAt', 'finishedAt', 'lastSeen', 'task', 'downloadedBytes', 'downloadedFiles', 'lastSuccessAt']);
+export const VOLATILE_KEYS: ReadonlySet<string> = new Set(['startedAt', 'finishedAt', 'lastSeen', 'task', 'downloadedBytes', 'downloadedFiles', 'lastSuccessAt', 'nextSyncAt']);
 
 const HEADER = '# Written by pulpdist after each pass; edits are overwritten.\n';
 

@@ -117,7 +117,10 @@ export function buildStatusDocument(s: ControllerSnapshot): StatusDocument {
         ...(success ? { lastSuccessAt: success(m.name, c.site) ?? c.lastSuccessAt ?? null } : {}),
       }))
       : cells;
-    return { name: m.name, origin: m.origin, ...(Object.keys(m.labels ?? {}).length ? { labels: m.labels } : {}), treeDigest: seen?.treeDigest ?? known?.treeDigest ?? null, sites: decorated };
+    return {
+      name: m.name, origin: m.origin, ...(Object.keys(m.labels ?? {}).length ? { labels: m.labels } : {}), ...(seen?.nextSyncAt ? { nextSyncAt: seen.nextSyncAt } : {}),
+      treeDigest: seen?.treeDigest ?? known?.treeDigest ?? null, sites: decorated,
+    };
   });
   const inSpecs = new Set(specs.mirrors.map((m) => m.name));
   for (const m of s.pass?.mirrors ?? []) {
