@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { silentLogger } from '../../core/logger.js';
 import { PACKAGE_ROOT } from '../../core/paths.js';
 import type { StatusDocument } from '../../core/status.js';
@@ -56,16 +56,27 @@ function rgb(hex: string): string {
   return `rgb(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255})`;
 }
 
-test('the grid shows every state as text, class and colour; the topology draws sites and links', async () => {
+/** A page that records console errors and page errors; null when the browser is skipped here. */
+async function newPage(): Promise<{ page: Page; problems: string[] } | null> {
   // In CI a browser that cannot start is a failure (with its reason), never a silent skip.
   if (launchError && process.env.CI) throw launchError;
-  if (!browser) return void console.log(`skipped: ${skipReason}`);
+  if (!browser) {
+    console.log(`skipped: ${skipReason}`);
+    return null;
+  }
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const problems: string[] = [];
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(m.text());
   });
   page.on('pageerror', (err) => problems.push(err.message));
+  return { page, problems };
+}
+
+test('the grid shows every state as text, class and colour; the topology draws sites and links', async () => {
+  const opened = await newPage();
+  if (!opened) return;
+  const { page, problems } = opened;
   page.on('request', (r) => {
     if (!r.url().startsWith(server!.url)) problems.push(`external request: ${r.url()}`);
   });
@@ -131,14 +142,9 @@ test('the grid shows every state as text, class and colour; the topology draws s
 });
 
 test('problems first; filters by state, name and label live in the URL and survive the self-refresh', async () => {
-  if (launchError && process.env.CI) throw launchError;
-  if (!browser) return void console.log(`skipped: ${skipReason}`);
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
-  page.on('pageerror', (err) => problems.push(err.message));
+  const opened = await newPage();
+  if (!opened) return;
+  const { page, problems } = opened;
   const rows = () => page.$$eval('tr[data-mirror]', (trs) => trs.map((tr) => tr.getAttribute('data-mirror')));
   try {
     // Worst placement first: Failed (fedora-40), Blocked (retired), OutOfSync (epel-9), then Pending, Suspended.
