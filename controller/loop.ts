@@ -89,6 +89,11 @@ export interface Controller {
   getStatus(): StatusDocument;
   /** True once a cycle completed and the Git source answered the last time it was asked. */
   isReady(): boolean;
+  /**
+   * Before `start` (a standby replica): show this status, read from the status branch, as the
+   * last known one. Ignored once started: then the passes say what is.
+   */
+  showKnown(known: { observedCommit: string | null; mirrors: MirrorStatus[]; sites: SiteStatus[] }): void;
   /** Stop new work; wait up to `graceMs` for a running pass, then abort it; write status. */
   stop(opts?: { graceMs?: number }): Promise<void>;
   /** Called after every cycle (tests and benchmarks wait on it). */
@@ -180,6 +185,13 @@ export function createController(deps: LoopDeps, options: LoopOptions): Controll
     trigger,
     runOnce: async () => passResultOf(await cycle(new Set(['start']))),
     getStatus: () => state.doc,
+    showKnown(known) {
+      if (started) return;
+      state.restore({ mirrors: known.mirrors, sites: known.sites });
+      state.observedCommit = known.observedCommit;
+      propagation.restore(known.mirrors);
+      state.publish();
+    },
     isReady: () => state.cycles > 0 && state.gitOk,
     onCycle(listener) {
       listeners.add(listener);

@@ -28,6 +28,7 @@ import { createMetrics } from '../web/metrics.js';
 import { startStatusServer } from '../web/server.js';
 import { createStatusWriter } from '../status/writer.js';
 import { SyncHistory } from '../status/sync-history.js';
+import { readLastStatus } from '../status/restore.js';
 import { removedSiteLine, removedSites } from '../status/removed-sites.js';
 
 export interface StartControllerOptions {
@@ -221,6 +222,18 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
       })
     : null;
   let lost: Promise<string> | null = null;
+  let standbyTimer: ReturnType<typeof setInterval> | null = null;
+  if (lease && statusBranch) {
+    // A standby shows what the active replica commits: the status branch, read again every interval.
+    standbyTimer = setInterval(() => {
+      if (lease.role !== 'standby') return;
+      void readLastStatus(source, { signal: AbortSignal.timeout(START_GIT_TIMEOUT_MS) }).then(
+        (last) => last && controller.showKnown(last),
+        (err: unknown) => log.debug('standby: could not read the status branch', { error: err }),
+      );
+    }, Math.max(o.intervalMs ?? 30_000, 5_000));
+    standbyTimer.unref();
+  }
   if (lease) {
     // The loop starts when this replica takes the lease; it stops for good when it loses it.
     lost = new Promise<string>((resolve) => {
@@ -239,6 +252,7 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
     url: server?.url ?? null,
     lost,
     async close({ graceMs } = {}) {
+      if (standbyTimer) clearInterval(standbyTimer);
       await controller.stop({ graceMs });
       await lease?.stop();
       await server?.close();

@@ -2,7 +2,7 @@
  * Two replicas of `pulpdist run --lease` (real processes) against one repository served by
  * `git http-backend` and two real embedded sites: exactly one is active (its /readyz says so, the
  * other answers 503 standby); SIGKILL of the active → the standby takes over within 2 × the lease
- * and converges a newly pushed mirror; a replica paused (SIGSTOP) past its lease, then resumed
+ * and converges a newly pushed mirror; a standby shows the status the active one commits; a replica paused (SIGSTOP) past its lease, then resumed
  * while the new active one is paused too, writes nothing — not a status commit, not a Pulp task —
  * and exits 1 saying it lost the lease.
  */
@@ -132,6 +132,10 @@ test('paused past its lease, then resumed: the old active writes nothing and exi
   const b = replicas[1]!;
   const c = await replica();
   await until('c standby', async () => ((await readyz(c)).status === 503 ? true : undefined));
+  // The standby shows what the active one commits: a mirror b converges appears Synced at c too.
+  mirror('three');
+  await until('three Synced (by b)', () => synced('three')(b));
+  await until('three Synced as the standby c shows it', () => synced('three')(c));
   process.kill(b.pid, 'SIGSTOP');
   await until('c active', () => active(c), 4 * LEASE_S * 1000);
   // c has the lease; pause it as well, so that whatever changes next can only be b's doing.
