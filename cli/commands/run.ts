@@ -73,7 +73,8 @@ options:
                            Pulp object it makes; it never changes or deletes objects of another id,
                            so several spec repositories can share one Pulp. Replicas of one
                            controller share it. Default: derived from --repo (an origin URL for a
-                           local path), --branch and --path; shown on the status page and logged
+                           local path), --branch and --path, as pulpdist plan derives it in a
+                           clone; logged at start (controllerId)
 
 environment:
   PULPDIST_GIT_USERNAME, PULPDIST_GIT_TOKEN (or PULPDIST_GIT_PASSWORD)  credentials for an
