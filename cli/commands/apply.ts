@@ -106,8 +106,9 @@ exit codes:
     if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`unknown log level "${level}" (use debug, info, warn or error)`);
     const log = createLogger({ level: level as 'warn' });
     const timeout = requestTimeoutOption(values['request-timeout']);
-    const specs = await loadValidSpecs(String(values.specs ?? '.'));
+    // A bad --controller-id is a usage error before anything is loaded.
     const controllerId = await controllerIdOption(values['controller-id'], String(values.specs ?? '.'));
+    const specs = await loadValidSpecs(String(values.specs ?? '.'));
     const cacheFile = values['no-cache'] ? null : cacheFileFor(specs);
     const memory = await loadMemory(cacheFile);
     const printer = progressPrinter(!!process.stdout.isTTY);

@@ -76,9 +76,10 @@ exit codes:
     const level = String(values['log-level'] ?? 'warn');
     if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`unknown log level "${level}" (use debug, info, warn or error)`);
     const log = createLogger({ level: level as 'warn' });
+    // A bad --controller-id is a usage error before anything is loaded.
+    const controllerId = await controllerIdOption(values['controller-id'], String(values.specs ?? '.'));
     const specs = await loadValidSpecs(String(values.specs ?? '.'));
     const sites = selectedSites(values.site, specs);
-    const controllerId = await controllerIdOption(values['controller-id'], String(values.specs ?? '.'));
     const cacheFile = values['no-cache'] ? null : cacheFileFor(specs);
     const memory = await loadMemory(cacheFile);
     const { signal, dispose } = interruptSignal();
