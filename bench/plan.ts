@@ -24,6 +24,7 @@ import { PACKAGE_ROOT } from '../core/paths.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { createPulpClient, PULP_CLIENT_DEFAULTS } from '../pulp/client.js';
 import { createPassMemory, reconcilePass } from '../reconcilers/pass.js';
+import { controllerIdOption } from '../cli/options.js';
 import { createSourceReader } from '../sources/reader.js';
 import { loadSpecPaths } from '../spec/load.js';
 import { startCountingProxy, type CountingProxy } from './plan-proxy.js';
@@ -197,6 +198,9 @@ async function main(): Promise<void> {
     const clients = new Map(loaded.specs.sites.map((s) => [s.name, createPulpClient(s, { log: silentLogger })]));
     const memory = createPassMemory();
     const sources = createSourceReader({ cacheDir: path.join(dir, 'scan-cache') });
+    // The id `pulpdist plan --specs DIR` derives: the network is this controller's, so the
+    // measured plan is a converged one (not 3,200 adoptions).
+    const controllerId = await controllerIdOption(undefined, specsDir);
     const t0 = Date.now();
     let done = 0;
     let setupPasses = 0;
@@ -207,7 +211,7 @@ async function main(): Promise<void> {
         onEvent: (e) => {
           if (e.type === 'action-end' && ++done % 5000 === 0) console.log(`  setup: ${done} actions, ${formatDuration(Date.now() - t0)}`);
         },
-      }, { signal, maxConcurrentSyncs: 64, apiConcurrency: 24 });
+      }, { signal, controllerId, maxConcurrentSyncs: 64, apiConcurrency: 24 });
       if (r.converged) break;
       if (pass === 2) throw new Error(`the network did not converge: ${r.failures.slice(0, 5).join('; ')}`);
     }

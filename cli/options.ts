@@ -1,4 +1,5 @@
 /** Option parsers shared by the commands: each throws a UsageError that names the option. */
+import { checkControllerId, defaultControllerId } from '../core/controller-id.js';
 import { ConfigError, UsageError } from '../core/errors.js';
 import { registerSecret } from '../core/redact.js';
 import { parseDuration } from '../core/units.js';
@@ -72,4 +73,16 @@ export function untilSignalled(onStop: (signal: NodeJS.Signals) => Promise<unkno
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
+}
+
+/**
+ * `--controller-id ID` for `plan` and `apply`, else the default derived from the checkout that
+ * holds the specs (its origin, `main`, the spec path): the same one `pulpdist run` derives for
+ * that repository, branch and path, so that a plan in a merge request sees what the controller owns.
+ */
+export async function controllerIdOption(value: unknown, specsPath: string): Promise<string> {
+  if (typeof value === 'string' && value !== '') return checkControllerId(value);
+  if (value !== undefined) throw new UsageError('--controller-id needs a value');
+  const { specSourceOf } = await import('../gitsource/identity.js');
+  return defaultControllerId({ ...(await specSourceOf(specsPath)), branch: 'main' });
 }

@@ -14,6 +14,7 @@ const LEVEL: Record<PassFailureKind, LogLevel> = {
   'source-unreadable': 'error',
   'entry-failed': 'error',
   'deletes-blocked': 'warn',
+  'name-conflict': 'warn',
   'site-unreachable': 'warn',
   'entry-skipped': 'warn',
 };

@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { defaultControllerId } from '../core/controller-id.js';
 import { BranchNotFoundError, UsageError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { createPulpClient } from '../pulp/client.js';
@@ -16,6 +17,7 @@ import { createSourceReader } from '../sources/reader.js';
 import { loadSpecFiles } from '../spec/load.js';
 import type { SiteSpec, SpecSet } from '../spec/types.js';
 import { commitApprovesMassDelete, MASS_DELETE_TRAILER } from '../gitsource/approval.js';
+import { originOf } from '../gitsource/identity.js';
 import { openGitSource } from '../gitsource/source.js';
 import type { GitSource } from '../gitsource/types.js';
 import { CleanupSchedule } from './cleanup-schedule.js';
@@ -65,6 +67,11 @@ export interface StartControllerOptions {
    * writes; the others serve the last committed status and wait. @default none (a single replica)
    */
   lease?: { durationMs: number; branch?: string };
+  /**
+   * This controller's id (`--controller-id`), labelled on every Pulp object it makes.
+   * @default derived from repo, branch and path (core/controller-id.ts)
+   */
+  controllerId?: string;
 }
 
 export interface RunningController {
@@ -105,6 +112,16 @@ async function checkSpecBranch(source: GitSource, branch: string, signal: AbortS
   }
 }
 
+/**
+ * The default controller id: a URL as given; a local repository by its origin remote when it has
+ * one (so that `pulpdist plan` in a clone of it derives the same id), else by its path.
+ */
+async function defaultIdOf(o: StartControllerOptions): Promise<string> {
+  const local = !/^[a-z][a-z0-9+.-]*:\/\//i.test(o.repo) && !/^[^@/]+@[^:/]+:/.test(o.repo);
+  const repo = local ? (await originOf(o.repo)) ?? o.repo : o.repo;
+  return defaultControllerId({ repo, branch: o.branch ?? 'main', path: o.path ?? '' });
+}
+
 /** Open the repository, start the status endpoint and the loop. */
 export async function startController(o: StartControllerOptions): Promise<RunningController> {
   const env = o.env ?? process.env;
@@ -113,6 +130,7 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   const statusBranch = o.statusBranch ?? 'pulpdist/status';
   const source = await openGitSource({ repo: o.repo, branch: o.branch, path: o.path, statusBranch: statusBranch || undefined, stateDir, env, log: log.child({ component: 'git' }) });
   await checkSpecBranch(source, o.branch ?? 'main', AbortSignal.timeout(START_GIT_TIMEOUT_MS));
+  const controllerId = o.controllerId ?? await defaultIdOf(o);
   const clock = systemClock;
   const now = (): Date => new Date(clock.now());
   const startedAt = now();
@@ -160,6 +178,7 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
     const clients = clientsFor(specs.sites);
     const result = await reconcilePass(specs, { clients, log, now, memory, sources, ...(onEvent ? { onEvent } : {}) }, {
       signal,
+      controllerId,
       approveMassDelete: async () =>
         (await commitApprovesMassDelete(source.repo, commit)) ? `the trailer ${MASS_DELETE_TRAILER} of commit ${commit.slice(0, 12)}` : null,
     });
@@ -246,7 +265,7 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   } else if (o.autoStart !== false) {
     await controller.start();
   }
-  log.info('controller started', { repo: source.description, branch: o.branch ?? 'main', status: server?.url ?? null, stateDir, ...(lease ? { lease: lease.branch, role: lease.role } : {}) });
+  log.info('controller started', { controllerId, repo: source.description, branch: o.branch ?? 'main', status: server?.url ?? null, stateDir, ...(lease ? { lease: lease.branch, role: lease.role } : {}) });
   return {
     controller,
     url: server?.url ?? null,

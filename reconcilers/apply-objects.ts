@@ -9,7 +9,7 @@ import { isPulpConflict } from '../pulp/errors.js';
 import type { ApplyRun } from './apply-run.js';
 import { isPendingRepositoryRef } from './distribution.js';
 import { CREATE_ORDER, KIND_OPS, type KindOps } from './kinds.js';
-import { isManaged, MIRROR_LABEL, syncKey } from './names.js';
+import { CONTROLLER_LABEL, isManaged, MIRROR_LABEL, syncKey } from './names.js';
 import type { CreateEntryOf, ObjectEntry, ObjectKind, Plan, TreeEntry, UpdateEntryOf } from './plan-types.js';
 
 /** One mirror at one site, as apply carries it out. */
@@ -90,8 +90,9 @@ async function createObject<K extends ObjectKind>(client: PulpClient, e: CreateE
   } catch (err) {
     // Names are deterministic: a conflict may be another pulpdist (a second apply, a CI job)
     // creating the same object since we observed. Re-read; take it if it is ours for this
-    // mirror, else the conflict stands (apply-run.ts explainFailure says why).
-    const same = isPulpConflict(err) ? await createdMeanwhile(client, e, signal) : null;
+    // mirror (and controller), else the conflict stands (apply-run.ts explainFailure says why).
+    const owner = (e.op.body as { pulp_labels?: Record<string, string> }).pulp_labels?.[CONTROLLER_LABEL];
+    const same = isPulpConflict(err) ? await createdMeanwhile(client, e, owner, signal) : null;
     if (!same) throw err;
     return same;
   }
@@ -102,9 +103,9 @@ async function updateObject<K extends ObjectKind>(client: PulpClient, e: UpdateE
   await ops.update(client, e.op.href, e.op.body, { signal });
 }
 
-/** The href of the object named like `e` at its site when it carries our labels for e's mirror, else null. */
-async function createdMeanwhile(client: PulpClient, e: { kind: ObjectKind; name: string; mirror: string }, signal: AbortSignal): Promise<Href | null> {
+/** The href of the object named like `e` at its site when it carries our labels (mirror, controller id) for e's mirror, else null. */
+async function createdMeanwhile(client: PulpClient, e: { kind: ObjectKind; name: string; mirror: string }, controller: string | undefined, signal: AbortSignal): Promise<Href | null> {
   const found = await KIND_OPS[e.kind].list(client, { name: e.name }, { signal });
-  const mine = found.find((o) => o.name === e.name && isManaged(o.pulp_labels) && o.pulp_labels[MIRROR_LABEL] === e.mirror);
+  const mine = found.find((o) => o.name === e.name && isManaged(o.pulp_labels) && o.pulp_labels[MIRROR_LABEL] === e.mirror && (!controller || o.pulp_labels[CONTROLLER_LABEL] === controller));
   return mine?.pulp_href ?? null;
 }

@@ -79,7 +79,7 @@ async function sync(run: ApplyRun, lane: Lane, e: SyncEntry, signal: AbortSignal
   if (!remote) throw new Error(`the remote ${e.name} does not exist at ${e.site}`);
   const version = await syncPlacement(client, e, { repository, remote }, run.deps, run.syncs, signal);
   const distribution = lane.hrefs.distribution ?? e.op.distribution;
-  if (distribution) await labelTree(client, e, { repository, distribution, basePath: e.op.basePath, version }, run.deps.log, signal);
+  if (distribution) await labelTree(client, e, { repository, distribution, basePath: e.op.basePath, version }, run.deps.log, signal, run.opts.desired.controller);
 }
 
 async function publish(run: ApplyRun, lane: Lane, e: PublishEntry, signal: AbortSignal): Promise<void> {
@@ -87,7 +87,7 @@ async function publish(run: ApplyRun, lane: Lane, e: PublishEntry, signal: Abort
   const repository = lane.hrefs.repository ?? e.op.repository;
   await client.createPublication({ repository }, { signal });
   const distribution = lane.hrefs.distribution ?? e.op.distribution;
-  await labelTree(client, e, { repository, distribution, basePath: e.op.basePath, version: null }, run.deps.log, signal);
+  await labelTree(client, e, { repository, distribution, basePath: e.op.basePath, version: null }, run.deps.log, signal, run.opts.desired.controller);
 }
 
 /**

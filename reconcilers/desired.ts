@@ -37,15 +37,18 @@ export function feederOf(mirror: MirrorSpec, siteName: string, sites: ReadonlyMa
   return mirror.origin;
 }
 
-/** Desired state of every mirror at every one of its sites. Sites unknown to the specs are skipped. */
-export function desiredState(specs: SpecSet): DesiredState {
+/**
+ * Desired state of every mirror at every one of its sites. Sites unknown to the specs are skipped.
+ * With `controller`, every object is labelled with it (names.ts CONTROLLER_LABEL).
+ */
+export function desiredState(specs: SpecSet, opts: { controller?: string } = {}): DesiredState {
   const sites = new Map(specs.sites.map((s) => [s.name, s]));
   const mirrors = new Map<string, DesiredMirror>();
-  for (const m of specs.mirrors) mirrors.set(m.name, desiredMirror(m, sites));
-  return { mirrors, sites };
+  for (const m of specs.mirrors) mirrors.set(m.name, desiredMirror(m, sites, opts.controller));
+  return opts.controller ? { mirrors, sites, controller: opts.controller } : { mirrors, sites };
 }
 
-function desiredMirror(m: MirrorSpec, sites: ReadonlyMap<string, SiteSpec>): DesiredMirror {
+function desiredMirror(m: MirrorSpec, sites: ReadonlyMap<string, SiteSpec>, controller: string | undefined): DesiredMirror {
   const known = [...new Set([m.origin, ...m.sites])].flatMap((s) => {
     const site = sites.get(s);
     return site ? [site] : [];
@@ -63,7 +66,7 @@ function desiredMirror(m: MirrorSpec, sites: ReadonlyMap<string, SiteSpec>): Des
     const feeder = feeders.get(s) ?? null;
     const feederSite = feeder === null ? undefined : sites.get(feeder);
     const url = feederSite ? publishedManifestUrl(feederSite, m.basePath) : sourceManifestUrl(m);
-    const labels = managedLabels(m.name);
+    const labels = managedLabels(m.name, controller);
     const name = objectName(m.name);
     const bw = site.limits.bandwidth;
     return {

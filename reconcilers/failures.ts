@@ -10,9 +10,10 @@ import { entryDoing, type ObservedSite, type PlanEntry } from './plan-types.js';
  * `entry-failed` / `entry-skipped`: a plan entry did not succeed (`entry` and `outcome` say which);
  * `site-unreachable`: a site could not be observed; `site-refused`: a site refused pulpdist's
  * credentials (or its client cannot be set up); `source-unreadable`: a mirror's source could not be
- * read; `deletes-blocked`: the mass-delete guard holds the pass's deletes (one failure for them all).
+ * read; `deletes-blocked`: the mass-delete guard holds the pass's deletes (one failure for them all);
+ * `name-conflict`: a placement's objects belong to another controller (`--controller-id`).
  */
-export type PassFailureKind = 'entry-failed' | 'entry-skipped' | 'site-unreachable' | 'site-refused' | 'source-unreadable' | 'deletes-blocked';
+export type PassFailureKind = 'entry-failed' | 'entry-skipped' | 'site-unreachable' | 'site-refused' | 'source-unreadable' | 'deletes-blocked' | 'name-conflict';
 
 /**
  * An error's text without the site name it starts with: Pulp client errors begin `hub: GET …` or
@@ -53,6 +54,11 @@ export class PassFailure {
   /** The mass-delete guard held the deletes: one failure, the plan's one sentence. */
   static ofBlockedDeletes(sentence: string): PassFailure {
     return new PassFailure('deletes-blocked', null, null, null, sentence);
+  }
+
+  /** Another controller owns the objects a placement needs: the plan's sentence for it. */
+  static ofConflict(c: { site: string; mirror: string }, sentence: string): PassFailure {
+    return new PassFailure('name-conflict', c.site, c.mirror, null, sentence);
   }
 
   static ofSource(mirror: string, error: string): PassFailure {

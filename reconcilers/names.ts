@@ -11,6 +11,11 @@ export const NAME_PREFIX = 'pulpdist.';
 export const MANAGED_LABEL = 'managed_by';
 export const MANAGED_VALUE = 'pulpdist';
 export const MIRROR_LABEL = 'pulpdist_mirror';
+/**
+ * The label naming the controller instance that owns an object (`--controller-id`), so that
+ * several spec repositories can share one Pulp: each observes, updates and prunes only its own.
+ */
+export const CONTROLLER_LABEL = 'pulpdist_controller';
 
 /** The `pulp_label_select` filter observe lists with. */
 export const MANAGED_SELECTOR = `${MANAGED_LABEL}=${MANAGED_VALUE}`;
@@ -20,9 +25,26 @@ export function objectName(mirror: string): string {
   return NAME_PREFIX + mirror;
 }
 
-/** The labels every object of mirror M carries. */
-export function managedLabels(mirror: string): Labels {
-  return { [MANAGED_LABEL]: MANAGED_VALUE, [MIRROR_LABEL]: mirror };
+/** The labels every object of mirror M carries; with a controller id, the owner's label too. */
+export function managedLabels(mirror: string, controller?: string | null): Labels {
+  const labels: Labels = { [MANAGED_LABEL]: MANAGED_VALUE, [MIRROR_LABEL]: mirror };
+  if (controller) labels[CONTROLLER_LABEL] = controller;
+  return labels;
+}
+
+/**
+ * Whose a managed object is, seen by controller `me`: `own` (its label names me, or there is no
+ * `me`: a caller without an identity sees every managed object as its own, as before ids),
+ * `unowned` (made before controller ids: the first controller that wants it adopts it) or
+ * `foreign` (another controller's: never touched).
+ */
+export type Ownership = 'own' | 'unowned' | 'foreign';
+
+export function ownershipOf(labels: Labels | null | undefined, me: string | null | undefined): Ownership {
+  if (!me) return 'own';
+  const owner = labels?.[CONTROLLER_LABEL];
+  if (owner === undefined || owner === '') return 'unowned';
+  return owner === me ? 'own' : 'foreign';
 }
 
 /** True only for objects that carry the managed label: the only ones pulpdist may change or delete. */

@@ -12,7 +12,7 @@ import { redact } from '../core/redact.js';
 import { PulpAuthError } from '../pulp/errors.js';
 import type { FileDistribution, FileRemote, FileRepository, PulpClient, PulpStatus } from '../pulp/types.js';
 import type { SiteSpec } from '../spec/types.js';
-import { hrefId, isManaged, MANAGED_SELECTOR, parseTreeLabel, TREE_LABEL, versionNumberOf } from './names.js';
+import { CONTROLLER_LABEL, hrefId, isManaged, MANAGED_SELECTOR, ownershipOf, parseTreeLabel, TREE_LABEL, versionNumberOf } from './names.js';
 import type { ObservedSite, ObservedState, SourceTree, TreeSummary } from './plan-types.js';
 import type { PublishedCache } from './published-cache.js';
 import { onlineWorkersOf, storageOf } from './site-health.js';
@@ -25,6 +25,11 @@ export interface ObserveOptions {
   now: () => Date;
   /** Manifest reads in flight per site. @default 8 */
   manifestConcurrency?: number;
+  /**
+   * This controller's id: managed objects labelled with another id are set aside in `foreign`
+   * (never planned on), those with none are kept (adoptable). Absent: every managed object is ours.
+   */
+  controller?: string;
 }
 
 /**
@@ -73,8 +78,18 @@ export async function observeSite(site: SiteSpec, client: PulpClient, cache: Pub
       client.listPublications({ fields: PUBLICATION_FIELDS.join(',') }, { signal }),
     ]);
     const seenAt = opts.now().toISOString();
-    const byName = <T extends { name: string; pulp_labels: Record<string, string> }>(xs: T[]) =>
-      new Map(xs.filter((x) => isManaged(x.pulp_labels)).map((x) => [x.name, x] as const));
+    // Other controllers' objects come in the same lists (one selector for all): set aside here, so
+    // that nothing downstream can plan on them.
+    const foreign = new Map<string, string>();
+    const byName = <T extends { name: string; pulp_labels: Record<string, string> }>(xs: T[]) => {
+      const out = new Map<string, T>();
+      for (const x of xs) {
+        if (!isManaged(x.pulp_labels)) continue;
+        if (ownershipOf(x.pulp_labels, opts.controller) === 'foreign') foreign.set(x.name, x.pulp_labels[CONTROLLER_LABEL] ?? '');
+        else out.set(x.name, x);
+      }
+      return out;
+    };
     const repositories = byName<FileRepository>(repos);
     const distributions = byName<FileDistribution>(dists);
     const { served, unpublished } = servedPublications(pubs, repositories, distributions);
@@ -84,6 +99,7 @@ export async function observeSite(site: SiteSpec, client: PulpClient, cache: Pub
       name: site.name, reachable: true, error: null, ...described,
       repositories, remotes: byName<FileRemote>(remotes), distributions, published, unpublished, seenAt,
       onlineWorkers: onlineWorkersOf(status), storage: storageOf(status),
+      ...(foreign.size ? { foreign } : {}),
     };
   } catch (err) {
     // A site's own failures (HTTP, connection, auth, config) make it unreachable; a bug stays loud.

@@ -70,6 +70,11 @@ export interface PassOptions {
   approveMassDelete?: () => Promise<string | null>;
   /** Only these sites (plan --site). @default all */
   sites?: string[];
+  /**
+   * This controller's id (`--controller-id`): label of every object it makes; it plans on no other
+   * controller's objects. @default none (every managed object is this controller's, as before ids)
+   */
+  controllerId?: string;
   /** Compute the plan only; change nothing. @default false */
   dryRun?: boolean;
   /** Syncs running at once over all sites (each site also keeps to its limits.concurrentSyncs). @default 16 */

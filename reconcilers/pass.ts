@@ -12,7 +12,7 @@ import { mirrorOf, syncKey } from './names.js';
 import { loadMissingEntries, observeSites } from './observe.js';
 import { PassFailure } from './failures.js';
 import type { ApplyResult, PassDeps, PassMemory, PassOptions, PassResult } from './pass-types.js';
-import { hasChanges, plan as computePlan } from './plan.js';
+import { conflictSentence, hasChanges, plan as computePlan } from './plan.js';
 import type { DesiredState, ObservedState, Plan } from './plan-types.js';
 import { PublishedCache } from './published-cache.js';
 import { readSources } from './source.js';
@@ -43,14 +43,15 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
   // Hundreds of requests share this signal, each with its own abort listener.
   setMaxListeners(0, signal);
   const { memory } = deps;
-  const desired = desiredState(specs);
+  const controller = opts.controllerId ? { controller: opts.controllerId } : {};
+  const desired = desiredState(specs, controller);
   const active = [...desired.mirrors.values()].filter((m) => !m.suspend);
   // Phase durations for the debug log (`pass phases`): where a slow pass spends its time.
   const t0 = performance.now();
   const timed = <T>(p: Promise<T>, key: string): Promise<T> => p.finally(() => void (memory.phases[key] = Math.round(performance.now() - t0)));
   memory.phases = {};
   const [sites, sourceTrees] = await Promise.all([
-    timed(observeSites(specs.sites, deps.clients, memory.published, { signal, now: deps.now }), 'observeMs'),
+    timed(observeSites(specs.sites, deps.clients, memory.published, { signal, now: deps.now, ...controller }), 'observeMs'),
     timed(readSources(active, deps.sources, { signal }), 'sourcesMs'),
   ]);
   const observed = await loadMissingEntries({ sites, sources: sourceTrees }, deps.clients, memory.published, (site, dist) => {
@@ -145,7 +146,7 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
     if (applied.results.length > 0) {
       // Level-triggered: report what the sites hold now, not what we meant to do.
       const t1 = performance.now();
-      const sites = await observeSites(specs.sites, deps.clients, memory.published, { signal, now: deps.now });
+      const sites = await observeSites(specs.sites, deps.clients, memory.published, { signal, now: deps.now, ...(desired.controller ? { controller: desired.controller } : {}) });
       memory.phases.reobserveMs = Math.round(performance.now() - t1);
       after = { sites, sources: observed.sources };
       remaining = computePlan(desired, after, {
@@ -165,6 +166,7 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
   for (const s of after.sites.values()) if (!s.reachable) failures.push(PassFailure.ofSite(s));
   for (const [name, t] of observed.sources) if ('error' in t && !t.waiting) failures.push(PassFailure.ofSource(name, t.error));
   if (remaining.blockedDeletes) failures.push(PassFailure.ofBlockedDeletes(remaining.blockedDeletes));
+  for (const c of remaining.conflicts) failures.push(PassFailure.ofConflict(c, conflictSentence(c.site, c.mirror, c.name, c.owner)));
   const only = opts.sites ? new Set(opts.sites) : null;
   const waiting = remaining.entries.some((e) => e.action === 'noop');
   const converged = !hasChanges(remaining) && !waiting && failures.length === 0 &&

@@ -3,7 +3,7 @@
  * shares. Only formats: nothing here decides anything.
  */
 import { formatBytes } from '../core/units.js';
-import type { Plan, PlanEntry, PlanSite, PlanSummary } from './plan-types.js';
+import type { Plan, PlanConflict, PlanEntry, PlanSite, PlanSummary } from './plan-types.js';
 
 export const PLAN_FORMAT_VERSION = 1;
 
@@ -34,12 +34,18 @@ export interface PlanDocument {
   warnings: string[];
   blockedDeletes: string | null;
   entries: PlanDocumentEntry[];
+  /** This controller's id, when it has one. */
+  controller?: string;
+  /** Placements another controller holds, when any. */
+  conflicts?: PlanConflict[];
 }
 
 /** The JSON form of a plan: entries without apply's internals (hrefs, bodies). */
 export function planDocument(plan: Plan): PlanDocument {
   const s = plan.summary;
   return {
+    ...(plan.controller ? { controller: plan.controller } : {}),
+    ...(plan.conflicts.length ? { conflicts: plan.conflicts } : {}),
     formatVersion: PLAN_FORMAT_VERSION,
     changes: s.create + s.update + s.delete + s.sync + s.publish > 0,
     complete: unobservedSites(plan).length === 0,

@@ -84,6 +84,8 @@ export interface DesiredMirror {
 export interface DesiredState {
   mirrors: ReadonlyMap<string, DesiredMirror>;
   sites: ReadonlyMap<string, SiteSpec>;
+  /** This controller's id (`--controller-id`): its objects carry it; absent = every managed object is its own. */
+  controller?: string;
 }
 
 /** What one site showed: only objects labelled `managed_by: pulpdist`, keyed by name. */
@@ -118,6 +120,11 @@ export interface ObservedSite {
    * Pending (the site's own state says unreachable).
    */
   refused?: boolean;
+  /**
+   * Managed objects of other controllers (another `pulpdist_controller` label), by name (any
+   * kind): the owner's id. Never planned, updated or pruned; a name this spec set wants is a conflict.
+   */
+  foreign?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -268,10 +275,24 @@ export interface PlanSummary {
   bytes: number;
 }
 
+/** A name this spec set wants at a site, held by another controller's object: left alone. */
+export interface PlanConflict {
+  site: string;
+  mirror: string;
+  /** The Pulp object name, e.g. `pulpdist.fedora`. */
+  name: string;
+  /** The other controller's id (its `pulpdist_controller` label). */
+  owner: string;
+}
+
 export interface Plan {
   entries: PlanEntry[];
   sites: PlanSite[];
   warnings: string[];
+  /** Placements not planned because another controller owns their objects (also one warning each). */
+  conflicts: PlanConflict[];
+  /** The controller id the plan was made for (desired.controller), shown by `plan`. */
+  controller?: string;
   summary: PlanSummary;
   /** Set when the mass-delete guard refused the deletes: they are listed but apply will not run them. */
   blockedDeletes: string | null;

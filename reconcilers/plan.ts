@@ -7,9 +7,9 @@ import { formatBytes } from '../core/units.js';
 import type { FileDistribution, FileRemote, FileRepository } from '../pulp/types.js';
 import type { SiteSpec } from '../spec/types.js';
 import { withoutSite } from './failures.js';
-import { isManaged, mirrorOf, syncKey } from './names.js';
+import { CONTROLLER_LABEL, isManaged, mirrorOf, ownershipOf, syncKey } from './names.js';
 import type {
-  DesiredState, EntryKind, ObservedSite, ObservedState, Plan, PlanEntry, PlanOptions, PlanSite, PlanSummary, TreeSummary,
+  DesiredState, EntryKind, ObservedSite, ObservedState, Plan, PlanConflict, PlanEntry, PlanOptions, PlanSite, PlanSummary, TreeSummary,
 } from './plan-types.js';
 import { planDistribution } from './distribution.js';
 import { planRemote } from './remote.js';
@@ -43,6 +43,7 @@ export function siteDepth(name: string, sites: ReadonlyMap<string, SiteSpec>): n
 export function plan(desired: DesiredState, observed: ObservedState, opts: PlanOptions): Plan {
   const entries: PlanEntry[] = [];
   const warnings: string[] = [];
+  const conflicts: PlanConflict[] = [];
   const sites = planSites(desired, observed, warnings);
   // Degraded sites and full disks hold their syncs (site-health.ts); the rest of the pass goes on.
   const holds = new SiteHolds(observed.sites);
@@ -59,14 +60,22 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
         willPublish.set(key, `upstream ${p.site} is unreachable`);
         continue;
       }
+      const owner = site.foreign?.get(p.repository.name) ?? site.foreign?.get(p.remote.name) ?? site.foreign?.get(p.distribution.name);
+      if (owner !== undefined) {
+        // Another controller's mirror of the same name: never touched, and nothing syncs from it.
+        conflicts.push({ site: p.site, mirror: m.name, name: p.repository.name, owner });
+        warnings.push(conflictSentence(p.site, m.name, p.repository.name, owner));
+        willPublish.set(key, `upstream ${p.site}'s ${p.repository.name} belongs to controller ${owner}`);
+        continue;
+      }
       const repo = site.repositories.get(p.repository.name);
       const remote = site.remotes.get(p.remote.name);
       const dist = site.distributions.get(p.distribution.name);
-      for (const e of [
-        planRepository(p, repo),
-        planRemote(p, remote, site.embedded),
-        planDistribution(p, dist, repo),
-      ]) if (e && holds.allows(e)) entries.push(e);
+      for (const [e, o] of [
+        [planRepository(p, repo), repo],
+        [planRemote(p, remote, site.embedded), remote],
+        [planDistribution(p, dist, repo), dist],
+      ] as const) if (e && holds.allows(e)) entries.push(adopting(e, o, desired.controller));
 
       let want: TreeSummary | string;
       if (p.feeder === null) {
@@ -94,7 +103,7 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
   }
 
   holds.annotate(sites);
-  entries.push(...prunes(desired, observed));
+  entries.push(...prunes(desired, observed, warnings));
   const guard = massDeleteGuard(entries, observed);
   const allowed = opts.allowMassDelete ?? false;
   const blockedDeletes = guard && !allowed ? `${guard}; held until approved: ${MASS_DELETE_APPROVAL}` : null;
@@ -107,9 +116,27 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
     entries: kept,
     sites: only ? sites.filter((s) => only.has(s.name)) : sites,
     warnings,
+    conflicts: only ? conflicts.filter((c) => only.has(c.site)) : conflicts,
+    ...(desired.controller ? { controller: desired.controller } : {}),
     summary: summarize(kept),
     blockedDeletes,
   };
+}
+
+/** The plan's line for a name another controller holds: who, and what to do about it. */
+export function conflictSentence(site: string, mirror: string, name: string, owner: string): string {
+  return `site ${site}: mirror ${mirror} is not planned there: ${name} belongs to controller ${owner} ` +
+    `(label ${CONTROLLER_LABEL}=${owner}) and is left untouched; rename the mirror in one of the two spec sets, ` +
+    `or remove it from the other`;
+}
+
+/**
+ * An update of an object made before controller ids (no owner label) is its adoption: the desired
+ * labels add this controller's id, once; the plan says so.
+ */
+function adopting(e: PlanEntry, observed: { pulp_labels?: Record<string, string> | null } | undefined, controller: string | undefined): PlanEntry {
+  if (!controller || !observed || e.action !== 'update' || ownershipOf(observed.pulp_labels, controller) !== 'unowned') return e;
+  return { ...e, reason: `adopt: made before controller ids, labelled ${CONTROLLER_LABEL}=${controller} from now on; ${e.reason}` };
 }
 
 function planSites(desired: DesiredState, observed: ObservedState, warnings: string[]): PlanSite[] {
@@ -138,9 +165,10 @@ function planSites(desired: DesiredState, observed: ObservedState, warnings: str
 /**
  * Deletes of managed objects no placement wants. Only objects observed with the managed label
  * qualify (observe lists nothing else, and this checks again); unobserved sites and suspended
- * mirrors are never pruned.
+ * mirrors are never pruned. With a controller id, only this controller's own objects: one made
+ * before ids that nobody here wants may be another spec set's, not adopted yet (one warning).
  */
-function prunes(desired: DesiredState, observed: ObservedState): PlanEntry[] {
+function prunes(desired: DesiredState, observed: ObservedState, warnings: string[]): PlanEntry[] {
   const out: PlanEntry[] = [];
   for (const site of observed.sites.values()) {
     if (!site.reachable) continue;
@@ -148,8 +176,13 @@ function prunes(desired: DesiredState, observed: ObservedState): PlanEntry[] {
     for (const m of desired.mirrors.values()) {
       for (const p of m.placements) if (p.site === site.name) wanted.add(p.repository.name);
     }
+    const unowned = new Set<string>();
     const keep = (o: { name: string; pulp_labels: Record<string, string> }) => {
       if (!isManaged(o.pulp_labels) || wanted.has(o.name)) return true;
+      if (ownershipOf(o.pulp_labels, desired.controller) !== 'own') {
+        unowned.add(o.name);
+        return true;
+      }
       return desired.mirrors.get(mirrorOf(o))?.suspend === true;
     };
     const depth = siteDepth(site.name, desired.sites);
@@ -176,6 +209,14 @@ function prunes(desired: DesiredState, observed: ObservedState): PlanEntry[] {
     add('repository', site.repositories.values());
     add('remote', site.remotes.values());
     add('distribution', site.distributions.values());
+    if (unowned.size > 0) {
+      const names = [...unowned].sort();
+      warnings.push(
+        `site ${site.name}: ${names.length} object name${names.length === 1 ? '' : 's'} made before controller ids and not wanted here ` +
+          `(${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}) left alone: another spec set may adopt ${names.length === 1 ? 'it' : 'them'}; ` +
+          `delete by hand what nobody wants`,
+      );
+    }
   }
   return out;
 }

@@ -103,6 +103,7 @@ export async function labelTree(
   at: { repository: Href; distribution: Href; basePath: string; version: Href | null },
   log: Logger,
   signal: AbortSignal,
+  controller?: string,
 ): Promise<void> {
   const { repository: repoHref, distribution: distHref, basePath } = at;
   try {
@@ -114,7 +115,7 @@ export async function labelTree(
     if (version === null || !published || published === 'not-modified') return;
     const tree = treeOfText(published.text);
     const label = formatTreeLabel({ repository: hrefId(repoHref), version, digest: tree.digest, files: tree.files, bytes: tree.bytes });
-    await client.updateDistribution(distHref, { pulp_labels: { ...managedLabels(e.mirror), [TREE_LABEL]: label } }, { signal });
+    await client.updateDistribution(distHref, { pulp_labels: { ...managedLabels(e.mirror, controller), [TREE_LABEL]: label } }, { signal });
   } catch (err) {
     if (signal.aborted) throw err;
     log.debug('could not label the published tree', { site: e.site, mirror: e.mirror, error: err });

@@ -14,7 +14,7 @@ import { createSourceReader } from '../../sources/reader.js';
 import { renderApplyOutcome } from '../reporters/apply.js';
 import { renderText } from '../reporters/plan.js';
 import { massDeleteOptions } from '../mass-delete.js';
-import { requestTimeoutOption } from '../options.js';
+import { controllerIdOption, requestTimeoutOption } from '../options.js';
 import { cacheFileFor, clientsFor, interruptSignal, loadMemory, loadValidSpecs, saveMemory } from '../pass-setup.js';
 
 /** Turns pass events into lines; on a TTY keeps one live line of running syncs and bytes moved. */
@@ -60,13 +60,14 @@ function progressPrinter(tty: boolean) {
 export const command: Command = {
   name: 'apply',
   summary: 'run one reconcile pass and wait for the syncs',
-  usage: 'pulpdist apply [--specs PATH] [--allow-mass-delete]',
+  usage: 'pulpdist apply [--specs PATH] [--allow-mass-delete] [--controller-id ID]',
   options: {
     specs: { type: 'string', default: '.' },
     'allow-mass-delete': { type: 'boolean', default: false },
     'no-cache': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'warn' },
     'request-timeout': { type: 'string' },
+    'controller-id': { type: 'string' },
   },
   help: `
 Computes the plan (as \`pulpdist plan\` shows it), prints it, and carries it out: creates and updates
@@ -79,7 +80,8 @@ For a mirror whose source is a tree on disk, its PULP_MANIFEST is written at the
 the origin site must allow that path (\`pulpdist site --allowed-import-path DIR\`, or
 ALLOWED_IMPORT_PATHS in Pulp's settings).
 
-Deletes touch only objects labelled managed_by=pulpdist. When they would remove more than half of
+Deletes touch only objects labelled managed_by=pulpdist and pulpdist_controller=this controller's id
+(objects made before controller ids are adopted by the first controller that wants them). When they would remove more than half of
 the managed mirror placements, they are held (and apply exits 1) unless approved: --allow-mass-delete,
 or the trailer "Pulpdist-Allow-Mass-Delete: yes" on the HEAD commit of the checkout holding the specs.
 
@@ -89,6 +91,11 @@ options:
   --no-cache              read every published manifest again
   --log-level LEVEL       debug, info, warn (default) or error, on stderr
   --request-timeout D     time allowed for one request to a site (default 30s)
+  --controller-id ID      this controller's id, carried by the label pulpdist_controller on every
+                          object it makes; objects of other ids are never changed or deleted.
+                          Default: derived from the repository holding the specs (its origin URL),
+                          branch main and the spec path, as pulpdist run derives it for --repo,
+                          --branch and --path; printed at the top of the plan
 
 exit codes:
   0  converged: every site publishes the desired tree of every mirror
@@ -99,6 +106,8 @@ exit codes:
     if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`unknown log level "${level}" (use debug, info, warn or error)`);
     const log = createLogger({ level: level as 'warn' });
     const timeout = requestTimeoutOption(values['request-timeout']);
+    // A bad --controller-id is a usage error before anything is loaded.
+    const controllerId = await controllerIdOption(values['controller-id'], String(values.specs ?? '.'));
     const specs = await loadValidSpecs(String(values.specs ?? '.'));
     const cacheFile = values['no-cache'] ? null : cacheFileFor(specs);
     const memory = await loadMemory(cacheFile);
@@ -107,7 +116,7 @@ exit codes:
     const started = Date.now();
     try {
       const deps = { clients: clientsFor(specs, log, process.env, timeout), log, now: () => new Date(), memory, sources: createSourceReader(), onEvent: printer.onEvent };
-      const opts = { signal, ...massDeleteOptions(String(values.specs ?? '.'), !!values['allow-mass-delete']) };
+      const opts = { signal, controllerId, ...massDeleteOptions(String(values.specs ?? '.'), !!values['allow-mass-delete']) };
       const prepared = await preparePlan(specs, deps, opts);
       process.stdout.write(renderText(prepared.plan) + '\n');
       const result = await applyPrepared(prepared, specs, deps, opts);

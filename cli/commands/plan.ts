@@ -12,7 +12,7 @@ import { planDocument } from '../../reconcilers/plan-document.js';
 import { createSourceReader } from '../../sources/reader.js';
 import { renderMarkdown, renderText } from '../reporters/plan.js';
 import { massDeleteOptions } from '../mass-delete.js';
-import { requestTimeoutOption, selectedSites } from '../options.js';
+import { controllerIdOption, requestTimeoutOption, selectedSites } from '../options.js';
 import { cacheFileFor, clientsFor, interruptSignal, loadMemory, loadValidSpecs, saveMemory } from '../pass-setup.js';
 
 const FORMATS = ['text', 'json', 'markdown'] as const;
@@ -21,7 +21,7 @@ type PlanFormat = (typeof FORMATS)[number];
 export const command: Command = {
   name: 'plan',
   summary: 'show what apply would change at every site, with transfer estimates',
-  usage: 'pulpdist plan [--specs PATH] [--format text|json|markdown] [--json] [--site NAME]… [--allow-mass-delete]',
+  usage: 'pulpdist plan [--specs PATH] [--format text|json|markdown] [--json] [--site NAME]… [--allow-mass-delete] [--controller-id ID]',
   options: {
     specs: { type: 'string', default: '.' },
     format: { type: 'string', short: 'f', default: 'text' },
@@ -31,6 +31,7 @@ export const command: Command = {
     'log-level': { type: 'string', default: 'warn' },
     'request-timeout': { type: 'string' },
     'allow-mass-delete': { type: 'boolean', default: false },
+    'controller-id': { type: 'string' },
   },
   help: `
 Loads the specs, observes every site (managed objects only, a few paginated calls per site and
@@ -53,6 +54,11 @@ options:
                         the managed placements are approved, not held. Without it, a trailer
                         "Pulpdist-Allow-Mass-Delete: yes" on the HEAD commit of the checkout that
                         holds the specs approves them, as it does for the controller
+  --controller-id ID    this controller's id, carried by the label pulpdist_controller on every
+                        object it makes; objects of other ids are never changed or deleted.
+                        Default: derived from the repository holding the specs (its origin URL),
+                        branch main and the spec path, as pulpdist run derives it for --repo,
+                        --branch and --path; printed at the top of the plan
 
 Site passwords come from the environment variables the Site specs name (auth.passwordEnv).
 
@@ -64,7 +70,8 @@ examples:
 exit codes:
   0  no changes
   2  changes present
-  1  error: invalid specs, an unreachable site or an unreadable source (the plan is still printed)
+  1  error: invalid specs, an unreachable site, an unreadable source, or a mirror whose objects
+     belong to another controller (the plan is still printed)
 `,
   async run({ values }) {
     const format = values.json ? 'json' : String(values.format ?? 'text');
@@ -72,6 +79,8 @@ exit codes:
     const level = String(values['log-level'] ?? 'warn');
     if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`unknown log level "${level}" (use debug, info, warn or error)`);
     const log = createLogger({ level: level as 'warn' });
+    // A bad --controller-id is a usage error before anything is loaded.
+    const controllerId = await controllerIdOption(values['controller-id'], String(values.specs ?? '.'));
     const specs = await loadValidSpecs(String(values.specs ?? '.'));
     const sites = selectedSites(values.site, specs);
     const cacheFile = values['no-cache'] ? null : cacheFileFor(specs);
@@ -79,7 +88,7 @@ exit codes:
     const { signal, dispose } = interruptSignal();
     try {
       const prepared = await preparePlan(specs, { clients: clientsFor(specs, log, process.env, requestTimeoutOption(values['request-timeout'])), log, now: () => new Date(), memory, sources: createSourceReader() }, {
-        signal, dryRun: true, ...(sites ? { sites } : {}), ...massDeleteOptions(String(values.specs ?? '.'), !!values['allow-mass-delete']),
+        signal, dryRun: true, controllerId, ...(sites ? { sites } : {}), ...massDeleteOptions(String(values.specs ?? '.'), !!values['allow-mass-delete']),
       });
       await saveMemory(cacheFile, memory, log);
       const p = prepared.plan;
@@ -90,7 +99,8 @@ exit codes:
       process.stdout.write(out);
       const broken = p.sites.some((s) => !s.reachable) ||
         [...prepared.observed.sources.entries()].some(([m, t]) => 'error' in t && (!sites || prepared.desired.mirrors.get(m)?.placements.some((x) => sites.includes(x.site))));
-      if (broken) return 1;
+      // A name another controller holds is a conflict to resolve, like an unreachable site.
+      if (broken || p.conflicts.length > 0) return 1;
       return planDocument(p).changes ? 2 : 0;
     } finally {
       dispose();

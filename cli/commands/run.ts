@@ -6,6 +6,7 @@ import { ConfigError, UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { registerSecret } from '../../core/redact.js';
 import { durationOption } from '../options.js';
+import { checkControllerId } from '../../core/controller-id.js';
 import type { Command } from '../command.js';
 import { VERSION } from '../../core/version.js';
 
@@ -13,7 +14,7 @@ import { VERSION } from '../../core/version.js';
 export const command: Command = {
   name: 'run',
   summary: 'the controller: watch the Git repository and reconcile continuously',
-  usage: 'pulpdist run --repo URL|PATH [--branch main] [--path DIR] [--status-branch pulpdist/status] [--listen 127.0.0.1:8080] [--interval 30s] [--state-dir DIR] [--webhook-secret-env VAR] [--log-format text|json] [--once] [--lease 30s]',
+  usage: 'pulpdist run --repo URL|PATH [--branch main] [--path DIR] [--status-branch pulpdist/status] [--listen 127.0.0.1:8080] [--interval 30s] [--state-dir DIR] [--webhook-secret-env VAR] [--log-format text|json] [--once] [--lease 30s] [--controller-id ID]',
   options: {
     repo: { type: 'string' },
     branch: { type: 'string', default: 'main' },
@@ -31,6 +32,7 @@ export const command: Command = {
     once: { type: 'boolean', default: false },
     lease: { type: 'string' },
     'lease-branch': { type: 'string', default: 'pulpdist/lease' },
+    'controller-id': { type: 'string' },
   },
   help: `
 Watches the spec branch of a Git repository and keeps every Pulp site as the specs say: a pass
@@ -67,6 +69,12 @@ options:
                            that lost its lease exits with 1 for its service manager to restart it.
                            e.g. --lease 30s (default: a single replica, no lease)
   --lease-branch B         the lease's branch (default pulpdist/lease)
+  --controller-id ID       this controller's id, carried by the label pulpdist_controller on every
+                           Pulp object it makes; it never changes or deletes objects of another id,
+                           so several spec repositories can share one Pulp. Replicas of one
+                           controller share it. Default: derived from --repo (an origin URL for a
+                           local path), --branch and --path, as pulpdist plan derives it in a
+                           clone; logged at start (controllerId)
 
 environment:
   PULPDIST_GIT_USERNAME, PULPDIST_GIT_TOKEN (or PULPDIST_GIT_PASSWORD)  credentials for an
@@ -102,6 +110,8 @@ examples:
     }
     const leaseMs = typeof values.lease === 'string' && values.lease !== '' ? durationOption('lease', values.lease, '30s') : null;
     if (leaseMs !== null && leaseMs < 3_000) throw new UsageError(`--lease must be at least 3s (it is renewed every third of it over Git), got ${String(values.lease)}`);
+    const idValue = values['controller-id'];
+    const controllerId = typeof idValue === 'string' ? checkControllerId(idValue) : undefined;
     const log = createLogger({ format: logFormat, level });
     const { startController } = await import('../../controller/start.js');
     const once = values.once === true;
@@ -119,6 +129,7 @@ examples:
       version: VERSION,
       log,
       autoStart: !once,
+      ...(controllerId ? { controllerId } : {}),
       ...(leaseMs !== null ? { lease: { durationMs: leaseMs, branch: String(values['lease-branch']) } } : {}),
     });
     if (running.url) process.stdout.write(`pulpdist controller: status at ${running.url}/\n`);

@@ -36,9 +36,15 @@ function heldNote(plan: Plan): string {
   return plan.blockedDeletes ? `; the ${plan.summary.delete} deletes are held by the mass-delete guard` : '';
 }
 
+/** Which controller's objects the plan is about: the id people pass to another spec set's `--controller-id`. */
+function controllerLine(id: string): string {
+  return `controller ${id} (its objects carry the label pulpdist_controller=${id})`;
+}
+
 /** Terminal text: grouped by site, `+`/`~`/`-`/`>` marks, field diffs, estimates, then the summary line. */
 export function renderText(plan: Plan): string {
   const out: string[] = [];
+  if (plan.controller) out.push(controllerLine(plan.controller), '');
   for (const { site, entries } of bySite(plan)) {
     out.push(siteHeading(site));
     const disk = diskLine(site);
@@ -95,7 +101,7 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const s = plan.summary;
   const changed = s.create + s.update + s.delete + s.sync + s.publish > 0;
   const incomplete = incompleteLine(plan);
-  const head: string[] = [`### ${opts.title ?? 'pulpdist plan'}`, '', ...(incomplete ? [`> :x: **${incomplete}**`, ''] : []), `**${changed ? summaryLine(s) + heldNote(plan) : noChanges(plan)}**`, ''];
+  const head: string[] = [`### ${opts.title ?? 'pulpdist plan'}`, '', ...(plan.controller ? [cell(controllerLine(plan.controller)), ''] : []), ...(incomplete ? [`> :x: **${incomplete}**`, ''] : []), `**${changed ? summaryLine(s) + heldNote(plan) : noChanges(plan)}**`, ''];
   head.push('| site | state | server | create | update | delete | sync | moving |', '|---|---|---|---:|---:|---:|---:|---:|');
   const groups = bySite(plan);
   for (const { site, entries } of groups) {

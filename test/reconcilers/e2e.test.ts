@@ -192,7 +192,10 @@ test('a remote and a distribution deleted by hand show in the next plan, and app
   assert.is(a.code, 0, a.stdout + a.stderr);
   const back = (await leaf.listRemotes({ name: 'pulpdist.fedora' }))[0]!;
   assert.is(back.url, `${sites.get('hub')!.url}/pulp/content/trees/fedora/PULP_MANIFEST`);
-  assert.equal(back.pulp_labels, { managed_by: 'pulpdist', pulpdist_mirror: 'fedora' });
+  // The controller label is the id `apply` derived from the spec directory (not a Git checkout: its path).
+  const { pulpdist_controller: owner, ...labels } = back.pulp_labels;
+  assert.equal(labels, { managed_by: 'pulpdist', pulpdist_mirror: 'fedora' });
+  assert.match(owner ?? '', /^specs-[0-9a-f]{12}$/);
   const tool = await fetch(`${sites.get('leaf')!.url}/pulp/content/trees/tools/tool.sh`);
   assert.is(tool.status, 200, 'the restored distribution serves the existing repository');
   await tool.arrayBuffer();
