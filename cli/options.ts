@@ -1,5 +1,5 @@
 /** Option parsers shared by the commands: each throws a UsageError that names the option. */
-import { checkControllerId, defaultControllerId } from '../core/controller-id.js';
+import { checkControllerId, CONTROLLER_ID_PATTERN, defaultControllerId } from '../core/controller-id.js';
 import { ConfigError, UsageError } from '../core/errors.js';
 import { registerSecret } from '../core/redact.js';
 import { parseDuration } from '../core/units.js';
@@ -75,14 +75,24 @@ export function untilSignalled(onStop: (signal: NodeJS.Signals) => Promise<unkno
   });
 }
 
+/** `PULPDIST_CONTROLLER_ID`, checked, when set: what `--controller-id` says, for every command of a machine or job. */
+export function envControllerId(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const v = env.PULPDIST_CONTROLLER_ID;
+  if (v === undefined || v === '') return undefined;
+  if (!CONTROLLER_ID_PATTERN.test(v)) throw new UsageError(`PULPDIST_CONTROLLER_ID must be 1 to 63 letters, digits, '.', '_' or '-' (starting with a letter or digit), got "${v}"`);
+  return v;
+}
+
 /**
- * `--controller-id ID` for `plan` and `apply`, else the default derived from the checkout that
+ * `--controller-id ID` for `plan` and `apply`, else `PULPDIST_CONTROLLER_ID`, else the default derived from the checkout that
  * holds the specs (its origin, `main`, the spec path): the same one `pulpdist run` derives for
  * that repository, branch and path, so that a plan in a merge request sees what the controller owns.
  */
-export async function controllerIdOption(value: unknown, specsPath: string): Promise<string> {
+export async function controllerIdOption(value: unknown, specsPath: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   if (typeof value === 'string' && value !== '') return checkControllerId(value);
   if (value !== undefined) throw new UsageError('--controller-id needs a value');
+  const fromEnv = envControllerId(env);
+  if (fromEnv) return fromEnv;
   const { specSourceOf } = await import('../gitsource/identity.js');
   return defaultControllerId({ ...(await specSourceOf(specsPath)), branch: 'main' });
 }

@@ -58,7 +58,8 @@ options:
                         object it makes; objects of other ids are never changed or deleted.
                         Default: derived from the repository holding the specs (its origin URL),
                         branch main and the spec path, as pulpdist run derives it for --repo,
-                        --branch and --path; printed at the top of the plan
+                        --branch and --path; printed at the top of the plan.
+                        PULPDIST_CONTROLLER_ID in the environment does the same as the option
 
 Site passwords come from the environment variables the Site specs name (auth.passwordEnv).
 

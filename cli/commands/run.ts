@@ -5,7 +5,7 @@
 import { ConfigError, UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { registerSecret } from '../../core/redact.js';
-import { durationOption } from '../options.js';
+import { durationOption, envControllerId } from '../options.js';
 import { checkControllerId } from '../../core/controller-id.js';
 import type { Command } from '../command.js';
 import { VERSION } from '../../core/version.js';
@@ -74,7 +74,8 @@ options:
                            so several spec repositories can share one Pulp. Replicas of one
                            controller share it. Default: derived from --repo (an origin URL for a
                            local path), --branch and --path, as pulpdist plan derives it in a
-                           clone; logged at start (controllerId)
+                           clone; logged at start (controllerId). PULPDIST_CONTROLLER_ID in the
+                           environment does the same as the option
 
 environment:
   PULPDIST_GIT_USERNAME, PULPDIST_GIT_TOKEN (or PULPDIST_GIT_PASSWORD)  credentials for an
@@ -111,7 +112,7 @@ examples:
     const leaseMs = typeof values.lease === 'string' && values.lease !== '' ? durationOption('lease', values.lease, '30s') : null;
     if (leaseMs !== null && leaseMs < 3_000) throw new UsageError(`--lease must be at least 3s (it is renewed every third of it over Git), got ${String(values.lease)}`);
     const idValue = values['controller-id'];
-    const controllerId = typeof idValue === 'string' ? checkControllerId(idValue) : undefined;
+    const controllerId = typeof idValue === 'string' ? checkControllerId(idValue) : envControllerId();
     const log = createLogger({ format: logFormat, level });
     const { startController } = await import('../../controller/start.js');
     const once = values.once === true;

@@ -13,6 +13,11 @@ import { runCli, tempDir, type CliResult } from '../../testkit/cli.js';
 import { startSite, type RunningSite, type StartSiteOptions } from '../../testkit/site.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 
+// Every fault test drives one network with apply and run alike, from spec directories and
+// repositories at different places: one controller id for all of them (the variable every
+// pulpdist command reads), as an operator running both against one network would set.
+process.env.PULPDIST_CONTROLLER_ID = 'faults';
+
 export const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
 /** Poll `fn` until it returns something other than undefined, or fail naming `what`. */
