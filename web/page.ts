@@ -26,12 +26,14 @@ export interface PageOptions {
   view?: PageView;
   /** A mirror's recent syncs, for an expanded row (status/sync-history.ts); absent: its last sync only. */
   history?: (mirror: string) => MirrorHistory | undefined;
+  /** With several replicas (`--lease`): `active`, or `standby (the active replica is …)`. */
+  role?: string;
 }
 
 /** The whole page. */
 export function renderStatusPage(doc: StatusDocument, options: PageOptions): string {
   // While a pass runs its syncs move: the page follows the document's live refresh more closely.
-  const { now, refreshSeconds = doc.controller.lastPass?.result === 'running' ? 2 : 5, view = parseView(new URLSearchParams()), history } = options;
+  const { now, refreshSeconds = doc.controller.lastPass?.result === 'running' ? 2 : 5, view = parseView(new URLSearchParams()), history, role } = options;
   const topology = computeTopology(doc);
   const order = siteOrder(topology);
   return html`<!doctype html>
@@ -46,7 +48,7 @@ export function renderStatusPage(doc: StatusDocument, options: PageOptions): str
 </head>
 <body>
 <main id="status" data-refresh="${refreshSeconds}">
-${renderHeader(doc, now)}
+${renderHeader(doc, now, role)}
 ${renderGrid(doc, order, now, view, history)}
 <section aria-labelledby="topology-h"><h2 id="topology-h">Topology</h2>
 ${renderTopologySvg(topology)}
@@ -82,7 +84,7 @@ function titleOf(doc: StatusDocument): string {
   return `pulpdist — ${parts.join(', ')}`;
 }
 
-function renderHeader(doc: StatusDocument, now: Date): Html {
+function renderHeader(doc: StatusDocument, now: Date, role: string | undefined): Html {
   const c = doc.controller;
   const parts: Html[] = [];
   parts.push(html`<header><h1>pulpdist</h1><dl class="summary">`);
@@ -101,6 +103,7 @@ function renderHeader(doc: StatusDocument, now: Date): Html {
     parts.push(html`<div><dt>Last pass</dt><dd>none yet</dd></div>`);
   }
   parts.push(html`<div><dt>Controller</dt><dd>${c.version}, up ${age(c.startedAt, now)}</dd></div>`);
+  if (role) parts.push(html`<div><dt>Replica</dt><dd class="replica">${role}</dd></div>`);
   parts.push(html`</dl>`);
   parts.push(renderCounts(doc));
   if (c.specErrors.length) {

@@ -182,14 +182,16 @@ export async function startStatusServer(opts: StatusServerOptions): Promise<Stat
     const snap = current();
     const t = now();
     const view = parseView(new URL(req.url ?? '/', 'http://x').searchParams);
-    const key = viewQuery(view) + (view.ignored.length ? `#${view.ignored.join(';')}` : '');
+    // The replica's role is on the page: a change of role renders it anew.
+    const role = opts.role?.();
+    const key = viewQuery(view) + (view.ignored.length ? `#${view.ignored.join(';')}` : '') + (role ? `@${role}` : '');
     if (pagesOf !== snap || pages.size >= MAX_CACHED_PAGES) {
       pages = new Map();
       pagesOf = snap;
     }
     let page = pages.get(key);
     if (!page || t.getTime() - page.at > pageMaxAgeMs) {
-      const text = renderStatusPage(snap.redacted(), { now: t, view, ...(opts.recentSyncs ? { history: (m: string) => redactHistory(opts.recentSyncs?.(m)) } : {}) });
+      const text = renderStatusPage(snap.redacted(), { now: t, view, ...(role ? { role } : {}), ...(opts.recentSyncs ? { history: (m: string) => redactHistory(opts.recentSyncs?.(m)) } : {}) });
       page = { at: t.getTime(), body: { status: 200, type: 'text/html; charset=utf-8', text: new Payload(text), headers: { 'Content-Security-Policy': PAGE_CSP } } };
       pages.set(key, page);
     }

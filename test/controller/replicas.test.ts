@@ -111,6 +111,9 @@ test('one active, one standby; SIGKILL of the active → the standby takes over 
   });
   assert.match(standby, /^not ready: standby/);
   assert.match((await readyz(a)).text, /^ready: active/);
+  // The page says which replica it is, and which one is active.
+  assert.match(await (await fetch(`${b.url}/`)).text(), /<dt>Replica<\/dt><dd class="replica">standby \(the active replica is [^)]+\)<\/dd>/);
+  assert.match(await (await fetch(`${a.url}/`)).text(), '<dt>Replica</dt><dd class="replica">active</dd>');
   mirror('one');
   await until('one Synced (by a)', () => synced('one')(a));
   assert.match(await (await fetch(`${b.url}/metrics`)).text(), /^pulpdist_replica_active 0$/m);
