@@ -12,6 +12,7 @@ import {
   changeBlocked, createEventBus, passFailed, PropagationTracker, siteHealthChange, specRejected, syncFailed, syncStarted, syncSucceeded,
   type EventBus, type EventBusOptions, type EventInput, type SinkStats, type SiteHealth,
 } from '../events/index.js';
+import { syncKey } from '../reconcilers/names.js';
 import type { PassEvent } from '../reconcilers/pass-types.js';
 import type { EventSinkSpec } from '../spec/event-sink.js';
 import type { Problem } from '../spec/types.js';
@@ -41,7 +42,6 @@ interface RunningSync {
   files: number;
 }
 
-const keyOf = (mirror: string, site: string): string => `${mirror}\u0000${site}`;
 const NO_SINKS: readonly EventSinkSpec[] = [];
 
 export class ControllerEvents implements LoopEvents {
@@ -71,7 +71,7 @@ export class ControllerEvents implements LoopEvents {
   onPassEvent(e: PassEvent, specs: { eventSinks?: readonly EventSinkSpec[] } | null): void {
     this.#configure(specs?.eventSinks ?? NO_SINKS);
     if (e.type === 'action-start' || e.type === 'action-end' ? e.action !== 'sync' : false) return;
-    const k = keyOf(e.mirror, e.site);
+    const k = syncKey(e.mirror, e.site);
     const now = this.o.now().getTime();
     if (e.type === 'action-start') {
       this.#syncs.set(k, { startedAt: now, ...(e.treeDigest ? { treeDigest: e.treeDigest } : {}), bytes: 0, files: 0 });
@@ -134,7 +134,7 @@ export class ControllerEvents implements LoopEvents {
     for (const m of doc.mirrors) {
       for (const cell of m.sites) {
         if (cell.state !== 'Blocked') continue;
-        const k = keyOf(m.name, cell.site);
+        const k = syncKey(m.name, cell.site);
         blocked.add(k);
         if (!this.#blocked.has(k)) this.#emit(changeBlocked({ site: cell.site, mirror: m.name, rule: 'safety', reason: cell.message, ...(c.observedCommit ? { commit: c.observedCommit } : {}) }));
       }

@@ -32,3 +32,8 @@ export function redact(text: string): string {
   for (const s of secrets) out = out.split(s).join('***');
   return out;
 }
+
+/** A `JSON.stringify` replacer that redacts every string: for documents served or written whole. */
+export function redactStrings(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? redact(value) : value;
+}

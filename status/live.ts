@@ -7,6 +7,7 @@
  */
 import type { MirrorSiteStatus, MirrorStatus, StatusDocument, SyncProgress } from '../core/status.js';
 import type { PassEvent, SyncFigures } from '../reconcilers/pass-types.js';
+import { syncKey } from '../reconcilers/names.js';
 import { progressLine } from './format.js';
 
 /** The rate is taken over the samples of this window (a sync's speed changes as it goes). */
@@ -23,7 +24,6 @@ interface Running {
   ended?: { result: 'succeeded' | 'failed' | 'skipped'; message?: string };
 }
 
-const keyOf = (mirror: string, site: string): string => `${mirror}\u0000${site}`;
 
 export class LiveProgress {
   readonly #running = new Map<string, Running>();
@@ -43,13 +43,13 @@ export class LiveProgress {
     if (e.type === 'action-start') {
       if (e.action !== 'sync') return false;
       const total = e.estimate ?? null;
-      this.#running.set(keyOf(e.mirror, e.site), {
+      this.#running.set(syncKey(e.mirror, e.site), {
         startedAt: now, task: null, updatedAt: now, samples: [{ at: now, bytes: 0 }],
         figures: { doneFiles: 0, totalFiles: total?.files ?? null, doneBytes: 0, totalBytes: total?.bytes ?? null },
       });
       return true;
     }
-    const r = this.#running.get(keyOf(e.mirror, e.site));
+    const r = this.#running.get(syncKey(e.mirror, e.site));
     if (!r || r.ended) return false;
     if (e.type === 'action-end') {
       if (e.action !== 'sync') return false;
@@ -76,7 +76,7 @@ export class LiveProgress {
     const mirrors: MirrorStatus[] = doc.mirrors.map((m) => {
       let changed = false;
       const sites = m.sites.map((c): MirrorSiteStatus => {
-        const r = this.#running.get(keyOf(m.name, c.site));
+        const r = this.#running.get(syncKey(m.name, c.site));
         if (!r || r.ended?.result === 'skipped') return c;
         changed = true;
         if (r.ended?.result === 'failed') return { ...c, state: 'Failed', message: `sync failed: ${r.ended.message ?? 'no reason given'}` };

@@ -6,7 +6,7 @@
  * mirror share a single read.
  */
 import { messageOf } from '../core/errors.js';
-import { redact } from '../core/redact.js';
+import { redact, redactStrings } from '../core/redact.js';
 import type { HistoryDocument } from '../reconcilers/history.js';
 import { Payload, type Body } from './http.js';
 
@@ -33,7 +33,7 @@ export function historyRoute(source: HistorySource, opts: HistoryRouteOptions = 
       const doc = await source(name, AbortSignal.timeout(timeoutMs));
       if (doc === null) return { status: 404, type: JSON_TYPE, text: JSON.stringify({ error: 'not found', message: `no mirror named ${JSON.stringify(redact(name))}; GET /api/v1/mirrors lists them` }) };
       // Redact string by string, as the status document is.
-      return { status: 200, type: JSON_TYPE, text: new Payload(JSON.stringify(doc, (_k, v: unknown) => (typeof v === 'string' ? redact(v) : v))) };
+      return { status: 200, type: JSON_TYPE, text: new Payload(JSON.stringify(doc, redactStrings)) };
     } catch (err) {
       return { status: 503, type: JSON_TYPE, text: JSON.stringify({ error: 'history unavailable', message: redact(messageOf(err)) }) };
     }

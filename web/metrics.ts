@@ -299,18 +299,26 @@ export async function metricsText(registry: Registry): Promise<string> {
 }
 
 /**
- * The event sinks' counters. They count in the sinks; a scrape reads them (whichever of these
- * series it collects first), and the counters here move by the difference since the last read
- * (a sink replaced by a new commit starts again from 0).
+ * A counter that follows a count kept elsewhere: each read moves it by the growth since the last
+ * read; a count that starts again from 0 (a sink replaced by a new commit) is followed from there.
  */
-function registerEventSinkMetrics(read: () => readonly EventSinkCounters[], mk: { registers: Registry[] }): void {
+function counterFollower(): (c: Counter<string>, name: string, labels: Record<string, string>, value: number) => void {
   const seen = new Map<string, number>();
-  const advance = (c: Counter<string>, name: string, labels: Record<string, string>, value: number): void => {
+  return (c, name, labels, value) => {
     const k = `${name}\u0000${JSON.stringify(labels)}`;
     const before = seen.get(k) ?? 0;
     if (value > before) c.inc(labels, value - before);
     seen.set(k, value);
   };
+}
+
+/**
+ * The event sinks' counters. They count in the sinks; a scrape reads them (whichever of these
+ * series it collects first), and the counters here move by the difference since the last read
+ * (a sink replaced by a new commit starts again from 0).
+ */
+function registerEventSinkMetrics(read: () => readonly EventSinkCounters[], mk: { registers: Registry[] }): void {
+  const advance = counterFollower();
   const refresh = (): void => {
     queued.reset();
     up.reset();
@@ -334,13 +342,11 @@ function registerEventSinkMetrics(read: () => readonly EventSinkCounters[], mk: 
 
 /** The replica's role (1 active, 0 standby) and its role changes, read at each scrape. */
 function registerReplicaMetrics(read: () => { active: boolean; transitions: number }, mk: { registers: Registry[] }): void {
-  let counted = 0;
+  const advance = counterFollower();
   new Counter({
     name: 'pulpdist_lease_transitions_total', help: 'Times this replica took or lost the lease.', ...mk,
     collect() {
-      const { transitions: n } = read();
-      if (n > counted) this.inc(n - counted);
-      counted = n;
+      advance(this, 'transitions', {}, read().transitions);
     },
   });
   new Gauge({

@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { PulpdistError, UsageError, messageOf } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { redact } from '../core/redact.js';
+import { redact, redactStrings } from '../core/redact.js';
 import type { StatusDocument } from '../core/status.js';
 import { metricsText, type Metrics } from './metrics.js';
 import { RouteTable } from '../core/routes.js';
@@ -91,7 +91,7 @@ class Snapshot {
 
   constructor(readonly doc: StatusDocument) {
     // Redact string by string: redacting the serialized text could cut across JSON syntax.
-    const text = JSON.stringify(doc, (_k, v: unknown) => (typeof v === 'string' ? redact(v) : v));
+    const text = JSON.stringify(doc, redactStrings);
     this.json = new Payload(text);
     this.safe = JSON.parse(text) as StatusDocument;
   }
@@ -119,7 +119,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** The history as served: every string redacted, as the document is. */
 function redactHistory(h: MirrorHistory | undefined): MirrorHistory | undefined {
-  return h && (JSON.parse(JSON.stringify(h, (_k, v: unknown) => (typeof v === 'string' ? redact(v) : v))) as MirrorHistory);
+  return h && (JSON.parse(JSON.stringify(h, redactStrings)) as MirrorHistory);
 }
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 /** Distinct page views kept rendered for one document. */
