@@ -65,9 +65,14 @@ export function shareDone(p: SyncProgress): number | null {
 
 /** `syncing: 3/10 files, 1.2 MiB of 4.0 MiB, 800 KiB/s, 4s to go`: the message and the terminal line. */
 export function progressLine(p: SyncProgress): string {
+  return `syncing: ${progressFigures(p)}`;
+}
+
+/** `3/10 files, 1.2 MiB of 4.0 MiB, 800 KiB/s, 4s to go`: the figures alone (the page's bar). */
+export function progressFigures(p: SyncProgress): string {
   const parts = [`${p.files.done}${p.files.total === null ? '' : `/${p.files.total}`} files`];
   parts.push(p.bytes.total === null ? formatBytes(p.bytes.done) : `${formatBytes(p.bytes.done)} of ${formatBytes(p.bytes.total)}`);
   if (p.bytesPerSecond !== null) parts.push(`${formatBytes(p.bytesPerSecond)}/s`);
   if (p.etaSeconds !== null) parts.push(`${formatDuration(p.etaSeconds * 1000)} to go`);
-  return `syncing: ${parts.join(', ')}`;
+  return parts.join(', ');
 }

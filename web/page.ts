@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { html, joinHtml, trusted, type Html } from '../core/html.js';
 import { STATE_ORDER, type MirrorSiteStatus, type MirrorStatus, type StatusDocument, type SyncProgress } from '../core/status.js';
 import { formatBytes, formatDuration } from '../core/units.js';
-import { STATE_COLOURS, formatAge, progressLine, shareDone, shortCommit, shortDigest, spanMs } from '../status/format.js';
+import { STATE_COLOURS, formatAge, progressFigures, shareDone, shortCommit, shortDigest, spanMs } from '../status/format.js';
 import { cleanupText, diskText, healthWord } from '../status/site-disk.js';
 import { DEFAULT_ROWS, isFiltered, parseView, selectRows, toggleOpen, viewQuery, type PageView } from './page-view.js';
 import type { MirrorHistory } from '../status/sync-history.js';
@@ -226,7 +226,7 @@ function renderCell(mirror: string, s: MirrorSiteStatus, wanted: string | null, 
 function renderProgress(p: SyncProgress): Html {
   const share = shareDone(p);
   const pct = share === null ? null : Math.floor(share * 100);
-  const line = progressLine(p).replace(/^syncing: /, '');
+  const line = progressFigures(p);
   return joinHtml([
     share === null
       ? html`<progress class="sync" aria-label="sync progress, total unknown"></progress>`
