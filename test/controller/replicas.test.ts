@@ -16,7 +16,8 @@ import { startControllerProcess, type ControllerProcess } from '../../testkit/co
 import { commitAndPush, makeRepo, runGit, startGitServer, writeFiles, type RunningGitServer } from '../../testkit/git-server.js';
 import { startSite, type RunningSite } from '../../testkit/site.js';
 
-const LEASE_S = 4;
+// Long enough that a renewal (a Git fetch and push) finishes in time on a loaded CI machine.
+const LEASE_S = 8;
 let cleanup: () => Promise<void> = async () => {};
 let git: RunningGitServer | undefined;
 const sites: RunningSite[] = [];
@@ -90,7 +91,9 @@ function mirror(name: string): string {
 }
 
 const synced = (name: string) => async (r: ControllerProcess): Promise<true | undefined> => {
-  const d = (await (await fetch(`${r.url}/api/v1/status`)).json()) as StatusDocument;
+  // A replica that does not answer is not Synced yet; `until` shows its log if it never does.
+  const d = (await fetch(`${r.url}/api/v1/status`).then((a) => a.json()).catch(() => undefined)) as StatusDocument | undefined;
+  if (!d) return undefined;
   const m = d.mirrors.find((x) => x.name === name);
   return m && m.sites.length === 2 && m.sites.every((c) => c.state === 'Synced') ? true : undefined;
 };
