@@ -7,6 +7,7 @@
 import { positionOf } from './node-position.js';
 import type { PathSegment } from './node-position.js';
 import { problemAt, quote } from './problem.js';
+import { checkRollouts } from './rollout.js';
 import type { SourceDocument } from './source-file.js';
 import type { Problem, SourcePosition } from './types.js';
 
@@ -113,6 +114,7 @@ export function checkCrossRules(sitesIn: SiteFacts[], mirrorsIn: MirrorFacts[], 
   }
   checkBasePaths(mirrors.filter((m) => !duplicates.has(m.source)), out);
   checkBypass(mirrors.filter((m) => !duplicates.has(m.source)), siteByName, out);
+  checkRollouts(mirrors.filter((m) => !duplicates.has(m.source)), siteByName, out);
   return { duplicates };
 }
 

@@ -3,6 +3,7 @@
  * downstream reads raw YAML or repeats a default. Only called on documents the schema accepted.
  */
 import { parseBandwidth, parseDuration } from '../core/units.js';
+import { normalizeRollout, type RawRollout } from './rollout.js';
 import type { MirrorSchedule, MirrorSource, MirrorSpec, SiteAuth, SiteSpec, SourcePosition, SymlinkPolicy } from './types.js';
 
 /** Defaults of the spec format (docs/specs.md lists them for users). */
@@ -45,6 +46,7 @@ interface RawMirror {
     schedule?: { interval?: string; cron?: string; syncOnChange?: boolean };
     retainVersions?: number;
     suspend?: boolean;
+    rollout?: RawRollout;
   };
 }
 
@@ -117,5 +119,6 @@ export function normalizeMirror(data: unknown, position: SourcePosition): Mirror
     if ('cron' in schedule && s.schedule.syncOnChange === true) schedule.syncOnChange = true;
     mirror.schedule = schedule;
   }
+  if (s.rollout) mirror.rollout = normalizeRollout(s.rollout);
   return mirror;
 }

@@ -58,6 +58,12 @@ const PATTERN_HINTS: Record<string, string> = {
   amqpUrl: 'must be amqp://host:port or amqps://host:port: no user info, path or query',
   timeout: 'must be a duration such as 10s, 1m or 500ms',
   labelValue: 'label values may hold letters, digits, "-", "_" and "." and must start and end with a letter or digit',
+  'rollout.sites': 'must be a site name (a DNS label) or "*" (the rest)',
+  'rollout.soak': 'must be a duration such as 30s, 15m, 6h, 1d or 1h30m',
+  'rollout.approved': 'must be a tree digest or its first 12 or more hex digits (lowercase)',
+  'rollout.matchLabels': 'label values may hold letters, digits, "-", "_" and "." and must start and end with a letter or digit',
+  'rollout.path': 'must be a path relative to the mirror\'s base path such as repodata/repomd.xml: no leading "/", no "." or ".." segments, spaces, "?" or "#"',
+  'rollout.sha256': 'must be a sha256: 64 lowercase hex digits',
 };
 
 /** Keys whose values are never quoted in a message, even when they only name where a secret is. */
@@ -92,6 +98,9 @@ const TYPE_WORDS: Record<string, string> = {
 
 function patternHint(err: ErrorObject, path: PathSegment[]): string {
   const def = /#\/definitions\/(\w+)\//.exec(err.schemaPath)?.[1];
+  // Under spec.rollout, field names other parts use too (a probe's `path` is not a source path).
+  const named = path[1] === 'rollout' ? [...path].reverse().flatMap((seg) => PATTERN_HINTS[`rollout.${String(seg)}`] ?? [])[0] : undefined;
+  if (named) return named;
   if (def && def !== 'metadata' && PATTERN_HINTS[def]) return PATTERN_HINTS[def];
   if (path[0] === 'metadata' && path[1] === 'labels') return PATTERN_HINTS.labelValue;
   const field = String(path[path.length - 1]);

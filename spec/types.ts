@@ -95,7 +95,37 @@ export interface MirrorSpec {
   retainVersions: number;
   /** @default false */
   suspend: boolean;
+  /** spec.rollout: progressive delivery of each new tree (docs/rollouts.md); absent = every site at once. */
+  rollout?: RolloutSpec;
   position: SourcePosition;
+}
+
+/** An HTTP probe of a rollout stage: `path` under the mirror's base path must answer 200 (with `sha256`). */
+export interface RolloutProbe {
+  path: string;
+  sha256?: string;
+}
+
+/** One stage of spec.rollout, as written: which sites, then what must hold before the next stage. */
+export interface RolloutStageSpec {
+  /** @default `stage-N` (1-based) */
+  name: string;
+  /** Site names; `*` (last stage only) = every site of the mirror in no other stage. */
+  sites: string[];
+  /** Every site of the mirror whose labels hold all of these; absent = none by label. */
+  matchLabels?: Record<string, string>;
+  /** @default 0 */
+  soakMs: number;
+  verify: RolloutProbe[];
+  /** True: the stage begins only once `approved` is a prefix of the tree's digest. */
+  approval: boolean;
+  approved?: string;
+}
+
+export interface RolloutSpec {
+  stages: RolloutStageSpec[];
+  /** @default false */
+  rollbackOnFailure: boolean;
 }
 
 /** A complete, valid set of specs (one Git commit's worth). */
