@@ -72,6 +72,43 @@ export interface MirrorStatus {
   /** Digest of the tree the origin should publish (the source's). */
   treeDigest: string | null;
   sites: MirrorSiteStatus[];
+  /** Where its progressive rollout stands (spec.rollout); absent without one. Restored at start. */
+  rollout?: MirrorRollout;
+}
+
+/**
+ * Where a mirror's rollout stands (reconcilers/rollout.ts). Done: every stage serves the tree.
+ * WaitingApproval: the stage `stage` waits for its `approved` field in Git, its sites untouched.
+ * Blocked: a probe failed; it stays halted until a newer tree, or a change to the stage's probes.
+ */
+export type RolloutState = 'Progressing' | 'Soaking' | 'WaitingApproval' | 'Blocked' | 'Done';
+
+/** A mirror's rollout: shown in status and kept there, so that a restarted controller goes on from it. */
+export interface MirrorRollout {
+  /** The tree being rolled out: what the origin publishes. */
+  digest: string;
+  /** The tree the sites served before (the one a rollback returns to); null when none. */
+  previous: string | null;
+  /** 0-based index of the current stage; equals `stages` once Done. */
+  stage: number;
+  stages: number;
+  /** The current stage's name; null once Done. */
+  stageName: string | null;
+  state: RolloutState;
+  /** What it waits for, or why it is blocked; empty once Done. */
+  reason: string;
+  /** When the current stage's soak ends, while it soaks; else null. */
+  soakEndsAt: string | null;
+  /** When the rollout of `digest` began. */
+  since: string;
+  /** When the current stage began; null while it waits for approval, and once Done. */
+  stageSince: string | null;
+  /** Per site of a begun stage: when it was first seen serving `digest`. */
+  published: Record<string, string>;
+  /** Per site in a stage: the tree it served when the rollout began (what a rollback returns it to). */
+  before: Record<string, string | null>;
+  /** Set while Blocked: the failed stage's probes as they were (a change to them in Git tries again). */
+  haltedProbes?: string;
 }
 
 /** status/ `storage`: bytes of the filesystem Pulp keeps artifacts on. */

@@ -8,6 +8,7 @@
 import YAML from 'yaml';
 import { STATE_ORDER, type LastSync, type MirrorSiteStatus, type MirrorState, type MirrorStatus, type SiteStatus } from '../core/status.js';
 import type { GitSource } from '../gitsource/types.js';
+import { rolloutRecordOf } from '../reconcilers/rollout-record.js';
 import { readTextFiles } from '../gitsource/tree.js';
 import { STATUS_DIR } from './files.js';
 
@@ -87,7 +88,8 @@ function mirrorOf(v: unknown): MirrorStatus | null {
       ...(c.propagationSeconds !== undefined ? { propagationSeconds: typeof c.propagationSeconds === 'number' && c.propagationSeconds >= 0 ? c.propagationSeconds : null } : {}),
     });
   }
-  return { name: v.name, origin: v.origin, treeDigest: str(v.treeDigest), sites };
+  const rollout = rolloutRecordOf(v.rollout);
+  return { name: v.name, origin: v.origin, treeDigest: str(v.treeDigest), sites, ...(rollout ? { rollout } : {}) };
 }
 
 function lastSyncOf(v: unknown): LastSync | null {
