@@ -1,0 +1,124 @@
+/**
+ * The HTTP probes of a rollout stage (spec.rollout.stages[].verify, docs/rollouts.md): a GET of a
+ * path under a mirror's base path on a site's content app, which must answer 200, and whose body
+ * must have the given sha256 when one is given. What users see through their own clients is what
+ * is checked, so a probe goes where they go: `{contentOrigin}/pulp/content/{basePath}/{path}`.
+ *
+ * Bounded on every side, since one pass may probe many sites: a timeout over the whole exchange,
+ * no redirect followed (a content app that redirects, e.g. to object storage, is reported as such
+ * rather than probing a host the spec never named), the body read at most `maxBytes` and hashed as
+ * it streams (never held), no credentials (the content app is public), no retry (the next pass
+ * probes again). A probe never throws for the site's failures: its result says what went wrong.
+ */
+import { createHash } from 'node:crypto';
+import got from 'got';
+import PQueue from 'p-queue';
+import { messageOf } from '../core/errors.js';
+import { gotOptions, outboundPolicy } from '../core/outbound.js';
+import { redact } from '../core/redact.js';
+import type { SiteSpec } from '../spec/types.js';
+
+export const PROBE_DEFAULTS = {
+  /** @default 10000 */
+  timeoutMs: 10_000,
+  /** Bytes of a body read at most; a longer body fails the probe. @default 64 MiB */
+  maxBytes: 64 * 1024 * 1024,
+  /** Probes in flight at once. @default 4 */
+  concurrency: 4,
+} as const;
+
+export interface ProbeOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  maxBytes?: number;
+}
+
+/** One probe: `path` under `basePath` at `site`. */
+export interface ContentProbe {
+  site: string;
+  path: string;
+  sha256?: string;
+}
+
+/** What a probe found: `detail` is one line for a status reason ("answered 404"). */
+export interface ContentProbeResult {
+  ok: boolean;
+  /** The HTTP status, or null when none came. */
+  status: number | null;
+  detail: string;
+}
+
+/** `{contentOrigin}/pulp/content/{basePath}/{path}`, each segment percent-encoded. */
+export function probeUrl(site: Pick<SiteSpec, 'pulp'>, basePath: string, path: string): URL {
+  const origin = (site.pulp.contentOrigin || site.pulp.url).replace(/\/+$/, '');
+  const segments = [...basePath.split('/'), ...path.split('/')].filter(Boolean).map(encodeURIComponent);
+  return new URL(`${origin}/pulp/content/${segments.join('/')}`);
+}
+
+/** Probe `path` under `basePath` on `site`'s content app. Throws only when `signal` aborts. */
+export async function probeContent(site: Pick<SiteSpec, 'pulp'>, basePath: string, probe: Omit<ContentProbe, 'site'>, opts: ProbeOptions = {}): Promise<ContentProbeResult> {
+  const { timeoutMs = PROBE_DEFAULTS.timeoutMs, maxBytes = PROBE_DEFAULTS.maxBytes, signal } = opts;
+  signal?.throwIfAborted();
+  const url = probeUrl(site, basePath, probe.path);
+  const policy = outboundPolicy({ verifyTls: site.pulp.tlsValidation !== false, timeoutMs, maxRedirects: 0 });
+  const hash = createHash('sha256');
+  let status: number | null = null;
+  let bytes = 0;
+  try {
+    const stream = got.stream(url, {
+      ...gotOptions(policy),
+      // The bytes as the site sends them: the sha256 in the spec is the file's.
+      decompress: false,
+      throwHttpErrors: false,
+      retry: { limit: 0 },
+      headers: { accept: '*/*' },
+      ...(signal ? { signal } : {}),
+    });
+    stream.once('response', (res: { statusCode: number }) => {
+      status = res.statusCode;
+      // Only a 200's body is worth reading.
+      if (status !== 200) stream.destroy();
+    });
+    for await (const chunk of stream) {
+      bytes += (chunk as Buffer).length;
+      if (bytes > maxBytes) {
+        stream.destroy();
+        return { ok: false, status, detail: `answered 200 with a body over ${maxBytes} bytes (the probe reads at most that)` };
+      }
+      hash.update(chunk as Buffer);
+    }
+  } catch (err) {
+    signal?.throwIfAborted();
+    // A body cut short after a non-200 status is our own doing: the status is the answer.
+    if (status === null || status === 200) return { ok: false, status, detail: `no answer: ${redact(messageOf(err))}` };
+  }
+  if (status !== 200) {
+    const redirect = status !== null && status >= 300 && status < 400 ? ' (a redirect: probes do not follow redirects)' : '';
+    return { ok: false, status, detail: `answered ${String(status)}${redirect}` };
+  }
+  const sha256 = hash.digest('hex');
+  if (probe.sha256 !== undefined && sha256 !== probe.sha256) {
+    return { ok: false, status, detail: `sha256 ${sha256.slice(0, 12)}… instead of ${probe.sha256.slice(0, 12)}…` };
+  }
+  return { ok: true, status, detail: `answered 200 (${bytes} bytes${probe.sha256 !== undefined ? ', sha256 as expected' : ''})` };
+}
+
+/**
+ * Run `probes` of one mirror (base path `basePath`), at most `concurrency` at once; a probe of a
+ * site not in `sites` fails with that said. Results in the order of `probes`.
+ */
+export async function probeAll<P extends ContentProbe>(
+  probes: readonly P[],
+  sites: ReadonlyMap<string, Pick<SiteSpec, 'pulp'>>,
+  basePath: string,
+  opts: ProbeOptions & { concurrency?: number } = {},
+): Promise<(P & { ok: boolean; detail: string })[]> {
+  const queue = new PQueue({ concurrency: opts.concurrency ?? PROBE_DEFAULTS.concurrency });
+  return Promise.all(
+    probes.map(async (p) => {
+      const site = sites.get(p.site);
+      const r = site ? await queue.add(() => probeContent(site, basePath, p, opts), opts.signal ? { signal: opts.signal } : {}) : { ok: false, detail: `no site ${p.site} in the specs` };
+      return { ...p, ok: r.ok, detail: r.detail };
+    }),
+  );
+}
