@@ -111,9 +111,9 @@ export async function probeAll<P extends ContentProbe>(
   probes: readonly P[],
   sites: ReadonlyMap<string, Pick<SiteSpec, 'pulp'>>,
   basePath: string,
-  opts: ProbeOptions & { concurrency?: number } = {},
+  opts: ProbeOptions & { concurrency?: number; queue?: PQueue } = {},
 ): Promise<(P & { ok: boolean; detail: string })[]> {
-  const queue = new PQueue({ concurrency: opts.concurrency ?? PROBE_DEFAULTS.concurrency });
+  const queue = opts.queue ?? new PQueue({ concurrency: opts.concurrency ?? PROBE_DEFAULTS.concurrency });
   return Promise.all(
     probes.map(async (p) => {
       const site = sites.get(p.site);
@@ -121,4 +121,15 @@ export async function probeAll<P extends ContentProbe>(
       return { ...p, ok: r.ok, detail: r.detail };
     }),
   );
+}
+
+/**
+ * The probe runner a pass is given (reconcilers/rollout-pass.ts `ProbeRunner`): every mirror's
+ * probes share one queue, so that a pass with many rollouts verifying keeps `concurrency` in flight.
+ */
+export function contentProber(sites: readonly SiteSpec[], opts: Omit<ProbeOptions, 'signal'> & { concurrency?: number } = {}) {
+  const byName = new Map(sites.map((s) => [s.name, s] as const));
+  const queue = new PQueue({ concurrency: opts.concurrency ?? PROBE_DEFAULTS.concurrency });
+  return <P extends ContentProbe>(mirror: { basePath: string }, probes: readonly P[], o: { signal: AbortSignal }) =>
+    probeAll(probes, byName, mirror.basePath, { ...opts, signal: o.signal, queue });
 }

@@ -6,11 +6,12 @@
  * Probes are HTTP against content apps, which reconcilers/ never does itself: the composition
  * root passes `probe` (pulp/content-probe.ts probeAll); without one a stage with probes waits.
  */
-import type { LastSync, MirrorRollout } from '../core/status.js';
+import type { LastSync, MirrorRollout, MirrorStatus } from '../core/status.js';
 import type { SpecSet } from '../spec/types.js';
 import { objectName, syncKey } from './names.js';
 import type { ObservedState } from './plan-types.js';
-import { evaluateRollout, type ProbeRequest, type ProbeResult, type RolloutInput, type RolloutOverride, type RolloutSiteView } from './rollout.js';
+import { rolloutLines } from './rollout-view.js';
+import { evaluateRollout, rolloutStages, type ProbeRequest, type ProbeResult, type RolloutInput, type RolloutOverride, type RolloutSiteView } from './rollout.js';
 
 /** Runs one mirror's probes; results in any order, one per request. Never throws for a site's failure. */
 export type ProbeRunner = (mirror: { name: string; basePath: string }, probes: readonly ProbeRequest[], opts: { signal: AbortSignal }) => Promise<ProbeResult[]>;
@@ -32,12 +33,26 @@ export interface RolloutPassResult {
   rollouts: Map<string, MirrorRollout>;
 }
 
+/**
+ * The tree being rolled out: the source's, when it was read. Not what the origin serves: the origin
+ * syncs the source in the same apply as its downstream sites, so a rollout that began only once
+ * the origin served the tree would find the later stages already synced. Else the origin's.
+ */
+function latestOf(observed: ObservedState, mirror: string, origin: string | null): string | null {
+  const source = observed.sources.get(mirror);
+  return source && 'digest' in source ? source.digest : origin;
+}
+
 /** Evaluate every mirror's rollout for this pass. */
 export async function passRollouts(specs: SpecSet, observed: ObservedState, opts: RolloutPassOptions): Promise<RolloutPassResult> {
   const labels = new Map(specs.sites.map((s) => [s.name, s.labels] as const));
   const inputs: RolloutInput[] = [];
   const basePaths = new Map<string, string>();
+  const kept = new Map<string, MirrorRollout>();
   for (const m of specs.mirrors) {
+    const record = opts.records.get(m.name);
+    // A suspended mirror's rollout waits where it stands.
+    if (m.rollout && m.suspend && record) kept.set(m.name, record);
     if (!m.rollout || m.suspend) continue;
     const dist = objectName(m.name);
     const sites = new Map<string, RolloutSiteView>();
@@ -52,7 +67,7 @@ export async function passRollouts(specs: SpecSet, observed: ObservedState, opts
     inputs.push({
       mirror: { name: m.name, origin: m.origin, sites: m.sites, rollout: m.rollout },
       labelsOf: (s) => labels.get(s),
-      latest: sites.get(m.origin)?.serves ?? null,
+      latest: latestOf(observed, m.name, sites.get(m.origin)?.serves ?? null),
       sites,
       record: opts.records.get(m.name) ?? null,
       now: opts.now.toISOString(),
@@ -67,11 +82,57 @@ export async function passRollouts(specs: SpecSet, observed: ObservedState, opts
     return evaluateRollout({ ...input, probes });
   }));
   const overrides = new Map<string, RolloutOverride>();
-  const rollouts = new Map<string, MirrorRollout>();
+  const rollouts = new Map<string, MirrorRollout>(kept);
   results.forEach((out, i) => {
     const name = inputs[i]?.mirror.name ?? '';
     if (out.status) rollouts.set(name, out.status);
     for (const [site, o] of out.overrides) overrides.set(syncKey(name, site), o);
   });
   return { overrides, rollouts };
+}
+
+/**
+ * The mirrors' statuses with their rollouts: each carries its record, and at a halted rollout the
+ * halted stage's sites are Blocked with the reason (the page, the JSON, the status commits and the
+ * `change.blocked` event all read it there). Mirrors without spec.rollout are left as they are.
+ */
+export function withRollouts(specs: SpecSet, mirrors: readonly MirrorStatus[], rollouts: ReadonlyMap<string, MirrorRollout>): MirrorStatus[] {
+  const labels = new Map(specs.sites.map((s) => [s.name, s.labels] as const));
+  const byName = new Map(specs.mirrors.map((m) => [m.name, m] as const));
+  return mirrors.map((status) => {
+    const spec = byName.get(status.name);
+    const r = rollouts.get(status.name);
+    if (!spec?.rollout || !r) return status;
+    let sites = status.sites;
+    if (r.state === 'Blocked') {
+      const halted = new Set(rolloutStages({ mirror: { ...spec, rollout: spec.rollout }, labelsOf: (s) => labels.get(s) })[r.stage]?.sites ?? []);
+      sites = sites.map((c) => (halted.has(c.site) ? { ...c, state: 'Blocked' as const, message: r.reason } : c));
+    }
+    return { ...status, sites, rollout: r };
+  });
+}
+
+/** The earliest soak end among `rollouts`, for the controller to wake then; null when none soaks. */
+export function nextSoakEnd(rollouts: ReadonlyMap<string, MirrorRollout>): Date | null {
+  let best: number | null = null;
+  for (const r of rollouts.values()) {
+    const t = r.state === 'Soaking' && r.soakEndsAt ? Date.parse(r.soakEndsAt) : NaN;
+    if (Number.isFinite(t) && (best === null || t < best)) best = t;
+  }
+  return best === null ? null : new Date(best);
+}
+
+/** Each rollout's position for `plan`: a line per stage (rollout-view.ts), mirrors by name. */
+export function rolloutPlanLines(specs: SpecSet, observed: ObservedState, rollouts: ReadonlyMap<string, MirrorRollout>, now: Date): { mirror: string; lines: string[] }[] {
+  const labels = new Map(specs.sites.map((s) => [s.name, s.labels] as const));
+  const out: { mirror: string; lines: string[] }[] = [];
+  for (const m of [...specs.mirrors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const r = rollouts.get(m.name);
+    if (!m.rollout || !r) continue;
+    const stages = rolloutStages({ mirror: { ...m, rollout: m.rollout }, labelsOf: (s) => labels.get(s) });
+    const dist = objectName(m.name);
+    const serves = (site: string) => observed.sites.get(site)?.published.get(dist)?.digest ?? null;
+    out.push({ mirror: m.name, lines: rolloutLines(r, stages, serves, now.toISOString()) });
+  }
+  return out;
 }

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import type { MirrorRollout } from '../../core/status.js';
 import type { ObservedSite, ObservedState, TreeSummary } from '../../reconcilers/plan-types.js';
 import type { ProbeRequest } from '../../reconcilers/rollout.js';
-import { passRollouts } from '../../reconcilers/rollout-pass.js';
+import { nextSoakEnd, passRollouts, withRollouts } from '../../reconcilers/rollout-pass.js';
 import { rolloutLines, rolloutSummary } from '../../reconcilers/rollout-view.js';
 import type { SpecSet } from '../../spec/types.js';
 import { emptySite, mirror, site, tree } from './fixtures.js';
@@ -90,6 +90,40 @@ test('an unreachable canary has not published the tree: the rollout waits for it
   const rec = (await passRollouts(SPECS, observed(NEW, OLD, OLD), { records: new Map(), now: T0, signal: new AbortController().signal })).rollouts;
   const r = await passRollouts(SPECS, observed(NEW, OLD, NEW, { leafReachable: false }), { records: rec, now: T0, signal: new AbortController().signal });
   assert.match(r.rollouts.get('tools')?.reason ?? '', 'waiting for leaf to publish');
+});
+
+test('the tree rolled out is the source\'s, before the origin has synced it: the later stages are held in the same pass', async () => {
+  const obs = { ...observed(OLD, OLD, OLD), sources: new Map([['tools', NEW], ['plain', NEW]]) };
+  const r = await passRollouts(SPECS, obs, { records: new Map(), now: T0, signal: new AbortController().signal });
+  assert.equal([r.rollouts.get('tools')?.digest, r.rollouts.get('tools')?.previous], [NEW.digest, OLD.digest]);
+  assert.equal([...r.overrides.keys()], ['tools@hub']);
+});
+
+test('a suspended mirror\'s rollout is kept where it stands; a mirror whose rollout left the spec loses it', async () => {
+  const rec = (await passRollouts(SPECS, observed(NEW, OLD, OLD), { records: new Map(), now: T0, signal: new AbortController().signal })).rollouts;
+  const tools = SPECS.mirrors[0];
+  assert.ok(tools);
+  const suspended: SpecSet = { ...SPECS, mirrors: [{ ...tools, suspend: true }] };
+  const r = await passRollouts(suspended, observed(NEW, OLD, NEW), { records: rec, now: T0, signal: new AbortController().signal });
+  assert.equal([r.rollouts.get('tools'), r.overrides.size], [rec.get('tools'), 0]);
+  const { rollout: _gone, ...plain } = tools;
+  const without = await passRollouts({ ...SPECS, mirrors: [plain] }, observed(NEW, OLD, NEW), { records: rec, now: T0, signal: new AbortController().signal });
+  assert.equal(without.rollouts.size, 0);
+});
+
+test('statuses: the halted stage\'s sites are Blocked with the reason; nextSoakEnd is the earliest soak end', async () => {
+  const rec = (await passRollouts(SPECS, observed(NEW, OLD, OLD), { records: new Map(), now: T0, signal: new AbortController().signal })).rollouts;
+  const halted = (await passRollouts(SPECS, observed(NEW, OLD, NEW), {
+    records: rec, now: T0, signal: new AbortController().signal, probe: async (_m, probes) => probes.map((p) => ({ ...p, ok: false, detail: 'answered 500' })),
+  })).rollouts;
+  const cell = (site: string) => ({ site, state: 'Synced' as const, version: 1, treeDigest: null, files: null, bytes: null, lastSync: null, message: '' });
+  const [tools, plain] = withRollouts(SPECS, [{ name: 'tools', origin: 'origin', treeDigest: null, sites: [cell('origin'), cell('hub'), cell('leaf')] }, { name: 'plain', origin: 'origin', treeDigest: null, sites: [cell('origin')] }], halted);
+  assert.equal(tools?.sites.map((c) => c.state), ['Synced', 'Synced', 'Blocked']);
+  assert.match(tools?.sites[2]?.message ?? '', 'probe repodata/repomd.xml at leaf: answered 500');
+  assert.equal([tools?.rollout?.state, plain?.rollout], ['Blocked', undefined]);
+  const soaking = { ...(halted.get('tools') as MirrorRollout), state: 'Soaking' as const, soakEndsAt: '2026-12-05T10:07:00.000Z' };
+  assert.equal(nextSoakEnd(new Map([['a', soaking], ['b', { ...soaking, soakEndsAt: '2026-12-05T10:06:00.000Z' }], ['c', halted.get('tools') as MirrorRollout]])), new Date('2026-12-05T10:06:00.000Z'));
+  assert.is(nextSoakEnd(halted), null);
 });
 
 test.run();
