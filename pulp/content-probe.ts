@@ -4,17 +4,18 @@
  * must have the given sha256 when one is given. What users see through their own clients is what
  * is checked, so a probe goes where they go: `{contentOrigin}/pulp/content/{basePath}/{path}`.
  *
- * Bounded on every side, since one pass may probe many sites: a timeout over the whole exchange,
- * no redirect followed (a content app that redirects, e.g. to object storage, is reported as such
- * rather than probing a host the spec never named), the body read at most `maxBytes` and hashed as
- * it streams (never held), no credentials (the content app is public), no retry (the next pass
- * probes again). A probe never throws for the site's failures: its result says what went wrong.
+ * On node:http (pulp/http-exchange.ts says why not got), bounded on every side, since one pass may
+ * probe many sites: a timeout over the whole exchange, no redirect followed (a content app that
+ * redirects, e.g. to object storage, is reported as such rather than probing a host the spec never
+ * named), the body read at most `maxBytes` and hashed as it streams (never held), no credentials
+ * (the content app is public), no retry (the next pass probes again). A probe never throws for the site's failures: its result says what went wrong.
  */
 import { createHash } from 'node:crypto';
-import got from 'got';
+import http from 'node:http';
+import https from 'node:https';
 import PQueue from 'p-queue';
 import { messageOf } from '../core/errors.js';
-import { gotOptions, outboundPolicy } from '../core/outbound.js';
+import { httpGetOptions, outboundPolicy } from '../core/outbound.js';
 import { redact } from '../core/redact.js';
 import type { SiteSpec } from '../spec/types.js';
 
@@ -60,37 +61,31 @@ export async function probeContent(site: Pick<SiteSpec, 'pulp'>, basePath: strin
   const { timeoutMs = PROBE_DEFAULTS.timeoutMs, maxBytes = PROBE_DEFAULTS.maxBytes, signal } = opts;
   signal?.throwIfAborted();
   const url = probeUrl(site, basePath, probe.path);
-  const policy = outboundPolicy({ verifyTls: site.pulp.tlsValidation !== false, timeoutMs, maxRedirects: 0 });
+  const { tls } = httpGetOptions(outboundPolicy({ verifyTls: site.pulp.tlsValidation !== false, timeoutMs }));
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const both = signal ? AbortSignal.any([signal, deadline]) : deadline;
   const hash = createHash('sha256');
   let status: number | null = null;
   let bytes = 0;
   try {
-    const stream = got.stream(url, {
-      ...gotOptions(policy),
-      // The bytes as the site sends them: the sha256 in the spec is the file's.
-      decompress: false,
-      throwHttpErrors: false,
-      retry: { limit: 0 },
-      headers: { accept: '*/*' },
-      ...(signal ? { signal } : {}),
-    });
-    stream.once('response', (res: { statusCode: number }) => {
-      status = res.statusCode;
-      // Only a 200's body is worth reading.
-      if (status !== 200) stream.destroy();
-    });
-    for await (const chunk of stream) {
-      bytes += (chunk as Buffer).length;
-      if (bytes > maxBytes) {
-        stream.destroy();
-        return { ok: false, status, detail: `answered 200 with a body over ${maxBytes} bytes (the probe reads at most that)` };
+    const res = await get(url, tls, both);
+    status = res.statusCode ?? null;
+    // Only a 200's body is worth reading; redirects are the answer (never followed).
+    if (status !== 200) res.destroy();
+    else {
+      for await (const chunk of res) {
+        bytes += (chunk as Buffer).length;
+        if (bytes > maxBytes) {
+          res.destroy();
+          return { ok: false, status, detail: `answered 200 with a body over ${maxBytes} bytes (the probe reads at most that)` };
+        }
+        hash.update(chunk as Buffer);
       }
-      hash.update(chunk as Buffer);
     }
   } catch (err) {
     signal?.throwIfAborted();
-    // A body cut short after a non-200 status is our own doing: the status is the answer.
-    if (status === null || status === 200) return { ok: false, status, detail: `no answer: ${redact(messageOf(err))}` };
+    const why = deadline.aborted ? `nothing within ${timeoutMs} ms` : redact(messageOf(err));
+    return { ok: false, status, detail: status === null ? `no answer: ${why}` : `answered ${status}, then ${why}` };
   }
   if (status !== 200) {
     const redirect = status !== null && status >= 300 && status < 400 ? ' (a redirect: probes do not follow redirects)' : '';
@@ -101,6 +96,20 @@ export async function probeContent(site: Pick<SiteSpec, 'pulp'>, basePath: strin
     return { ok: false, status, detail: `sha256 ${sha256.slice(0, 12)}… instead of ${probe.sha256.slice(0, 12)}…` };
   }
   return { ok: true, status, detail: `answered 200 (${bytes} bytes${probe.sha256 !== undefined ? ', sha256 as expected' : ''})` };
+}
+
+/**
+ * One GET on its own connection (a probe is rare: nothing to pool), no credentials, the bytes as
+ * the site sends them (no Accept-Encoding: the sha256 in the spec is the file's).
+ */
+function get(url: URL, tls: https.RequestOptions, signal: AbortSignal): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const secure = url.protocol === 'https:';
+    const options: https.RequestOptions = { method: 'GET', headers: { accept: '*/*' }, agent: false, signal, ...(secure ? tls : {}) };
+    const req = (secure ? https : http).request(url, options, resolve);
+    req.once('error', reject);
+    req.end();
+  });
 }
 
 /**

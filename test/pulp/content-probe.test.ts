@@ -102,7 +102,7 @@ test('a body over the bound fails the probe; under it passes', async () => {
 test('a server that never answers times out; an aborted probe throws', async () => {
   const slow = await probeContent(spec(local), 'tools/el9', { path: 'silent' }, { timeoutMs: 300 });
   assert.equal([slow.ok, slow.status], [false, null]);
-  assert.match(slow.detail, /^no answer: .*[Tt]imeout/);
+  assert.is(slow.detail, 'no answer: nothing within 300 ms');
   const ac = new AbortController();
   const pending = probeContent(spec(local), 'tools/el9', { path: 'silent' }, { signal: ac.signal, timeoutMs: 60_000 });
   ac.abort();
