@@ -16,6 +16,7 @@ import { conflictSentence, hasChanges, plan as computePlan } from './plan.js';
 import type { DesiredState, ObservedState, Plan } from './plan-types.js';
 import { PublishedCache } from './published-cache.js';
 import { readSources } from './source.js';
+import { observeRetained } from './retained.js';
 import { mirrorStatuses, siteStatuses } from './status.js';
 import { nextDue } from './sync.js';
 
@@ -54,10 +55,12 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
     timed(observeSites(specs.sites, deps.clients, memory.published, { signal, now: deps.now, ...controller }), 'observeMs'),
     timed(readSources(active, deps.sources, { signal }), 'sourcesMs'),
   ]);
-  const observed = await loadMissingEntries({ sites, sources: sourceTrees }, deps.clients, memory.published, (site, dist) => {
+  const loaded = await loadMissingEntries({ sites, sources: sourceTrees }, deps.clients, memory.published, (site, dist) => {
     const m = desired.mirrors.get(mirrorOf(dist));
     return m && m.placements.some((p) => p.site === site) ? sourceTrees.get(m.name) : undefined;
   }, { signal });
+  // The retained trees of pinned placements only (none without pins: no call).
+  const observed: ObservedState = { ...loaded, retained: await observeRetained(desired, loaded, deps.clients, { signal }) };
   const now = deps.now();
   seedSchedules(desired, memory, now);
   for (const s of sites.values()) if (s.seenAt) memory.lastSeen.set(s.name, s.seenAt);
@@ -149,6 +152,7 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
       const sites = await observeSites(specs.sites, deps.clients, memory.published, { signal, now: deps.now, ...(desired.controller ? { controller: desired.controller } : {}) });
       memory.phases.reobserveMs = Math.round(performance.now() - t1);
       after = { sites, sources: observed.sources };
+      after = { ...after, retained: await observeRetained(desired, after, deps.clients, { signal }) };
       remaining = computePlan(desired, after, {
         now: deps.now(), lastSyncAt: memory.lastSyncAt, allowMassDelete: prepared.massDelete.allow,
         ...(prepared.massDelete.by ? { massDeleteApprovedBy: prepared.massDelete.by } : {}),
