@@ -80,11 +80,13 @@ export async function siteHistory(client: PulpClient, mirror: string, opts: { si
     if (!repo) return { ...base, note: `no repository ${name} at this site` };
     const [versions, pubs] = await Promise.all([
       client.listVersions(repo.versions_href, { fields: VERSION_FIELDS }, { signal }),
-      client.listPublications({ repository: repo.pulp_href, fields: 'repository_version,pulp_created' }, { signal }),
+      client.listPublications({ repository: repo.pulp_href, fields: 'pulp_href,repository_version,pulp_created' }, { signal }),
     ]);
     const dist = dists.find((d) => d.name === name);
     const served = dist ? servedPublications(pubs, new Map([[repo.name, repo]]), new Map([[dist.name, dist]])).served.get(dist.name) : undefined;
-    const servingNumber = versionNumberOf(served?.version);
+    // A pinned distribution names its publication itself (reconcilers/plan-pin.ts): its version is in the list.
+    const direct = served?.direct ? pubs.find((p) => p.pulp_href === served.direct)?.repository_version : undefined;
+    const servingNumber = versionNumberOf(served?.version ?? direct);
     const firstPublished = new Map<string, string>();
     for (const p of pubs) {
       const seen = firstPublished.get(p.repository_version);

@@ -10,9 +10,11 @@
  * - `error`: nothing can serve what the spec asks (a pruned tree, an ambiguous prefix, a pinned
  *   origin above a site that wants the latest): the placement is left as it is and plan says why.
  */
+import type { FileDistribution, FileRemote, FileRepository } from '../pulp/types.js';
 import type { SiteSpec } from '../spec/types.js';
 import { publishedManifestUrl } from './desired.js';
-import type { DesiredMirror, DesiredPlacement, PlacementPin, TreeSummary } from './plan-types.js';
+import { planDistribution } from './distribution.js';
+import type { CreateEntryOf, DesiredMirror, DesiredPlacement, PlacementPin, PlanEntry, TreeSummary, UpdateEntryOf } from './plan-types.js';
 import type { RetainedTrees, RetainedVersion } from './retained.js';
 import { chainOf, feederServing, short, showRef, type TreeRef } from './serve-target.js';
 import { syncKey } from './names.js';
@@ -117,4 +119,38 @@ function servesInstead(v: RetainedVersion, published: TreeSummary | null, versio
 export function unpinReason(published: TreeSummary | null, repository: { latest_version_href?: string | null } | undefined): string {
   const latest = repository?.latest_version_href ? /\/versions\/(\d+)\/$/.exec(repository.latest_version_href)?.[1] : undefined;
   return `serves the latest${latest ? ` (v${latest})` : ''} again instead of ${published ? short(published.digest) : 'nothing'} (no pin)`;
+}
+
+/**
+ * The placement as planned: one that pulls a pinned tree from elsewhere pulls it from the feeder
+ * planServe chose; one that does not sync keeps its remote as it is (no churn while pinned).
+ */
+export function servedPlacement(serve: ServePlan, p: DesiredPlacement, remote: FileRemote | undefined): DesiredPlacement {
+  if (serve.kind === 'pull') return serve.placement;
+  return serve.kind !== 'latest' && remote ? { ...p, remote: { ...p.remote, url: remote.url } } : p;
+}
+
+/**
+ * The distribution entry under a serve plan: a hold or an error leaves it as it is (created when
+ * missing); a retained tree points it at that version's publication; the latest (a pin removed)
+ * points it at the repository again. The reason says what it serves instead.
+ */
+export function planServedDistribution(
+  serve: ServePlan,
+  p: DesiredPlacement,
+  dist: FileDistribution | undefined,
+  repo: FileRepository | undefined,
+  published: TreeSummary | null,
+): CreateEntryOf<'distribution'> | UpdateEntryOf<'distribution'> | null {
+  if (serve.kind === 'keep' || serve.kind === 'error') return dist ? null : planDistribution(p, dist, repo);
+  if (serve.kind === 'serve' && !serve.viaRepository && serve.version.publication) {
+    return withReason(planDistribution(p, dist, repo, { publication: serve.version.publication }), serve.reason);
+  }
+  return withReason(planDistribution(p, dist, repo), dist?.publication ? unpinReason(published, repo) : null);
+}
+
+/** The entry with its reason replaced when what it serves changes; a change of labels alone keeps its own. */
+function withReason<E extends PlanEntry>(e: E | null, reason: string | null): E | null {
+  const moves = e?.action === 'update' && e.changes?.some((c) => c.field === 'publication' || c.field === 'repository');
+  return e && reason && moves ? { ...e, reason } : e;
 }

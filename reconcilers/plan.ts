@@ -12,7 +12,7 @@ import type {
   DesiredState, EntryKind, ObservedSite, ObservedState, Plan, PlacementPin, PlanConflict, PlanEntry, PlanOptions, PlanSite, PlanSummary, TreeSummary,
 } from './plan-types.js';
 import { planDistribution } from './distribution.js';
-import { planServe, unpinReason, type ServePlan } from './plan-pin.js';
+import { planServe, planServedDistribution, servedPlacement, type ServePlan } from './plan-pin.js';
 import { planRemote } from './remote.js';
 import { planRepository } from './repository.js';
 import { SiteHolds } from './site-health.js';
@@ -80,17 +80,11 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
       const serve: ServePlan = targeted
         ? planServe({ mirror: m, placement: p, sites: desired.sites, retained: observed.retained, willPublish: (s) => willPublish.get(syncKey(m.name, s)), published })
         : { kind: 'latest' };
-      // A site that pulls a pinned tree from elsewhere pulls it from the feeder planServe chose.
-      const q = serve.kind === 'pull' ? serve.placement : p;
-      const distEntry = serve.kind === 'keep' || serve.kind === 'error'
-        ? (dist ? null : planDistribution(q, dist, repo)) // left as it is: a hold, or a pin nothing can serve
-        : serve.kind === 'serve' && !serve.viaRepository && serve.version.publication
-          ? withReason(planDistribution(q, dist, repo, { publication: serve.version.publication }), serve.reason)
-          : withReason(planDistribution(q, dist, repo), dist?.publication ? unpinReason(published, repo) : null);
+      const q = servedPlacement(serve, p, remote);
       for (const [e, o] of [
         [planRepository(q, repo), repo],
         [planRemote(q, remote, site.embedded), remote],
-        [distEntry, dist],
+        [serve.kind === 'latest' && !dist?.publication ? planDistribution(q, dist, repo) : planServedDistribution(serve, q, dist, repo, published), dist],
       ] as const) if (e && holds.allows(e)) entries.push(adopting(e, o, desired.controller));
 
       if (serve.kind !== 'latest') pins.set(key, serve.pin);
@@ -160,14 +154,6 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
   };
 }
 
-/**
- * The entry with its reason replaced when what it serves changes (a pin says what it serves
- * instead of which fields differ); a change of labels alone keeps its own reason.
- */
-function withReason<E extends PlanEntry>(e: E | null, reason: string | null): E | null {
-  const moves = e?.action === 'update' && e.changes?.some((c) => c.field === 'publication' || c.field === 'repository');
-  return e && reason && moves ? { ...e, reason } : e;
-}
 
 /** The plan's line for a name another controller holds: who, and what to do about it. */
 export function conflictSentence(site: string, mirror: string, name: string, owner: string): string {

@@ -123,7 +123,7 @@ function checkPinSites(m: MirrorFacts, out: Problem[]): void {
   if (!pins || typeof pins !== 'object' || Array.isArray(pins) || !Array.isArray(at(m.source.data, ['spec', 'sites']))) return;
   const sites = new Set(m.sites.map((s) => s.name));
   for (const key of Object.keys(pins)) {
-    if (!sites.has(key)) out.push(problemAt(m.source, ['spec', 'pins', key], 'pin-site', `pins: site ${quote(key)} is not one of this mirror's sites (${[...sites].join(', ') || 'none'})`));
+    if (!sites.has(key)) out.push(problemAt(m.source, ['spec', 'pins', key], 'pin-site', `site ${quote(key)} is not one of this mirror's sites (${[...sites].join(', ') || 'none'}): a pin there pins nothing`));
   }
 }
 

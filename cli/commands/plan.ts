@@ -71,8 +71,8 @@ examples:
 exit codes:
   0  no changes
   2  changes present
-  1  error: invalid specs, an unreachable site, an unreadable source, or a mirror whose objects
-     belong to another controller (the plan is still printed)
+  1  error: invalid specs, an unreachable site, an unreadable source, a mirror whose objects
+     belong to another controller, or a pin nothing can serve (the plan is still printed)
 `,
   async run({ values }) {
     const format = values.json ? 'json' : String(values.format ?? 'text');

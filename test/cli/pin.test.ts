@@ -15,6 +15,7 @@ import { controllerIdOption } from '../../cli/options.js';
 import { clientsFor } from '../../cli/pass-setup.js';
 import { silentLogger } from '../../core/logger.js';
 import { treeDigest } from '../../manifest/digest.js';
+import type { HistoryDocument } from '../../reconcilers/history.js';
 import { createPassMemory, reconcilePass } from '../../reconcilers/pass.js';
 import { createSourceReader } from '../../sources/reader.js';
 import { loadSpecPaths } from '../../spec/load.js';
@@ -125,6 +126,12 @@ test('pin the leaf to the first tree by digest: plan shows the rollback, the lea
   assert.ok(d.publication?.includes('/publications/file/file/'));
   const again = await plan();
   assert.is(again.code, 0, again.out);
+  // history names the pinned version as the one served (the distribution names its publication).
+  const h = await runCli(['history', 'tools', '--specs', specs, '--site', 'leaf', '--json'], { env: env() });
+  assert.is(h.code, 0, h.stderr);
+  const leaf = (JSON.parse(h.stdout) as HistoryDocument).sites[0]!;
+  assert.is(leaf.serving, 1);
+  assert.equal(leaf.versions.filter((v) => v.serving).map((v) => v.treeDigest), [t0!.digest]);
 });
 
 test('status: the pinned leaf is Synced to its pinned tree and says so; the others are Synced to the source', async () => {
@@ -209,6 +216,23 @@ test('pin the hub: the leaf, wanting the latest, pulls from the origin and serve
   const remote = (await call(sites.leaf!, 'GET', '/pulp/api/v3/remotes/file/file/?name=pulpdist.tools')).body.results[0];
   assert.is(remote.url, `${sites.origin!.url}/pulp/content/tools/PULP_MANIFEST`);
   assert.is((await plan()).code, 0);
+});
+
+test('pin the leaf to the tree the pinned hub serves, pruned at the leaf: it syncs it from the hub', async () => {
+  await setup;
+  await writeSpecs(['pins:', '  hub: v3']);
+  await newTree(5); // the leaf now retains trees 3..5; tree 2 only the hub still serves
+  assert.is(await served('leaf'), trees[5]!.files['a.txt']);
+  await writeSpecs(['pins:', '  hub: v3', `  leaf: ${trees[2]!.digest.slice(0, 16)}`]);
+  const p = await plan();
+  assert.is(p.code, 2, p.out);
+  assert.ok(p.out.includes(`leaf does not retain ${trees[2]!.digest.slice(0, 12)}…: pulls it from hub (pinned by spec.pins.leaf)`), p.out);
+  await apply();
+  assert.is(await served('leaf'), trees[2]!.files['a.txt']);
+  assert.is(await served('hub'), trees[2]!.files['a.txt']);
+  assert.is(await served('origin'), trees[5]!.files['a.txt']);
+  const again = await plan();
+  assert.is(again.code, 0, again.out);
 });
 
 test.run();

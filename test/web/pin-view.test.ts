@@ -1,0 +1,45 @@
+/**
+ * A pinned placement (issue 20) on the page and in `pulpdist status`: marked "pinned" (the page
+ * says why in a title), and its digest, another tree than the origin's on purpose, is not
+ * marked stale. The same cell without the pin is stale and unmarked, so both checks can fail.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { renderStatusText } from '../../cli/commands/status.js';
+import type { StatusDocument } from '../../core/status.js';
+import { renderStatusPage } from '../../web/page.js';
+import { DIGEST_B, sampleStatus } from '../../testkit/status-fixture.js';
+
+const NOW = new Date('2026-12-05T12:00:00Z');
+
+function withLeaf(pinned: boolean): StatusDocument {
+  const doc = sampleStatus(NOW);
+  const m = doc.mirrors.find((x) => x.name === 'epel-9')!;
+  const leaf = m.sites.find((s) => s.site === 'leaf')!;
+  Object.assign(leaf, { state: 'Synced', treeDigest: DIGEST_B, version: 2, message: 'serves the pinned tree b2b2b2b2b2b2… (v2): pinned by spec.pins.leaf' });
+  if (pinned) leaf.pin = { digest: DIGEST_B.slice('sha256:'.length), version: 2, why: 'pinned by spec.pins.leaf' };
+  return doc;
+}
+
+function leafCell(page: string): string {
+  const row = page.slice(page.indexOf('epel-9'));
+  const at = row.indexOf('data-site="leaf"');
+  return row.slice(at, row.indexOf('</td>', at));
+}
+
+test('the page marks a pinned cell, says why, and does not call its tree stale', () => {
+  const pinned = leafCell(renderStatusPage(withLeaf(true), { now: NOW }));
+  assert.match(pinned, '<span class="pin" title="pinned by spec.pins.leaf">pinned</span>');
+  assert.not.match(pinned, 'digest stale');
+  const plain = leafCell(renderStatusPage(withLeaf(false), { now: NOW }));
+  assert.not.match(plain, 'class="pin"');
+  assert.match(plain, 'digest stale');
+});
+
+test('pulpdist status marks a pinned cell', () => {
+  const line = (doc: StatusDocument) => renderStatusText(doc, { now: NOW, colour: false }).split('\n').find((l) => l.startsWith('epel-9'))!;
+  assert.match(line(withLeaf(true)), /Synced v2 pinned /);
+  assert.not.match(line(withLeaf(false)), 'pinned');
+});
+
+test.run();
