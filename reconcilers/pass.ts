@@ -45,7 +45,7 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
   setMaxListeners(0, signal);
   const { memory } = deps;
   const controller = opts.controllerId ? { controller: opts.controllerId } : {};
-  const desired = desiredState(specs, controller);
+  const desired = desiredState(specs, { ...controller, ...(opts.serve ? { serve: opts.serve } : {}) });
   const active = [...desired.mirrors.values()].filter((m) => !m.suspend);
   // Phase durations for the debug log (`pass phases`): where a slow pass spends its time.
   const t0 = performance.now();
@@ -170,6 +170,7 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
   for (const s of after.sites.values()) if (!s.reachable) failures.push(PassFailure.ofSite(s));
   for (const [name, t] of observed.sources) if ('error' in t && !t.waiting) failures.push(PassFailure.ofSource(name, t.error));
   if (remaining.blockedDeletes) failures.push(PassFailure.ofBlockedDeletes(remaining.blockedDeletes));
+  for (const e of remaining.errors ?? []) failures.push(PassFailure.ofPin(e));
   for (const c of remaining.conflicts) failures.push(PassFailure.ofConflict(c, conflictSentence(c.site, c.mirror, c.name, c.owner)));
   const only = opts.sites ? new Set(opts.sites) : null;
   const waiting = remaining.entries.some((e) => e.action === 'noop');

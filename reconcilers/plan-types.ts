@@ -307,10 +307,17 @@ export interface Plan {
   summary: PlanSummary;
   /** Set when the mass-delete guard refused the deletes: they are listed but apply will not run them. */
   blockedDeletes: string | null;
-  /** Placements the spec asks the impossible of (a pin to a tree nobody retains), one line each; also in `warnings`. */
-  errors?: string[];
+  /** Placements the spec asks the impossible of (a pin to a tree nobody retains); each also in `warnings`. */
+  errors?: PlacementError[];
   /** Placements serving a pinned or held tree, by `syncKey(mirror, site)` (status shows them). */
   pins?: ReadonlyMap<string, PlacementPin>;
+}
+
+/** A placement the spec asks the impossible of, and why (e.g. a pin to a pruned tree). */
+export interface PlacementError {
+  site: string;
+  mirror: string;
+  message: string;
 }
 
 /** A placement that serves a pinned tree (or holds what it serves), as status shows it. */

@@ -9,7 +9,7 @@ import type { SiteSpec } from '../spec/types.js';
 import { withoutSite } from './failures.js';
 import { CONTROLLER_LABEL, isManaged, mirrorOf, ownershipOf, syncKey } from './names.js';
 import type {
-  DesiredState, EntryKind, ObservedSite, ObservedState, Plan, PlacementPin, PlanConflict, PlanEntry, PlanOptions, PlanSite, PlanSummary, TreeSummary,
+  DesiredState, EntryKind, ObservedSite, ObservedState, Plan, PlacementError, PlacementPin, PlanConflict, PlanEntry, PlanOptions, PlanSite, PlanSummary, TreeSummary,
 } from './plan-types.js';
 import { planDistribution } from './distribution.js';
 import { planServe, planServedDistribution, servedPlacement, type ServePlan } from './plan-pin.js';
@@ -45,7 +45,7 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
   const entries: PlanEntry[] = [];
   const warnings: string[] = [];
   const conflicts: PlanConflict[] = [];
-  const errors: string[] = [];
+  const errors: PlacementError[] = [];
   const pins = new Map<string, PlacementPin>();
   const sites = planSites(desired, observed, warnings);
   // Degraded sites and full disks hold their syncs (site-health.ts); the rest of the pass goes on.
@@ -98,9 +98,8 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
         continue;
       }
       if (serve.kind === 'error') {
-        const line = `mirror ${m.name} at site ${p.site}: ${serve.message}`;
-        errors.push(line);
-        warnings.push(line);
+        errors.push({ site: p.site, mirror: m.name, message: serve.message });
+        warnings.push(`mirror ${m.name} at site ${p.site}: ${serve.message}`);
         entries.push({ site: p.site, kind: 'sync', name: p.repository.name, mirror: m.name, depth: p.depth, action: 'noop', reason: serve.message, error: true });
         willPublish.set(key, `upstream ${p.site}: ${serve.message}`);
         continue;

@@ -202,6 +202,8 @@ test('a pin to a pruned tree: plan error listing the digests the leaf retains, n
   assert.ok(p.out.includes(`leaf does not retain tree ${trees[0]!.digest.slice(0, 12)}… and no site up its chain serves it; ${listed}`), p.out);
   const a = await runCli(['apply', '--specs', specs], { env: env(), timeoutMs: 120_000 });
   assert.is(a.code, 1, a.stdout);
+  // The outcome names the pin as what keeps the pass from converging.
+  assert.ok(a.stdout.includes(`leaf: mirror tools: leaf does not retain tree ${trees[0]!.digest.slice(0, 12)}…`), a.stdout);
   assert.is(await served('leaf'), trees[3]!.files['a.txt']);
 });
 
