@@ -7,6 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { renderStatusText } from '../../cli/commands/status.js';
 import type { StatusDocument } from '../../core/status.js';
+import { renderStatusFiles } from '../../status/files.js';
+import { parseStatusFiles } from '../../status/restore.js';
 import { renderStatusPage } from '../../web/page.js';
 import { DIGEST_B, sampleStatus } from '../../testkit/status-fixture.js';
 
@@ -40,6 +42,13 @@ test('pulpdist status marks a pinned cell', () => {
   const line = (doc: StatusDocument) => renderStatusText(doc, { now: NOW, colour: false }).split('\n').find((l) => l.startsWith('epel-9'))!;
   assert.match(line(withLeaf(true)), /Synced v2 pinned /);
   assert.not.match(line(withLeaf(false)), 'pinned');
+});
+
+test('a pinned cell reads back from the status files with its pin (a restarted controller shows it before its first pass)', () => {
+  const doc = withLeaf(true);
+  const back = parseStatusFiles(renderStatusFiles(doc)).mirrors.find((m) => m.name === 'epel-9')!;
+  assert.equal(back.sites.find((c) => c.site === 'leaf')!.pin, { digest: DIGEST_B.slice('sha256:'.length), version: 2, why: 'pinned by spec.pins.leaf' });
+  assert.is(back.sites.find((c) => c.site === 'origin')!.pin, undefined);
 });
 
 test.run();
