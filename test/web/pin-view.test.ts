@@ -3,9 +3,14 @@
  * says why in a title), and its digest, another tree than the origin's on purpose, is not
  * marked stale. The same cell without the pin is stale and unmarked, so both checks can fail.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { renderStatusText } from '../../cli/commands/status.js';
+import { SCHEMA_DIR } from '../../core/paths.js';
 import type { StatusDocument } from '../../core/status.js';
 import { renderStatusFiles } from '../../status/files.js';
 import { parseStatusFiles } from '../../status/restore.js';
@@ -49,6 +54,18 @@ test('a pinned cell reads back from the status files with its pin (a restarted c
   const back = parseStatusFiles(renderStatusFiles(doc)).mirrors.find((m) => m.name === 'epel-9')!;
   assert.equal(back.sites.find((c) => c.site === 'leaf')!.pin, { digest: DIGEST_B.slice('sha256:'.length), version: 2, why: 'pinned by spec.pins.leaf' });
   assert.is(back.sites.find((c) => c.site === 'origin')!.pin, undefined);
+});
+
+test('schemas/status.schema.json: a pinned cell is valid; a pin without its why is not', () => {
+  const ajv = new Ajv.default({ allErrors: true, strict: true });
+  addFormats.default(ajv);
+  const validate = ajv.compile(JSON.parse(readFileSync(path.join(SCHEMA_DIR, 'status.schema.json'), 'utf8')) as object);
+  const doc = JSON.parse(JSON.stringify(withLeaf(true))) as StatusDocument;
+  assert.ok(validate(doc), JSON.stringify(validate.errors));
+  const leaf = doc.mirrors.find((m) => m.name === 'epel-9')!.sites.find((c) => c.site === 'leaf')!;
+  delete (leaf.pin as { why?: string }).why;
+  assert.not.ok(validate(doc));
+  assert.ok(validate.errors?.some((e) => e.instancePath.endsWith('/pin') && e.message?.includes('why')), JSON.stringify(validate.errors));
 });
 
 test.run();
