@@ -12,6 +12,7 @@ import type { PassFailure } from './failures.js';
 import type { DesiredState, Plan, PlanEntry, SourceTree, Transfer, TreeSummary } from './plan-types.js';
 import type { PublishedCache } from './published-cache.js';
 import type { ServeOverrides } from './serve-target.js';
+import type { VersionTree } from './history.js';
 
 /**
  * How a pass reads mirror sources: sources/reader.ts `createSourceReader` is the real one; tests
@@ -39,6 +40,11 @@ export interface PassMemory {
   lastSeen: Map<string, string>;
   /** Durations of the last pass's phases (ms), logged at debug as `pass phases`. */
   phases: Record<string, number>;
+  /**
+   * The trees of retained versions at pinned placements (retained.ts), by `syncKey`, then version
+   * href: a version never changes, so it is read once. Absent in hand-built memories.
+   */
+  versionTrees?: Map<string, Map<string, VersionTree>>;
 }
 
 export interface PassDeps {

@@ -26,7 +26,7 @@ export { plan } from './plan.js';
 
 /** A fresh PassMemory: create one per caller and give the same one to each of its passes. */
 export function createPassMemory(published = new PublishedCache()): PassMemory {
-  return { published, lastSyncAt: new Map(), lastSync: new Map(), lastSeen: new Map(), phases: {} };
+  return { published, lastSyncAt: new Map(), lastSync: new Map(), lastSeen: new Map(), phases: {}, versionTrees: new Map() };
 }
 
 /** What plan and apply need, computed once. */
@@ -60,7 +60,8 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
     return m && m.placements.some((p) => p.site === site) ? sourceTrees.get(m.name) : undefined;
   }, { signal });
   // The retained trees of pinned placements only (none without pins: no call).
-  const observed: ObservedState = { ...loaded, retained: await observeRetained(desired, loaded, deps.clients, { signal }) };
+  const trees = memory.versionTrees ? { trees: memory.versionTrees } : {};
+  const observed: ObservedState = { ...loaded, retained: await observeRetained(desired, loaded, deps.clients, { signal, ...trees }) };
   const now = deps.now();
   seedSchedules(desired, memory, now);
   for (const s of sites.values()) if (s.seenAt) memory.lastSeen.set(s.name, s.seenAt);
@@ -152,7 +153,7 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
       const sites = await observeSites(specs.sites, deps.clients, memory.published, { signal, now: deps.now, ...(desired.controller ? { controller: desired.controller } : {}) });
       memory.phases.reobserveMs = Math.round(performance.now() - t1);
       after = { sites, sources: observed.sources };
-      after = { ...after, retained: await observeRetained(desired, after, deps.clients, { signal }) };
+      after = { ...after, retained: await observeRetained(desired, after, deps.clients, { signal, ...(memory.versionTrees ? { trees: memory.versionTrees } : {}) }) };
       remaining = computePlan(desired, after, {
         now: deps.now(), lastSyncAt: memory.lastSyncAt, allowMassDelete: prepared.massDelete.allow,
         ...(prepared.massDelete.by ? { massDeleteApprovedBy: prepared.massDelete.by } : {}),

@@ -8,7 +8,7 @@
 import { isPulpdistError, messageOf } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import type { Href, PulpClient } from '../pulp/types.js';
-import { siteHistory } from './history.js';
+import { siteHistory, type VersionTree } from './history.js';
 import { objectName, syncKey, versionNumberOf } from './names.js';
 import type { DesiredState, ObservedState } from './plan-types.js';
 import { repositoryOfVersion } from './served.js';
@@ -45,12 +45,16 @@ export function retainedWanted(desired: DesiredState): Map<string, { mirror: str
   return out;
 }
 
-/** Read the retained versions `retainedWanted` lists, at the sites `observed` could reach. */
+/**
+ * Read the retained versions `retainedWanted` lists, at the sites `observed` could reach. With
+ * `trees` (PassMemory.versionTrees), a version worked out in an earlier pass is not read again: a
+ * pin held for weeks then costs a few list calls per pass, not a content list per version.
+ */
 export async function observeRetained(
   desired: DesiredState,
   observed: ObservedState,
   clients: ReadonlyMap<string, PulpClient>,
-  opts: { signal: AbortSignal },
+  opts: { signal: AbortSignal; trees?: Map<string, Map<string, VersionTree>> },
 ): Promise<Map<string, RetainedTrees>> {
   const wanted = retainedWanted(desired);
   const out = new Map<string, RetainedTrees>();
@@ -64,15 +68,19 @@ export async function observeRetained(
       out.set(key, { versions: [], latest: null });
       continue;
     }
-    out.set(key, await retainedAt(client, mirror, repo.pulp_href, opts.signal));
+    let trees = opts.trees?.get(key);
+    if (opts.trees && !trees) opts.trees.set(key, (trees = new Map()));
+    out.set(key, await retainedAt(client, mirror, repo.pulp_href, opts.signal, trees));
   }
+  // Placements no longer pinned forget their versions.
+  for (const key of opts.trees?.keys() ?? []) if (!wanted.has(key)) opts.trees?.delete(key);
   return out;
 }
 
-async function retainedAt(client: PulpClient, mirror: string, repository: Href, signal: AbortSignal): Promise<RetainedTrees> {
+async function retainedAt(client: PulpClient, mirror: string, repository: Href, signal: AbortSignal, trees: Map<string, VersionTree> | undefined): Promise<RetainedTrees> {
   try {
     const [history, pubs] = await Promise.all([
-      siteHistory(client, mirror, { signal }),
+      siteHistory(client, mirror, { signal, ...(trees ? { trees } : {}) }),
       client.listPublications({ repository, fields: 'pulp_href,pulp_created,repository_version' }, { signal }),
     ]);
     if (!history.reachable) return { error: history.error ?? 'unreachable' };

@@ -16,6 +16,7 @@ import { clientsFor } from '../../cli/pass-setup.js';
 import { silentLogger } from '../../core/logger.js';
 import { treeDigest } from '../../manifest/digest.js';
 import type { HistoryDocument } from '../../reconcilers/history.js';
+import { syncKey } from '../../reconcilers/names.js';
 import { createPassMemory, reconcilePass } from '../../reconcilers/pass.js';
 import { createSourceReader } from '../../sources/reader.js';
 import { loadSpecPaths } from '../../spec/load.js';
@@ -153,6 +154,19 @@ test('status: the pinned leaf is Synced to its pinned tree and says so; the othe
     assert.is(cells.get(s)!.pin, undefined);
     assert.is(cells.get(s)!.treeDigest, trees[2]!.digest);
   }
+  // The pass remembers the pinned leaf's version trees (only the leaf's: nothing else is pinned)…
+  const known = deps.memory.versionTrees!;
+  assert.equal([...known.keys()], [syncKey('tools', 'leaf')]);
+  const leafTrees = known.get(syncKey('tools', 'leaf'))!;
+  assert.equal([...leafTrees.values()].map((t) => t.digest).sort(), trees.slice(0, 3).map((t) => t.digest).sort());
+  // …and takes them from memory next time (a version never changes): remembered wrongly, v2 would
+  // hold the pinned tree too, and the newer of the two is the one to serve.
+  const v2 = [...leafTrees.keys()].find((h) => h.endsWith('/versions/2/'))!;
+  leafTrees.set(v2, { digest: trees[0]!.digest, files: 2, bytes: 1 });
+  const second = await reconcilePass(loaded.specs, deps, { signal: AbortSignal.timeout(60_000), dryRun: true, controllerId });
+  const again = second.mirrors[0]!.sites.find((s) => s.site === 'leaf')!;
+  assert.is(again.pin?.version, 2);
+  assert.is(again.state, 'OutOfSync');
 });
 
 test('the source moves on: origin and hub take the new tree, the pinned leaf does not sync', async () => {
