@@ -12,7 +12,7 @@ import type { Credentials } from './auth.js';
 import { withRetries } from '../core/retry.js';
 import { parseRetryAfter, retryDelayMs } from './backoff.js';
 import { displayUrl, PulpAuthError, PulpHttpError, PulpUnreachableError } from './errors.js';
-import { exchange, ExchangeError } from './http-exchange.js';
+import { exchange, ExchangeError, RecentSocketsAgent, RecentSocketsHttpsAgent } from './http-exchange.js';
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -64,12 +64,12 @@ export interface Transport {
 const SAFE_METHODS = new Set<Method>(['GET', 'HEAD']);
 
 /**
- * Calls that change state each get a fresh connection. A pooled keep-alive socket that the server
- * closes just as we reuse it gives ECONNRESET before any byte was read, and for a POST we could
- * not tell that apart from a server that died mid-request; on a fresh socket a connection error
- * means the server. Reads reuse connections (they are retried anyway).
+ * Calls that change state reuse a connection only while it has been idle for less than a second
+ * (http-exchange.ts RecentSocketsAgent): a connection error on a POST must mean the server, never
+ * a pooled socket the server had just closed. Reads use the pooled keep-alive connections (they
+ * are retried anyway).
  */
-const FRESH_CONNECTION = { http: new http.Agent({ keepAlive: false }), https: new https.Agent({ keepAlive: false }) };
+const WRITE_AGENTS = { http: new RecentSocketsAgent({ keepAlive: true }), https: new RecentSocketsHttpsAgent({ keepAlive: true }) };
 
 /** A transport for one site. */
 export function createTransport(opts: TransportOptions): Transport {
@@ -105,7 +105,7 @@ export function createTransport(opts: TransportOptions): Transport {
         ...(req.json === undefined ? {} : { json: req.json }),
         // Timeout, TLS and redirects from the one outbound policy (core/outbound.ts).
         policy: outboundPolicy({ verifyTls: opts.tlsValidation, timeoutMs: opts.requestTimeoutMs, maxRedirects: req.followRedirect ? MAX_REDIRECTS : 0 }),
-        ...(SAFE_METHODS.has(req.method) ? {} : { agents: FRESH_CONNECTION }),
+        ...(SAFE_METHODS.has(req.method) ? {} : { agents: WRITE_AGENTS }),
         ...(req.signal ? { signal: req.signal } : {}),
       });
     } catch (err) {

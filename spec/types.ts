@@ -97,6 +97,10 @@ export interface MirrorSpec {
   suspend: boolean;
   /** spec.rollout: progressive delivery of each new tree (docs/rollouts.md); absent = every site at once. */
   rollout?: RolloutSpec;
+  /** spec.pin: a tree digest, a prefix of ≥ 12 hex digits, or `vN` (the origin's version); absent = the latest. */
+  pin?: string;
+  /** spec.pins: per site, the same forms (`vN` is that site's version); absent = none. */
+  pins?: Record<string, string>;
   position: SourcePosition;
 }
 

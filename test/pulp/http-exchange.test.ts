@@ -14,10 +14,12 @@ import got, { RequestError } from 'got';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { outboundPolicy, OutboundPolicyError, type OutboundPolicy } from '../../core/outbound.js';
-import { exchange, ExchangeError } from '../../pulp/http-exchange.js';
+import { exchange, ExchangeError, RecentSocketsAgent, RecentSocketsHttpsAgent } from '../../pulp/http-exchange.js';
 import { makeTestCertificate } from '../../testkit/tls-cert.js';
 
 interface Seen {
+  /** The client's port: one per connection. */
+  port: number;
   method: string;
   url: string;
   headers: http.IncomingHttpHeaders;
@@ -33,7 +35,7 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
   req.setEncoding('utf8');
   req.on('data', (c: string) => (body += c));
   req.on('end', () => {
-    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+    seen.push({ port: req.socket.remotePort ?? 0, method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
     const u = new URL(req.url ?? '/', 'http://x');
     if (u.pathname === '/json') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"pulp_href":"/a/","n":1}');
     if (u.pathname === '/echo') return void res.writeHead(201, { 'content-type': 'application/json', 'x-seen-type': String(req.headers['content-type']) }).end(body);
@@ -74,6 +76,7 @@ test.after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+const seenPort = () => seen[seen.length - 1]!.port;
 const policy = (o: Partial<OutboundPolicy> = {}) => outboundPolicy({ timeoutMs: 5000, maxRedirects: 0, ...o });
 
 /** The same request through both clients; the server's record of each comes back too. */
@@ -201,6 +204,28 @@ test("the caller's abort rejects with its reason and closes the request", async 
   const early = await exchange({ method: 'POST', url: new URL(`${base}/echo`), headers: {}, json: {}, policy: policy(), signal: AbortSignal.abort(new Error('already')) }).catch((e: unknown) => e);
   assert.is((early as Error).message, 'already');
   assert.is(seen.length, 0);
+});
+
+test('writes reuse a connection only while it has been idle less than maxIdleMs', async () => {
+  await ready;
+  const agents = { http: new RecentSocketsAgent({ keepAlive: true }), https: new RecentSocketsHttpsAgent({ keepAlive: true }) };
+  const conns = new Set<string>();
+  const post = async () => {
+    const a = await exchange({ method: 'POST', url: new URL(`${base}/echo`), headers: {}, json: { n: 1 }, policy: policy(), agents });
+    assert.is(a.status, 201);
+    conns.add(`${seenPort()}`);
+  };
+  await post();
+  await post();
+  await post();
+  assert.is(conns.size, 1, 'back-to-back writes share one connection');
+  // Idle "too long" (every pooled connection is, with 0): the next write opens a new one and succeeds.
+  agents.http.maxIdleMs = 0;
+  await post();
+  await post();
+  assert.is(conns.size, 3, 'each write on a fresh connection');
+  assert.is(Object.values(agents.http.freeSockets).flat().filter((s) => s && !s.destroyed).length, 1);
+  agents.http.destroy();
 });
 
 test('a proxy in the policy is refused: Pulp API calls go direct', async () => {
