@@ -54,10 +54,11 @@ const USAGE = `usage: npm run bench:plan [-- --quick] [-- --mirrors N] [-- --sit
   --out FILE    also write the figures as JSON
   --keep        keep the temp dir
   --dir DIR     keep the network in DIR and reuse it on the next run with the same sizes
-  --profile DIR write CPU profiles of the plan runs to DIR`;
+  --profile DIR write CPU profiles of the plan runs to DIR
+  --rollout     give every mirror a spec.rollout (a canary leaf, then the rest): what rollouts cost a pass`;
 
 let values: {
-  quick?: boolean; mirrors?: string; sites?: string; trees?: string; out?: string; keep?: boolean; profile?: string; dir?: string; help?: boolean;
+  quick?: boolean; mirrors?: string; sites?: string; trees?: string; out?: string; keep?: boolean; profile?: string; dir?: string; help?: boolean; rollout?: boolean;
 };
 try {
   ({ values } = parseArgs({
@@ -71,6 +72,7 @@ try {
       profile: { type: 'string' },
       dir: { type: 'string' },
       help: { type: 'boolean', default: false },
+      rollout: { type: 'boolean', default: false },
     },
   }));
 } catch (err) {
@@ -111,6 +113,7 @@ async function writeSpecs(dir: string, proxies: CountingProxy[], trees: string[]
       docs.push([
         'apiVersion: pulpdist/v1', 'kind: Mirror', `metadata: {name: m${String(m).padStart(5, '0')}}`, 'spec:',
         `  source: {path: "${trees[m % trees.length]}"}`, `  origin: ${siteName(0)}`, `  sites: [${all}]`, `  basePath: b/m${m}`,
+        ...(values.rollout ? ['  rollout:', '    stages:', `      - {name: canary, sites: [${siteName(SITES - 1)}], soak: 30m, verify: [{path: README}]}`, '      - {name: rest, sites: ["*"]}'] : []),
       ].join('\n'));
     }
     await writeFile(path.join(dir, 'mirrors', `m${f}.yaml`), docs.join('\n---\n') + '\n');

@@ -14,6 +14,7 @@ import type { PulpClient } from '../pulp/types.js';
 import { createPassMemory } from '../reconcilers/pass.js';
 import type { PassMemory } from '../reconcilers/pass-types.js';
 import { PublishedCache } from '../reconcilers/published-cache.js';
+import { rolloutRecordOf } from '../reconcilers/rollout-record.js';
 import { loadSpecPaths } from '../spec/load.js';
 import type { SpecSet } from '../spec/types.js';
 
@@ -51,11 +52,30 @@ export function cacheFileFor(specs: SpecSet, env: NodeJS.ProcessEnv = process.en
 /** A PassMemory whose manifest cache comes from `file` (missing or torn = empty: it is only a cache). */
 export async function loadMemory(file: string | null): Promise<PassMemory> {
   if (!file) return createPassMemory();
+  let memory: PassMemory;
   try {
-    return createPassMemory(PublishedCache.fromJSON(JSON.parse(await readFile(file, 'utf8'))));
+    memory = createPassMemory(PublishedCache.fromJSON(JSON.parse(await readFile(file, 'utf8'))));
   } catch {
-    return createPassMemory();
+    memory = createPassMemory();
   }
+  // One-shot plan and apply have no status branch: the rollouts go on from the file beside the cache.
+  try {
+    const saved: unknown = JSON.parse(await readFile(rolloutsFile(file), 'utf8'));
+    if (saved && typeof saved === 'object' && !Array.isArray(saved)) {
+      for (const [name, v] of Object.entries(saved)) {
+        const rec = rolloutRecordOf(v);
+        if (rec) memory.rollouts.set(name, rec);
+      }
+    }
+  } catch {
+    // None yet, or torn: the rollouts start again from what the sites serve.
+  }
+  return memory;
+}
+
+/** Where one-shot runs keep the rollout records of the sites whose cache is `cacheFile`. */
+export function rolloutsFile(cacheFile: string): string {
+  return path.join(path.dirname(cacheFile), path.basename(cacheFile).replace(/^published-/, 'rollouts-'));
 }
 
 /** Save the cache atomically (temp + rename). A failure to save costs only speed next time. */
@@ -66,6 +86,9 @@ export async function saveMemory(file: string | null, memory: PassMemory, log: L
     const tmp = `${file}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify(memory.published));
     await rename(tmp, file);
+    const rollouts = rolloutsFile(file);
+    await writeFile(`${rollouts}.${process.pid}.tmp`, JSON.stringify(Object.fromEntries(memory.rollouts)));
+    await rename(`${rollouts}.${process.pid}.tmp`, rollouts);
   } catch (err) {
     log.warn('could not save the published-manifest cache', { file, error: err });
   }

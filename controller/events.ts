@@ -136,7 +136,9 @@ export class ControllerEvents implements LoopEvents {
         if (cell.state !== 'Blocked') continue;
         const k = syncKey(m.name, cell.site);
         blocked.add(k);
-        if (!this.#blocked.has(k)) this.#emit(changeBlocked({ site: cell.site, mirror: m.name, rule: 'safety', reason: cell.message, ...(c.observedCommit ? { commit: c.observedCommit } : {}) }));
+        // A halted rollout's stage says so in its reason (reconcilers/rollout-pass.ts withRollouts).
+        const rule = m.rollout?.state === 'Blocked' && cell.message === m.rollout.reason ? 'rollout' : 'safety';
+        if (!this.#blocked.has(k)) this.#emit(changeBlocked({ site: cell.site, mirror: m.name, rule, reason: cell.message, ...(c.observedCommit ? { commit: c.observedCommit } : {}) }));
       }
     }
     this.#blocked = blocked;

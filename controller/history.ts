@@ -46,5 +46,7 @@ export function seedMemory(memory: PassMemory, restored: Pick<RestoredStatus, 'm
     }
   }
   for (const s of restored.sites) if (s.lastSeen && !memory.lastSeen.has(s.name)) memory.lastSeen.set(s.name, s.lastSeen);
+  // A rollout goes on from its stage and soak after a restart, not from the first stage again.
+  for (const m of restored.mirrors) if (m.rollout && !memory.rollouts.has(m.name)) memory.rollouts.set(m.name, m.rollout);
   return n;
 }

@@ -30,6 +30,7 @@ import { createMetrics } from '../web/metrics.js';
 import { startStatusServer } from '../web/server.js';
 import { createStatusWriter } from '../status/writer.js';
 import { SyncHistory } from '../status/sync-history.js';
+import { contentProber } from '../pulp/content-probe.js';
 import { readLastStatus } from '../status/restore.js';
 import { removedSiteLine, removedSites } from '../status/removed-sites.js';
 
@@ -176,7 +177,7 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   const reconcile = async (specs: SpecSet, { signal, commit, onEvent }: { signal: AbortSignal; commit: string; onEvent?: (e: PassEvent) => void }) => {
     lastSpecs = specs;
     const clients = clientsFor(specs.sites);
-    const result = await reconcilePass(specs, { clients, log, now, memory, sources, ...(onEvent ? { onEvent } : {}) }, {
+    const result = await reconcilePass(specs, { clients, log, now, memory, sources, probe: contentProber(specs.sites), ...(onEvent ? { onEvent } : {}) }, {
       signal,
       controllerId,
       approveMassDelete: async () =>

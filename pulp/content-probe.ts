@@ -47,6 +47,8 @@ export interface ContentProbeResult {
   /** The HTTP status, or null when none came. */
   status: number | null;
   detail: string;
+  /** True when no complete answer came (connection error, timeout): it says nothing of the tree. */
+  unanswered?: true;
 }
 
 /** `{contentOrigin}/pulp/content/{basePath}/{path}`, each segment percent-encoded. */
@@ -85,7 +87,7 @@ export async function probeContent(site: Pick<SiteSpec, 'pulp'>, basePath: strin
   } catch (err) {
     signal?.throwIfAborted();
     const why = deadline.aborted ? `nothing within ${timeoutMs} ms` : redact(messageOf(err));
-    return { ok: false, status, detail: status === null ? `no answer: ${why}` : `answered ${status}, then ${why}` };
+    return { ok: false, status, detail: status === null ? `no answer: ${why}` : `answered ${status}, then ${why}`, unanswered: true };
   }
   if (status !== 200) {
     const redirect = status !== null && status >= 300 && status < 400 ? ' (a redirect: probes do not follow redirects)' : '';
@@ -121,13 +123,13 @@ export async function probeAll<P extends ContentProbe>(
   sites: ReadonlyMap<string, Pick<SiteSpec, 'pulp'>>,
   basePath: string,
   opts: ProbeOptions & { concurrency?: number; queue?: PQueue } = {},
-): Promise<(P & { ok: boolean; detail: string })[]> {
+): Promise<(P & { ok: boolean; detail: string; unanswered?: true })[]> {
   const queue = opts.queue ?? new PQueue({ concurrency: opts.concurrency ?? PROBE_DEFAULTS.concurrency });
   return Promise.all(
     probes.map(async (p) => {
       const site = sites.get(p.site);
-      const r = site ? await queue.add(() => probeContent(site, basePath, p, opts), opts.signal ? { signal: opts.signal } : {}) : { ok: false, detail: `no site ${p.site} in the specs` };
-      return { ...p, ok: r.ok, detail: r.detail };
+      const r: Omit<ContentProbeResult, 'status'> = site ? await queue.add(() => probeContent(site, basePath, p, opts), opts.signal ? { signal: opts.signal } : {}) : { ok: false, detail: `no site ${p.site} in the specs` };
+      return { ...p, ok: r.ok, detail: r.detail, ...(r.unanswered ? { unanswered: true as const } : {}) };
     }),
   );
 }

@@ -5,7 +5,7 @@
  * A leaf: it imports types only, and nothing of reconcilers/ but the plan types and the cache.
  */
 import type { Logger } from '../core/logger.js';
-import type { LastSync, MirrorStatus, SiteStatus } from '../core/status.js';
+import type { LastSync, MirrorRollout, MirrorStatus, SiteStatus } from '../core/status.js';
 import type { PulpClient } from '../pulp/types.js';
 import type { MirrorSource } from '../spec/types.js';
 import type { PassFailure } from './failures.js';
@@ -13,6 +13,7 @@ import type { DesiredState, Plan, PlanEntry, SourceTree, Transfer, TreeSummary }
 import type { PublishedCache } from './published-cache.js';
 import type { ServeOverrides } from './serve-target.js';
 import type { VersionTree } from './history.js';
+import type { ProbeRunner } from './rollout-pass.js';
 
 /**
  * How a pass reads mirror sources: sources/reader.ts `createSourceReader` is the real one; tests
@@ -45,6 +46,8 @@ export interface PassMemory {
    * href: a version never changes, so it is read once. Absent in hand-built memories.
    */
   versionTrees?: Map<string, Map<string, VersionTree>>;
+  /** Each mirror's rollout record (reconcilers/rollout.ts), by mirror name; seeded from the status branch at start. */
+  rollouts: Map<string, MirrorRollout>;
 }
 
 export interface PassDeps {
@@ -61,6 +64,8 @@ export interface PassDeps {
   sources: SourceReader;
   /** Progress of long work (syncs with bytes moved), for live views. */
   onEvent?: (event: PassEvent) => void;
+  /** Runs rollout probes (pulp/content-probe.ts `contentProber`); absent = a stage with probes waits. */
+  probe?: ProbeRunner;
 }
 
 export interface PassOptions {

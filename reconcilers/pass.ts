@@ -17,6 +17,7 @@ import type { DesiredState, ObservedState, Plan } from './plan-types.js';
 import { PublishedCache } from './published-cache.js';
 import { readSources } from './source.js';
 import { observeRetained } from './retained.js';
+import { nextSoakEnd, passRollouts, rolloutPlanLines, rolloutServe, withRollouts, type RolloutPassResult } from './rollout-pass.js';
 import { mirrorStatuses, siteStatuses } from './status.js';
 import { nextDue } from './sync.js';
 
@@ -26,7 +27,7 @@ export { plan } from './plan.js';
 
 /** A fresh PassMemory: create one per caller and give the same one to each of its passes. */
 export function createPassMemory(published = new PublishedCache()): PassMemory {
-  return { published, lastSyncAt: new Map(), lastSync: new Map(), lastSeen: new Map(), phases: {}, versionTrees: new Map() };
+  return { published, lastSyncAt: new Map(), lastSync: new Map(), lastSeen: new Map(), phases: {}, versionTrees: new Map(), rollouts: new Map() };
 }
 
 /** What plan and apply need, computed once. */
@@ -45,7 +46,7 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
   setMaxListeners(0, signal);
   const { memory } = deps;
   const controller = opts.controllerId ? { controller: opts.controllerId } : {};
-  const desired = desiredState(specs, { ...controller, ...(opts.serve ? { serve: opts.serve } : {}) });
+  let desired = desiredState(specs, { ...controller, ...(opts.serve ? { serve: opts.serve } : {}) });
   const active = [...desired.mirrors.values()].filter((m) => !m.suspend);
   // Phase durations for the debug log (`pass phases`): where a slow pass spends its time.
   const t0 = performance.now();
@@ -59,6 +60,10 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
     const m = desired.mirrors.get(mirrorOf(dist));
     return m && m.placements.some((p) => p.site === site) ? sourceTrees.get(m.name) : undefined;
   }, { signal });
+  // What each placement must serve this pass under its mirror's rollout, from what the sites serve:
+  // the desired state again with those targets (pure), before the retained trees are read for them.
+  const rolled = await evaluateRollouts(specs, loaded, deps, signal);
+  if (rolled?.overrides.size) desired = desiredState(specs, { ...controller, serve: rolloutServe(rolled.overrides, opts.serve) });
   // The retained trees of pinned placements only (none without pins: no call).
   const trees = memory.versionTrees ? { trees: memory.versionTrees } : {};
   const observed: ObservedState = { ...loaded, retained: await observeRetained(desired, loaded, deps.clients, { signal, ...trees }) };
@@ -81,8 +86,25 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
       plan = planWith();
     }
   }
+  if (memory.rollouts.size) plan.rollouts = rolloutPlanLines(specs, observed, memory.rollouts, now);
   memory.phases.prepareMs = Math.round(performance.now() - t0);
   return { desired, observed, plan, massDelete };
+}
+
+/**
+ * Evaluate every mirror's rollout (rollout-pass.ts) and keep the records in memory; null (and no
+ * record kept) when no mirror has spec.rollout, so that a pass without rollouts pays nothing.
+ */
+async function evaluateRollouts(specs: SpecSet, observed: ObservedState, deps: PassDeps, signal: AbortSignal): Promise<RolloutPassResult | null> {
+  if (!specs.mirrors.some((m) => m.rollout)) {
+    deps.memory.rollouts.clear();
+    return null;
+  }
+  const result = await passRollouts(specs, observed, {
+    records: deps.memory.rollouts, lastSync: deps.memory.lastSync, now: deps.now(), signal, ...(deps.probe ? { probe: deps.probe } : {}),
+  });
+  deps.memory.rollouts = result.rollouts;
+  return result;
 }
 
 /**
@@ -154,6 +176,8 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
       memory.phases.reobserveMs = Math.round(performance.now() - t1);
       after = { sites, sources: observed.sources };
       after = { ...after, retained: await observeRetained(desired, after, deps.clients, { signal, ...(memory.versionTrees ? { trees: memory.versionTrees } : {}) }) };
+      // What apply just published moves the rollouts on now (probes, the soak's start), not a pass later.
+      await evaluateRollouts(specs, after, deps, signal);
       remaining = computePlan(desired, after, {
         now: deps.now(), lastSyncAt: memory.lastSyncAt, allowMassDelete: prepared.massDelete.allow,
         ...(prepared.massDelete.by ? { massDeleteApprovedBy: prepared.massDelete.by } : {}),
@@ -163,8 +187,9 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
   }
   deps.log.debug('pass phases', { ...memory.phases, entries: plan.entries.length });
   const due = mirrorsDue(desired, memory);
-  const mirrors = mirrorStatuses({ desired, observed: after, remaining, results: applied?.results ?? [], lastSync: memory.lastSync, dryRun: !!opts.dryRun })
+  const statuses = mirrorStatuses({ desired, observed: after, remaining, results: applied?.results ?? [], lastSync: memory.lastSync, dryRun: !!opts.dryRun })
     .map((m) => (due.has(m.name) ? { ...m, nextSyncAt: due.get(m.name)!.toISOString() } : m));
+  const mirrors = memory.rollouts.size ? withRollouts(specs, statuses, memory.rollouts) : statuses;
   const siteList = siteStatuses(desired, after, memory.lastSeen);
   const failures: PassFailure[] = [];
   for (const r of applied?.results ?? []) if (r.result !== 'succeeded') failures.push(PassFailure.ofEntry(r.entry, r.result, r.message));
@@ -182,7 +207,8 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
     changes: applied?.changes ?? 0,
     mirrors,
     sites: siteList,
-    nextDueAt: earliest(due.values()),
+    // A soak that ends is a reason to pass again then: the next stage begins.
+    nextDueAt: earliest([...due.values(), ...[nextSoakEnd(memory.rollouts)].filter((d): d is Date => d !== null)]),
     failures,
     plan,
   };

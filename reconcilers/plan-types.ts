@@ -311,6 +311,8 @@ export interface Plan {
   errors?: PlacementError[];
   /** Placements serving a pinned or held tree, by `syncKey(mirror, site)` (status shows them). */
   pins?: ReadonlyMap<string, PlacementPin>;
+  /** Each rollout's position, a line per stage (reconcilers/rollout-view.ts); absent without rollouts. */
+  rollouts?: { mirror: string; lines: string[] }[];
 }
 
 /** A placement the spec asks the impossible of, and why (e.g. a pin to a pruned tree). */

@@ -11,6 +11,7 @@ import type { SpecSet } from '../spec/types.js';
 import { objectName, syncKey } from './names.js';
 import type { ObservedState } from './plan-types.js';
 import { rolloutLines } from './rollout-view.js';
+import { treeTarget, type ServeOverrides, type ServeTarget } from './serve-target.js';
 import { evaluateRollout, rolloutStages, type ProbeRequest, type ProbeResult, type RolloutInput, type RolloutOverride, type RolloutSiteView } from './rollout.js';
 
 /** Runs one mirror's probes; results in any order, one per request. Never throws for a site's failure. */
@@ -134,5 +135,16 @@ export function rolloutPlanLines(specs: SpecSet, observed: ObservedState, rollou
     const serves = (site: string) => observed.sites.get(site)?.published.get(dist)?.digest ?? null;
     out.push({ mirror: m.name, lines: rolloutLines(r, stages, serves, now.toISOString()) });
   }
+  return out;
+}
+
+/**
+ * The rollouts' overrides as the pass's serve targets (serve-target.ts), under the caller's own
+ * (`given`), which outrank them; spec pins outrank both (serve-target.ts `serveTargets`).
+ */
+export function rolloutServe(overrides: ReadonlyMap<string, RolloutOverride>, given?: ServeOverrides): Map<string, ServeTarget> {
+  const out = new Map<string, ServeTarget>();
+  for (const [key, o] of overrides) out.set(key, o.kind === 'tree' ? treeTarget(o.digest, o.why) : { kind: 'hold', why: o.why });
+  for (const [key, t] of given ?? []) out.set(key, t);
   return out;
 }

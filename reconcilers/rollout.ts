@@ -10,7 +10,8 @@
  * - a stage that asks for approval begins only once its `approved` is a prefix of the tree;
  * - a begun stage is done when all its sites serve the tree and its probes pass; the next stage
  *   begins once its soak has passed, counted from the last of its sites publishing the tree;
- * - a failed probe halts the rollout (Blocked, with the reason); with rollbackOnFailure the
+ * - a failed probe halts the rollout (Blocked, with the reason): one that got an answer other than
+ *   200 or a body of another sha256 (no answer at all is tried again next pass); with rollbackOnFailure the
  *   stage's sites go back to the tree they served before. It stays halted until a newer tree, or
  *   until the stage's probes change in Git (someone fixed a wrong probe);
  * - a newer tree supersedes a running or halted rollout and starts again at the first stage.
@@ -45,6 +46,8 @@ export interface ProbeRequest extends RolloutProbe {
 export interface ProbeResult extends ProbeRequest {
   ok: boolean;
   detail: string;
+  /** No answer came (a connection error, a timeout): says nothing of the tree, so it is tried again, never a halt. */
+  unanswered?: boolean;
 }
 
 export interface RolloutInput {
@@ -155,7 +158,12 @@ export function evaluateRollout(input: RolloutInput): RolloutOutput {
       rec = { ...rec, state: 'Progressing', reason: `stage ${k + 1}/${stages.length} ${stage.name}: verifying ${list(stage.sites)}` };
       break;
     }
-    const failed = results.filter((r): r is ProbeResult => r !== undefined && !r.ok);
+    const failed = results.filter((r): r is ProbeResult => r !== undefined && !r.ok && !r.unanswered);
+    const unanswered = results.find((r) => r?.unanswered && !r.ok);
+    if (!failed.length && unanswered) {
+      rec = { ...rec, state: 'Progressing', reason: `stage ${k + 1}/${stages.length} ${stage.name}: probe ${unanswered.path} at ${unanswered.site}: ${unanswered.detail}; tried again next pass` };
+      break;
+    }
     if (failed.length) {
       const first = failed[0] as ProbeResult;
       const more = failed.length > 1 ? ` (and ${failed.length - 1} more failed probe${failed.length > 2 ? 's' : ''})` : '';

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { html, joinHtml, trusted, type Html } from '../core/html.js';
 import { STATE_ORDER, type MirrorSiteStatus, type MirrorStatus, type StatusDocument, type SyncProgress } from '../core/status.js';
 import { formatBytes, formatDuration } from '../core/units.js';
+import { rolloutSummary } from '../reconcilers/rollout-view.js';
 import { STATE_COLOURS, formatAge, progressFigures, shareDone, shortCommit, shortDigest, spanMs } from '../status/format.js';
 import { cleanupText, diskText, healthWord } from '../status/site-disk.js';
 import { DEFAULT_ROWS, isFiltered, parseView, selectRows, toggleOpen, viewQuery, type PageView } from './page-view.js';
@@ -154,7 +155,7 @@ function renderGrid(doc: StatusDocument, sites: string[], now: Date, view: PageV
     const bySite = new Map(m.sites.map((s) => [s.site, s]));
     const open = view.open.includes(m.name);
     const toggle = html`<a class="mname" href="${`/${toggleOpen(view, m.name)}`}" aria-expanded="${open ? 'true' : 'false'}" title="${open ? 'hide' : 'show'} its recent syncs">${open ? '▾' : '▸'} ${m.name}</a>`;
-    out.push(html`<tr data-mirror="${m.name}"><th scope="row">${toggle}<span class="sub">from ${m.origin} · <code title="tree digest at the source: ${m.treeDigest ?? 'unknown'}">${shortDigest(m.treeDigest)}</code>${m.nextSyncAt ? html` · <span class="due" title="${`next scheduled sync: ${m.nextSyncAt}`}">next sync ${dueIn(m.nextSyncAt, now)}</span>` : ''}</span></th>`);
+    out.push(html`<tr data-mirror="${m.name}"><th scope="row">${toggle}<span class="sub">from ${m.origin} · <code title="tree digest at the source: ${m.treeDigest ?? 'unknown'}">${shortDigest(m.treeDigest)}</code>${m.nextSyncAt ? html` · <span class="due" title="${`next scheduled sync: ${m.nextSyncAt}`}">next sync ${dueIn(m.nextSyncAt, now)}</span>` : ''}${m.rollout ? html` · <span class="rollout" data-rollout="${m.rollout.state}" title="${m.rollout.reason}">${rolloutSummary(m.rollout, now.toISOString())}</span>` : ''}</span></th>`);
     for (const site of sites) {
       const s = bySite.get(site);
       out.push(s ? renderCell(m.name, s, m.treeDigest, now) : html`<td class="na" aria-label="not carried">·</td>`);

@@ -16,6 +16,7 @@ import { renderText } from '../reporters/plan.js';
 import { massDeleteOptions } from '../mass-delete.js';
 import { controllerIdOption, requestTimeoutOption } from '../options.js';
 import { cacheFileFor, clientsFor, interruptSignal, loadMemory, loadValidSpecs, saveMemory } from '../pass-setup.js';
+import { contentProber } from '../../pulp/content-probe.js';
 
 /** Turns pass events into lines; on a TTY keeps one live line of running syncs and bytes moved. */
 function progressPrinter(tty: boolean) {
@@ -116,7 +117,7 @@ exit codes:
     const { signal, dispose } = interruptSignal();
     const started = Date.now();
     try {
-      const deps = { clients: clientsFor(specs, log, process.env, timeout), log, now: () => new Date(), memory, sources: createSourceReader(), onEvent: printer.onEvent };
+      const deps = { clients: clientsFor(specs, log, process.env, timeout), log, now: () => new Date(), memory, sources: createSourceReader(), onEvent: printer.onEvent, probe: contentProber(specs.sites) };
       const opts = { signal, controllerId, ...massDeleteOptions(String(values.specs ?? '.'), !!values['allow-mass-delete']) };
       const prepared = await preparePlan(specs, deps, opts);
       process.stdout.write(renderText(prepared.plan) + '\n');

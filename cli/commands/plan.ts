@@ -14,6 +14,7 @@ import { renderMarkdown, renderText } from '../reporters/plan.js';
 import { massDeleteOptions } from '../mass-delete.js';
 import { controllerIdOption, requestTimeoutOption, selectedSites } from '../options.js';
 import { cacheFileFor, clientsFor, interruptSignal, loadMemory, loadValidSpecs, saveMemory } from '../pass-setup.js';
+import { contentProber } from '../../pulp/content-probe.js';
 
 const FORMATS = ['text', 'json', 'markdown'] as const;
 type PlanFormat = (typeof FORMATS)[number];
@@ -88,7 +89,7 @@ exit codes:
     const memory = await loadMemory(cacheFile);
     const { signal, dispose } = interruptSignal();
     try {
-      const prepared = await preparePlan(specs, { clients: clientsFor(specs, log, process.env, requestTimeoutOption(values['request-timeout'])), log, now: () => new Date(), memory, sources: createSourceReader() }, {
+      const prepared = await preparePlan(specs, { clients: clientsFor(specs, log, process.env, requestTimeoutOption(values['request-timeout'])), log, now: () => new Date(), memory, sources: createSourceReader(), probe: contentProber(specs.sites) }, {
         signal, dryRun: true, controllerId, ...(sites ? { sites } : {}), ...massDeleteOptions(String(values.specs ?? '.'), !!values['allow-mass-delete']),
       });
       await saveMemory(cacheFile, memory, log);

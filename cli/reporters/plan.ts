@@ -58,6 +58,7 @@ export function renderText(plan: Plan): string {
   }
   for (const w of plan.warnings) out.push(`warning: ${w}`);
   if (plan.warnings.length) out.push('');
+  for (const r of plan.rollouts ?? []) out.push(`rollout ${r.mirror}:`, ...r.lines.map((l) => `  ${l}`), '');
   const s = plan.summary;
   const incomplete = incompleteLine(plan);
   if (incomplete) out.push(incomplete);
@@ -112,6 +113,7 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   }
   head.push('');
   for (const w of plan.warnings) head.push(`> :warning: ${cell(w)}`, '');
+  for (const r of plan.rollouts ?? []) head.push(`**rollout ${cell(r.mirror)}**`, '', ...r.lines.map((l) => `- ${cell(l)}`), '');
   for (const { site } of groups) if (!site.reachable) head.push(`**${cell(site.name)}**: ${cell(site.message)}`, '');
   for (const { site } of groups) {
     const disk = diskLine(site);

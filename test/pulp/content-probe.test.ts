@@ -68,6 +68,7 @@ test('a published file answers 200; with its sha256 it passes, with another it f
   assert.equal([right.ok, right.detail], [true, `answered 200 (${REPOMD.length} bytes, sha256 as expected)`]);
   const wrong = await probeContent(s, 'tools/el9', { path: 'repodata/repomd.xml', sha256: 'f'.repeat(64) });
   assert.equal(wrong, { ok: false, status: 200, detail: `sha256 ${sha(REPOMD).slice(0, 12)}… instead of ffffffffffff…` });
+  assert.is(wrong.unanswered, undefined);
   const spaced = await probeContent(s, 'tools/el9', { path: 'a file.txt' });
   assert.is(spaced.ok, true, spaced.detail);
 });
@@ -101,7 +102,7 @@ test('a body over the bound fails the probe; under it passes', async () => {
 
 test('a server that never answers times out; an aborted probe throws', async () => {
   const slow = await probeContent(spec(local), 'tools/el9', { path: 'silent' }, { timeoutMs: 300 });
-  assert.equal([slow.ok, slow.status], [false, null]);
+  assert.equal([slow.ok, slow.status, slow.unanswered], [false, null, true]);
   assert.is(slow.detail, 'no answer: nothing within 300 ms');
   const ac = new AbortController();
   const pending = probeContent(spec(local), 'tools/el9', { path: 'silent' }, { signal: ac.signal, timeoutMs: 60_000 });

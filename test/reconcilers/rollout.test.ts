@@ -120,6 +120,17 @@ test('a failed probe halts: Blocked with the reason; without rollback the stage 
   assert.equal([status(later).state, later.probes, overrides(later)], ['Blocked', [], ['edge:hold', 'hub:hold']]);
 });
 
+test('a probe that got no answer says nothing of the tree: tried again next pass, no halt', () => {
+  const spec = { ...SPEC, rollbackOnFailure: true };
+  const rec = status(evaluateRollout(input({ o: B, hub: A, leaf: A, edge: A }, { spec })));
+  const silent = (site: string): ProbeResult => ({ site, ...PROBE, ok: false, detail: 'no answer: nothing within 10000 ms', unanswered: true });
+  const out = pass(input({ o: B, hub: A, leaf: B, edge: A }, { record: rec, now: at(1), spec }), silent);
+  assert.equal([status(out).state, status(out).haltedProbes, overrides(out)], ['Progressing', undefined, ['edge:hold', 'hub:hold']]);
+  assert.match(status(out).reason, 'probe repodata/repomd.xml at leaf: no answer: nothing within 10000 ms; tried again next pass');
+  const next = evaluateRollout(input({ o: B, hub: A, leaf: B, edge: A }, { record: status(out), now: at(2), spec }));
+  assert.equal(next.probes, [{ site: 'leaf', path: 'repodata/repomd.xml' }]);
+});
+
 test('rollbackOnFailure: the failed stage\'s sites go back to the tree they served before', () => {
   const spec = { ...SPEC, rollbackOnFailure: true };
   const rec = status(evaluateRollout(input({ o: B, hub: A, leaf: A, edge: A }, { spec })));

@@ -11,6 +11,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SCHEMA_DIR } from '../../core/paths.js';
 import type { MirrorRollout, StatusDocument } from '../../core/status.js';
+import { seedMemory } from '../../controller/history.js';
+import { createPassMemory } from '../../reconcilers/pass.js';
 import { renderStatusFiles } from '../../status/files.js';
 import { parseStatusFiles } from '../../status/restore.js';
 
@@ -45,6 +47,18 @@ test('written to the status branch and read back after a restart, the rollout is
   const restored = parseStatusFiles(renderStatusFiles(doc(ROLLOUT)));
   assert.equal(restored.mirrors[0]?.rollout, ROLLOUT);
   assert.equal(restored.skipped, []);
+});
+
+test('a restarted controller seeds its pass memory with the restored rollout; one it already has wins', () => {
+  const restored = parseStatusFiles(renderStatusFiles(doc(ROLLOUT)));
+  const memory = createPassMemory();
+  seedMemory(memory, restored);
+  assert.equal(memory.rollouts.get('m'), ROLLOUT);
+  const newer = { ...ROLLOUT, stage: 0, state: 'Progressing' as const };
+  const kept = createPassMemory();
+  kept.rollouts.set('m', newer);
+  seedMemory(kept, restored);
+  assert.equal(kept.rollouts.get('m'), newer);
 });
 
 test('a mirror file whose rollout was edited into something else keeps its mirror, without the rollout', () => {
