@@ -17,7 +17,7 @@ import type { DesiredState, ObservedState, Plan } from './plan-types.js';
 import { PublishedCache } from './published-cache.js';
 import { readSources } from './source.js';
 import { observeRetained } from './retained.js';
-import { nextSoakEnd, passRollouts, rolloutPlanLines, rolloutServe, withRollouts, type RolloutPassResult } from './rollout-pass.js';
+import { nextSoakEnd, passRollouts, rolloutPlanLines, rolloutServe, rolloutStep, withRollouts, type RolloutPassResult } from './rollout-pass.js';
 import { mirrorStatuses, siteStatuses } from './status.js';
 import { nextDue } from './sync.js';
 
@@ -157,6 +157,8 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
   let applied: ApplyResult | null = null;
   let after = observed;
   let remaining = plan;
+  // Where each rollout stood when this pass planned: one that moves after apply needs a pass now.
+  const planned = new Map([...memory.rollouts].map(([m, r]) => [m, rolloutStep(r)] as const));
   if (!opts.dryRun) {
     const t0 = performance.now();
     applied = await apply(plan, { clients: deps.clients, log: deps.log, now: deps.now, sources: deps.sources, ...(deps.onEvent ? { onEvent: deps.onEvent } : {}) }, {
@@ -207,8 +209,13 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
     changes: applied?.changes ?? 0,
     mirrors,
     sites: siteList,
-    // A soak that ends is a reason to pass again then: the next stage begins.
-    nextDueAt: earliest([...due.values(), ...[nextSoakEnd(memory.rollouts)].filter((d): d is Date => d !== null)]),
+    // A soak that ends is a reason to pass again then: the next stage begins. A rollout that moved
+    // after apply (a probe failed: roll back; a stage done: the next one) is a reason to pass now.
+    nextDueAt: earliest([
+      ...due.values(),
+      ...[nextSoakEnd(memory.rollouts)].filter((d): d is Date => d !== null),
+      ...([...memory.rollouts].some(([m, r]) => planned.get(m) !== rolloutStep(r)) ? [deps.now()] : []),
+    ]),
     failures,
     plan,
   };

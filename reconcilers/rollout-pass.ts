@@ -148,3 +148,8 @@ export function rolloutServe(overrides: ReadonlyMap<string, RolloutOverride>, gi
   for (const [key, t] of given ?? []) out.set(key, t);
   return out;
 }
+
+/** What changes what a rollout's sites must serve: its tree, stage, whether the stage began, its state. */
+export function rolloutStep(r: MirrorRollout): string {
+  return `${r.digest}:${r.stage}:${r.stageSince === null ? 'waiting' : 'begun'}:${r.state === 'Blocked' ? 'halted' : 'moving'}`;
+}

@@ -117,9 +117,11 @@ export function buildStatusDocument(s: ControllerSnapshot): StatusDocument {
         ...(success ? { lastSuccessAt: success(m.name, c.site) ?? c.lastSuccessAt ?? null } : {}),
       }))
       : cells;
+    // A rollout only while the spec asks for one; the last known one (restored) until a pass says.
+    const rollout = m.rollout ? (seen ? seen.rollout : known?.rollout) : undefined;
     return {
       name: m.name, origin: m.origin, ...(Object.keys(m.labels ?? {}).length ? { labels: m.labels } : {}), ...(seen?.nextSyncAt ? { nextSyncAt: seen.nextSyncAt } : {}),
-      treeDigest: seen?.treeDigest ?? known?.treeDigest ?? null, sites: decorated,
+      treeDigest: seen?.treeDigest ?? known?.treeDigest ?? null, sites: decorated, ...(rollout ? { rollout } : {}),
     };
   });
   const inSpecs = new Set(specs.mirrors.map((m) => m.name));
