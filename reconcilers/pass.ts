@@ -44,7 +44,7 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
   setMaxListeners(0, signal);
   const { memory } = deps;
   const controller = opts.controllerId ? { controller: opts.controllerId } : {};
-  const desired = desiredState(specs, controller);
+  const desired = desiredState(specs, { ...controller, ...(deps.sources.viewsDir ? { sourceViews: deps.sources.viewsDir } : {}) });
   const active = [...desired.mirrors.values()].filter((m) => !m.suspend);
   // Phase durations for the debug log (`pass phases`): where a slow pass spends its time.
   const t0 = performance.now();
