@@ -12,7 +12,7 @@
  * file following symlinks (pulpcore's FileDownloader), so the view directory is what the origin's
  * Pulp must be allowed to import from.
  */
-import { lstat, mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeManifest } from '../manifest/write.js';
@@ -51,8 +51,12 @@ export interface ViewUpdate {
  */
 export async function updateView(dir: string, realRoot: string, entries: readonly ManifestEntry[], options: { signal?: AbortSignal } = {}): Promise<ViewUpdate> {
   const { signal } = options;
-  // 0755: the origin's Pulp, another user, reads it (docs/deploy.md).
+  // The origin's Pulp runs as another user and must read the view: the view and its folder are
+  // 0755 and the manifest 0644 whatever the umask (the systemd unit's is 0077). It lists no more
+  // than the tree it links shows anyone who may read the tree. (docs/deploy.md)
   await mkdir(dir, { recursive: true, mode: 0o755 });
+  await chmod(path.dirname(dir), 0o755);
+  await chmod(dir, 0o755);
   const want = new Map(topLevelNames(entries).map((n) => [n, path.join(realRoot, n)]));
   const have = new Map<string, string | null>();
   for (const name of await readdir(dir)) {
@@ -70,6 +74,7 @@ export async function updateView(dir: string, realRoot: string, entries: readonl
     linked.push(name);
   }
   const manifestWritten = await writeManifest(path.join(dir, 'PULP_MANIFEST'), entries, signal ? { signal } : {});
+  if (manifestWritten) await chmod(path.join(dir, 'PULP_MANIFEST'), 0o644);
   const unlinked: string[] = [];
   for (const [name, current] of have) {
     if (want.has(name) || current === null) continue;
