@@ -7,7 +7,8 @@
  * Error texts are pulpcore's, because clients and people compare them with real Pulp's.
  */
 import { createHash } from 'node:crypto';
-import { open as openFile, realpath, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { decideRedirect, httpGetOptions, OutboundPolicyError, remotePolicy, withoutCredentials, type OutboundPolicy } from '../core/outbound.js';
 import { withRetries } from '../core/retry.js';
@@ -97,18 +98,17 @@ export function throttled(deps: DownloadDeps, fn: (chunk: Buffer) => void): (chu
 async function open(url: string, deps: DownloadDeps, what: 'manifest' | 'file'): Promise<Body> {
   const u = new URL(url);
   if (u.protocol !== 'file:') return openHttp(url, deps);
-  let fh: FileHandle;
+  let real: string;
   try {
-    const real = what === 'manifest' ? await realpath(fileURLToPath(u)) : fileURLToPath(u);
-    if (what === 'manifest' && !deps.allowedImportPaths.some((a) => real.startsWith(a))) {
-      throw new DownloadError(`The path '${real}' does not start with any of the allowed import paths`, false);
-    }
-    fh = await openFile(real, 'r');
-  } catch (err) {
-    if (err instanceof DownloadError) throw err;
+    // A file: stat (which follows links) only to answer a missing one with pulpcore's 404.
+    real = what === 'manifest' ? await realpath(fileURLToPath(u)) : (await stat(fileURLToPath(u)), fileURLToPath(u));
+  } catch {
     throw new DownloadError(`404, message='File not found', url=URL('${url}')`, false);
   }
-  const stream = fh.createReadStream({ highWaterMark: 256 * 1024, signal: deps.signal });
+  if (what === 'manifest' && !deps.allowedImportPaths.some((a) => real.startsWith(a))) {
+    throw new DownloadError(`The path '${real}' does not start with any of the allowed import paths`, false);
+  }
+  const stream = createReadStream(real, { highWaterMark: 256 * 1024, signal: deps.signal });
   return {
     read: async (onData) => {
       for await (const chunk of stream) await onData(chunk as Buffer);
