@@ -15,6 +15,7 @@ const LEVEL: Record<PassFailureKind, LogLevel> = {
   'entry-failed': 'error',
   'deletes-blocked': 'warn',
   'name-conflict': 'warn',
+  'pin-unservable': 'error',
   'site-unreachable': 'warn',
   'entry-skipped': 'warn',
 };

@@ -1,6 +1,6 @@
 /**
  * The outbound policy of pulpdist: what every request the project makes to another server obeys,
- * whichever client carries it — got for the Pulp API (pulp/transport.ts), fetch for source
+ * whichever client carries it — pulp/http-exchange.ts for the Pulp API, fetch for source
  * manifests and `pulpdist status` (`policyFetch`), site/http-get.ts for syncs. One place for TLS
  * (verification, CA, client certificate), timeouts, redirects and the credentials they may carry,
  * proxies and redaction, so that no client is laxer than another. Not a client: a policy object
@@ -86,27 +86,7 @@ export function remotePolicy(r: RemoteFields): OutboundPolicy {
   });
 }
 
-/** got's options for the policy (timeout, TLS, redirects); got carries no proxy here. */
-export function gotOptions(p: OutboundPolicy): {
-  timeout: { request: number };
-  https: { rejectUnauthorized: boolean; certificateAuthority?: string; certificate?: string; key?: string };
-  followRedirect: boolean;
-  maxRedirects: number;
-} {
-  if (p.proxy) throw new OutboundPolicyError('a proxy for Pulp API calls is not supported');
-  return {
-    timeout: { request: p.timeoutMs },
-    https: {
-      rejectUnauthorized: p.verifyTls,
-      ...(p.ca ? { certificateAuthority: p.ca } : {}),
-      ...(p.clientCert ? { certificate: p.clientCert.cert, key: p.clientCert.key } : {}),
-    },
-    followRedirect: p.maxRedirects > 0,
-    maxRedirects: p.maxRedirects,
-  };
-}
-
-/** site/http-get.ts's options for the policy. */
+/** The node:http(s) options of the policy: site/http-get.ts (syncs) and pulp/http-exchange.ts (the API). */
 export function httpGetOptions(p: OutboundPolicy): {
   tls: { rejectUnauthorized: boolean; ca?: string; cert?: string; key?: string };
   proxy?: OutboundProxy;

@@ -60,6 +60,21 @@ export interface MirrorSiteStatus {
    * the last success matters most once syncs fail. Kept across restarts. Absent in older documents.
    */
   lastSuccessAt?: string | null;
+  /**
+   * Set when the placement serves a pinned tree instead of the latest (spec.pin, spec.pins) or
+   * holds what it serves: what, and why. Synced then means it serves that tree. Absent otherwise.
+   */
+  pin?: PlacementPinStatus;
+}
+
+/** A placement's pin as status shows it. */
+export interface PlacementPinStatus {
+  /** The pinned tree's digest; null for a hold, or a pin that could not be resolved. */
+  digest: string | null;
+  /** The site's repository version with that tree, when it retains one. */
+  version: number | null;
+  /** E.g. `pinned by spec.pins.leaf`. */
+  why: string;
 }
 
 export interface MirrorStatus {

@@ -1,18 +1,18 @@
 /**
- * One HTTP exchange with a Pulp server, on got: auth header, timeout, retries of safe calls, and
- * the mapping of every failure to a typed error. got's own retry is off; this module decides,
- * because only it knows which calls are safe to repeat (GET and HEAD; never a blind POST, PATCH
- * or DELETE, whose first attempt may have reached the server).
+ * One HTTP exchange with a Pulp server (http-exchange.ts): auth header, timeout, retries of safe
+ * calls, and the mapping of every failure to a typed error. Only this module knows which calls are
+ * safe to repeat (GET and HEAD; never a blind POST, PATCH or DELETE, whose first attempt may have
+ * reached the server).
  */
-import got, { RequestError } from 'got';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { Logger } from '../core/logger.js';
-import { gotOptions, MAX_REDIRECTS, outboundPolicy, redact } from '../core/outbound.js';
+import { MAX_REDIRECTS, outboundPolicy, redact } from '../core/outbound.js';
 import type { Credentials } from './auth.js';
 import { withRetries } from '../core/retry.js';
 import { parseRetryAfter, retryDelayMs } from './backoff.js';
 import { displayUrl, PulpAuthError, PulpHttpError, PulpUnreachableError } from './errors.js';
+import { exchange, ExchangeError, RecentSocketsAgent, RecentSocketsHttpsAgent } from './http-exchange.js';
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -64,12 +64,12 @@ export interface Transport {
 const SAFE_METHODS = new Set<Method>(['GET', 'HEAD']);
 
 /**
- * Calls that change state each get a fresh connection. A pooled keep-alive socket that the server
- * closes just as we reuse it gives ECONNRESET before any byte was read, and for a POST we could
- * not tell that apart from a server that died mid-request; on a fresh socket a connection error
- * means the server. Reads reuse connections (they are retried anyway).
+ * Calls that change state reuse a connection only while it has been idle for less than a second
+ * (http-exchange.ts RecentSocketsAgent): a connection error on a POST must mean the server, never
+ * a pooled socket the server had just closed. Reads use the pooled keep-alive connections (they
+ * are retried anyway).
  */
-const FRESH_CONNECTION = { http: new http.Agent({ keepAlive: false }), https: new https.Agent({ keepAlive: false }) };
+const WRITE_AGENTS = { http: new RecentSocketsAgent({ keepAlive: true }), https: new RecentSocketsHttpsAgent({ keepAlive: true }) };
 
 /** A transport for one site. */
 export function createTransport(opts: TransportOptions): Transport {
@@ -98,28 +98,26 @@ export function createTransport(opts: TransportOptions): Transport {
     const started = performance.now();
     let res;
     try {
-      res = await got(req.url, {
+      res = await exchange({
         method: req.method,
+        url: req.url,
         headers,
         ...(req.json === undefined ? {} : { json: req.json }),
-        throwHttpErrors: false,
-        retry: { limit: 0 },
         // Timeout, TLS and redirects from the one outbound policy (core/outbound.ts).
-        ...gotOptions(outboundPolicy({ verifyTls: opts.tlsValidation, timeoutMs: opts.requestTimeoutMs, maxRedirects: req.followRedirect ? MAX_REDIRECTS : 0 })),
-        ...(SAFE_METHODS.has(req.method) ? {} : { agent: FRESH_CONNECTION }),
-        responseType: 'text',
+        policy: outboundPolicy({ verifyTls: opts.tlsValidation, timeoutMs: opts.requestTimeoutMs, maxRedirects: req.followRedirect ? MAX_REDIRECTS : 0 }),
+        ...(SAFE_METHODS.has(req.method) ? {} : { agents: WRITE_AGENTS }),
         ...(req.signal ? { signal: req.signal } : {}),
       });
     } catch (err) {
-      // The caller's abort wins over whatever got made of it (got turns a timeout signal into ETIMEDOUT).
+      // The caller's abort wins over whatever the exchange made of it.
       if (req.signal?.aborted) throw req.signal.reason;
-      if (err instanceof RequestError) {
+      if (err instanceof ExchangeError) {
         log.debug('pulp request failed', { site, method: req.method, url: displayUrl(req.url.href), error: err.code });
         throw new PulpUnreachableError({ site, method: req.method, url: req.url.href, causeCode: err.code }, { cause: plainCause(err) });
       }
       throw err;
     }
-    const status = res.statusCode;
+    const status = res.status;
     log.debug('pulp request', {
       site,
       method: req.method,
@@ -127,10 +125,10 @@ export function createTransport(opts: TransportOptions): Transport {
       status,
       ms: Math.round(performance.now() - started),
     });
-    const text = res.body;
+    const text = res.text;
     const answer: TransportAnswer = { status, headers: res.headers, body: parseBody(text, res.headers['content-type']), text };
     if ((status >= 200 && status < 300) || req.accept?.includes(status)) return answer;
-    const fields = { site, method: req.method, url: req.url.href, status, statusText: res.statusMessage ?? '', body: answer.body };
+    const fields = { site, method: req.method, url: req.url.href, status, statusText: res.statusMessage, body: answer.body };
     if ((status === 401 || status === 403) && (req.auth ?? 'required') !== 'none') {
       throw new PulpAuthError(fields, opts.credentials.hint);
     }
@@ -166,11 +164,8 @@ export function createTransport(opts: TransportOptions): Transport {
 /** Where a 429/503's Retry-After travels from `once` to the retry loop (not enumerable, not in toJSON). */
 const RETRY_AFTER = Symbol('retryAfterMs');
 
-/**
- * got's error without got's request options: those hold the Authorization header, and anything
- * that inspects an error's `cause` (util.inspect, a debug print) would show it.
- */
-function plainCause(err: RequestError): Error {
+/** The exchange's error, redacted: a message may carry a URL with credentials in it. */
+function plainCause(err: ExchangeError): Error {
   return Object.assign(new Error(redact(err.message)), { code: err.code });
 }
 

@@ -6,6 +6,7 @@
 import type { MirrorSpec, SiteSpec, SpecSet } from '../spec/types.js';
 import type { DesiredMirror, DesiredPlacement, DesiredState } from './plan-types.js';
 import { managedLabels, objectName } from './names.js';
+import { chainOf, feederServing, LATEST, serveTargets, type ServeOverrides } from './serve-target.js';
 
 /** Where the tree served at `site` lives: `{contentOrigin}/pulp/content/{basePath}/PULP_MANIFEST`. */
 export function publishedManifestUrl(site: SiteSpec, basePath: string): string {
@@ -46,20 +47,28 @@ export function feederOf(mirror: MirrorSpec, siteName: string, sites: ReadonlyMa
  * Desired state of every mirror at every one of its sites. Sites unknown to the specs are skipped.
  * With `controller`, every object is labelled with it (names.ts CONTROLLER_LABEL).
  */
-export function desiredState(specs: SpecSet, opts: { controller?: string; sourceViews?: string } = {}): DesiredState {
+export function desiredState(specs: SpecSet, opts: { controller?: string; serve?: ServeOverrides; sourceViews?: string } = {}): DesiredState {
   const sites = new Map(specs.sites.map((s) => [s.name, s]));
   const mirrors = new Map<string, DesiredMirror>();
-  for (const m of specs.mirrors) mirrors.set(m.name, desiredMirror(m, sites, opts.controller, opts.sourceViews));
+  for (const m of specs.mirrors) mirrors.set(m.name, desiredMirror(m, sites, opts.controller, opts.serve, opts.sourceViews));
   return opts.controller ? { mirrors, sites, controller: opts.controller } : { mirrors, sites };
 }
 
-function desiredMirror(m: MirrorSpec, sites: ReadonlyMap<string, SiteSpec>, controller: string | undefined, sourceViews: string | undefined): DesiredMirror {
+function desiredMirror(m: MirrorSpec, sites: ReadonlyMap<string, SiteSpec>, controller: string | undefined, serve: ServeOverrides | undefined, sourceViews: string | undefined): DesiredMirror {
   const known = [...new Set([m.origin, ...m.sites])].flatMap((s) => {
     const site = sites.get(s);
     return site ? [site] : [];
   });
   const names = known.map((s) => s.name);
   const feeders = new Map(names.map((s) => [s, feederOf(m, s, sites)]));
+  const targets = serveTargets(m, serve);
+  // Feeder rule (serve-target.ts): a site wanting the latest skips pinned or held sites above it.
+  // Depth stays the chain's, so that every site up a chain is planned before the ones below.
+  const pulls = [...targets.values()].every((t) => t.kind === 'latest') ? feeders : new Map(names.map((s) => {
+    const base = feeders.get(s) ?? null;
+    if (base === null || targets.get(s)?.kind !== 'latest') return [s, base] as const;
+    return [s, feederServing(chainOf(m, s, sites), (c) => targets.get(c)?.kind === 'latest') ?? m.origin] as const;
+  }));
   const depth = (s: string, seen = new Set<string>()): number => {
     const f = feeders.get(s);
     if (f === null || f === undefined || seen.has(s)) return 0;
@@ -68,7 +77,7 @@ function desiredMirror(m: MirrorSpec, sites: ReadonlyMap<string, SiteSpec>, cont
   };
   const placements: DesiredPlacement[] = known.map((site) => {
     const s = site.name;
-    const feeder = feeders.get(s) ?? null;
+    const feeder = pulls.get(s) ?? null;
     const feederSite = feeder === null ? undefined : sites.get(feeder);
     const url = feederSite ? publishedManifestUrl(feederSite, m.basePath) : sourceManifestUrl(m, sourceViews === undefined ? {} : { sourceViews });
     const labels = managedLabels(m.name, controller);
@@ -79,6 +88,7 @@ function desiredMirror(m: MirrorSpec, sites: ReadonlyMap<string, SiteSpec>, cont
       site: s,
       depth: depth(s),
       feeder,
+      serve: targets.get(s) ?? LATEST,
       repository: { name, pulp_labels: labels, retain_repo_versions: m.retainVersions, autopublish: true },
       remote: {
         name,

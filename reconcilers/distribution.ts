@@ -1,8 +1,10 @@
 /**
  * Plan for a mirror's file distribution at one site. Pure. The distribution points at the
- * repository (not a publication), so it always serves the latest publication with no PATCH per sync.
+ * repository (not a publication), so it always serves the latest publication with no PATCH per sync;
+ * a pinned placement (serve-target.ts) points it at one publication instead, with `repository`
+ * null (real Pulp refuses both set at once; recorded shape: 24-create-dist1 / 26-get-dist1).
  */
-import type { FileDistribution, FileRepository } from '../pulp/types.js';
+import type { FileDistribution, FileRepository, Href } from '../pulp/types.js';
 import type { CreateEntryOf, DesiredPlacement, UpdateEntryOf } from './plan-types.js';
 import { createdFields, diffFields, patchOf, updateEntry } from './diff.js';
 import { TREE_LABEL } from './names.js';
@@ -19,17 +21,23 @@ export function isPendingRepositoryRef(value: unknown): boolean {
   return typeof value === 'string' && value.startsWith('(repository ');
 }
 
-/** A create when missing, an update of the differing fields, or null when it matches. */
+/**
+ * A create when missing, an update of the differing fields, or null when it matches. With
+ * `publication`, the distribution serves that publication (a pin) instead of the repository.
+ */
 export function planDistribution(
   p: DesiredPlacement,
   observed: FileDistribution | undefined,
   repository: FileRepository | undefined,
+  opts: { publication?: Href } = {},
 ): CreateEntryOf<'distribution'> | UpdateEntryOf<'distribution'> | null {
   const repoRef = repository?.pulp_href ?? pendingRepositoryRef(p.repository.name);
-  const desired = { ...p.distribution, repository: repoRef, publication: null };
+  const pinned = opts.publication ?? null;
+  const desired = { ...p.distribution, repository: pinned ? null : repoRef, publication: pinned };
   const base = { site: p.site, kind: 'distribution' as const, name: p.distribution.name, mirror: p.mirror, depth: p.depth };
   if (!observed) {
-    const body = { name: p.distribution.name, base_path: p.distribution.base_path, pulp_labels: p.distribution.pulp_labels, repository: repoRef };
+    const target = pinned ? { publication: pinned } : { repository: repoRef };
+    const body = { name: p.distribution.name, base_path: p.distribution.base_path, pulp_labels: p.distribution.pulp_labels, ...target };
     return { ...base, action: 'create', reason: 'missing', changes: createdFields(body, DISTRIBUTION_FIELDS), op: { body } };
   }
   // The tree label is pulpdist's note about what is published, not desired state.
@@ -40,6 +48,7 @@ export function planDistribution(
   // A PATCH replaces the whole label map: keep the note, unless the repository changes under it.
   if (body.pulp_labels && treeLabel !== undefined && !('repository' in body)) body.pulp_labels = { ...p.distribution.pulp_labels, [TREE_LABEL]: treeLabel };
   // Pulp merges a PATCH with the stored values and refuses repository + publication together.
-  if ('repository' in body && observed.publication) body.publication = null;
+  if ('repository' in body && observed.publication && !pinned) body.publication = null;
+  if ('publication' in body && observed.repository && pinned) body.repository = null;
   return updateEntry(base, changes, observed.pulp_href, body);
 }

@@ -13,7 +13,7 @@ import { entryDoing, type ObservedSite, type PlanEntry } from './plan-types.js';
  * read; `deletes-blocked`: the mass-delete guard holds the pass's deletes (one failure for them all);
  * `name-conflict`: a placement's objects belong to another controller (`--controller-id`).
  */
-export type PassFailureKind = 'entry-failed' | 'entry-skipped' | 'site-unreachable' | 'site-refused' | 'source-unreadable' | 'deletes-blocked' | 'name-conflict';
+export type PassFailureKind = 'entry-failed' | 'entry-skipped' | 'site-unreachable' | 'site-refused' | 'source-unreadable' | 'deletes-blocked' | 'name-conflict' | 'pin-unservable';
 
 /**
  * An error's text without the site name it starts with: Pulp client errors begin `hub: GET …` or
@@ -59,6 +59,11 @@ export class PassFailure {
   /** Another controller owns the objects a placement needs: the plan's sentence for it. */
   static ofConflict(c: { site: string; mirror: string }, sentence: string): PassFailure {
     return new PassFailure('name-conflict', c.site, c.mirror, null, sentence);
+  }
+
+  /** A pin nothing can serve (plan-pin.ts): the placement is left as it is until the spec changes. */
+  static ofPin(e: { site: string; mirror: string; message: string }): PassFailure {
+    return new PassFailure('pin-unservable', e.site, e.mirror, null, `${e.site}: mirror ${e.mirror}: ${e.message}`);
   }
 
   static ofSource(mirror: string, error: string): PassFailure {

@@ -68,8 +68,23 @@ export async function mirrorHistory(
 
 const VERSION_FIELDS = 'pulp_href,pulp_created,number,content_summary';
 
-/** The history of `mirror` at the site `client` talks to. Never throws for the site's own failures. */
-export async function siteHistory(client: PulpClient, mirror: string, opts: { signal: AbortSignal; concurrency?: number }): Promise<SiteHistory> {
+/** A version's tree, as `trees` remembers it between calls (a repository version never changes). */
+export interface VersionTree {
+  digest: string;
+  files: number;
+  bytes: number;
+}
+
+/**
+ * The history of `mirror` at the site `client` talks to. Never throws for the site's own failures.
+ * With `trees` (keyed by version href, one map per site), a version already worked out is not read
+ * again, and the map keeps only the versions the site still retains.
+ */
+export async function siteHistory(
+  client: PulpClient,
+  mirror: string,
+  opts: { signal: AbortSignal; concurrency?: number; trees?: Map<string, VersionTree> },
+): Promise<SiteHistory> {
   const { signal } = opts;
   const base: SiteHistory = { site: client.site, reachable: true, error: null, serving: null, versions: [], note: null };
   try {
@@ -80,11 +95,13 @@ export async function siteHistory(client: PulpClient, mirror: string, opts: { si
     if (!repo) return { ...base, note: `no repository ${name} at this site` };
     const [versions, pubs] = await Promise.all([
       client.listVersions(repo.versions_href, { fields: VERSION_FIELDS }, { signal }),
-      client.listPublications({ repository: repo.pulp_href, fields: 'repository_version,pulp_created' }, { signal }),
+      client.listPublications({ repository: repo.pulp_href, fields: 'pulp_href,repository_version,pulp_created' }, { signal }),
     ]);
     const dist = dists.find((d) => d.name === name);
     const served = dist ? servedPublications(pubs, new Map([[repo.name, repo]]), new Map([[dist.name, dist]])).served.get(dist.name) : undefined;
-    const servingNumber = versionNumberOf(served?.version);
+    // A pinned distribution names its publication itself (reconcilers/plan-pin.ts): its version is in the list.
+    const direct = served?.direct ? pubs.find((p) => p.pulp_href === served.direct)?.repository_version : undefined;
+    const servingNumber = versionNumberOf(served?.version ?? direct);
     const firstPublished = new Map<string, string>();
     for (const p of pubs) {
       const seen = firstPublished.get(p.repository_version);
@@ -106,11 +123,16 @@ export async function siteHistory(client: PulpClient, mirror: string, opts: { si
     for (const v of [...versions].sort((a, b) => b.number - a.number)) {
       if (v.number === 0) continue; // the empty version every repository starts with
       const serving = v.number === servingNumber;
-      const tree = serving && servedTree ? servedTree : await versionTree(client, v, sizes, queue, signal);
+      const tree = (serving && servedTree) || opts.trees?.get(v.pulp_href) || await versionTree(client, v, sizes, queue, signal);
+      if (tree && opts.trees) opts.trees.set(v.pulp_href, { digest: tree.digest, files: tree.files, bytes: tree.bytes });
       out.push({
         version: v.number, createdAt: v.pulp_created, publishedAt: firstPublished.get(v.pulp_href) ?? null,
         treeDigest: tree?.digest ?? null, files: tree?.files ?? fileCount(v), bytes: tree?.bytes ?? null, serving,
       });
+    }
+    if (opts.trees) {
+      const kept = new Set(versions.map((v) => v.pulp_href));
+      for (const href of opts.trees.keys()) if (!kept.has(href)) opts.trees.delete(href);
     }
     const note = servingNumber === null ? (dist ? 'its distribution serves no publication' : `no distribution ${name} at this site`) : null;
     return { ...base, serving: servingNumber, versions: out, note };

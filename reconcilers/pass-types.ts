@@ -11,6 +11,8 @@ import type { MirrorSource } from '../spec/types.js';
 import type { PassFailure } from './failures.js';
 import type { DesiredState, Plan, PlanEntry, SourceTree, Transfer, TreeSummary } from './plan-types.js';
 import type { PublishedCache } from './published-cache.js';
+import type { ServeOverrides } from './serve-target.js';
+import type { VersionTree } from './history.js';
 
 /**
  * How a pass reads mirror sources: sources/reader.ts `createSourceReader` is the real one; tests
@@ -44,6 +46,11 @@ export interface PassMemory {
   lastSeen: Map<string, string>;
   /** Durations of the last pass's phases (ms), logged at debug as `pass phases`. */
   phases: Record<string, number>;
+  /**
+   * The trees of retained versions at pinned placements (retained.ts), by `syncKey`, then version
+   * href: a version never changes, so it is read once. Absent in hand-built memories.
+   */
+  versionTrees?: Map<string, Map<string, VersionTree>>;
 }
 
 export interface PassDeps {
@@ -83,6 +90,11 @@ export interface PassOptions {
   controllerId?: string;
   /** Compute the plan only; change nothing. @default false */
   dryRun?: boolean;
+  /**
+   * Per-placement serve targets the caller imposes (serve-target.ts; e.g. a rollout's holds), by
+   * `syncKey(mirror, site)`; spec pins outrank them. @default none: every placement serves the latest
+   */
+  serve?: ServeOverrides;
   /** Syncs running at once over all sites (each site also keeps to its limits.concurrentSyncs). @default 16 */
   maxConcurrentSyncs?: number;
   /** Creates, updates and deletes in flight per site. @default 8 */

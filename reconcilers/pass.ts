@@ -16,6 +16,7 @@ import { conflictSentence, hasChanges, plan as computePlan } from './plan.js';
 import type { DesiredState, ObservedState, Plan } from './plan-types.js';
 import { PublishedCache } from './published-cache.js';
 import { readSources } from './source.js';
+import { observeRetained } from './retained.js';
 import { mirrorStatuses, siteStatuses } from './status.js';
 import { nextDue } from './sync.js';
 
@@ -25,7 +26,7 @@ export { plan } from './plan.js';
 
 /** A fresh PassMemory: create one per caller and give the same one to each of its passes. */
 export function createPassMemory(published = new PublishedCache()): PassMemory {
-  return { published, lastSyncAt: new Map(), lastSync: new Map(), lastSeen: new Map(), phases: {} };
+  return { published, lastSyncAt: new Map(), lastSync: new Map(), lastSeen: new Map(), phases: {}, versionTrees: new Map() };
 }
 
 /** What plan and apply need, computed once. */
@@ -44,7 +45,7 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
   setMaxListeners(0, signal);
   const { memory } = deps;
   const controller = opts.controllerId ? { controller: opts.controllerId } : {};
-  const desired = desiredState(specs, { ...controller, ...(deps.sources.viewsDir ? { sourceViews: deps.sources.viewsDir } : {}) });
+  const desired = desiredState(specs, { ...controller, ...(opts.serve ? { serve: opts.serve } : {}), ...(deps.sources.viewsDir ? { sourceViews: deps.sources.viewsDir } : {}) });
   const active = [...desired.mirrors.values()].filter((m) => !m.suspend);
   // Phase durations for the debug log (`pass phases`): where a slow pass spends its time.
   const t0 = performance.now();
@@ -54,10 +55,13 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
     timed(observeSites(specs.sites, deps.clients, memory.published, { signal, now: deps.now, ...controller }), 'observeMs'),
     timed(readSources(active, deps.sources, { signal }), 'sourcesMs'),
   ]);
-  const observed = await loadMissingEntries({ sites, sources: sourceTrees }, deps.clients, memory.published, (site, dist) => {
+  const loaded = await loadMissingEntries({ sites, sources: sourceTrees }, deps.clients, memory.published, (site, dist) => {
     const m = desired.mirrors.get(mirrorOf(dist));
     return m && m.placements.some((p) => p.site === site) ? sourceTrees.get(m.name) : undefined;
   }, { signal });
+  // The retained trees of pinned placements only (none without pins: no call).
+  const trees = memory.versionTrees ? { trees: memory.versionTrees } : {};
+  const observed: ObservedState = { ...loaded, retained: await observeRetained(desired, loaded, deps.clients, { signal, ...trees }) };
   const now = deps.now();
   seedSchedules(desired, memory, now);
   for (const s of sites.values()) if (s.seenAt) memory.lastSeen.set(s.name, s.seenAt);
@@ -149,6 +153,7 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
       const sites = await observeSites(specs.sites, deps.clients, memory.published, { signal, now: deps.now, ...(desired.controller ? { controller: desired.controller } : {}) });
       memory.phases.reobserveMs = Math.round(performance.now() - t1);
       after = { sites, sources: observed.sources };
+      after = { ...after, retained: await observeRetained(desired, after, deps.clients, { signal, ...(memory.versionTrees ? { trees: memory.versionTrees } : {}) }) };
       remaining = computePlan(desired, after, {
         now: deps.now(), lastSyncAt: memory.lastSyncAt, allowMassDelete: prepared.massDelete.allow,
         ...(prepared.massDelete.by ? { massDeleteApprovedBy: prepared.massDelete.by } : {}),
@@ -166,6 +171,7 @@ export async function applyPrepared(prepared: Prepared, specs: SpecSet, deps: Pa
   for (const s of after.sites.values()) if (!s.reachable) failures.push(PassFailure.ofSite(s));
   for (const [name, t] of observed.sources) if ('error' in t && !t.waiting) failures.push(PassFailure.ofSource(name, t.error));
   if (remaining.blockedDeletes) failures.push(PassFailure.ofBlockedDeletes(remaining.blockedDeletes));
+  for (const e of remaining.errors ?? []) failures.push(PassFailure.ofPin(e));
   for (const c of remaining.conflicts) failures.push(PassFailure.ofConflict(c, conflictSentence(c.site, c.mirror, c.name, c.owner)));
   const only = opts.sites ? new Set(opts.sites) : null;
   const waiting = remaining.entries.some((e) => e.action === 'noop');

@@ -9,6 +9,8 @@ import type {
 import type { MirrorSchedule, MirrorSource, SiteSpec } from '../spec/types.js';
 import type { SiteStorage } from '../core/status.js';
 import type { UnpublishedLatest } from './served.js';
+import type { ServeTarget } from './serve-target.js';
+import type { RetainedTrees } from './retained.js';
 
 /** The Pulp object kinds pulpdist creates, in the order they are created. */
 export type ObjectKind = 'repository' | 'remote' | 'distribution';
@@ -65,6 +67,8 @@ export interface DesiredPlacement {
   depth: number;
   /** The site whose published tree this one pulls; null at the origin (it pulls the source). */
   feeder: string | null;
+  /** What tree it serves (serve-target.ts): the latest, a pinned tree, or what it serves now. */
+  serve: ServeTarget;
   repository: DesiredRepository;
   remote: DesiredRemote;
   distribution: DesiredDistribution;
@@ -138,6 +142,11 @@ export interface ObservedState {
   sites: ReadonlyMap<string, ObservedSite>;
   /** Per mirror name; absent = not read (suspended mirrors are not read). */
   sources: ReadonlyMap<string, SourceTree>;
+  /**
+   * The retained versions of the placements whose target is a tree (retained.ts), by
+   * `syncKey(mirror, site)`; read for those only. Absent = none read.
+   */
+  retained?: ReadonlyMap<string, RetainedTrees>;
 }
 
 export interface FieldChange {
@@ -241,6 +250,8 @@ export interface NoopEntry extends EntryBase {
   action: 'noop';
   /** Held by a safety rule (a sync that would not fit): the placement is Blocked, not Pending. */
   blocked?: true;
+  /** The placement cannot be planned as the spec asks (a pin to a tree nobody serves): Failed. */
+  error?: true;
 }
 
 /** One step of a plan, tagged by `action`. */
@@ -296,6 +307,26 @@ export interface Plan {
   summary: PlanSummary;
   /** Set when the mass-delete guard refused the deletes: they are listed but apply will not run them. */
   blockedDeletes: string | null;
+  /** Placements the spec asks the impossible of (a pin to a tree nobody retains); each also in `warnings`. */
+  errors?: PlacementError[];
+  /** Placements serving a pinned or held tree, by `syncKey(mirror, site)` (status shows them). */
+  pins?: ReadonlyMap<string, PlacementPin>;
+}
+
+/** A placement the spec asks the impossible of, and why (e.g. a pin to a pruned tree). */
+export interface PlacementError {
+  site: string;
+  mirror: string;
+  message: string;
+}
+
+/** A placement that serves a pinned tree (or holds what it serves), as status shows it. */
+export interface PlacementPin {
+  /** The full digest, or null for a hold or a pin not resolved. */
+  digest: string | null;
+  /** The site's version with that tree, when it retains one. */
+  version: number | null;
+  why: string;
 }
 
 export interface PlanOptions {

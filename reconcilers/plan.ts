@@ -9,9 +9,10 @@ import type { SiteSpec } from '../spec/types.js';
 import { withoutSite } from './failures.js';
 import { CONTROLLER_LABEL, isManaged, mirrorOf, ownershipOf, syncKey } from './names.js';
 import type {
-  DesiredState, EntryKind, ObservedSite, ObservedState, Plan, PlanConflict, PlanEntry, PlanOptions, PlanSite, PlanSummary, TreeSummary,
+  DesiredState, EntryKind, ObservedSite, ObservedState, Plan, PlacementError, PlacementPin, PlanConflict, PlanEntry, PlanOptions, PlanSite, PlanSummary, TreeSummary,
 } from './plan-types.js';
 import { planDistribution } from './distribution.js';
+import { planServe, planServedDistribution, servedPlacement, type ServePlan } from './plan-pin.js';
 import { planRemote } from './remote.js';
 import { planRepository } from './repository.js';
 import { SiteHolds } from './site-health.js';
@@ -44,6 +45,8 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
   const entries: PlanEntry[] = [];
   const warnings: string[] = [];
   const conflicts: PlanConflict[] = [];
+  const errors: PlacementError[] = [];
+  const pins = new Map<string, PlacementPin>();
   const sites = planSites(desired, observed, warnings);
   // Degraded sites and full disks hold their syncs (site-health.ts); the rest of the pass goes on.
   const holds = new SiteHolds(observed.sites);
@@ -53,6 +56,8 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
   for (const m of [...desired.mirrors.values()].sort((a, b) => cmp(a.name, b.name))) {
     if (m.suspend) continue; // left alone: no change, no sync, no prune
     const source = observed.sources.get(m.name);
+    // Pins and holds are rare: a mirror without any plans exactly as before (serve-target.ts).
+    const targeted = m.placements.some((x) => x.serve.kind !== 'latest');
     for (const p of m.placements) {
       const key = syncKey(m.name, p.site);
       const site = observed.sites.get(p.site);
@@ -71,14 +76,38 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
       const repo = site.repositories.get(p.repository.name);
       const remote = site.remotes.get(p.remote.name);
       const dist = site.distributions.get(p.distribution.name);
+      const published = dist ? site.published.get(dist.name) ?? null : null;
+      const serve: ServePlan = targeted
+        ? planServe({ mirror: m, placement: p, sites: desired.sites, retained: observed.retained, willPublish: (s) => willPublish.get(syncKey(m.name, s)), published })
+        : { kind: 'latest' };
+      const q = servedPlacement(serve, p, remote);
       for (const [e, o] of [
-        [planRepository(p, repo), repo],
-        [planRemote(p, remote, site.embedded), remote],
-        [planDistribution(p, dist, repo), dist],
+        [planRepository(q, repo), repo],
+        [planRemote(q, remote, site.embedded), remote],
+        [serve.kind === 'latest' && !dist?.publication ? planDistribution(q, dist, repo) : planServedDistribution(serve, q, dist, repo, published), dist],
       ] as const) if (e && holds.allows(e)) entries.push(adopting(e, o, desired.controller));
 
+      if (serve.kind !== 'latest') pins.set(key, serve.pin);
+      if (serve.kind === 'serve') {
+        // Serves a tree it retains: no sync (a new version would eventually prune the pinned one).
+        willPublish.set(key, serve.tree);
+        continue;
+      }
+      if (serve.kind === 'keep') {
+        willPublish.set(key, published ?? `upstream ${p.site} holds and publishes nothing`);
+        continue;
+      }
+      if (serve.kind === 'error') {
+        errors.push({ site: p.site, mirror: m.name, message: serve.message });
+        warnings.push(`mirror ${m.name} at site ${p.site}: ${serve.message}`);
+        entries.push({ site: p.site, kind: 'sync', name: p.repository.name, mirror: m.name, depth: p.depth, action: 'noop', reason: serve.message, error: true });
+        willPublish.set(key, `upstream ${p.site}: ${serve.message}`);
+        continue;
+      }
+
       let want: TreeSummary | string;
-      if (p.feeder === null) {
+      if (serve.kind === 'pull') want = serve.want;
+      else if (p.feeder === null) {
         if (!source) want = 'source not read';
         else if ('error' in source) want = source.waiting ? `waiting: ${source.error}` : `source unreadable: ${source.error}`;
         else {
@@ -89,13 +118,12 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
         const f = willPublish.get(syncKey(m.name, p.feeder));
         want = f === undefined ? `upstream ${p.feeder} not planned` : typeof f === 'string' ? `waiting: ${f}` : f;
       }
-      const published = dist ? site.published.get(dist.name) ?? null : null;
       const sync = holds.admit(planSync({
-        mirror: m, placement: p, repository: repo, remote, distribution: dist, published, want,
+        mirror: m, placement: q, repository: repo, remote, distribution: dist, published, want,
         unpublished: dist ? site.unpublished?.get(dist.name) : undefined,
         now: opts.now, lastSyncAt: opts.lastSyncAt?.get(key),
       }));
-      if (sync) entries.push(sync);
+      if (sync) entries.push(serve.kind === 'pull' && sync.action === 'sync' ? { ...sync, reason: serve.reason } : sync);
       if (typeof want !== 'string' && (!sync || sync.action === 'sync')) willPublish.set(key, want);
       else if (sync?.action === 'publish') willPublish.set(key, `upstream ${p.site} is publishing its latest version`);
       else willPublish.set(key, published ?? `upstream ${p.site} publishes nothing yet`);
@@ -120,8 +148,11 @@ export function plan(desired: DesiredState, observed: ObservedState, opts: PlanO
     ...(desired.controller ? { controller: desired.controller } : {}),
     summary: summarize(kept),
     blockedDeletes,
+    ...(errors.length ? { errors } : {}),
+    ...(pins.size ? { pins } : {}),
   };
 }
+
 
 /** The plan's line for a name another controller holds: who, and what to do about it. */
 export function conflictSentence(site: string, mirror: string, name: string, owner: string): string {

@@ -58,6 +58,7 @@ export function mirrorStatuses(input: StatusInput): MirrorStatus[] {
       let message: string;
       const f = failed.get(k);
       const todo = pending.get(k) ?? [];
+      const pin = remaining.pins?.get(k);
       if (m.suspend) {
         state = 'Suspended';
         message = 'suspended: pulpdist leaves this mirror alone';
@@ -77,24 +78,29 @@ export function mirrorStatuses(input: StatusInput): MirrorStatus[] {
       } else if (f?.result === 'skipped') {
         state = 'Pending';
         message = f.message ?? 'skipped';
+      } else if (pin && todo.length === 0 && tree && (pin.digest === null || tree.digest === pin.digest)) {
+        // Intended: it serves the tree it is pinned to (or holds), not the source's.
+        state = 'Synced';
+        message = pin.digest ? `serves the pinned tree ${pin.digest.slice(0, 12)}…${pin.version !== null ? ` (v${pin.version})` : ''}: ${pin.why}` : `holds the tree it serves: ${pin.why}`;
       } else if (todo.length === 0 && tree && (!sourceTree || tree.digest === sourceTree.digest)) {
         state = 'Synced';
         message = sourceTree ? 'publishes the source tree' : 'publishes its upstream tree (source not read)';
       } else {
         const waiting = todo.find((e) => e.action === 'noop');
-        state = waiting ? (waiting.blocked ? 'Blocked' : 'Pending') : 'OutOfSync';
+        state = waiting ? (waiting.blocked ? 'Blocked' : waiting.error ? 'Failed' : 'Pending') : 'OutOfSync';
         message = waiting ? waiting.reason : todo.length ? todo.map((e) => `${entryDoing(e)}: ${e.reason}`).join('; ') : 'differs from the source';
         if (input.dryRun && !waiting && todo.some((e) => e.action === 'sync' && e.syncReason === 'never-synced')) state = 'Pending';
       }
       sites.push({
         site: p.site,
         state,
-        version: versionNumber(repo?.latest_version_href),
+        version: pin?.version ?? versionNumber(repo?.latest_version_href),
         treeDigest: tree?.digest ?? null,
         files: tree?.files ?? null,
         bytes: tree?.bytes ?? null,
         lastSync: input.lastSync.get(k) ?? null,
         message,
+        ...(pin ? { pin: { digest: pin.digest, version: pin.version, why: pin.why } } : {}),
       });
     }
     out.push({ name, origin: m.origin, treeDigest: sourceTree?.digest ?? null, sites });

@@ -105,6 +105,7 @@ export function checkCrossRules(sitesIn: SiteFacts[], mirrorsIn: MirrorFacts[], 
     for (const s of m.sites) {
       if (!siteByName.has(s.name)) out.push(problemAt(m.source, ['spec', 'sites', s.index], 'unknown-site', unknown(s.name)));
     }
+    checkPinSites(m, out);
     if (m.origin !== undefined && Array.isArray(at(m.source.data, ['spec', 'sites'])) && !m.sites.some((s) => s.name === m.origin)) {
       out.push(
         problemAt(m.source, ['spec', 'origin'], 'origin-not-in-sites', `origin ${quote(m.origin)} is not one of sites (${[...new Set(m.sites.map((s) => s.name))].join(', ') || 'none'}); the origin publishes the tree too, so add it to sites`),
@@ -114,6 +115,16 @@ export function checkCrossRules(sitesIn: SiteFacts[], mirrorsIn: MirrorFacts[], 
   checkBasePaths(mirrors.filter((m) => !duplicates.has(m.source)), out);
   checkBypass(mirrors.filter((m) => !duplicates.has(m.source)), siteByName, out);
   return { duplicates };
+}
+
+/** A per-site pin (spec.pins) names one of the mirror's sites: a pin elsewhere would pin nothing. */
+function checkPinSites(m: MirrorFacts, out: Problem[]): void {
+  const pins = at(m.source.data, ['spec', 'pins']);
+  if (!pins || typeof pins !== 'object' || Array.isArray(pins) || !Array.isArray(at(m.source.data, ['spec', 'sites']))) return;
+  const sites = new Set(m.sites.map((s) => s.name));
+  for (const key of Object.keys(pins)) {
+    if (!sites.has(key)) out.push(problemAt(m.source, ['spec', 'pins', key], 'pin-site', `site ${quote(key)} is not one of this mirror's sites (${[...sites].join(', ') || 'none'}): a pin there pins nothing`));
+  }
 }
 
 /** Each cycle once, at the upstream of the member that comes last, naming the whole loop. */

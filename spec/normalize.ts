@@ -45,6 +45,8 @@ interface RawMirror {
     schedule?: { interval?: string; cron?: string; syncOnChange?: boolean };
     retainVersions?: number;
     suspend?: boolean;
+    pin?: string;
+    pins?: Record<string, string>;
   };
 }
 
@@ -112,6 +114,8 @@ export function normalizeMirror(data: unknown, position: SourcePosition): Mirror
     suspend: s.suspend ?? SPEC_DEFAULTS.suspend,
     position,
   };
+  if (s.pin !== undefined) mirror.pin = s.pin;
+  if (s.pins !== undefined && Object.keys(s.pins).length > 0) mirror.pins = { ...s.pins };
   if (s.schedule) {
     const schedule: MirrorSchedule =
       s.schedule.interval !== undefined ? { intervalMs: parseDuration(s.schedule.interval) } : { cron: String(s.schedule.cron).trim().split(/\s+/).join(' ') };

@@ -57,6 +57,7 @@ const PATTERN_HINTS: Record<string, string> = {
   webhookUrl: 'must be an http(s) URL without user info, such as https://hooks.example.com/pulpdist',
   amqpUrl: 'must be amqp://host:port or amqps://host:port: no user info, path or query',
   timeout: 'must be a duration such as 10s, 1m or 500ms',
+  treeRef: 'must be a tree digest (64 lowercase hex digits), a prefix of at least 12 of them, or vN (a repository version, e.g. v7)',
   labelValue: 'label values may hold letters, digits, "-", "_" and "." and must start and end with a letter or digit',
 };
 

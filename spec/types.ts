@@ -100,6 +100,10 @@ export interface MirrorSpec {
   retainVersions: number;
   /** @default false */
   suspend: boolean;
+  /** spec.pin: a tree digest, a prefix of ≥ 12 hex digits, or `vN` (the origin's version); absent = the latest. */
+  pin?: string;
+  /** spec.pins: per site, the same forms (`vN` is that site's version); absent = none. */
+  pins?: Record<string, string>;
   position: SourcePosition;
 }
 

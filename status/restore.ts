@@ -85,6 +85,8 @@ function mirrorOf(v: unknown): MirrorStatus | null {
       message: str(c.message) ?? '',
       ...(c.lastSuccessAt !== undefined ? { lastSuccessAt: time(c.lastSuccessAt) } : {}),
       ...(c.propagationSeconds !== undefined ? { propagationSeconds: typeof c.propagationSeconds === 'number' && c.propagationSeconds >= 0 ? c.propagationSeconds : null } : {}),
+      // A pinned cell stays marked (not stale) on the page until the first pass says it again.
+      ...(isRecord(c.pin) && typeof c.pin.why === 'string' ? { pin: { digest: str(c.pin.digest), version: count(c.pin.version), why: c.pin.why } } : {}),
     });
   }
   return { name: v.name, origin: v.origin, treeDigest: str(v.treeDigest), sites };

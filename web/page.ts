@@ -211,11 +211,12 @@ function renderCell(mirror: string, s: MirrorSiteStatus, wanted: string | null, 
   const when = last?.finishedAt ?? last?.startedAt ?? null;
   const prop = s.propagationSeconds ?? null;
   const title = [`${mirror} at ${s.site}: ${s.state}`, s.message, last?.result ? `last sync ${last.result}` : '', prop !== null ? `published here ${formatDuration(prop * 1000)} after the origin` : ''].filter(Boolean).join(' — ');
-  const stale = wanted && s.treeDigest && s.treeDigest !== wanted ? ' stale' : '';
+  // A pinned site serves another tree on purpose: not stale.
+  const stale = !s.pin && wanted && s.treeDigest && s.treeDigest !== wanted ? ' stale' : '';
   return joinHtml([
     html`<td class="cell state-${s.state}" data-site="${s.site}" data-state="${s.state}" title="${title}">`,
     html`<span class="state">${s.state}</span>`,
-    html`<span class="ver">${s.version !== null ? `v${s.version}` : 'no version'} · ${when ? html`${age(when, now)} ago` : 'never synced'}${prop !== null ? html` · <span class="prop" title="propagation: from the origin publishing this tree to this site publishing it">⇢ ${formatDuration(prop * 1000)}</span>` : ''}</span>`,
+    html`<span class="ver">${s.version !== null ? `v${s.version}` : 'no version'} · ${when ? html`${age(when, now)} ago` : 'never synced'}${prop !== null ? html` · <span class="prop" title="propagation: from the origin publishing this tree to this site publishing it">⇢ ${formatDuration(prop * 1000)}</span>` : ''}${s.pin ? html` · <span class="pin" title="${s.pin.why}">pinned</span>` : ''}</span>`,
     html`<code class="digest${stale}"${stale ? html` title="not the tree the origin publishes"` : ''}>${shortDigest(s.treeDigest)}</code>`,
     s.progress ? renderProgress(s.progress) : '',
     html`</td>`,

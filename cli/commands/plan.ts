@@ -72,8 +72,8 @@ examples:
 exit codes:
   0  no changes
   2  changes present
-  1  error: invalid specs, an unreachable site, an unreadable source, or a mirror whose objects
-     belong to another controller (the plan is still printed)
+  1  error: invalid specs, an unreachable site, an unreadable source, a mirror whose objects
+     belong to another controller, or a pin nothing can serve (the plan is still printed)
 `,
   async run({ values }) {
     const format = values.json ? 'json' : String(values.format ?? 'text');
@@ -102,7 +102,8 @@ exit codes:
       const broken = p.sites.some((s) => !s.reachable) ||
         [...prepared.observed.sources.entries()].some(([m, t]) => 'error' in t && (!sites || prepared.desired.mirrors.get(m)?.placements.some((x) => sites.includes(x.site))));
       // A name another controller holds is a conflict to resolve, like an unreachable site.
-      if (broken || p.conflicts.length > 0) return 1;
+      // A pin nothing can serve (pruned, ambiguous) is an error in the specs' intent, said per placement.
+      if (broken || p.conflicts.length > 0 || (p.errors?.length ?? 0) > 0) return 1;
       return planDocument(p).changes ? 2 : 0;
     } finally {
       dispose();

@@ -122,7 +122,7 @@ export function renderStatusText(doc: StatusDocument, opts: { now: Date; colour:
       const when = s.lastSync?.finishedAt ?? s.lastSync?.startedAt ?? null;
       const share = s.progress ? shareDone(s.progress) : null;
       const prop = s.propagationSeconds ?? null;
-      const parts = [s.state, share !== null ? `${Math.floor(share * 100)}%` : "", s.version !== null ? `v${s.version}` : "", when ? formatAge(when, now) : "", prop !== null ? `+${formatDuration(prop * 1000)}` : ""];
+      const parts = [s.state, share !== null ? `${Math.floor(share * 100)}%` : "", s.version !== null ? `v${s.version}` : "", s.pin ? 'pinned' : '', when ? formatAge(when, now) : "", prop !== null ? `+${formatDuration(prop * 1000)}` : ""];
       return { text: parts.filter(Boolean).join(' '), state: s.state };
     };
     const rows = doc.mirrors.map((m) => {

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { decideRedirect, gotOptions, httpGetOptions, outboundPolicy, OutboundPolicyError, policyFetch, remotePolicy, type RemoteFields } from '../../core/outbound.js';
+import { decideRedirect, httpGetOptions, outboundPolicy, OutboundPolicyError, policyFetch, remotePolicy, type RemoteFields } from '../../core/outbound.js';
 
 const REMOTE: RemoteFields = {
   tls_validation: true,
@@ -46,16 +46,6 @@ test("a remote's fields make its policy as pulpcore reads them", () => {
     return null;
   })();
   assert.instance(err, OutboundPolicyError);
-});
-
-test("got's options carry the same timeout, TLS and redirects, and no proxy", () => {
-  assert.equal(gotOptions(outboundPolicy({ verifyTls: false, timeoutMs: 1234, maxRedirects: 0 })), {
-    timeout: { request: 1234 },
-    https: { rejectUnauthorized: false },
-    followRedirect: false,
-    maxRedirects: 0,
-  });
-  assert.throws(() => gotOptions(outboundPolicy({ proxy: { url: new URL('http://p:1'), authorization: null } })), /proxy for Pulp API calls is not supported/);
 });
 
 interface Seen {
