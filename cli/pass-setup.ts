@@ -12,7 +12,9 @@ import type { Logger } from '../core/logger.js';
 import { createPulpClient } from '../pulp/client.js';
 import type { PulpClient } from '../pulp/types.js';
 import { createPassMemory } from '../reconcilers/pass.js';
-import type { PassMemory } from '../reconcilers/pass-types.js';
+import type { PassMemory, SourceReader } from '../reconcilers/pass-types.js';
+import { createSourceReader } from '../sources/reader.js';
+import { defaultStateDir, manifestCacheDir } from '../sources/state-dir.js';
 import { PublishedCache } from '../reconcilers/published-cache.js';
 import { rolloutRecordOf } from '../reconcilers/rollout-record.js';
 import { loadSpecPaths } from '../spec/load.js';
@@ -92,6 +94,27 @@ export async function saveMemory(file: string | null, memory: PassMemory, log: L
   } catch (err) {
     log.warn('could not save the published-manifest cache', { file, error: err });
   }
+}
+
+/** The help text of `--state-dir` for plan and apply, its text starting at column `col`. */
+export function stateDirHelp(col: number): string {
+  const lines = [
+    "the controller's state directory, as pulpdist run --state-dir: where a mirror",
+    'with source.readOnly keeps its PULP_MANIFEST (DIR/sources/MIRROR/) and, when',
+    'given, the rescan caches of trees (default: $XDG_STATE_HOME/pulpdist or',
+    '~/.local/state/pulpdist; the caches then stay under $XDG_CACHE_HOME/pulpdist/)',
+  ];
+  return lines.map((l, i) => (i === 0 ? '  --state-dir DIR'.padEnd(col) : ' '.repeat(col)) + l).join('\n');
+}
+
+/**
+ * The source reader of plan and apply. Its state directory is the one \`pulpdist run\` uses by
+ * default, so that plan, apply and the controller agree on a read-only tree's remote url. The scan
+ * caches move there only when --state-dir is given (before it existed they were in the XDG cache).
+ */
+export function sourceReaderFor(stateDirOption: unknown, env: NodeJS.ProcessEnv = process.env): SourceReader {
+  const given = typeof stateDirOption === 'string' && stateDirOption !== '' ? path.resolve(stateDirOption) : undefined;
+  return createSourceReader({ stateDir: given ?? defaultStateDir(env), ...(given ? { cacheDir: manifestCacheDir(given) } : {}) });
 }
 
 /** An AbortSignal that fires on SIGINT/SIGTERM; `dispose` removes the handlers. */

@@ -14,6 +14,7 @@ import { mirrorHistory, type HistoryDocument } from '../reconcilers/history.js';
 import { createPassMemory, reconcilePass } from '../reconcilers/pass.js';
 import type { PassEvent } from '../reconcilers/pass-types.js';
 import { createSourceReader } from '../sources/reader.js';
+import { defaultStateDir, manifestCacheDir } from '../sources/state-dir.js';
 import { loadSpecFiles } from '../spec/load.js';
 import type { SiteSpec, SpecSet } from '../spec/types.js';
 import { commitApprovesMassDelete, MASS_DELETE_TRAILER } from '../gitsource/approval.js';
@@ -88,11 +89,7 @@ export interface RunningController {
   close(opts?: { graceMs?: number }): Promise<void>;
 }
 
-/** `$XDG_STATE_HOME/pulpdist`, else `~/.local/state/pulpdist`. */
-export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(os.homedir(), '.local', 'state');
-  return path.join(base, 'pulpdist');
-}
+export { defaultStateDir };
 
 /**
  * How long each check at start (the branch, the last status) may wait for the spec repository: an
@@ -168,7 +165,7 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   // Kept across passes: published-manifest ETags, last sync times for schedules; the source reader's ETags and hash pool.
   const memory = createPassMemory();
   const restored = statusBranch ? await restoreHistory(source, memory, { log, signal: AbortSignal.timeout(START_GIT_TIMEOUT_MS) }) : null;
-  const sources = createSourceReader({ cacheDir: path.join(stateDir, 'manifest-cache') });
+  const sources = createSourceReader({ cacheDir: manifestCacheDir(stateDir), stateDir });
   const cleanups = new CleanupSchedule({ log: log.child({ component: 'cleanup' }), now });
   // The specs of the latest pass, for the history endpoint: it reads the mirrors those name.
   let lastSpecs: SpecSet | null = null;

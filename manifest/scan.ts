@@ -38,6 +38,8 @@ export interface ScanResult {
   /** DESIGN.md's tree digest: sha256 of the canonical PULP_MANIFEST. */
   digest: string;
   stats: ScanStats;
+  /** The real path of the tree that was scanned (the root with every symlink resolved). */
+  root: string;
 }
 
 /**
@@ -297,7 +299,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       ...(cacheError ? { error: cacheError } : {}),
     },
   };
-  return { entries: sorted, digest: treeDigest(sorted), stats };
+  return { entries: sorted, digest: treeDigest(sorted), stats, root: realRoot };
 }
 
 async function resolveRoot(root: string): Promise<string> {

@@ -43,10 +43,11 @@ async function prepareSources(run: ApplyRun, lanes: ReadonlyMap<string, Lane>): 
     const tree = run.opts.sourceTrees.get(m.name);
     if (!tree || 'error' in tree) continue; // the plan held no origin sync for it
     try {
-      await run.deps.sources.prepare(m.source, tree, { signal });
+      await run.deps.sources.prepare(m.source, tree, { signal, mirror: m.name });
     } catch (err) {
       if (signal.aborted) throw err;
-      lane.broken = `cannot write ${m.source.path}/PULP_MANIFEST: ${redact(messageOf(err))}`;
+      const where = m.source.readOnly ? `the source view of ${m.source.path}` : `${m.source.path}/PULP_MANIFEST`;
+      lane.broken = `cannot write ${where}: ${redact(messageOf(err))}`;
     }
   }
 }

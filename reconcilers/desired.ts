@@ -13,10 +13,15 @@ export function publishedManifestUrl(site: SiteSpec, basePath: string): string {
   return `${site.pulp.contentOrigin.replace(/\/+$/, '')}/pulp/content/${basePath}/PULP_MANIFEST`;
 }
 
-/** The origin's remote url: the source's own PULP_MANIFEST (file:// for a tree on disk). */
-export function sourceManifestUrl(mirror: MirrorSpec): string {
+/**
+ * The origin's remote url: the source's own PULP_MANIFEST (file:// for a tree on disk). A read-only
+ * tree's manifest lives in its view in the controller's state directory, `sourceViews/MIRROR/`
+ * (sources/view.ts); without `sourceViews` it cannot be read, and the url is the tree's own.
+ */
+export function sourceManifestUrl(mirror: MirrorSpec, opts: { sourceViews?: string } = {}): string {
   if (mirror.source.kind === 'manifest') return mirror.source.url;
-  const root = mirror.source.path.replace(/\/+$/, '');
+  const views = opts.sourceViews?.replace(/\/+$/, '');
+  const root = mirror.source.readOnly && views ? `${views}/${mirror.name}` : mirror.source.path.replace(/\/+$/, '');
   return `file://${encodeURI(root)}/PULP_MANIFEST`;
 }
 
@@ -42,14 +47,14 @@ export function feederOf(mirror: MirrorSpec, siteName: string, sites: ReadonlyMa
  * Desired state of every mirror at every one of its sites. Sites unknown to the specs are skipped.
  * With `controller`, every object is labelled with it (names.ts CONTROLLER_LABEL).
  */
-export function desiredState(specs: SpecSet, opts: { controller?: string; serve?: ServeOverrides } = {}): DesiredState {
+export function desiredState(specs: SpecSet, opts: { controller?: string; serve?: ServeOverrides; sourceViews?: string } = {}): DesiredState {
   const sites = new Map(specs.sites.map((s) => [s.name, s]));
   const mirrors = new Map<string, DesiredMirror>();
-  for (const m of specs.mirrors) mirrors.set(m.name, desiredMirror(m, sites, opts.controller, opts.serve));
+  for (const m of specs.mirrors) mirrors.set(m.name, desiredMirror(m, sites, opts.controller, opts.serve, opts.sourceViews));
   return opts.controller ? { mirrors, sites, controller: opts.controller } : { mirrors, sites };
 }
 
-function desiredMirror(m: MirrorSpec, sites: ReadonlyMap<string, SiteSpec>, controller: string | undefined, serve: ServeOverrides | undefined): DesiredMirror {
+function desiredMirror(m: MirrorSpec, sites: ReadonlyMap<string, SiteSpec>, controller: string | undefined, serve: ServeOverrides | undefined, sourceViews: string | undefined): DesiredMirror {
   const known = [...new Set([m.origin, ...m.sites])].flatMap((s) => {
     const site = sites.get(s);
     return site ? [site] : [];
@@ -74,7 +79,7 @@ function desiredMirror(m: MirrorSpec, sites: ReadonlyMap<string, SiteSpec>, cont
     const s = site.name;
     const feeder = pulls.get(s) ?? null;
     const feederSite = feeder === null ? undefined : sites.get(feeder);
-    const url = feederSite ? publishedManifestUrl(feederSite, m.basePath) : sourceManifestUrl(m);
+    const url = feederSite ? publishedManifestUrl(feederSite, m.basePath) : sourceManifestUrl(m, sourceViews === undefined ? {} : { sourceViews });
     const labels = managedLabels(m.name, controller);
     const name = objectName(m.name);
     const bw = site.limits.bandwidth;

@@ -24,9 +24,15 @@ export interface SourceReader {
   read(source: MirrorSource, opts: { signal: AbortSignal }): Promise<TreeSummary>;
   /**
    * Make the source readable by the origin's remote: for a tree on disk, write its PULP_MANIFEST
-   * at the tree's root (atomically). Nothing to do for a published manifest.
+   * at the tree's root (atomically), or for a read-only tree into mirror's view under `viewsDir`.
+   * Nothing to do for a published manifest.
    */
-  prepare(source: MirrorSource, tree: TreeSummary, opts: { signal: AbortSignal }): Promise<void>;
+  prepare(source: MirrorSource, tree: TreeSummary, opts: { signal: AbortSignal; mirror: string }): Promise<void>;
+  /**
+   * Where the views of read-only trees live (`STATE/sources`, sources/view.ts): the origin's remote
+   * of such a mirror reads `VIEWS/MIRROR/PULP_MANIFEST`. Absent: the reader has no state directory.
+   */
+  readonly viewsDir?: string;
 }
 
 /**

@@ -46,7 +46,9 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
   setMaxListeners(0, signal);
   const { memory } = deps;
   const controller = opts.controllerId ? { controller: opts.controllerId } : {};
-  let desired = desiredState(specs, { ...controller, ...(opts.serve ? { serve: opts.serve } : {}) });
+  const desire = (serve: PassOptions['serve']) =>
+    desiredState(specs, { ...controller, ...(serve ? { serve } : {}), ...(deps.sources.viewsDir ? { sourceViews: deps.sources.viewsDir } : {}) });
+  let desired = desire(opts.serve);
   const active = [...desired.mirrors.values()].filter((m) => !m.suspend);
   // Phase durations for the debug log (`pass phases`): where a slow pass spends its time.
   const t0 = performance.now();
@@ -63,7 +65,7 @@ export async function preparePlan(specs: SpecSet, deps: PassDeps, opts: PassOpti
   // What each placement must serve this pass under its mirror's rollout, from what the sites serve:
   // the desired state again with those targets (pure), before the retained trees are read for them.
   const rolled = await evaluateRollouts(specs, loaded, deps, signal);
-  if (rolled?.overrides.size) desired = desiredState(specs, { ...controller, serve: rolloutServe(rolled.overrides, opts.serve) });
+  if (rolled?.overrides.size) desired = desire(rolloutServe(rolled.overrides, opts.serve));
   // The retained trees of pinned placements only (none without pins: no call).
   const trees = memory.versionTrees ? { trees: memory.versionTrees } : {};
   const observed: ObservedState = { ...loaded, retained: await observeRetained(desired, loaded, deps.clients, { signal, ...trees }) };

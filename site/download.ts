@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { decideRedirect, httpGetOptions, OutboundPolicyError, remotePolicy, withoutCredentials, type OutboundPolicy } from '../core/outbound.js';
 import { withRetries } from '../core/retry.js';
@@ -87,16 +87,25 @@ export function throttled(deps: DownloadDeps, fn: (chunk: Buffer) => void): (chu
   };
 }
 
-async function open(url: string, deps: DownloadDeps): Promise<Body> {
+/**
+ * A body from http(s) or file://. For file://, only the manifest's real path is held to the allowed
+ * import paths (as Pulp checks the remote's url); a file it lists is opened as pulpcore's
+ * FileDownloader opens it, following symlinks wherever they lead. A read-only tree's view
+ * (sources/view.ts) relies on that: its files are reached through links out of the allowed path.
+ * The manifest parser refuses `..` segments, so a listed file's path stays under the manifest's
+ * directory.
+ */
+async function open(url: string, deps: DownloadDeps, what: 'manifest' | 'file'): Promise<Body> {
   const u = new URL(url);
   if (u.protocol !== 'file:') return openHttp(url, deps);
   let real: string;
   try {
-    real = await realpath(fileURLToPath(u));
+    // A file: stat (which follows links) only to answer a missing one with pulpcore's 404.
+    real = what === 'manifest' ? await realpath(fileURLToPath(u)) : (await stat(fileURLToPath(u)), fileURLToPath(u));
   } catch {
     throw new DownloadError(`404, message='File not found', url=URL('${url}')`, false);
   }
-  if (!deps.allowedImportPaths.some((a) => real.startsWith(a))) {
+  if (what === 'manifest' && !deps.allowedImportPaths.some((a) => real.startsWith(a))) {
     throw new DownloadError(`The path '${real}' does not start with any of the allowed import paths`, false);
   }
   const stream = createReadStream(real, { highWaterMark: 256 * 1024, signal: deps.signal });
@@ -173,7 +182,7 @@ function retrying<T>(deps: DownloadDeps, fn: () => Promise<T>): Promise<T> {
 /** Fetch a (small) manifest into memory; at most `limit` bytes. */
 export async function fetchManifest(url: string, deps: DownloadDeps, limit = 1024 ** 3): Promise<Buffer> {
   return retrying(deps, async () => {
-    const body = await open(url, deps);
+    const body = await open(url, deps, 'manifest');
     const chunks: Buffer[] = [];
     let size = 0;
     try {
@@ -204,7 +213,7 @@ export async function downloadArtifact(url: string, expected: { sha256: string; 
     const tmpP = deps.blobs.createTemp(expected.sha256);
     let body: Body;
     try {
-      body = await open(url, deps);
+      body = await open(url, deps, 'file');
     } catch (err) {
       await tmpP.then((tmp) => deps.blobs.discardTemp(tmp), () => undefined);
       throw err;

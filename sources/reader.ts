@@ -6,6 +6,7 @@
  * one reader and give it to every pass (reconcilers/pass-types.ts `PassDeps.sources`).
  */
 import { createHash } from 'node:crypto';
+import { realpath } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { outboundPolicy, policyFetch } from '../core/outbound.js';
@@ -19,12 +20,18 @@ import { SourceWaitingError } from '../reconcilers/source.js';
 import type { SourceReader } from '../reconcilers/pass-types.js';
 import type { TreeSummary } from '../reconcilers/plan-types.js';
 import { treeOfText } from '../reconcilers/tree.js';
+import { updateView, viewDirOf, VIEWS_FOLDER } from './view.js';
 
 /** A source manifest may be large and far away: the whole GET may take as long as a download's idle limit. */
 const SOURCE_POLICY = outboundPolicy({ timeoutMs: 300_000 });
 
 export interface SourceReaderOptions {
-  /** Where scanTree keeps a rescan cache per tree; undefined = manifest/'s default location. */
+  /**
+   * The controller's state directory (`--state-dir`): read-only trees get their view under
+   * `STATE/sources/` (sources/view.ts). Without it, a read-only tree cannot be read.
+   */
+  stateDir?: string;
+  /** Where scanTree keeps a rescan cache per tree (`STATE/manifest-cache`); undefined = manifest/'s default location. */
   cacheDir?: string;
   /** HTTP(S) GET for `source.manifest`. @default globalThis.fetch */
   fetch?: typeof globalThis.fetch;
@@ -81,11 +88,18 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
   const doFetch = options.fetch ?? globalThis.fetch;
   const etags = new Map<string, { etag: string; tree: TreeSummary }>();
   const hashing = sharedHashPool(options.workers ?? os.availableParallelism());
+  const viewsDir = options.stateDir === undefined ? undefined : path.join(path.resolve(options.stateDir), VIEWS_FOLDER);
+  const cacheDir = options.cacheDir;
+  // The real root each tree was scanned at, so that a view links what was content-addressed even
+  // when the tree's path is a symlink retargeted since (a `current -> compose-N` link).
+  const roots = new WeakMap<TreeSummary, string>();
   return {
+    ...(viewsDir ? { viewsDir } : {}),
     async read(source, { signal }) {
       if (source.kind === 'path') {
-        const cacheFile = options.cacheDir
-          ? path.join(options.cacheDir, createHash('sha256').update(source.path).digest('hex').slice(0, 32) + '.cache')
+        if (source.readOnly && !viewsDir) throw new Error(`source.readOnly needs the controller's state directory (--state-dir) for the manifest of ${source.path}`);
+        const cacheFile = cacheDir
+          ? path.join(cacheDir, createHash('sha256').update(source.path).digest('hex').slice(0, 32) + '.cache')
           : undefined;
         const pool = hashing.acquire();
         let r;
@@ -113,7 +127,9 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
         let bytes = 0;
         for (const e of r.entries) bytes += e.size;
         const notes = scanNotes(r.stats);
-        return { digest: r.digest, files: r.entries.length, bytes, entries: r.entries, ...(notes.length ? { notes } : {}) };
+        const tree: TreeSummary = { digest: r.digest, files: r.entries.length, bytes, entries: r.entries, ...(notes.length ? { notes } : {}) };
+        roots.set(tree, r.root);
+        return tree;
       }
       const prior = etags.get(source.url);
       const res = await policyFetch(source.url, { signal, headers: prior ? { 'if-none-match': prior.etag } : {} }, SOURCE_POLICY, doFetch);
@@ -126,9 +142,14 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
       if (etag) etags.set(source.url, { etag, tree });
       return tree;
     },
-    async prepare(source, tree, { signal }) {
+    async prepare(source, tree, { signal, mirror }) {
       if (source.kind !== 'path' || !tree.entries) return;
-      await writeManifest(path.join(source.path, 'PULP_MANIFEST'), tree.entries, { signal });
+      if (!source.readOnly) {
+        await writeManifest(path.join(source.path, 'PULP_MANIFEST'), tree.entries, { signal });
+        return;
+      }
+      if (!viewsDir) throw new Error(`source.readOnly needs the controller's state directory (--state-dir) for the manifest of ${source.path}`);
+      await updateView(viewDirOf(viewsDir, mirror), roots.get(tree) ?? (await realpath(source.path)), tree.entries, { signal });
     },
   };
 }

@@ -136,7 +136,7 @@ export function checkValues(source: SourceDocument, kind: SpecKind, out: Problem
     if (markerWhy) out.push(problemAt(source, ['spec', 'source', 'inProgressMarker'], 'in-progress-marker', `bad glob ${quote(marker)}: ${markerWhy}`));
     // settle and the marker describe a tree being written: a published manifest has no such state.
     if (get(data, ['spec', 'source', 'manifest']) !== undefined) {
-      for (const key of ['settle', 'inProgressMarker']) {
+      for (const key of ['settle', 'inProgressMarker', 'readOnly']) {
         if (get(data, ['spec', 'source', key]) !== undefined) {
           out.push(problemAt(source, ['spec', 'source', key], 'source-option', `${key} applies to a tree on disk (source.path), not to source.manifest`, { anchor: 'key' }));
         }

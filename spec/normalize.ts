@@ -37,7 +37,7 @@ interface RawSite {
 interface RawMirror {
   metadata: { name: string; labels?: Record<string, string> };
   spec: {
-    source: { path?: string; manifest?: string; settle?: string; inProgressMarker?: string };
+    source: { path?: string; manifest?: string; settle?: string; inProgressMarker?: string; readOnly?: boolean };
     exclude?: string[];
     symlinks?: SymlinkPolicy;
     origin: string;
@@ -103,6 +103,7 @@ export function normalizeMirror(data: unknown, position: SourcePosition): Mirror
     if (s.symlinks !== undefined) source.symlinks = s.symlinks;
     if (s.source.settle !== undefined) source.settleMs = parseDuration(s.source.settle);
     if (s.source.inProgressMarker !== undefined) source.inProgressMarker = s.source.inProgressMarker;
+    if (s.source.readOnly === true) source.readOnly = true;
   }
   const mirror: MirrorSpec = {
     name: raw.metadata.name,

@@ -73,6 +73,11 @@ export type MirrorSource =
       settleMs?: number;
       /** spec.source.inProgressMarker: while a file matching this glob exists, the tree is not published. */
       inProgressMarker?: string;
+      /**
+       * spec.source.readOnly: nothing is written into the tree; its PULP_MANIFEST and links to it
+       * live in the controller's state directory (sources/view.ts). Absent = false.
+       */
+      readOnly?: true;
     }
   | { kind: 'manifest'; url: string };
 

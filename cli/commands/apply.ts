@@ -10,12 +10,11 @@ import { formatBytes, formatDuration } from '../../core/units.js';
 import { applyPrepared, preparePlan } from '../../reconcilers/pass.js';
 import type { PassEvent } from '../../reconcilers/pass-types.js';
 import { entryDoing } from '../../reconcilers/plan-types.js';
-import { createSourceReader } from '../../sources/reader.js';
 import { renderApplyOutcome } from '../reporters/apply.js';
 import { renderText } from '../reporters/plan.js';
 import { massDeleteOptions } from '../mass-delete.js';
 import { controllerIdOption, requestTimeoutOption } from '../options.js';
-import { cacheFileFor, clientsFor, interruptSignal, loadMemory, loadValidSpecs, saveMemory } from '../pass-setup.js';
+import { cacheFileFor, clientsFor, interruptSignal, sourceReaderFor, stateDirHelp, loadMemory, loadValidSpecs, saveMemory } from '../pass-setup.js';
 import { contentProber } from '../../pulp/content-probe.js';
 
 /** Turns pass events into lines; on a TTY keeps one live line of running syncs and bytes moved. */
@@ -61,7 +60,7 @@ function progressPrinter(tty: boolean) {
 export const command: Command = {
   name: 'apply',
   summary: 'run one reconcile pass and wait for the syncs',
-  usage: 'pulpdist apply [--specs PATH] [--allow-mass-delete] [--controller-id ID]',
+  usage: 'pulpdist apply [--specs PATH] [--allow-mass-delete] [--controller-id ID] [--state-dir DIR]',
   options: {
     specs: { type: 'string', default: '.' },
     'allow-mass-delete': { type: 'boolean', default: false },
@@ -69,6 +68,7 @@ export const command: Command = {
     'log-level': { type: 'string', default: 'warn' },
     'request-timeout': { type: 'string' },
     'controller-id': { type: 'string' },
+    'state-dir': { type: 'string' },
   },
   help: `
 Computes the plan (as \`pulpdist plan\` shows it), prints it, and carries it out: creates and updates
@@ -79,7 +79,9 @@ site stops that mirror there and downstream of it, never the other sites.
 
 For a mirror whose source is a tree on disk, its PULP_MANIFEST is written at the tree's root first;
 the origin site must allow that path (\`pulpdist site --allowed-import-path DIR\`, or
-ALLOWED_IMPORT_PATHS in Pulp's settings).
+ALLOWED_IMPORT_PATHS in Pulp's settings). With source.readOnly, nothing is written into the tree:
+the manifest and a symlink per top-level entry go to --state-dir's sources/MIRROR/, the path the
+origin site must see and allow instead (docs/deploy.md).
 
 Deletes touch only objects labelled managed_by=pulpdist and pulpdist_controller=this controller's id
 (objects made before controller ids are adopted by the first controller that wants them). When they would remove more than half of
@@ -98,6 +100,7 @@ options:
                           branch main and the spec path, as pulpdist run derives it for --repo,
                           --branch and --path; printed at the top of the plan.
                           PULPDIST_CONTROLLER_ID in the environment does the same as the option
+${stateDirHelp(26)}
 
 exit codes:
   0  converged: every site publishes the desired tree of every mirror
@@ -117,7 +120,7 @@ exit codes:
     const { signal, dispose } = interruptSignal();
     const started = Date.now();
     try {
-      const deps = { clients: clientsFor(specs, log, process.env, timeout), log, now: () => new Date(), memory, sources: createSourceReader(), onEvent: printer.onEvent, probe: contentProber(specs.sites) };
+      const deps = { clients: clientsFor(specs, log, process.env, timeout), log, now: () => new Date(), memory, sources: sourceReaderFor(values['state-dir']), onEvent: printer.onEvent, probe: contentProber(specs.sites) };
       const opts = { signal, controllerId, ...massDeleteOptions(String(values.specs ?? '.'), !!values['allow-mass-delete']) };
       const prepared = await preparePlan(specs, deps, opts);
       process.stdout.write(renderText(prepared.plan) + '\n');

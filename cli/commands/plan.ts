@@ -9,11 +9,10 @@ import { UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { preparePlan } from '../../reconcilers/pass.js';
 import { planDocument } from '../../reconcilers/plan-document.js';
-import { createSourceReader } from '../../sources/reader.js';
 import { renderMarkdown, renderText } from '../reporters/plan.js';
 import { massDeleteOptions } from '../mass-delete.js';
 import { controllerIdOption, requestTimeoutOption, selectedSites } from '../options.js';
-import { cacheFileFor, clientsFor, interruptSignal, loadMemory, loadValidSpecs, saveMemory } from '../pass-setup.js';
+import { cacheFileFor, clientsFor, interruptSignal, sourceReaderFor, stateDirHelp, loadMemory, loadValidSpecs, saveMemory } from '../pass-setup.js';
 import { contentProber } from '../../pulp/content-probe.js';
 
 const FORMATS = ['text', 'json', 'markdown'] as const;
@@ -22,7 +21,7 @@ type PlanFormat = (typeof FORMATS)[number];
 export const command: Command = {
   name: 'plan',
   summary: 'show what apply would change at every site, with transfer estimates',
-  usage: 'pulpdist plan [--specs PATH] [--format text|json|markdown] [--json] [--site NAME]… [--allow-mass-delete] [--controller-id ID]',
+  usage: 'pulpdist plan [--specs PATH] [--format text|json|markdown] [--json] [--site NAME]… [--allow-mass-delete] [--controller-id ID] [--state-dir DIR]',
   options: {
     specs: { type: 'string', default: '.' },
     format: { type: 'string', short: 'f', default: 'text' },
@@ -33,6 +32,7 @@ export const command: Command = {
     'request-timeout': { type: 'string' },
     'allow-mass-delete': { type: 'boolean', default: false },
     'controller-id': { type: 'string' },
+    'state-dir': { type: 'string' },
   },
   help: `
 Loads the specs, observes every site (managed objects only, a few paginated calls per site and
@@ -61,6 +61,7 @@ options:
                         branch main and the spec path, as pulpdist run derives it for --repo,
                         --branch and --path; printed at the top of the plan.
                         PULPDIST_CONTROLLER_ID in the environment does the same as the option
+${stateDirHelp(24)}
 
 Site passwords come from the environment variables the Site specs name (auth.passwordEnv).
 
@@ -89,7 +90,7 @@ exit codes:
     const memory = await loadMemory(cacheFile);
     const { signal, dispose } = interruptSignal();
     try {
-      const prepared = await preparePlan(specs, { clients: clientsFor(specs, log, process.env, requestTimeoutOption(values['request-timeout'])), log, now: () => new Date(), memory, sources: createSourceReader(), probe: contentProber(specs.sites) }, {
+      const prepared = await preparePlan(specs, { clients: clientsFor(specs, log, process.env, requestTimeoutOption(values['request-timeout'])), log, now: () => new Date(), memory, sources: sourceReaderFor(values['state-dir']), probe: contentProber(specs.sites) }, {
         signal, dryRun: true, controllerId, ...(sites ? { sites } : {}), ...massDeleteOptions(String(values.specs ?? '.'), !!values['allow-mass-delete']),
       });
       await saveMemory(cacheFile, memory, log);

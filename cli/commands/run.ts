@@ -52,7 +52,8 @@ options:
   --listen ADDR            the status endpoint, host:port (default 127.0.0.1:8080; '' for none)
   --interval D             drift repair and polling period, ±10% jitter (default 30s)
   --pass-deadline D        a pass running longer is aborted, its syncs canceled (default 1h)
-  --state-dir DIR          clones and caches (default $XDG_STATE_HOME/pulpdist or
+  --state-dir DIR          clones, caches and the views of source.readOnly trees, under
+                           DIR/sources/ (default $XDG_STATE_HOME/pulpdist or
                            ~/.local/state/pulpdist)
   --webhook-secret-env VAR enable POST /hooks/git, authenticated with the secret in $VAR
                            (GitLab X-Gitlab-Token or GitHub X-Hub-Signature-256)

@@ -1,5 +1,5 @@
 /**
- * spec.exclude, spec.symlinks, spec.source.settle and spec.source.inProgressMarker: what a valid
+ * spec.exclude, spec.symlinks, spec.source.settle, spec.source.inProgressMarker and spec.source.readOnly: what a valid
  * mirror becomes, and every bad value at its FILE:LINE:COLUMN.
  */
 import { test } from 'uvu';
@@ -14,7 +14,7 @@ test('a valid mirror carries its tree options in its source', () => {
     's.yaml': SITES,
     'm.yaml': mirror(
       BODY(
-        '{path: /srv/fedora, settle: 5m, inProgressMarker: "Archive-Update-in-Progress-*"}',
+        '{path: /srv/fedora, settle: 5m, inProgressMarker: "Archive-Update-in-Progress-*", readOnly: true}',
         '  exclude: ["*.part", ".~tmp~/", "/scratch/", "lost+found"]\n  symlinks: strict\n',
       ),
     ),
@@ -27,7 +27,11 @@ test('a valid mirror carries its tree options in its source', () => {
     symlinks: 'strict',
     settleMs: 300_000,
     inProgressMarker: 'Archive-Update-in-Progress-*',
+    readOnly: true,
   });
+  // readOnly: false is the default, and says nothing in the source.
+  const rw = load({ 's.yaml': SITES, 'm.yaml': mirror(BODY('{path: /srv/m1, readOnly: false}')) });
+  assert.equal(rw.specs.mirrors[0]!.source, { kind: 'path', path: '/srv/m1' });
 });
 
 test('a cron window and syncOnChange', () => {
@@ -58,6 +62,8 @@ const BAD: [string, string, string[], RegExp][] = [
   ['syncOnChange with an interval', mirror(BODY('{path: /srv/m1}', '  schedule: {interval: 1h, syncOnChange: true}\n')), ['m.yaml:8:28 error sync-on-change'], /syncOnChange applies to a cron schedule/],
   ['exclude with a published manifest', mirror(BODY('{manifest: "https://e.com/PULP_MANIFEST"}', '  exclude: ["*.iso"]\n')), ['m.yaml:8:3 error source-option'], /exclude applies to a tree on disk/],
   ['settle with a published manifest', mirror(BODY('{manifest: "https://e.com/PULP_MANIFEST", settle: 5m}')), ['m.yaml:5:53 error source-option'], /settle applies to a tree on disk/],
+  ['readOnly with a published manifest', mirror(BODY('{manifest: "https://e.com/PULP_MANIFEST", readOnly: true}')), ['m.yaml:5:53 error source-option'], /readOnly applies to a tree on disk/],
+  ['a readOnly that is not a boolean', mirror(BODY('{path: /srv/m1, readOnly: "yes"}')), ['m.yaml:5:37 error schema'], /readOnly/],
   ['symlinks with a published manifest', mirror(BODY('{manifest: "https://e.com/PULP_MANIFEST"}', '  symlinks: skip\n')), ['m.yaml:8:3 error source-option'], /symlinks applies to a tree on disk/],
 ];
 
