@@ -85,17 +85,20 @@ export class TaskManager {
     let resolveDone: () => void = () => undefined;
     const done = new Promise<void>((r) => (resolveDone = r));
     const live: Live = { spec, rec, abort: new AbortController(), done, resolveDone };
-    await this.store.commit([{ put: 'tasks', v: { ...rec } }]);
+    // An immediate task that can start now finishes before its 202 is sent: nobody knows its href
+    // until its final record is written, so it needs no "waiting" record (a crash before then
+    // leaves nothing to find, as for a request that never got an answer).
+    const inline = spec.immediate === true && !this.stopping && this.canStart(live, []);
+    if (!inline) await this.store.commit([{ put: 'tasks', v: { ...rec } }]);
     if (this.stopping) {
       await this.finish(live, 'failed', { reason: 'Aborted during worker shutdown.' });
       return rec;
     }
-    this.waiting.push(live);
-    if (spec.immediate && this.canStart(live, [])) {
-      this.waiting.splice(this.waiting.indexOf(live), 1);
+    if (inline) {
       await this.execute(live, true);
       return rec;
     }
+    this.waiting.push(live);
     this.schedule();
     return rec;
   }
@@ -183,12 +186,9 @@ export class TaskManager {
     rec.started_at = timestamp();
     rec.worker = inline ? null : this.workerHref;
     const t0 = performance.now();
-    // Only the final record is the task's record of truth (a task found unfinished at start-up is
-    // failed either way), so a lost "running" record is logged and the task goes on; a journal
-    // that stays broken fails the task through its own commits, or at `finish`.
-    await this.store.commit([{ put: 'tasks', v: { ...rec } }]).catch((err: unknown) => {
-      this.log.warn('task start not written to the journal', { task: rec.id, name: rec.name, error: journalError(err) });
-    });
+    // Only the final record is the task's record of truth: a task found unfinished at start-up is
+    // failed either way, whether the journal last saw it waiting or running. So "running" is not
+    // written: one journal commit less per task (about 10 % of a site's CPU in a pass of small syncs).
     const ctx: TaskContext = {
       signal: live.abort.signal,
       task: rec,

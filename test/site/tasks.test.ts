@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../core/logger.js';
@@ -29,7 +29,7 @@ async function breakJournal(store: Store, dataDir: string): Promise<void> {
   await mkdir(journal);
 }
 
-test('a lost final record fails the task; a lost start is logged and the task goes on', async () => {
+test('a lost final record fails the task (the start is not written: only the final record counts)', async () => {
   const dataDir = path.join(dir, 'lost');
   const store = await Store.open(dataDir);
   const lines: Array<Record<string, unknown>> = [];
@@ -54,7 +54,7 @@ test('a lost final record fails the task; a lost start is logged and the task go
   }
   const about = (id: string) => lines.filter((l) => l.task === id).map((l) => `${l.level} ${l.msg}`);
   assert.equal(about(a.id), ['error task result not written to the journal; the task is reported failed']);
-  assert.equal(about(b.id), ['warn task start not written to the journal', 'error task result not written to the journal; the task is reported failed']);
+  assert.equal(about(b.id), ['error task result not written to the journal; the task is reported failed']);
   assert.is(lines.find((l) => l.task === a.id)?.state, 'completed');
   await tasks.shutdown(0);
 });
@@ -70,6 +70,27 @@ test('with a working journal the final record is written as the task ended', asy
   const again = await Store.open(dataDir);
   assert.is(again.t.tasks.get(t.id)?.state, 'completed');
   assert.equal(lines, []);
+  await again.close();
+});
+
+test('the journal holds what a restart needs of a task, no more: waiting and final for a dispatched one, final only for an immediate one', async () => {
+  const dataDir = path.join(dir, 'records');
+  const store = await Store.open(dataDir);
+  const tasks = new TaskManager(store, createLogger({ level: 'warn', write: () => undefined }), '/w/', 1);
+  const dispatched = await tasks.submit({ name: 'sync', cid: 'c', run: async () => undefined });
+  await tasks.wait(dispatched.id);
+  const immediate = await tasks.submit({ name: 'patch', cid: 'c', immediate: true, run: async () => undefined });
+  assert.is(tasks.get(immediate.id)?.state, 'completed', 'an immediate task with its locks free is done when submit resolves');
+  await tasks.shutdown(0);
+  await store.close();
+  const journal = await readFile(path.join(dataDir, 'metadata', 'journal.jsonl'), 'utf8');
+  const states = (id: string) =>
+    journal.trim().split('\n').flatMap((l) => (JSON.parse(l) as Array<{ put?: string; v?: { id: string; state: string } }>).filter((op) => op.put === 'tasks' && op.v?.id === id).map((op) => op.v!.state));
+  assert.equal(states(dispatched.id), ['waiting', 'completed']);
+  assert.equal(states(immediate.id), ['completed']);
+  // After a restart the immediate task reads back as it ended.
+  const again = await Store.open(dataDir);
+  assert.is(again.t.tasks.get(immediate.id)?.state, 'completed');
   await again.close();
 });
 
