@@ -146,3 +146,17 @@ export async function runTask(site: RunningSite, method: string, href: string, b
   if (r.status !== 202) throw new Error(`${method} ${href} → ${r.status} ${r.text}`);
   return waitTask(site, r.body.task);
 }
+
+export type ChainSite = 'origin' | 'hub' | 'leaf';
+
+/**
+ * Three sites in `dir` (origin, hub, leaf; started at once), the origin importing from
+ * `dir/trees`, into `into` as each starts, so that a test's `after` stops whatever did start.
+ */
+export async function startChainSites(dir: string, into: Partial<Record<ChainSite, RunningSite>>): Promise<Record<ChainSite, RunningSite>> {
+  const start = async (name: ChainSite) => {
+    into[name] = await startSite({ dataDir: path.join(dir, name), ...(name === 'origin' ? { allowedImportPaths: [path.join(dir, 'trees')] } : {}) });
+  };
+  await Promise.all((['origin', 'hub', 'leaf'] as const).map(start));
+  return into as Record<ChainSite, RunningSite>;
+}

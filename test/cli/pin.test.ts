@@ -21,7 +21,7 @@ import { createPassMemory, reconcilePass } from '../../reconcilers/pass.js';
 import { createSourceReader } from '../../sources/reader.js';
 import { loadSpecPaths } from '../../spec/load.js';
 import { runCli, tempDir } from '../../testkit/cli.js';
-import { call, startSite, type RunningSite } from '../../testkit/site.js';
+import { call, startChainSites, type RunningSite } from '../../testkit/site.js';
 
 let dir = '';
 let cleanup: () => Promise<void> = async () => {};
@@ -91,9 +91,7 @@ let setup: Promise<void> = Promise.resolve();
 async function prepare(): Promise<void> {
   ({ dir, cleanup } = await tempDir('pulpdist-pin-'));
   tree = path.join(dir, 'trees', 'tools');
-  sites.origin = await startSite({ dataDir: path.join(dir, 'origin'), allowedImportPaths: [path.join(dir, 'trees')] });
-  sites.hub = await startSite({ dataDir: path.join(dir, 'hub') });
-  sites.leaf = await startSite({ dataDir: path.join(dir, 'leaf') });
+  await startChainSites(dir, sites);
   specs = path.join(dir, 'specs');
   await mkdir(specs);
   await writeSpecs();

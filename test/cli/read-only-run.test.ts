@@ -10,6 +10,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli, tempDir } from '../../testkit/cli.js';
+import { treeSnapshot as snapshot } from '../../testkit/unprivileged.js';
 import { runGit } from '../../testkit/git-server.js';
 import { startSite, type RunningSite } from '../../testkit/site.js';
 
@@ -18,19 +19,6 @@ let cleanup: () => Promise<void> = async () => {};
 let site: RunningSite | undefined;
 let tree = '';
 
-function snapshot(root: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const name of fs.readdirSync(d).sort()) {
-      const p = path.join(d, name);
-      const st = fs.lstatSync(p);
-      out.push(`${path.relative(root, p)} ${st.mode.toString(8)} ${st.mtimeMs}`);
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk(root);
-  return out;
-}
 
 function setWritable(writable: boolean): void {
   fs.chmodSync(path.join(tree, 'sub', 'b.bin'), writable ? 0o644 : 0o444);

@@ -15,7 +15,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { treeDigest } from '../../manifest/digest.js';
 import { runCli, tempDir } from '../../testkit/cli.js';
-import { startSite, type RunningSite } from '../../testkit/site.js';
+import { startChainSites, type RunningSite } from '../../testkit/site.js';
 
 type Name = 'origin' | 'hub' | 'leaf';
 let dir = '';
@@ -103,9 +103,7 @@ async function applyUntil(what: string, done: () => Promise<boolean>): Promise<v
 test.before(async () => {
   ({ dir, cleanup } = await tempDir('pulpdist-rollout-'));
   tree = path.join(dir, 'trees', 'tools');
-  sites.origin = await startSite({ dataDir: path.join(dir, 'origin'), allowedImportPaths: [path.join(dir, 'trees')] });
-  sites.hub = await startSite({ dataDir: path.join(dir, 'hub') });
-  sites.leaf = await startSite({ dataDir: path.join(dir, 'leaf') });
+  await startChainSites(dir, sites);
   specs = path.join(dir, 'specs');
   await mkdir(specs);
   await writeSpecs();

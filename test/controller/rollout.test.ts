@@ -14,7 +14,7 @@ import type { MirrorStatus, StatusDocument } from '../../core/status.js';
 import { tempDir } from '../../testkit/cli.js';
 import { startControllerProcess, type ControllerProcess } from '../../testkit/controller-process.js';
 import { commitAndPush, makeRepo, runGit, writeFiles } from '../../testkit/git-server.js';
-import { startSite, type RunningSite } from '../../testkit/site.js';
+import { startChainSites, type RunningSite } from '../../testkit/site.js';
 
 const siteYaml = (name: string, url: string, extra = ''): string => `apiVersion: pulpdist/v1\nkind: Site\nmetadata: {name: ${name}}\nspec:\n  pulp: {url: "${url}"}\n${extra}`;
 const ROLLOUT = `  rollout:
@@ -70,9 +70,7 @@ test.before(async () => {
   ({ dir, cleanup } = await tempDir('pulpdist-rollout-run-'));
   tree = path.join(dir, 'trees', 'tools');
   setTree(1);
-  sites.origin = await startSite({ dataDir: path.join(dir, 'origin'), allowedImportPaths: [path.join(dir, 'trees')] });
-  sites.hub = await startSite({ dataDir: path.join(dir, 'hub') });
-  sites.leaf = await startSite({ dataDir: path.join(dir, 'leaf') });
+  await startChainSites(dir, sites);
   ({ bare, work } = makeRepo(dir, 'specs', {
     'specs/sites.yaml': [siteYaml('origin', sites.origin.url), siteYaml('hub', sites.hub.url, '  upstream: origin\n'), siteYaml('leaf', sites.leaf.url, '  upstream: hub\n')].join('---\n'),
     'specs/tools.yaml': mirrorYaml(tree),

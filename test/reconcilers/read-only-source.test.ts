@@ -11,12 +11,12 @@
  * override file permissions (setpriv), and the tree is chmod a-w; the snapshot of every path and
  * mtime in the tree is compared before and after each command either way.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BIN, tempDir, type CliResult } from '../../testkit/cli.js';
+import { tempDir } from '../../testkit/cli.js';
+import { runUnprivileged, treeSnapshot as snapshot } from '../../testkit/unprivileged.js';
 import { startSite, type RunningSite } from '../../testkit/site.js';
 
 let dir = '';
@@ -27,37 +27,8 @@ let stateDir = '';
 let specsDir = '';
 let home = '';
 const sites = new Map<string, RunningSite>();
-const asRoot = process.getuid?.() === 0;
+const unprivileged = (args: string[]) => runUnprivileged(args, { XDG_CACHE_HOME: path.join(home, 'cache'), HOME: home });
 const B = Buffer.alloc(70_000, 7);
-
-/** `pulpdist ARGS` as a user who cannot write the tree (see the file comment). */
-function unprivileged(args: string[]): Promise<CliResult> {
-  const argv = asRoot ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', '--', process.execPath, BIN, ...args] : [process.execPath, BIN, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', XDG_CACHE_HOME: path.join(home, 'cache'), HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Every path below root with its type and mtime: what "untouched" means. */
-function snapshot(root: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = path.join(d, e.name);
-      const st = fs.lstatSync(p);
-      out.push(`${path.relative(root, p)} ${st.mode.toString(8)} ${st.mtimeMs}`);
-      if (e.isDirectory()) walk(p);
-    }
-  };
-  walk(root);
-  return out;
-}
 
 /** chmod the tree's directories and files writable or not (files 0644/0444, directories 0755/0555). */
 function setWritable(writable: boolean): void {

@@ -5,12 +5,12 @@
  * change the owner has not content-addressed yet fails with a clear error, and the tree stays
  * untouched.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BIN, runCli, tempDir, type CliResult } from '../../testkit/cli.js';
+import { runCli, tempDir } from '../../testkit/cli.js';
+import { runUnprivileged, treeSnapshot as snapshot } from '../../testkit/unprivileged.js';
 import { startSite, type RunningSite } from '../../testkit/site.js';
 
 let dir = '';
@@ -19,39 +19,8 @@ let tree = '';
 let specsDir = '';
 let cacheHome = '';
 const sites = new Map<string, RunningSite>();
-const asRoot = process.getuid?.() === 0;
 
-/**
- * `pulpdist ARGS` as a user who cannot write the tree. As root: root without the capabilities that
- * bypass file permissions (it still owns and can read the project wherever CI cloned it, which a
- * switch to nobody could not count on: a clone under a 0700 temp dir is out of nobody's reach).
- */
-function unprivileged(args: string[]): Promise<CliResult> {
-  const argv = asRoot ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', '--', process.execPath, BIN, ...args] : [process.execPath, BIN, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', XDG_CACHE_HOME: cacheHome, HOME: cacheHome }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Every path below root with its mtime: what "untouched" means. */
-function snapshot(root: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = path.join(d, e.name);
-      out.push(`${path.relative(root, p)} ${fs.lstatSync(p).mtimeMs}`);
-      if (e.isDirectory()) walk(p);
-    }
-  };
-  walk(root);
-  return out;
-}
+const unprivileged = (args: string[]) => runUnprivileged(args, { XDG_CACHE_HOME: cacheHome, HOME: cacheHome });
 
 function setWritable(writable: boolean): void {
   for (const d of [tree, path.join(tree, 'sub')]) fs.chmodSync(d, writable ? 0o755 : 0o555);
