@@ -6,7 +6,6 @@
  * peak RSS from `/usr/bin/time -v`. Checks that pulpdist's manifest matches sha256sum's digests,
  * prints a table with the ratios against sha256sum and the issue's targets.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +16,7 @@ import { formatBytes } from '../core/units.js';
 import { canonicalManifest, treeDigest } from '../manifest/digest.js';
 import type { ManifestEntry } from '../manifest/types.js';
 import { FULL_TREE, QUICK_TREE, addLinks, buildTree } from './manifest-tree.js';
+import { runProcess } from '../testkit/cli.js';
 
 const USAGE = `usage: npm run bench:manifest [-- --quick] [-- --out FILE] [-- --runs N] [-- --symlinks N] [-- --keep]
 
@@ -57,17 +57,7 @@ async function timed(argv: string[], signal: AbortSignal, timeFile: string): Pro
   return { wall_s, cpu_s, max_rss_mib: kb / 1024, stdout };
 }
 
-function run(argv: string[], signal: AbortSignal): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], signal });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (argv: string[], signal: AbortSignal) => runProcess(argv, { signal });
 
 function median(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);

@@ -1,5 +1,5 @@
 /** Runs the installed `pulpdist` binary as a user would, capturing its output and exit code. */
-import { spawn } from 'node:child_process';
+import { spawn, type SpawnOptions } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +35,19 @@ export function runCli(
       resolve({ code, stdout, stderr });
     });
     child.stdin.end(input ?? '');
+  });
+}
+
+/** Run `argv` (no shell) to its end, capturing its output: stdin is closed. */
+export function runProcess(argv: string[], options: SpawnOptions = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 

@@ -4,25 +4,16 @@
  * (`setpriv`): it still owns and can read the project wherever CI cloned it, which a switch to
  * nobody could not count on (a clone under a 0700 temp dir is out of nobody's reach).
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BIN, type CliResult } from './cli.js';
+import { BIN, runProcess, type CliResult } from './cli.js';
 
 export const AS_ROOT = process.getuid?.() === 0;
 
 /** `pulpdist ARGS` without write access to files it does not own (as root: without DAC overrides), with only PATH and `env` set. */
 export function runUnprivileged(args: string[], env: Record<string, string>): Promise<CliResult> {
   const argv = AS_ROOT ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', '--', process.execPath, BIN, ...args] : [process.execPath, BIN, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProcess(argv, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
 }
 
 /** Every path below `root` with its mode and mtime, sorted: what "untouched" means. */

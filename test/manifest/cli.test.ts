@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BIN, runCli, tempDir, type CliResult } from '../../testkit/cli.js';
+import { BIN, runCli, runProcess, tempDir, type CliResult } from '../../testkit/cli.js';
 import { BAD_NAMES, LISTED_FILES, NON_UTF8_REPORTED, buildOddTree, expectedManifest, sha256, writeFiles } from './fixture.js';
 
 let dir = '';
@@ -114,15 +114,7 @@ function runAsUser(args: string[]): Promise<CliResult> {
     }
     bin = path.join(copy, 'bin', path.basename(BIN));
   }
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { ...asNobody, env: { ...process.env, HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProcess([process.execPath, bin, ...args], { ...asNobody, env: { ...process.env, HOME: dir } });
 }
 
 test('unreadable files and directories: each named, exit 1, no manifest written', async () => {
