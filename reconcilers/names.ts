@@ -64,6 +64,12 @@ export function syncKey(mirror: string, site: string): string {
   return `${mirror}@${site}`;
 }
 
+/** The mirror and site of a `syncKey` (names cannot hold `@`: the spec schema allows none). */
+export function splitSyncKey(key: string): { mirror: string; site: string } {
+  const at = key.lastIndexOf('@');
+  return { mirror: key.slice(0, at), site: key.slice(at + 1) };
+}
+
 /**
  * The label on a managed distribution recording which tree its repository's version N publishes:
  * `REPO:N:DIGEST:FILES:BYTES` (REPO = the repository href's last segment). Pulp keeps it for us, so

@@ -3,7 +3,8 @@
  * shares. Only formats: nothing here decides anything.
  */
 import { formatBytes } from '../core/units.js';
-import type { Plan, PlanConflict, PlanEntry, PlanSite, PlanSummary } from './plan-types.js';
+import { splitSyncKey } from './names.js';
+import type { PlacementError, PlacementPin, Plan, PlanConflict, PlanEntry, PlanSite, PlanSummary } from './plan-types.js';
 
 export const PLAN_FORMAT_VERSION = 1;
 
@@ -38,6 +39,12 @@ export interface PlanDocument {
   controller?: string;
   /** Placements another controller holds, when any. */
   conflicts?: PlanConflict[];
+  /** Placements the specs ask the impossible of (a pin nothing can serve), when any. */
+  errors?: PlacementError[];
+  /** Placements serving a pinned tree or holding theirs, when any. */
+  pins?: (PlacementPin & { site: string; mirror: string })[];
+  /** Each rollout's position, a line per stage, when any mirror has one. */
+  rollouts?: { mirror: string; lines: string[] }[];
 }
 
 /** The JSON form of a plan: entries without apply's internals (hrefs, bodies). */
@@ -46,6 +53,9 @@ export function planDocument(plan: Plan): PlanDocument {
   return {
     ...(plan.controller ? { controller: plan.controller } : {}),
     ...(plan.conflicts.length ? { conflicts: plan.conflicts } : {}),
+    ...(plan.errors?.length ? { errors: plan.errors } : {}),
+    ...(plan.pins?.size ? { pins: [...plan.pins].map(([key, pin]) => ({ ...splitSyncKey(key), ...pin })) } : {}),
+    ...(plan.rollouts?.length ? { rollouts: plan.rollouts } : {}),
     formatVersion: PLAN_FORMAT_VERSION,
     changes: s.create + s.update + s.delete + s.sync + s.publish > 0,
     complete: unobservedSites(plan).length === 0,

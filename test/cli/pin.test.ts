@@ -21,6 +21,7 @@ import { createPassMemory, reconcilePass } from '../../reconcilers/pass.js';
 import { createSourceReader } from '../../sources/reader.js';
 import { loadSpecPaths } from '../../spec/load.js';
 import { runCli, tempDir } from '../../testkit/cli.js';
+import { planJson } from '../../testkit/plan-json.js';
 import { call, startChainSites, type RunningSite } from '../../testkit/site.js';
 
 let dir = '';
@@ -125,6 +126,9 @@ test('pin the leaf to the first tree by digest: plan shows the rollback, the lea
   assert.ok(d.publication?.includes('/publications/file/file/'));
   const again = await plan();
   assert.is(again.code, 0, again.out);
+  // The JSON plan lists the pin (and matches its schema).
+  const { doc } = await planJson(specs, env());
+  assert.equal(doc.pins, [{ mirror: 'tools', site: 'leaf', digest: t0!.digest, version: 1, why: 'pinned by spec.pins.leaf' }]);
   // history names the pinned version as the one served (the distribution names its publication).
   const h = await runCli(['history', 'tools', '--specs', specs, '--site', 'leaf', '--json'], { env: env() });
   assert.is(h.code, 0, h.stderr);
@@ -212,6 +216,10 @@ test('a pin to a pruned tree: plan error listing the digests the leaf retains, n
   assert.is(p.code, 1, p.out);
   const listed = `it retains ${trees[3]!.digest.slice(0, 12)}… (v4), ${trees[2]!.digest.slice(0, 12)}… (v3), ${trees[1]!.digest.slice(0, 12)}… (v2)`;
   assert.ok(p.out.includes(`leaf does not retain tree ${trees[0]!.digest.slice(0, 12)}… and no site up its chain serves it; ${listed}`), p.out);
+  const j = await planJson(specs, env());
+  assert.is(j.code, 1);
+  assert.equal(j.doc.errors?.map((e) => [e.site, e.mirror]), [['leaf', 'tools']]);
+  assert.match(j.doc.errors![0]!.message, `leaf does not retain tree ${trees[0]!.digest.slice(0, 12)}…`);
   const a = await runCli(['apply', '--specs', specs], { env: env(), timeoutMs: 120_000 });
   assert.is(a.code, 1, a.stdout);
   // The outcome names the pin as what keeps the pass from converging.

@@ -15,6 +15,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { treeDigest } from '../../manifest/digest.js';
 import { runCli, tempDir } from '../../testkit/cli.js';
+import { planJson } from '../../testkit/plan-json.js';
 import { startChainSites, type RunningSite } from '../../testkit/site.js';
 
 type Name = 'origin' | 'hub' | 'leaf';
@@ -133,6 +134,9 @@ test('the canary leaf pulls the new tree from the origin; its upstream hub (stag
     assert.match(p, `stage 1/2 canary: leaf serves ${t2.slice(0, 12)}…; soak ends `);
     assert.match(p, /stage 2\/2 rest waits \(soak ends \d\d:\d\d\): hub serves [0-9a-f]{12}…/);
   } else assert.match(p, /stage 2\/2 rest: hub serves [0-9a-f]{12}…/);
+  const { doc } = await planJson(specs, env());
+  assert.equal(doc.rollouts?.map((r) => r.mirror), ['tools']);
+  assert.match(doc.rollouts![0]!.lines.join('\n'), 'stage 1/2 canary');
   await applyUntil('the hub gets tree 2 after the soak', async () => (await served('hub')) === 'a, tree 2\n');
   assert.match(await plan(), `rollout of ${t2.slice(0, 12)}… `);
   assert.match(await plan(), /: Done/);
