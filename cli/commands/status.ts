@@ -9,6 +9,7 @@ import { outboundPolicy, policyFetch } from '../../core/outbound.js';
 import { redactUrl } from '../../core/redact.js';
 import { formatDuration } from '../../core/units.js';
 import type { MirrorSiteStatus, MirrorState, StatusDocument } from '../../core/status.js';
+import { rolloutSummary } from '../../reconcilers/rollout-view.js';
 import { formatAge, shareDone, shortCommit, shortDigest } from '../../status/format.js';
 import { cleanupText, diskText } from '../../status/site-disk.js';
 import { computeTopology, siteOrder } from '../../web/topology.js';
@@ -141,6 +142,12 @@ export function renderStatusText(doc: StatusDocument, opts: { now: Date; colour:
     }
     if (doc.mirrors.some((m) => m.sites.some((x) => x.propagationSeconds != null))) {
       lines.push('(+D: propagation, the time from the origin publishing the tree to the site publishing it)');
+    }
+    // Rollouts under way (a Done one says nothing the table does not).
+    const rolling = doc.mirrors.filter((m) => m.rollout && m.rollout.state !== 'Done');
+    if (rolling.length) {
+      lines.push('', 'rollouts:');
+      for (const m of rolling) lines.push(`  ${m.name}: ${m.rollout!.state === 'Blocked' ? paint(COLOURS.Blocked, rolloutSummary(m.rollout!, now.toISOString())) : rolloutSummary(m.rollout!, now.toISOString())}`);
     }
   }
   lines.push('');

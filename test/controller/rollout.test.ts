@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { MirrorStatus, StatusDocument } from '../../core/status.js';
-import { tempDir } from '../../testkit/cli.js';
+import { runCli, tempDir } from '../../testkit/cli.js';
 import { startControllerProcess, type ControllerProcess } from '../../testkit/controller-process.js';
 import { commitAndPush, makeRepo, runGit, writeFiles } from '../../testkit/git-server.js';
 import { startChainSites, type RunningSite } from '../../testkit/site.js';
@@ -98,6 +98,10 @@ test('a failed canary probe: Blocked in status, page and status commit, rolled b
   assert.match(leaf?.message ?? '', 'probe missing.txt at leaf: answered 404');
   assert.equal([halted?.rollout?.stageName, halted?.rollout?.previous], ['canary', halted?.rollout?.before.leaf]);
   assert.match(await (await fetch(`${ctl.url}/`)).text(), 'data-rollout="Blocked"');
+  // The terminal view too, and the halted rollout makes it exit 1.
+  const term = await runCli(['status', '--server', ctl.url]);
+  assert.is(term.code, 1, term.stdout + term.stderr);
+  assert.match(term.stdout, /^rollouts:\n  tools: stage 1\/2 canary: Blocked: .*probe missing\.txt at leaf: answered 404/m);
   const committed = await waitFor('the status commit with the halted rollout', async () => statusFile(), (t) => /state: Blocked/.test(t) && /haltedProbes/.test(t));
   assert.match(committed, 'probe missing.txt at leaf: answered 404');
 
