@@ -15,7 +15,7 @@
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './options.js';
 import { silentLogger } from '../core/logger.js';
 import { formatBytes } from '../core/units.js';
 import { createPulpClient } from '../pulp/client.js';
@@ -35,17 +35,7 @@ const USAGE = `usage: npm run bench:cleanup [-- --full] [-- --days N] [-- --out 
   --out FILE  also write the figures as JSON
   --keep      keep the temp dir`;
 
-let values: { full?: boolean; days?: string; out?: string; keep?: boolean; help?: boolean };
-try {
-  ({ values } = parseArgs({ options: { full: { type: 'boolean' }, days: { type: 'string' }, out: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean' } } }));
-} catch (err) {
-  console.error(`error: ${(err as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const values = benchArgs({ full: { type: 'boolean' }, days: { type: 'string' }, out: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean' } }, USAGE);
 const DAYS = Number(values.days ?? 30);
 if (!Number.isInteger(DAYS) || DAYS < 1) {
   console.error(`error: --days must be an integer ≥ 1, got "${values.days}"`);

@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './options.js';
 import { silentLogger } from '../core/logger.js';
 import { PACKAGE_ROOT } from '../core/paths.js';
 import { formatBytes, formatDuration } from '../core/units.js';
@@ -57,32 +57,21 @@ const USAGE = `usage: npm run bench:plan [-- --quick] [-- --mirrors N] [-- --sit
   --profile DIR write CPU profiles of the plan runs to DIR
   --rollout     give every mirror a spec.rollout (a canary leaf, then the rest): what rollouts cost a pass`;
 
-let values: {
-  quick?: boolean; mirrors?: string; sites?: string; trees?: string; out?: string; keep?: boolean; profile?: string; dir?: string; help?: boolean; rollout?: boolean;
-};
-try {
-  ({ values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      mirrors: { type: 'string' },
-      sites: { type: 'string' },
-      trees: { type: 'string' },
-      out: { type: 'string' },
-      keep: { type: 'boolean', default: false },
-      profile: { type: 'string' },
-      dir: { type: 'string' },
-      help: { type: 'boolean', default: false },
-      rollout: { type: 'boolean', default: false },
-    },
-  }));
-} catch (err) {
-  console.error(`error: ${(err as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const values = benchArgs(
+  {
+    quick: { type: 'boolean', default: false },
+    mirrors: { type: 'string' },
+    sites: { type: 'string' },
+    trees: { type: 'string' },
+    out: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    profile: { type: 'string' },
+    dir: { type: 'string' },
+    rollout: { type: 'boolean', default: false },
+    help: { type: 'boolean' },
+  },
+  USAGE,
+);
 const MIRRORS = Number(values.mirrors ?? (values.quick ? 200 : 5000));
 const SITES = Number(values.sites ?? (values.quick ? 4 : 10));
 const TREES = Number(values.trees ?? Math.min(20, MIRRORS));

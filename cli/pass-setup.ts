@@ -97,6 +97,22 @@ export async function saveMemory(file: string | null, memory: PassMemory, log: L
 }
 
 /** The help text of `--state-dir` for plan and apply, its text starting at column `col`. */
+/** The --controller-id lines of plan's and apply's help, the description starting at column `col`. */
+export function controllerIdHelp(col: number): string {
+  return helpLines('  --controller-id ID', col, [
+    "this controller's id, carried by the label pulpdist_controller on every",
+    'object it makes; objects of other ids are never changed or deleted.',
+    'Default: derived from the repository holding the specs (its origin URL),',
+    'branch main and the spec path, as pulpdist run derives it for --repo,',
+    '--branch and --path; printed at the top of the plan.',
+    'PULPDIST_CONTROLLER_ID in the environment does the same as the option',
+  ]);
+}
+
+function helpLines(option: string, col: number, lines: string[]): string {
+  return lines.map((l, i) => (i === 0 ? option.padEnd(col) : ' '.repeat(col)) + l).join('\n');
+}
+
 export function stateDirHelp(col: number): string {
   const lines = [
     "the controller's state directory, as pulpdist run --state-dir: where a mirror",
@@ -104,7 +120,7 @@ export function stateDirHelp(col: number): string {
     'given, the rescan caches of trees (default: $XDG_STATE_HOME/pulpdist or',
     '~/.local/state/pulpdist; the caches then stay under $XDG_CACHE_HOME/pulpdist/)',
   ];
-  return lines.map((l, i) => (i === 0 ? '  --state-dir DIR'.padEnd(col) : ' '.repeat(col)) + l).join('\n');
+  return helpLines('  --state-dir DIR', col, lines);
 }
 
 /**

@@ -14,7 +14,7 @@ import { renderApplyOutcome } from '../reporters/apply.js';
 import { renderText } from '../reporters/plan.js';
 import { massDeleteOptions } from '../mass-delete.js';
 import { controllerIdOption, requestTimeoutOption } from '../options.js';
-import { cacheFileFor, clientsFor, interruptSignal, sourceReaderFor, stateDirHelp, loadMemory, loadValidSpecs, saveMemory } from '../pass-setup.js';
+import { cacheFileFor, clientsFor, interruptSignal, sourceReaderFor, controllerIdHelp, stateDirHelp, loadMemory, loadValidSpecs, saveMemory } from '../pass-setup.js';
 import { contentProber } from '../../pulp/content-probe.js';
 
 /** Turns pass events into lines; on a TTY keeps one live line of running syncs and bytes moved. */
@@ -94,12 +94,7 @@ options:
   --no-cache              read every published manifest again
   --log-level LEVEL       debug, info, warn (default) or error, on stderr
   --request-timeout D     time allowed for one request to a site (default 30s)
-  --controller-id ID      this controller's id, carried by the label pulpdist_controller on every
-                          object it makes; objects of other ids are never changed or deleted.
-                          Default: derived from the repository holding the specs (its origin URL),
-                          branch main and the spec path, as pulpdist run derives it for --repo,
-                          --branch and --path; printed at the top of the plan.
-                          PULPDIST_CONTROLLER_ID in the environment does the same as the option
+${controllerIdHelp(26)}
 ${stateDirHelp(26)}
 
 exit codes:

@@ -12,7 +12,7 @@ import { planDocument } from '../../reconcilers/plan-document.js';
 import { renderMarkdown, renderText } from '../reporters/plan.js';
 import { massDeleteOptions } from '../mass-delete.js';
 import { controllerIdOption, requestTimeoutOption, selectedSites } from '../options.js';
-import { cacheFileFor, clientsFor, interruptSignal, sourceReaderFor, stateDirHelp, loadMemory, loadValidSpecs, saveMemory } from '../pass-setup.js';
+import { cacheFileFor, clientsFor, interruptSignal, sourceReaderFor, controllerIdHelp, stateDirHelp, loadMemory, loadValidSpecs, saveMemory } from '../pass-setup.js';
 import { contentProber } from '../../pulp/content-probe.js';
 
 const FORMATS = ['text', 'json', 'markdown'] as const;
@@ -55,12 +55,7 @@ options:
                         the managed placements are approved, not held. Without it, a trailer
                         "Pulpdist-Allow-Mass-Delete: yes" on the HEAD commit of the checkout that
                         holds the specs approves them, as it does for the controller
-  --controller-id ID    this controller's id, carried by the label pulpdist_controller on every
-                        object it makes; objects of other ids are never changed or deleted.
-                        Default: derived from the repository holding the specs (its origin URL),
-                        branch main and the spec path, as pulpdist run derives it for --repo,
-                        --branch and --path; printed at the top of the plan.
-                        PULPDIST_CONTROLLER_ID in the environment does the same as the option
+${controllerIdHelp(24)}
 ${stateDirHelp(24)}
 
 Site passwords come from the environment variables the Site specs name (auth.passwordEnv).
