@@ -16,8 +16,9 @@
  * stored files.
  */
 import { createHash } from 'node:crypto';
-import { constants, createReadStream, fstatSync, writeSync } from 'node:fs';
+import { constants, fstatSync, writeSync } from 'node:fs';
 import { copyFile, open } from 'node:fs/promises';
+import { readChunks } from '../core/buffer-pool.js';
 import type { ManifestEntry } from '../manifest/types.js';
 import type { TempBlob } from './blobs.js';
 import { openRange, throttled, type DownloadDeps } from './download.js';
@@ -143,12 +144,7 @@ export async function downloadAppended(url: string, expected: { sha256: string; 
     copied = copyFile(basis.blobPath, tmp.path, constants.COPYFILE_FICLONE);
     copied.catch(() => undefined);
     const hash = createHash('sha256');
-    let size = 0;
-    for await (const chunk of createReadStream(basis.blobPath, { highWaterMark: 1024 * 1024, signal: deps.signal })) {
-      const b = chunk as Buffer;
-      size += b.length;
-      hash.update(b);
-    }
+    let size = await readChunks(basis.blobPath, (chunk) => void hash.update(chunk), { signal: deps.signal });
     await copied;
     // Both must have seen the old blob whole (a blob never changes, but it could be removed).
     const copiedSize = fstatSync(tmp.fd).size;

@@ -5,10 +5,10 @@
  * format. Files stream from the blob store with aiohttp's headers (ETag `"<hex mtime_ns>-<hex size>"`,
  * Last-Modified, Content-Length, Accept-Ranges), Range → 206, If-None-Match → 304, HEAD.
  */
-import { closeSync, createReadStream, fstatSync, open, read } from 'node:fs';
+import { closeSync, fstatSync, open, read } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { ioBuffers } from '../core/buffer-pool.js';
 import { html } from '../core/html.js';
 import { byteRange, noneMatch } from './file-conditions.js';
 import type { ContentRecord, PublicationRecord, Tables } from './records.js';
@@ -190,17 +190,6 @@ const TYPES: Record<string, string> = {
   '.rpm': 'application/x-rpm',
 };
 
-/**
- * Bodies up to this size are read with one `pread` into one buffer and sent with `res.end`: a
- * content request then costs two thread-pool trips (open, read) instead of four or more (stat,
- * open, read…, close), which is most of the origin's CPU per small file. Larger bodies stream.
- * @default 1 MiB
- */
-const WHOLE_BODY_MAX = 1024 * 1024;
-
-/** Stream chunk size for large bodies (fewer reads and socket writes per MiB). @default 1 MiB */
-const STREAM_CHUNK = 1024 * 1024;
-
 function openFile(file: string): Promise<number> {
   return new Promise((resolve, reject) => open(file, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
 }
@@ -219,7 +208,6 @@ async function serveBlob(site: Site, req: IncomingMessage, res: ServerResponse, 
   }
   // Blobs are never rewritten in place: the descriptor's stat is the file's. fstat and close touch
   // no disk, so they run here rather than as thread-pool trips.
-  let streaming = false;
   try {
     const st = fstatSync(fd, { bigint: true });
     const size = Number(st.size);
@@ -253,32 +241,65 @@ async function serveBlob(site: Site, req: IncomingMessage, res: ServerResponse, 
       res.writeHead(status, { ...base, 'Content-Length': length });
       return void res.end();
     }
-    if (length <= WHOLE_BODY_MAX) {
-      const buf = Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        const n = await readAt(fd, buf, got, length - got, start + got);
+    // Headers go out only once the first chunk is in hand, so a short read there is still a clean 404.
+    const sent = await sendBody(res, fd, start, length, () => res.writeHead(status, { ...base, 'Content-Length': length }), site);
+    if (sent === 'short') return notFound(req, res);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Send `length` bytes of `fd` from `start`, a chunk at a time through pooled buffers (a fresh
+ * buffer per file or per chunk costs more in page faults than the read itself). Each chunk is read
+ * once the previous one has been handed to the kernel, so its buffer can go back to the pool.
+ * 'short' when the file ended before the first chunk, before anything was sent.
+ */
+async function sendBody(res: ServerResponse, fd: number, start: number, length: number, head: () => void, site: Site): Promise<'sent' | 'short'> {
+  let sent = 0;
+  while (sent < length) {
+    const buf = ioBuffers.take();
+    const want = Math.min(buf.length, length - sent);
+    let got = 0;
+    try {
+      while (got < want) {
+        const n = await readAt(fd, buf, got, want - got, start + sent + got);
         if (n === 0) break;
         got += n;
       }
-      // Headers go out only once the body is in hand, so a short read is still a clean 404.
-      if (got !== length) return notFound(req, res);
-      res.writeHead(status, { ...base, 'Content-Length': length });
-      site.metrics.contentBytesServed += length;
-      return void res.end(buf);
+    } catch (err) {
+      ioBuffers.give(buf);
+      if (sent === 0) return 'short';
+      res.destroy(err as Error);
+      return 'sent';
     }
-    res.writeHead(status, { ...base, 'Content-Length': length });
-    const stream = createReadStream('', { fd, start, end, highWaterMark: STREAM_CHUNK, autoClose: true });
-    streaming = true;
-    stream.on('data', (chunk) => {
-      site.metrics.contentBytesServed += (chunk as Buffer).length;
-    });
-    try {
-      await pipeline(stream, res);
-    } catch {
-      // The client went away mid-body; nothing to answer any more.
+    if (got < want) {
+      ioBuffers.give(buf);
+      if (sent === 0) return 'short';
+      // Headers promised more than the file now holds: all that is left is to cut the connection.
+      res.destroy();
+      return 'sent';
     }
-  } finally {
-    if (!streaming) closeSync(fd);
+    if (sent === 0) head();
+    sent += got;
+    site.metrics.contentBytesServed += got;
+    if (!(await handedOver(res, buf.subarray(0, got), sent === length))) return 'sent';
+    ioBuffers.give(buf);
   }
+  return 'sent';
+}
+
+/** Write (or end with) `chunk`; true once the socket took it all, false when the client went away first. */
+function handedOver(res: ServerResponse, chunk: Buffer, last: boolean): Promise<boolean> {
+  return new Promise((resolve) => {
+    // A buffer a failed write may still refer to is never given back: false leaves it to the GC.
+    const gone = () => resolve(false);
+    res.once('close', gone);
+    const done = (err?: Error | null) => {
+      res.off('close', gone);
+      resolve(!err);
+    };
+    if (last) res.end(chunk, done);
+    else res.write(chunk, done);
+  });
 }

@@ -7,7 +7,7 @@
  * Error texts are pulpcore's, because clients and people compare them with real Pulp's.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { readChunks } from '../core/buffer-pool.js';
 import { realpath, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { decideRedirect, httpGetOptions, OutboundPolicyError, remotePolicy, withoutCredentials, type OutboundPolicy } from '../core/outbound.js';
@@ -108,12 +108,14 @@ async function open(url: string, deps: DownloadDeps, what: 'manifest' | 'file'):
   if (what === 'manifest' && !deps.allowedImportPaths.some((a) => real.startsWith(a))) {
     throw new DownloadError(`The path '${real}' does not start with any of the allowed import paths`, false);
   }
-  const stream = createReadStream(real, { highWaterMark: 256 * 1024, signal: deps.signal });
+  let discarded = false;
   return {
     read: async (onData) => {
-      for await (const chunk of stream) await onData(chunk as Buffer);
+      await readChunks(real, onData, { signal: deps.signal, stopped: () => discarded });
     },
-    discard: () => stream.destroy(),
+    discard: () => {
+      discarded = true;
+    },
   };
 }
 

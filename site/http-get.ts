@@ -49,6 +49,7 @@ export interface GetResponse {
 class StaleConnection extends Error {}
 
 const MAX_HEAD = 64 * 1024;
+const HEAD_END = Buffer.from('\r\n\r\n');
 /** Bytes per socket read: larger reads mean fewer callbacks (loopback reads fill 128 KiB often). */
 const BUFFER_SIZE = 128 * 1024;
 /** Bytes of a spare buffer (TLS hands over at most a 16 KiB record per read). */
@@ -229,7 +230,12 @@ class Conn {
   /** Accumulate the head; true once it is complete (with `ex.framing` set, unless it was a 1xx). */
   private parseHead(ex: Exchange): boolean {
     const before = ex.head.length;
-    ex.head += this.buf.toString('latin1', this.start, this.end);
+    // Only the head is text. When it ends inside this read (the usual case: head and the start of
+    // the body arrive together), only its bytes are converted, not up to 128 KiB of body as well.
+    const inRead = before === 0 ? this.buf.subarray(this.start, this.end).indexOf(HEAD_END) : -1;
+    // A head that straddles reads takes at most what MAX_HEAD allows: beyond that it is refused.
+    const upTo = inRead >= 0 ? this.start + inRead + 4 : Math.min(this.end, this.start + MAX_HEAD + 4 - before);
+    ex.head += this.buf.toString('latin1', this.start, upTo);
     const at = ex.head.indexOf('\r\n\r\n');
     if (at < 0) {
       this.start = this.end;
