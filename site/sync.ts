@@ -77,8 +77,18 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
   const later: ReturnType<TaskContext['report']>[] = [downloading, associating];
   const t0 = performance.now();
   const phases: Record<string, number> = {};
-  const mark = (name: string, since: number) => {
+  // CPU beside wall time per phase (the whole process's, so other requests served meanwhile count
+  // too): where a sync's cost goes, from its log line alone.
+  const cpuAt0 = process.cpuUsage();
+  let cpuAt = cpuAt0;
+  const cpuMs = (since: NodeJS.CpuUsage) => {
+    const d = process.cpuUsage(since);
+    return Math.round((d.user + d.system) / 1000);
+  };
+  const mark = (name: `${string}Ms`, since: number) => {
     phases[name] = Math.round(performance.now() - since);
+    phases[`${name.slice(0, -2)}CpuMs`] = cpuMs(cpuAt);
+    cpuAt = process.cpuUsage();
     return performance.now();
   };
   const majors0 = majorGcCount();
@@ -192,7 +202,7 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     ctx.task.created_resources = result.created;
     await result.committed;
     mark('commitMs', tick);
-    deps.log?.info('sync', { task: ctx.task.id, files: downloading.done, bytes, appended, appendFallbacks, added: result.added, removed: result.removed, ...phases, ms: Math.round(performance.now() - t0), majorGcs: majorGcCount() - majors0 });
+    deps.log?.info('sync', { task: ctx.task.id, files: downloading.done, bytes, appended, appendFallbacks, added: result.added, removed: result.removed, ...phases, ms: Math.round(performance.now() - t0), cpuMs: cpuMs(cpuAt0), majorGcs: majorGcCount() - majors0 });
   } catch (err) {
     if (!ctx.signal.aborted) {
       stage.state = 'failed';
