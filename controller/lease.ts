@@ -116,9 +116,20 @@ export class GitLease {
     const loop = async (): Promise<void> => {
       if (this.#stopped) return;
       await this.tick();
-      if (!this.#stopped) this.#timer = this.o.clock.setTimeout(() => void loop(), this.renewEveryMs, { unref: true });
+      if (!this.#stopped) this.#timer = this.o.clock.setTimeout(() => void loop(), this.nextLookInMs(), { unref: true });
     };
     void loop();
+  }
+
+  /**
+   * When `start`'s loop looks next: every `renewEveryMs`, except that a standby waiting out another
+   * replica's lease looks right when it runs out. Without that, a replica started beside a dead
+   * holder's lease waited up to a whole renew period (a third of the lease) longer than it must.
+   */
+  nextLookInMs(): number {
+    if (this.#role !== 'standby' || !this.#seen || !this.#holder) return this.renewEveryMs;
+    const left = this.#seen.at + this.durationMs - this.o.clock.now();
+    return left > 0 && left < this.renewEveryMs ? left : this.renewEveryMs;
   }
 
   /** One step; never throws (a Git error keeps the role until the lease runs out). */
