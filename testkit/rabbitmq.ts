@@ -184,6 +184,8 @@ export interface EventConsumer {
   /** Each message as a structured CloudEvent, in arrival order (repeats included). */
   events: Record<string, unknown>[];
   raw: rhea.Message[];
+  /** Arrival time (epoch ms) of each of `events`. */
+  at: number[];
   waitFor(check: () => boolean, what: string, timeoutMs?: number): Promise<void>;
   close(): void;
 }
@@ -200,13 +202,16 @@ export function consumeEvents(url: string, address: string): EventConsumer {
   conn.open_receiver({ source: { address } });
   const events: Record<string, unknown>[] = [];
   const raw: rhea.Message[] = [];
+  const at: number[] = [];
   conn.on('message', (ctx: EventContext) => {
+    at.push(Date.now());
     raw.push(ctx.message!);
     events.push(fromAmqpMessage(ctx.message!));
   });
   return {
     events,
     raw,
+    at,
     async waitFor(check, what, timeoutMs = 60_000) {
       const until = Date.now() + timeoutMs;
       while (!check()) {
