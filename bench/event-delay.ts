@@ -27,7 +27,8 @@ import { benchArgs, intOption } from './options.js';
 /** Issue 19's target: a sync finishing → its event at the consumer, on loopback. */
 export const TARGET_MS = 1000;
 const ADDRESS = '/queue/pulpdist-event-delay';
-const USAGE = `usage: npm run bench:event-delay -- [--rounds N (20)] [--quick (5 rounds)] [--out FILE]`;
+const USAGE = `usage: npm run bench:event-delay -- [--rounds N (20)] [--quick (5 rounds)] [--leaf-bandwidth RATE (none)] [--out FILE]
+  --leaf-bandwidth RATE   the leaf's limits.bandwidth (e.g. 64KiB/s): longer syncs there, polled less often`;
 
 interface Sample {
   sink: 'http' | 'amqp';
@@ -49,7 +50,8 @@ async function until(what: string, fn: () => boolean | Promise<boolean>, ms: num
 }
 
 async function main(): Promise<number> {
-  const values = benchArgs({ rounds: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean' } }, USAGE);
+  const values = benchArgs({ rounds: { type: 'string' }, quick: { type: 'boolean' }, 'leaf-bandwidth': { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } }, USAGE);
+  const leafLimit = values['leaf-bandwidth'] ? `  limits: {bandwidth: ${values['leaf-bandwidth']}}\n` : '';
   const rounds = intOption('rounds', values.rounds, values.quick ? 5 : 20);
   const { dir, cleanup } = await tempDir('pulpdist-bench-event-delay-');
   const sites: RunningSite[] = [];
@@ -73,7 +75,7 @@ async function main(): Promise<number> {
       ...(broker ? [['apiVersion: pulpdist/v1', 'kind: EventSink', 'metadata: {name: bus}', 'spec:', '  events: {types: [org.pulpdist.sync.succeeded]}', `  amqp: {url: "${broker.url}", address: "${ADDRESS}", username: guest, passwordEnv: AMQP_PASSWORD}`].join('\n')] : []),
     ];
     const { bare, work } = makeRepo(dir, 'specs', {
-      'sites.yaml': `apiVersion: pulpdist/v1\nkind: Site\nmetadata: {name: origin}\nspec:\n  pulp: {url: "${sites[0]!.url}"}\n---\napiVersion: pulpdist/v1\nkind: Site\nmetadata: {name: leaf}\nspec:\n  pulp: {url: "${sites[1]!.url}"}\n  upstream: origin\n`,
+      'sites.yaml': `apiVersion: pulpdist/v1\nkind: Site\nmetadata: {name: origin}\nspec:\n  pulp: {url: "${sites[0]!.url}"}\n---\napiVersion: pulpdist/v1\nkind: Site\nmetadata: {name: leaf}\nspec:\n  pulp: {url: "${sites[1]!.url}"}\n  upstream: origin\n${leafLimit}`,
       'sinks.yaml': sinks.join('\n---\n') + '\n',
     });
     ctl = await startControllerProcess(['--repo', bare, '--interval', '5m', '--status-branch', '', '--state-dir', path.join(dir, 'state')], { env: { AMQP_PASSWORD: 'guest' } });
