@@ -6,7 +6,8 @@
  * tree.propagated. With the broker stopped, a pushed mirror still converges (the pass never waits
  * for a sink), its events wait in the sink's queue (/metrics says so) and reach the consumer, in
  * order, once the broker is back. A second sink, an HTTP receiver that answers 500 to everything,
- * is retried and then counted as dropped in /metrics, and slows nothing.
+ * is retried and then counted as dropped in /metrics, and slows nothing. An invalid commit is
+ * announced once as spec.rejected with its problems' positions.
  * Skipped, with a message, where RabbitMQ is not installed (.ci/run installs it).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -156,6 +157,28 @@ test('the broker stopped: a pushed mirror converges all the same, its events wai
     return series(text, 'pulpdist_event_sink_up', 'sink="bus",kind="amqp"') === 1 && series(text, 'pulpdist_event_sink_queued', 'sink="bus",kind="amqp"') === 0 ? text : undefined;
   });
   assert.ok((series(up, 'pulpdist_events_delivered_total', 'sink="bus",kind="amqp"') ?? 0) >= 10);
+});
+
+test('an invalid commit: spec.rejected on the bus, each problem at file:line:column; the commit in force stays', async () => {
+  if (!broker) return;
+  const before = (await status()).controller.observedCommit;
+  writeFiles(work, { 'mirrors/bad.yaml': `apiVersion: pulpdist/v1\nkind: Mirror\nmetadata: {name: bad}\nspec:\n  source: {path: ${trees}}\n  origin: origin\n  sites: [origin, nowhere]\n` });
+  const bad = commitAndPush(work, 'a mirror at a site that does not exist');
+  await until('spec.rejected on the bus', async () => (consumer!.events.some((e) => e.type === 'org.pulpdist.spec.rejected') ? true : undefined));
+  const rejected = consumer!.events.filter((e) => e.type === 'org.pulpdist.spec.rejected');
+  assert.is(rejected.length, 1);
+  const e = rejected[0]!;
+  assert.equal([e.subject, e.severity], [bad, 'error']);
+  const data = e.data as { commit: string; appliedCommit?: string; problems: { file: string; line: number; column: number; severity: string; rule: string; message: string }[] };
+  assert.equal([data.commit, data.appliedCommit], [bad, before]);
+  // Every problem of the commit, with its severity: the error, and the unsigned webhook's warning.
+  assert.equal(data.problems.map((p) => `${p.file}:${p.line}:${p.column} ${p.severity} ${p.rule}`), ['mirrors/bad.yaml:7:19 error unknown-site', 'sinks.yaml:13:3 warning unsigned-events']);
+  assert.match(data.problems[0]!.message, /nowhere/);
+  // Not applied: the last valid commit stays in force, and later passes do not announce it again.
+  const passed = (await status()).controller.lastPass?.finishedAt;
+  await until('another pass', async () => ((await status()).controller.lastPass?.finishedAt !== passed ? true : undefined));
+  assert.is((await status()).controller.observedCommit, before);
+  assert.is(consumer!.events.filter((x) => x.type === 'org.pulpdist.spec.rejected').length, 1);
 });
 
 test.run();
