@@ -49,8 +49,8 @@ export interface LeaseOptions {
   marginMs?: number;
   clock: Clock;
   log: Logger;
-  /** Told on every change of role. */
-  onRole?: (role: Role, holder: string | null) => void;
+  /** Told on every change of role, with the reason. */
+  onRole?: (role: Role, holder: string | null, why: string) => void;
 }
 
 const DIR = 'lease';
@@ -67,7 +67,7 @@ export class GitLease {
   #stopped = false;
   #transitions = 0;
   readonly #lost = new Set<() => void>();
-  readonly #roleListeners = new Set<(role: Role, holder: string | null) => void>();
+  readonly #roleListeners = new Set<(role: Role, holder: string | null, why: string) => void>();
   readonly branch: string;
   readonly durationMs: number;
   readonly renewEveryMs: number;
@@ -99,8 +99,11 @@ export class GitLease {
     return this.#role === 'active' && this.o.clock.now() < this.#validUntil - this.marginMs;
   }
 
-  /** Call `fn` on every change of role. */
-  onRole(fn: (role: Role, holder: string | null) => void): () => void {
+  /**
+   * Call `fn` on every change of role, with the holder as last read and why it changed (a lease
+   * lost to a slow Git server still names this replica as its holder: `why` says what happened).
+   */
+  onRole(fn: (role: Role, holder: string | null, why: string) => void): () => void {
     this.#roleListeners.add(fn);
     return () => this.#roleListeners.delete(fn);
   }
@@ -213,8 +216,8 @@ export class GitLease {
     if (role === 'standby') this.#validUntil = 0;
     this.#seen = null;
     this.o.log.info(role === 'active' ? 'lease taken: this replica is active' : 'lease lost: this replica is standby', { branch: this.branch, reason: why });
-    this.o.onRole?.(role, this.#holder);
-    for (const fn of this.#roleListeners) fn(role, this.#holder);
+    this.o.onRole?.(role, this.#holder, why);
+    for (const fn of this.#roleListeners) fn(role, this.#holder, why);
     if (role === 'standby') for (const fn of this.#lost) fn();
   }
 }
