@@ -167,7 +167,8 @@ test('paused past its lease, then resumed: the old active writes nothing and exi
   const code = await Promise.race([b.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 30_000))]);
   assert.is(code, 1, `b exits 1 once it finds the lease lost; log:\n${b.log().slice(logBefore)}`);
   const after = b.log().slice(logBefore);
-  assert.match(after, /lease lost: this replica stops; .* reason="the lease is held by [^"]+:\d+:[0-9a-f]{6}"/);
+  // The reason depends on what it was doing when paused (a renewal in flight times out at once).
+  assert.match(after, /lease lost: this replica stops; its service manager starts it again as a standby reason="the lease (is held by|could not be renewed|ran out)/);
   assert.not.match(after, /status committed/);
   assert.is(runGit(['rev-parse', 'refs/heads/pulpdist/status'], bare), statusHead, 'no status commit from b');
   assert.equal(await Promise.all(sites.map(taskCount)), tasks, 'no Pulp task from b');
