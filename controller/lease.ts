@@ -49,8 +49,8 @@ export interface LeaseOptions {
   marginMs?: number;
   clock: Clock;
   log: Logger;
-  /** Told on every change of role. */
-  onRole?: (role: Role, holder: string | null) => void;
+  /** Told on every change of role, with the reason. */
+  onRole?: (role: Role, holder: string | null, why: string) => void;
 }
 
 const DIR = 'lease';
@@ -67,7 +67,7 @@ export class GitLease {
   #stopped = false;
   #transitions = 0;
   readonly #lost = new Set<() => void>();
-  readonly #roleListeners = new Set<(role: Role, holder: string | null) => void>();
+  readonly #roleListeners = new Set<(role: Role, holder: string | null, why: string) => void>();
   readonly branch: string;
   readonly durationMs: number;
   readonly renewEveryMs: number;
@@ -99,8 +99,11 @@ export class GitLease {
     return this.#role === 'active' && this.o.clock.now() < this.#validUntil - this.marginMs;
   }
 
-  /** Call `fn` on every change of role. */
-  onRole(fn: (role: Role, holder: string | null) => void): () => void {
+  /**
+   * Call `fn` on every change of role, with the holder as last read and why it changed (a lease
+   * lost to a slow Git server still names this replica as its holder: `why` says what happened).
+   */
+  onRole(fn: (role: Role, holder: string | null, why: string) => void): () => void {
     this.#roleListeners.add(fn);
     return () => this.#roleListeners.delete(fn);
   }
@@ -116,9 +119,20 @@ export class GitLease {
     const loop = async (): Promise<void> => {
       if (this.#stopped) return;
       await this.tick();
-      if (!this.#stopped) this.#timer = this.o.clock.setTimeout(() => void loop(), this.renewEveryMs, { unref: true });
+      if (!this.#stopped) this.#timer = this.o.clock.setTimeout(() => void loop(), this.nextLookInMs(), { unref: true });
     };
     void loop();
+  }
+
+  /**
+   * When `start`'s loop looks next: every `renewEveryMs`, except that a standby waiting out another
+   * replica's lease looks right when it runs out. Without that, a replica started beside a dead
+   * holder's lease waited up to a whole renew period (a third of the lease) longer than it must.
+   */
+  nextLookInMs(): number {
+    if (this.#role !== 'standby' || !this.#seen || !this.#holder) return this.renewEveryMs;
+    const left = this.#seen.at + this.durationMs - this.o.clock.now();
+    return left > 0 && left < this.renewEveryMs ? left : this.renewEveryMs;
   }
 
   /** One step; never throws (a Git error keeps the role until the lease runs out). */
@@ -202,8 +216,8 @@ export class GitLease {
     if (role === 'standby') this.#validUntil = 0;
     this.#seen = null;
     this.o.log.info(role === 'active' ? 'lease taken: this replica is active' : 'lease lost: this replica is standby', { branch: this.branch, reason: why });
-    this.o.onRole?.(role, this.#holder);
-    for (const fn of this.#roleListeners) fn(role, this.#holder);
+    this.o.onRole?.(role, this.#holder, why);
+    for (const fn of this.#roleListeners) fn(role, this.#holder, why);
     if (role === 'standby') for (const fn of this.#lost) fn();
   }
 }

@@ -68,7 +68,7 @@ export interface StartControllerOptions {
    * Run as one of several replicas: only the holder of this lease in Git (lease.ts) reconciles and
    * writes; the others serve the last committed status and wait. @default none (a single replica)
    */
-  lease?: { durationMs: number; branch?: string };
+  lease?: { durationMs: number; branch?: string; renewEveryMs?: number };
   /**
    * This controller's id (`--controller-id`), labelled on every Pulp object it makes.
    * @default derived from repo, branch and path (core/controller-id.ts)
@@ -135,7 +135,7 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   // With several replicas, only the lease holder writes: to Pulp (checked before every write) and
   // to the status branch (checked before every commit).
   const lease = o.lease && o.autoStart !== false
-    ? new GitLease({ source, branch: o.lease.branch, identity: replicaIdentity(), durationMs: o.lease.durationMs, clock: systemClock, log: log.child({ component: 'lease' }) })
+    ? new GitLease({ source, branch: o.lease.branch, identity: replicaIdentity(), durationMs: o.lease.durationMs, ...(o.lease.renewEveryMs ? { renewEveryMs: o.lease.renewEveryMs } : {}), clock: systemClock, log: log.child({ component: 'lease' }) })
     : null;
   const beforeWrite = lease ? () => void (lease.holds() || fenced()) : undefined;
   // The EventSinks of the commit in force get the loop's events (docs/events.md).
@@ -254,16 +254,17 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   if (lease) {
     // The loop starts when this replica takes the lease; it stops for good when it loses it.
     lost = new Promise<string>((resolve) => {
-      lease.onRole((role, holder) => {
+      lease.onRole((role, _holder, why) => {
         if (role === 'active') void controller.start();
-        else resolve(`the lease is now held by ${holder ?? 'another replica'}`);
+        // Not "held by <holder>": a renewal that timed out leaves this replica named there.
+        else resolve(why);
       });
     });
     lease.start();
   } else if (o.autoStart !== false) {
     await controller.start();
   }
-  log.info('controller started', { controllerId, repo: source.description, branch: o.branch ?? 'main', status: server?.url ?? null, stateDir, ...(lease ? { lease: lease.branch, role: lease.role } : {}) });
+  log.info('controller started', { controllerId, repo: source.description, branch: o.branch ?? 'main', status: server?.url ?? null, stateDir, ...(lease ? { lease: lease.branch, leaseMs: lease.durationMs, leaseRenewMs: lease.renewEveryMs, role: lease.role } : {}) });
   return {
     controller,
     url: server?.url ?? null,

@@ -94,14 +94,15 @@ export class RemoteConnection {
       if (r.ok && !r.error) return 'ok';
       const reason = Object.values(r.refs ?? {}).map((x) => x.error).filter(Boolean).join('; ') || r.error || 'unknown';
       if (REJECTED.test(reason)) return 'rejected';
-      throw new GitSourceError(`pushing the status branch to ${this.cred.description} failed: ${reason}`);
+      throw new GitSourceError(`pushing the branch ${branchName(ref)} to ${this.cred.description} failed: ${reason}`);
     } catch (err) {
       const code = (err as { code?: string }).code;
       // Rejected client-side (our view is stale) or by the server (the ref moved while we
       // pushed: receive-pack's compare-and-swap says "failed to update ref").
       if (code === 'PushRejectedError' || (code === 'GitPushError' && REJECTED.test(messageOf(err)))) return 'rejected';
       if (err instanceof GitSourceError) throw err;
-      return this.fail('pushing the status branch to', err);
+      // The status branch or the lease's: say which.
+      return this.fail(`pushing the branch ${branchName(ref)} to`, err);
     }
   }
 
@@ -138,4 +139,9 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/** `refs/heads/pulpdist/lease` → `pulpdist/lease`, for messages. */
+function branchName(ref: string): string {
+  return ref.replace(/^refs\/heads\//, '');
 }

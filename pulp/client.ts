@@ -157,7 +157,7 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
         cancelTask: (h, signal) => cancelTask(h, { signal }),
         firstPollMs: dispatched ? timing.firstPollMs(dispatched, o.taskPollMinMs) : 0,
         pollMinMs: o.taskPollMinMs,
-        pollMaxMs: o.taskPollMaxMs,
+        pollMaxMs: Math.max(o.taskPollMinMs, Math.min(o.taskPollMaxMs, opts.pollMaxMs ?? Infinity)),
         timeoutMs: o.taskTimeoutMs,
         cancelTimeoutMs: o.requestTimeoutMs,
       },

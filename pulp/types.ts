@@ -134,6 +134,8 @@ export interface TaskCallOptions extends CallOptions {
   onProgress?: (task: Task) => void;
   /** Give up waiting (and cancel the task) after this long. @default 3_600_000 */
   timeoutMs?: number;
+  /** Poll at least this often (a cap below the client's `taskPollMaxMs`; never below its `taskPollMinMs`). */
+  pollMaxMs?: number;
 }
 
 export type FileRepositoryCreate = {

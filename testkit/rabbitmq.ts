@@ -2,7 +2,8 @@
  * A real RabbitMQ (Debian's rabbitmq-server, with its AMQP 1.0 plugin) for tests and benchmarks,
  * started as our own processes: its own epmd and node on free loopback ports, its data and logs in
  * a temp dir, nothing of the system's service touched. `stop` and `start` restart the same node
- * (same data, same port), as a broker restart in production would.
+ * (same data, same port), as a broker restart in production would. `consumeEvents` reads an
+ * address back as CloudEvents.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -11,6 +12,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import rhea from 'rhea';
+import type { Connection, EventContext } from 'rhea';
+import { fromAmqpMessage } from '../events/amqp-binding.js';
 
 const RABBITMQ_HOME = '/usr/lib/rabbitmq';
 const SERVER = path.join(RABBITMQ_HOME, 'bin', 'rabbitmq-server');
@@ -171,6 +175,53 @@ export async function startRabbitMQ(options: { timeoutMs?: number; tls?: { certF
       epmd.kill();
       await exited(epmd);
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** What a consumer of one address has received. */
+export interface EventConsumer {
+  /** Each message as a structured CloudEvent, in arrival order (repeats included). */
+  events: Record<string, unknown>[];
+  raw: rhea.Message[];
+  /** Arrival time (epoch ms) of each of `events`. */
+  at: number[];
+  waitFor(check: () => boolean, what: string, timeoutMs?: number): Promise<void>;
+  close(): void;
+}
+
+/** A rhea consumer of `address` (guest, loopback), reconnecting on its own like the sink. */
+export function consumeEvents(url: string, address: string): EventConsumer {
+  const u = new URL(url);
+  const container = rhea.create_container({ id: `consumer-${address}` });
+  const conn: Connection = container.connect({ host: u.hostname, port: Number(u.port), username: 'guest', password: 'guest', reconnect: true, initial_reconnect_delay: 100, max_reconnect_delay: 500, all_errors_non_fatal: true });
+  // A broker stopped on purpose: the consumer reconnects, no unhandled 'error'.
+  conn.on('disconnected', () => {});
+  conn.on('connection_error', () => {});
+  conn.on('error', () => {});
+  conn.open_receiver({ source: { address } });
+  const events: Record<string, unknown>[] = [];
+  const raw: rhea.Message[] = [];
+  const at: number[] = [];
+  conn.on('message', (ctx: EventContext) => {
+    at.push(Date.now());
+    raw.push(ctx.message!);
+    events.push(fromAmqpMessage(ctx.message!));
+  });
+  return {
+    events,
+    raw,
+    at,
+    async waitFor(check, what, timeoutMs = 60_000) {
+      const until = Date.now() + timeoutMs;
+      while (!check()) {
+        if (Date.now() > until) throw new Error(`timed out waiting for ${what} (got ${events.length} events)`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    close() {
+      conn.set_reconnect(false);
+      conn.close();
     },
   };
 }

@@ -301,13 +301,15 @@ export async function metricsText(registry: Registry): Promise<string> {
 /**
  * A counter that follows a count kept elsewhere: each read moves it by the growth since the last
  * read; a count that starts again from 0 (a sink replaced by a new commit) is followed from there.
+ * A series is exported from its first read, at 0 if need be: `increase(…[1h]) > 0` cannot see the
+ * first drop of a series that appears with it.
  */
 function counterFollower(): (c: Counter<string>, name: string, labels: Record<string, string>, value: number) => void {
   const seen = new Map<string, number>();
   return (c, name, labels, value) => {
     const k = `${name}\u0000${JSON.stringify(labels)}`;
     const before = seen.get(k) ?? 0;
-    if (value > before) c.inc(labels, value - before);
+    if (value > before || !seen.has(k)) c.inc(labels, Math.max(0, value - before));
     seen.set(k, value);
   };
 }

@@ -14,7 +14,7 @@ import { VERSION } from '../../core/version.js';
 export const command: Command = {
   name: 'run',
   summary: 'the controller: watch the Git repository and reconcile continuously',
-  usage: 'pulpdist run --repo URL|PATH [--branch main] [--path DIR] [--status-branch pulpdist/status] [--listen 127.0.0.1:8080] [--interval 30s] [--state-dir DIR] [--webhook-secret-env VAR] [--log-format text|json] [--once] [--lease 30s] [--controller-id ID]',
+  usage: 'pulpdist run --repo URL|PATH [--branch main] [--path DIR] [--status-branch pulpdist/status] [--listen 127.0.0.1:8080] [--interval 30s] [--state-dir DIR] [--webhook-secret-env VAR] [--log-format text|json] [--once] [--lease 30s [--lease-renew 10s]] [--controller-id ID]',
   options: {
     repo: { type: 'string' },
     branch: { type: 'string', default: 'main' },
@@ -32,6 +32,7 @@ export const command: Command = {
     once: { type: 'boolean', default: false },
     lease: { type: 'string' },
     'lease-branch': { type: 'string', default: 'pulpdist/lease' },
+    'lease-renew': { type: 'string' },
     'controller-id': { type: 'string' },
   },
   help: `
@@ -69,6 +70,9 @@ options:
                            2 × D after the active one died; at once after a clean stop). A replica
                            that lost its lease exits with 1 for its service manager to restart it.
                            e.g. --lease 30s (default: a single replica, no lease)
+  --lease-renew D          how often the active replica renews the lease and a standby looks at it
+                           (default and longest: a third of --lease, so that a renewal that fails
+                           at once is tried again while the lease still holds)
   --lease-branch B         the lease's branch (default pulpdist/lease)
   --controller-id ID       this controller's id, carried by the label pulpdist_controller on every
                            Pulp object it makes; it never changes or deletes objects of another id,
@@ -112,6 +116,11 @@ examples:
     }
     const leaseMs = typeof values.lease === 'string' && values.lease !== '' ? durationOption('lease', values.lease, '30s') : null;
     if (leaseMs !== null && leaseMs < 3_000) throw new UsageError(`--lease must be at least 3s (it is renewed every third of it over Git), got ${String(values.lease)}`);
+    const renewMs = durationOption('lease-renew', values['lease-renew']);
+    if (renewMs !== undefined && leaseMs === null) throw new UsageError('--lease-renew needs --lease');
+    if (renewMs !== undefined && leaseMs !== null && (renewMs < 500 || renewMs > leaseMs / 3)) {
+      throw new UsageError(`--lease-renew must be between 500ms and a third of --lease (${String(values.lease)}), got ${String(values['lease-renew'])}`);
+    }
     const idValue = values['controller-id'];
     const controllerId = typeof idValue === 'string' ? checkControllerId(idValue) : envControllerId();
     const log = createLogger({ format: logFormat, level });
@@ -132,7 +141,7 @@ examples:
       log,
       autoStart: !once,
       ...(controllerId ? { controllerId } : {}),
-      ...(leaseMs !== null ? { lease: { durationMs: leaseMs, branch: String(values['lease-branch']) } } : {}),
+      ...(leaseMs !== null ? { lease: { durationMs: leaseMs, branch: String(values['lease-branch']), ...(renewMs !== undefined ? { renewEveryMs: renewMs } : {}) } } : {}),
     });
     if (running.url) process.stdout.write(`pulpdist controller: status at ${running.url}/\n`);
     if (once) {

@@ -2,7 +2,8 @@
  * `pulpdist cleanup` (issue 22): after a mirror is removed, or a version dropped by
  * `retainVersions`, the orphan cleanup gives back exactly the space only they used; a live
  * artifact is never removed, including one shared by both trees. Real `pulpdist site` processes
- * (origin → hub), the real binary; the sites' blob stores are measured on disk.
+ * (origin → hub), the real binary; the sites' blob stores are measured on disk. A cleanup never
+ * starts while a sync runs at the site (another controller's included).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -129,6 +130,39 @@ test('usage: a bad --protection-time or an unknown --site is exit 2 with the rea
   const unknown = await runCli(['cleanup', '--specs', specs, '--site', 'nope'], { env: env() });
   assert.is(unknown.code, 2);
   assert.match(unknown.stderr, /unknown site "nope"/);
+});
+
+test('a sync running at the site: the cleanup is skipped there, says why, starts no task; after the sync it runs', async () => {
+  await setup;
+  // Another spec set (another team's controller, say) syncs a 2 MiB tree to hub at 512 KiB/s.
+  const tree = path.join(dir, 'trees', 'slow');
+  await mkdir(tree, { recursive: true });
+  await writeFile(path.join(tree, 'slow.bin'), randomBytes(2 * 1024 * 1024));
+  const other = path.join(dir, 'specs-slow');
+  await mkdir(other, { recursive: true });
+  await writeFile(path.join(other, 'specs.yaml'), [
+    ['apiVersion: pulpdist/v1', 'kind: Site', 'metadata: {name: origin}', `spec: {pulp: {url: "${sites.origin!.url}"}}`],
+    ['apiVersion: pulpdist/v1', 'kind: Site', 'metadata: {name: hub}', `spec: {pulp: {url: "${sites.hub!.url}"}, upstream: origin, limits: {bandwidth: 512KiB/s}}`],
+    ['apiVersion: pulpdist/v1', 'kind: Mirror', 'metadata: {name: slow}', `spec: {source: {path: "${tree}"}, origin: origin, sites: [origin, hub]}`],
+  ].map((d) => d.join('\n')).join('\n---\n') + '\n');
+  const count = async (query: string) => ((await (await fetch(`${sites.hub!.url}/pulp/api/v3/tasks/?${query}`)).json()) as { count: number }).count;
+  const SYNC = 'name=pulp_file.app.tasks.synchronizing.synchronize&state__in=waiting,running';
+  const CLEANUPS = 'name=pulpcore.app.tasks.orphan.orphan_cleanup';
+  const applying = runCli(['apply', '--specs', other], { env: env(), timeoutMs: 120_000 });
+  const end = Date.now() + 60_000;
+  while ((await count(SYNC)) === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  assert.is(await count(SYNC), 1, 'the slow sync is running at hub');
+  const cleanupsBefore = await count(CLEANUPS);
+  const skipped = await runCli(['cleanup', '--specs', specs, '--site', 'hub', '--protection-time', '0'], { env: env() });
+  assert.is(skipped.code, 1, skipped.stdout + skipped.stderr);
+  assert.is(skipped.stdout, 'hub: skipped: 1 sync is running or waiting at hub\n');
+  assert.is(await count(CLEANUPS), cleanupsBefore, 'no cleanup task was started');
+  const applied = await applying;
+  assert.is(applied.code, 0, applied.stdout + applied.stderr);
+  const ran = await runCli(['cleanup', '--specs', specs, '--site', 'hub', '--protection-time', '0'], { env: env() });
+  assert.is(ran.code, 0, ran.stdout + ran.stderr);
+  assert.match(ran.stdout, /^hub: \d+ content units? and \d+ artifacts? removed/);
+  assert.is(await count(CLEANUPS), cleanupsBefore + 1);
 });
 
 test('a site that cannot be reached: one FAILED line with the cause, no stack, exit 1', async () => {

@@ -16,6 +16,21 @@ test('run: a missing --repo and a bad duration are usage errors (exit 2), no sta
   for (const r of [a, b, c]) assert.not.match(r.stderr, /at .*\.js:\d+/);
 });
 
+test('run: --lease and --lease-renew are checked before anything starts (exit 2, the reason)', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--lease', '2s'], /--lease must be at least 3s/],
+    [['--lease-renew', '5s'], /--lease-renew needs --lease/],
+    [['--lease', '30s', '--lease-renew', '20s'], /--lease-renew must be between 500ms and a third of --lease \(30s\), got 20s/],
+    [['--lease', '30s', '--lease-renew', 'often'], /--lease-renew must be a duration such as 500ms, 30s, 5m or 1h, got "often"/],
+  ];
+  for (const [args, want] of cases) {
+    const r = await runCli(['run', '--repo', '.', ...args]);
+    assert.is(r.code, 2, args.join(' '));
+    assert.match(r.stderr, want);
+    assert.not.match(r.stderr, /at .*\.js:\d+/);
+  }
+});
+
 test('run: a repository that does not exist, or an unset webhook secret, exits 1 saying what to fix', async () => {
   const { dir, cleanup } = await tempDir();
   try {

@@ -2,17 +2,19 @@
  * The Git lease (controller/lease.ts) between two replicas, each with its own clone of a real
  * repository served by `git http-backend`: exactly one active; a holder that stops renewing (dead
  * or paused) is replaced once its lease ran out, and when it runs again it is standby and may not
- * write; a clean stop releases at once; a third party's edit of the lease branch is survived.
+ * write; a clean stop releases at once; a third party's edit of the lease branch is survived; a
+ * replica started beside a dead holder's lease takes it after exactly one lease duration.
  */
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { systemClock } from '../../controller/clock.js';
+import { systemClock, type Clock } from '../../controller/clock.js';
 import { GitLease, type Role } from '../../controller/lease.js';
 import { silentLogger } from '../../core/logger.js';
 import { openGitSource } from '../../gitsource/source.js';
 import { tempDir } from '../../testkit/cli.js';
 import { makeRepo, runGit, startGitServer, type RunningGitServer } from '../../testkit/git-server.js';
+import { FakeClock } from './fake-clock.js';
 
 const DURATION = 6000;
 let server: RunningGitServer | undefined;
@@ -33,10 +35,10 @@ test.after(async () => {
 });
 
 let n = 0;
-async function replica(name: string, branch: string): Promise<{ lease: GitLease; roles: Role[] }> {
+async function replica(name: string, branch: string, o: { clock?: Clock; renewEveryMs?: number } = {}): Promise<{ lease: GitLease; roles: Role[] }> {
   const source = await openGitSource({ repo: `${server!.url}/specs.git`, path: 'specs', stateDir: path.join(dir, `state-${name}-${++n}`), log: silentLogger });
   const roles: Role[] = [];
-  const lease = new GitLease({ source, branch, identity: name, durationMs: DURATION, renewEveryMs: 500, clock: systemClock, log: silentLogger, onRole: (r) => roles.push(r) });
+  const lease = new GitLease({ source, branch, identity: name, durationMs: DURATION, renewEveryMs: o.renewEveryMs ?? 500, clock: o.clock ?? systemClock, log: silentLogger, onRole: (r) => roles.push(r) });
   return { lease, roles };
 }
 
@@ -111,6 +113,37 @@ test('two replicas starting together: exactly one wins the first push', async ()
   await holder.lease.tick();
   assert.is(holder.lease.role, 'standby', 'a lease that no longer names us is lost');
   assert.not.ok(holder.lease.holds());
+});
+
+test('started beside a dead holder\'s lease: active exactly one lease duration after its first look, not a renew period later', async () => {
+  await ready;
+  const branch = 'pulpdist/lease-d';
+  const dead = await replica('dead', branch);
+  await dead.lease.tick();
+  assert.is(dead.lease.role, 'active');
+  // `dead` never looks again, as after a SIGKILL. b's clock is moved by hand (its Git is real), and
+  // its renew period (4 s) does not divide the lease (6 s): looking only every period, it would
+  // take the lease 8 s after its first look.
+  const clock = new FakeClock();
+  const b = await replica('b', branch, { clock, renewEveryMs: 4000 });
+  const firstLook = clock.now();
+  await b.lease.tick();
+  assert.equal([b.lease.role, b.lease.holder], ['standby', 'dead']);
+  // What start()'s loop does: wait nextLookInMs, look, until active.
+  const waits: number[] = [];
+  while (b.lease.role === 'standby' && clock.now() - firstLook < 3 * DURATION) {
+    const wait = b.lease.nextLookInMs();
+    waits.push(wait);
+    await clock.advance(wait);
+    await b.lease.tick();
+  }
+  assert.is(b.lease.role, 'active');
+  assert.is(clock.now() - firstLook, DURATION, `waited ${waits.join(' + ')} ms`);
+  assert.equal(waits, [4000, 2000]);
+  assert.match(runGit(['show', `${branch}:lease/lease.json`], bare), '"holder": "b"');
+  // Holding it, b renews every period again.
+  assert.is(b.lease.nextLookInMs(), 4000);
+  await b.lease.stop();
 });
 
 test.run();

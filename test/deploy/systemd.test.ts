@@ -70,6 +70,10 @@ test('the unit runs `pulpdist run` as its own user with a state directory and a 
   const text = await readFile(UNIT, 'utf8');
   assert.match(text, /^User=pulpdist$/m);
   assert.match(text, /^ExecStart=\/usr\/bin\/node \/usr\/lib\/pulpdist\/bin\/pulpdist\.js run --repo \$\{PULPDIST_REPO\}/m);
+  // More options (--lease on two machines) from the environment file, split on spaces.
+  assert.match(text, /^ExecStart=.* \$PULPDIST_ARGS$/m);
+  assert.match(await readFile(path.join(path.dirname(UNIT), 'pulpdist.env.example'), 'utf8'), /^#PULPDIST_ARGS=--lease 30s$/m);
+  assert.match(text, /^Restart=on-failure$/m);
   assert.match(text, /^StateDirectory=pulpdist$/m);
   assert.match(text, /^KillSignal=SIGTERM$/m);
   // Secrets come from the environment file, never the unit (which is world-readable).

@@ -10,63 +10,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Ajv } from 'ajv';
-import rhea from 'rhea';
-import type { Connection, EventContext } from 'rhea';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../../core/logger.js';
 import { SCHEMA_DIR } from '../../core/paths.js';
-import { fromAmqpMessage } from '../../events/amqp-binding.js';
 import { createEventBus } from '../../events/bus.js';
 import type { EventBus, EventBusOptions } from '../../events/bus.js';
 import { syncStarted, syncSucceeded, treePropagated } from '../../events/build.js';
 import type { EventSinkSpec } from '../../spec/event-sink.js';
-import { rabbitmqMissing, startRabbitMQ } from '../../testkit/rabbitmq.js';
+import { consumeEvents as consume, rabbitmqMissing, startRabbitMQ } from '../../testkit/rabbitmq.js';
 import { makeTestCertificate } from '../../testkit/tls-cert.js';
 import type { Broker } from '../../testkit/rabbitmq.js';
 
 const missing = rabbitmqMissing();
 const validate = new Ajv({ strict: true, strictRequired: false }).compile(JSON.parse(readFileSync(path.join(SCHEMA_DIR, 'event.schema.json'), 'utf8')) as object);
 let broker: Broker | undefined;
-
-interface Consumer {
-  events: Record<string, unknown>[];
-  raw: rhea.Message[];
-  waitFor(check: () => boolean, what: string, timeoutMs?: number): Promise<void>;
-  close(): void;
-}
-
-/** A rhea consumer of `address`, reconnecting on its own like the sink. */
-function consume(url: string, address: string): Consumer {
-  const u = new URL(url);
-  const container = rhea.create_container({ id: `consumer-${address}` });
-  const conn: Connection = container.connect({ host: u.hostname, port: Number(u.port), username: 'guest', password: 'guest', reconnect: true, initial_reconnect_delay: 100, max_reconnect_delay: 500, all_errors_non_fatal: true });
-  conn.on('disconnected', () => {});
-  conn.on('connection_error', () => {});
-  conn.on('error', () => {});
-  conn.open_receiver({ source: { address } });
-  const events: Record<string, unknown>[] = [];
-  const raw: rhea.Message[] = [];
-  conn.on('message', (ctx: EventContext) => {
-    raw.push(ctx.message!);
-    events.push(fromAmqpMessage(ctx.message!));
-  });
-  return {
-    events,
-    raw,
-    async waitFor(check, what, timeoutMs = 60_000) {
-      const until = Date.now() + timeoutMs;
-      while (!check()) {
-        if (Date.now() > until) throw new Error(`timed out waiting for ${what} (got ${events.length} events)`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-    close() {
-      conn.set_reconnect(false);
-      conn.close();
-    },
-  };
-}
 
 function sinkSpec(name: string, url: string, address: string, more: Partial<EventSinkSpec['amqp']> = {}, queueSize = 100): EventSinkSpec {
   return {

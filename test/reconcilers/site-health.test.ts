@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { renderMarkdown } from '../../cli/reporters/plan.js';
 import { desiredState } from '../../reconcilers/desired.js';
 import { plan } from '../../reconcilers/plan.js';
-import { mirrorStatuses } from '../../reconcilers/status.js';
+import { mirrorStatuses, siteStatuses } from '../../reconcilers/status.js';
 import type { ObservedSite, ObservedState, SourceTree } from '../../reconcilers/plan-types.js';
 import { healthOf, onlineWorkersOf, PER_FILE_OVERHEAD, storageOf } from '../../reconcilers/site-health.js';
 import type { PulpStatus } from '../../pulp/types.js';
@@ -36,6 +36,19 @@ test('status/ bodies: storage as recorded, null for object storage or nonsense, 
   assert.is(storageOf({ ...real, storage: null }), null);
   assert.is(storageOf({ ...real, storage: { total: 'big', used: 1, free: 1 } as never }), null);
   assert.is(onlineWorkersOf({ ...real, online_workers: [{}, {}] }), 2);
+});
+
+test('diskLow: free space under the Site\'s storage.freeSpaceWarning (default 10%); no figure, no verdict', () => {
+  const GiB = 1024 ** 3;
+  const disk = (free: number) => ({ total: 100 * GiB, used: (100 - free) * GiB, free: free * GiB });
+  const sites = [site('a'), site('b'), { ...site('c'), storage: { freeSpaceWarning: 0.25 } }, site('d'), site('e')];
+  const d = desiredState({ sites, mirrors: [] });
+  const o = observed([
+    { ...emptySite('a'), storage: disk(9) }, { ...emptySite('b'), storage: disk(10) },
+    { ...emptySite('c'), storage: disk(20) }, { ...emptySite('d'), storage: null }, { ...emptySite('e'), storage: { total: 0, used: 0, free: 0 } },
+  ], {});
+  const got = siteStatuses(d, o, new Map()).map((s) => [s.name, s.diskLow ?? 'absent', s.storage === null ? 'no figure' : 'figure']);
+  assert.equal(got, [['a', true, 'figure'], ['b', false, 'figure'], ['c', true, 'figure'], ['d', 'absent', 'no figure'], ['e', false, 'figure']]);
 });
 
 test('degraded site: its syncs become noops that say why, no distribution create; the other site plans as usual', () => {
