@@ -9,12 +9,13 @@
  *    lazily at the next scrape. Measured in this process at 1,000 mirrors × 3 sites with 16 syncs
  *    running: CPU per render, per minute at the highest rate, and per scrape. The live status sends no request of its own: its figures are the
  *    answers of the task polls the syncs make anyway.
+ * 3. Load (live-load.ts): a real `pulpdist run` at 1,000 mirrors × 3 sites, idle and busy: its CPU
+ *    and the requests per minute each site receives (task polls apart).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { LoopState } from '../controller/state.js';
 import { LIVE_GAP_MS } from '../controller/live-refresh.js';
@@ -28,12 +29,19 @@ import { startControllerProcess, type ControllerProcess } from '../testkit/contr
 import { commitAndPush, makeRepo, startGitServer, writeFiles, type RunningGitServer } from '../testkit/git-server.js';
 import { largeStatus } from '../testkit/status-fixture.js';
 import { createMetrics } from '../web/metrics.js';
+import { liveLoad, type LoadFigures } from './live-load.js';
+import { benchArgs, intOption } from './options.js';
 
-const USAGE = `usage: npm run bench:live [-- --quick] [-- --out FILE] [-- --keep]
+const USAGE = `usage: npm run bench:live [-- --quick] [-- --only latency|render|load] [-- --mirrors N] [-- --out FILE] [-- --keep]
 
-  --quick     an 8 MiB tree instead of 16 MiB, 100 renders instead of 400
-  --out FILE  also write the figures as JSON
-  --keep      keep the temp dir`;
+  --quick      an 8 MiB tree instead of 16 MiB, 100 renders instead of 400, 30 s load windows
+               instead of 60 s
+  --only WHAT  one part: latency (task → status JSON), render (CPU of a live render), load (a
+               real controller idle and busy: CPU, requests per minute per site)
+  --mirrors N  mirrors in the render and load parts (default 1000)
+  --out FILE   also write the figures as JSON
+  --keep       keep the temp dir`;
+const PARTS = ['latency', 'render', 'load'] as const;
 
 const MiB = 1024 * 1024;
 const TARGET_P95_MS = 2000;
@@ -156,15 +164,28 @@ async function renderCost(mirrors: number, running: number, renders: number): Pr
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, out: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean' } } });
-  if (values.help) return void console.log(USAGE);
+  const values = benchArgs({ quick: { type: 'boolean' }, only: { type: 'string' }, mirrors: { type: 'string' }, out: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean' } }, USAGE);
+  if (values.only !== undefined && !PARTS.includes(values.only as (typeof PARTS)[number])) {
+    console.error(`error: --only must be one of ${PARTS.join(', ')}, got ${values.only}\n${USAGE}`);
+    process.exit(2);
+  }
+  const wanted = (part: (typeof PARTS)[number]): boolean => values.only === undefined || values.only === part;
+  const mirrors = intOption('mirrors', values.mirrors, 1000);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-bench-live-'));
   try {
-    const render = await renderCost(1000, 16, values.quick ? 100 : 400);
-    log(`render at 1,000 mirrors × 3 sites, 16 syncs running: ${render.cpu_ms_per_render} ms CPU each; at most ${1000 / LIVE_GAP_MS}/s: ${render.cpu_s_per_minute_at_max_rate} s CPU per minute (a /metrics scrape after a change: ${render.cpu_ms_per_scrape} ms)`);
-    const lat = await latency(dir, values.quick ? 8 : 16);
-    log(`latency task → /api/v1/status over ${lat.samples} samples: p50 ${formatDuration(lat.p50_ms)}, p95 ${formatDuration(lat.p95_ms)}, max ${formatDuration(lat.max_ms)} (target p95 ≤ ${formatDuration(TARGET_P95_MS)}); the sync took ${lat.sync_s} s`);
-    const result = { latency: lat, render, target_p95_ms: TARGET_P95_MS, met: lat.p95_ms <= TARGET_P95_MS };
+    let render: Awaited<ReturnType<typeof renderCost>> | undefined;
+    let lat: Awaited<ReturnType<typeof latency>> | undefined;
+    let load: LoadFigures | undefined;
+    if (wanted('render')) {
+      render = await renderCost(mirrors, 16, values.quick ? 100 : 400);
+      log(`render at ${mirrors} mirrors × 3 sites, 16 syncs running: ${render.cpu_ms_per_render} ms CPU each; at most ${1000 / LIVE_GAP_MS}/s: ${render.cpu_s_per_minute_at_max_rate} s CPU per minute (a /metrics scrape after a change: ${render.cpu_ms_per_scrape} ms)`);
+    }
+    if (wanted('latency')) {
+      lat = await latency(dir, values.quick ? 8 : 16);
+      log(`latency task → /api/v1/status over ${lat.samples} samples: p50 ${formatDuration(lat.p50_ms)}, p95 ${formatDuration(lat.p95_ms)}, max ${formatDuration(lat.max_ms)} (target p95 ≤ ${formatDuration(TARGET_P95_MS)}); the sync took ${lat.sync_s} s`);
+    }
+    if (wanted('load')) load = await liveLoad(dir, { mirrors, busyMirrors: 40, windowS: values.quick ? 30 : 60, log });
+    const result = { latency: lat ?? null, render: render ?? null, load: load ?? null, target_p95_ms: TARGET_P95_MS, met: lat ? lat.p95_ms <= TARGET_P95_MS : null };
     console.log(JSON.stringify(result, null, 2));
     if (values.out) await writeFile(values.out, JSON.stringify(result, null, 2) + '\n');
   } finally {

@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 
 export interface CountingProxy {
   url: string;
-  /** Requests since the last reset, by kind. */
-  counts(): { api: number; content: number };
+  /** Requests since the last reset, by kind; `tasks` (GETs of a task: polls) are also counted in `api`. */
+  counts(): { api: number; content: number; tasks: number };
   reset(): void;
   close(): Promise<void>;
 }
@@ -19,9 +19,11 @@ export async function startCountingProxy(target: string, port = 0): Promise<Coun
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   let api = 0;
   let content = 0;
+  let tasks = 0;
   const server = http.createServer((req, res) => {
     if ((req.url ?? '').startsWith('/pulp/content/')) content++;
     else api++;
+    if (req.method === 'GET' && /^\/pulp\/api\/v3\/tasks\/[^/?]+\//.test(req.url ?? '')) tasks++;
     const up = http.request(
       { host: t.hostname, port: t.port, method: req.method, path: req.url, headers: { ...req.headers, host: t.host }, agent },
       (r) => {
@@ -43,10 +45,11 @@ export async function startCountingProxy(target: string, port = 0): Promise<Coun
   const bound = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${bound}`,
-    counts: () => ({ api, content }),
+    counts: () => ({ api, content, tasks }),
     reset: () => {
       api = 0;
       content = 0;
+      tasks = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

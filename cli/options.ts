@@ -47,6 +47,22 @@ export function listenOption(value: unknown, fallback: string): { host: string; 
   return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) };
 }
 
+/** Why a server could not listen, for the errors listen() gives on a bad --listen; null for others. */
+const LISTEN_REASONS: Record<string, string> = {
+  EADDRINUSE: 'is already in use (choose another port, or 0 for a free one)',
+  EADDRNOTAVAIL: 'is not an address of this machine',
+  EACCES: 'is not allowed (a port below 1024 needs privileges)',
+};
+
+/**
+ * A usage error (exit 2, no stack) for a `--listen` address a server could not bind, or null when
+ * `err` is not about the address (then it is a real internal error).
+ */
+export function listenUsageError(err: unknown, host: string, port: number): UsageError | null {
+  const reason = LISTEN_REASONS[(err as { code?: string } | null)?.code ?? ''];
+  return reason ? new UsageError(`--listen ${host.includes(':') ? `[${host}]` : host}:${port} ${reason}`) : null;
+}
+
 /**
  * `--username U --password-env VAR`: Basic credentials a server of ours requires, the password
  * read from the environment (never from argv, which other users can see) and registered for

@@ -18,6 +18,7 @@ const LEVEL: Record<PassFailureKind, LogLevel> = {
   'pin-unservable': 'error',
   'site-unreachable': 'warn',
   'entry-skipped': 'warn',
+  'spec-unreadable': 'error',
 };
 
 interface OpenFailure {
@@ -85,7 +86,7 @@ export class FailureLog {
       // A count and an age, not the messages: those were logged when new, and repeating them is
       // what made `grep 401` useless.
       const oldest = Math.min(...[...this.#open.values()].filter((o) => o.since < pass).map((o) => o.sinceMs));
-      this.log.warn(`${persisting} failure${persisting === 1 ? '' : 's'} persist`, { pass, persisting, oldestSince: new Date(oldest).toISOString() });
+      this.log.warn(`${persisting} ${persisting === 1 ? 'failure persists' : 'failures persist'}`, { pass, persisting, oldestSince: new Date(oldest).toISOString() });
     }
     return { added, persisting, recovered };
   }

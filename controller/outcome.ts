@@ -9,13 +9,13 @@ import type { LogLevel, Logger, LogFields } from '../core/logger.js';
 import { redact } from '../core/redact.js';
 import type { StatusDocument } from '../core/status.js';
 import { formatDuration } from '../core/units.js';
-import { PassFailedError } from '../reconcilers/failures.js';
+import { PassFailedError, PassFailure } from '../reconcilers/failures.js';
 import type { PassResult } from '../reconcilers/pass-types.js';
 import { stateCounts } from '../status/model.js';
 import type { PropagationTracker } from '../status/propagation.js';
 import type { StatusWriter } from '../status/writer.js';
 import type { Clock } from './clock.js';
-import type { CycleOutcome } from './cycle.js';
+import { passResultOf, type CycleOutcome } from './cycle.js';
 import type { FailureLog } from './failure-log.js';
 import { nextAfterCycle, type TriggerReason } from './schedule.js';
 import type { LoopState } from './state.js';
@@ -83,11 +83,21 @@ export function passFailure(result: PassResult): Error | undefined {
   return result.failures.length ? new PassFailedError(result.failures) : undefined;
 }
 
+/**
+ * The unreadable spec repository as a failure for the failure log: a new one is logged once (at
+ * error, with the repository and cause), while it persists it is counted with the others, and its
+ * end is logged as recovered. It used to be an error line at every retry.
+ */
+export function specGitFailure(o: CycleOutcome, repo: string): PassFailure | null {
+  return o.gitError ? PassFailure.ofSpecRepository(`${GIT_ERROR} (${repo}): ${redact(messageOf(o.gitError.error))}`) : null;
+}
+
 /** Judge a cycle's outcome. Pure. */
 export function judge(o: CycleOutcome, c: JudgeContext): Verdict {
   const at = { pass: o.n, commit: o.commit };
-  // Logged whatever the pass did next: the status shows it only when nothing worse happened.
-  const gitLine: LogLine[] = o.gitError ? [{ level: 'error', message: GIT_ERROR, fields: { repo: c.repo, error: o.gitError.error } }] : [];
+  // Logged whatever the pass did next (the status shows it only when nothing worse happened); by
+  // the failure log when the pass has a result (once, then counted: specGitFailure), else here.
+  const gitLine: LogLine[] = o.gitError && !passResultOf(o) ? [{ level: 'error', message: GIT_ERROR, fields: { repo: c.repo, error: o.gitError.error } }] : [];
   const failed = (error: unknown, logs: LogLine[], extra: Partial<Verdict> = {}): Verdict => ({
     error, message: redact(messageOf(error)), result: null, recordsPass: true, failures: c.failures + 1, backoff: true, requeue: null, logs: [...gitLine, ...logs], ...extra,
   });
@@ -161,7 +171,8 @@ export async function handleOutcome(d: OutcomeDeps, o: CycleOutcome): Promise<vo
   const v = judge(o, { failures: state.failures, stopping: d.stopping(), passDeadlineMs: d.options.passDeadlineMs, repo: d.repo });
   for (const l of v.logs) d.log[l.level](l.message, l.fields);
   if (v.result) {
-    d.failureLog?.record(v.result.failures, o.n, d.clock.now());
+    const git = specGitFailure(o, d.repo);
+    d.failureLog?.record(git ? [...v.result.failures, git] : v.result.failures, o.n, d.clock.now());
     state.pass = v.result;
     state.observedCommit = o.commit;
     for (const s of d.propagation.observe(v.result.mirrors, new Date(d.clock.now()))) d.metrics?.recordPropagation(s.mirror, s.site, s.seconds);

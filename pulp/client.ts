@@ -52,6 +52,12 @@ export interface PulpClientOptions {
   taskPollMaxMs?: number;
   /** How long to wait for a task before cancelling it (per call: `TaskCallOptions.timeoutMs`). @default 3_600_000 */
   taskTimeoutMs?: number;
+  /**
+   * A task still `waiting` with no worker after this long makes the client read status/ (again
+   * every this long); with no online worker it cancels the task and throws PulpNoWorkerError
+   * (pulp/tasks.ts says why). Pulp drops a dead worker from status/ after 30 s. @default 30_000
+   */
+  taskNoWorkerCheckMs?: number;
   /** Objects asked for per list page; large so that observing thousands of objects takes few requests. @default 1000 */
   pageSize?: number;
   /**
@@ -70,6 +76,7 @@ export const PULP_CLIENT_DEFAULTS = {
   taskPollMinMs: 50,
   taskPollMaxMs: 2_000,
   taskTimeoutMs: 3_600_000,
+  taskNoWorkerCheckMs: 30_000,
   pageSize: 1000,
 } as const;
 
@@ -160,6 +167,8 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
         pollMaxMs: Math.max(o.taskPollMinMs, Math.min(o.taskPollMaxMs, opts.pollMaxMs ?? Infinity)),
         timeoutMs: o.taskTimeoutMs,
         cancelTimeoutMs: o.requestTimeoutMs,
+        // Only a worker's task can wait for a worker; an immediate one never does.
+        ...(dispatched ? { noWorker: { afterMs: o.taskNoWorkerCheckMs, onlineWorkers: (signal?: AbortSignal) => status({ signal }).then(onlineWorkerCount) } } : {}),
       },
       opts,
     );
@@ -211,10 +220,14 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
     }
   }
 
+  function status(opts?: CallOptions): Promise<PulpStatus> {
+    return call<PulpStatus>({ method: 'GET', url: kindUrl('status'), auth: 'optional', expect: [200], signal: opts?.signal });
+  }
+
   return {
     site: name,
 
-    status: (opts) => call<PulpStatus>({ method: 'GET', url: kindUrl('status'), auth: 'optional', expect: [200], signal: opts?.signal }),
+    status,
     cleanupOrphans: (body, opts) => viaTask('POST', new URL('orphans/cleanup/', apiRootUrl), { orphan_protection_time: body.protectionMinutes }, opts),
 
     listRepositories: (filter, opts) => list<FileRepository>('repository', filter, opts),
@@ -279,6 +292,11 @@ export function apiRoot(site: SiteSpec): URL {
   }
 }
 
+/** Online workers status/ lists (reconcilers/site-health.ts onlineWorkersOf reads them the same way). */
+function onlineWorkerCount(s: PulpStatus): number {
+  return Array.isArray(s.online_workers) ? s.online_workers.length : 0;
+}
+
 function validateOptions(o: typeof PULP_CLIENT_DEFAULTS extends infer D ? { [K in keyof D]: number } : never): void {
   const minimum: Record<keyof typeof PULP_CLIENT_DEFAULTS, number> = {
     requestTimeoutMs: 1,
@@ -288,6 +306,7 @@ function validateOptions(o: typeof PULP_CLIENT_DEFAULTS extends infer D ? { [K i
     taskPollMinMs: 1,
     taskPollMaxMs: 1,
     taskTimeoutMs: 1,
+    taskNoWorkerCheckMs: 1,
     pageSize: 1,
   };
   for (const [key, min] of Object.entries(minimum) as [keyof typeof minimum, number][]) {

@@ -6,6 +6,7 @@
  */
 import { PulpdistError } from '../core/errors.js';
 import { redact, redactUrl as redactUrlEncoded } from '../core/redact.js';
+import { formatDuration } from '../core/units.js';
 import type { Href, TaskState } from './types.js';
 
 /** Longest piece of an error body quoted in a message; the whole body stays in `body`. */
@@ -106,6 +107,29 @@ export class PulpTaskTimeoutError extends PulpdistError {
     this.task = fields.task;
     this.state = fields.state;
     this.timeoutMs = fields.timeoutMs;
+  }
+}
+
+/**
+ * A worker's task waited with no worker while status/ listed no online worker: nothing would ever
+ * run it. The task was asked to cancel (real Pulp keeps it `canceling` until a worker is back,
+ * recordings extra4/119-125). Retryable: a later pass starts it again once a worker is online.
+ */
+export class PulpNoWorkerError extends PulpdistError {
+  readonly site: string;
+  readonly task: Href;
+  /** How long the task had waited when status/ was found without a worker. */
+  readonly waitedMs: number;
+
+  constructor(fields: { site: string; task: Href; waitedMs: number; taskName: string }) {
+    super(
+      `${fields.site}: task ${fields.task} (${shortTaskName(fields.taskName)}) waited ${formatDuration(fields.waitedMs)} ` +
+        'and status/ lists no online Pulp worker; asked Pulp to cancel it; it starts again once a worker is back',
+      { retryable: true },
+    );
+    this.site = fields.site;
+    this.task = fields.task;
+    this.waitedMs = fields.waitedMs;
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../core/logger.js';
 import { pollDelayMs, sleep } from './backoff.js';
-import { PulpTaskError, PulpTaskTimeoutError } from './errors.js';
+import { PulpNoWorkerError, PulpTaskError, PulpTaskTimeoutError } from './errors.js';
 import type { Href, Task, TaskCallOptions, TaskState } from './types.js';
 
 /**
@@ -52,6 +52,13 @@ export interface TaskFollowerDeps {
   timeoutMs: number;
   /** Time to allow the cancel request that follows an abort (the caller's signal is spent by then). */
   cancelTimeoutMs: number;
+  /**
+   * A task `waiting` with no worker for `afterMs` makes the follower ask `onlineWorkers()` (status/)
+   * again every `afterMs`; with none online it cancels the task and throws PulpNoWorkerError, so a
+   * worker that died after the pass looked (status/ lists a SIGKILLed worker for its 30 s TTL,
+   * extra4/128-129) does not hold the pass until `timeoutMs`, an hour. Absent: never asked.
+   */
+  noWorker?: { afterMs: number; onlineWorkers(signal?: AbortSignal): Promise<number> };
   /** @default performance.now */
   now?: () => number;
 }
@@ -69,6 +76,7 @@ export async function followTask(href: Href, deps: TaskFollowerDeps, opts: TaskC
   const started = now();
   const deadline = started + timeoutMs;
   let last: Task | null = null;
+  const unattended = deps.noWorker ? new Unattended(deps.noWorker, now) : null;
   try {
     if (deps.firstPollMs) await sleep(Math.min(deps.firstPollMs, Math.max(0, deadline - now())), signal);
     for (;;) {
@@ -78,6 +86,12 @@ export async function followTask(href: Href, deps: TaskFollowerDeps, opts: TaskC
       if (isFinal(task.state)) {
         log.debug('pulp task finished', { site, task: href, state: task.state });
         return settle(task, site);
+      }
+      const waitedMs = await unattended?.noWorkerFor(task, signal);
+      if (waitedMs !== undefined) {
+        const after = await cancelAtDeadline(href, deps, signal);
+        if (after && isFinal(after.state)) return settle(after, site);
+        throw new PulpNoWorkerError({ site, task: href, waitedMs, taskName: task.name ?? '' });
       }
       const left = deadline - now();
       if (left <= 0) {
@@ -94,6 +108,33 @@ export async function followTask(href: Href, deps: TaskFollowerDeps, opts: TaskC
       throw signal.reason;
     }
     throw err;
+  }
+}
+
+/** Watches one task for a wait no worker will end (TaskFollowerDeps.noWorker). */
+class Unattended {
+  #since: number | null = null;
+  #asked = -Infinity;
+
+  constructor(private readonly o: NonNullable<TaskFollowerDeps['noWorker']>, private readonly now: () => number) {}
+
+  /** How long the task has waited, once status/ says no worker is online; undefined otherwise. */
+  async noWorkerFor(task: Task, signal: AbortSignal | undefined): Promise<number | undefined> {
+    if (task.state !== 'waiting' || task.worker) {
+      this.#since = null;
+      return undefined;
+    }
+    const t = this.now();
+    this.#since ??= t;
+    if (t - this.#since < this.o.afterMs || t - this.#asked < this.o.afterMs) return undefined;
+    this.#asked = t;
+    try {
+      return (await this.o.onlineWorkers(signal)) === 0 ? t - this.#since : undefined;
+    } catch (err) {
+      // An unanswered status/ proves nothing: the task goes on being followed.
+      if (signal?.aborted) throw err;
+      return undefined;
+    }
   }
 }
 

@@ -60,7 +60,7 @@ export async function applyObjects(run: ApplyRun, lane: Lane, signal: AbortSigna
       () => run.run(e, () => writeObject(run.client(e.site), lane, e, signal)),
       { signal, priority: step },
     );
-    if (!ok) lane.broken = `${e.action} of ${e.kind} ${e.name} at ${e.site} failed`;
+    if (!ok) lane.broken = run.noWorkerAt(e.site) ?? `${e.action} of ${e.kind} ${e.name} at ${e.site} failed`;
   }
 }
 

@@ -8,10 +8,12 @@ import { AbortFan } from '../core/abort-fan.js';
 import { messageOf } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import type { LastSync } from '../core/status.js';
-import { isPulpConflict } from '../pulp/errors.js';
+import { formatDuration } from '../core/units.js';
+import { isPulpConflict, PulpNoWorkerError } from '../pulp/errors.js';
 import type { PulpClient } from '../pulp/types.js';
 import type { ApplyDeps, ApplyOptions, EntryOutcome, EntryResult } from './pass-types.js';
 import { entryDoing, type PlanEntry } from './plan-types.js';
+import { NO_WORKER, needsWorker } from './site-health.js';
 
 /** A human message for a failure, with what to do where we know it. */
 export function explainFailure(entry: PlanEntry, err: unknown): string {
@@ -38,6 +40,11 @@ export class ApplyRun {
   readonly global: PQueue;
   readonly #syncQueues = new Map<string, PQueue>();
   readonly #apiQueues = new Map<string, PQueue>();
+  /**
+   * Sites found without a worker during this apply (a task there waited, status/ listed none), with
+   * the reason: their other worker tasks are skipped at once instead of each waiting to find out.
+   */
+  readonly #noWorker = new Map<string, string>();
 
   constructor(readonly deps: ApplyDeps, readonly opts: ApplyOptions) {
     this.fan = new AbortFan(opts.signal);
@@ -77,6 +84,11 @@ export class ApplyRun {
     else deps.log.debug(`${entryDoing(entry)} ${entry.name} ${result}`, { ...fields, reason: message });
   }
 
+  /** Why worker tasks at `site` are skipped, once one there found no online worker; else undefined. */
+  noWorkerAt(site: string): string | undefined {
+    return this.#noWorker.get(site);
+  }
+
   skip(entry: PlanEntry, why: string): void {
     this.record(entry, 'skipped', this.deps.now().getTime(), why);
   }
@@ -84,6 +96,11 @@ export class ApplyRun {
   /** Carry out one entry and record its result; false when it failed. Never throws for a Pulp failure. */
   async run(entry: PlanEntry, fn: () => Promise<void>): Promise<boolean> {
     const { deps, signal } = this;
+    const idle = needsWorker(entry) ? this.#noWorker.get(entry.site) : undefined;
+    if (idle) {
+      this.skip(entry, idle);
+      return false;
+    }
     const started = deps.now().getTime();
     deps.onEvent?.({
       type: 'action-start', site: entry.site, mirror: entry.mirror, kind: entry.kind, action: entry.action, reason: entry.reason,
@@ -95,6 +112,13 @@ export class ApplyRun {
       this.record(entry, 'succeeded', started);
       return true;
     } catch (err) {
+      if (err instanceof PulpNoWorkerError && !signal.aborted) {
+        // Not this placement's fault: it waits (Pending) like the syncs of a site observed degraded.
+        const why = `site ${entry.site} has ${NO_WORKER}: a ${entryDoing(entry)} there waited ${formatDuration(err.waitedMs)} and was canceled; its tasks start again once one is back`;
+        this.#noWorker.set(entry.site, why);
+        this.record(entry, 'skipped', started, why);
+        return false;
+      }
       this.record(entry, 'failed', started, signal.aborted ? `aborted: ${messageOf(signal.reason)}` : explainFailure(entry, err));
       return false;
     }

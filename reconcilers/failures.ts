@@ -11,9 +11,11 @@ import { entryDoing, type ObservedSite, type PlanEntry } from './plan-types.js';
  * `site-unreachable`: a site could not be observed; `site-refused`: a site refused pulpdist's
  * credentials (or its client cannot be set up); `source-unreadable`: a mirror's source could not be
  * read; `deletes-blocked`: the mass-delete guard holds the pass's deletes (one failure for them all);
- * `name-conflict`: a placement's objects belong to another controller (`--controller-id`).
+ * `name-conflict`: a placement's objects belong to another controller (`--controller-id`);
+ * `spec-unreadable`: the controller could not read its spec repository and passed over the last
+ * valid commit (the controller adds it, so that its failure log says it once, not every retry).
  */
-export type PassFailureKind = 'entry-failed' | 'entry-skipped' | 'site-unreachable' | 'site-refused' | 'source-unreadable' | 'deletes-blocked' | 'name-conflict' | 'pin-unservable';
+export type PassFailureKind = 'entry-failed' | 'entry-skipped' | 'site-unreachable' | 'site-refused' | 'source-unreadable' | 'deletes-blocked' | 'name-conflict' | 'pin-unservable' | 'spec-unreadable';
 
 /**
  * An error's text without the site name it starts with: Pulp client errors begin `hub: GET …` or
@@ -64,6 +66,11 @@ export class PassFailure {
   /** A pin nothing can serve (plan-pin.ts): the placement is left as it is until the spec changes. */
   static ofPin(e: { site: string; mirror: string; message: string }): PassFailure {
     return new PassFailure('pin-unservable', e.site, e.mirror, null, `${e.site}: mirror ${e.mirror}: ${e.message}`);
+  }
+
+  /** The spec repository could not be read this pass (the line says what and where). */
+  static ofSpecRepository(line: string): PassFailure {
+    return new PassFailure('spec-unreadable', null, null, null, line);
   }
 
   static ofSource(mirror: string, error: string): PassFailure {

@@ -43,6 +43,14 @@ export function onlineWorkersOf(status: PulpStatus): number {
   return Array.isArray(status.online_workers) ? status.online_workers.length : 0;
 }
 
+/**
+ * True for entries Pulp runs on a worker: syncs, publishes and distribution creates. Creating a
+ * repository or remote answers 201 at once; updates and deletes run in the API (extra4/144-159).
+ */
+export function needsWorker(e: Pick<PlanEntry, 'kind' | 'action'>): boolean {
+  return (e.kind === 'sync' && e.action !== 'noop') || (e.kind === 'distribution' && e.action === 'create');
+}
+
 /** reachable, degraded (answers, but no online worker) or unreachable. */
 export function healthOf(site: ObservedSite | undefined): SiteHealth {
   if (!site?.reachable) return 'unreachable';
@@ -87,8 +95,7 @@ export class SiteHolds {
 
   /** False for entries whose task needs a worker at a degraded site (creating a distribution is one: real Pulp runs it on a worker). */
   allows(e: PlanEntry): boolean {
-    if (healthOf(this.#sites.get(e.site)) !== 'degraded') return true;
-    return !(e.kind === 'distribution' && e.action === 'create');
+    return healthOf(this.#sites.get(e.site)) !== 'degraded' || !needsWorker(e);
   }
 
   /** The entry, or the noop that replaces it. */

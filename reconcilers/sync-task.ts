@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../core/logger.js';
 import type { LastSync } from '../core/status.js';
-import { PulpTaskError, PulpTaskTimeoutError } from '../pulp/errors.js';
+import { PulpNoWorkerError, PulpTaskError, PulpTaskTimeoutError } from '../pulp/errors.js';
 import type { Href, PulpClient, Task } from '../pulp/types.js';
 import type { PassEvent, SyncFigures } from './pass-types.js';
 import type { PlanEntry, Transfer } from './plan-types.js';
@@ -92,9 +92,10 @@ export async function syncPlacement(
   } catch (err) {
     const t = last.task;
     const r = t ? syncFigures(t, e.estimate) : null;
-    const failed = err instanceof PulpTaskError || err instanceof PulpTaskTimeoutError ? err : null;
+    const failed = err instanceof PulpTaskError || err instanceof PulpTaskTimeoutError || err instanceof PulpNoWorkerError ? err : null;
+    const canceled = failed instanceof PulpNoWorkerError || (failed !== null && 'state' in failed && failed.state === 'canceled');
     syncs.set(k, {
-      startedAt, finishedAt: deps.now().toISOString(), result: failed?.state === 'canceled' ? 'canceled' : 'failed',
+      startedAt, finishedAt: deps.now().toISOString(), result: canceled ? 'canceled' : 'failed',
       downloadedBytes: r?.doneBytes ?? null, downloadedFiles: r?.doneFiles ?? null,
       task: failed?.task ?? t?.pulp_href ?? null,
     });

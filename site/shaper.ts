@@ -90,10 +90,17 @@ export async function startShaper(opts: ShaperOptions): Promise<Shaper> {
     upstream.on('end', finish);
     upstream.on('close', finish);
   });
-  await new Promise<void>((resolve, reject) => {
-    relay.once('error', reject);
-    relay.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      relay.once('error', reject);
+      relay.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+    });
+  } catch (err) {
+    // The inner proxy listens already: left open, it kept `pulpdist shaper` on a busy port running
+    // after its error.
+    await proxy.close(true);
+    throw err;
+  }
   const { address, port } = relay.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
   return {

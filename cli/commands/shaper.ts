@@ -8,7 +8,7 @@ import type { Command } from '../command.js';
 import { UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { formatBytes, parseBandwidth } from '../../core/units.js';
-import { basicAuthOption, listenOption, untilSignalled } from '../options.js';
+import { basicAuthOption, listenOption, listenUsageError, untilSignalled } from '../options.js';
 
 export const command: Command = {
   name: 'shaper',
@@ -50,8 +50,7 @@ Example:
     try {
       shaper = await startShaper({ host, port, bandwidth, ...(auth ? { auth } : {}) });
     } catch (err) {
-      if ((err as { code?: string }).code === 'EADDRINUSE') throw new UsageError(`--listen ${host}:${port} is already in use`);
-      throw err;
+      throw listenUsageError(err, host, port) ?? err;
     }
     process.stdout.write(`pulpdist shaper listening on ${shaper.url} (cap ${formatBytes(bandwidth)}/s)\n`);
     const running = shaper;

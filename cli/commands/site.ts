@@ -3,9 +3,10 @@
  * `pulpdist site listening on URL` on stdout when ready; logs go to stderr.
  */
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from '../command.js';
-import { basicAuthOption, listenOption, untilSignalled } from '../options.js';
+import { basicAuthOption, listenOption, listenUsageError, untilSignalled } from '../options.js';
 import { UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { VERSION } from '../../core/version.js';
@@ -58,7 +59,8 @@ Example:
     const log = createLogger({ format, level: 'info' }, { component: 'site' });
     const { startSiteServer } = await import('../../site/server.js');
     const dataDir = String(values.data);
-    const existed = existsSync(dataDir);
+    // What the data directory held before: a site that never starts leaves nothing behind.
+    const before = existsSync(dataDir) ? new Set(await readdir(dataDir)) : null;
     let running: Awaited<ReturnType<typeof startSiteServer>>;
     try {
       running = await startSiteServer({
@@ -73,10 +75,13 @@ Example:
         workers,
       });
     } catch (err) {
-      if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;
-      // Nothing left behind: a data directory this run created for a site that never started goes.
-      if (!existed) await rm(dataDir, { recursive: true, force: true });
-      throw new UsageError(`--listen ${host}:${port} is already in use (choose another port, or 0 for a free one)`);
+      const usage = listenUsageError(err, host, port);
+      if (!usage) throw err;
+      // The directory this run created goes; in one that existed, only the entries this run added
+      // (the store's empty metadata/ and artifacts/): what was there is the operator's.
+      if (!before) await rm(dataDir, { recursive: true, force: true });
+      else for (const name of await readdir(dataDir)) if (!before.has(name)) await rm(path.join(dataDir, name), { recursive: true, force: true });
+      throw usage;
     }
     process.stdout.write(`pulpdist site listening on ${running.url}\n`);
     await untilSignalled((signal) => {

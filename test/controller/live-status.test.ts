@@ -3,7 +3,8 @@
  * embedded sites, the leaf capped at 1 MiB/s. A tree of 6 MiB then takes the leaf several seconds,
  * and `/api/v1/status` must show it as it goes: Pending before the pass, Progressing with bytes done
  * growing towards the content-addressed total, then Synced, every document valid against the
- * schema. The page shows the progress bar meanwhile.
+ * schema. The page shows the progress bar meanwhile, `/metrics` the progress gauges and
+ * `pulpdist status` the share done.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SCHEMA_DIR } from '../../core/paths.js';
 import type { MirrorSiteStatus, StatusDocument } from '../../core/status.js';
-import { tempDir } from '../../testkit/cli.js';
+import { runCli, tempDir, type CliResult } from '../../testkit/cli.js';
 import { startControllerProcess, type ControllerProcess } from '../../testkit/controller-process.js';
 import { commitAndPush, makeRepo, startGitServer, writeFiles, type RunningGitServer } from '../../testkit/git-server.js';
 import { startSite, type RunningSite } from '../../testkit/site.js';
@@ -75,6 +76,8 @@ test('a capped sync is watched live: Pending → Progressing with growing bytes 
   const seen: string[] = [];
   const samples: { done: number; total: number | null; files: number; at: number }[] = [];
   let page = '';
+  let metrics = '';
+  let terminal: CliResult | undefined;
   let last: StatusDocument | undefined;
   while (Date.now() < end) {
     last = await status();
@@ -83,7 +86,14 @@ test('a capped sync is watched live: Pending → Progressing with growing bytes 
     if (leaf?.state === 'Progressing' && leaf.progress) {
       const p = leaf.progress;
       if (samples[samples.length - 1]?.done !== p.bytes.done) samples.push({ done: p.bytes.done, total: p.bytes.total, files: p.files.done, at: Date.now() });
-      if (!page && p.bytes.done > 0) page = await (await fetch(`${ctl!.url}/`)).text();
+      if (!page && p.bytes.done > 0) {
+        // The other views of the same moment: the page, the metrics, the terminal.
+        [page, metrics, terminal] = await Promise.all([
+          fetch(`${ctl!.url}/`).then((r) => r.text()),
+          fetch(`${ctl!.url}/metrics`).then((r) => r.text()),
+          runCli(['status', '--server', ctl!.url]),
+        ]);
+      }
     }
     if (last.controller.observedCommit === commit && leaf?.state === 'Synced') break;
     await new Promise((r) => setTimeout(r, 200));
@@ -100,6 +110,13 @@ test('a capped sync is watched live: Pending → Progressing with growing bytes 
   assert.ok(samples.every((s) => s.done <= total && s.total === total), 'done stays within the total');
   // The page drew the bar while it ran.
   assert.match(page, /<td class="cell state-Progressing" data-site="leaf"[^]*?<progress class="sync" max="1000" value="\d+" aria-label="sync \d+% done">/);
+  // /metrics: the gauges of the running sync, done within the content-addressed total.
+  const gauge = (name: string): number => Number(new RegExp(`^${name}\\{mirror="big",site="leaf"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  assert.is(gauge('pulpdist_sync_progress_total_bytes'), total, metrics.split('\n').filter((l) => l.includes('progress')).join('\n'));
+  assert.ok(gauge('pulpdist_sync_progress_done_bytes') > 0 && gauge('pulpdist_sync_progress_done_bytes') <= total, 'done bytes gauge');
+  // pulpdist status: the leaf's cell says Progressing with its share done, and the exit code is 3.
+  assert.is(terminal?.code, 3, terminal?.stderr);
+  assert.match(terminal!.stdout, /^big\s.*\bProgressing \d{1,3}%/m);
   // After the pass the last sync carries its bytes.
   assert.ok((leaf!.lastSync?.downloadedBytes ?? 0) >= 6 * MiB, `lastSync bytes: ${JSON.stringify(leaf!.lastSync)}`);
   assert.is(leaf!.progress, undefined, 'no progress once Synced');

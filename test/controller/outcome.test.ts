@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { createLogger } from '../../core/logger.js';
 import type { CycleOutcome } from '../../controller/cycle.js';
 import { handleOutcome, judge, type JudgeContext, type OutcomeDeps } from '../../controller/outcome.js';
+import { FailureLog } from '../../controller/failure-log.js';
 import { PassSupersededError } from '../../controller/running-pass.js';
 import { LoopState } from '../../controller/state.js';
 import { TriggerQueue } from '../../controller/trigger-queue.js';
@@ -46,7 +47,7 @@ test('judge: what each outcome means', () => {
   const rows: [string, CycleOutcome, Partial<JudgeContext>, { failures: number; backoff: boolean; requeue: string | null; recordsPass: boolean; result: boolean; message: RegExp | ''; logs: string[] }][] = [
     ['ok', outcome({ kind: 'ok', result: passResult() }), {}, { failures: 0, backoff: false, requeue: null, recordsPass: true, result: true, message: '', logs: [] }],
     ['ok with failures', outcome({ kind: 'ok', result: passResult({ failures: [PassFailure.ofSource('a', 'gone'), PassFailure.ofSource('b', '500')] }) }), {}, { failures: 3, backoff: true, requeue: null, recordsPass: true, result: true, message: /^a: source unreadable: gone; b: source unreadable: 500$/, logs: [] }],
-    ['git error, pass ran', outcome({ kind: 'git-error', error: git, result: passResult() }, { gitError: { error: git } }), {}, { failures: 3, backoff: true, requeue: null, recordsPass: true, result: true, message: /^cannot read the spec repository; reconciling the last valid commit: fetching .*ECONNREFUSED$/, logs: ['error cannot read the spec repository; reconciling the last valid commit'] }],
+    ['git error, pass ran', outcome({ kind: 'git-error', error: git, result: passResult() }, { gitError: { error: git } }), {}, { failures: 3, backoff: true, requeue: null, recordsPass: true, result: true, message: /^cannot read the spec repository; reconciling the last valid commit: fetching .*ECONNREFUSED$/, logs: [] }],
     ['git error, nothing valid yet', outcome({ kind: 'git-error', error: git, result: null }, { commit: null, gitError: { error: git } }), {}, { failures: 3, backoff: true, requeue: null, recordsPass: false, result: false, message: /^cannot read/, logs: ['error cannot read the spec repository; reconciling the last valid commit'] }],
     ['no valid commit', outcome({ kind: 'no-valid-commit' }), {}, { failures: 0, backoff: false, requeue: null, recordsPass: false, result: false, message: '', logs: [] }],
     ['superseded', outcome({ kind: 'superseded', error: new PassSupersededError('superseded by 1234') }), {}, { failures: 2, backoff: false, requeue: 'commit', recordsPass: true, result: false, message: /^superseded by 1234$/, logs: ['warn pass aborted: a newer spec commit is waiting'] }],
@@ -147,6 +148,26 @@ test('status and log: observedCommit moves only when a pass returns; lastPass an
     ],
   );
   assert.is(s.state.cycles, 2);
+});
+
+test('an unreadable spec repository: one error line with the repository and cause, counted while it persists, its recovery once', async () => {
+  const s = setup();
+  s.deps.failureLog = new FailureLog(s.deps.log);
+  const gitError = { error: new Error('branch "main" not found in /srv/specs (branches: renamed)') };
+  const entries = () => s.lines.splice(0).map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.msg !== 'pass');
+  for (let i = 0; i < 3; i++) {
+    await s.handle({ kind: 'git-error', error: gitError.error, result: passResult() }, 50, { gitError, n: 7 + i });
+    const got = entries();
+    if (i === 0) {
+      assert.equal(got.map((e) => [e.level, e.msg, e.kind]), [['error', 'cannot read the spec repository; reconciling the last valid commit (test-repo): branch "main" not found in /srv/specs (branches: renamed)', 'spec-unreadable']]);
+    } else {
+      assert.equal(got.map((e) => [e.level, e.msg]), [['warn', '1 failure persists']], `pass ${7 + i}: counted, not repeated`);
+    }
+  }
+  await s.handle({ kind: 'ok', result: passResult() }, 50, { n: 10 });
+  const back = entries();
+  assert.equal(back.map((e) => [e.level, e.msg]), [['info', 'recovered']]);
+  assert.match(String(back[0]!.was), /^cannot read the spec repository/);
 });
 
 test('nothing is scheduled once the loop stops, and the summary says so', async () => {

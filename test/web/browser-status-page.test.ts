@@ -141,7 +141,7 @@ test('the grid shows every state as text, class and colour; the topology draws s
   }
 });
 
-test('problems first; filters by state, name and label live in the URL and survive the self-refresh', async () => {
+test('problems first; filters by state, name and label live in the URL and survive the self-refresh; a row expands to its syncs', async () => {
   const opened = await newPage();
   if (!opened) return;
   const { page, problems } = opened;
@@ -166,6 +166,15 @@ test('problems first; filters by state, name and label live in the URL and survi
     assert.equal(await rows(), ['fedora-40', 'retired']);
     await Promise.all([page.waitForURL(/limit=all/), page.click('p.shown a')]);
     assert.is((await rows()).length, 5);
+    // A mirror's row expands to its recent syncs by a click (the open row in the address), and closes.
+    await page.goto(server!.url + '/?state=OutOfSync');
+    await Promise.all([page.waitForURL(/open=epel-9/), page.click('tr[data-mirror="epel-9"] a.mname')]);
+    assert.match(page.url(), /state=OutOfSync/, 'the filter stays');
+    assert.ok(await page.isVisible('tr.history[data-history="epel-9"] caption'), 'the history table is shown');
+    const histSites = await page.$$eval('tr.history[data-history="epel-9"] tbody th[scope=row]', (ths) => ths.map((th) => th.textContent));
+    assert.equal(histSites, doc.mirrors.find((m) => m.name === 'epel-9')!.sites.map((c) => c.site).sort());
+    await Promise.all([page.waitForURL((u) => !u.search.includes('open=')), page.click('tr[data-mirror="epel-9"] a.mname')]);
+    assert.is(await page.$('tr.history'), null);
     // What the address asks but cannot mean is said.
     await page.goto(server!.url + '/?state=Healthy');
     assert.match(await page.textContent('form.filters .bad') ?? '', 'state=Healthy');
