@@ -89,6 +89,11 @@ export interface MirrorStatus {
   sites: MirrorSiteStatus[];
   /** Where its progressive rollout stands (spec.rollout); absent without one. Restored at start. */
   rollout?: MirrorRollout;
+  /**
+   * What the last scan of its source tree left out or followed, one line each (names Pulp cannot
+   * carry, symlinks, exclusions): files left out are not a failure, but the operator must see them.
+   */
+  sourceNotes?: string[];
 }
 
 /**

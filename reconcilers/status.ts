@@ -103,7 +103,8 @@ export function mirrorStatuses(input: StatusInput): MirrorStatus[] {
         ...(pin ? { pin: { digest: pin.digest, version: pin.version, why: pin.why } } : {}),
       });
     }
-    out.push({ name, origin: m.origin, treeDigest: sourceTree?.digest ?? null, sites });
+    const notes = sourceTree?.notes;
+    out.push({ name, origin: m.origin, treeDigest: sourceTree?.digest ?? null, sites, ...(notes?.length ? { sourceNotes: [...notes] } : {}) });
   }
   return addBlocked(out, input);
 }

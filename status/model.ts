@@ -122,6 +122,7 @@ export function buildStatusDocument(s: ControllerSnapshot): StatusDocument {
     return {
       name: m.name, origin: m.origin, ...(Object.keys(m.labels ?? {}).length ? { labels: m.labels } : {}), ...(seen?.nextSyncAt ? { nextSyncAt: seen.nextSyncAt } : {}),
       treeDigest: seen?.treeDigest ?? known?.treeDigest ?? null, sites: decorated, ...(rollout ? { rollout } : {}),
+      ...(seen?.sourceNotes ? { sourceNotes: seen.sourceNotes } : {}),
     };
   });
   const inSpecs = new Set(specs.mirrors.map((m) => m.name));

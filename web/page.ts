@@ -155,7 +155,7 @@ function renderGrid(doc: StatusDocument, sites: string[], now: Date, view: PageV
     const bySite = new Map(m.sites.map((s) => [s.site, s]));
     const open = view.open.includes(m.name);
     const toggle = html`<a class="mname" href="${`/${toggleOpen(view, m.name)}`}" aria-expanded="${open ? 'true' : 'false'}" title="${open ? 'hide' : 'show'} its recent syncs">${open ? '▾' : '▸'} ${m.name}</a>`;
-    out.push(html`<tr data-mirror="${m.name}"><th scope="row">${toggle}<span class="sub">from ${m.origin} · <code title="tree digest at the source: ${m.treeDigest ?? 'unknown'}">${shortDigest(m.treeDigest)}</code>${m.nextSyncAt ? html` · <span class="due" title="${`next scheduled sync: ${m.nextSyncAt}`}">next sync ${dueIn(m.nextSyncAt, now)}</span>` : ''}${m.rollout ? html` · <span class="rollout" data-rollout="${m.rollout.state}" title="${m.rollout.reason}">${rolloutSummary(m.rollout, now.toISOString())}</span>` : ''}</span></th>`);
+    out.push(html`<tr data-mirror="${m.name}"><th scope="row">${toggle}<span class="sub">from ${m.origin} · <code title="tree digest at the source: ${m.treeDigest ?? 'unknown'}">${shortDigest(m.treeDigest)}</code>${m.nextSyncAt ? html` · <span class="due" title="${`next scheduled sync: ${m.nextSyncAt}`}">next sync ${dueIn(m.nextSyncAt, now)}</span>` : ''}${m.rollout ? html` · <span class="rollout" data-rollout="${m.rollout.state}" title="${m.rollout.reason}">${rolloutSummary(m.rollout, now.toISOString())}</span>` : ''}${m.sourceNotes?.length ? html` · <span class="notes" title="${m.sourceNotes.join('\n')}">${sourceNotesSummary(m.sourceNotes)}</span>` : ''}</span></th>`);
     for (const site of sites) {
       const s = bySite.get(site);
       out.push(s ? renderCell(m.name, s, m.treeDigest, now) : html`<td class="na" aria-label="not carried">·</td>`);
@@ -168,6 +168,11 @@ function renderGrid(doc: StatusDocument, sites: string[], now: Date, view: PageV
 }
 
 /** `in 3.0h`, or `due` once the time has come (the next pass takes it). */
+/** The notes of a mirror's source scan, short ("3 files left out · 2 symlinks followed"); the whole text is the title. */
+function sourceNotesSummary(notes: readonly string[]): string {
+  return notes.map((n) => n.split(': ')[0]).join(' · ');
+}
+
 function dueIn(iso: string, now: Date): string {
   const ms = Date.parse(iso) - now.getTime();
   return Number.isFinite(ms) && ms > 0 ? `in ${formatDuration(ms)}` : 'due';

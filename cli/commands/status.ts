@@ -143,6 +143,12 @@ export function renderStatusText(doc: StatusDocument, opts: { now: Date; colour:
     if (doc.mirrors.some((m) => m.sites.some((x) => x.propagationSeconds != null))) {
       lines.push('(+D: propagation, the time from the origin publishing the tree to the site publishing it)');
     }
+    // What the source scans left out: Synced does not say that some files are not served.
+    const noted = doc.mirrors.filter((m) => m.sourceNotes?.length);
+    if (noted.length) {
+      lines.push('', 'sources:');
+      for (const m of noted) for (const n of m.sourceNotes!) lines.push(`  ${m.name}: ${n}`);
+    }
     // Rollouts under way (a Done one says nothing the table does not).
     const rolling = doc.mirrors.filter((m) => m.rollout && m.rollout.state !== 'Done');
     if (rolling.length) {

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli, tempDir } from '../../testkit/cli.js';
+import { startControllerProcess } from '../../testkit/controller-process.js';
+import { runGit } from '../../testkit/git-server.js';
 import { startSite, type RunningSite } from '../../testkit/site.js';
 
 const NAMES = ['origin', 'hub', 'leaf'] as const;
@@ -135,6 +137,36 @@ test('marker removed: the leaf serves the tree with its links, without what was 
   assert.match(p.stdout, /warning: mirror fedora: 3 symlinks left out \(dangling, outside the tree or looping\): "39\/up", "dangling", "escape"/);
   assert.match(p.stdout, /warning: mirror fedora: 3 paths left out by exclude/);
   assert.match(p.stdout, /warning: mirror fedora: (\d+) symlinks? followed: published at/);
+});
+
+test('the status says what the scan left out: JSON, page and pulpdist status (a Synced mirror still serves less than the tree)', async () => {
+  runGit(['init', '-q', '-b', 'main'], specsDir);
+  runGit(['add', '.'], specsDir);
+  runGit(['commit', '-q', '-m', 'specs'], specsDir);
+  const ctl = await startControllerProcess(['--repo', specsDir, '--status-branch', '', '--interval', '1h', '--state-dir', path.join(dir, 'state')], { env, timeoutMs: 60_000 });
+  try {
+    const deadline = Date.now() + 60_000;
+    type Doc = { mirrors: { name: string; sourceNotes?: string[]; sites: { state: string }[] }[] };
+    let doc: Doc | null = null;
+    while (Date.now() < deadline) {
+      doc = (await (await fetch(`${ctl.url}/api/v1/status`)).json()) as Doc;
+      if (doc?.mirrors[0]?.sites.every((s) => s.state === 'Synced')) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const fedora = doc?.mirrors.find((m) => m.name === 'fedora');
+    assert.ok(fedora?.sites.every((s) => s.state === 'Synced'), JSON.stringify(doc) + ctl.log());
+    const notes = fedora!.sourceNotes ?? [];
+    assert.ok(notes.some((n) => /^1 file left out: names Pulp cannot carry: "q\?\.txt"/.test(n)), notes.join('\n'));
+    assert.ok(notes.some((n) => /^3 paths left out by exclude$/.test(n)), notes.join('\n'));
+    const page = await (await fetch(`${ctl.url}/`)).text();
+    assert.match(page, /<span class="notes" title="1 file left out: names Pulp cannot carry/);
+    assert.match(page, />1 file left out · \d+ symlinks? followed · 3 symlinks left out \(dangling, outside the tree or looping\) · 3 paths left out by exclude</);
+    const st = await pulpdist('status', '--server', ctl.url);
+    assert.match(st.stdout, /\nsources:\n  fedora: 1 file left out: names Pulp cannot carry: "q\?\.txt"/);
+    assert.match(st.stdout, /\n  fedora: 3 paths left out by exclude\n/);
+  } finally {
+    await ctl.stop();
+  }
 });
 
 test('a cron-windowed mirror holds a source change until its window; syncOnChange lets it through', async () => {
