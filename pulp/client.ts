@@ -5,6 +5,7 @@
  * joined to the site's origin, never built from ids.
  */
 import { ConfigError } from '../core/errors.js';
+import { TASK_HOLD_HEADER } from '../core/task-hold.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { SiteSpec } from '../spec/types.js';
 import { siteCredentials } from './auth.js';
@@ -12,7 +13,7 @@ import { isPulpNotFound, PulpProtocolError } from './errors.js';
 import { listAll } from './pagination.js';
 import { TaskTiming } from './task-timing.js';
 import { followTask } from './tasks.js';
-import { createTransport, type Method, type Transport, type TransportRequest } from './transport.js';
+import { createTransport, type Method, type Transport, type TransportAnswer, type TransportRequest } from './transport.js';
 import type {
   Artifact,
   CallOptions,
@@ -124,6 +125,11 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
   };
 
   async function call<T>(req: TransportRequest & { expect: number[] }): Promise<T> {
+    return (await answerOf(req)).body as T;
+  }
+
+  /** Send `req`; its answer once it is one of `expect` with a JSON body, else a PulpProtocolError. */
+  async function answerOf(req: TransportRequest & { expect: number[] }): Promise<TransportAnswer> {
     if (req.method !== 'GET' && req.method !== 'HEAD') options.beforeWrite?.();
     const answer = await transport.request(req);
     if (!req.expect.includes(answer.status) || answer.body === null || typeof answer.body !== 'object') {
@@ -137,7 +143,7 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
           : `expected ${req.expect.join(' or ')} with a JSON body, got ${answer.status}`,
       });
     }
-    return answer.body as T;
+    return answer;
   }
 
   const get = <T>(url: URL, opts?: CallOptions) => call<T>({ method: 'GET', url, expect: [200], signal: opts?.signal });
@@ -148,6 +154,15 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
   const cancelTask = (href: Href, opts?: CallOptions) =>
     // 409 carries the task unchanged when it had already finished; callers read its state.
     call<Task>({ method: 'PATCH', url: hrefUrl(href), json: { state: 'canceled' }, accept: [409], expect: [200, 409], signal: opts?.signal });
+
+  /** Whether this site holds task polls (core/task-hold.ts): unknown until its first task answer. */
+  let holdsPolls = false;
+  /** A poll that asks the site to hold its answer; real Pulp ignores the header and answers at once. */
+  const pollTask = async (href: Href, holdMs: number, signal?: AbortSignal): Promise<Task> => {
+    const answer = await answerOf({ method: 'GET', url: hrefUrl(href), expect: [200], headers: { [TASK_HOLD_HEADER]: String(holdMs) }, signal });
+    holdsPolls = answer.headers[TASK_HOLD_HEADER] !== undefined;
+    return answer.body as Task;
+  };
 
   const timing = new TaskTiming();
   /**
@@ -160,7 +175,8 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
       {
         site: name,
         log,
-        getTask: (h, signal) => getTask(h, { signal }),
+        getTask: (h, signal, holdMs) => (holdMs ? pollTask(h, holdMs, signal) : getTask(h, { signal })),
+        holdsPolls: () => holdsPolls,
         cancelTask: (h, signal) => cancelTask(h, { signal }),
         firstPollMs: dispatched ? timing.firstPollMs(dispatched, o.taskPollMinMs) : 0,
         pollMinMs: o.taskPollMinMs,

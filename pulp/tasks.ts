@@ -2,9 +2,11 @@
  * Following a Pulp task to its end. A 202 answer names a task; it may already be `completed` at
  * the first poll (immediate tasks run before the 202 is sent) or wait behind another task, so we
  * always poll until a final state or a deadline, each poll a quarter of the time waited so far
- * after the last one (`POLL_SHARE`), between `pollMinMs` and `pollMaxMs`.
+ * after the last one (`POLL_SHARE`), between `pollMinMs` and `pollMaxMs`. A site that holds polls
+ * (core/task-hold.ts: pulpdist's own) is asked again as soon as it answers instead.
  */
 import type { Logger } from '../core/logger.js';
+import { TASK_HOLD_MS } from '../core/task-hold.js';
 import { pollDelayMs, sleep } from './backoff.js';
 import { PulpNoWorkerError, PulpTaskError, PulpTaskTimeoutError } from './errors.js';
 import type { Href, Task, TaskCallOptions, TaskState } from './types.js';
@@ -35,7 +37,10 @@ export function settle(task: Task, site: string): Task {
 export interface TaskFollowerDeps {
   site: string;
   log: Logger;
-  getTask(href: Href, signal?: AbortSignal): Promise<Task>;
+  /** GET the task; with `holdMs`, asking the site to hold the answer while it is unfinished (core/task-hold.ts). */
+  getTask(href: Href, signal?: AbortSignal, holdMs?: number): Promise<Task>;
+  /** True once the site is known to hold task polls: the follower then polls again at once. */
+  holdsPolls?: () => boolean;
   /** PATCH the task to `canceled`; answers the task as it then is (finished ones unchanged). */
   cancelTask(href: Href, signal?: AbortSignal): Promise<Task>;
   /** @default 50 */
@@ -78,9 +83,12 @@ export async function followTask(href: Href, deps: TaskFollowerDeps, opts: TaskC
   let last: Task | null = null;
   const unattended = deps.noWorker ? new Unattended(deps.noWorker, now) : null;
   try {
-    if (deps.firstPollMs) await sleep(Math.min(deps.firstPollMs, Math.max(0, deadline - now())), signal);
+    const holding = () => deps.holdsPolls?.() ?? false;
+    if (deps.firstPollMs && !holding()) await sleep(Math.min(deps.firstPollMs, Math.max(0, deadline - now())), signal);
     for (;;) {
-      const task = await deps.getTask(href, signal);
+      const asked = now();
+      const holdMs = deps.holdsPolls ? Math.max(0, Math.min(TASK_HOLD_MS, Math.floor(deadline - asked))) : 0;
+      const task = await deps.getTask(href, signal, holdMs);
       last = task;
       onProgress?.(task);
       if (isFinal(task.state)) {
@@ -100,6 +108,9 @@ export async function followTask(href: Href, deps: TaskFollowerDeps, opts: TaskC
         if (after && isFinal(after.state)) return settle(after, site);
         throw new PulpTaskTimeoutError({ site, task: href, state: task.state, timeoutMs, taskName: task.name ?? '' });
       }
+      // A site that held this poll (most of the time asked: an answer that comes back at once must
+      // not turn this loop into a busy one) is asked again at once; any other one on the schedule.
+      if (holding() && now() - asked >= holdMs / 2) continue;
       await sleep(Math.min(pollDelayMs(now() - started, { minMs: deps.pollMinMs, maxMs: deps.pollMaxMs, share: POLL_SHARE }), left), signal);
     }
   } catch (err) {

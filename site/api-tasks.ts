@@ -3,6 +3,7 @@
  * with the task now `canceling`, 409 with the unchanged task once it is final, 400 for any other
  * body); DELETE removes a finished task (204) and refuses an unfinished one (409).
  */
+import { askedHoldMs, TASK_HOLD_HEADER } from '../core/task-hold.js';
 import { ApiError, found, readJsonObject, sendJson, type Ctx, type Params } from './http.js';
 import { csv, idFilters, sendList, timeFilters, type Filter } from './listing.js';
 import { href, type TaskRecord } from './records.js';
@@ -49,8 +50,40 @@ export function listTasks(site: Site, ctx: Ctx): void {
   sendList(ctx, { items: [...t.tasks.values()].map((r) => live(site, r)), serialize: taskJson, filters });
 }
 
-export function getTask(site: Site, ctx: Ctx, p: Params): void {
-  sendJson(ctx, 200, taskJson(task(site, p)));
+export async function getTask(site: Site, ctx: Ctx, p: Params): Promise<void> {
+  let rec = task(site, p);
+  const hold = askedHoldMs(ctx.req.headers[TASK_HOLD_HEADER]);
+  if (hold !== null) {
+    if (hold > 0 && !FINAL.has(rec.state)) {
+      await heldUntilFinal(site, rec.id, hold, ctx);
+      rec = task(site, p);
+    }
+    ctx.res.setHeader(TASK_HOLD_HEADER, String(hold));
+  }
+  sendJson(ctx, 200, taskJson(rec));
+}
+
+/** Until the task is final, `ms` pass, the client goes away or the site shuts down. */
+async function heldUntilFinal(site: Site, id: string, ms: number, ctx: Ctx): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  let stop: (() => void) | undefined;
+  try {
+    await Promise.race([
+      site.tasks.wait(id),
+      new Promise<void>((resolve) => {
+        stop = () => resolve();
+        timer = setTimeout(stop, ms);
+        ctx.req.socket.once('close', stop);
+        ctx.signal.addEventListener('abort', stop, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (stop) {
+      ctx.req.socket.off('close', stop);
+      ctx.signal.removeEventListener('abort', stop);
+    }
+  }
 }
 
 export async function cancelTask(site: Site, ctx: Ctx, p: Params): Promise<void> {
