@@ -159,7 +159,9 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
   let holdsPolls = false;
   /** A poll that asks the site to hold its answer; real Pulp ignores the header and answers at once. */
   const pollTask = async (href: Href, holdMs: number, signal?: AbortSignal): Promise<Task> => {
-    const answer = await answerOf({ method: 'GET', url: hrefUrl(href), expect: [200], headers: { [TASK_HOLD_HEADER]: String(holdMs) }, signal });
+    // Never asked to hold past half the request timeout: a held answer must not look like a dead site.
+    const hold = Math.min(holdMs, Math.floor(o.requestTimeoutMs / 2));
+    const answer = await answerOf({ method: 'GET', url: hrefUrl(href), expect: [200], headers: { [TASK_HOLD_HEADER]: String(hold) }, signal });
     holdsPolls = answer.headers[TASK_HOLD_HEADER] !== undefined;
     return answer.body as Task;
   };
