@@ -223,6 +223,11 @@ export function checkSchema(source: SourceDocument, kind: SpecKind, out: Problem
       case 'const':
         add(base, 'schema', `must be ${quote(err.params.allowedValue)}, got ${shown(err.data)}`);
         break;
+      case 'enum': {
+        const allowed = (err.params.allowedValues as unknown[]).map((v) => quote(v));
+        add(base, 'schema', `must be one of ${allowed.join(', ')}, got ${hidden ? 'the value given' : quote(err.data)}`);
+        break;
+      }
       default:
         add(base, 'schema', err.message ?? 'is not valid');
     }

@@ -71,7 +71,7 @@ const CASES: Case[] = [
   { what: 'neither http nor amqp', doc: sink('  queueSize: 3\n'), expect: ['s.yaml:4:1 error sink-kind'], says: 'exactly one of "http" or "amqp"' },
   { what: 'both http and amqp', doc: sink(`${HTTP_OK}  amqp: {url: amqp://127.0.0.1:5672, address: q}\n`), expect: ['s.yaml:6:3 error sink-kind'], says: 'not both' },
   { what: 'unknown event type glob', doc: sink(`  events: {types: [sync.*]}\n${HTTP_OK}`), expect: ['s.yaml:5:20 error schema'], says: 'org.pulpdist.sync.*' },
-  { what: 'bad severity', doc: sink(`  events: {minSeverity: fatal}\n${HTTP_OK}`), expect: ['s.yaml:5:25 error schema'] },
+  { what: 'bad severity', doc: sink(`  events: {minSeverity: fatal}\n${HTTP_OK}`), expect: ['s.yaml:5:25 error schema'], says: 'must be one of "info", "warning", "error", got "fatal"' },
   { what: 'user info in the webhook url', doc: sink('  http: {url: "https://u:p@h.example.com/x", secretEnv: K}\n'), expect: ['s.yaml:5:15 error inline-secret'], says: 'spec.http.secretEnv' },
   { what: 'an inline HMAC key', doc: sink('  http: {url: https://h.example.com/x, secret: hunter2hunter2}\n'), expect: ['s.yaml:5:48 error inline-secret'] },
   { what: 'an Authorization header', doc: sink('  http:\n    url: https://h.example.com/x\n    secretEnv: K\n    headers: {Authorization: Bearer abcdefgh}\n'), expect: ['s.yaml:8:15 error inline-secret'], says: 'the Authorization header carries credentials' },
