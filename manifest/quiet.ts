@@ -10,6 +10,16 @@ import { recordOf, statFile, statKey, type FileRecord } from './walk.js';
 export const RECENT_NS = 10_000_000_000n;
 
 /**
+ * When a scan that starts at `nowMs` (Date.now()) starts, on the files' nanosecond clock. Date.now()
+ * is whole milliseconds: a file written earlier in the same millisecond is stamped after
+ * `nowMs * 1e6` and would look changed during the scan, so the start is the end of that millisecond
+ * (a change in the scan's first millisecond is left to the other checks and the next scan).
+ */
+export function scanStartNs(nowMs: number): bigint {
+  return (BigInt(nowMs) + 1n) * 1_000_000n;
+}
+
+/**
  * Throw TreeBusyError unless the tree was quiet: under `requireQuiet`, nothing changed during the
  * scan (directories and recently changed files are stat'ed again: one call each, a few hundred on
  * a 10,000-file tree; a file untouched for RECENT_NS before the scan and rewritten during it is

@@ -13,7 +13,7 @@ import { compileExclude } from './exclude.js';
 import { sortEntries, treeDigest } from './digest.js';
 import { ScanOptionError, SymlinkError, TreeBusyError, TreeChangingError, TreeNotFoundError, UnreadableFilesError } from './errors.js';
 import { HashPool } from './hash-pool.js';
-import { RECENT_NS, checkQuiet } from './quiet.js';
+import { RECENT_NS, checkQuiet, scanStartNs } from './quiet.js';
 import type { HashResult } from './hash-protocol.js';
 import { countSkipped, recordOf, statFile, statKey, walkTree, type FileRecord, type SymlinkPolicy, type UnreadablePath } from './walk.js';
 import type { ManifestEntry, ScanOptions, ScanProgress, ScanStats } from './types.js';
@@ -77,7 +77,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   const isMarker = inProgressMarker === undefined ? undefined : await compileExclude([inProgressMarker]);
   // Quiescence needs every file's change time; a plain scan pays nothing for it.
   const watch = requireQuiet || settleMs !== undefined;
-  const startNs = BigInt(Date.now()) * 1_000_000n;
+  const startNs = scanStartNs(Date.now());
   const recentAfterNs = startNs - RECENT_NS;
   let newestNs = 0n;
   let newestPath = '';

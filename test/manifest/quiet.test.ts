@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import { canonicalManifest } from '../../manifest/digest.js';
 import { TreeBusyError, TreeChangingError } from '../../manifest/errors.js';
 import { scanTree } from '../../manifest/scan.js';
+import { scanStartNs } from '../../manifest/quiet.js';
 import { tempDir } from '../../testkit/cli.js';
 import { expectedManifest, writeFiles } from './fixture.js';
 
@@ -135,6 +136,17 @@ test('an update-in-progress marker holds the tree back; removed, the tree is pub
   fs.unlinkSync(path.join(root, 'Archive-Update-in-Progress-mirror1.example.com'));
   const { entries } = await scanTree(root, { cacheFile: false, inProgressMarker: marker });
   assert.fixture(canonicalManifest(entries), expectedManifest({ 'dists/stable/Release': 'release' }));
+});
+
+test('a file written just before the scan starts, in the same millisecond, is not after the start', () => {
+  const file = path.join(dir, 'same-ms.txt');
+  for (let i = 0; i < 200; i++) {
+    fs.writeFileSync(file, String(i));
+    const start = scanStartNs(Date.now());
+    const st = fs.statSync(file, { bigint: true });
+    // With whole milliseconds (Date.now() * 1e6) this failed for most writes on a ns-stamping filesystem.
+    assert.ok(st.mtimeNs <= start && st.ctimeNs <= start, `write ${i}: mtime ${st.mtimeNs} after the start ${start}`);
+  }
 });
 
 test('an unchanged tree passes every check', async () => {
