@@ -261,6 +261,7 @@ async function sendBody(res: ServerResponse, fd: number, start: number, length: 
     const buf = ioBuffers.take();
     const want = Math.min(buf.length, length - sent);
     let got = 0;
+    let failed: Error | undefined;
     try {
       while (got < want) {
         const n = await readAt(fd, buf, got, want - got, start + sent + got);
@@ -268,16 +269,13 @@ async function sendBody(res: ServerResponse, fd: number, start: number, length: 
         got += n;
       }
     } catch (err) {
-      ioBuffers.give(buf);
-      if (sent === 0) return 'short';
-      res.destroy(err as Error);
-      return 'sent';
+      failed = err as Error;
     }
-    if (got < want) {
+    if (failed || got < want) {
       ioBuffers.give(buf);
       if (sent === 0) return 'short';
-      // Headers promised more than the file now holds: all that is left is to cut the connection.
-      res.destroy();
+      // Headers promised more than can be read now: all that is left is to cut the connection.
+      res.destroy(failed);
       return 'sent';
     }
     if (sent === 0) head();

@@ -7,9 +7,9 @@
  * Error texts are pulpcore's, because clients and people compare them with real Pulp's.
  */
 import { createHash } from 'node:crypto';
-import { readChunks } from '../core/buffer-pool.js';
 import { realpath, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { readChunks } from '../core/buffer-pool.js';
 import { decideRedirect, httpGetOptions, OutboundPolicyError, remotePolicy, withoutCredentials, type OutboundPolicy } from '../core/outbound.js';
 import { withRetries } from '../core/retry.js';
 import { TaskFailure } from './tasks.js';
