@@ -134,12 +134,14 @@ export class PulpdistSide implements BenchSide {
       if (e.type === 'action-end' && e.action === 'sync') syncs.push(`${e.site} ${(e.durationMs / 1000).toFixed(2)} s${e.result === 'succeeded' ? '' : ` (${e.result})`}`);
     };
     const t0 = process.hrtime.bigint();
-    const cpuBefore = await Promise.all(leaves.map((l) => processCpuSeconds(this.sites.find((s) => s.name === l)!.pid)));
+    const leafPids = leaves.map((l) => this.sites.find((s) => s.name === l)!.pid);
+    const leavesCpu = () => Promise.all(leafPids.map((pid) => processCpuSeconds(pid)));
+    const cpuBefore = await leavesCpu();
     const ownBefore = process.cpuUsage();
     const result = await reconcilePass(specs, { clients, log: silentLogger, now: () => new Date(), memory: this.memory, sources: this.sources, onEvent }, { signal });
     const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
     const own = process.cpuUsage(ownBefore);
-    const cpuAfter = await Promise.all(leaves.map((l) => processCpuSeconds(this.sites.find((s) => s.name === l)!.pid)));
+    const cpuAfter = await leavesCpu();
     const leafCpu = cpuAfter.map((c, i) => (c - cpuBefore[i]!).toFixed(2)).join(' ');
     if (!result.converged) {
       throw new BenchPassError(`the pass over ${names.join(', ')} did not converge: ${result.failures.join('; ') || 'no failure reported'}`, names);
