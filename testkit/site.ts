@@ -160,3 +160,12 @@ export async function startChainSites(dir: string, into: Partial<Record<ChainSit
   await Promise.all((['origin', 'hub', 'leaf'] as const).map(start));
   return into as Record<ChainSite, RunningSite>;
 }
+
+/**
+ * A Site document (YAML, no trailing newline) for a site listening at `url`, pulling from
+ * `upstream` when given, with `labels` in its metadata when given.
+ */
+export function siteYaml(name: string, url: string, opts: { upstream?: string; labels?: Record<string, string> } = {}): string {
+  const labels = opts.labels ? `, labels: {${Object.entries(opts.labels).map(([k, v]) => `${k}: ${v}`).join(', ')}}` : '';
+  return ['apiVersion: pulpdist/v1', 'kind: Site', `metadata: {name: ${name}${labels}}`, 'spec:', `  pulp: {url: "${url}"}`, ...(opts.upstream ? [`  upstream: ${opts.upstream}`] : [])].join('\n');
+}

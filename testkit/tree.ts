@@ -2,6 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { treeDigest } from '../manifest/digest.js';
 
 export interface TreeFile {
   path: string;
@@ -10,6 +11,11 @@ export interface TreeFile {
 
 export function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
+}
+
+/** The tree digest (manifest/digest.ts) of text files given as relative path → content. */
+export function treeDigestOf(files: Record<string, string>): string {
+  return treeDigest(Object.entries(files).map(([relativePath, text]) => ({ relativePath, sha256: sha256(Buffer.from(text)), size: Buffer.byteLength(text) })));
 }
 
 /** `count` files of `size` random bytes spread over a few directories. */

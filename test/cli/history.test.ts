@@ -4,15 +4,14 @@
  * trees'), newest first, and which one it serves; a publication deleted by hand shows as such and
  * the served version follows Pulp's fallback.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { treeDigest } from '../../manifest/digest.js';
 import type { HistoryDocument } from '../../reconcilers/history.js';
 import { runCli, tempDir } from '../../testkit/cli.js';
 import { call, startSite, type RunningSite } from '../../testkit/site.js';
+import { treeDigestOf } from '../../testkit/tree.js';
 
 let dir = '';
 let cleanup: () => Promise<void> = async () => {};
@@ -26,10 +25,6 @@ const digests: string[] = [];
 
 let setup: Promise<void> = Promise.resolve();
 
-function digestOf(files: Record<string, string>): string {
-  return treeDigest(Object.entries(files).map(([relativePath, text]) => ({ relativePath, sha256: createHash('sha256').update(text).digest('hex'), size: Buffer.byteLength(text) })));
-}
-
 async function applyTree(files: Record<string, string>): Promise<void> {
   await mkdir(tree, { recursive: true });
   for (const [p, text] of Object.entries(files)) {
@@ -38,7 +33,7 @@ async function applyTree(files: Record<string, string>): Promise<void> {
   }
   const a = await runCli(['apply', '--specs', specs], { env: env(), timeoutMs: 120_000 });
   assert.is(a.code, 0, a.stdout + a.stderr);
-  digests.push(digestOf(files));
+  digests.push(treeDigestOf(files));
 }
 
 async function prepare(): Promise<void> {

@@ -6,7 +6,6 @@
  * retained), and a pinned hub (the leaf, wanting the latest, pulls from the origin). Status says
  * Synced to the pinned tree, with the pin.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -14,7 +13,6 @@ import * as assert from 'uvu/assert';
 import { controllerIdOption } from '../../cli/options.js';
 import { clientsFor } from '../../cli/pass-setup.js';
 import { silentLogger } from '../../core/logger.js';
-import { treeDigest } from '../../manifest/digest.js';
 import type { HistoryDocument } from '../../reconcilers/history.js';
 import { syncKey } from '../../reconcilers/names.js';
 import { createPassMemory, reconcilePass } from '../../reconcilers/pass.js';
@@ -22,7 +20,8 @@ import { createSourceReader } from '../../sources/reader.js';
 import { loadSpecPaths } from '../../spec/load.js';
 import { runCli, tempDir } from '../../testkit/cli.js';
 import { planJson } from '../../testkit/plan-json.js';
-import { call, startChainSites, type RunningSite } from '../../testkit/site.js';
+import { call, siteYaml, startChainSites, type RunningSite } from '../../testkit/site.js';
+import { treeDigestOf } from '../../testkit/tree.js';
 
 let dir = '';
 let cleanup: () => Promise<void> = async () => {};
@@ -33,22 +32,15 @@ const env = (): Record<string, string> => ({ XDG_CACHE_HOME: path.join(dir, 'cac
 /** Each tree applied, in order: its files and digest. */
 const trees: { files: Record<string, string>; digest: string }[] = [];
 
-function digestOf(files: Record<string, string>): string {
-  return treeDigest(Object.entries(files).map(([relativePath, text]) => ({ relativePath, sha256: createHash('sha256').update(text).digest('hex'), size: Buffer.byteLength(text) })));
-}
-
 function treeFiles(n: number): Record<string, string> {
   return { 'a.txt': `a, tree ${n}\n`, 'b/c.txt': n % 2 ? 'c odd\n' : 'c even\n' };
 }
 
 async function writeSpecs(pinLines: string[] = []): Promise<void> {
-  const o = sites.origin!;
-  const h = sites.hub!;
-  const l = sites.leaf!;
   await writeFile(path.join(specs, 'specs.yaml'), [
-    'apiVersion: pulpdist/v1', 'kind: Site', 'metadata: {name: origin}', 'spec:', `  pulp: {url: "${o.url}"}`, '---',
-    'apiVersion: pulpdist/v1', 'kind: Site', 'metadata: {name: hub}', 'spec:', `  pulp: {url: "${h.url}"}`, '  upstream: origin', '---',
-    'apiVersion: pulpdist/v1', 'kind: Site', 'metadata: {name: leaf}', 'spec:', `  pulp: {url: "${l.url}"}`, '  upstream: hub', '---',
+    siteYaml('origin', sites.origin!.url), '---',
+    siteYaml('hub', sites.hub!.url, { upstream: 'origin' }), '---',
+    siteYaml('leaf', sites.leaf!.url, { upstream: 'hub' }), '---',
     'apiVersion: pulpdist/v1', 'kind: Mirror', 'metadata: {name: tools}', 'spec:', `  source: {path: "${tree}"}`, '  origin: origin',
     '  sites: [origin, hub, leaf]', '  retainVersions: 3', ...pinLines.map((x) => `  ${x}`), '',
   ].join('\n'));
@@ -74,7 +66,7 @@ async function newTree(n: number): Promise<void> {
     await writeFile(path.join(tree, p), text);
   }
   await apply();
-  trees.push({ files, digest: digestOf(files) });
+  trees.push({ files, digest: treeDigestOf(files) });
 }
 
 async function served(site: 'origin' | 'hub' | 'leaf', file = 'a.txt'): Promise<string> {

@@ -8,15 +8,14 @@
  * serves and by what `pulpdist plan` says. Passes are repeated (polled, with a deadline) where a
  * soak has to end.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { treeDigest } from '../../manifest/digest.js';
 import { runCli, tempDir } from '../../testkit/cli.js';
 import { planJson } from '../../testkit/plan-json.js';
-import { startChainSites, type RunningSite } from '../../testkit/site.js';
+import { siteYaml, startChainSites, type RunningSite } from '../../testkit/site.js';
+import { treeDigestOf } from '../../testkit/tree.js';
 
 type Name = 'origin' | 'hub' | 'leaf';
 let dir = '';
@@ -32,15 +31,11 @@ function treeFiles(n: number, extra: Record<string, string> = {}): Record<string
   return { 'a.txt': `a, tree ${n}\n`, 'b/c.txt': `c, tree ${n}\n`, ...extra };
 }
 
-function digestOf(files: Record<string, string>): string {
-  return treeDigest(Object.entries(files).map(([relativePath, text]) => ({ relativePath, sha256: createHash('sha256').update(text).digest('hex'), size: Buffer.byteLength(text) })));
-}
-
 async function writeSpecs(rollout: string[] = []): Promise<void> {
   await writeFile(path.join(specs, 'specs.yaml'), [
-    'apiVersion: pulpdist/v1', 'kind: Site', 'metadata: {name: origin}', 'spec:', `  pulp: {url: "${sites.origin?.url}"}`, '---',
-    'apiVersion: pulpdist/v1', 'kind: Site', 'metadata: {name: hub}', 'spec:', `  pulp: {url: "${sites.hub?.url}"}`, '  upstream: origin', '---',
-    'apiVersion: pulpdist/v1', 'kind: Site', 'metadata: {name: leaf, labels: {tier: canary}}', 'spec:', `  pulp: {url: "${sites.leaf?.url}"}`, '  upstream: hub', '---',
+    siteYaml('origin', `${sites.origin?.url}`), '---',
+    siteYaml('hub', `${sites.hub?.url}`, { upstream: 'origin' }), '---',
+    siteYaml('leaf', `${sites.leaf?.url}`, { upstream: 'hub', labels: { tier: 'canary' } }), '---',
     'apiVersion: pulpdist/v1', 'kind: Mirror', 'metadata: {name: tools}', 'spec:', `  source: {path: "${tree}"}`, '  origin: origin',
     '  sites: [origin, hub, leaf]', '  retainVersions: 4', ...rollout.map((x) => `  ${x}`), '',
   ].join('\n'));
@@ -68,7 +63,7 @@ async function setTree(files: Record<string, string>): Promise<string> {
     await mkdir(path.dirname(path.join(tree, p)), { recursive: true });
     await writeFile(path.join(tree, p), text);
   }
-  return digestOf(files);
+  return treeDigestOf(files);
 }
 
 /** One `pulpdist apply`; 0 (converged) or 1 (a rollout still moving) but never an error. */

@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli, tempDir } from '../../testkit/cli.js';
 import { runUnprivileged, treeSnapshot as snapshot } from '../../testkit/unprivileged.js';
-import { startSite, type RunningSite } from '../../testkit/site.js';
+import { siteYaml, startSite, type RunningSite } from '../../testkit/site.js';
 
 let dir = '';
 let cleanup: () => Promise<void> = async () => {};
@@ -45,7 +45,7 @@ test.before(async () => {
   }
   specsDir = path.join(dir, 'specs');
   fs.mkdirSync(specsDir);
-  const site = (n: string, up?: string) => ['apiVersion: pulpdist/v1', 'kind: Site', `metadata: {name: ${n}}`, 'spec:', `  pulp: {url: "${sites.get(n)!.url}"}`, ...(up ? [`  upstream: ${up}`] : [])].join('\n');
+  const site = (n: string, upstream?: string) => siteYaml(n, sites.get(n)!.url, upstream ? { upstream } : {});
   fs.writeFileSync(path.join(specsDir, 'sites.yaml'), `${site('origin')}\n---\n${site('leaf', 'origin')}\n`);
   fs.writeFileSync(path.join(specsDir, 'ro.yaml'), ['apiVersion: pulpdist/v1', 'kind: Mirror', 'metadata: {name: ro}', 'spec:', `  source: {path: "${tree}"}`, '  origin: origin', '  sites: [origin, leaf]', ''].join('\n'));
 });

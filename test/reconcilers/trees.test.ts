@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { runCli, tempDir } from '../../testkit/cli.js';
 import { startControllerProcess } from '../../testkit/controller-process.js';
 import { runGit } from '../../testkit/git-server.js';
-import { startSite, type RunningSite } from '../../testkit/site.js';
+import { siteYaml, startSite, type RunningSite } from '../../testkit/site.js';
 
 const NAMES = ['origin', 'hub', 'leaf'] as const;
 const MARKER = 'Archive-Update-in-Progress-mirror1';
@@ -62,9 +62,7 @@ test.before(async () => {
   specsDir = path.join(dir, 'specs');
   await mkdir(specsDir);
   env = { XDG_CACHE_HOME: path.join(dir, 'cache') };
-  const siteDocs = NAMES.map((n, i) =>
-    ['apiVersion: pulpdist/v1', 'kind: Site', `metadata: {name: ${n}}`, 'spec:', `  pulp: {url: "${sites.get(n)!.url}"}`, ...(i > 0 ? [`  upstream: ${NAMES[i - 1]}`] : [])].join('\n'),
-  );
+  const siteDocs = NAMES.map((n, i) => siteYaml(n, sites.get(n)!.url, i > 0 ? { upstream: NAMES[i - 1] } : {}));
   await writeFile(path.join(specsDir, 'sites.yaml'), siteDocs.join('\n---\n') + '\n');
   await writeFile(
     path.join(specsDir, 'fedora.yaml'),
