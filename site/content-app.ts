@@ -5,43 +5,20 @@
  * format. Files stream from the blob store with aiohttp's headers (ETag `"<hex mtime_ns>-<hex size>"`,
  * Last-Modified, Content-Length, Accept-Ranges), Range → 206, If-None-Match → 304, HEAD.
  */
-import { closeSync, fstatSync, open, read } from 'node:fs';
+import { closeSync, fstatSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { ioBuffers } from '../core/buffer-pool.js';
 import { html } from '../core/html.js';
 import { byteRange, noneMatch } from './file-conditions.js';
-import type { ContentRecord, PublicationRecord, Tables } from './records.js';
+import { BATCH_HEADER, BATCH_VERSION, offersBatch } from './batch-protocol.js';
+import { serveBatch } from './batch-serve.js';
+import { distributionOf, fileIndex, servedAt, servedBlob, type FileIndex } from './content-lookup.js';
+import type { PublicationRecord, Tables } from './records.js';
+import { handedOver, openFile, readAt } from './send-io.js';
 import type { Site } from './site.js';
-import { servedPublication, versionKey } from './versions.js';
-import { contentInnerPath } from './content-path.js';
 
 export const CONTENT_PREFIX = '/pulp/content/';
-
-interface FileIndex {
-  files: Map<string, ContentRecord>;
-  /** The same units ordered by relative path, for listings. */
-  sorted: Array<[string, ContentRecord]>;
-}
-
-const indexCache = new Map<string, FileIndex>();
-
-/** Relative path → unit for a version; versions never change, so this is cached (a few at a time). */
-function fileIndex(t: Tables, pub: PublicationRecord): FileIndex {
-  const key = versionKey(pub.repository_id, pub.number);
-  let idx = indexCache.get(key);
-  if (idx) return idx;
-  const files = new Map<string, ContentRecord>();
-  for (const id of t.versions.get(key)?.content ?? []) {
-    const c = t.content.get(id);
-    if (c) files.set(c.relative_path, c);
-  }
-  idx = { files, sorted: [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) };
-  const oldest = indexCache.keys().next();
-  if (indexCache.size >= 16 && !oldest.done) indexCache.delete(oldest.value);
-  indexCache.set(key, idx);
-  return idx;
-}
 
 function notFound(req: IncomingMessage, res: ServerResponse): void {
   res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': 14 });
@@ -51,7 +28,8 @@ function notFound(req: IncomingMessage, res: ServerResponse): void {
 /** Answer one content-app request; `rawPath` is the URL path, still percent-encoded. */
 export async function serveContent(site: Site, req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
   site.metrics.contentRequests++;
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
+  const batch = site.batch && req.method === 'POST' && offersBatch(req.headers[BATCH_HEADER]);
+  if (req.method !== 'GET' && req.method !== 'HEAD' && !batch) {
     res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' });
     res.end('405: Method Not Allowed');
     return;
@@ -63,38 +41,34 @@ export async function serveContent(site: Site, req: IncomingMessage, res: Server
     return notFound(req, res);
   }
   const t = site.store.t;
-  const dists = [...t.distributions.values()];
-  // Parent prefixes of the path, as pulpcore's _base_paths: "a/b/c" → a/b/c, a/b, a.
-  const segs = rel.split('/');
-  let dist = undefined;
-  for (let i = segs.length - 1; i >= 1 && !dist; i--) {
-    const bp = segs.slice(0, i).join('/');
-    dist = dists.find((d) => d.base_path === bp);
-  }
+  const dist = distributionOf(t, rel);
   if (!dist) {
-    if (rel === '' || rel.endsWith('/')) {
+    if (!batch && (rel === '' || rel.endsWith('/'))) {
       const prefix = rel;
       const names = new Set<string>();
-      for (const d of dists) if (d.base_path.startsWith(prefix)) names.add(firstSegment(d.base_path.slice(prefix.length)) + '/');
+      for (const d of t.distributions.values()) if (d.base_path.startsWith(prefix)) names.add(firstSegment(d.base_path.slice(prefix.length)) + '/');
       if (names.size || rel === '') return sendHtml(req, res, listingHtml(CONTENT_PREFIX + rel, rel !== '', [...names].sort().map((n) => ({ name: n, date: '', size: '' }))));
     }
     return notFound(req, res);
   }
-  const pub = servedPublication(t, dist);
-  if (!pub) return notFound(req, res);
-  const inner = contentInnerPath(rel.slice(dist.base_path.length + 1));
-  const idx = fileIndex(t, pub);
+  const served = servedAt(t, dist, rel);
+  if (!served) return notFound(req, res);
+  const { pub, inner } = served;
+  // A batch is asked of the manifest's URL, for files beside it.
+  if (batch) return inner === pub.manifest ? serveBatch(site, req, res, pub, inner.slice(0, inner.lastIndexOf('/') + 1)) : notFound(req, res);
   if (inner === '' || inner.endsWith('/')) {
+    const idx = fileIndex(t, pub);
     const index = idx.files.get(inner + 'index.html');
     if (index) return serveBlob(site, req, res, index.sha256, 'index.html');
     const entries = dirEntries(t, idx, pub, inner);
     if (!entries) return notFound(req, res);
     return sendHtml(req, res, listingHtml(CONTENT_PREFIX + rel, true, entries));
   }
-  if (pub.manifest !== null && inner === pub.manifest && pub.manifest_sha256) return serveBlob(site, req, res, pub.manifest_sha256, inner);
-  const unit = idx.files.get(inner);
-  if (!unit) return notFound(req, res);
-  return serveBlob(site, req, res, unit.sha256, inner);
+  const blob = servedBlob(t, pub, inner);
+  if (!blob) return notFound(req, res);
+  // The manifest's answer offers batch fetches of its files (batch-protocol.ts).
+  const offer = site.batch && inner === pub.manifest ? { [BATCH_HEADER]: BATCH_VERSION } : undefined;
+  return serveBlob(site, req, res, blob.sha256, inner, offer);
 }
 
 /** `a/b/c` → `a`. */
@@ -190,15 +164,7 @@ const TYPES: Record<string, string> = {
   '.rpm': 'application/x-rpm',
 };
 
-function openFile(file: string): Promise<number> {
-  return new Promise((resolve, reject) => open(file, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
-}
-
-function readAt(fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {
-  return new Promise((resolve, reject) => read(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
-}
-
-async function serveBlob(site: Site, req: IncomingMessage, res: ServerResponse, sha256: string, name: string): Promise<void> {
+async function serveBlob(site: Site, req: IncomingMessage, res: ServerResponse, sha256: string, name: string, extra?: Record<string, string>): Promise<void> {
   const file = site.blobs.pathOf(sha256);
   let fd: number;
   try {
@@ -218,6 +184,7 @@ async function serveBlob(site: Site, req: IncomingMessage, res: ServerResponse, 
       Etag: etag,
       'Last-Modified': lastModified,
       'Accept-Ranges': 'bytes',
+      ...extra,
     };
     if (noneMatch(req.headers['if-none-match'], etag)) {
       res.writeHead(304, { Etag: etag, 'Last-Modified': lastModified });
@@ -285,19 +252,4 @@ async function sendBody(res: ServerResponse, fd: number, start: number, length: 
     ioBuffers.give(buf);
   }
   return 'sent';
-}
-
-/** Write (or end with) `chunk`; true once the socket took it all, false when the client went away first. */
-function handedOver(res: ServerResponse, chunk: Buffer, last: boolean): Promise<boolean> {
-  return new Promise((resolve) => {
-    // A buffer a failed write may still refer to is never given back: false leaves it to the GC.
-    const gone = () => resolve(false);
-    res.once('close', gone);
-    const done = (err?: Error | null) => {
-      res.off('close', gone);
-      resolve(!err);
-    };
-    if (last) res.end(chunk, done);
-    else res.write(chunk, done);
-  });
 }

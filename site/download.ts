@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { readChunks } from '../core/buffer-pool.js';
 import { decideRedirect, httpGetOptions, OutboundPolicyError, remotePolicy, withoutCredentials, type OutboundPolicy } from '../core/outbound.js';
 import { withRetries } from '../core/retry.js';
+import { BATCH_HEADER, BATCH_VERSION, offersBatch } from './batch-protocol.js';
 import { TaskFailure } from './tasks.js';
 import type { BlobStore, TempBlob } from './blobs.js';
 import { GetClient, HttpGetError, type GetResponse } from './http-get.js';
@@ -30,8 +31,8 @@ export interface DownloadDeps {
   onBytes: (n: number) => void;
 }
 
-/** A body from http(s) or a file: `read` hands each piece to `onData` (see `GetResponse.read`). */
-export type Body = Pick<GetResponse, 'read' | 'discard'>;
+/** A body from http(s) or a file: `read` hands each piece to `onData` (see `GetResponse.read`); headers for http(s). */
+export type Body = Pick<GetResponse, 'read' | 'discard'> & Partial<Pick<GetResponse, 'headers'>>;
 
 class DownloadError extends TaskFailure {
   constructor(
@@ -78,12 +79,12 @@ export function fileUrl(manifestUrl: string, relativePath: string): string {
  * as the piece arrives; capped, it runs after the wait, while the connection is paused (so the
  * piece stays valid).
  */
-export function throttled(deps: DownloadDeps, fn: (chunk: Buffer) => void): (chunk: Buffer) => void | Promise<void> {
+export function throttled(deps: DownloadDeps, fn: (chunk: Buffer) => void | Promise<void>): (chunk: Buffer) => void | Promise<void> {
   const bucket = deps.bucket;
   if (!bucket) return fn;
   return async (chunk) => {
     await bucket.take(chunk.length, deps.signal);
-    fn(chunk);
+    await fn(chunk);
   };
 }
 
@@ -125,7 +126,7 @@ async function open(url: string, deps: DownloadDeps, what: 'manifest' | 'file'):
  * only while on the origin they were given for, https → http refused, at most 10 hops. A non-2xx
  * answer is a DownloadError.
  */
-async function openHttp(url: string, deps: DownloadDeps, extra: Record<string, string> = {}): Promise<GetResponse> {
+async function openHttp(url: string, deps: DownloadDeps, extra: Record<string, string> = {}, post?: Buffer): Promise<GetResponse> {
   let u = new URL(url);
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DownloadError(`URL lacks a supported scheme: '${url}'`, false);
   const r = deps.remote;
@@ -139,7 +140,7 @@ async function openHttp(url: string, deps: DownloadDeps, extra: Record<string, s
     const headers = credentials ? given : withoutCredentials(given);
     let res: GetResponse;
     try {
-      res = await deps.client.get(u, { headers, timeoutMs, signal: deps.signal });
+      res = await deps.client.get(u, { headers, timeoutMs, signal: deps.signal, body: post });
     } catch (err) {
       if (deps.signal.aborted) throw deps.signal.reason;
       // A proxy that refuses the tunnel (407, 403) answers the same on a retry.
@@ -150,7 +151,8 @@ async function openHttp(url: string, deps: DownloadDeps, extra: Record<string, s
     if (status >= 200 && status < 300) return res;
     res.discard();
     const location = res.headers.location;
-    if (![301, 302, 303, 307, 308].includes(status) || !location) {
+    // A POST (a batch fetch) is never redirected: its caller falls back to GETs, which may be.
+    if (![301, 302, 303, 307, 308].includes(status) || !location || post) {
       throw new DownloadError(`${status}, message='${res.statusMessage}', url=URL('${u.href}')`, status === 429 || status >= 500);
     }
     // aiohttp follows redirects too; what it may not do with credentials is the policy's.
@@ -171,6 +173,14 @@ export async function openRange(url: string, range: string, deps: DownloadDeps):
   return openHttp(url, deps, { Range: range });
 }
 
+/**
+ * The POST of a batch fetch (batch-protocol.ts) to a manifest's URL, with the remote's headers and
+ * credentials; not redirected, no retries. Errors are the downloader's (`DownloadError`).
+ */
+export async function openBatch(manifestUrl: string, body: Buffer, deps: DownloadDeps): Promise<GetResponse> {
+  return openHttp(manifestUrl, deps, { [BATCH_HEADER]: BATCH_VERSION, 'Content-Type': 'text/plain; charset=utf-8' }, body);
+}
+
 /** pulpcore's downloader: retries of what may help, 100 ms doubling, jittered by ×0.5–1.5. */
 function retrying<T>(deps: DownloadDeps, fn: () => Promise<T>): Promise<T> {
   return withRetries(fn, {
@@ -181,8 +191,11 @@ function retrying<T>(deps: DownloadDeps, fn: () => Promise<T>): Promise<T> {
   });
 }
 
-/** Fetch a (small) manifest into memory; at most `limit` bytes. */
-export async function fetchManifest(url: string, deps: DownloadDeps, limit = 1024 ** 3): Promise<Buffer> {
+/**
+ * Fetch a (small) manifest into memory; at most `limit` bytes. `batch`: the upstream offers batch
+ * fetches of its files (only an embedded site does).
+ */
+export async function fetchManifest(url: string, deps: DownloadDeps, limit = 1024 ** 3): Promise<{ bytes: Buffer; batch: boolean }> {
   return retrying(deps, async () => {
     const body = await open(url, deps, 'manifest');
     const chunks: Buffer[] = [];
@@ -200,7 +213,7 @@ export async function fetchManifest(url: string, deps: DownloadDeps, limit = 102
       body.discard();
       throw asDownloadError(err, url, deps);
     }
-    return Buffer.concat(chunks);
+    return { bytes: Buffer.concat(chunks), batch: offersBatch(body.headers?.[BATCH_HEADER]) };
   });
 }
 

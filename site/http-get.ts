@@ -1,5 +1,5 @@
 /**
- * The GET-only HTTP/1.1 client of syncs, on net/tls sockets that each read into one buffer of
+ * The HTTP/1.1 client of syncs (GETs, and the POST of a batch fetch), on net/tls sockets that each read into one buffer of
  * their own, reused for every read (`onread`).
  *
  * Why not node:http (or undici): both hand every socket read to JavaScript as a new Buffer, whose
@@ -10,7 +10,7 @@
  * as a view of the connection's buffer, valid until the consumer returns (or the promise it returns
  * settles); no Buffer is allocated per read, but for the spares of `nextBuffer`.
  *
- * Only what syncs need: GET; keep-alive connections per origin; Content-Length, chunked and
+ * Only what syncs need: GET (and the POST of a batch fetch); keep-alive connections per origin; Content-Length, chunked and
  * read-until-close bodies; 1xx answers skipped; an idle timeout; abort signals; TLS options; a
  * forward proxy (`http-connect.ts`). Answers are read strictly (`http-head.ts`): what RFC 9112 says
  * a client must refuse is refused, and its connection closed.
@@ -24,6 +24,8 @@ export { HttpGetError, type GetProxy, type GetTls };
 
 export interface GetOptions {
   headers: Record<string, string>;
+  /** A body makes the request a POST (a batch fetch, batch-protocol.ts); GET otherwise. */
+  body?: Buffer;
   /** Idle time on the socket before the exchange fails. */
   timeoutMs: number;
   signal: AbortSignal;
@@ -45,7 +47,7 @@ export interface GetResponse {
   discard(): void;
 }
 
-/** A reused connection the server had already closed: GET is idempotent, so it is retried once. */
+/** A reused connection the server had already closed: GET (and a batch POST, which only reads) is retried once. */
 class StaleConnection extends Error {}
 
 const MAX_HEAD = 64 * 1024;
@@ -138,11 +140,13 @@ class Conn {
         cleanup: () => opts.signal.removeEventListener('abort', abort),
       };
       const target = this.route.absoluteForm ? `${url.origin}${url.pathname}${url.search}` : `${url.pathname}${url.search}`;
-      const lines = [`GET ${target} HTTP/1.1`, `Host: ${url.host}`];
+      const lines = [`${opts.body ? 'POST' : 'GET'} ${target} HTTP/1.1`, `Host: ${url.host}`];
       for (const [k, v] of Object.entries(opts.headers)) lines.push(`${k}: ${v}`);
       for (const [k, v] of Object.entries(this.route.headers)) lines.push(`${k}: ${v}`);
+      if (opts.body) lines.push(`Content-Length: ${opts.body.length}`);
       this.socket.setTimeout(opts.timeoutMs);
       this.socket.write(lines.join('\r\n') + '\r\n\r\n');
+      if (opts.body) this.socket.write(opts.body);
       this.resume();
     });
   }

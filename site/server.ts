@@ -36,6 +36,12 @@ export interface SiteOptions {
   version: string;
   /** Tasks running at once. @default 8 */
   workers?: number;
+  /**
+   * Batch fetches between embedded sites (batch-protocol.ts): offered by the content app and used
+   * by syncs from an upstream that offers them. Off: plain per-file GETs only, as with real Pulp.
+   * @default true
+   */
+  batch?: boolean;
 }
 
 export interface RunningSiteServer {
@@ -72,6 +78,7 @@ export async function startSiteServer(opts: SiteOptions): Promise<RunningSiteSer
     startedAt: timestamp(),
     version: opts.version,
     dataDir,
+    batch: opts.batch !== false,
   };
   const registry = siteRegistry(metrics);
   const server = http.createServer((req, res) => {

@@ -20,6 +20,8 @@ export interface Site {
   startedAt: string;
   version: string;
   dataDir: string;
+  /** Batch fetches offered and used (SiteOptions.batch). */
+  batch: boolean;
 }
 
 /** Start a task and answer 202 `{"task": href}`. */

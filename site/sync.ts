@@ -1,19 +1,24 @@
 /**
  * The sync task (pulp_file's `synchronize`): fetch the remote's PULP_MANIFEST, parse it, download
  * the blobs the site does not hold (in any repository) with the remote's concurrency under the
- * remote's bandwidth cap, then commit artifacts, content units, the new version and its
- * publications in ONE journal commit. Anything that fails or is canceled before that commit leaves
- * no version, no publication and no partial blob (verified blobs already renamed into place stay,
- * as in Pulp, and are reused by the next sync).
+ * remote's bandwidth cap — small files in batch fetches when the upstream is an embedded site that
+ * offers them (batch-protocol.ts), one GET per file otherwise — then commit artifacts, content
+ * units, the new version and its publications in ONE journal commit. Anything that fails or is
+ * canceled before that commit leaves no version, no publication and no partial blob. Verified
+ * blobs stay, as Pulp's saved artifacts do, and are adopted by the next sync; only a canceled
+ * sync removes those it had not yet made durable.
  */
 import { rmSync } from 'node:fs';
+import PQueue from 'p-queue';
 import { ManifestParseError, parseManifest } from '../manifest/parse.js';
 import type { ManifestEntry } from '../manifest/types.js';
 import type { Logger } from '../core/logger.js';
 import { appendBases, downloadAppended, type AppendBasis } from './append.js';
+import { downloadBatch } from './batch-fetch.js';
 import type { BlobStore } from './blobs.js';
 import { majorGcCount } from './gc.js';
 import { downloadArtifact, fetchManifest, fileUrl, makeClient, type DownloadDeps } from './download.js';
+import { planDownloads } from './download-plan.js';
 import { href, timestamp, type ArtifactRecord, type ContentRecord, type Op, type PublicationRecord } from './records.js';
 import type { Store } from './store.js';
 import { TaskFailure, type TaskContext } from './tasks.js';
@@ -35,6 +40,8 @@ export interface SyncDeps {
   blobs: BlobStore;
   allowedImportPaths: string[];
   metrics: SiteMetrics;
+  /** Batch fetches from an upstream that offers them (batch-protocol.ts). @default true */
+  batch?: boolean;
 }
 
 export interface SyncRequest {
@@ -93,7 +100,8 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
   };
   const majors0 = majorGcCount();
   try {
-    const manifestBytes = await fetchManifest(remote.url, dd);
+    const manifest = await fetchManifest(remote.url, dd);
+    const manifestBytes = manifest.bytes;
     let tick = mark('manifestMs', t0);
     meta.done = 1;
     meta.state = 'completed';
@@ -130,10 +138,35 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     const bases = /^https?:/i.test(remote.url) && missing.length ? appendBases(previousFiles(t, req.repositoryId), missing, (s) => deps.blobs.sizeOf(s), (s) => deps.blobs.pathOf(s)) : new Map<string, AppendBasis>();
     let appended = 0;
     let appendFallbacks = 0;
+    let batchRequests = 0;
+    let batched = 0;
+    let batchFallbacks = 0;
+    let batchOff = false;
     const verified: { path: string; sha256: string }[] = [];
+    const gotFiles = (n: number) => {
+      downloading.done += n;
+      deps.metrics.syncFilesDownloaded += n;
+    };
+    const jobs = planDownloads(missing, deps.batch !== false && manifest.batch, (e) => bases.has(e.sha256));
     tick = mark('planMs', tick);
     try {
-      await downloadAll(missing, concurrency, signal, local, async (e) => {
+      await downloadAll(jobs, concurrency, signal, local, async (job, add) => {
+        if ('batch' in job) {
+          if (batchOff) return job.batch.forEach((one) => add({ one }));
+          const got = await downloadBatch(remote.url, job.batch, dd);
+          batchRequests++;
+          batched += got.verified.length;
+          verified.push(...got.verified);
+          gotFiles(got.verified.length);
+          if (got.refused) batchOff = true;
+          const first = got.left[0];
+          // One line per batch: an upstream serving wrong bytes is worth a warning, not one per file.
+          if (first) deps.log?.warn('batch fetch did not bring every file: fetching those by GET', { task: ctx.task.id, files: got.left.length, path: first.entry.relativePath, reason: first.why });
+          batchFallbacks += got.left.length;
+          for (const { entry } of got.left) add({ one: entry });
+          return;
+        }
+        const e = job.one;
         const url = fileUrl(remote.url, e.relativePath);
         const expected = { sha256: e.sha256, size: e.size };
         const basis = bases.get(e.sha256);
@@ -148,15 +181,20 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
           }
           verified.push(await downloadArtifact(url, expected, dd));
         }
-        downloading.done++;
-        deps.metrics.syncFilesDownloaded++;
+        gotFiles(1);
       });
       tick = mark('downloadMs', tick);
       await deps.blobs.persistAll(verified, 8, signal);
       tick = mark('persistMs', tick);
     } catch (err) {
-      // Verified but not yet durable files of a failed or canceled sync are removed.
-      for (const v of verified) rmSync(v.path, { force: true });
+      if (ctx.signal.aborted) {
+        // Verified but not yet durable files of a canceled sync are removed.
+        for (const v of verified) rmSync(v.path, { force: true });
+      } else {
+        // A failed sync keeps what it verified, as Pulp keeps the artifacts it saved: the next one
+        // adopts them instead of fetching them again (persistAll removes them if it cannot).
+        await deps.blobs.persistAll(verified, 8).catch(() => undefined);
+      }
       throw err;
     }
     downloading.state = 'completed';
@@ -202,7 +240,7 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     ctx.task.created_resources = result.created;
     await result.committed;
     mark('commitMs', tick);
-    deps.log?.info('sync', { task: ctx.task.id, files: downloading.done, bytes, appended, appendFallbacks, added: result.added, removed: result.removed, ...phases, ms: Math.round(performance.now() - t0), cpuMs: cpuMs(cpuAt0), majorGcs: majorGcCount() - majors0 });
+    deps.log?.info('sync', { task: ctx.task.id, files: downloading.done, bytes, appended, appendFallbacks, batchRequests, batched, batchFallbacks, added: result.added, removed: result.removed, ...phases, ms: Math.round(performance.now() - t0), cpuMs: cpuMs(cpuAt0), majorGcs: majorGcCount() - majors0 });
   } catch (err) {
     if (!ctx.signal.aborted) {
       stage.state = 'failed';
@@ -293,26 +331,30 @@ function resolveAndCommit(
   return { created, added: nv.version.added.length, removed: nv.version.removed.length, committed: Promise.all(committed) };
 }
 
-/** Run `fn` over items with at most `n` at once; the first failure aborts the rest and is thrown. */
-async function downloadAll<T>(items: T[], n: number, outer: AbortSignal, stop: AbortController, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
+/**
+ * Run `fn` over items with at most `n` at once; `fn` may add items (a batch's files left to GET).
+ * The first failure aborts the rest and is thrown.
+ */
+async function downloadAll<T>(items: T[], n: number, outer: AbortSignal, stop: AbortController, fn: (item: T, add: (item: T) => void) => Promise<void>): Promise<void> {
+  const queue = new PQueue({ concurrency: n });
   let failure: unknown = null;
-  const workers = Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (failure === null && next < items.length) {
-      outer.throwIfAborted();
-      const item = items[next++];
-      if (item === undefined) break;
+  const add = (item: T): void => {
+    void queue.add(async () => {
+      if (failure !== null) return;
       try {
-        await fn(item);
+        outer.throwIfAborted();
+        await fn(item, add);
       } catch (err) {
         if (failure === null) {
           failure = err;
           stop.abort(err);
+          queue.clear();
         }
       }
-    }
-  });
-  await Promise.allSettled(workers);
+    });
+  };
+  items.forEach(add);
+  await queue.onIdle();
   if (failure !== null) throw failure;
   if (outer.aborted) throw outer.reason;
 }

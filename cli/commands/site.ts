@@ -15,7 +15,7 @@ import { VERSION } from '../../core/version.js';
 export const command: Command = {
   name: 'site',
   summary: 'an embedded Pulp-compatible site (for demos, tests and small deployments)',
-  usage: 'pulpdist site --listen HOST:PORT --data DIR [--content-origin URL] [--allowed-import-path DIR]… [--username U --password-env VAR]',
+  usage: 'pulpdist site --listen HOST:PORT --data DIR [--content-origin URL] [--allowed-import-path DIR]… [--username U --password-env VAR] [--no-batch]',
   options: {
     listen: { type: 'string' },
     data: { type: 'string' },
@@ -24,6 +24,7 @@ export const command: Command = {
     username: { type: 'string' },
     'password-env': { type: 'string' },
     workers: { type: 'string' },
+    'no-batch': { type: 'boolean' },
     'log-format': { type: 'string' },
   },
   help: `
@@ -40,6 +41,9 @@ stored under --data.
   --workers N                   tasks that may run at once (default 8); 0 = no online worker:
                                 status/ lists none and tasks stay waiting, as on a Pulp whose
                                 workers are stopped (updates and deletes still run at once)
+  --no-batch                    neither offer nor use batch fetches of small files between
+                                embedded sites: one GET per file, as with a real Pulp (default:
+                                offered, and used where an upstream offers them)
   --log-format text|json        request and task log lines on stderr (default text)
 
 Example:
@@ -73,6 +77,7 @@ Example:
         log,
         version: VERSION,
         workers,
+        batch: values['no-batch'] !== true,
       });
     } catch (err) {
       const usage = listenUsageError(err, host, port);

@@ -99,7 +99,7 @@ async function fetch(url: string, r: RemoteRecord = remote(url)): Promise<string
     onBytes: () => undefined,
   };
   try {
-    return (await fetchManifest(url, deps)).toString();
+    return (await fetchManifest(url, deps)).bytes.toString();
   } finally {
     client.destroy();
   }

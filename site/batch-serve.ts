@@ -1,0 +1,146 @@
+/**
+ * The upstream's side of a batch fetch (batch-protocol.ts): the files asked for, framed back to
+ * back in one answer. Small files are packed into the same pooled 1 MiB buffers, so a thousand
+ * small files cost a few socket writes instead of a thousand answers; the next files are opened
+ * while earlier ones are read, and one buffer is written while the next fills.
+ */
+import { closeSync, fstatSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ioBuffers } from '../core/buffer-pool.js';
+import { BATCH_CONTENT_TYPE, BATCH_HEADER, BATCH_MAX_BODY, BATCH_VERSION, frameLine, parseBatchRequest } from './batch-protocol.js';
+import { servedBlob } from './content-lookup.js';
+import { contentInnerPath } from './content-path.js';
+import { ApiError, readBody } from './http.js';
+import type { PublicationRecord } from './records.js';
+import { handedOver, openFile, readAt } from './send-io.js';
+import type { Site } from './site.js';
+
+/** Files opened ahead of the one being read. */
+const OPEN_AHEAD = 8;
+
+/** Answer a batch request made of `pub`'s manifest URL; `dir` is the manifest's directory in it. */
+export async function serveBatch(site: Site, req: IncomingMessage, res: ServerResponse, pub: PublicationRecord, dir: string): Promise<void> {
+  let body: Buffer;
+  try {
+    body = await readBody(req, BATCH_MAX_BODY);
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    return refuse(res, err.status, 'a request body too large');
+  }
+  const paths = parseBatchRequest(body);
+  if ('refused' in paths) return refuse(res, 400, paths.refused);
+  const t = site.store.t;
+  // Resolved now, against the tables of this instant, as the GETs of the same paths would be.
+  const files = paths.map((p) => {
+    const blob = servedBlob(t, pub, contentInnerPath(dir + p));
+    return blob ? site.blobs.pathOf(blob.sha256) : null;
+  });
+  const opens: Array<Promise<number | null> | undefined> = [];
+  const openAt = (i: number) => {
+    const f = files[i];
+    if (i < files.length && opens[i] === undefined) opens[i] = f === null || f === undefined ? Promise.resolve(null) : openFile(f).catch(() => null);
+  };
+  res.writeHead(200, { [BATCH_HEADER]: BATCH_VERSION, 'Content-Type': BATCH_CONTENT_TYPE });
+  const out = new PackedWriter(res);
+  let next = 0;
+  try {
+    for (; next < files.length; next++) {
+      for (let i = next; i < next + OPEN_AHEAD; i++) openAt(i);
+      const fd = await opens[next];
+      if (fd === null || fd === undefined) {
+        if (!(await out.put(frameLine(404, 0)))) return;
+        continue;
+      }
+      try {
+        // Blobs are never rewritten in place: the descriptor's size is the file's.
+        const size = fstatSync(fd).size;
+        if (!(await out.put(frameLine(200, size)))) return;
+        const sent = await out.copy(fd, size);
+        site.metrics.contentBytesServed += sent;
+        // Fewer bytes than the frame line promised: only cutting the answer tells the downstream.
+        if (sent < size) return void res.destroy();
+      } finally {
+        closeSync(fd);
+      }
+      if (out.gone) return;
+    }
+    await out.end();
+  } finally {
+    out.release();
+    // Files opened ahead of an answer cut short.
+    for (let i = next + 1; i < opens.length; i++) void opens[i]?.then((fd) => fd !== null && closeSync(fd));
+  }
+}
+
+function refuse(res: ServerResponse, status: number, why: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+  res.end(`${status}: ${why}`);
+}
+
+/**
+ * Frames packed into pooled buffers: a full buffer goes to the socket while the next one fills,
+ * and at most one write is outstanding. `gone` once the client went away.
+ */
+class PackedWriter {
+  private buf = ioBuffers.take();
+  private fill = 0;
+  private writing: { done: Promise<boolean>; buf: Buffer } | null = null;
+  gone = false;
+
+  constructor(private readonly res: ServerResponse) {}
+
+  /** Append a frame line; false when the client went away. */
+  async put(line: string): Promise<boolean> {
+    if (this.buf.length - this.fill < line.length && !(await this.flush())) return false;
+    this.fill += this.buf.write(line, this.fill, 'latin1');
+    return true;
+  }
+
+  /** Append `size` bytes of `fd`; returns the bytes copied (fewer when the file is short or the client went away). */
+  async copy(fd: number, size: number): Promise<number> {
+    let done = 0;
+    while (done < size) {
+      if (this.fill === this.buf.length && !(await this.flush())) return done;
+      const n = await readAt(fd, this.buf, this.fill, Math.min(this.buf.length - this.fill, size - done), done).catch(() => 0);
+      if (n === 0) return done;
+      this.fill += n;
+      done += n;
+    }
+    return done;
+  }
+
+  /** Send what is packed (after the previous write is taken) and start a fresh buffer. */
+  private async flush(): Promise<boolean> {
+    if (!(await this.settle())) return false;
+    this.writing = { done: handedOver(this.res, this.buf.subarray(0, this.fill), false), buf: this.buf };
+    this.buf = ioBuffers.take();
+    this.fill = 0;
+    return true;
+  }
+
+  /** Wait for the outstanding write; its buffer goes back to the pool once the socket took it. */
+  private async settle(): Promise<boolean> {
+    const w = this.writing;
+    if (!w) return !this.gone;
+    this.writing = null;
+    if (!(await w.done)) {
+      this.gone = true;
+      return false;
+    }
+    ioBuffers.give(w.buf);
+    return true;
+  }
+
+  /** Send the rest and end the answer. */
+  async end(): Promise<void> {
+    if (!(await this.settle())) return;
+    if (await handedOver(this.res, this.buf.subarray(0, this.fill), true)) this.release();
+    else this.gone = true;
+  }
+
+  /** Give back the buffer being filled (not one a pending write may still refer to). */
+  release(): void {
+    if (this.buf.length > 0 && !this.gone && this.writing === null) ioBuffers.give(this.buf);
+    this.buf = Buffer.alloc(0);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * What the content app serves at a path: the distribution found from the path's parent prefixes,
+ * its publication, and the blob of a file in it. Shared by per-file GETs (content-app.ts) and batch
+ * fetches (batch-serve.ts), so that both resolve a path the same way.
+ */
+import type { ContentRecord, DistributionRecord, PublicationRecord, Tables } from './records.js';
+import { contentInnerPath } from './content-path.js';
+import { servedPublication, versionKey } from './versions.js';
+
+export interface FileIndex {
+  files: Map<string, ContentRecord>;
+  /** The same units ordered by relative path, for listings. */
+  sorted: Array<[string, ContentRecord]>;
+}
+
+const indexCache = new Map<string, FileIndex>();
+
+/** Relative path → unit for a version; versions never change, so this is cached (a few at a time). */
+export function fileIndex(t: Tables, pub: PublicationRecord): FileIndex {
+  const key = versionKey(pub.repository_id, pub.number);
+  let idx = indexCache.get(key);
+  if (idx) return idx;
+  const files = new Map<string, ContentRecord>();
+  for (const id of t.versions.get(key)?.content ?? []) {
+    const c = t.content.get(id);
+    if (c) files.set(c.relative_path, c);
+  }
+  idx = { files, sorted: [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) };
+  const oldest = indexCache.keys().next();
+  if (indexCache.size >= 16 && !oldest.done) indexCache.delete(oldest.value);
+  indexCache.set(key, idx);
+  return idx;
+}
+
+/** The distribution whose base path is the longest parent prefix of `rel` (pulpcore's `_base_paths`). */
+export function distributionOf(t: Tables, rel: string): DistributionRecord | undefined {
+  const dists = [...t.distributions.values()];
+  // Parent prefixes of the path, as pulpcore's _base_paths: "a/b/c" → a/b/c, a/b, a.
+  const segs = rel.split('/');
+  for (let i = segs.length - 1; i >= 1; i--) {
+    const bp = segs.slice(0, i).join('/');
+    const dist = dists.find((d) => d.base_path === bp);
+    if (dist) return dist;
+  }
+  return undefined;
+}
+
+/** A distribution's publication and the lookup key of `rel` inside it; null when it serves none. */
+export function servedAt(t: Tables, dist: DistributionRecord, rel: string): { pub: PublicationRecord; inner: string } | null {
+  const pub = servedPublication(t, dist);
+  return pub ? { pub, inner: contentInnerPath(rel.slice(dist.base_path.length + 1)) } : null;
+}
+
+/** The blob served for the file `inner` of a publication (its manifest or a unit), if any. */
+export function servedBlob(t: Tables, pub: PublicationRecord, inner: string): { sha256: string } | null {
+  if (pub.manifest !== null && inner === pub.manifest && pub.manifest_sha256) return { sha256: pub.manifest_sha256 };
+  return fileIndex(t, pub).files.get(inner) ?? null;
+}
