@@ -4,9 +4,9 @@
  * remote's bandwidth cap — small files in batch fetches when the upstream is an embedded site that
  * offers them (batch-protocol.ts), one GET per file otherwise — then commit artifacts, content
  * units, the new version and its publications in ONE journal commit. Anything that fails or is
- * canceled before that commit leaves no version, no publication and no partial blob. Verified
- * blobs stay, as Pulp's saved artifacts do, and are adopted by the next sync; only a canceled
- * sync removes those it had not yet made durable.
+ * canceled before that commit leaves no version, no publication and no partial blob. The blobs a
+ * failed sync verified stay as artifacts, as Pulp's saved artifacts do; a canceled sync removes
+ * those it had not yet made durable.
  */
 import { rmSync } from 'node:fs';
 import PQueue from 'p-queue';
@@ -191,9 +191,9 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
         // Verified but not yet durable files of a canceled sync are removed.
         for (const v of verified) rmSync(v.path, { force: true });
       } else {
-        // A failed sync keeps what it verified, as Pulp keeps the artifacts it saved: the next one
-        // adopts them instead of fetching them again (persistAll removes them if it cannot).
-        await deps.blobs.persistAll(verified, 8).catch(() => undefined);
+        // A failed sync keeps what it verified as artifacts, as Pulp keeps the artifacts it saved:
+        // the next sync reuses them, and orphan cleanup removes those no content comes to use.
+        await keepArtifacts(deps, verified, missing).catch(() => undefined);
       }
       throw err;
     }
@@ -250,6 +250,19 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
   } finally {
     dd.client.destroy();
   }
+}
+
+/** Make verified blobs durable and record them as artifacts (with no content yet). */
+async function keepArtifacts(deps: SyncDeps, verified: { path: string; sha256: string }[], entries: ManifestEntry[]): Promise<void> {
+  await deps.blobs.persistAll(verified, 8);
+  await deps.blobs.syncDirs();
+  const sizes = new Map(entries.map((e) => [e.sha256, e.size]));
+  const ops: Op[] = [];
+  for (const { sha256 } of verified) {
+    if (deps.store.index.artifactId(sha256)) continue;
+    ops.push({ put: 'artifacts', v: { id: crypto.randomUUID(), pulp_created: timestamp(), size: sizes.get(sha256) ?? 0, sha224: null, sha256, sha384: null, sha512: null } });
+  }
+  if (ops.length) await deps.store.commit(ops);
 }
 
 /** Relative path → blob of the repository's newest version (the basis of append guesses). */

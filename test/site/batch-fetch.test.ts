@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rm, writeFile, mkdtemp } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { FrameReader } from '../../site/batch-protocol.js';
@@ -174,6 +175,60 @@ test('a batch request is refused where it has no place: no header, not the manif
   assert.is((await fetch(base.origin + files[0]!.path)).status, 200);
 });
 
+/** A TCP proxy to `target` that cuts the first batch answer (the answer to a POST) after `bytes` bytes. */
+async function cuttingProxy(target: URL, bytes: number): Promise<{ url: string; cuts: () => number; close: () => Promise<void> }> {
+  let cuts = 0;
+  const server = net.createServer((client) => {
+    const up = net.connect(Number(target.port), target.hostname);
+    let post = false;
+    let answered = 0;
+    client.on('data', (d) => {
+      if (d.toString('latin1', 0, 5) === 'POST ') post = true;
+      up.write(d);
+    });
+    up.on('data', (d: Buffer) => {
+      if (post && cuts === 0 && answered + d.length > bytes) {
+        // The answer's first `bytes` bytes, then the end of the connection.
+        cuts++;
+        client.end(d.subarray(0, bytes - answered));
+        up.destroy();
+        return;
+      }
+      if (post) answered += d.length;
+      client.write(d);
+    });
+    const end = () => {
+      client.destroy();
+      up.destroy();
+    };
+    client.on('error', end).on('close', end);
+    up.on('error', end).on('end', () => client.end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, cuts: () => cuts, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+test('a batch answer cut short: the files it did not bring whole come by GET, and the sync completes', async () => {
+  const origin = new URL(base.origin!);
+  const proxy = await cuttingProxy(origin, 40_000);
+  try {
+    sites.leaf3 = await startSite();
+    const t = await sync('leaf3', await mirrorAt('leaf3', `${proxy.url}${origin.pathname}PULP_MANIFEST`));
+    assert.is(t.state, 'completed', JSON.stringify(t.error));
+    assert.is(proxy.cuts(), 1);
+    const line = lastSyncLine('leaf3');
+    assert.is(line.batchRequests, '1');
+    // About 13 of the 60 files fit in 40 kB: the rest, and the one cut in two, came by GET.
+    assert.ok(Number(line.batchFallbacks) > 40 && Number(line.batched) > 5, JSON.stringify(line));
+    assert.is(Number(line.batched) + Number(line.batchFallbacks), 60);
+    assert.match(sites.leaf3!.stderr(), 'batch answer cut short');
+    await assertServesTree('leaf3');
+  } finally {
+    await proxy.close();
+  }
+});
+
 test('a corrupted blob inside a batched answer is rejected, the rest are kept, and the next sync fetches only it', async () => {
   const victim = files[7]!;
   const digest = sha256(victim.bytes);
@@ -196,6 +251,9 @@ test('a corrupted blob inside a batched answer is rejected, the rest are kept, a
     const root = path.join(sites.leaf2!.dataDir, 'artifacts');
     for (const shard of await readdir(root)) for (const f of await readdir(path.join(root, shard))) held.add(shard + f);
     for (const f of files) assert.is(held.has(sha256(f.bytes)), f !== victim, f.path);
+    // Recorded as artifacts (in no content yet): reused by the next sync, or removed by orphan cleanup.
+    const artifacts = await call(sites.leaf2!, 'GET', '/pulp/api/v3/artifacts/?limit=1000');
+    assert.is(artifacts.body.count, files.length - 1);
   } finally {
     await writeFile(blobPath, good);
   }
