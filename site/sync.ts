@@ -217,23 +217,27 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     // Manifest blobs are written before the commit so that the commit itself never waits: records
     // are then resolved against the tables as they are at that instant, and a concurrent sync's
     // units and artifacts are reused instead of duplicated.
-    const pubs: { name: string; sha256: string; size: number }[] = [];
+    const manifests: { name: string; bytes: Buffer }[] = [];
     if (changed) {
       if (req.mirror) {
         const name = decodeURIComponent(new URL(remote.url).pathname.split('/').at(-1) || 'PULP_MANIFEST');
-        pubs.push({ name, sha256: await deps.blobs.putBytes(manifestBytes), size: manifestBytes.length });
+        manifests.push({ name, bytes: manifestBytes });
       }
       if (repo.autopublish && repo.manifest !== null) {
         // Newest units first, as Pulp writes it: this sync's entries, then the older ones kept.
         const fresh = new Set(entries.map((e) => e.relativePath));
         const order = [...entries].reverse().map((e) => e.relativePath).concat([...after.keys()].filter((p) => !fresh.has(p)));
         const bytes = Buffer.from(order.flatMap((p) => { const a = after.get(p); return a ? [`${p},${a.sha256},${a.size}\n`] : []; }).join(''), 'utf8');
-        pubs.push({ name: repo.manifest, sha256: await deps.blobs.putBytes(bytes), size: bytes.length });
+        manifests.push({ name: repo.manifest, bytes });
       }
     }
+    // Stored together: their fdatasyncs overlap.
+    const pubs = await Promise.all(manifests.map(async (m) => ({ name: m.name, sha256: await deps.blobs.putBytes(m.bytes), size: m.bytes.length })));
     await deps.blobs.syncDirs();
+    tick = mark('publishMs', tick);
     signal.throwIfAborted();
     const result = resolveAndCommit(deps, req, entries, after, pubs, changed);
+    tick = mark('recordsMs', tick);
     associating.done = result.added;
     if (unassociating) unassociating.done = result.removed;
     for (const r of [associating, unassociating, bytesReport]) if (r) r.state = 'completed';
@@ -294,16 +298,19 @@ function resolveAndCommit(
   const repo = t.repositories.get(req.repositoryId);
   if (!repo) throw new TaskFailure('The repository was deleted during the sync.');
   const ops: Op[] = [];
-  // Records made by this commit, then the site's index (a scan of every record per sync made a
+  // Artifacts made by this commit, then the site's index (a scan of every record per sync made a
   // thousand syncs quadratic).
   const artBySha = new Map<string, string>();
-  const contentByKey = new Map<string, string>();
-  // Prefer the units the repository already holds, so an unchanged path never looks changed.
+  // The units the repository holds, by path: a path that keeps its sha256 keeps its unit, so an
+  // unchanged path never looks changed (and most paths of a sync resolve without a composite key).
+  const held = new Map<string, ContentRecord>();
   for (const id of latestVersion(t, repo).content) {
     const c = t.content.get(id);
-    if (c) contentByKey.set(`${c.relative_path}\0${c.sha256}`, c.id);
+    if (c) held.set(c.relative_path, c);
   }
   const unitFor = (relativePath: string, sha256: string, size: number): string => {
+    const h = held.get(relativePath);
+    if (h && h.sha256 === sha256) return h.id;
     let artId = artBySha.get(sha256) ?? deps.store.index.artifactId(sha256);
     if (!artId) {
       const a: ArtifactRecord = { id: crypto.randomUUID(), pulp_created: timestamp(), size, sha224: null, sha256, sha384: null, sha512: null };
@@ -311,19 +318,17 @@ function resolveAndCommit(
       artBySha.set(sha256, a.id);
       ops.push({ put: 'artifacts', v: a });
     }
-    const key = `${relativePath}\0${sha256}`;
-    let id = contentByKey.get(key) ?? deps.store.index.contentId(relativePath, sha256);
-    if (!id) {
-      const c: ContentRecord = { id: crypto.randomUUID(), pulp_created: timestamp(), relative_path: relativePath, sha256, artifact_id: artId };
-      id = c.id;
-      contentByKey.set(key, id);
-      ops.push({ put: 'content', v: c });
-    }
-    return id;
+    // Manifest paths are unique: a unit made here is not asked for again by path and digest.
+    const id = deps.store.index.contentId(relativePath, sha256);
+    if (id) return id;
+    const c: ContentRecord = { id: crypto.randomUUID(), pulp_created: timestamp(), relative_path: relativePath, sha256, artifact_id: artId };
+    ops.push({ put: 'content', v: c });
+    return c.id;
   };
   // Every manifest entry gets its records (even with no new version, the blobs are now known).
-  for (const e of entries) unitFor(e.relativePath, e.sha256, e.size);
-  const content = [...after].map(([p, v]) => unitFor(p, v.sha256, v.size));
+  const byPath = new Map<string, string>();
+  for (const e of entries) byPath.set(e.relativePath, unitFor(e.relativePath, e.sha256, e.size));
+  const content = [...after].map(([p, v]) => byPath.get(p) ?? unitFor(p, v.sha256, v.size));
   const committed: Promise<unknown>[] = [];
   const nv = changed ? newVersion(t, repo, content) : null;
   if (!nv) {
