@@ -36,7 +36,12 @@ export function canonicalManifest(entries: readonly ManifestEntry[]): string {
 
 /** DESIGN.md's tree digest: lowercase hex sha256 of canonicalManifest(entries). Used by reconcilers and status to compare sites. */
 export function treeDigest(entries: readonly ManifestEntry[]): string {
-  return createHash('sha256').update(canonicalManifest(entries), 'utf8').digest('hex');
+  return manifestDigest(canonicalManifest(entries));
+}
+
+/** The tree digest of a canonical PULP_MANIFEST text already built (canonicalManifest's result). */
+export function manifestDigest(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 function isSorted(entries: readonly ManifestEntry[]): boolean {

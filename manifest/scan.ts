@@ -5,12 +5,11 @@
  * The walk (main thread) and the hashing (workers) overlap: cache misses are batched as they are
  * found, small files many to a message so that per-message cost stays small next to hashing.
  */
+import fs from 'node:fs';
 import os from 'node:os';
-import { realpath, stat } from 'node:fs/promises';
-import { performance } from 'node:perf_hooks';
 import { defaultCacheFile, loadCache, saveCache, type CacheRecord, type LoadedCache } from './cache.js';
 import { compileExclude } from './exclude.js';
-import { sortEntries, treeDigest } from './digest.js';
+import { canonicalManifest, manifestDigest, sortEntries } from './digest.js';
 import { ScanOptionError, SymlinkError, TreeBusyError, TreeChangingError, TreeNotFoundError, UnreadableFilesError } from './errors.js';
 import { HashPool } from './hash-pool.js';
 import { RECENT_NS, checkQuiet, scanStartNs } from './quiet.js';
@@ -37,6 +36,8 @@ export interface ScanResult {
   entries: ManifestEntry[];
   /** DESIGN.md's tree digest: sha256 of the canonical PULP_MANIFEST. */
   digest: string;
+  /** The canonical PULP_MANIFEST text of `entries` (writeManifest's `text`: built once, not twice). */
+  manifest: string;
   stats: ScanStats;
   /** The real path of the tree that was scanned (the root with every symlink resolved). */
   root: string;
@@ -50,7 +51,7 @@ export interface ScanResult {
  * every path that could not be read, TreeNotFoundError when root is not a directory.
  */
 export async function scanTree(root: string, options: ScanOptions = {}): Promise<ScanResult> {
-  const started = performance.now();
+  const started = nowMs();
   const {
     cacheFile,
     exclude = [],
@@ -113,7 +114,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   let lastReport = 0;
   const report = (force = false) => {
     if (!onProgress) return;
-    const now = performance.now();
+    const now = nowMs();
     if (!force && now - lastReport < PROGRESS_INTERVAL_MS) return;
     lastReport = now;
     onProgress({ ...p });
@@ -291,7 +292,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     excluded: walked.excluded,
     links: { followed: walked.links.followed, skipped: skippedLinks },
     vanished,
-    durationMs: performance.now() - started,
+    durationMs: nowMs() - started,
     cache: {
       file: cachePath,
       state: cache?.state ?? 'disabled',
@@ -299,18 +300,28 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       ...(cacheError ? { error: cacheError } : {}),
     },
   };
-  return { entries: sorted, digest: treeDigest(sorted), stats, root: realRoot };
+  const manifest = canonicalManifest(sorted);
+  return { entries: sorted, digest: manifestDigest(manifest), manifest, stats, root: realRoot };
 }
 
+/**
+ * Milliseconds on a monotonic clock. Not perf_hooks' performance.now(): loading perf_hooks costs
+ * every `pulpdist manifest` process a dozen built-in modules, compiled at start-up by this Node.
+ */
+function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+// Synchronous: two calls, and node:fs/promises is not loaded by a scan that writes nothing.
 async function resolveRoot(root: string): Promise<string> {
   let real: string;
   try {
-    real = await realpath(root);
+    real = fs.realpathSync.native(root);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new TreeNotFoundError(root, code === 'ENOENT' ? 'no such directory' : `cannot be opened (${code})`);
   }
-  const st = await stat(real);
+  const st = fs.statSync(real);
   if (!st.isDirectory()) throw new TreeNotFoundError(root, 'not a directory');
   return real;
 }

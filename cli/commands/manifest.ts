@@ -6,7 +6,6 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../command.js';
 import { UsageError } from '../../core/errors.js';
-import { canonicalManifest } from '../../manifest/digest.js';
 import { ScanOptionError, TreeNotFoundError } from '../../manifest/errors.js';
 import { formatProgress, formatSkippedLink, formatSummary, unrepresentableWhy } from '../../manifest/report.js';
 import { scanTree, writeManifest, type ScanOptions } from '../../manifest/scan.js';
@@ -132,15 +131,15 @@ examples:
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    const { entries, digest, stats } = result;
+    const { entries, digest, stats, manifest } = result;
 
-    if (output !== undefined) await writeManifest(output, entries, { signal: controller.signal });
+    if (output !== undefined) await writeManifest(output, entries, { signal: controller.signal, text: manifest });
     let delivered = true;
     if (json) {
       const report = { tree: path.resolve(tree), output: output ?? null, digest, stats, ...(output === undefined ? { entries } : {}) };
       delivered = await writeStdout(JSON.stringify(report, null, 2) + '\n');
     } else if (output === undefined) {
-      delivered = await writeStdout(canonicalManifest(entries));
+      delivered = await writeStdout(manifest);
     }
 
     for (const l of stats.links.skipped) process.stderr.write(formatSkippedLink(l) + '\n');
