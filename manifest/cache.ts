@@ -27,8 +27,47 @@ export interface CacheRecord {
 
 /** A loaded cache: records by relative path, and why it is empty when it is. */
 export interface LoadedCache {
-  records: Map<string, CacheRecord>;
+  records: CacheIndex;
   state: 'missing' | 'loaded' | 'corrupt';
+}
+
+/**
+ * A parsed cache's records, kept as the file's text and each path's line offset: one Map entry
+ * (path → offset) per file and no record object, sha256 or key string until a lookup hits. A
+ * rescan of 10,048 files then allocates ~20,000 fewer objects before its walk starts.
+ * Line layout: `<sha256 (64)>\0<key>\0<path>\n`, so the key starts 65 characters into a line.
+ */
+export class CacheIndex {
+  constructor(
+    private readonly body: string = '',
+    private readonly at: ReadonlyMap<string, number> = new Map(),
+  ) {}
+
+  get size(): number {
+    return this.at.size;
+  }
+
+  /** The cached sha256 of `relativePath` when its stat key is exactly `key`; compares in place. */
+  match(relativePath: string, key: string): string | undefined {
+    const a = this.at.get(relativePath);
+    if (a === undefined) return undefined;
+    // The key field holds three NULs like every stat key, so "starts with key, then NUL" is equality.
+    if (!this.body.startsWith(key, a + 65) || this.body.charCodeAt(a + 65 + key.length) !== 0) return undefined;
+    return this.body.slice(a, a + 64);
+  }
+
+  get(relativePath: string): CacheRecord | undefined {
+    const a = this.at.get(relativePath);
+    return a === undefined ? undefined : this.recordAt(a);
+  }
+
+  *[Symbol.iterator](): IterableIterator<[string, CacheRecord]> {
+    for (const [rel, a] of this.at) yield [rel, this.recordAt(a)];
+  }
+
+  private recordAt(a: number): CacheRecord {
+    return { key: this.body.slice(a + 65, nthIndexOf(this.body, '\0', a + 64, 4)), sha256: this.body.slice(a, a + 64) };
+  }
 }
 
 /**
@@ -50,8 +89,7 @@ export function defaultCacheFile(realRoot: string, env: Record<string, string | 
  */
 export function parseCache(data: Buffer | string): LoadedCache {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  const records = new Map<string, CacheRecord>();
-  const corrupt: LoadedCache = { records: new Map(), state: 'corrupt' };
+  const corrupt: LoadedCache = { records: new CacheIndex(), state: 'corrupt' };
   if (bytes.subarray(0, MAGIC.length + 1).toString('latin1') !== MAGIC + ' ') return corrupt;
   if (bytes[bytes.length - 1] !== 0x0a) return corrupt;
   const endAt = bytes.lastIndexOf('\nend ', bytes.length - 2);
@@ -59,18 +97,18 @@ export function parseCache(data: Buffer | string): LoadedCache {
   const m = /^end (\d+) ([0-9a-f]{64})\n$/.exec(bytes.subarray(endAt + 1).toString('latin1'));
   if (!m || createHash('sha256').update(bytes.subarray(0, endAt + 1)).digest('hex') !== m[2]) return corrupt;
   const body = bytes.subarray(0, endAt + 1).toString('utf8');
+  const at = new Map<string, number>();
   // Line by line with indexOf (no split() array of 10,000 lines); the header line first.
-  let at = body.indexOf('\n') + 1;
-  while (at < body.length) {
-    const nl = body.indexOf('\n', at);
-    const a = at + 64;
-    const p = nthIndexOf(body, '\0', a, 4);
-    if (body.charCodeAt(a) !== 0 || p < 0 || p > nl) return corrupt;
-    records.set(body.slice(p + 1, nl), { sha256: body.slice(at, a), key: body.slice(a + 1, p) });
-    at = nl + 1;
+  let line = body.indexOf('\n') + 1;
+  while (line < body.length) {
+    const nl = body.indexOf('\n', line);
+    const p = nthIndexOf(body, '\0', line + 64, 4);
+    if (body.charCodeAt(line + 64) !== 0 || p < 0 || p > nl) return corrupt;
+    at.set(body.slice(p + 1, nl), line);
+    line = nl + 1;
   }
-  if (records.size !== Number(m[1])) return corrupt;
-  return { records, state: 'loaded' };
+  if (at.size !== Number(m[1])) return corrupt;
+  return { records: new CacheIndex(body, at), state: 'loaded' };
 }
 
 /** Cache text for the records (the inverse of parseCache). */
@@ -100,7 +138,7 @@ export async function loadCache(file: string, options: { signal?: AbortSignal } 
   try {
     bytes = fs.readFileSync(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: new Map(), state: 'missing' };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: new CacheIndex(), state: 'missing' };
     throw err;
   }
   return parseCache(bytes);

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import { defaultCacheFile, loadCache, saveCache, type CacheRecord, type LoadedCache } from './cache.js';
+import { CacheIndex, defaultCacheFile, loadCache, saveCache, type CacheRecord, type LoadedCache } from './cache.js';
 import { compileExclude } from './exclude.js';
 import { canonicalManifest, manifestDigest, sortEntries } from './digest.js';
 import { ScanOptionError, SymlinkError, TreeBusyError, TreeChangingError, TreeNotFoundError, UnreadableFilesError } from './errors.js';
@@ -95,11 +95,14 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       cacheError = `cannot read ${cachePath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
-      cache = { records: new Map(), state: 'corrupt' };
+      cache = { records: new CacheIndex(), state: 'corrupt' };
     }
   }
-  const oldRecords = cache?.records ?? new Map<string, CacheRecord>();
+  const oldRecords = cache?.records ?? new CacheIndex();
+  // Files hashed now whose stat is old enough to cache; files answered from the cache are only
+  // listed (cachedPaths), their records taken from oldRecords if the cache is written.
   const newRecords = new Map<string, CacheRecord>();
+  const cachedPaths: string[] = [];
 
   const entries: ManifestEntry[] = [];
   const unreadable: UnreadablePath[] = [];
@@ -235,12 +238,12 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
           }
           if (changed > recentAfterNs) recent.push(f);
         }
-        const hit = oldRecords.get(f.relativePath);
-        if (hit !== undefined && hit.key === statKey(f)) {
+        const sha256 = oldRecords.match(f.relativePath, statKey(f));
+        if (sha256 !== undefined) {
           cachedFiles += 1;
           cachedBytes += f.size;
-          entries.push({ relativePath: f.relativePath, sha256: hit.sha256, size: f.size });
-          newRecords.set(f.relativePath, hit);
+          entries.push({ relativePath: f.relativePath, sha256, size: f.size });
+          cachedPaths.push(f.relativePath);
           if ((cachedFiles & 1023) === 0) report();
           return;
         }
@@ -263,10 +266,16 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     report(true);
 
     // The cache is saved even when the scan fails below: the files that were hashed need not be read again.
-    const dirty = p.filesHashed > 0 || cache?.state !== 'loaded' || newRecords.size !== oldRecords.size;
+    const dirty = p.filesHashed > 0 || cache?.state !== 'loaded' || cachedPaths.length + newRecords.size !== oldRecords.size;
     if (cachePath && dirty) {
       try {
-        await saveCache(cachePath, realRoot, newRecords, signal ? { signal } : {});
+        const records = new Map<string, CacheRecord>();
+        for (const rel of cachedPaths) {
+          const r = oldRecords.get(rel);
+          if (r) records.set(rel, r);
+        }
+        for (const [rel, r] of newRecords) records.set(rel, r);
+        await saveCache(cachePath, realRoot, records, signal ? { signal } : {});
         written = true;
       } catch (err) {
         if (signal?.aborted) throw signal.reason;

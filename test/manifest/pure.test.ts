@@ -106,7 +106,15 @@ test('cache text round-trips, and any damage makes it corrupt as a whole', () =>
   const back = parseCache(text);
   assert.is(back.state, 'loaded');
   assert.equal([...back.records], [...records]);
-  assert.equal(parseCache(formatCache('/t', new Map())), { records: new Map(), state: 'loaded' });
+  const empty = parseCache(formatCache('/t', new Map()));
+  assert.is(empty.state, 'loaded');
+  assert.is(empty.records.size, 0);
+  // A lookup hits only on the exact stat key: a longer or shorter key that shares a prefix misses.
+  assert.is(back.records.match('a.txt', '4\x001\x002\x003'), H('a'));
+  assert.is(back.records.match('a.txt', '4\x001\x002\x0033'), undefined);
+  assert.is(back.records.match('a.txt', '4\x001\x002\x00'), undefined);
+  assert.is(back.records.match('d/with,comma and space', '4\x001\x002\x003'), undefined);
+  assert.is(back.records.match('missing', '4\x001\x002\x003'), undefined);
   for (let cut = 0; cut < text.length; cut += 7) {
     const torn = parseCache(text.slice(0, cut));
     assert.is(torn.state, 'corrupt', `cut at ${cut}`);
