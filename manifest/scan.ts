@@ -100,9 +100,14 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   }
   const oldRecords = cache?.records ?? new CacheIndex();
   // Files hashed now whose stat is old enough to cache; files answered from the cache are only
-  // listed (cachedPaths), their records taken from oldRecords if the cache is written.
+  // counted, their records taken from oldRecords if the cache is written. `walkOrder` lists every
+  // file as the walk found it: the cache is written in that order, the order its next walk
+  // looks the files up in (CacheIndex).
   const newRecords = new Map<string, CacheRecord>();
-  const cachedPaths: string[] = [];
+  const walkOrder: string[] = [];
+  /** Per walkOrder entry: the stat key and sha256 of a file answered from the cache, else undefined. */
+  const hitKeys: (string | undefined)[] = [];
+  const hitShas: (string | undefined)[] = [];
 
   const entries: ManifestEntry[] = [];
   const unreadable: UnreadablePath[] = [];
@@ -238,12 +243,15 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
           }
           if (changed > recentAfterNs) recent.push(f);
         }
-        const sha256 = oldRecords.match(f.relativePath, statKey(f));
+        const key = statKey(f);
+        const sha256 = oldRecords.match(f.relativePath, key);
+        walkOrder.push(f.relativePath);
+        hitKeys.push(sha256 === undefined ? undefined : key);
+        hitShas.push(sha256);
         if (sha256 !== undefined) {
           cachedFiles += 1;
           cachedBytes += f.size;
           entries.push({ relativePath: f.relativePath, sha256, size: f.size });
-          cachedPaths.push(f.relativePath);
           if ((cachedFiles & 1023) === 0) report();
           return;
         }
@@ -266,15 +274,18 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     report(true);
 
     // The cache is saved even when the scan fails below: the files that were hashed need not be read again.
-    const dirty = p.filesHashed > 0 || cache?.state !== 'loaded' || cachedPaths.length + newRecords.size !== oldRecords.size;
+    const dirty = p.filesHashed > 0 || cache?.state !== 'loaded' || cachedFiles + newRecords.size !== oldRecords.size;
     if (cachePath && dirty) {
       try {
+        // A file is either answered from the cache or hashed (and cached if old enough), never both.
         const records = new Map<string, CacheRecord>();
-        for (const rel of cachedPaths) {
-          const r = oldRecords.get(rel);
+        for (let i = 0; i < walkOrder.length; i++) {
+          const rel = walkOrder[i];
+          const key = hitKeys[i];
+          const sha256 = hitShas[i];
+          const r = key !== undefined && sha256 !== undefined ? { key, sha256 } : newRecords.get(rel);
           if (r) records.set(rel, r);
         }
-        for (const [rel, r] of newRecords) records.set(rel, r);
         await saveCache(cachePath, realRoot, records, signal ? { signal } : {});
         written = true;
       } catch (err) {

@@ -97,6 +97,25 @@ test('raw names: UTF-8 validity and escaping', () => {
   assert.is(escapeRawName(Buffer.from([0x62, 0xff, 0xc3, 0xbc, 0x80])), 'b\\xffü\\x80');
 });
 
+test('cache lookups: in the order written, out of order, a changed file, a new file', () => {
+  const k = (n: number) => `${n}\x001\x002\x003`;
+  const text = formatCache('/t', new Map([['a', { key: k(1), sha256: H('a') }], ['b', { key: k(2), sha256: H('b') }], ['c', { key: k(3), sha256: H('c') }]]));
+  const inOrder = parseCache(text).records;
+  assert.equal([inOrder.match('a', k(1)), inOrder.match('b', k(2)), inOrder.match('c', k(3))], [H('a'), H('b'), H('c')]);
+  // A changed file (same path, other key) misses and the next one still hits.
+  const changed = parseCache(text).records;
+  assert.equal([changed.match('a', k(9)), changed.match('b', k(2)), changed.match('c', k(33))], [undefined, H('b'), undefined]);
+  // Out of order, and a file the cache does not hold, in the middle: every other lookup still answers.
+  const shuffled = parseCache(text).records;
+  assert.equal([shuffled.match('c', k(3)), shuffled.match('a', k(1)), shuffled.match('b', k(3)), shuffled.match('b', k(2))], [H('c'), H('a'), undefined, H('b')]);
+  const added = parseCache(text).records;
+  assert.equal([added.match('a', k(1)), added.match('a2', k(1)), added.match('b', k(2)), added.match('c', k(3))], [H('a'), undefined, H('b'), H('c')]);
+  // A path that is a prefix of the cached one is another file.
+  const prefix = parseCache(text).records;
+  assert.is(prefix.match('', k(1)), undefined);
+  assert.equal([...prefix].map(([rel]) => rel), ['a', 'b', 'c']);
+});
+
 test('cache text round-trips, and any damage makes it corrupt as a whole', () => {
   const records = new Map([
     ['a.txt', { key: '4\x001\x002\x003', sha256: H('a') }],
