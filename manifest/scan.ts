@@ -36,8 +36,8 @@ export interface ScanResult {
   entries: ManifestEntry[];
   /** DESIGN.md's tree digest: sha256 of the canonical PULP_MANIFEST. */
   digest: string;
-  /** The canonical PULP_MANIFEST text of `entries` (writeManifest's `text`: built once, not twice). */
-  manifest: string;
+  /** The canonical PULP_MANIFEST text of `entries`, built on first read (writeManifest's `text`). */
+  readonly manifest: string;
   stats: ScanStats;
   /** The real path of the tree that was scanned (the root with every symlink resolved). */
   root: string;
@@ -268,13 +268,27 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     if (!options.pool && !closing) await pool.close();
   }
   let written = false;
+  let sorted: ManifestEntry[] = [];
+  let digest = '';
+  let manifest: string | undefined;
   try {
     signal?.throwIfAborted();
     vanished += walked.vanished;
     report(true);
 
     // The cache is saved even when the scan fails below: the files that were hashed need not be read again.
-    const dirty = p.filesHashed > 0 || cache?.state !== 'loaded' || cachedFiles + newRecords.size !== oldRecords.size;
+    sorted = sortEntries(entries);
+    // Every entry from the cache and every record used: the entries are the records, and the cache
+    // holds the digest of their manifest when the scan that wrote it stored one.
+    const allCached = entries.length === cachedFiles && cachedFiles === oldRecords.size;
+    const asCached = allCached ? cache?.manifestDigest : undefined;
+    if (asCached !== undefined) digest = asCached;
+    else {
+      manifest = canonicalManifest(sorted);
+      digest = manifestDigest(manifest);
+    }
+    // A cache without the digest line (an older pulpdist's) is written once more, to hold it.
+    const dirty = p.filesHashed > 0 || cache?.state !== 'loaded' || cachedFiles + newRecords.size !== oldRecords.size || (allCached && asCached === undefined);
     if (cachePath && dirty) {
       try {
         // A file is either answered from the cache or hashed (and cached if old enough), never both.
@@ -286,7 +300,9 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
           const r = key !== undefined && sha256 !== undefined ? { key, sha256 } : newRecords.get(rel);
           if (r) records.set(rel, r);
         }
-        await saveCache(cachePath, realRoot, records, signal ? { signal } : {});
+        // Each record is an entry's; as many records as entries: the same files, so the digest is theirs.
+        const sameFiles = records.size === sorted.length;
+        await saveCache(cachePath, realRoot, records, { ...(signal ? { signal } : {}), ...(sameFiles ? { manifestDigest: digest } : {}) });
         written = true;
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
@@ -304,7 +320,6 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   const skippedLinks = walked.links.skipped.sort((a, b) => (a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0));
   if (symlinks === 'strict' && skippedLinks.length > 0) throw new SymlinkError(realRoot, skippedLinks);
 
-  const sorted = sortEntries(entries);
   let bytes = 0;
   for (const e of sorted) bytes += e.size;
   const stats: ScanStats = {
@@ -327,8 +342,18 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       ...(cacheError ? { error: cacheError } : {}),
     },
   };
-  const manifest = canonicalManifest(sorted);
-  return { entries: sorted, digest: manifestDigest(manifest), manifest, stats, root: realRoot };
+  const entriesSorted = sorted;
+  return {
+    entries: sorted,
+    digest,
+    // Built on first use: an unchanged rescan whose digest came from the cache may never need it.
+    get manifest() {
+      manifest ??= canonicalManifest(entriesSorted);
+      return manifest;
+    },
+    stats,
+    root: realRoot,
+  };
 }
 
 /**

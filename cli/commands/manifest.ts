@@ -137,15 +137,15 @@ examples:
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    const { entries, digest, stats, manifest } = result;
+    const { entries, digest, stats } = result;
 
-    if (output !== undefined) await writeManifest(output, entries, { signal: controller.signal, text: manifest });
+    if (output !== undefined) await writeManifest(output, entries, { signal: controller.signal, digest });
     let delivered = true;
     if (json) {
       const report = { tree: path.resolve(tree), output: output ?? null, digest, stats, ...(output === undefined ? { entries } : {}) };
       delivered = await writeStdout(JSON.stringify(report, null, 2) + '\n');
     } else if (output === undefined) {
-      delivered = await writeStdout(manifest);
+      delivered = await writeStdout(result.manifest);
     }
 
     for (const l of stats.links.skipped) process.stderr.write(formatSkippedLink(l) + '\n');

@@ -139,6 +139,12 @@ test('cache text round-trips, and any damage makes it corrupt as a whole', () =>
     assert.is(torn.state, 'corrupt', `cut at ${cut}`);
     assert.is(torn.records.size, 0);
   }
+  // The tree digest line is covered by the checksum like the records.
+  const withDigest = formatCache('/srv/tree', records, H('m'));
+  assert.is(parseCache(withDigest).manifestDigest, H('m'));
+  assert.equal([...parseCache(withDigest).records], [...records]);
+  assert.is(parseCache(withDigest.replace(H('m'), H('n'))).state, 'corrupt');
+  assert.is(parseCache(text).manifestDigest, undefined);
   const flipped = text.replace(H('a'), H('x'));
   assert.is(parseCache(flipped).state, 'corrupt');
   const recounted = text.replace(/\nend 2 /, '\nend 3 ');
