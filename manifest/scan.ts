@@ -105,9 +105,12 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   // looks the files up in (CacheIndex).
   const newRecords = new Map<string, CacheRecord>();
   const walkOrder: string[] = [];
-  /** Per walkOrder entry: the stat key and sha256 of a file answered from the cache, else undefined. */
-  const hitKeys: (string | undefined)[] = [];
-  const hitShas: (string | undefined)[] = [];
+  /**
+   * Per walkOrder entry: whether the cache answered it (its record is then read back from the
+   * cache if the cache is written). Flags, not the keys: keeping 10,000 key strings alive makes
+   * every young-generation GC of a rescan copy them.
+   */
+  const fromCache: boolean[] = [];
 
   const entries: ManifestEntry[] = [];
   const unreadable: UnreadablePath[] = [];
@@ -243,11 +246,9 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
           }
           if (changed > recentAfterNs) recent.push(f);
         }
-        const key = statKey(f);
-        const sha256 = oldRecords.match(f.relativePath, key);
+        const sha256 = oldRecords.match(f.relativePath, statKey(f));
         walkOrder.push(f.relativePath);
-        hitKeys.push(sha256 === undefined ? undefined : key);
-        hitShas.push(sha256);
+        fromCache.push(sha256 !== undefined);
         if (sha256 !== undefined) {
           cachedFiles += 1;
           cachedBytes += f.size;
@@ -295,9 +296,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         const records = new Map<string, CacheRecord>();
         for (let i = 0; i < walkOrder.length; i++) {
           const rel = walkOrder[i];
-          const key = hitKeys[i];
-          const sha256 = hitShas[i];
-          const r = key !== undefined && sha256 !== undefined ? { key, sha256 } : newRecords.get(rel);
+          const r = fromCache[i] ? oldRecords.get(rel) : newRecords.get(rel);
           if (r) records.set(rel, r);
         }
         // Each record is an entry's; as many records as entries: the same files, so the digest is theirs.
