@@ -73,6 +73,8 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
   };
   const prefix = root.endsWith('/') ? root : root + '/';
   const stack: Dir[] = [{ rel: '', real: root, parent: undefined, linkDepth: 0 }];
+  // Real paths of directories symlinks point into, for this walk (links.ts resolveDirect).
+  const realDirs = new Map<string, string>();
   for (let dir = stack.pop(); dir !== undefined; dir = stack.pop()) {
     signal?.throwIfAborted();
     const relDir = dir.rel;
@@ -123,7 +125,7 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
         }
       }
       if (isLink && symlinks !== 'skip') {
-        const followed = followLink(root, prefix, dir, rel, absPrefix + name, result);
+        const followed = followLink(root, prefix, dir, rel, absPrefix + name, result, realDirs);
         if (!followed) continue;
         if ('dir' in followed) {
           if (unrepresentableReason(rel + '/x')) result.unrepresentable.push(rel + '/');
