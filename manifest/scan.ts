@@ -277,7 +277,6 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     vanished += walked.vanished;
     report(true);
 
-    // The cache is saved even when the scan fails below: the files that were hashed need not be read again.
     sorted = sortEntries(entries);
     // Every entry from the cache and every record used: the entries are the records, and the cache
     // holds the digest of their manifest when the scan that wrote it stored one.
@@ -288,7 +287,8 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       manifest = canonicalManifest(sorted);
       digest = manifestDigest(manifest);
     }
-    // A cache without the digest line (an older pulpdist's) is written once more, to hold it.
+    // The cache is saved even when the scan fails below: the files that were hashed need not be
+    // read again. A cache without the digest line (an older pulpdist's) is written once more for it.
     const dirty = p.filesHashed > 0 || cache?.state !== 'loaded' || cachedFiles + newRecords.size !== oldRecords.size || (allCached && asCached === undefined);
     if (cachePath && dirty) {
       try {
