@@ -73,7 +73,7 @@ examples:
   async run({ values, positionals }) {
     // This process lives well under a second, most of it in system calls and native hashing:
     // TurboFan's compilations of the walk's hot functions cost more than they save (an unchanged
-    // rescan of 10,048 files: ~15% less CPU and ~2,000 fewer page faults without it; docs/manifest.md).
+    // rescan of 10,048 files: ~23% less CPU and ~2,900 fewer page faults without it; docs/manifest.md).
     // Only here, never in a long-lived process (the controller scans through manifest/ directly).
     v8.setFlagsFromString('--no-opt');
     if (positionals.length !== 1) {
