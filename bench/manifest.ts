@@ -4,7 +4,9 @@
  * cache, then times in one run: `find … -print0 | xargs -0 sha256sum`, a cold `pulpdist manifest`
  * (no cache) and a rescan of the unchanged tree, each as a whole process (start-up included), with
  * peak RSS from `/usr/bin/time -v`. Checks that pulpdist's manifest matches sha256sum's digests,
- * prints a table with the ratios against sha256sum and the issue's targets.
+ * prints a table with the ratios against sha256sum and the issue's targets, then the floors of
+ * this machine (bench/manifest-floor.ts): `node -e 0`, a process that only lstats every file,
+ * and one that only hashes every file on as many threads as pulpdist uses.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -30,7 +32,7 @@ const USAGE = `usage: npm run bench:manifest [-- --quick] [-- --out FILE] [-- --
 
 /** The issue's targets. */
 const TARGET_SPEEDUP = 3.5;
-const TARGET_RESCAN_S = 0.5;
+const TARGET_RESCAN_S = 0.3;
 const TARGET_RSS_MIB = 256;
 
 class BenchError extends PulpdistError {}
@@ -44,6 +46,7 @@ interface Timed {
 
 const log = (line: string) => process.stderr.write(`bench:manifest: ${line}\n`);
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'pulpdist.js');
+const FLOOR = path.join(PACKAGE_ROOT, 'dist', 'bench', 'manifest-floor.js');
 
 /** Run a command under `/usr/bin/time -v`; wall time measured here, peak RSS from time's report. */
 async function timed(argv: string[], signal: AbortSignal, timeFile: string): Promise<Timed & { stdout: string }> {
@@ -168,9 +171,35 @@ async function main(argv: string[]): Promise<number> {
         `rescan ≤ ${TARGET_RESCAN_S} s: ${rescan.wall_s.toFixed(3)} s ${rescan.wall_s <= TARGET_RESCAN_S ? 'PASS' : 'MISS'}; ` +
         `peak RSS ≤ ${TARGET_RSS_MIB} MiB: ${Math.max(cold.max_rss_mib, rescan.max_rss_mib).toFixed(0)} MiB ${Math.max(cold.max_rss_mib, rescan.max_rss_mib) <= TARGET_RSS_MIB ? 'PASS' : 'MISS'}`,
       `tree digest: sha256:${treeDigest(entriesFromSha256sum(shaOut, sizes))} (pulpdist and sha256sum agree)`,
+      `NODE_EXTRA_CA_CERTS is ${process.env['NODE_EXTRA_CA_CERTS'] ? 'set: every node process above and below parsed those certificates at start-up (docs/manifest.md)' : 'not set'}`,
       `load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (wall times on a busy machine are not the tools' speed; CPU s is steadier)`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
+
+    // The floors: what any Node process pays here for start-up, for one lstat per file, and for
+    // reading and hashing every file on the same number of threads with nothing else to do.
+    const threads = os.availableParallelism();
+    const nodeOnly = await medianOf(Math.max(runs, 5), () => timed([process.execPath, '-e', '0'], signal, timeFile));
+    const statOnly = await medianOf(Math.max(runs, 5), () => timed([process.execPath, FLOOR, 'stat', tree], signal, timeFile));
+    const hashOnly = await medianOf(runs, () => timed([process.execPath, FLOOR, 'hash', tree, String(threads)], signal, timeFile));
+    const floorRows = [
+      ['node -e 0', nodeOnly, sha.wall_s / nodeOnly.wall_s],
+      [`node: lstat each of ${built.files} files`, statOnly, sha.wall_s / statOnly.wall_s],
+      [`node: sha256 every file, ${threads} threads`, hashOnly, sha.wall_s / hashOnly.wall_s],
+    ] as const;
+    process.stdout.write(
+      [
+        '',
+        'floors (bench/manifest-floor.ts: no cache, no manifest, no change detection; same runs and medians)',
+        '',
+        `| ${'run'.padEnd(36)} | wall s | × sha256sum | CPU s | peak RSS MiB |`,
+        `|${'-'.repeat(38)}|--------|-------------|-------|--------------|`,
+        ...floorRows.map(
+          ([name, t, ratio]) =>
+            `| ${name.padEnd(36)} | ${t.wall_s.toFixed(3).padStart(6)} | ${ratio.toFixed(2).padStart(11)} | ${t.cpu_s.toFixed(2).padStart(5)} | ${t.max_rss_mib.toFixed(0).padStart(12)} |`,
+        ),
+      ].join('\n') + '\n',
+    );
     let linked: { without: { cold: Timed; rescan: Timed }; with: { cold: Timed; rescan: Timed } } | undefined;
     if (links > 0) {
       // Paired: the tree without links is timed again right before the linked one, so both
@@ -211,6 +240,7 @@ async function main(argv: string[]): Promise<number> {
         sha256sum: { ...sha, wall_s: round(sha.wall_s, 3), cpu_s: round(sha.cpu_s), max_rss_mib: round(sha.max_rss_mib, 1) },
         cold: { ...cold, wall_s: round(cold.wall_s, 3), cpu_s: round(cold.cpu_s), max_rss_mib: round(cold.max_rss_mib, 1), speedup: round(speedup) },
         rescan: { ...rescan, wall_s: round(rescan.wall_s, 3), cpu_s: round(rescan.cpu_s), max_rss_mib: round(rescan.max_rss_mib, 1) },
+        floors: { node: nodeOnly, lstat_each_file: statOnly, hash_only: { ...hashOnly, threads, speedup: round(sha.wall_s / hashOnly.wall_s) } },
         ...(linked ? { symlinks: { count: links, ...linked } } : {}),
         loadavg: os.loadavg().map((l) => round(l)),
         targets: { speedup: TARGET_SPEEDUP, rescan_s: TARGET_RESCAN_S, rss_mib: TARGET_RSS_MIB },

@@ -1,6 +1,6 @@
 /** Crash-safe file replacement: a temp file in the same directory, fsync, rename, fsync of the directory. */
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -10,6 +10,8 @@ import path from 'node:path';
 export async function writeFileAtomic(file: string, data: string | Buffer, options: { mode?: number; signal?: AbortSignal } = {}): Promise<void> {
   const { mode = 0o666, signal } = options;
   signal?.throwIfAborted();
+  // fs.promises is loaded on first use: a scan that writes nothing never pays its start-up.
+  const { open, rename, rm } = fs.promises;
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   const fh = await open(tmp, 'wx', mode);

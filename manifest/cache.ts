@@ -5,14 +5,18 @@
  * never listed, so never cached):
  *
  *     pulpdist-manifest-cache 1 <root>\n
+ *     manifest <tree digest>\n                                               (optional, see below)
  *     <sha256>\0<size>\0<mtimeNs>\0<ctimeNs>\0<ino>\0<relative path>\n   (one per file)
  *     end <records> <sha256 of every byte above>\n
  *
  * The closing line is what makes a torn or edited file detectable: a cache whose checksum or
  * count does not match is ignored as a whole (never trusted in part) and rebuilt by the scan.
+ * The `manifest` line is written when the records are exactly the scan's entries: the tree digest
+ * of those entries, which a rescan that finds exactly these files, all unchanged, reuses instead
+ * of building and hashing the manifest again.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
@@ -27,8 +31,87 @@ export interface CacheRecord {
 
 /** A loaded cache: records by relative path, and why it is empty when it is. */
 export interface LoadedCache {
-  records: Map<string, CacheRecord>;
+  records: CacheIndex;
   state: 'missing' | 'loaded' | 'corrupt';
+  /** The tree digest of exactly these records as manifest entries, when the scan that wrote them stored it. */
+  manifestDigest?: string;
+}
+
+/**
+ * A parsed cache's records, kept as the file's text. A scan writes them in the order its walk
+ * found the files, and the next walk of an unchanged tree finds them in that order again, so
+ * `match` first compares in place at a cursor: no Map, no record object, no string but the
+ * sha256 of a hit. The first lookup out of order (a file added, removed or listed differently)
+ * builds a path → line offset Map of every record and answers from it from then on. With this
+ * Node running a rescan without TurboFan, building that Map costs ~15 ms for 10,048 records.
+ * Line layout: `<sha256 (64)>\0<key>\0<path>\n`, so a key starts 65 characters into its line.
+ */
+export class CacheIndex {
+  private cursor: number;
+  private index: Map<string, number> | undefined;
+
+  /** `body`: the header and the records, as parseCache checked them; `size`: their count; `first`: where they start. */
+  constructor(
+    private readonly body: string = '',
+    readonly size: number = 0,
+    private readonly first: number = 0,
+  ) {
+    this.cursor = first;
+    if (size === 0) this.index = new Map();
+  }
+
+  /** The cached sha256 of `relativePath` when its stat key is exactly `key`. */
+  match(relativePath: string, key: string): string | undefined {
+    const { body } = this;
+    if (this.index === undefined) {
+      const c = this.cursor;
+      // Each field is followed by its separator, so "starts with it, then the separator" is equality
+      // (a stat key holds three NULs, the key field as many).
+      const k = c + 65;
+      const r = k + key.length + 1;
+      if (body.startsWith(key, k) && body.charCodeAt(r - 1) === 0 && body.startsWith(relativePath, r) && body.charCodeAt(r + relativePath.length) === 0x0a) {
+        this.cursor = r + relativePath.length + 1;
+        return body.slice(c, c + 64);
+      }
+      const p = nthIndexOf(body, '\0', c + 64, 4);
+      const nl = body.indexOf('\n', p);
+      if (p >= 0 && nl - p - 1 === relativePath.length && body.startsWith(relativePath, p + 1)) {
+        this.cursor = nl + 1; // this file, in order, with another stat: changed
+        return undefined;
+      }
+      this.index = this.buildIndex();
+    }
+    const a = this.index.get(relativePath);
+    if (a === undefined) return undefined;
+    if (!body.startsWith(key, a + 65) || body.charCodeAt(a + 65 + key.length) !== 0) return undefined;
+    return body.slice(a, a + 64);
+  }
+
+  get(relativePath: string): CacheRecord | undefined {
+    this.index ??= this.buildIndex();
+    const a = this.index.get(relativePath);
+    return a === undefined ? undefined : this.recordAt(a);
+  }
+
+  *[Symbol.iterator](): IterableIterator<[string, CacheRecord]> {
+    this.index ??= this.buildIndex();
+    for (const [rel, a] of this.index) yield [rel, this.recordAt(a)];
+  }
+
+  private buildIndex(): Map<string, number> {
+    const { body } = this;
+    const at = new Map<string, number>();
+    for (let line = this.first; line < body.length; ) {
+      const nl = body.indexOf('\n', line);
+      at.set(body.slice(nthIndexOf(body, '\0', line + 64, 4) + 1, nl), line);
+      line = nl + 1;
+    }
+    return at;
+  }
+
+  private recordAt(a: number): CacheRecord {
+    return { key: this.body.slice(a + 65, nthIndexOf(this.body, '\0', a + 64, 4)), sha256: this.body.slice(a, a + 64) };
+  }
 }
 
 /**
@@ -50,8 +133,7 @@ export function defaultCacheFile(realRoot: string, env: Record<string, string | 
  */
 export function parseCache(data: Buffer | string): LoadedCache {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  const records = new Map<string, CacheRecord>();
-  const corrupt: LoadedCache = { records: new Map(), state: 'corrupt' };
+  const corrupt: LoadedCache = { records: new CacheIndex(), state: 'corrupt' };
   if (bytes.subarray(0, MAGIC.length + 1).toString('latin1') !== MAGIC + ' ') return corrupt;
   if (bytes[bytes.length - 1] !== 0x0a) return corrupt;
   const endAt = bytes.lastIndexOf('\nend ', bytes.length - 2);
@@ -59,44 +141,70 @@ export function parseCache(data: Buffer | string): LoadedCache {
   const m = /^end (\d+) ([0-9a-f]{64})\n$/.exec(bytes.subarray(endAt + 1).toString('latin1'));
   if (!m || createHash('sha256').update(bytes.subarray(0, endAt + 1)).digest('hex') !== m[2]) return corrupt;
   const body = bytes.subarray(0, endAt + 1).toString('utf8');
-  // Line by line with indexOf (no split() array of 10,000 lines); the header line first.
-  let at = body.indexOf('\n') + 1;
-  while (at < body.length) {
-    const nl = body.indexOf('\n', at);
-    const a = at + 64;
-    const p = nthIndexOf(body, '\0', a, 4);
-    if (body.charCodeAt(a) !== 0 || p < 0 || p > nl) return corrupt;
-    records.set(body.slice(p + 1, nl), { sha256: body.slice(at, a), key: body.slice(a + 1, p) });
-    at = nl + 1;
+  // Every line's shape is checked here (a NUL after the sha256, four before the path, in the
+  // line); the Map of paths is built only if a lookup needs it (CacheIndex).
+  let first = body.indexOf('\n') + 1;
+  let manifestDigest: string | undefined;
+  if (body.startsWith('manifest ', first)) {
+    const nl = body.indexOf('\n', first);
+    manifestDigest = body.slice(first + 9, nl);
+    if (!/^[0-9a-f]{64}$/.test(manifestDigest)) return corrupt;
+    first = nl + 1;
   }
-  if (records.size !== Number(m[1])) return corrupt;
-  return { records, state: 'loaded' };
+  let count = 0;
+  for (let line = first; line < body.length; count++) {
+    const nl = body.indexOf('\n', line);
+    const p = nthIndexOf(body, '\0', line + 64, 4);
+    if (body.charCodeAt(line + 64) !== 0 || p < 0 || p > nl) return corrupt;
+    line = nl + 1;
+  }
+  if (count !== Number(m[1])) return corrupt;
+  return { records: new CacheIndex(body, count, first), state: 'loaded', ...(manifestDigest ? { manifestDigest } : {}) };
 }
 
 /** Cache text for the records (the inverse of parseCache). */
-export function formatCache(root: string, records: ReadonlyMap<string, CacheRecord>): string {
-  let body = `${MAGIC} ${root.replace(/\n/g, ' ')}\n`;
-  for (const [rel, r] of records) body += `${r.sha256}\0${r.key}\0${rel}\n`;
-  const sum = createHash('sha256').update(body, 'utf8').digest('hex');
-  return `${body}end ${records.size} ${sum}\n`;
+export function formatCache(root: string, records: ReadonlyMap<string, CacheRecord>, manifestDigest?: string): string {
+  return cacheBytes(root, records, manifestDigest).toString('utf8');
 }
 
-/** Load a cache file; a missing one is `missing`, an unparsable one `corrupt`. */
+/**
+ * The cache file's bytes. Lines joined once and encoded once, the checksum taken on those bytes:
+ * `+=` on one string 10,000 times and a second encoding for the write cost ~20 ms at 10,048 files.
+ */
+function cacheBytes(root: string, records: ReadonlyMap<string, CacheRecord>, manifestDigest: string | undefined): Buffer {
+  const lines: string[] = [`${MAGIC} ${root.replace(/\n/g, ' ')}\n`];
+  if (manifestDigest !== undefined) lines.push(`manifest ${manifestDigest}\n`);
+  for (const [rel, r] of records) lines.push(`${r.sha256}\0${r.key}\0${rel}\n`);
+  const body = Buffer.from(lines.join(''), 'utf8');
+  const sum = createHash('sha256').update(body).digest('hex');
+  return Buffer.concat([body, Buffer.from(`end ${records.size} ${sum}\n`, 'latin1')]);
+}
+
+/**
+ * Load a cache file; a missing one is `missing`, an unparsable one `corrupt`. Read synchronously
+ * (one file, ~150 bytes per tree file): node:fs/promises is then not loaded by a rescan.
+ */
 export async function loadCache(file: string, options: { signal?: AbortSignal } = {}): Promise<LoadedCache> {
+  options.signal?.throwIfAborted();
   let bytes: Buffer;
   try {
-    bytes = await readFile(file, options.signal ? { signal: options.signal } : {});
+    bytes = fs.readFileSync(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: new Map(), state: 'missing' };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: new CacheIndex(), state: 'missing' };
     throw err;
   }
   return parseCache(bytes);
 }
 
 /** Write a cache file atomically (private to the user: it lists the tree's paths). */
-export async function saveCache(file: string, root: string, records: ReadonlyMap<string, CacheRecord>, options: { signal?: AbortSignal } = {}): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(file, formatCache(root, records), { mode: 0o600, ...(options.signal ? { signal: options.signal } : {}) });
+export async function saveCache(
+  file: string,
+  root: string,
+  records: ReadonlyMap<string, CacheRecord>,
+  options: { signal?: AbortSignal; manifestDigest?: string } = {},
+): Promise<void> {
+  await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(file, cacheBytes(root, records, options.manifestDigest), { mode: 0o600, ...(options.signal ? { signal: options.signal } : {}) });
 }
 
 function nthIndexOf(s: string, ch: string, from: number, n: number): number {

@@ -9,7 +9,7 @@
  * tens of milliseconds of CPU, far more than hashing a small tree, so sharing the pool is what
  * makes many small scans cheap.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { HashReply, HashRequest, HashResult } from './hash-protocol.js';
 import { PulpdistError } from '../core/errors.js';
 
@@ -60,9 +60,22 @@ export interface HashBatchOptions {
   onBytes?: (bytes: number) => void;
 }
 
+type WorkerClass = typeof Worker;
+let workerModule: Promise<WorkerClass> | undefined;
+
+/**
+ * node:worker_threads, loaded on the first batch: an unchanged rescan hashes nothing, and this
+ * Node compiles each built-in module it loads at start-up (a few ms each).
+ */
+function loadWorkerClass(): Promise<WorkerClass> {
+  workerModule ??= import('node:worker_threads').then((m) => m.Worker);
+  return workerModule;
+}
+
 /** Hashes batches of files on worker threads. Call `close()` when done (also after an error). */
 export class HashPool {
   private readonly slots: Slot[] = [];
+  private workerClass: WorkerClass | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: unknown;
@@ -93,6 +106,7 @@ export class HashPool {
    * that kills its second thread too rejects with the HashWorkerError. Resends go one at a time.
    */
   async hash(paths: string[], bytes: number, batch: HashBatchOptions = {}): Promise<HashResult[]> {
+    this.workerClass ??= await loadWorkerClass();
     let counted = 0;
     const first = { ...batch, onBytes: (n: number) => {
       counted += n;
@@ -161,7 +175,10 @@ export class HashPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+    // hash() loads the class before the first send, so it is there whenever a thread is started.
+    const WorkerThread = this.workerClass;
+    if (!WorkerThread) throw new HashWorkerError('node:worker_threads is not loaded');
+    const worker = new WorkerThread(new URL('./hash-worker.js', import.meta.url));
     const slot: Slot = { worker, queuedBytes: 0, batches: 0, dead: false };
     worker.on('message', (msg: HashReply) => {
       const p = this.pending.get(msg.id);

@@ -42,7 +42,15 @@ export interface Dir {
  * Resolve a symlink met by the walk: a file record or a directory to list when its target lies
  * inside the tree, otherwise undefined with the link recorded in `result.links.skipped`.
  */
-export function followLink(root: string, prefix: string, dir: Dir, rel: string, abs: string, result: WalkResult): { file: FileRecord } | { dir: Dir } | undefined {
+export function followLink(
+  root: string,
+  prefix: string,
+  dir: Dir,
+  rel: string,
+  abs: string,
+  result: WalkResult,
+  realDirs: Map<string, string> = new Map(),
+): { file: FileRecord } | { dir: Dir } | undefined {
   const skip = (reason: SkippedLinkReason) => {
     let target = '';
     try {
@@ -54,24 +62,29 @@ export function followLink(root: string, prefix: string, dir: Dir, rel: string, 
     result.links.skipped.push({ relativePath: rel, target, reason });
     return undefined;
   };
+  const quick = resolveDirect(abs, dir.real, realDirs);
   let real: string;
-  try {
-    real = fs.realpathSync.native(abs);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return skip('dangling');
-    if (code === 'ELOOP') return skip('cycle');
-    result.unreadable.push({ relativePath: rel, code: code ?? 'EIO' });
-    return undefined;
+  let st: fs.BigIntStats | undefined;
+  if (quick) ({ real, st } = quick);
+  else {
+    try {
+      real = fs.realpathSync.native(abs);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return skip('dangling');
+      if (code === 'ELOOP') return skip('cycle');
+      result.unreadable.push({ relativePath: rel, code: code ?? 'EIO' });
+      return undefined;
+    }
+    if (real !== root && !real.startsWith(prefix)) return skip('outside');
+    try {
+      st = fs.statSync(real, { bigint: true, throwIfNoEntry: false });
+    } catch (err) {
+      result.unreadable.push({ relativePath: rel, code: (err as NodeJS.ErrnoException).code ?? 'EIO' });
+      return undefined;
+    }
   }
   if (real !== root && !real.startsWith(prefix)) return skip('outside');
-  let st: fs.BigIntStats | undefined;
-  try {
-    st = fs.statSync(real, { bigint: true, throwIfNoEntry: false });
-  } catch (err) {
-    result.unreadable.push({ relativePath: rel, code: (err as NodeJS.ErrnoException).code ?? 'EIO' });
-    return undefined;
-  }
   if (!st) return skip('dangling');
   if (st.isFile()) {
     result.links.followed += 1;
@@ -90,3 +103,45 @@ export function followLink(root: string, prefix: string, dir: Dir, rel: string, 
   return { dir: { rel, real, parent: dir, linkDepth: dir.linkDepth + 1 } };
 }
 
+
+/**
+ * The common link, resolved in two system calls instead of realpath's one per path component:
+ * readlink, the real path of the target's directory (remembered in `realDirs` for the walk: the
+ * links of a tree point into few directories), then lstat of the target there. realpath(p) is
+ * realpath(dirname p) + '/' + basename p whenever that last name is not itself a link, `.` or
+ * `..`; in those cases, a trailing `/`, or any error, undefined is returned and the caller
+ * resolves the link with realpath as before (which also names the error).
+ */
+function resolveDirect(abs: string, dirReal: string, realDirs: Map<string, string>): { real: string; st: fs.BigIntStats } | undefined {
+  let target: string;
+  try {
+    target = fs.readlinkSync(abs);
+  } catch {
+    return undefined;
+  }
+  if (target === '' || target.endsWith('/')) return undefined;
+  // The link lives in the directory the walk is listing, whose real path it knows.
+  const candidate = target.startsWith('/') ? target : dirReal + '/' + target;
+  const slash = candidate.lastIndexOf('/');
+  const base = candidate.slice(slash + 1);
+  if (base === '.' || base === '..') return undefined;
+  const parent = slash === 0 ? '/' : candidate.slice(0, slash);
+  let parentReal = realDirs.get(parent);
+  if (parentReal === undefined) {
+    try {
+      parentReal = fs.realpathSync.native(parent);
+    } catch {
+      return undefined;
+    }
+    realDirs.set(parent, parentReal);
+  }
+  const real = (parentReal === '/' ? '' : parentReal) + '/' + base;
+  let st: fs.BigIntStats | undefined;
+  try {
+    st = fs.lstatSync(real, { bigint: true, throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+  if (!st || st.isSymbolicLink()) return undefined;
+  return { real, st };
+}

@@ -5,12 +5,11 @@
  * The walk (main thread) and the hashing (workers) overlap: cache misses are batched as they are
  * found, small files many to a message so that per-message cost stays small next to hashing.
  */
+import fs from 'node:fs';
 import os from 'node:os';
-import { realpath, stat } from 'node:fs/promises';
-import { performance } from 'node:perf_hooks';
-import { defaultCacheFile, loadCache, saveCache, type CacheRecord, type LoadedCache } from './cache.js';
+import { CacheIndex, defaultCacheFile, loadCache, saveCache, type CacheRecord, type LoadedCache } from './cache.js';
 import { compileExclude } from './exclude.js';
-import { sortEntries, treeDigest } from './digest.js';
+import { canonicalManifest, manifestDigest, sortEntries } from './digest.js';
 import { ScanOptionError, SymlinkError, TreeBusyError, TreeChangingError, TreeNotFoundError, UnreadableFilesError } from './errors.js';
 import { HashPool } from './hash-pool.js';
 import { RECENT_NS, checkQuiet, scanStartNs } from './quiet.js';
@@ -37,6 +36,8 @@ export interface ScanResult {
   entries: ManifestEntry[];
   /** DESIGN.md's tree digest: sha256 of the canonical PULP_MANIFEST. */
   digest: string;
+  /** The canonical PULP_MANIFEST text of `entries`, built on first read (writeManifest's `text`). */
+  readonly manifest: string;
   stats: ScanStats;
   /** The real path of the tree that was scanned (the root with every symlink resolved). */
   root: string;
@@ -50,7 +51,7 @@ export interface ScanResult {
  * every path that could not be read, TreeNotFoundError when root is not a directory.
  */
 export async function scanTree(root: string, options: ScanOptions = {}): Promise<ScanResult> {
-  const started = performance.now();
+  const started = nowMs();
   const {
     cacheFile,
     exclude = [],
@@ -94,11 +95,22 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       cacheError = `cannot read ${cachePath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
-      cache = { records: new Map(), state: 'corrupt' };
+      cache = { records: new CacheIndex(), state: 'corrupt' };
     }
   }
-  const oldRecords = cache?.records ?? new Map<string, CacheRecord>();
+  const oldRecords = cache?.records ?? new CacheIndex();
+  // Files hashed now whose stat is old enough to cache; files answered from the cache are only
+  // counted, their records taken from oldRecords if the cache is written. `walkOrder` lists every
+  // file as the walk found it: the cache is written in that order, the order its next walk
+  // looks the files up in (CacheIndex).
   const newRecords = new Map<string, CacheRecord>();
+  const walkOrder: string[] = [];
+  /**
+   * Per walkOrder entry: whether the cache answered it (its record is then read back from the
+   * cache if the cache is written). Flags, not the keys: keeping 10,000 key strings alive makes
+   * every young-generation GC of a rescan copy them.
+   */
+  const fromCache: boolean[] = [];
 
   const entries: ManifestEntry[] = [];
   const unreadable: UnreadablePath[] = [];
@@ -113,7 +125,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   let lastReport = 0;
   const report = (force = false) => {
     if (!onProgress) return;
-    const now = performance.now();
+    const now = nowMs();
     if (!force && now - lastReport < PROGRESS_INTERVAL_MS) return;
     lastReport = now;
     onProgress({ ...p });
@@ -211,6 +223,9 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   };
 
   let walked;
+  // A pool of our own is closed while the cache is saved (its threads take ~15 ms to stop);
+  // on an error it is closed before the error leaves.
+  let closing: Promise<void> | undefined;
   try {
     walked = await walkTree(realRoot, {
       symlinks,
@@ -231,12 +246,13 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
           }
           if (changed > recentAfterNs) recent.push(f);
         }
-        const hit = oldRecords.get(f.relativePath);
-        if (hit !== undefined && hit.key === statKey(f)) {
+        const sha256 = oldRecords.match(f.relativePath, statKey(f));
+        walkOrder.push(f.relativePath);
+        fromCache.push(sha256 !== undefined);
+        if (sha256 !== undefined) {
           cachedFiles += 1;
           cachedBytes += f.size;
-          entries.push({ relativePath: f.relativePath, sha256: hit.sha256, size: f.size });
-          newRecords.set(f.relativePath, hit);
+          entries.push({ relativePath: f.relativePath, sha256, size: f.size });
           if ((cachedFiles & 1023) === 0) report();
           return;
         }
@@ -248,26 +264,53 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     report(true);
     // settle() may submit retries, so drain until nothing is left in flight.
     while (inflight.size > 0) await Promise.all(inflight);
+    if (!options.pool) closing = pool.close();
   } finally {
-    if (!options.pool) await pool.close();
+    if (!options.pool && !closing) await pool.close();
   }
-  signal?.throwIfAborted();
-  vanished += walked.vanished;
-  report(true);
-
-  // The cache is saved even when the scan fails below: the files that were hashed need not be read again.
   let written = false;
-  const dirty = p.filesHashed > 0 || cache?.state !== 'loaded' || newRecords.size !== oldRecords.size;
-  if (cachePath && dirty) {
-    try {
-      await saveCache(cachePath, realRoot, newRecords, signal ? { signal } : {});
-      written = true;
-    } catch (err) {
-      if (signal?.aborted) throw signal.reason;
-      cacheError = `cannot write ${cachePath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
-    }
-  }
+  let sorted: ManifestEntry[] = [];
+  let digest = '';
+  let manifest: string | undefined;
+  try {
+    signal?.throwIfAborted();
+    vanished += walked.vanished;
+    report(true);
 
+    sorted = sortEntries(entries);
+    // Every entry from the cache and every record used: the entries are the records, and the cache
+    // holds the digest of their manifest when the scan that wrote it stored one.
+    const allCached = entries.length === cachedFiles && cachedFiles === oldRecords.size;
+    const asCached = allCached ? cache?.manifestDigest : undefined;
+    if (asCached !== undefined) digest = asCached;
+    else {
+      manifest = canonicalManifest(sorted);
+      digest = manifestDigest(manifest);
+    }
+    // The cache is saved even when the scan fails below: the files that were hashed need not be
+    // read again. A cache without the digest line (an older pulpdist's) is written once more for it.
+    const dirty = p.filesHashed > 0 || cache?.state !== 'loaded' || cachedFiles + newRecords.size !== oldRecords.size || (allCached && asCached === undefined);
+    if (cachePath && dirty) {
+      try {
+        // A file is either answered from the cache or hashed (and cached if old enough), never both.
+        const records = new Map<string, CacheRecord>();
+        for (let i = 0; i < walkOrder.length; i++) {
+          const rel = walkOrder[i];
+          const r = fromCache[i] ? oldRecords.get(rel) : newRecords.get(rel);
+          if (r) records.set(rel, r);
+        }
+        // Each record is an entry's; as many records as entries: the same files, so the digest is theirs.
+        const sameFiles = records.size === sorted.length;
+        await saveCache(cachePath, realRoot, records, { ...(signal ? { signal } : {}), ...(sameFiles ? { manifestDigest: digest } : {}) });
+        written = true;
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        cacheError = `cannot write ${cachePath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+      }
+    }
+  } finally {
+    await closing;
+  }
   const allUnreadable = [...walked.unreadable, ...unreadable];
   if (allUnreadable.length > 0) throw new UnreadableFilesError(realRoot, sortByPath(allUnreadable));
   if (changing.length > 0) throw new TreeChangingError(realRoot, changing.sort());
@@ -276,7 +319,6 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   const skippedLinks = walked.links.skipped.sort((a, b) => (a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0));
   if (symlinks === 'strict' && skippedLinks.length > 0) throw new SymlinkError(realRoot, skippedLinks);
 
-  const sorted = sortEntries(entries);
   let bytes = 0;
   for (const e of sorted) bytes += e.size;
   const stats: ScanStats = {
@@ -291,7 +333,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     excluded: walked.excluded,
     links: { followed: walked.links.followed, skipped: skippedLinks },
     vanished,
-    durationMs: performance.now() - started,
+    durationMs: nowMs() - started,
     cache: {
       file: cachePath,
       state: cache?.state ?? 'disabled',
@@ -299,18 +341,38 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       ...(cacheError ? { error: cacheError } : {}),
     },
   };
-  return { entries: sorted, digest: treeDigest(sorted), stats, root: realRoot };
+  const entriesSorted = sorted;
+  return {
+    entries: sorted,
+    digest,
+    // Built on first use: an unchanged rescan whose digest came from the cache may never need it.
+    get manifest() {
+      manifest ??= canonicalManifest(entriesSorted);
+      return manifest;
+    },
+    stats,
+    root: realRoot,
+  };
 }
 
+/**
+ * Milliseconds on a monotonic clock. Not perf_hooks' performance.now(): loading perf_hooks costs
+ * every `pulpdist manifest` process a dozen built-in modules, compiled at start-up by this Node.
+ */
+function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+// Synchronous: two calls, and node:fs/promises is not loaded by a scan that writes nothing.
 async function resolveRoot(root: string): Promise<string> {
   let real: string;
   try {
-    real = await realpath(root);
+    real = fs.realpathSync.native(root);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new TreeNotFoundError(root, code === 'ENOENT' ? 'no such directory' : `cannot be opened (${code})`);
   }
-  const st = await stat(real);
+  const st = fs.statSync(real);
   if (!st.isDirectory()) throw new TreeNotFoundError(root, 'not a directory');
   return real;
 }

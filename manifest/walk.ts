@@ -7,7 +7,6 @@
  * progress and abort are handled while it runs.
  */
 import fs from 'node:fs';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { escapeRawName, isValidUtf8, mayBeMisdecoded, obviouslyRepresentable, unrepresentableReason } from './names.js';
 import type { ExcludeMatcher } from './exclude.js';
 import { followLink, type Dir, type SkippedLink, type SymlinkPolicy } from './links.js';
@@ -74,6 +73,8 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
   };
   const prefix = root.endsWith('/') ? root : root + '/';
   const stack: Dir[] = [{ rel: '', real: root, parent: undefined, linkDepth: 0 }];
+  // Real paths of directories symlinks point into, for this walk (links.ts resolveDirect).
+  const realDirs = new Map<string, string>();
   for (let dir = stack.pop(); dir !== undefined; dir = stack.pop()) {
     signal?.throwIfAborted();
     const relDir = dir.rel;
@@ -124,7 +125,7 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
         }
       }
       if (isLink && symlinks !== 'skip') {
-        const followed = followLink(root, prefix, dir, rel, absPrefix + name, result);
+        const followed = followLink(root, prefix, dir, rel, absPrefix + name, result, realDirs);
         if (!followed) continue;
         if ('dir' in followed) {
           if (unrepresentableReason(rel + '/x')) result.unrepresentable.push(rel + '/');
@@ -181,6 +182,11 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
     await yieldToLoop();
   }
   return result;
+}
+
+/** setImmediate as a promise (not node:timers/promises: one built-in module less to load at start-up). */
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function lstatOrRecord(abs: string, rel: string, result: WalkResult): fs.BigIntStats | undefined {

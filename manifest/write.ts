@@ -1,5 +1,6 @@
 /** Writing a PULP_MANIFEST file. */
-import { open } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import { canonicalManifest } from './digest.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { ManifestWriteError } from './errors.js';
@@ -9,13 +10,21 @@ import type { ManifestEntry } from './types.js';
  * Write `PULP_MANIFEST` (or FILE) atomically: temp file + fsync + rename. When the file already
  * holds exactly this text nothing is written, so that an unchanged tree keeps its manifest's
  * mtime (and whatever caches key on it) and a rescan pays no fsync. Resolves to whether it wrote.
+ * `text` is canonicalManifest(entries) and `digest` its tree digest, when the caller has them
+ * (ScanResult): given the digest, the file is compared by digest and the text is not built
+ * unless it must be written.
  * @throws ManifestWriteError naming the file and the system error code.
  */
-export async function writeManifest(file: string, entries: readonly ManifestEntry[], options: { signal?: AbortSignal } = {}): Promise<boolean> {
-  const text = Buffer.from(canonicalManifest(entries), 'utf8');
-  if (await holds(file, text)) return false;
+export async function writeManifest(
+  file: string,
+  entries: readonly ManifestEntry[],
+  options: { signal?: AbortSignal; text?: string; digest?: string } = {},
+): Promise<boolean> {
+  if (options.digest !== undefined && fileDigest(file) === options.digest) return false;
+  const text = Buffer.from(options.text ?? canonicalManifest(entries), 'utf8');
+  if (options.digest === undefined && fileDigest(file) === createHash('sha256').update(text).digest('hex')) return false;
   try {
-    await writeFileAtomic(file, text, options);
+    await writeFileAtomic(file, text, options.signal ? { signal: options.signal } : {});
   } catch (err) {
     if (options.signal?.aborted) throw err;
     throw new ManifestWriteError(file, (err as NodeJS.ErrnoException).code ?? 'EIO', { cause: err });
@@ -23,21 +32,33 @@ export async function writeManifest(file: string, entries: readonly ManifestEntr
   return true;
 }
 
-/** Whether `file` is a regular file whose bytes are exactly `text`. */
-async function holds(file: string, text: Buffer): Promise<boolean> {
-  let fh;
+const CHUNK = 64 * 1024;
+let chunk: Buffer | undefined;
+
+/**
+ * The sha256 of a regular file, or undefined when it is missing, unreadable or not a file (then
+ * it is written, and the write reports any real problem). Synchronous through one reused 64 KiB
+ * buffer: a rescan neither loads node:fs/promises (a dozen built-in modules compiled at
+ * start-up by this Node) nor touches a fresh megabyte to compare a 10,000-line manifest.
+ */
+function fileDigest(file: string): string | undefined {
+  let fd;
   try {
-    fh = await open(file, 'r');
+    fd = fs.openSync(file, 'r');
   } catch {
-    return false; // missing or unreadable: write it (and let that report any real problem)
+    return undefined;
   }
   try {
-    const st = await fh.stat();
-    if (!st.isFile() || st.size !== text.length) return false;
-    const current = Buffer.allocUnsafe(text.length);
-    const { bytesRead } = await fh.read(current, 0, text.length, 0);
-    return bytesRead === text.length && current.equals(text);
+    if (!fs.fstatSync(fd).isFile()) return undefined;
+    chunk ??= Buffer.allocUnsafe(CHUNK);
+    const hash = createHash('sha256');
+    for (let n = fs.readSync(fd, chunk, 0, CHUNK, null); n > 0; n = fs.readSync(fd, chunk, 0, CHUNK, null)) {
+      hash.update(n === CHUNK ? chunk : chunk.subarray(0, n));
+    }
+    return hash.digest('hex');
+  } catch {
+    return undefined;
   } finally {
-    await fh.close();
+    fs.closeSync(fd);
   }
 }

@@ -97,6 +97,25 @@ test('raw names: UTF-8 validity and escaping', () => {
   assert.is(escapeRawName(Buffer.from([0x62, 0xff, 0xc3, 0xbc, 0x80])), 'b\\xffü\\x80');
 });
 
+test('cache lookups: in the order written, out of order, a changed file, a new file', () => {
+  const k = (n: number) => `${n}\x001\x002\x003`;
+  const text = formatCache('/t', new Map([['a', { key: k(1), sha256: H('a') }], ['b', { key: k(2), sha256: H('b') }], ['c', { key: k(3), sha256: H('c') }]]));
+  const inOrder = parseCache(text).records;
+  assert.equal([inOrder.match('a', k(1)), inOrder.match('b', k(2)), inOrder.match('c', k(3))], [H('a'), H('b'), H('c')]);
+  // A changed file (same path, other key) misses and the next one still hits.
+  const changed = parseCache(text).records;
+  assert.equal([changed.match('a', k(9)), changed.match('b', k(2)), changed.match('c', k(33))], [undefined, H('b'), undefined]);
+  // Out of order, and a file the cache does not hold, in the middle: every other lookup still answers.
+  const shuffled = parseCache(text).records;
+  assert.equal([shuffled.match('c', k(3)), shuffled.match('a', k(1)), shuffled.match('b', k(3)), shuffled.match('b', k(2))], [H('c'), H('a'), undefined, H('b')]);
+  const added = parseCache(text).records;
+  assert.equal([added.match('a', k(1)), added.match('a2', k(1)), added.match('b', k(2)), added.match('c', k(3))], [H('a'), undefined, H('b'), H('c')]);
+  // A path that is a prefix of the cached one is another file.
+  const prefix = parseCache(text).records;
+  assert.is(prefix.match('', k(1)), undefined);
+  assert.equal([...prefix].map(([rel]) => rel), ['a', 'b', 'c']);
+});
+
 test('cache text round-trips, and any damage makes it corrupt as a whole', () => {
   const records = new Map([
     ['a.txt', { key: '4\x001\x002\x003', sha256: H('a') }],
@@ -106,12 +125,26 @@ test('cache text round-trips, and any damage makes it corrupt as a whole', () =>
   const back = parseCache(text);
   assert.is(back.state, 'loaded');
   assert.equal([...back.records], [...records]);
-  assert.equal(parseCache(formatCache('/t', new Map())), { records: new Map(), state: 'loaded' });
+  const empty = parseCache(formatCache('/t', new Map()));
+  assert.is(empty.state, 'loaded');
+  assert.is(empty.records.size, 0);
+  // A lookup hits only on the exact stat key: a longer or shorter key that shares a prefix misses.
+  assert.is(back.records.match('a.txt', '4\x001\x002\x003'), H('a'));
+  assert.is(back.records.match('a.txt', '4\x001\x002\x0033'), undefined);
+  assert.is(back.records.match('a.txt', '4\x001\x002\x00'), undefined);
+  assert.is(back.records.match('d/with,comma and space', '4\x001\x002\x003'), undefined);
+  assert.is(back.records.match('missing', '4\x001\x002\x003'), undefined);
   for (let cut = 0; cut < text.length; cut += 7) {
     const torn = parseCache(text.slice(0, cut));
     assert.is(torn.state, 'corrupt', `cut at ${cut}`);
     assert.is(torn.records.size, 0);
   }
+  // The tree digest line is covered by the checksum like the records.
+  const withDigest = formatCache('/srv/tree', records, H('m'));
+  assert.is(parseCache(withDigest).manifestDigest, H('m'));
+  assert.equal([...parseCache(withDigest).records], [...records]);
+  assert.is(parseCache(withDigest.replace(H('m'), H('n'))).state, 'corrupt');
+  assert.is(parseCache(text).manifestDigest, undefined);
   const flipped = text.replace(H('a'), H('x'));
   assert.is(parseCache(flipped).state, 'corrupt');
   const recounted = text.replace(/\nend 2 /, '\nend 3 ');

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { canonicalManifest } from '../../manifest/digest.js';
-import { defaultCacheFile } from '../../manifest/cache.js';
+import { canonicalManifest, treeDigest } from '../../manifest/digest.js';
+import { defaultCacheFile, formatCache, parseCache } from '../../manifest/cache.js';
 import { scanTree } from '../../manifest/scan.js';
 import { tempDir } from '../../testkit/cli.js';
 import { expectedManifest, writeFiles } from './fixture.js';
@@ -41,6 +41,38 @@ test('an unchanged rescan reads nothing and does not rewrite the cache', async (
   assert.is(fs.statSync(cache).mtimeMs, mtime);
   assert.is(again.digest, first.digest);
   assert.fixture(canonicalManifest(again.entries), expectedManifest(FILES));
+});
+
+test('the tree digest a rescan takes from the cache is the digest of what it lists, and only then', async () => {
+  const { root, cache } = freshTree('digest');
+  const first = await scanTree(root, { cacheFile: cache, ...NOW });
+  // Every file cached: the cache names their manifest's digest, and an unchanged rescan reuses it.
+  assert.ok(fs.readFileSync(cache, 'utf8').includes(`\nmanifest ${first.digest}\n`));
+  const again = await scanTree(root, { cacheFile: cache, ...NOW });
+  assert.is(again.stats.cachedFiles, 4);
+  assert.is(again.digest, treeDigest(again.entries));
+  assert.fixture(again.manifest, expectedManifest(FILES));
+  // A file removed: every entry still comes from the cache, but the cache holds one more record.
+  fs.rmSync(path.join(root, 'a.txt'));
+  const removed = await scanTree(root, { cacheFile: cache, ...NOW });
+  assert.equal([removed.stats.hashedFiles, removed.stats.cachedFiles], [0, 3]);
+  assert.is.not(removed.digest, first.digest);
+  assert.is(removed.digest, treeDigest(removed.entries));
+  assert.fixture(removed.manifest, expectedManifest({ 'd/b.txt': 'bbbbbb', 'd/e/c.txt': 'c', 'z,y.txt': 'zy' }));
+  // Excluded now: the walk lists fewer files than the cache holds, so the digest is computed again.
+  const excluded = await scanTree(root, { cacheFile: cache, exclude: ['z,y.txt'], ...NOW });
+  assert.is(excluded.digest, treeDigest(excluded.entries));
+  assert.fixture(excluded.manifest, expectedManifest({ 'd/b.txt': 'bbbbbb', 'd/e/c.txt': 'c' }));
+  // A cache without the digest line (as an older pulpdist wrote it) gets it on the next rescan.
+  const text = fs.readFileSync(cache, 'utf8');
+  fs.writeFileSync(cache, formatCache(root, new Map([...parseCache(text).records])));
+  const upgraded = await scanTree(root, { cacheFile: cache, exclude: ['z,y.txt'], ...NOW });
+  assert.equal([upgraded.stats.cache.written, upgraded.stats.hashedFiles], [true, 0]);
+  assert.is(parseCache(fs.readFileSync(cache)).manifestDigest, treeDigest(upgraded.entries));
+  // A file not cached (written inside the racy window) keeps the digest out of the cache.
+  const racy = freshTree('digest-racy');
+  await scanTree(racy.root, { cacheFile: racy.cache });
+  assert.not.ok(fs.readFileSync(racy.cache, 'utf8').includes('\nmanifest '));
 });
 
 test('a rewrite in place with the same size and mtime is caught (ctime changed)', async () => {

@@ -137,6 +137,36 @@ test('a rescan reads nothing again; retargeting a file link is seen', async () =
   assert.fixture(canonicalManifest(moved.entries), expectedManifest({ 'a.txt': 'aaa', 'b.txt': 'bbbb', cur: 'bbbb' }));
 });
 
+test('link targets resolved as the kernel does: `..` after a directory link, `/` at the end, `.`, absolute, chains', async () => {
+  const t = path.join(dir, 'resolve');
+  writeFiles(t, { 'deep/inner/x.txt': 'x', 'deep/y.txt': 'y', 'top.txt': 'top', 'd/z.txt': 'z' });
+  // `via` is a link to deep/inner: via/../y.txt is deep/y.txt on disk, not ./y.txt (which does not exist).
+  fs.symlinkSync('deep/inner', path.join(t, 'via'));
+  fs.symlinkSync('via/../y.txt', path.join(t, 'physical'));
+  // A trailing slash on a file's name: not a directory, so the link dangles.
+  fs.symlinkSync('top.txt/', path.join(t, 'slash'));
+  // `.`-ended and absolute targets, and a chain of two links to a file.
+  fs.symlinkSync('d/.', path.join(t, 'dot'));
+  fs.symlinkSync(path.join(t, 'top.txt'), path.join(t, 'absolute'));
+  fs.symlinkSync('absolute', path.join(t, 'chain'));
+  const { entries, stats } = await scanTree(t, { cacheFile: false });
+  assert.fixture(
+    canonicalManifest(entries),
+    expectedManifest({
+      'deep/inner/x.txt': 'x',
+      'deep/y.txt': 'y',
+      'top.txt': 'top',
+      'd/z.txt': 'z',
+      'via/x.txt': 'x',
+      physical: 'y',
+      'dot/z.txt': 'z',
+      absolute: 'top',
+      chain: 'top',
+    }),
+  );
+  assert.equal(stats.links.skipped.map((l) => [l.relativePath, l.reason]), [['slash', 'dangling']]);
+});
+
 test('a bad policy is a ScanOptionError', async () => {
   try {
     await scanTree(root, { cacheFile: false, symlinks: 'always' as never });
