@@ -145,7 +145,9 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
     async prepare(source, tree, { signal, mirror }) {
       if (source.kind !== 'path' || !tree.entries) return;
       if (!source.readOnly) {
-        await writeManifest(path.join(source.path, 'PULP_MANIFEST'), tree.entries, { signal });
+        // The tree digest is the sha256 of the canonical manifest: an unchanged file is found
+        // without building the text again.
+        await writeManifest(path.join(source.path, 'PULP_MANIFEST'), tree.entries, { signal, digest: tree.digest });
         return;
       }
       if (!viewsDir) throw new Error(`source.readOnly needs the controller's state directory (--state-dir) for the manifest of ${source.path}`);
