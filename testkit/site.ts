@@ -147,6 +147,27 @@ export async function runTask(site: RunningSite, method: string, href: string, b
   return waitTask(site, r.body.task);
 }
 
+/** The hrefs of a mirror made at one site by `mirrorAt`. */
+export interface SiteMirror {
+  repo: string;
+  remote: string;
+  dist: string;
+}
+
+/**
+ * A mirror at one site, as the controller makes it: a repository (autopublish), a remote for the
+ * manifest at `url` and a distribution at `basePath` serving the repository.
+ */
+export async function mirrorAt(site: RunningSite, name: string, url: string, basePath: string, opts: { labels?: Record<string, string>; concurrency?: number } = {}): Promise<SiteMirror> {
+  const repo = await call(site, 'POST', '/pulp/api/v3/repositories/file/file/', { name, autopublish: true, ...(opts.labels ? { pulp_labels: opts.labels } : {}) });
+  if (repo.status !== 201) throw new Error(`creating repository ${name}: ${repo.status} ${repo.text}`);
+  const remote = await call(site, 'POST', '/pulp/api/v3/remotes/file/file/', { name, url, download_concurrency: opts.concurrency ?? 4 });
+  if (remote.status !== 201) throw new Error(`creating remote ${name}: ${remote.status} ${remote.text}`);
+  const task = await runTask(site, 'POST', '/pulp/api/v3/distributions/file/file/', { name, base_path: basePath, repository: repo.body.pulp_href });
+  if (task.state !== 'completed') throw new Error(`creating distribution ${name}: ${JSON.stringify(task.error)}`);
+  return { repo: repo.body.pulp_href, remote: remote.body.pulp_href, dist: task.created_resources[0] };
+}
+
 export type ChainSite = 'origin' | 'hub' | 'leaf';
 
 /**

@@ -13,7 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { serveTree, type TreeServer } from '../../testkit/http-tree.js';
-import { call, runTask, startSite, waitTask, type RunningSite } from '../../testkit/site.js';
+import { call, mirrorAt, runTask, startSite, waitTask, type RunningSite } from '../../testkit/site.js';
 import { appendBases } from '../../site/append.js';
 import { sha256, tempFiles, writeTree, type TreeFile } from '../../testkit/tree.js';
 
@@ -37,15 +37,7 @@ async function metric(site: RunningSite, name: string): Promise<number> {
   return Number(found[1]);
 }
 
-async function setUp(site: RunningSite, url: string) {
-  const repo = await call(site, 'POST', '/pulp/api/v3/repositories/file/file/', { name: 'pulpdist.logs', autopublish: true });
-  assert.is(repo.status, 201, repo.text);
-  const remote = await call(site, 'POST', '/pulp/api/v3/remotes/file/file/', { name: 'pulpdist.logs', url, download_concurrency: 4 });
-  assert.is(remote.status, 201, remote.text);
-  const task = await runTask(site, 'POST', '/pulp/api/v3/distributions/file/file/', { name: 'pulpdist.logs', base_path: 'logs', repository: repo.body.pulp_href });
-  assert.is(task.state, 'completed');
-  return { repo: repo.body.pulp_href as string, remote: remote.body.pulp_href as string, dist: task.created_resources[0] as string };
-}
+const setUp = (site: RunningSite, url: string) => mirrorAt(site, 'pulpdist.logs', url, 'logs');
 
 async function sync(site: RunningSite, x: { repo: string; remote: string }) {
   const task = await runTask(site, 'POST', `${x.repo}sync/`, { remote: x.remote, mirror: true });

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FrameReader } from '../../site/batch-protocol.js';
 import { serveTree, type TreeServer } from '../../testkit/http-tree.js';
-import { call, runTask, startSite, type RunningSite } from '../../testkit/site.js';
+import { call, mirrorAt, runTask, startSite, type RunningSite, type SiteMirror } from '../../testkit/site.js';
 import { randomFiles, sha256, writeTree, type TreeFile } from '../../testkit/tree.js';
 
 let tmp: string;
@@ -34,17 +34,11 @@ async function metric(site: RunningSite, name: string): Promise<number> {
 
 const contentRequests = (s: RunningSite) => metric(s, 'pulpdist_site_content_requests_total');
 
-/** Repository, remote and distribution at `site` for the manifest at `url`; returns the sync's task. */
-async function mirrorAt(name: string, url: string): Promise<{ repo: string; remote: string }> {
-  const site = sites[name]!;
-  const repo = await call(site, 'POST', '/pulp/api/v3/repositories/file/file/', { name: 'tree', autopublish: true });
-  assert.is(repo.status, 201, repo.text);
-  const remote = await call(site, 'POST', '/pulp/api/v3/remotes/file/file/', { name: 'tree', url, download_concurrency: 4 });
-  assert.is(remote.status, 201, remote.text);
-  const dist = await runTask(site, 'POST', '/pulp/api/v3/distributions/file/file/', { name: 'tree', base_path: 'tree', repository: repo.body.pulp_href });
-  assert.is(dist.state, 'completed');
-  base[name] = (await call(site, 'GET', dist.created_resources[0])).body.base_url;
-  return { repo: repo.body.pulp_href, remote: remote.body.pulp_href };
+/** A mirror of the manifest at `url` at site `name`; notes its distribution's base URL. */
+async function mirrorOf(name: string, url: string): Promise<SiteMirror> {
+  const m = await mirrorAt(sites[name]!, 'tree', url, 'tree');
+  base[name] = (await call(sites[name]!, 'GET', m.dist)).body.base_url;
+  return m;
 }
 
 function sync(name: string, m: { repo: string; remote: string }) {
@@ -74,7 +68,7 @@ test.before(async () => {
   sites.origin = await startSite();
   sites.plainOrigin = await startSite({ extraArgs: ['--no-batch'] });
   for (const n of ['origin', 'plainOrigin']) {
-    const m = await mirrorAt(n, `${tree.url}/PULP_MANIFEST`);
+    const m = await mirrorOf(n, `${tree.url}/PULP_MANIFEST`);
     const t = await sync(n, m);
     assert.is(t.state, 'completed', JSON.stringify(t.error));
     // A plain HTTP tree offers no batches: one GET per file.
@@ -92,7 +86,7 @@ test.after(async () => {
 test('between two embedded sites, the small files come in one batch request, verified, byte for byte', async () => {
   sites.leaf = await startSite();
   const before = await contentRequests(sites.origin!);
-  const t = await sync('leaf', await mirrorAt('leaf', `${base.origin}PULP_MANIFEST`));
+  const t = await sync('leaf', await mirrorOf('leaf', `${base.origin}PULP_MANIFEST`));
   assert.is(t.state, 'completed', JSON.stringify(t.error));
   // The manifest, one batch of 60 files, one GET for the large file.
   assert.is((await contentRequests(sites.origin!)) - before, 3);
@@ -103,27 +97,25 @@ test('between two embedded sites, the small files come in one batch request, ver
   await assertServesTree('leaf');
 });
 
-test('a downstream that does not speak it (--no-batch) gets the same files by plain GETs', async () => {
-  sites.plainLeaf = await startSite({ extraArgs: ['--no-batch'] });
-  const before = await contentRequests(sites.origin!);
-  const t = await sync('plainLeaf', await mirrorAt('plainLeaf', `${base.origin}PULP_MANIFEST`));
+/** Site `leaf` (started with `extraArgs`) syncs from `upstream` by plain GETs: one request per file, and the manifest's. */
+async function assertSyncsByGets(leaf: string, upstream: string, extraArgs: string[]): Promise<void> {
+  sites[leaf] = await startSite({ extraArgs });
+  const before = await contentRequests(sites[upstream]!);
+  const t = await sync(leaf, await mirrorOf(leaf, `${base[upstream]}PULP_MANIFEST`));
   assert.is(t.state, 'completed', JSON.stringify(t.error));
-  assert.is((await contentRequests(sites.origin!)) - before, files.length + 1);
-  assert.is(lastSyncLine('plainLeaf').batchRequests, '0');
-  await assertServesTree('plainLeaf');
+  assert.is((await contentRequests(sites[upstream]!)) - before, files.length + 1);
+  assert.is(lastSyncLine(leaf).batchRequests, '0');
+  await assertServesTree(leaf);
+}
+
+test('a downstream that does not speak it (--no-batch) gets the same files by plain GETs', async () => {
+  await assertSyncsByGets('plainLeaf', 'origin', ['--no-batch']);
 });
 
 test('an upstream that does not offer it (--no-batch) is fetched from by plain GETs', async () => {
-  const manifest = await fetch(`${base.plainOrigin}PULP_MANIFEST`);
-  assert.is(manifest.headers.get('pulpdist-batch'), null);
+  assert.is((await fetch(`${base.plainOrigin}PULP_MANIFEST`)).headers.get('pulpdist-batch'), null);
   assert.is((await fetch(`${base.origin}PULP_MANIFEST`)).headers.get('pulpdist-batch'), '1');
-  sites.leafOfPlain = await startSite();
-  const before = await contentRequests(sites.plainOrigin!);
-  const t = await sync('leafOfPlain', await mirrorAt('leafOfPlain', `${base.plainOrigin}PULP_MANIFEST`));
-  assert.is(t.state, 'completed', JSON.stringify(t.error));
-  assert.is((await contentRequests(sites.plainOrigin!)) - before, files.length + 1);
-  assert.is(lastSyncLine('leafOfPlain').batchRequests, '0');
-  await assertServesTree('leafOfPlain');
+  await assertSyncsByGets('leafOfPlain', 'plainOrigin', []);
 });
 
 /** POST a batch request for `paths` to `url`; the answer's status, headers and frames. */
@@ -214,7 +206,7 @@ test('a batch answer cut short: the files it did not bring whole come by GET, an
   const proxy = await cuttingProxy(origin, 40_000);
   try {
     sites.leaf3 = await startSite();
-    const t = await sync('leaf3', await mirrorAt('leaf3', `${proxy.url}${origin.pathname}PULP_MANIFEST`));
+    const t = await sync('leaf3', await mirrorOf('leaf3', `${proxy.url}${origin.pathname}PULP_MANIFEST`));
     assert.is(t.state, 'completed', JSON.stringify(t.error));
     assert.is(proxy.cuts(), 1);
     const line = lastSyncLine('leaf3');
@@ -239,7 +231,7 @@ test('a corrupted blob inside a batched answer is rejected, the rest are kept, a
   await writeFile(blobPath, bad);
   try {
     sites.leaf2 = await startSite();
-    const m = await mirrorAt('leaf2', `${base.origin}PULP_MANIFEST`);
+    const m = await mirrorOf('leaf2', `${base.origin}PULP_MANIFEST`);
     const failed = await sync('leaf2', m);
     assert.is(failed.state, 'failed');
     // The batch rejected it, then GETs (retried) got the same wrong bytes: pulpcore's message.

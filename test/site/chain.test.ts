@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { serveTree, type TreeServer } from '../../testkit/http-tree.js';
-import { call, runTask, startSite, type RunningSite } from '../../testkit/site.js';
+import { call, mirrorAt, runTask, startSite, type RunningSite } from '../../testkit/site.js';
 import { randomFiles, sha256, writeTree, type TreeFile } from '../../testkit/tree.js';
 
 let tmp: string;
@@ -25,15 +25,7 @@ async function metric(site: RunningSite, name: string): Promise<number> {
 }
 
 /** Repository (autopublish), remote and repository distribution for one mirror at one site. */
-async function setUp(site: RunningSite, name: string, url: string, basePath: string) {
-  const repo = await call(site, 'POST', '/pulp/api/v3/repositories/file/file/', { name, autopublish: true, pulp_labels: { managed_by: 'pulpdist' } });
-  assert.is(repo.status, 201, repo.text);
-  const remote = await call(site, 'POST', '/pulp/api/v3/remotes/file/file/', { name, url, download_concurrency: 4 });
-  assert.is(remote.status, 201, remote.text);
-  const task = await runTask(site, 'POST', '/pulp/api/v3/distributions/file/file/', { name, base_path: basePath, repository: repo.body.pulp_href });
-  assert.is(task.state, 'completed');
-  return { repo: repo.body.pulp_href as string, remote: remote.body.pulp_href as string, dist: task.created_resources[0] as string };
-}
+const setUp = (site: RunningSite, name: string, url: string, basePath: string) => mirrorAt(site, name, url, basePath, { labels: { managed_by: 'pulpdist' } });
 
 async function sync(site: RunningSite, m: { repo: string; remote: string }) {
   const task = await runTask(site, 'POST', `${m.repo}sync/`, { remote: m.remote, mirror: true });
