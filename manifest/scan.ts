@@ -341,13 +341,12 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       ...(cacheError ? { error: cacheError } : {}),
     },
   };
-  const entriesSorted = sorted;
   return {
     entries: sorted,
     digest,
     // Built on first use: an unchanged rescan whose digest came from the cache may never need it.
     get manifest() {
-      manifest ??= canonicalManifest(entriesSorted);
+      manifest ??= canonicalManifest(sorted);
       return manifest;
     },
     stats,

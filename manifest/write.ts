@@ -1,7 +1,7 @@
 /** Writing a PULP_MANIFEST file. */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { canonicalManifest } from './digest.js';
+import { canonicalManifest, manifestDigest } from './digest.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { ManifestWriteError } from './errors.js';
 import type { ManifestEntry } from './types.js';
@@ -20,11 +20,12 @@ export async function writeManifest(
   entries: readonly ManifestEntry[],
   options: { signal?: AbortSignal; text?: string; digest?: string } = {},
 ): Promise<boolean> {
-  if (options.digest !== undefined && fileDigest(file) === options.digest) return false;
-  const text = Buffer.from(options.text ?? canonicalManifest(entries), 'utf8');
-  if (options.digest === undefined && fileDigest(file) === createHash('sha256').update(text).digest('hex')) return false;
+  // Given the digest, the text is built only if the file must be written.
+  let text = options.text;
+  if (fileDigest(file) === (options.digest ?? manifestDigest((text ??= canonicalManifest(entries))))) return false;
+  text ??= canonicalManifest(entries);
   try {
-    await writeFileAtomic(file, text, options.signal ? { signal: options.signal } : {});
+    await writeFileAtomic(file, Buffer.from(text, 'utf8'), options.signal ? { signal: options.signal } : {});
   } catch (err) {
     if (options.signal?.aborted) throw err;
     throw new ManifestWriteError(file, (err as NodeJS.ErrnoException).code ?? 'EIO', { cause: err });

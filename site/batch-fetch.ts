@@ -9,7 +9,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { ManifestEntry } from '../manifest/types.js';
 import { batchRequestBody, BATCH_HEADER, FrameReader, offersBatch } from './batch-protocol.js';
 import type { TempBlob } from './blobs.js';
-import { openBatch, throttled, type DownloadDeps } from './download.js';
+import { failedStatus, openBatch, throttled, type DownloadDeps } from './download.js';
 
 /** Temp blobs created ahead of the frame being read (their creation waits on the filesystem). */
 const TEMP_AHEAD = 8;
@@ -34,7 +34,7 @@ export async function downloadBatch(manifestUrl: string, entries: ManifestEntry[
     res = await openBatch(manifestUrl, batchRequestBody(entries.map((e) => e.relativePath)), deps);
   } catch (err) {
     if (deps.signal.aborted) throw deps.signal.reason;
-    out.refused = /^[1-5]\d\d,/.test((err as Error).message); // an answer with an error status, not a lost connection
+    out.refused = failedStatus(err) !== undefined; // an answer with an error status, not a lost connection
     leaveFrom(0, `batch request failed: ${(err as Error).message}`);
     return out;
   }

@@ -38,9 +38,16 @@ class DownloadError extends TaskFailure {
   constructor(
     message: string,
     readonly retry: boolean,
+    /** The HTTP status of the answer that failed it, when there was one. */
+    readonly status?: number,
   ) {
     super(message);
   }
+}
+
+/** The HTTP status of the answer a download failed on; undefined when none came (no connection, a timeout). */
+export function failedStatus(err: unknown): number | undefined {
+  return err instanceof DownloadError ? err.status : undefined;
 }
 
 /**
@@ -153,7 +160,7 @@ async function openHttp(url: string, deps: DownloadDeps, extra: Record<string, s
     const location = res.headers.location;
     // A POST (a batch fetch) is never redirected: its caller falls back to GETs, which may be.
     if (![301, 302, 303, 307, 308].includes(status) || !location || post) {
-      throw new DownloadError(`${status}, message='${res.statusMessage}', url=URL('${u.href}')`, status === 429 || status >= 500);
+      throw new DownloadError(`${status}, message='${res.statusMessage}', url=URL('${u.href}')`, status === 429 || status >= 500, status);
     }
     // aiohttp follows redirects too; what it may not do with credentials is the policy's.
     const verdict = decideRedirect(u, location, { hops, credentials, maxRedirects });

@@ -1,6 +1,6 @@
 /**
- * The HTTP/1.1 client of syncs (GETs, and the POST of a batch fetch), on net/tls sockets that each read into one buffer of
- * their own, reused for every read (`onread`).
+ * The HTTP/1.1 client of syncs (GETs, and the POST of a batch fetch), on net/tls sockets that
+ * each read into one buffer of their own, reused for every read (`onread`).
  *
  * Why not node:http (or undici): both hand every socket read to JavaScript as a new Buffer, whose
  * memory lies outside V8's heap. V8 counts such external bytes against an old-generation limit it
@@ -10,9 +10,9 @@
  * as a view of the connection's buffer, valid until the consumer returns (or the promise it returns
  * settles); no Buffer is allocated per read, but for the spares of `nextBuffer`.
  *
- * Only what syncs need: GET (and the POST of a batch fetch); keep-alive connections per origin; Content-Length, chunked and
- * read-until-close bodies; 1xx answers skipped; an idle timeout; abort signals; TLS options; a
- * forward proxy (`http-connect.ts`). Answers are read strictly (`http-head.ts`): what RFC 9112 says
+ * Only what syncs need: GET (and the POST of a batch fetch); keep-alive connections per origin;
+ * Content-Length, chunked and read-until-close bodies; 1xx answers skipped; an idle timeout; abort
+ * signals; TLS options; a forward proxy (`http-connect.ts`). Answers are read strictly (`http-head.ts`): what RFC 9112 says
  * a client must refuse is refused, and its connection closed.
  */
 import type net from 'node:net';

@@ -256,6 +256,11 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
   }
 }
 
+/** An artifact record for a verified blob (the site computes sha256 only). */
+function newArtifact(sha256: string, size: number): ArtifactRecord {
+  return { id: crypto.randomUUID(), pulp_created: timestamp(), size, sha224: null, sha256, sha384: null, sha512: null };
+}
+
 /** Make verified blobs durable and record them as artifacts (with no content yet). */
 async function keepArtifacts(deps: SyncDeps, verified: { path: string; sha256: string }[], entries: ManifestEntry[]): Promise<void> {
   await deps.blobs.persistAll(verified, 8);
@@ -264,7 +269,7 @@ async function keepArtifacts(deps: SyncDeps, verified: { path: string; sha256: s
   const ops: Op[] = [];
   for (const { sha256 } of verified) {
     if (deps.store.index.artifactId(sha256)) continue;
-    ops.push({ put: 'artifacts', v: { id: crypto.randomUUID(), pulp_created: timestamp(), size: sizes.get(sha256) ?? 0, sha224: null, sha256, sha384: null, sha512: null } });
+    ops.push({ put: 'artifacts', v: newArtifact(sha256, sizes.get(sha256) ?? 0) });
   }
   if (ops.length) await deps.store.commit(ops);
 }
@@ -313,7 +318,7 @@ function resolveAndCommit(
     if (h && h.sha256 === sha256) return h.id;
     let artId = artBySha.get(sha256) ?? deps.store.index.artifactId(sha256);
     if (!artId) {
-      const a: ArtifactRecord = { id: crypto.randomUUID(), pulp_created: timestamp(), size, sha224: null, sha256, sha384: null, sha512: null };
+      const a = newArtifact(sha256, size);
       artId = a.id;
       artBySha.set(sha256, a.id);
       ops.push({ put: 'artifacts', v: a });
