@@ -2,10 +2,10 @@
  * Append-aware downloads. Logs and other growing files change by appending, and whole-file content
  * addressing would resend them in full. When the new manifest lists a blob the site lacks at a path
  * where the repository's previous version held a shorter file, the file has probably grown in
- * place: fetch only the bytes past the old size (`Range: bytes=OLD-`), stream the old blob followed
- * by that tail through the sha256 and size check into a temp blob, and keep it only when the whole
- * file's digest and size match the manifest. Content addressing stays the truth: the guess only
- * chooses what to fetch, never what to accept.
+ * place: fetch only the bytes past the old size (`Range: bytes=OLD-`), copy the old blob into a temp
+ * blob, write that tail after it, and keep the file only when its whole digest and size match the
+ * manifest. Content addressing stays the truth: the guess only chooses what to fetch, never what to
+ * accept.
  *
  * A cheap probe comes first: the last `PROBE_BYTES` of the old size (`bytes=OLD-K-(OLD-1)`), which
  * must equal the old blob's last bytes and come with `Content-Range: …/NEW`. A file rewritten whole
@@ -15,10 +15,8 @@
  * The upstream computes nothing per client: both Pulp's content app and ours serve ranges of
  * stored files.
  */
-import { createHash } from 'node:crypto';
 import { constants, fstatSync, writeSync } from 'node:fs';
 import { copyFile, open } from 'node:fs/promises';
-import { readChunks } from '../core/buffer-pool.js';
 import type { ManifestEntry } from '../manifest/types.js';
 import type { TempBlob } from './blobs.js';
 import { openRange, throttled, type DownloadDeps } from './download.js';
@@ -135,20 +133,18 @@ export async function downloadAppended(url: string, expected: { sha256: string; 
     if (ours.length !== k) throw new Fallback('the old blob is shorter than recorded');
     if (!theirs.equals(ours)) throw new Fallback('the bytes before the old end differ: not an append');
 
-    // The tail request is in flight while the old blob is copied and hashed. The copy is the
-    // kernel's (copyFile, on a pool thread; a reflink where the filesystem has them), so this
-    // thread only hashes: a 48 MiB log costs its hash here, not a read and a write as well.
+    // The tail request is in flight while the kernel copies the old blob (copyFile, on a pool
+    // thread; a reflink where the filesystem has them). The rebuilt file is then hashed whole on
+    // the blob store's hashing thread: this thread only writes the tail, so a 48 MiB log costs it
+    // neither a read nor a hash.
     tailP = openRange(url, `bytes=${basis.size}-`, counted);
     tailP.catch(() => undefined);
     tmp = await deps.blobs.createTemp(expected.sha256);
     copied = copyFile(basis.blobPath, tmp.path, constants.COPYFILE_FICLONE);
-    copied.catch(() => undefined);
-    const hash = createHash('sha256');
-    let size = await readChunks(basis.blobPath, (chunk) => void hash.update(chunk), { signal: deps.signal });
     await copied;
-    // Both must have seen the old blob whole (a blob never changes, but it could be removed).
-    const copiedSize = fstatSync(tmp.fd).size;
-    if (size !== basis.size || copiedSize !== basis.size) throw new Fallback(`the old blob gave ${size} and ${copiedSize} bytes, not ${basis.size}`);
+    // The copy must have seen the old blob whole (a blob never changes, but it could be removed).
+    let size = fstatSync(tmp.fd).size;
+    if (size !== basis.size) throw new Fallback(`the old blob gave ${size} bytes, not ${basis.size}`);
     body = await tailP;
     tailP = null;
     checkRange(body, basis.size, expected.size - 1, expected.size);
@@ -157,14 +153,15 @@ export async function downloadAppended(url: string, expected: { sha256: string; 
       throttled(deps, (chunk) => {
         if (size + chunk.length > expected.size) throw new Fallback('the tail is longer than announced');
         counted.onBytes(chunk.length);
-        hash.update(chunk);
         writeAt(fd, chunk, size);
         size += chunk.length;
       }),
     );
     if (size !== expected.size) throw new Fallback(`got ${size} bytes, expected ${expected.size}`);
-    const actual = hash.digest('hex');
-    if (actual !== expected.sha256) throw new Fallback(`old bytes + tail have sha256 ${actual}, expected ${expected.sha256}`);
+    const whole = await deps.blobs.digestOf(tmp.path, expected.size, deps.signal);
+    if ('error' in whole) throw new Fallback(`the rebuilt file could not be read: ${whole.error}`);
+    if (whole.bytes !== expected.size) throw new Fallback(`the rebuilt file has ${whole.bytes} bytes, expected ${expected.size}`);
+    if (whole.sha256 !== expected.sha256) throw new Fallback(`old bytes + tail have sha256 ${whole.sha256}, expected ${expected.sha256}`);
     deps.blobs.closeTemp(tmp);
     return { kind: 'appended', path: tmp.path, sha256: expected.sha256, tailBytes: expected.size - basis.size };
   } catch (err) {

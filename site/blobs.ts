@@ -13,6 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { closeSync, fdatasync, mkdirSync, open, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { HashPool } from '../manifest/hash-pool.js';
 import { createFsFlusher, type FsFlusher } from './flush.js';
 import { fsyncDir } from './store.js';
 
@@ -41,6 +42,7 @@ export class BlobStore {
   private dirFlushes = new Set<Promise<void>>();
   private madeDirs = new Set<string>();
   private readonly flusher: FsFlusher;
+  private hasher: HashPool | undefined;
 
   constructor(readonly dataDir: string) {
     this.root = path.join(dataDir, 'artifacts');
@@ -233,6 +235,25 @@ export class BlobStore {
       for (let dir = dirs[next++]; dir !== undefined; dir = dirs[next++]) await fsyncDir(dir);
     }));
     await fsyncDir(this.root);
+  }
+
+  /**
+   * sha256 of a file and the bytes read, on a hashing thread of the store's own (started on first
+   * use): a file rebuilt from a stored blob is tens of MiB that the event loop would otherwise hash
+   * while it is receiving other downloads.
+   */
+  async digestOf(file: string, size: number, signal?: AbortSignal): Promise<{ sha256: string; bytes: number } | { error: string }> {
+    this.hasher ??= new HashPool({ workers: 1 });
+    const [r] = await this.hasher.hash([file], size, signal ? { signal } : {});
+    return r ?? { error: 'no answer' };
+  }
+
+  /** Stop the helpers the store started: its syncfs shell and its hashing thread. */
+  async close(): Promise<void> {
+    this.flusher.close();
+    const h = this.hasher;
+    this.hasher = undefined;
+    await h?.close();
   }
 
   /** Bytes and count of stored blobs (for tests and status; walks the tree). */

@@ -124,12 +124,10 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
 
     // Which blobs are missing: not recorded and not on disk (a blob renamed in just before a crash
     // has no record yet but is verified, so it is adopted instead of fetched again).
-    const known = new Map<string, ArtifactRecord>();
-    for (const a of t.artifacts.values()) known.set(a.sha256, a);
     const missing: ManifestEntry[] = [];
     const seen = new Set<string>();
     for (const e of entries) {
-      if (known.has(e.sha256) || seen.has(e.sha256)) continue;
+      if (seen.has(e.sha256) || deps.store.index.artifactId(e.sha256)) continue;
       seen.add(e.sha256);
       if (deps.blobs.sizeOf(e.sha256) !== e.size) missing.push(e);
     }
@@ -149,6 +147,17 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     };
     const jobs = planDownloads(missing, deps.batch !== false && manifest.batch, (e) => bases.has(e.sha256));
     tick = mark('planMs', tick);
+    const failed = async (err: unknown): Promise<never> => {
+      if (ctx.signal.aborted) {
+        // Verified but not yet durable files of a canceled sync are removed.
+        for (const v of verified) rmSync(v.path, { force: true });
+      } else {
+        // A failed sync keeps what it verified as artifacts, as Pulp keeps the artifacts it saved:
+        // the next sync reuses them, and orphan cleanup removes those no content comes to use.
+        await keepArtifacts(deps, verified, missing).catch(() => undefined);
+      }
+      throw err;
+    };
     try {
       await downloadAll(jobs, concurrency, signal, local, async (job, add) => {
         if ('batch' in job) {
@@ -183,23 +192,14 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
         }
         gotFiles(1);
       });
-      tick = mark('downloadMs', tick);
-      await deps.blobs.persistAll(verified, 8, signal);
-      tick = mark('persistMs', tick);
     } catch (err) {
-      if (ctx.signal.aborted) {
-        // Verified but not yet durable files of a canceled sync are removed.
-        for (const v of verified) rmSync(v.path, { force: true });
-      } else {
-        // A failed sync keeps what it verified as artifacts, as Pulp keeps the artifacts it saved:
-        // the next sync reuses them, and orphan cleanup removes those no content comes to use.
-        await keepArtifacts(deps, verified, missing).catch(() => undefined);
-      }
-      throw err;
+      await failed(err);
     }
-    downloading.state = 'completed';
-    stage = associating;
-    signal.throwIfAborted();
+    tick = mark('downloadMs', tick);
+    // The disk writes the blobs back while this thread builds and stores the publications'
+    // manifests: only the commit must wait for both.
+    const persisted = deps.blobs.persistAll(verified, 8, signal);
+    persisted.catch(() => undefined);
 
     const repo = t.repositories.get(req.repositoryId);
     if (!repo) throw new TaskFailure('The repository was deleted during the sync.');
@@ -233,8 +233,12 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     }
     // Stored together: their fdatasyncs overlap.
     const pubs = await Promise.all(manifests.map(async (m) => ({ name: m.name, sha256: await deps.blobs.putBytes(m.bytes), size: m.bytes.length })));
-    await deps.blobs.syncDirs();
     tick = mark('publishMs', tick);
+    await persisted.catch(failed);
+    await deps.blobs.syncDirs();
+    tick = mark('persistMs', tick);
+    downloading.state = 'completed';
+    stage = associating;
     signal.throwIfAborted();
     const result = resolveAndCommit(deps, req, entries, after, pubs, changed);
     tick = mark('recordsMs', tick);

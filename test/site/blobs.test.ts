@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +32,7 @@ for (const mode of ['syncfs', 'fdatasync'] as const) {
       assert.equal(done, ['first', 'second']);
       // With nothing dirty and nothing in flight, a call returns without flushing.
       await blobs.syncDirs();
+      await blobs.close();
     } finally {
       process.env.PATH = savedPath;
       await rm(dir, { recursive: true, force: true });
@@ -73,6 +74,8 @@ test('a small sync is made durable file by file, a large one by one syncfs (spaw
     await blobs.syncDirs();
     assert.is(blobs.syncfsRuns, 2, 'one syncfs for the directories of many renames');
     for (const f of large) assert.ok(existsSync(blobs.pathOf(f.sha256)));
+    await blobs.close();
+    await noShellFor(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -91,7 +94,56 @@ test('concurrent flushes share runs: each waits for one that started after its c
     assert.is(flusher.runs, 2);
     await flusher.flush();
     assert.is(flusher.runs, 3, 'with none under way, a flush starts its own');
+    flusher.close();
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** Pids of the syncfs shells running for `dir` (found in /proc, as an operator would with ps). */
+function shellsFor(dir: string): number[] {
+  const pids: number[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (argv[1] === '-c' && argv[2]?.includes('sync --file-system') && argv[4] === dir) pids.push(Number(pid));
+  }
+  return pids;
+}
+
+/** Closing stops the shell: it is gone within a few seconds (a signal is not delivered at once). */
+async function noShellFor(dir: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (shellsFor(dir).length > 0) {
+    if (Date.now() > deadline) throw new Error(`the syncfs shell for ${dir} still runs 5 s after the store was closed`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('syncfs runs in one long-lived shell, not a process per run; a shell that dies fails the run it held, and the next run starts another', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-flush-'));
+  const flusher = createFsFlusher(dir);
+  try {
+    assert.ok(await flusher.probe());
+    for (let i = 0; i < 5; i++) await flusher.flush();
+    assert.is(flusher.runs, 5);
+    assert.is(flusher.shells, 1);
+    const [pid, ...others] = shellsFor(dir);
+    assert.ok(pid, 'the shell runs');
+    assert.equal(others, []);
+    // Killed before the request is written: the run can only end by the shell's exit.
+    process.kill(pid!, 'SIGKILL');
+    const err = await flusher.flush().then(() => null, (e: Error) => e);
+    assert.match(err?.message ?? '', /^syncfs of .* failed: the syncfs shell exited \(SIGKILL\)$/);
+    await flusher.flush();
+    assert.is(flusher.shells, 2);
+    assert.equal(shellsFor(dir).length, 1);
+  } finally {
+    flusher.close();
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -135,6 +135,7 @@ test('durability: syncfs where `sync -f` works; without it (no coreutils on PATH
   assert.is(await flusher.probe(), false);
   const err = await flusher.flush().then(() => null, (e: Error) => e);
   assert.match(err?.message ?? '', /syncfs of .*no-such-dir failed/);
+  flusher.close();
 
   const noPath = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-nopath-'));
   const plain = await startSite({ env: { PATH: noPath } });
