@@ -19,7 +19,7 @@ import type { BlobStore } from './blobs.js';
 import { majorGcCount } from './gc.js';
 import { downloadArtifact, fetchManifest, fileUrl, makeClient, type DownloadDeps } from './download.js';
 import { planDownloads } from './download-plan.js';
-import { href, timestamp, type ArtifactRecord, type ContentRecord, type Op, type PublicationRecord } from './records.js';
+import { href, timestamp, type ArtifactRecord, type ContentRecord, type Op, type PublicationRecord, type VersionRecord } from './records.js';
 import type { Store } from './store.js';
 import { TaskFailure, type TaskContext } from './tasks.js';
 import { TokenBucket } from './token-bucket.js';
@@ -133,7 +133,9 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     }
     // Files that grew in place since this repository's previous version (over http(s) only: a
     // file:// import reads locally, where a tail saves nothing worth the extra reads).
-    const bases = /^https?:/i.test(remote.url) && missing.length ? appendBases(previousFiles(t, req.repositoryId), missing, (s) => deps.blobs.sizeOf(s), (s) => deps.blobs.pathOf(s)) : new Map<string, AppendBasis>();
+    const repo0 = t.repositories.get(req.repositoryId);
+    let held = repo0 ? heldFiles(t, latestVersion(t, repo0)) : null;
+    const bases = held && /^https?:/i.test(remote.url) && missing.length ? appendBases(held.files, missing, (s) => deps.blobs.sizeOf(s), (s) => deps.blobs.pathOf(s)) : new Map<string, AppendBasis>();
     let appended = 0;
     let appendFallbacks = 0;
     let batchRequests = 0;
@@ -203,14 +205,10 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
 
     const repo = t.repositories.get(req.repositoryId);
     if (!repo) throw new TaskFailure('The repository was deleted during the sync.');
-    const prev = latestVersion(t, repo);
+    held = heldFiles(t, latestVersion(t, repo), held);
+    const before = held.files;
     // The tree the new version will hold, by path (units are keyed by relative_path).
-    const before = new Map<string, { sha256: string; size: number }>();
-    for (const id of prev.content) {
-      const c = t.content.get(id);
-      if (c) before.set(c.relative_path, { sha256: c.sha256, size: t.artifacts.get(c.artifact_id)?.size ?? 0 });
-    }
-    const after = req.mirror ? new Map<string, { sha256: string; size: number }>() : new Map(before);
+    const after = req.mirror ? new Map<string, { sha256: string; size: number }>() : new Map<string, { sha256: string; size: number }>(before);
     for (const e of entries) after.set(e.relativePath, { sha256: e.sha256, size: e.size });
     const changed = after.size !== before.size || [...after].some(([p, v]) => before.get(p)?.sha256 !== v.sha256);
 
@@ -240,7 +238,7 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     downloading.state = 'completed';
     stage = associating;
     signal.throwIfAborted();
-    const result = resolveAndCommit(deps, req, entries, after, pubs, changed);
+    const result = resolveAndCommit(deps, req, entries, after, pubs, changed, held);
     tick = mark('recordsMs', tick);
     associating.done = result.added;
     if (unassociating) unassociating.done = result.removed;
@@ -278,17 +276,21 @@ async function keepArtifacts(deps: SyncDeps, verified: { path: string; sha256: s
   if (ops.length) await deps.store.commit(ops);
 }
 
-/** Relative path → blob of the repository's newest version (the basis of append guesses). */
-function previousFiles(t: SyncDeps['store']['t'], repositoryId: string): Map<string, { sha256: string; size: number }> {
-  const out = new Map<string, { sha256: string; size: number }>();
-  const repo = t.repositories.get(repositoryId);
-  if (!repo) return out;
-  for (const id of latestVersion(t, repo).content) {
+/** A repository version's files by relative path: unit, digest and size. */
+interface HeldFiles {
+  version: string;
+  files: Map<string, { unit: string; sha256: string; size: number }>;
+}
+
+/** The files `version` holds; `known` is returned as it is when it describes that same version. */
+function heldFiles(t: SyncDeps['store']['t'], version: VersionRecord, known?: HeldFiles | null): HeldFiles {
+  if (known?.version === version.id) return known;
+  const files: HeldFiles['files'] = new Map();
+  for (const id of version.content) {
     const c = t.content.get(id);
-    const a = c && t.artifacts.get(c.artifact_id);
-    if (c && a) out.set(c.relative_path, { sha256: c.sha256, size: a.size });
+    if (c) files.set(c.relative_path, { unit: c.id, sha256: c.sha256, size: t.artifacts.get(c.artifact_id)?.size ?? 0 });
   }
-  return out;
+  return { version: version.id, files };
 }
 
 /**
@@ -302,6 +304,7 @@ function resolveAndCommit(
   after: Map<string, { sha256: string; size: number }>,
   pubs: { name: string; sha256: string; size: number }[],
   changed: boolean,
+  known: HeldFiles,
 ): { created: string[]; added: number; removed: number; committed: Promise<unknown> } {
   const t = deps.store.t;
   const repo = t.repositories.get(req.repositoryId);
@@ -312,14 +315,10 @@ function resolveAndCommit(
   const artBySha = new Map<string, string>();
   // The units the repository holds, by path: a path that keeps its sha256 keeps its unit, so an
   // unchanged path never looks changed (and most paths of a sync resolve without a composite key).
-  const held = new Map<string, ContentRecord>();
-  for (const id of latestVersion(t, repo).content) {
-    const c = t.content.get(id);
-    if (c) held.set(c.relative_path, c);
-  }
+  const held = heldFiles(t, latestVersion(t, repo), known).files;
   const unitFor = (relativePath: string, sha256: string, size: number): string => {
     const h = held.get(relativePath);
-    if (h && h.sha256 === sha256) return h.id;
+    if (h && h.sha256 === sha256) return h.unit;
     let artId = artBySha.get(sha256) ?? deps.store.index.artifactId(sha256);
     if (!artId) {
       const a = newArtifact(sha256, size);
