@@ -2,10 +2,12 @@
  * Append-aware downloads. Logs and other growing files change by appending, and whole-file content
  * addressing would resend them in full. When the new manifest lists a blob the site lacks at a path
  * where the repository's previous version held a shorter file, the file has probably grown in
- * place: fetch only the bytes past the old size (`Range: bytes=OLD-`), copy the old blob into a temp
- * blob, write that tail after it, and keep the file only when its whole digest and size match the
- * manifest. Content addressing stays the truth: the guess only chooses what to fetch, never what to
- * accept.
+ * place: fetch only the bytes past the old size (`Range: bytes=OLD-`), stream the old blob followed
+ * by that tail through the sha256 and size check into a temp blob, and keep it only when the whole
+ * file's digest and size match the manifest. Content addressing stays the truth: the guess only
+ * chooses what to fetch, never what to accept. The old bytes are hashed again only when the store
+ * holds no hash state of the old blob from when it verified it: going on from that state trusts
+ * the stored blob exactly as a sync that reuses a blob by its digest does.
  *
  * A cheap probe comes first: the last `PROBE_BYTES` of the old size (`bytes=OLD-K-(OLD-1)`), which
  * must equal the old blob's last bytes and come with `Content-Range: …/NEW`. A file rewritten whole
@@ -15,8 +17,10 @@
  * The upstream computes nothing per client: both Pulp's content app and ours serve ranges of
  * stored files.
  */
+import { createHash } from 'node:crypto';
 import { constants, fstatSync, writeSync } from 'node:fs';
 import { copyFile, open } from 'node:fs/promises';
+import { readChunks } from '../core/buffer-pool.js';
 import type { ManifestEntry } from '../manifest/types.js';
 import type { TempBlob } from './blobs.js';
 import { openRange, throttled, type DownloadDeps } from './download.js';
@@ -27,14 +31,15 @@ export const PROBE_BYTES = 4096;
 
 /** The file a path held in the repository's previous version: the prefix a grown file should start with. */
 export interface AppendBasis {
-  /** The stored blob of the old file. */
+  /** The stored blob of the old file, and its digest. */
   blobPath: string;
+  sha256: string;
   size: number;
 }
 
 /** What an append attempt gave. */
 export type AppendResult =
-  | { kind: 'appended'; path: string; sha256: string; tailBytes: number }
+  | { kind: 'appended'; path: string; sha256: string; tailBytes: number; fromHashState: boolean }
   | { kind: 'fallback'; reason: string; receivedBytes: number };
 
 /**
@@ -53,7 +58,7 @@ export function appendBases(
     const old = previous.get(e.relativePath);
     if (!old || old.size <= 0 || old.size >= e.size || old.sha256 === e.sha256) continue;
     if (stored(old.sha256) !== old.size) continue;
-    out.set(e.sha256, { blobPath: blobPath(old.sha256), size: old.size });
+    out.set(e.sha256, { blobPath: blobPath(old.sha256), sha256: old.sha256, size: old.size });
   }
   return out;
 }
@@ -133,18 +138,24 @@ export async function downloadAppended(url: string, expected: { sha256: string; 
     if (ours.length !== k) throw new Fallback('the old blob is shorter than recorded');
     if (!theirs.equals(ours)) throw new Fallback('the bytes before the old end differ: not an append');
 
-    // The tail request is in flight while the kernel copies the old blob (copyFile, on a pool
-    // thread; a reflink where the filesystem has them). The rebuilt file is then hashed whole on
-    // the blob store's hashing thread: this thread only writes the tail, so a 48 MiB log costs it
-    // neither a read nor a hash.
+    // The tail request is in flight while the old blob is copied and hashed. The copy is the
+    // kernel's (copyFile, on a pool thread; a reflink where the filesystem has them). The hash
+    // goes on from the state the store kept when it verified the old blob (BlobStore.finishHash),
+    // so a log appended to day after day costs the hash of its tail only; without one (the blob
+    // came before this process started), this thread hashes the old blob first.
     tailP = openRange(url, `bytes=${basis.size}-`, counted);
     tailP.catch(() => undefined);
     tmp = await deps.blobs.createTemp(expected.sha256);
     copied = copyFile(basis.blobPath, tmp.path, constants.COPYFILE_FICLONE);
+    copied.catch(() => undefined);
+    const kept = deps.blobs.hashStateAfter(basis.sha256);
+    const hash = kept ?? createHash('sha256');
+    let size = kept ? basis.size : await readChunks(basis.blobPath, (chunk) => void hash.update(chunk), { signal: deps.signal });
     await copied;
-    // The copy must have seen the old blob whole (a blob never changes, but it could be removed).
-    let size = fstatSync(tmp.fd).size;
-    if (size !== basis.size) throw new Fallback(`the old blob gave ${size} bytes, not ${basis.size}`);
+    // The copy (and the hash, if it read the blob) must have seen the old blob whole: a blob never
+    // changes, but it could be removed.
+    const copiedSize = fstatSync(tmp.fd).size;
+    if (size !== basis.size || copiedSize !== basis.size) throw new Fallback(`the old blob gave ${size} and ${copiedSize} bytes, not ${basis.size}`);
     body = await tailP;
     tailP = null;
     checkRange(body, basis.size, expected.size - 1, expected.size);
@@ -153,17 +164,16 @@ export async function downloadAppended(url: string, expected: { sha256: string; 
       throttled(deps, (chunk) => {
         if (size + chunk.length > expected.size) throw new Fallback('the tail is longer than announced');
         counted.onBytes(chunk.length);
+        hash.update(chunk);
         writeAt(fd, chunk, size);
         size += chunk.length;
       }),
     );
     if (size !== expected.size) throw new Fallback(`got ${size} bytes, expected ${expected.size}`);
-    const whole = await deps.blobs.digestOf(tmp.path, expected.size, deps.signal);
-    if ('error' in whole) throw new Fallback(`the rebuilt file could not be read: ${whole.error}`);
-    if (whole.bytes !== expected.size) throw new Fallback(`the rebuilt file has ${whole.bytes} bytes, expected ${expected.size}`);
-    if (whole.sha256 !== expected.sha256) throw new Fallback(`old bytes + tail have sha256 ${whole.sha256}, expected ${expected.sha256}`);
+    const actual = deps.blobs.finishHash(hash, size, expected.sha256);
+    if (actual !== expected.sha256) throw new Fallback(`old bytes + tail have sha256 ${actual}, expected ${expected.sha256}`);
     deps.blobs.closeTemp(tmp);
-    return { kind: 'appended', path: tmp.path, sha256: expected.sha256, tailBytes: expected.size - basis.size };
+    return { kind: 'appended', path: tmp.path, sha256: expected.sha256, tailBytes: expected.size - basis.size, fromHashState: kept !== null };
   } catch (err) {
     body?.discard();
     // A tail request still in flight when the copy failed: free its connection when it answers.

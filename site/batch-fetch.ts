@@ -90,7 +90,7 @@ export async function downloadBatch(manifestUrl: string, entries: ManifestEntry[
       const t = tmp;
       tmp = null;
       if (t && hash) {
-        const actual = hash.digest('hex');
+        const actual = deps.blobs.finishHash(hash, size, e.sha256);
         if (actual === e.sha256 && size === e.size) {
           deps.blobs.closeTemp(t);
           out.verified.push({ path: t.path, sha256: e.sha256 });

@@ -9,11 +9,10 @@
  * it (`flush.ts`) and there are at least `BULK_MIN` files or directories to cover; else file by
  * file, which is cheaper for the few blobs of a small sync.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { closeSync, fdatasync, mkdirSync, open, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { HashPool } from '../manifest/hash-pool.js';
 import { createFsFlusher, type FsFlusher } from './flush.js';
 import { fsyncDir } from './store.js';
 
@@ -22,11 +21,20 @@ export const TEMP_PREFIX = '.tmp-';
 
 /**
  * Fewest files (or directories) for which one syncfs is used instead of an fdatasync (fsync) each.
- * A syncfs spawns `sync`: ≈ 5–15 ms of this process's CPU and 15–20 ms of wall time on the 2-core
- * test machine, against ≈ 0.2–0.4 ms of CPU per fdatasync and ≈ 0.05 ms per directory fsync. A pass
- * of a thousand 3-file syncs per site paid two spawns per sync and doubled the sites' CPU.
+ * A syncfs runs `sync` (forked by the store's shell, flush.ts) and waits for every writer's dirty
+ * data on the filesystem, against ≈ 0.2–0.4 ms of CPU per fdatasync and ≈ 0.05 ms per directory
+ * fsync. When the site spawned `sync` itself, a pass of a thousand 3-file syncs per site paid two
+ * spawns per sync and doubled the sites' CPU.
  */
 export const BULK_MIN = 32;
+
+/**
+ * Smallest blob whose hash state is kept for append-aware downloads (append.ts): below it, hashing
+ * the old bytes again costs under a millisecond.
+ */
+export const HASH_STATE_MIN = 1024 * 1024;
+/** Hash states kept, newest first: a few hundred bytes each. */
+export const HASH_STATES_KEPT = 4096;
 
 /** A temp file being written (a raw descriptor: see `createTemp`). */
 export interface TempBlob {
@@ -42,7 +50,8 @@ export class BlobStore {
   private dirFlushes = new Set<Promise<void>>();
   private madeDirs = new Set<string>();
   private readonly flusher: FsFlusher;
-  private hasher: HashPool | undefined;
+  /** sha256 → hash state after that blob's bytes (finishHash), oldest first. */
+  private readonly hashStates = new Map<string, Hash>();
 
   constructor(readonly dataDir: string) {
     this.root = path.join(dataDir, 'artifacts');
@@ -237,23 +246,30 @@ export class BlobStore {
     await fsyncDir(this.root);
   }
 
-  /**
-   * sha256 of a file and the bytes read, on a hashing thread of the store's own (started on first
-   * use): a file rebuilt from a stored blob is tens of MiB that the event loop would otherwise hash
-   * while it is receiving other downloads.
-   */
-  async digestOf(file: string, size: number, signal?: AbortSignal): Promise<{ sha256: string; bytes: number } | { error: string }> {
-    this.hasher ??= new HashPool({ workers: 1 });
-    const [r] = await this.hasher.hash([file], size, signal ? { signal } : {});
-    return r ?? { error: 'no answer' };
+  /** Stop the syncfs shell the store started, if any. */
+  close(): void {
+    this.flusher.close();
   }
 
-  /** Stop the helpers the store started: its syncfs shell and its hashing thread. */
-  async close(): Promise<void> {
-    this.flusher.close();
-    const h = this.hasher;
-    this.hasher = undefined;
-    await h?.close();
+  /**
+   * The hex digest of `hash`, which has taken the `size` bytes of a file expected to be the blob
+   * `expected`. When it is, and the file is `HASH_STATE_MIN` bytes or more, the state before the
+   * digest is kept (the newest `HASH_STATES_KEPT`): a later append to that blob hashes only its tail.
+   */
+  finishHash(hash: Hash, size: number, expected: string): string {
+    const state = size >= HASH_STATE_MIN ? hash.copy() : null;
+    const actual = hash.digest('hex');
+    if (state && actual === expected) {
+      this.hashStates.delete(actual);
+      this.hashStates.set(actual, state);
+      if (this.hashStates.size > HASH_STATES_KEPT) this.hashStates.delete(this.hashStates.keys().next().value!);
+    }
+    return actual;
+  }
+
+  /** A sha256 in the state after the blob's bytes, to go on with bytes appended to it; or null. */
+  hashStateAfter(sha256: string): Hash | null {
+    return this.hashStates.get(sha256)?.copy() ?? null;
   }
 
   /** Bytes and count of stored blobs (for tests and status; walks the tree). */

@@ -261,7 +261,7 @@ export async function downloadArtifact(url: string, expected: { sha256: string; 
           deps.blobs.write(tmp, chunk);
         }),
       );
-      const actual = hash.digest('hex');
+      const actual = deps.blobs.finishHash(hash, size, expected.sha256);
       if (actual !== expected.sha256) {
         throw new DownloadError(`A file located at the url ${url} failed validation due to checksum. Expected '${expected.sha256}', Actual '${actual}'`, true);
       }

@@ -108,7 +108,7 @@ export async function startSiteServer(opts: SiteOptions): Promise<RunningSiteSer
       await tasks.shutdown(graceMs);
       server.closeAllConnections();
       await store.close();
-      await blobs.close();
+      blobs.close();
     },
   };
 }

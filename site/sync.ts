@@ -138,6 +138,7 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     const bases = held && /^https?:/i.test(remote.url) && missing.length ? appendBases(held.files, missing, (s) => deps.blobs.sizeOf(s), (s) => deps.blobs.pathOf(s)) : new Map<string, AppendBasis>();
     let appended = 0;
     let appendFallbacks = 0;
+    let appendHashStates = 0;
     let batchRequests = 0;
     let batched = 0;
     let batchFallbacks = 0;
@@ -184,6 +185,7 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
         const tried = basis ? await downloadAppended(url, expected, basis, dd) : null;
         if (tried?.kind === 'appended') {
           appended++;
+          if (tried.fromHashState) appendHashStates++;
           verified.push(tried);
         } else {
           if (tried) {
@@ -246,7 +248,7 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     ctx.task.created_resources = result.created;
     await result.committed;
     mark('commitMs', tick);
-    deps.log?.info('sync', { task: ctx.task.id, files: downloading.done, bytes, appended, appendFallbacks, batchRequests, batched, batchFallbacks, added: result.added, removed: result.removed, ...phases, ms: Math.round(performance.now() - t0), cpuMs: cpuMs(cpuAt0), majorGcs: majorGcCount() - majors0 });
+    deps.log?.info('sync', { task: ctx.task.id, files: downloading.done, bytes, appended, appendFallbacks, appendHashStates, batchRequests, batched, batchFallbacks, added: result.added, removed: result.removed, ...phases, ms: Math.round(performance.now() - t0), cpuMs: cpuMs(cpuAt0), majorGcs: majorGcCount() - majors0 });
   } catch (err) {
     if (!ctx.signal.aborted) {
       stage.state = 'failed';

@@ -119,7 +119,7 @@ test('append candidates: a shorter, stored, non-empty file at the same path; key
   ];
   const stored = (sha: string) => (sha === h('e') ? null : previous.get([...previous].find(([, v]) => v.sha256 === sha)![0])!.size);
   const bases = appendBases(previous, missing, stored, (sha) => `/blobs/${sha.slice(0, 2)}`);
-  assert.equal([...bases], [[h('1'), { blobPath: '/blobs/aa', size: 100 }]]);
+  assert.equal([...bases], [[h('1'), { blobPath: '/blobs/aa', sha256: h('a'), size: 100 }]]);
 });
 
 test('an appended file moves only its tail; a grown rewrite and a changed prefix fall back; bytes identical', async () => {
@@ -209,6 +209,46 @@ test('a sync canceled while a tail arrives leaves no temp file and no version; t
   await sync(leaf, m.leaf!);
   assert.equal(lastSyncSummary(leaf), { appended: 1, fallbacks: 0 });
   await leafServesFiles(leaf, m.leaf!);
+});
+
+/** `appendHashStates=N` of the site's last sync summary: appends that hashed only their tail. */
+function appendsFromHashState(site: RunningSite): number {
+  const last = site.stderr().split('\n').filter((l) => /\bsync\b.*\bappended=/.test(l)).at(-1) ?? '';
+  return Number(/\bappendHashStates=(\d+)/.exec(last)?.[1] ?? NaN);
+}
+
+test('a log of 1 MiB and more hashes only its tail, going on from the state kept when its old blob was verified; a restarted site hashes the old bytes once, then keeps the state again', async () => {
+  const dataDir = path.join(tmp, 'restarted-leaf');
+  let site = await startSite({ dataDir });
+  try {
+    files.set('logs/big.log', randomBytes(2048 * KiB));
+    await writeFiles(src);
+    await sync(origin, m.origin);
+    const base = (await call(origin, 'GET', m.origin!.dist)).body.base_url as string;
+    const x = await setUp(site, `${base}PULP_MANIFEST`);
+    await sync(site, x);
+    const grow = async () => {
+      files.set('logs/big.log', Buffer.concat([files.get('logs/big.log')!, randomBytes(5 * KiB + 3)]));
+      await writeFiles(src);
+      await sync(origin, m.origin!);
+      await sync(site, x);
+      assert.equal(lastSyncSummary(site), { appended: 1, fallbacks: 0 });
+      await leafServesFiles(site, x);
+    };
+    await grow();
+    assert.is(appendsFromHashState(site), 1, 'the state of the whole download is kept');
+    await grow();
+    assert.is(appendsFromHashState(site), 1, 'and the state of an appended blob');
+    // States live in memory: after a restart the old bytes are read and hashed again, once.
+    await site.stop();
+    site = await startSite({ dataDir });
+    await grow();
+    assert.is(appendsFromHashState(site), 0);
+    await grow();
+    assert.is(appendsFromHashState(site), 1);
+  } finally {
+    await site.stop();
+  }
 });
 
 test.run();
