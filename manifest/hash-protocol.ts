@@ -21,6 +21,8 @@ export interface HashedFile {
   mtimeNs: string;
   ctimeNs: string;
   ino: string;
+  /** st_dev, for the racy-clean window (racy.ts). */
+  dev: string;
 }
 
 /** A file that could not be opened or read: the system error code. */

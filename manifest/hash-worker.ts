@@ -58,6 +58,7 @@ function hashFile(file: string, id: number): HashResult {
       mtimeNs: st.mtimeNs.toString(),
       ctimeNs: st.ctimeNs.toString(),
       ino: st.ino.toString(),
+      dev: st.dev.toString(),
     };
   } catch (err) {
     return { error: (err as NodeJS.ErrnoException).code ?? 'EIO' };

@@ -12,6 +12,7 @@ import { compileExclude } from './exclude.js';
 import { canonicalManifest, manifestDigest, sortEntries } from './digest.js';
 import { ScanOptionError, SymlinkError, TreeBusyError, TreeChangingError, TreeNotFoundError, UnreadableFilesError } from './errors.js';
 import { HashPool } from './hash-pool.js';
+import { fsTypeOf, racyWindowFor, type RootFs } from './racy.js';
 import { RECENT_NS, checkQuiet, scanStartNs } from './quiet.js';
 import type { HashResult } from './hash-protocol.js';
 import { countSkipped, recordOf, statFile, statKey, walkTree, type FileRecord, type SymlinkPolicy, type UnreadablePath } from './walk.js';
@@ -61,7 +62,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     onProgress,
     workers = os.availableParallelism(),
     env = process.env,
-    racyWindowMs = 2000,
+    racyWindowMs,
     requireQuiet = false,
     settleMs,
     inProgressMarker,
@@ -69,11 +70,19 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   if (settleMs !== undefined && !(Number.isFinite(settleMs) && settleMs >= 0)) throw new ScanOptionError('settleMs', `\`settleMs\` must be a number ≥ 0, got ${settleMs}`);
   if (!Number.isInteger(workers) || workers < 1) throw new ScanOptionError('workers', `\`workers\` must be an integer ≥ 1, got ${workers}`);
   if (!SYMLINK_POLICIES.includes(symlinks)) throw new ScanOptionError('symlinks', `\`symlinks\` must be one of ${SYMLINK_POLICIES.join(', ')}, got ${JSON.stringify(symlinks)}`);
-  if (!Number.isFinite(racyWindowMs)) throw new ScanOptionError('racyWindowMs', `\`racyWindowMs\` must be a finite number, got ${racyWindowMs}`);
+  if (racyWindowMs !== undefined && !Number.isFinite(racyWindowMs)) throw new ScanOptionError('racyWindowMs', `\`racyWindowMs\` must be a finite number, got ${racyWindowMs}`);
   signal?.throwIfAborted();
-  const realRoot = await resolveRoot(root);
-  // Any file stamped after this may have been rewritten in the tick we read it in (see racyWindowMs).
-  const racyAfterNs = (BigInt(Date.now()) - BigInt(Math.round(racyWindowMs))) * 1_000_000n;
+  const { real: realRoot, dev: rootDev } = await resolveRoot(root);
+  // A file stamped after `start - window` may have been rewritten in the tick we read it in
+  // (see racyWindowMs): its digest is not cached. The window is the caller's, or fits the file (racy.ts).
+  const racyStartMs = BigInt(Date.now());
+  const racyAfterNs = (windowMs: number) => (racyStartMs - BigInt(Math.round(windowMs))) * 1_000_000n;
+  const fixedRacyAfterNs = racyWindowMs === undefined ? undefined : racyAfterNs(racyWindowMs);
+  const rootFs: RootFs | undefined = racyWindowMs === undefined ? { type: fsTypeOf(realRoot), dev: rootDev } : undefined;
+  const cacheable = (r: { mtimeNs: string; ctimeNs: string; dev: string }) => {
+    const after = fixedRacyAfterNs ?? racyAfterNs(racyWindowFor(rootFs!, r));
+    return BigInt(r.mtimeNs) <= after && BigInt(r.ctimeNs) <= after;
+  };
   const isExcluded = await compileExclude(exclude);
   const isMarker = inProgressMarker === undefined ? undefined : await compileExclude([inProgressMarker]);
   // Quiescence needs every file's change time; a plain scan pays nothing for it.
@@ -182,7 +191,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       if (!('error' in r) && r.bytes === r.size && statKey(r) === statKey(f)) {
         p.filesHashed += 1;
         entries.push({ relativePath: f.relativePath, sha256: r.sha256, size: r.size });
-        if (BigInt(r.mtimeNs) <= racyAfterNs && BigInt(r.ctimeNs) <= racyAfterNs) {
+        if (cacheable(r)) {
           newRecords.set(f.relativePath, { key: statKey(r), sha256: r.sha256 });
         }
         continue;
@@ -363,7 +372,7 @@ function nowMs(): number {
 }
 
 // Synchronous: two calls, and node:fs/promises is not loaded by a scan that writes nothing.
-async function resolveRoot(root: string): Promise<string> {
+async function resolveRoot(root: string): Promise<{ real: string; dev: string }> {
   let real: string;
   try {
     real = fs.realpathSync.native(root);
@@ -371,9 +380,9 @@ async function resolveRoot(root: string): Promise<string> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new TreeNotFoundError(root, code === 'ENOENT' ? 'no such directory' : `cannot be opened (${code})`);
   }
-  const st = fs.statSync(real);
+  const st = fs.statSync(real, { bigint: true });
   if (!st.isDirectory()) throw new TreeNotFoundError(root, 'not a directory');
-  return real;
+  return { real, dev: st.dev.toString() };
 }
 
 function addCounts(a: ScanStats['skipped'], b: ScanStats['skipped']): ScanStats['skipped'] {
