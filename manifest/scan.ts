@@ -15,7 +15,7 @@ import { HashPool } from './hash-pool.js';
 import { fsTypeOf, racyWindowFor, type RootFs } from './racy.js';
 import { RECENT_NS, checkQuiet, scanStartNs } from './quiet.js';
 import type { HashResult } from './hash-protocol.js';
-import { countSkipped, recordOf, statFile, statKey, walkTree, type FileRecord, type SymlinkPolicy, type UnreadablePath } from './walk.js';
+import { countSkipped, recordOf, statFile, statKey, walkTree, type FileRecord, type SymlinkPolicy, type UnreadablePath, type UnstatFile, type WalkedFile } from './walk.js';
 import type { ManifestEntry, ScanOptions, ScanProgress, ScanStats } from './types.js';
 
 export { writeManifest } from './write.js';
@@ -24,6 +24,13 @@ export type { ScanOptions, ScanProgress, ScanStats } from './types.js';
 /** A batch is sent once it holds this many bytes or files; larger files go alone. */
 const BATCH_BYTES = 8 * 1024 * 1024;
 const BATCH_FILES = 256;
+/**
+ * Files the walk did not stat (a scan with no cache records) go this many to a batch, their sizes
+ * unknown: the thread defers those of DEFER_BYTES and more (hash-protocol.ts), which come back
+ * sized and are batched by bytes like any other. Each counts this much towards its thread's queue.
+ */
+const UNSIZED_BATCH_FILES = 64;
+const UNSIZED_ESTIMATE_BYTES = 64 * 1024;
 /** Batches queued per thread before the walk waits: enough to keep threads busy, few enough to bound memory. */
 const QUEUE_PER_WORKER = 4;
 /** A file whose stat changes across this many reads is reported as changing. */
@@ -92,6 +99,16 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   let newestNs = 0n;
   let newestPath = '';
   const recent: FileRecord[] = [];
+  const noteChange = (f: FileRecord) => {
+    const m = BigInt(f.mtimeNs);
+    const c = BigInt(f.ctimeNs);
+    const changed = m > c ? m : c;
+    if (changed > newestNs) {
+      newestNs = changed;
+      newestPath = f.relativePath;
+    }
+    if (changed > recentAfterNs) recent.push(f);
+  };
   // Plain concatenation: path.join's normalisation shows up in profiles at tens of thousands of files.
   const prefix = realRoot.endsWith('/') ? realRoot : realRoot + '/';
 
@@ -127,7 +144,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   const attempts = new Map<string, number>();
   // Regular files that became something else (a symlink, a fifo) between the walk and the read.
   const skippedLate = { symlinks: 0, devices: 0, sockets: 0, fifos: 0, other: 0 };
-  const p: ScanProgress = { phase: 'walk', filesSeen: 0, filesToHash: 0, bytesToHash: 0, filesHashed: 0, bytesHashed: 0 };
+  const p: ScanProgress = { phase: 'walk', filesSeen: 0, filesToHash: 0, filesUnsized: 0, bytesToHash: 0, filesHashed: 0, bytesHashed: 0 };
   let cachedFiles = 0;
   let cachedBytes = 0;
   let vanished = 0;
@@ -146,13 +163,15 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   };
   const pool = options.pool ?? new HashPool({ workers, ...(signal ? { signal } : {}) });
   const batchOptions = { ...(signal ? { signal } : {}), onBytes };
+  const unsizedOptions = { ...batchOptions, unsized: true };
   const inflight = new Set<Promise<void>>();
   let batch: FileRecord[] = [];
   let batchBytes = 0;
+  let unsizedBatch: UnstatFile[] = [];
 
-  const submit = (files: FileRecord[], bytes: number) => {
+  const submit = (files: WalkedFile[], bytes: number, unsized = false) => {
     const job = pool
-      .hash(files.map((f) => f.source ?? prefix + f.relativePath), bytes, batchOptions)
+      .hash(files.map((f) => f.source ?? prefix + f.relativePath), bytes, unsized ? unsizedOptions : batchOptions)
       .then((results) => settle(files, results));
     // A rejection is awaited (and thrown) by the drain loop after the walk; these handlers only keep
     // it from counting as unhandled meanwhile.
@@ -162,10 +181,44 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     inflight.add(tracked);
   };
   const flush = () => {
+    if (unsizedBatch.length > 0) {
+      submit(unsizedBatch, unsizedBatch.length * UNSIZED_ESTIMATE_BYTES, true);
+      unsizedBatch = [];
+    }
     if (batch.length === 0) return;
     submit(batch, batchBytes);
     batch = [];
     batchBytes = 0;
+  };
+  const enqueueUnsized = (f: UnstatFile): Promise<void> | void => {
+    p.filesToHash += 1;
+    p.filesUnsized += 1;
+    unsizedBatch.push(f);
+    if (unsizedBatch.length >= UNSIZED_BATCH_FILES) {
+      submit(unsizedBatch, unsizedBatch.length * UNSIZED_ESTIMATE_BYTES, true);
+      unsizedBatch = [];
+    }
+    if (inflight.size >= workers * QUEUE_PER_WORKER) return Promise.race(inflight);
+  };
+  /** Files a thread deferred (now sized), sent again in batches by bytes; large ones alone. */
+  const resubmit = (files: FileRecord[]) => {
+    let group: FileRecord[] = [];
+    let groupBytes = 0;
+    for (const f of files) {
+      p.filesToHash += 1;
+      p.bytesToHash += f.size;
+      if (f.size >= BATCH_BYTES) submit([f], f.size);
+      else {
+        group.push(f);
+        groupBytes += f.size;
+        if (groupBytes >= BATCH_BYTES || group.length >= BATCH_FILES) {
+          submit(group, groupBytes);
+          group = [];
+          groupBytes = 0;
+        }
+      }
+    }
+    if (group.length > 0) submit(group, groupBytes);
   };
   const enqueue = (f: FileRecord): Promise<void> | void => {
     p.filesToHash += 1;
@@ -179,17 +232,35 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     if (inflight.size >= workers * QUEUE_PER_WORKER) return Promise.race(inflight);
   };
 
-  const settle = (files: FileRecord[], results: HashResult[]) => {
+  const settle = (files: WalkedFile[], results: HashResult[]) => {
+    let deferred: FileRecord[] | undefined;
     for (let i = 0; i < files.length; i++) {
       const f = files[i];
       const r = results[i];
-      if ('error' in r && r.error !== 'ELOOP') {
+      const unsized = f.size === undefined;
+      if (unsized) p.filesUnsized -= 1;
+      if ('deferred' in r) {
+        // Large: sent again with the stat the thread took, which the read is then checked against.
+        p.filesToHash -= 1;
+        const sized: FileRecord = { relativePath: f.relativePath, size: r.size, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs, ino: r.ino };
+        if (f.source) sized.source = f.source;
+        if (watch) noteChange(sized);
+        (deferred ??= []).push(sized);
+        continue;
+      }
+      // ENOTREG: an unsized path that is no longer a regular file; ELOOP: one that became a symlink.
+      if ('error' in r && r.error !== 'ELOOP' && r.error !== 'ENOTREG') {
         if (r.error === 'ENOENT') vanished += 1;
         else unreadable.push({ relativePath: f.relativePath, code: r.error });
         continue;
       }
-      if (!('error' in r) && r.bytes === r.size && statKey(r) === statKey(f)) {
+      // Unchanged from the stat the walk took to the end of the read (unsized: over the read).
+      if (!('error' in r) && r.bytes === r.size && (unsized ? r.unstable !== true : statKey(r) === statKey(f))) {
         p.filesHashed += 1;
+        if (unsized) {
+          p.bytesToHash += r.size;
+          if (watch) noteChange({ relativePath: f.relativePath, size: r.size, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs, ino: r.ino, ...(f.source ? { source: f.source } : {}) });
+        }
         entries.push({ relativePath: f.relativePath, sha256: r.sha256, size: r.size });
         if (cacheable(r)) {
           newRecords.set(f.relativePath, { key: statKey(r), sha256: r.sha256 });
@@ -200,7 +271,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       // symlink (ELOOP): look again, so that the digest and the cache key describe the same bytes.
       if (!('error' in r)) p.bytesHashed -= r.bytes;
       p.filesToHash -= 1;
-      p.bytesToHash -= f.size;
+      p.bytesToHash -= f.size ?? 0;
       const n = (attempts.get(f.relativePath) ?? 1) + 1;
       attempts.set(f.relativePath, n);
       if (n > MAX_ATTEMPTS) {
@@ -224,10 +295,13 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       }
       const again = recordOf(f.relativePath, st);
       if (f.source) again.source = f.source;
+      // The walk noted no stat of an unsized file: this one stands for it in the quiescence check.
+      if (watch && unsized) noteChange(again);
       p.filesToHash += 1;
       p.bytesToHash += again.size;
       submit([again], again.size);
     }
+    if (deferred) resubmit(deferred);
     report();
   };
 
@@ -243,18 +317,16 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       ...(signal ? { signal } : {}),
       ...(isMarker ? { isMarker } : {}),
       statDirs: watch,
+      // Nothing cached, so no stat to compare with: the hash threads stat what they open.
+      statFiles: oldRecords.size > 0,
       onFile: (f) => {
         p.filesSeen += 1;
-        if (watch) {
-          const m = BigInt(f.mtimeNs);
-          const c = BigInt(f.ctimeNs);
-          const changed = m > c ? m : c;
-          if (changed > newestNs) {
-            newestNs = changed;
-            newestPath = f.relativePath;
-          }
-          if (changed > recentAfterNs) recent.push(f);
+        if (f.size === undefined) {
+          walkOrder.push(f.relativePath);
+          fromCache.push(false);
+          return enqueueUnsized(f);
         }
+        if (watch) noteChange(f);
         const sha256 = oldRecords.match(f.relativePath, statKey(f));
         walkOrder.push(f.relativePath);
         fromCache.push(sha256 !== undefined);

@@ -21,6 +21,11 @@ export interface ScanProgress {
   /** Files that must be read (cache misses) found so far, and their bytes. */
   filesToHash: number;
   bytesToHash: number;
+  /**
+   * Of filesToHash, those whose size is not known yet (left out of bytesToHash): a scan with no
+   * cache records learns sizes as it reads the files.
+   */
+  filesUnsized: number;
   /** Files and bytes read and hashed so far. */
   filesHashed: number;
   bytesHashed: number;
