@@ -3,7 +3,8 @@
  * stat is unchanged and hashed on worker threads where it is not.
  *
  * The walk (main thread) and the hashing (workers) overlap: cache misses are batched as they are
- * found, small files many to a message so that per-message cost stays small next to hashing.
+ * found (hash-queue.ts). A scan with no cache records does not stat files in the walk: the hash
+ * threads stat what they open (HashRequest.unsized).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,27 +13,16 @@ import { compileExclude } from './exclude.js';
 import { canonicalManifest, manifestDigest, sortEntries } from './digest.js';
 import { ScanOptionError, SymlinkError, TreeBusyError, TreeChangingError, TreeNotFoundError, UnreadableFilesError } from './errors.js';
 import { HashPool } from './hash-pool.js';
+import { HashQueue } from './hash-queue.js';
 import { fsTypeOf, racyWindowFor, type RootFs } from './racy.js';
 import { RECENT_NS, checkQuiet, scanStartNs } from './quiet.js';
 import type { HashResult } from './hash-protocol.js';
-import { countSkipped, recordOf, statFile, statKey, walkTree, type FileRecord, type SymlinkPolicy, type UnreadablePath, type UnstatFile, type WalkedFile } from './walk.js';
+import { countSkipped, recordOf, statFile, statKey, walkTree, type FileRecord, type SymlinkPolicy, type UnreadablePath, type WalkedFile } from './walk.js';
 import type { ManifestEntry, ScanOptions, ScanProgress, ScanStats } from './types.js';
 
 export { writeManifest } from './write.js';
 export type { ScanOptions, ScanProgress, ScanStats } from './types.js';
 
-/** A batch is sent once it holds this many bytes or files; larger files go alone. */
-const BATCH_BYTES = 8 * 1024 * 1024;
-const BATCH_FILES = 256;
-/**
- * Files the walk did not stat (a scan with no cache records) go this many to a batch, their sizes
- * unknown: the thread defers those of DEFER_BYTES and more (hash-protocol.ts), which come back
- * sized and are batched by bytes like any other. Each counts this much towards its thread's queue.
- */
-const UNSIZED_BATCH_FILES = 64;
-const UNSIZED_ESTIMATE_BYTES = 64 * 1024;
-/** Batches queued per thread before the walk waits: enough to keep threads busy, few enough to bound memory. */
-const QUEUE_PER_WORKER = 4;
 /** A file whose stat changes across this many reads is reported as changing. */
 const MAX_ATTEMPTS = 3;
 const PROGRESS_INTERVAL_MS = 100;
@@ -162,75 +152,14 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     report();
   };
   const pool = options.pool ?? new HashPool({ workers, ...(signal ? { signal } : {}) });
-  const batchOptions = { ...(signal ? { signal } : {}), onBytes };
-  const unsizedOptions = { ...batchOptions, unsized: true };
-  const inflight = new Set<Promise<void>>();
-  let batch: FileRecord[] = [];
-  let batchBytes = 0;
-  let unsizedBatch: UnstatFile[] = [];
-
-  const submit = (files: WalkedFile[], bytes: number, unsized = false) => {
-    const job = pool
-      .hash(files.map((f) => f.source ?? prefix + f.relativePath), bytes, unsized ? unsizedOptions : batchOptions)
-      .then((results) => settle(files, results));
-    // A rejection is awaited (and thrown) by the drain loop after the walk; these handlers only keep
-    // it from counting as unhandled meanwhile.
-    job.catch(() => {});
-    const tracked = job.finally(() => inflight.delete(tracked));
-    tracked.catch(() => {});
-    inflight.add(tracked);
-  };
-  const flush = () => {
-    if (unsizedBatch.length > 0) {
-      submit(unsizedBatch, unsizedBatch.length * UNSIZED_ESTIMATE_BYTES, true);
-      unsizedBatch = [];
-    }
-    if (batch.length === 0) return;
-    submit(batch, batchBytes);
-    batch = [];
-    batchBytes = 0;
-  };
-  const enqueueUnsized = (f: UnstatFile): Promise<void> | void => {
-    p.filesToHash += 1;
-    p.filesUnsized += 1;
-    unsizedBatch.push(f);
-    if (unsizedBatch.length >= UNSIZED_BATCH_FILES) {
-      submit(unsizedBatch, unsizedBatch.length * UNSIZED_ESTIMATE_BYTES, true);
-      unsizedBatch = [];
-    }
-    if (inflight.size >= workers * QUEUE_PER_WORKER) return Promise.race(inflight);
-  };
-  /** Files a thread deferred (now sized), sent again in batches by bytes; large ones alone. */
-  const resubmit = (files: FileRecord[]) => {
-    let group: FileRecord[] = [];
-    let groupBytes = 0;
-    for (const f of files) {
-      p.filesToHash += 1;
-      p.bytesToHash += f.size;
-      if (f.size >= BATCH_BYTES) submit([f], f.size);
-      else {
-        group.push(f);
-        groupBytes += f.size;
-        if (groupBytes >= BATCH_BYTES || group.length >= BATCH_FILES) {
-          submit(group, groupBytes);
-          group = [];
-          groupBytes = 0;
-        }
-      }
-    }
-    if (group.length > 0) submit(group, groupBytes);
-  };
-  const enqueue = (f: FileRecord): Promise<void> | void => {
-    p.filesToHash += 1;
-    p.bytesToHash += f.size;
-    if (f.size >= BATCH_BYTES) submit([f], f.size);
-    else {
-      batch.push(f);
-      batchBytes += f.size;
-      if (batchBytes >= BATCH_BYTES || batch.length >= BATCH_FILES) flush();
-    }
-    if (inflight.size >= workers * QUEUE_PER_WORKER) return Promise.race(inflight);
-  };
+  const queue = new HashQueue({
+    pool,
+    prefix,
+    workers,
+    batch: { ...(signal ? { signal } : {}), onBytes },
+    progress: p,
+    settle: (files, results) => settle(files, results),
+  });
 
   const settle = (files: WalkedFile[], results: HashResult[]) => {
     let deferred: FileRecord[] | undefined;
@@ -297,11 +226,9 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       if (f.source) again.source = f.source;
       // The walk noted no stat of an unsized file: this one stands for it in the quiescence check.
       if (watch && unsized) noteChange(again);
-      p.filesToHash += 1;
-      p.bytesToHash += again.size;
-      submit([again], again.size);
+      queue.sendNow([again]);
     }
-    if (deferred) resubmit(deferred);
+    if (deferred) queue.sendNow(deferred);
     report();
   };
 
@@ -324,7 +251,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         if (f.size === undefined) {
           walkOrder.push(f.relativePath);
           fromCache.push(false);
-          return enqueueUnsized(f);
+          return queue.addUnsized(f);
         }
         if (watch) noteChange(f);
         const sha256 = oldRecords.match(f.relativePath, statKey(f));
@@ -337,14 +264,14 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
           if ((cachedFiles & 1023) === 0) report();
           return;
         }
-        return enqueue(f);
+        return queue.add(f);
       },
     });
-    flush();
+    queue.flush();
     p.phase = 'hash';
     report(true);
-    // settle() may submit retries, so drain until nothing is left in flight.
-    while (inflight.size > 0) await Promise.all(inflight);
+    // settle() may send retries and deferred files: drain waits for those too.
+    await queue.drain();
     if (!options.pool) closing = pool.close();
   } finally {
     if (!options.pool && !closing) await pool.close();
