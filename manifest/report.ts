@@ -20,9 +20,14 @@ export function formatSkippedLink(l: SkippedLink): string {
 export function formatProgress(p: ScanProgress, elapsedMs: number): string {
   const rate = elapsedMs > 0 ? (p.bytesHashed * 1000) / elapsedMs : 0;
   const files = p.phase === 'walk' ? `${p.filesHashed}/${p.filesToHash}+ files` : `${p.filesHashed}/${p.filesToHash} files`;
-  const bytes = `${formatBytes(p.bytesHashed)}/${formatBytes(p.bytesToHash)}${p.phase === 'walk' ? '+' : ''}`;
+  // Files not sized yet count at the mean size of those that are: an estimate, marked `~`.
+  const sized = p.filesToHash - p.filesUnsized;
+  const estimate = p.filesUnsized > 0;
+  const toHash = estimate && sized > 0 ? p.bytesToHash + (p.bytesToHash / sized) * p.filesUnsized : p.bytesToHash;
+  const total = estimate && sized === 0 ? '?' : `${estimate ? '~' : ''}${formatBytes(toHash)}${p.phase === 'walk' ? '+' : ''}`;
+  const bytes = `${formatBytes(p.bytesHashed)}/${total}`;
   let eta = '';
-  if (p.phase === 'hash' && rate > 0) eta = `, ETA ${formatDuration(((p.bytesToHash - p.bytesHashed) / rate) * 1000)}`;
+  if (p.phase === 'hash' && rate > 0 && (!estimate || sized > 0)) eta = `, ETA ${estimate ? '~' : ''}${formatDuration((Math.max(0, toHash - p.bytesHashed) / rate) * 1000)}`;
   const seen = p.phase === 'walk' ? `, ${p.filesSeen} files seen` : '';
   return `hashing: ${files}, ${bytes}, ${formatBytes(rate)}/s${eta}${seen}`;
 }

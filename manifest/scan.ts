@@ -3,7 +3,8 @@
  * stat is unchanged and hashed on worker threads where it is not.
  *
  * The walk (main thread) and the hashing (workers) overlap: cache misses are batched as they are
- * found, small files many to a message so that per-message cost stays small next to hashing.
+ * found (hash-queue.ts). A scan with no cache records does not stat files in the walk: the hash
+ * threads stat what they open (HashRequest.unsized).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,19 +13,16 @@ import { compileExclude } from './exclude.js';
 import { canonicalManifest, manifestDigest, sortEntries } from './digest.js';
 import { ScanOptionError, SymlinkError, TreeBusyError, TreeChangingError, TreeNotFoundError, UnreadableFilesError } from './errors.js';
 import { HashPool } from './hash-pool.js';
+import { HashQueue } from './hash-queue.js';
+import { fsTypeOf, racyWindowFor, type RootFs } from './racy.js';
 import { RECENT_NS, checkQuiet, scanStartNs } from './quiet.js';
 import type { HashResult } from './hash-protocol.js';
-import { countSkipped, recordOf, statFile, statKey, walkTree, type FileRecord, type SymlinkPolicy, type UnreadablePath } from './walk.js';
+import { countSkipped, recordOf, statFile, statKey, walkTree, type FileRecord, type SymlinkPolicy, type UnreadablePath, type WalkedFile } from './walk.js';
 import type { ManifestEntry, ScanOptions, ScanProgress, ScanStats } from './types.js';
 
 export { writeManifest } from './write.js';
 export type { ScanOptions, ScanProgress, ScanStats } from './types.js';
 
-/** A batch is sent once it holds this many bytes or files; larger files go alone. */
-const BATCH_BYTES = 8 * 1024 * 1024;
-const BATCH_FILES = 256;
-/** Batches queued per thread before the walk waits: enough to keep threads busy, few enough to bound memory. */
-const QUEUE_PER_WORKER = 4;
 /** A file whose stat changes across this many reads is reported as changing. */
 const MAX_ATTEMPTS = 3;
 const PROGRESS_INTERVAL_MS = 100;
@@ -61,7 +59,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     onProgress,
     workers = os.availableParallelism(),
     env = process.env,
-    racyWindowMs = 2000,
+    racyWindowMs,
     requireQuiet = false,
     settleMs,
     inProgressMarker,
@@ -69,11 +67,19 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   if (settleMs !== undefined && !(Number.isFinite(settleMs) && settleMs >= 0)) throw new ScanOptionError('settleMs', `\`settleMs\` must be a number ≥ 0, got ${settleMs}`);
   if (!Number.isInteger(workers) || workers < 1) throw new ScanOptionError('workers', `\`workers\` must be an integer ≥ 1, got ${workers}`);
   if (!SYMLINK_POLICIES.includes(symlinks)) throw new ScanOptionError('symlinks', `\`symlinks\` must be one of ${SYMLINK_POLICIES.join(', ')}, got ${JSON.stringify(symlinks)}`);
-  if (!Number.isFinite(racyWindowMs)) throw new ScanOptionError('racyWindowMs', `\`racyWindowMs\` must be a finite number, got ${racyWindowMs}`);
+  if (racyWindowMs !== undefined && !Number.isFinite(racyWindowMs)) throw new ScanOptionError('racyWindowMs', `\`racyWindowMs\` must be a finite number, got ${racyWindowMs}`);
   signal?.throwIfAborted();
-  const realRoot = await resolveRoot(root);
-  // Any file stamped after this may have been rewritten in the tick we read it in (see racyWindowMs).
-  const racyAfterNs = (BigInt(Date.now()) - BigInt(Math.round(racyWindowMs))) * 1_000_000n;
+  const { real: realRoot, dev: rootDev } = await resolveRoot(root);
+  // A file stamped after `start - window` may have been rewritten in the tick we read it in
+  // (see racyWindowMs): its digest is not cached. The window is the caller's, or fits the file (racy.ts).
+  const racyStartMs = BigInt(Date.now());
+  const racyAfterNs = (windowMs: number) => (racyStartMs - BigInt(Math.round(windowMs))) * 1_000_000n;
+  const fixedRacyAfterNs = racyWindowMs === undefined ? undefined : racyAfterNs(racyWindowMs);
+  const rootFs: RootFs | undefined = racyWindowMs === undefined ? { type: fsTypeOf(realRoot), dev: rootDev } : undefined;
+  const cacheable = (r: { mtimeNs: string; ctimeNs: string; dev: string }) => {
+    const after = fixedRacyAfterNs ?? racyAfterNs(racyWindowFor(rootFs!, r));
+    return BigInt(r.mtimeNs) <= after && BigInt(r.ctimeNs) <= after;
+  };
   const isExcluded = await compileExclude(exclude);
   const isMarker = inProgressMarker === undefined ? undefined : await compileExclude([inProgressMarker]);
   // Quiescence needs every file's change time; a plain scan pays nothing for it.
@@ -83,6 +89,16 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   let newestNs = 0n;
   let newestPath = '';
   const recent: FileRecord[] = [];
+  const noteChange = (f: FileRecord) => {
+    const m = BigInt(f.mtimeNs);
+    const c = BigInt(f.ctimeNs);
+    const changed = m > c ? m : c;
+    if (changed > newestNs) {
+      newestNs = changed;
+      newestPath = f.relativePath;
+    }
+    if (changed > recentAfterNs) recent.push(f);
+  };
   // Plain concatenation: path.join's normalisation shows up in profiles at tens of thousands of files.
   const prefix = realRoot.endsWith('/') ? realRoot : realRoot + '/';
 
@@ -118,7 +134,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   const attempts = new Map<string, number>();
   // Regular files that became something else (a symlink, a fifo) between the walk and the read.
   const skippedLate = { symlinks: 0, devices: 0, sockets: 0, fifos: 0, other: 0 };
-  const p: ScanProgress = { phase: 'walk', filesSeen: 0, filesToHash: 0, bytesToHash: 0, filesHashed: 0, bytesHashed: 0 };
+  const p: ScanProgress = { phase: 'walk', filesSeen: 0, filesToHash: 0, filesUnsized: 0, bytesToHash: 0, filesHashed: 0, bytesHashed: 0 };
   let cachedFiles = 0;
   let cachedBytes = 0;
   let vanished = 0;
@@ -136,53 +152,46 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     report();
   };
   const pool = options.pool ?? new HashPool({ workers, ...(signal ? { signal } : {}) });
-  const batchOptions = { ...(signal ? { signal } : {}), onBytes };
-  const inflight = new Set<Promise<void>>();
-  let batch: FileRecord[] = [];
-  let batchBytes = 0;
+  const queue = new HashQueue({
+    pool,
+    prefix,
+    workers,
+    batch: { ...(signal ? { signal } : {}), onBytes },
+    progress: p,
+    settle: (files, results) => settle(files, results),
+  });
 
-  const submit = (files: FileRecord[], bytes: number) => {
-    const job = pool
-      .hash(files.map((f) => f.source ?? prefix + f.relativePath), bytes, batchOptions)
-      .then((results) => settle(files, results));
-    // A rejection is awaited (and thrown) by the drain loop after the walk; these handlers only keep
-    // it from counting as unhandled meanwhile.
-    job.catch(() => {});
-    const tracked = job.finally(() => inflight.delete(tracked));
-    tracked.catch(() => {});
-    inflight.add(tracked);
-  };
-  const flush = () => {
-    if (batch.length === 0) return;
-    submit(batch, batchBytes);
-    batch = [];
-    batchBytes = 0;
-  };
-  const enqueue = (f: FileRecord): Promise<void> | void => {
-    p.filesToHash += 1;
-    p.bytesToHash += f.size;
-    if (f.size >= BATCH_BYTES) submit([f], f.size);
-    else {
-      batch.push(f);
-      batchBytes += f.size;
-      if (batchBytes >= BATCH_BYTES || batch.length >= BATCH_FILES) flush();
-    }
-    if (inflight.size >= workers * QUEUE_PER_WORKER) return Promise.race(inflight);
-  };
-
-  const settle = (files: FileRecord[], results: HashResult[]) => {
+  const settle = (files: WalkedFile[], results: HashResult[]) => {
+    let deferred: FileRecord[] | undefined;
     for (let i = 0; i < files.length; i++) {
       const f = files[i];
       const r = results[i];
-      if ('error' in r && r.error !== 'ELOOP') {
+      const unsized = f.size === undefined;
+      if (unsized) p.filesUnsized -= 1;
+      if ('deferred' in r) {
+        // Large: sent again with the stat the thread took, which the read is then checked against.
+        p.filesToHash -= 1;
+        const sized: FileRecord = { relativePath: f.relativePath, size: r.size, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs, ino: r.ino };
+        if (f.source) sized.source = f.source;
+        if (watch) noteChange(sized);
+        (deferred ??= []).push(sized);
+        continue;
+      }
+      // ENOTREG: an unsized path that is no longer a regular file; ELOOP: one that became a symlink.
+      if ('error' in r && r.error !== 'ELOOP' && r.error !== 'ENOTREG') {
         if (r.error === 'ENOENT') vanished += 1;
         else unreadable.push({ relativePath: f.relativePath, code: r.error });
         continue;
       }
-      if (!('error' in r) && r.bytes === r.size && statKey(r) === statKey(f)) {
+      // Unchanged from the stat the walk took to the end of the read (unsized: over the read).
+      if (!('error' in r) && r.bytes === r.size && (unsized ? r.unstable !== true : statKey(r) === statKey(f))) {
         p.filesHashed += 1;
+        if (unsized) {
+          p.bytesToHash += r.size;
+          if (watch) noteChange({ relativePath: f.relativePath, size: r.size, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs, ino: r.ino, ...(f.source ? { source: f.source } : {}) });
+        }
         entries.push({ relativePath: f.relativePath, sha256: r.sha256, size: r.size });
-        if (BigInt(r.mtimeNs) <= racyAfterNs && BigInt(r.ctimeNs) <= racyAfterNs) {
+        if (cacheable(r)) {
           newRecords.set(f.relativePath, { key: statKey(r), sha256: r.sha256 });
         }
         continue;
@@ -191,7 +200,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       // symlink (ELOOP): look again, so that the digest and the cache key describe the same bytes.
       if (!('error' in r)) p.bytesHashed -= r.bytes;
       p.filesToHash -= 1;
-      p.bytesToHash -= f.size;
+      p.bytesToHash -= f.size ?? 0;
       const n = (attempts.get(f.relativePath) ?? 1) + 1;
       attempts.set(f.relativePath, n);
       if (n > MAX_ATTEMPTS) {
@@ -215,10 +224,11 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       }
       const again = recordOf(f.relativePath, st);
       if (f.source) again.source = f.source;
-      p.filesToHash += 1;
-      p.bytesToHash += again.size;
-      submit([again], again.size);
+      // The walk noted no stat of an unsized file: this one stands for it in the quiescence check.
+      if (watch && unsized) noteChange(again);
+      queue.sendNow([again]);
     }
+    if (deferred) queue.sendNow(deferred);
     report();
   };
 
@@ -234,18 +244,16 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       ...(signal ? { signal } : {}),
       ...(isMarker ? { isMarker } : {}),
       statDirs: watch,
+      // Nothing cached, so no stat to compare with: the hash threads stat what they open.
+      statFiles: oldRecords.size > 0,
       onFile: (f) => {
         p.filesSeen += 1;
-        if (watch) {
-          const m = BigInt(f.mtimeNs);
-          const c = BigInt(f.ctimeNs);
-          const changed = m > c ? m : c;
-          if (changed > newestNs) {
-            newestNs = changed;
-            newestPath = f.relativePath;
-          }
-          if (changed > recentAfterNs) recent.push(f);
+        if (f.size === undefined) {
+          walkOrder.push(f.relativePath);
+          fromCache.push(false);
+          return queue.addUnsized(f);
         }
+        if (watch) noteChange(f);
         const sha256 = oldRecords.match(f.relativePath, statKey(f));
         walkOrder.push(f.relativePath);
         fromCache.push(sha256 !== undefined);
@@ -256,14 +264,14 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
           if ((cachedFiles & 1023) === 0) report();
           return;
         }
-        return enqueue(f);
+        return queue.add(f);
       },
     });
-    flush();
+    queue.flush();
     p.phase = 'hash';
     report(true);
-    // settle() may submit retries, so drain until nothing is left in flight.
-    while (inflight.size > 0) await Promise.all(inflight);
+    // settle() may send retries and deferred files: drain waits for those too.
+    await queue.drain();
     if (!options.pool) closing = pool.close();
   } finally {
     if (!options.pool && !closing) await pool.close();
@@ -363,7 +371,7 @@ function nowMs(): number {
 }
 
 // Synchronous: two calls, and node:fs/promises is not loaded by a scan that writes nothing.
-async function resolveRoot(root: string): Promise<string> {
+async function resolveRoot(root: string): Promise<{ real: string; dev: string }> {
   let real: string;
   try {
     real = fs.realpathSync.native(root);
@@ -371,9 +379,9 @@ async function resolveRoot(root: string): Promise<string> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new TreeNotFoundError(root, code === 'ENOENT' ? 'no such directory' : `cannot be opened (${code})`);
   }
-  const st = fs.statSync(real);
+  const st = fs.statSync(real, { bigint: true });
   if (!st.isDirectory()) throw new TreeNotFoundError(root, 'not a directory');
-  return real;
+  return { real, dev: st.dev.toString() };
 }
 
 function addCounts(a: ScanStats['skipped'], b: ScanStats['skipped']): ScanStats['skipped'] {

@@ -16,6 +16,20 @@ export interface FileRecord {
   source?: string;
 }
 
+/**
+ * A regular file the walk listed without a stat (a scan with no cache records: nothing to compare
+ * a stat with). The hash thread stats the file it opens instead (HashRequest.unsized).
+ */
+export interface UnstatFile {
+  relativePath: string;
+  size?: undefined;
+  /** As FileRecord.source. */
+  source?: string;
+}
+
+/** What the walk reports per file: with its stat, or (statFiles: false) without. */
+export type WalkedFile = FileRecord | UnstatFile;
+
 /** The cache key of a stat: size, mtime ns, ctime ns, inode. */
 export function statKey(f: Pick<FileRecord, 'size' | 'mtimeNs' | 'ctimeNs' | 'ino'>): string {
   return `${f.size}\0${f.mtimeNs}\0${f.ctimeNs}\0${f.ino}`;

@@ -21,6 +21,11 @@ export interface ScanProgress {
   /** Files that must be read (cache misses) found so far, and their bytes. */
   filesToHash: number;
   bytesToHash: number;
+  /**
+   * Of filesToHash, those whose size is not known yet (left out of bytesToHash): a scan with no
+   * cache records learns sizes as it reads the files.
+   */
+  filesUnsized: number;
   /** Files and bytes read and hashed so far. */
   filesHashed: number;
   bytesHashed: number;
@@ -79,8 +84,11 @@ export interface ScanOptions {
   /**
    * A file whose mtime or ctime is less than this old when the scan starts is hashed but not
    * cached: a rewrite within the same timestamp tick would leave its stat unchanged (git's
-   * "racy clean" problem). 2 s covers filesystems with 1 s and 2 s timestamps. Tests pass a
-   * negative window to cache files written a moment ago. @default 2000
+   * "racy clean" problem). By default it fits the file (manifest/racy.ts): 100 ms on a local
+   * filesystem stamped from this host's clock (ext4, xfs, btrfs, tmpfs, overlayfs, zfs, f2fs)
+   * for a file with sub-second stamps on the root's device; 2 s otherwise (1 s and 2 s timestamp
+   * granularity, file servers whose clock is behind this host's). Tests pass a negative window
+   * to cache files written a moment ago. @default per file: 100 or 2000
    */
   racyWindowMs?: number;
 }

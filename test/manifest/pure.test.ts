@@ -175,10 +175,14 @@ test('exclude patterns: any depth without a slash, from the root with one, trail
 });
 
 test('progress line: counts, rate, and an ETA once the totals are known', () => {
-  const walking = { phase: 'walk' as const, filesSeen: 500, filesToHash: 40, bytesToHash: 4 * 1024 ** 3, filesHashed: 10, bytesHashed: 1024 ** 3 };
+  const walking = { phase: 'walk' as const, filesSeen: 500, filesToHash: 40, filesUnsized: 0, bytesToHash: 4 * 1024 ** 3, filesHashed: 10, bytesHashed: 1024 ** 3 };
   assert.is(formatProgress(walking, 2000), 'hashing: 10/40+ files, 1.0 GiB/4.0 GiB+, 512 MiB/s, 500 files seen');
   assert.is(formatProgress({ ...walking, phase: 'hash' }, 2000), 'hashing: 10/40 files, 1.0 GiB/4.0 GiB, 512 MiB/s, ETA 6.0s');
   assert.is(formatProgress({ ...walking, phase: 'hash', bytesHashed: 0, filesHashed: 0 }, 0), 'hashing: 0/40 files, 0 B/4.0 GiB, 0 B/s');
+  // A cold scan: 20 of the 40 files not sized yet count at the mean of the 20 that are (~8 GiB in all).
+  const cold = { ...walking, phase: 'hash' as const, filesUnsized: 20 };
+  assert.is(formatProgress(cold, 2000), 'hashing: 10/40 files, 1.0 GiB/~8.0 GiB, 512 MiB/s, ETA ~14.0s');
+  assert.is(formatProgress({ ...cold, filesUnsized: 40, bytesToHash: 0 }, 2000), 'hashing: 10/40 files, 1.0 GiB/?, 512 MiB/s');
 });
 
 test('summary: totals, hashed against cached, what was left out, the digest', () => {

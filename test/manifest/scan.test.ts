@@ -3,7 +3,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canonicalManifest, treeDigest } from '../../manifest/digest.js';
-import { scanTree, writeManifest } from '../../manifest/scan.js';
+import { scanTree, writeManifest, type ScanProgress } from '../../manifest/scan.js';
 import { TreeNotFoundError } from '../../manifest/errors.js';
 import { parseManifest } from '../../manifest/parse.js';
 import { tempDir } from '../../testkit/cli.js';
@@ -71,6 +71,29 @@ test('exclusions: names at any depth, paths from the root, whole directories; om
   // big.bin, deep.bin (twice: also below link-to-dir), the ünïcödé and sub directories (once
   // each), .hidden; omit is not counted.
   assert.is(stats.excluded, 6);
+});
+
+test('a cold scan (no stat in the walk) and a rescan (stat in the walk) list the same tree; progress ends sized', async () => {
+  const files: Record<string, string | Buffer> = { 'big.bin': Buffer.alloc(9 * 1024 * 1024, 7) };
+  // Deferred by the threads (≥ 512 KiB) and sent again together; more small files than one unsized batch holds.
+  for (let i = 0; i < 3; i++) files[`mid/m${i}.bin`] = Buffer.alloc(600 * 1024 + i, i);
+  for (let i = 0; i < 150; i++) files[`small/d${i % 7}/f${i}`] = `small ${i}`.repeat(i);
+  const root = path.join(dir, 'cold');
+  writeFiles(root, files);
+  const cacheFile = path.join(dir, 'cold.cache');
+  const seen: ScanProgress[] = [];
+  const cold = await scanTree(root, { cacheFile, racyWindowMs: -60_000, workers: 2, onProgress: (p) => seen.push(p) });
+  assert.fixture(cold.manifest, expectedManifest(files));
+  const bytes = Object.values(files).reduce((n, c) => n + Buffer.byteLength(c), 0);
+  assert.equal([cold.stats.hashedFiles, cold.stats.hashedBytes, cold.stats.cachedFiles], [154, bytes, 0]);
+  const last = seen[seen.length - 1]!;
+  assert.equal([last.filesUnsized, last.filesToHash, last.bytesToHash, last.filesHashed, last.bytesHashed], [0, 154, bytes, 154, bytes]);
+  // One file rewritten: the rescan stats every file, hashes that one and lists the same tree.
+  files['small/d0/f0'] = 'rewritten';
+  writeFiles(root, { 'small/d0/f0': 'rewritten' });
+  const again = await scanTree(root, { cacheFile, racyWindowMs: -60_000 });
+  assert.equal([again.stats.hashedFiles, again.stats.cachedFiles], [1, 153]);
+  assert.fixture(again.manifest, expectedManifest(files));
 });
 
 test('a missing root or a file as root is TreeNotFoundError', async () => {

@@ -4,11 +4,13 @@
  * that leaves the others alone, and a pool whose thread died that still serves the next batch
  * (and sends once more the batches the dead thread held).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { HashPool, HashWorkerError } from '../../manifest/hash-pool.js';
+import { DEFER_BYTES } from '../../manifest/hash-protocol.js';
 import { scanTree } from '../../manifest/scan.js';
 import { tempDir } from '../../testkit/cli.js';
 import { expectedManifest, sha256 } from './fixture.js';
@@ -107,8 +109,35 @@ test('a batch queued behind one that kills the thread is sent again to a fresh t
     const [err, results] = await Promise.all([bad, good]);
     assert.instance(err, HashWorkerError, 'the batch that kills its thread twice fails');
     assert.ok((err as HashWorkerError).threadLost);
-    assert.equal(results.map((r) => ('sha256' in r ? r.sha256 : r.error)), [sha256('tree 2 a'), sha256('')]);
+    assert.equal(results.map((r) => ('sha256' in r ? r.sha256 : 'error' in r ? r.error : 'deferred')), [sha256('tree 2 a'), sha256('')]);
     assert.is(progress, Buffer.byteLength('tree 2 a'), 'bytes counted once');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('an unsized batch: stats taken by the thread, large files deferred unread, non-files refused', async () => {
+  const u = path.join(dir, 'unsized');
+  fs.mkdirSync(path.join(u, 'sub'), { recursive: true });
+  fs.writeFileSync(path.join(u, 'small'), 'small');
+  fs.writeFileSync(path.join(u, 'edge'), Buffer.alloc(DEFER_BYTES - 1, 1));
+  fs.writeFileSync(path.join(u, 'large'), Buffer.alloc(DEFER_BYTES, 2));
+  execFileSync('mkfifo', [path.join(u, 'fifo')]);
+  const names = ['small', 'edge', 'large', 'fifo', 'sub', 'gone'];
+  const pool = new HashPool({ workers: 1 });
+  try {
+    let progress = 0;
+    const results = await pool.hash(names.map((n) => path.join(u, n)), 0, { unsized: true, onBytes: (n) => (progress += n) });
+    const stat = (n: string) => fs.statSync(path.join(u, n), { bigint: true });
+    const [small, edge, large, fifo, sub, gone] = results;
+    assert.equal(small, { sha256: sha256('small'), bytes: 5, reported: 0, size: 5, mtimeNs: stat('small').mtimeNs.toString(), ctimeNs: stat('small').ctimeNs.toString(), ino: stat('small').ino.toString(), dev: stat('small').dev.toString() });
+    assert.ok(edge && 'sha256' in edge && edge.bytes === DEFER_BYTES - 1 && edge.unstable === undefined, 'just under the limit: read');
+    assert.equal(large, { deferred: true, size: DEFER_BYTES, mtimeNs: stat('large').mtimeNs.toString(), ctimeNs: stat('large').ctimeNs.toString(), ino: stat('large').ino.toString() });
+    assert.equal([fifo, sub, gone], [{ error: 'ENOTREG' }, { error: 'ENOTREG' }, { error: 'ENOENT' }]);
+    assert.is(progress, 5 + DEFER_BYTES - 1, 'deferred and refused files count no bytes');
+    // The same paths in a sized batch: read as the walk saw them, no deferral.
+    const sized = await pool.hash([path.join(u, 'large')], DEFER_BYTES);
+    assert.ok(sized[0] && 'sha256' in sized[0] && sized[0].bytes === DEFER_BYTES);
   } finally {
     await pool.close();
   }
