@@ -14,7 +14,7 @@ import { canonicalManifest, manifestDigest, sortEntries } from './digest.js';
 import { ScanOptionError, SymlinkError, TreeBusyError, TreeChangingError, TreeNotFoundError, UnreadableFilesError } from './errors.js';
 import { HashPool } from './hash-pool.js';
 import { HashQueue } from './hash-queue.js';
-import { fsTypeOf, racyWindowFor, type RootFs } from './racy.js';
+import { LOCAL_RACY_WINDOW_MS, fsTypeOf, racyWindowFor, type RootFs } from './racy.js';
 import { RECENT_NS, checkQuiet, scanStartNs } from './quiet.js';
 import type { HashResult } from './hash-protocol.js';
 import { countSkipped, recordOf, statFile, statKey, walkTree, type FileRecord, type SymlinkPolicy, type UnreadablePath, type WalkedFile } from './walk.js';
@@ -73,13 +73,24 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   // A file stamped after `start - window` may have been rewritten in the tick we read it in
   // (see racyWindowMs): its digest is not cached. The window is the caller's, or fits the file (racy.ts).
   const racyStartMs = BigInt(Date.now());
-  const racyAfterNs = (windowMs: number) => (racyStartMs - BigInt(Math.round(windowMs))) * 1_000_000n;
+  const racyAfterNs = (windowMs: number, startMs = racyStartMs) => (startMs - BigInt(Math.round(windowMs))) * 1_000_000n;
   const fixedRacyAfterNs = racyWindowMs === undefined ? undefined : racyAfterNs(racyWindowMs);
   const rootFs: RootFs | undefined = racyWindowMs === undefined ? { type: fsTypeOf(realRoot), dev: rootDev } : undefined;
-  const cacheable = (r: { mtimeNs: string; ctimeNs: string; dev: string }) => {
-    const after = fixedRacyAfterNs ?? racyAfterNs(racyWindowFor(rootFs!, r));
+  const cacheable = (r: { mtimeNs: string; ctimeNs: string; dev: string }, relativePath: string) => {
+    // A fresh file (below) was read after fresh.sentMs, not merely after the scan's start.
+    const start = fresh.sentMs !== undefined && fresh.paths.has(relativePath) ? fresh.sentMs : racyStartMs;
+    const after = fixedRacyAfterNs ?? racyAfterNs(racyWindowFor(rootFs!, r), start);
     return BigInt(r.mtimeNs) <= after && BigInt(r.ctimeNs) <= after;
   };
+  /**
+   * Files a rescan found changed less than the short window ago, on a filesystem that has one
+   * (racy.ts): hashed once that window has passed, so that their digests can be cached. Else a
+   * rescan just after a writer finished would hash them, not cache them, and the next rescan would
+   * hash them again. The wait is at most the short window, while the other files are hashed.
+   */
+  const fresh = { files: [] as FileRecord[], paths: new Set<string>(), sentMs: undefined as bigint | undefined };
+  const waitsWhenFresh = rootFs !== undefined && rootFs.type !== undefined && racyWindowFor(rootFs, { mtimeNs: '1', ctimeNs: '1', dev: rootFs.dev }) === LOCAL_RACY_WINDOW_MS;
+  const isFresh = (f: FileRecord) => waitsWhenFresh && racyWindowFor(rootFs!, { ...f, dev: rootFs!.dev }) === LOCAL_RACY_WINDOW_MS && !cacheable({ ...f, dev: rootFs!.dev }, f.relativePath);
   const isExcluded = await compileExclude(exclude);
   const isMarker = inProgressMarker === undefined ? undefined : await compileExclude([inProgressMarker]);
   // Quiescence needs every file's change time; a plain scan pays nothing for it.
@@ -191,7 +202,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
           if (watch) noteChange({ relativePath: f.relativePath, size: r.size, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs, ino: r.ino, ...(f.source ? { source: f.source } : {}) });
         }
         entries.push({ relativePath: f.relativePath, sha256: r.sha256, size: r.size });
-        if (cacheable(r)) {
+        if (cacheable(r, f.relativePath)) {
           newRecords.set(f.relativePath, { key: statKey(r), sha256: r.sha256 });
         }
         continue;
@@ -264,10 +275,26 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
           if ((cachedFiles & 1023) === 0) report();
           return;
         }
+        if (isFresh(f)) {
+          fresh.files.push(f);
+          fresh.paths.add(f.relativePath);
+          return;
+        }
         return queue.add(f);
       },
     });
     queue.flush();
+    if (fresh.files.length > 0) {
+      let newest = 0n;
+      for (const f of fresh.files) for (const ns of [BigInt(f.mtimeNs), BigInt(f.ctimeNs)]) if (ns > newest) newest = ns;
+      const waitMs = Number(newest / 1_000_000n) + LOCAL_RACY_WINDOW_MS + 1 - Date.now();
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, LOCAL_RACY_WINDOW_MS + 1)));
+      signal?.throwIfAborted();
+      // The reads start after this instant: a file stamped a window before it cannot change unseen.
+      fresh.sentMs = BigInt(Date.now());
+      for (const f of fresh.files) await queue.add(f);
+      queue.flush();
+    }
     p.phase = 'hash';
     report(true);
     // settle() may send retries and deferred files: drain waits for those too.
