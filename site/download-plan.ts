@@ -22,9 +22,13 @@ export interface BatchLimits {
 
 export const BATCH_LIMITS: BatchLimits = { fileMax: 4 * 1024 * 1024, files: 256, bytes: 8 * 1024 * 1024 };
 
-/** The jobs for `missing`: batches of small files first (when `batch`), then one GET per other file. */
+/**
+ * The jobs for `missing`: batches of small files (when `batch`) and one GET per other file, the
+ * largest first, so that the longest jobs (a large file, an appended log whose old bytes are
+ * copied) run beside the many short ones instead of after them.
+ */
 export function planDownloads(missing: readonly ManifestEntry[], batch: boolean, byGet: (e: ManifestEntry) => boolean, limits = BATCH_LIMITS): DownloadJob[] {
-  if (!batch) return missing.map((one) => ({ one }));
+  if (!batch) return largestFirst(missing.map((one) => ({ one })));
   const jobs: DownloadJob[] = [];
   const singles: DownloadJob[] = [];
   let group: ManifestEntry[] = [];
@@ -46,5 +50,14 @@ export function planDownloads(missing: readonly ManifestEntry[], batch: boolean,
     bytes += e.size;
   }
   close();
-  return jobs.concat(singles);
+  return largestFirst(jobs.concat(singles));
+}
+
+const jobBytes = (j: DownloadJob): number => ('one' in j ? j.one.size : j.batch.reduce((n, e) => n + e.size, 0));
+
+/** Jobs by bytes, largest first; equal ones keep their order. */
+function largestFirst(jobs: DownloadJob[]): DownloadJob[] {
+  const sized = jobs.map((j, i) => ({ j, i, bytes: jobBytes(j) }));
+  sized.sort((x, y) => y.bytes - x.bytes || x.i - y.i);
+  return sized.map((x) => x.j);
 }

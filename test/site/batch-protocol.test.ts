@@ -62,16 +62,16 @@ test('a request lists paths one per line; what cannot be served is refused with 
 
 const entry = (relativePath: string, size: number): ManifestEntry => ({ relativePath, sha256: relativePath.padEnd(64, '0'), size });
 
-test('small files are grouped into batches within the limits; large ones, append guesses and lone files go by GET', () => {
+test('small files are grouped into batches within the limits; large ones, append guesses and lone files go by GET; the largest jobs first', () => {
   const limits = { fileMax: 100, files: 3, bytes: 250 };
   const missing = [entry('a', 10), entry('big', 101), entry('b', 100), entry('c', 100), entry('d', 60), entry('tail', 5), entry('e', 1), entry('f', 1), entry('g', 1), entry('h', 1)];
   const jobs = planDownloads(missing, true, (e) => e.relativePath === 'tail', limits);
   const shape = jobs.map((j) => ('batch' in j ? j.batch.map((e) => e.relativePath).join('+') : j.one.relativePath));
-  assert.equal(shape, ['a+b+c', 'd+e+f', 'g+h', 'big', 'tail']);
+  assert.equal(shape, ['a+b+c', 'big', 'd+e+f', 'tail', 'g+h']);
   // A last group of one is a GET.
   assert.equal(planDownloads([entry('a', 1), entry('b', 1), entry('c', 1), entry('d', 1)], true, () => false, limits).map((j) => 'one' in j), [false, true]);
-  // Not offered: every file by GET, in order.
-  assert.equal(planDownloads(missing, false, () => false, limits).map((j) => ('one' in j ? j.one.relativePath : '?')), missing.map((e) => e.relativePath));
+  // Not offered: every file by GET, the largest first (equal sizes in manifest order).
+  assert.equal(planDownloads(missing, false, () => false, limits).map((j) => ('one' in j ? j.one.relativePath : '?')), ['big', 'b', 'c', 'd', 'a', 'tail', 'e', 'f', 'g', 'h']);
 });
 
 test.run();
