@@ -68,6 +68,12 @@ function parse(argv: string[]): Args | 'help' {
 
 const log = (line: string) => process.stderr.write(`bench:rsync: ${line}\n`);
 
+/** Write back every dirty page of the filesystem holding `dir` (coreutils' `sync -f`), so a run starts clean. */
+function flushDisk(dir: string): void {
+  const r = spawnSync('sync', ['--file-system', dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new PulpdistError(`bench:rsync: sync --file-system ${dir} failed: ${(r.stderr || r.error?.message || '').trim()}`);
+}
+
 function machine(): NonNullable<ScenarioSummary['machine']> {
   const r = spawnSync('rsync', ['--version'], { encoding: 'utf8' });
   return {
@@ -121,6 +127,9 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
       }
       for (const clients of [1, 4] as const) {
         for (const side of sides) {
+          // Untimed: no run writes back what the one before it left dirty (rsync does not fsync,
+          // and a syncfs waits for every writer's data on the filesystem).
+          flushDisk(work);
           const r = roundRun(await side.run(phase, clients, { signal }));
           runs.push(r);
           log(`${r.tool} ${phase} ×${clients}: ${formatBytes(r.wire_bytes)} on the wire, ${r.wall_s.toFixed(2)} s, upstream CPU ${r.upstream_cpu_s.toFixed(2)} s`);
