@@ -49,6 +49,20 @@ function stampMs(file: string): number {
   return Number((st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs) / 1_000_000n);
 }
 
+/**
+ * Run `attempt` in a new tree (and cache path) under `dir` until it returns true, 8 times at most: a
+ * loaded machine may stretch a scan past the short window, and such an attempt (false) proves
+ * nothing either way.
+ */
+async function inFreshTrees(dir: string, attempt: (tree: string, cache: string) => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 8; i++) {
+    const tree = path.join(dir, `t${i}`);
+    fs.mkdirSync(tree);
+    if (await attempt(tree, path.join(dir, `t${i}.cache`))) return;
+  }
+  assert.unreachable('every attempt was stretched past the window by load');
+}
+
 test('on this machine: a file written 250 ms before a scan is cached by it, one written just before is not', async () => {
   const { dir, cleanup } = await tempDir('pulpdist-manifest-racy-');
   // A warm pool: the scan then takes milliseconds, so "just before" stays inside the short window.
@@ -59,13 +73,7 @@ test('on this machine: a file written 250 ms before a scan is cached by it, one 
     fs.mkdirSync(warm);
     fs.writeFileSync(path.join(warm, 'f'), 'warm');
     await scanTree(warm, { cacheFile: false, pool });
-    // A loaded machine may stretch a scan past the short window (or the wait past 2 s): such an
-    // attempt proves nothing either way and is made again, a few times at most.
-    let proved = false;
-    for (let attempt = 0; attempt < 8 && !proved; attempt++) {
-      const tree = path.join(dir, `t${attempt}`);
-      const cache = path.join(dir, `t${attempt}.cache`);
-      fs.mkdirSync(tree);
+    await inFreshTrees(dir, async (tree, cache) => {
       fs.writeFileSync(path.join(tree, 'old'), 'written a moment ago');
       const oldMs = stampMs(path.join(tree, 'old'));
       const wait = oldMs + 250 - Date.now();
@@ -75,25 +83,24 @@ test('on this machine: a file written 250 ms before a scan is cached by it, one 
       const first = await scanTree(tree, { cacheFile: cache, pool });
       const end = Date.now();
       // The scan's start lies before `end`: it saw `old` under 2 s old and `fresh` under 100 ms old.
-      if (end - oldMs >= DEFAULT_RACY_WINDOW_MS || end - freshMs >= LOCAL_RACY_WINDOW_MS) continue;
-      proved = true;
+      if (end - oldMs >= DEFAULT_RACY_WINDOW_MS || end - freshMs >= LOCAL_RACY_WINDOW_MS) return false;
       assert.is(first.stats.hashedFiles, 2);
       const cached = [...parseCache(fs.readFileSync(cache)).records].map(([rel]) => rel);
       if (!local) {
         // Not a local-clock filesystem: the 2 s window holds for both.
         assert.equal(cached, []);
-        continue;
+        return true;
       }
       assert.equal(cached, ['old']);
       const again = await scanTree(tree, { cacheFile: cache, pool });
       assert.equal([again.stats.hashedFiles, again.stats.cachedFiles], [1, 1]);
       // An explicit window still wins: with a minute, neither file is cached.
-      const explicitCache = path.join(dir, `t${attempt}-explicit.cache`);
+      const explicitCache = `${cache}-explicit`;
       const explicit = await scanTree(tree, { cacheFile: explicitCache, pool, racyWindowMs: 60_000 });
       assert.is(explicit.stats.hashedFiles, 2);
       assert.equal([...parseCache(fs.readFileSync(explicitCache)).records], []);
-    }
-    assert.ok(proved, 'every attempt was stretched past the window by load');
+      return true;
+    });
   } finally {
     await pool.close();
     await cleanup();
@@ -105,27 +112,22 @@ test('on this machine: a rescan that finds a file changed a moment ago hashes it
   const pool = new HashPool({ workers: 1 });
   try {
     if (!LOCAL_CLOCK_FS_TYPES.has(fsTypeOf(dir) ?? -1)) return; // no short window there: nothing waits
-    let proved = false;
-    for (let attempt = 0; attempt < 8 && !proved; attempt++) {
-      const tree = path.join(dir, `t${attempt}`);
-      const cache = path.join(dir, `t${attempt}.cache`);
-      fs.mkdirSync(tree);
+    await inFreshTrees(dir, async (tree, cache) => {
       fs.writeFileSync(path.join(tree, 'kept'), 'unchanged');
       fs.writeFileSync(path.join(tree, 'log'), 'first line\n');
       await delay(LOCAL_RACY_WINDOW_MS + 50);
       assert.is((await scanTree(tree, { cacheFile: cache, pool })).stats.hashedFiles, 2);
       fs.appendFileSync(path.join(tree, 'log'), 'second line\n');
       // Only a rescan that starts inside the window shows the wait; a loaded machine may miss it.
-      if (Date.now() - stampMs(path.join(tree, 'log')) >= LOCAL_RACY_WINDOW_MS / 2) continue;
+      if (Date.now() - stampMs(path.join(tree, 'log')) >= LOCAL_RACY_WINDOW_MS / 2) return false;
       const rescan = await scanTree(tree, { cacheFile: cache, pool });
-      proved = true;
       assert.equal([rescan.stats.hashedFiles, rescan.stats.cachedFiles], [1, 1]);
       assert.equal([...parseCache(fs.readFileSync(cache)).records].map(([rel]) => rel).sort(), ['kept', 'log']);
       const again = await scanTree(tree, { cacheFile: cache, pool });
       assert.equal([again.stats.hashedFiles, again.stats.cachedFiles], [0, 2]);
       assert.is(again.digest, rescan.digest);
-    }
-    assert.ok(proved, 'every attempt was stretched past the window by load');
+      return true;
+    });
   } finally {
     await pool.close();
     await cleanup();
