@@ -62,7 +62,8 @@ class SyncfsShell {
   private readonly child: Shell;
 
   constructor(private readonly dir: string) {
-    const child = spawn('/bin/sh', ['-c', SHELL_LOOP, 'sh', dir], { stdio: ['pipe', 'pipe', 'ignore'] });
+    // Only PATH: the shell and `sync` need nothing else of the site's environment (its secrets among it).
+    const child = spawn('/bin/sh', ['-c', SHELL_LOOP, 'sh', dir], { stdio: ['pipe', 'pipe', 'ignore'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     this.child = child;
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (s: string) => this.answer(s));

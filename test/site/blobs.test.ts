@@ -135,6 +135,9 @@ test('syncfs runs in one long-lived shell, not a process per run; a shell that d
     const [pid, ...others] = shellsFor(dir);
     assert.ok(pid, 'the shell runs');
     assert.equal(others, []);
+    // It gets PATH and nothing else of this process's environment (a site's secrets live there).
+    const names = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => kv.slice(0, kv.indexOf('=')));
+    assert.equal(names, ['PATH']);
     // Killed before the request is written: the run can only end by the shell's exit.
     process.kill(pid!, 'SIGKILL');
     const err = await flusher.flush().then(() => null, (e: Error) => e);
