@@ -33,7 +33,7 @@ export const BULK_MIN = 32;
  * the old bytes again costs under a millisecond.
  */
 export const HASH_STATE_MIN = 1024 * 1024;
-/** Hash states kept, newest first: a few hundred bytes each. */
+/** How many hash states are kept (the newest): a few hundred bytes each. */
 export const HASH_STATES_KEPT = 4096;
 
 /** A temp file being written (a raw descriptor: see `createTemp`). */
