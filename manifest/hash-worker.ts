@@ -8,6 +8,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, type BigIntStats }
 import { parentPort } from 'node:worker_threads';
 import type { HashReply, HashRequest, HashResult, HashedFile } from './hash-protocol.js';
 import { CHUNK_BYTES, DEFER_BYTES, PROGRESS_EVERY_BYTES } from './hash-protocol.js';
+import { statKey } from './stat.js';
 
 const port = parentPort;
 if (!port) throw new Error('hash-worker.js must run as a worker thread');
@@ -60,10 +61,7 @@ function hashFile(file: string, id: number, unsized: boolean): HashResult {
     const st = fstatSync(fd, { bigint: true });
     const after = statFields(st);
     const result: HashedFile = { sha256: hash.digest('hex'), bytes, reported, ...after, dev: st.dev.toString() };
-    if (before) {
-      const b = statFields(before);
-      if (b.size !== after.size || b.mtimeNs !== after.mtimeNs || b.ctimeNs !== after.ctimeNs || b.ino !== after.ino) result.unstable = true;
-    }
+    if (before && statKey(statFields(before)) !== statKey(after)) result.unstable = true;
     return result;
   } catch (err) {
     return { error: (err as NodeJS.ErrnoException).code ?? 'EIO' };

@@ -17,7 +17,7 @@ import { HashQueue } from './hash-queue.js';
 import { LOCAL_RACY_WINDOW_MS, fsTypeOf, racyWindowFor, type RootFs } from './racy.js';
 import { RECENT_NS, checkQuiet, scanStartNs } from './quiet.js';
 import type { HashResult } from './hash-protocol.js';
-import { countSkipped, recordOf, statFile, statKey, walkTree, type FileRecord, type SymlinkPolicy, type UnreadablePath, type WalkedFile } from './walk.js';
+import { changedNs, countSkipped, recordOf, statFile, statKey, walkTree, type FileRecord, type SymlinkPolicy, type UnreadablePath, type WalkedFile } from './walk.js';
 import type { ManifestEntry, ScanOptions, ScanProgress, ScanStats } from './types.js';
 
 export { writeManifest } from './write.js';
@@ -89,8 +89,13 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
    * hash them again. The wait is at most the short window, while the other files are hashed.
    */
   const fresh = { files: [] as FileRecord[], paths: new Set<string>(), sentMs: undefined as bigint | undefined };
-  const waitsWhenFresh = rootFs !== undefined && rootFs.type !== undefined && racyWindowFor(rootFs, { mtimeNs: '1', ctimeNs: '1', dev: rootFs.dev }) === LOCAL_RACY_WINDOW_MS;
-  const isFresh = (f: FileRecord) => waitsWhenFresh && racyWindowFor(rootFs!, { ...f, dev: rootFs!.dev }) === LOCAL_RACY_WINDOW_MS && !cacheable({ ...f, dev: rootFs!.dev }, f.relativePath);
+  // The walk's lstat does not keep st_dev: the root's stands in (a file elsewhere is judged by the
+  // thread's stat when it is cached).
+  const isFresh = (f: FileRecord) => {
+    if (!rootFs) return false;
+    const onRoot = { ...f, dev: rootFs.dev };
+    return racyWindowFor(rootFs, onRoot) === LOCAL_RACY_WINDOW_MS && !cacheable(onRoot, f.relativePath);
+  };
   const isExcluded = await compileExclude(exclude);
   const isMarker = inProgressMarker === undefined ? undefined : await compileExclude([inProgressMarker]);
   // Quiescence needs every file's change time; a plain scan pays nothing for it.
@@ -101,9 +106,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   let newestPath = '';
   const recent: FileRecord[] = [];
   const noteChange = (f: FileRecord) => {
-    const m = BigInt(f.mtimeNs);
-    const c = BigInt(f.ctimeNs);
-    const changed = m > c ? m : c;
+    const changed = changedNs(f);
     if (changed > newestNs) {
       newestNs = changed;
       newestPath = f.relativePath;
@@ -182,8 +185,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       if ('deferred' in r) {
         // Large: sent again with the stat the thread took, which the read is then checked against.
         p.filesToHash -= 1;
-        const sized: FileRecord = { relativePath: f.relativePath, size: r.size, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs, ino: r.ino };
-        if (f.source) sized.source = f.source;
+        const sized = threadRecord(f, r);
         if (watch) noteChange(sized);
         (deferred ??= []).push(sized);
         continue;
@@ -199,7 +201,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         p.filesHashed += 1;
         if (unsized) {
           p.bytesToHash += r.size;
-          if (watch) noteChange({ relativePath: f.relativePath, size: r.size, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs, ino: r.ino, ...(f.source ? { source: f.source } : {}) });
+          if (watch) noteChange(threadRecord(f, r));
         }
         entries.push({ relativePath: f.relativePath, sha256: r.sha256, size: r.size });
         if (cacheable(r, f.relativePath)) {
@@ -286,7 +288,10 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     queue.flush();
     if (fresh.files.length > 0) {
       let newest = 0n;
-      for (const f of fresh.files) for (const ns of [BigInt(f.mtimeNs), BigInt(f.ctimeNs)]) if (ns > newest) newest = ns;
+      for (const f of fresh.files) {
+        const changed = changedNs(f);
+        if (changed > newest) newest = changed;
+      }
       const waitMs = Number(newest / 1_000_000n) + LOCAL_RACY_WINDOW_MS + 1 - Date.now();
       if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, LOCAL_RACY_WINDOW_MS + 1)));
       signal?.throwIfAborted();
@@ -395,6 +400,13 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
  */
 function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** The FileRecord of a walked file with the stat its hash thread took. */
+function threadRecord(f: WalkedFile, r: Pick<FileRecord, 'size' | 'mtimeNs' | 'ctimeNs' | 'ino'>): FileRecord {
+  const rec: FileRecord = { relativePath: f.relativePath, size: r.size, mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs, ino: r.ino };
+  if (f.source) rec.source = f.source;
+  return rec;
 }
 
 // Synchronous: two calls, and node:fs/promises is not loaded by a scan that writes nothing.

@@ -35,6 +35,13 @@ export function statKey(f: Pick<FileRecord, 'size' | 'mtimeNs' | 'ctimeNs' | 'in
   return `${f.size}\0${f.mtimeNs}\0${f.ctimeNs}\0${f.ino}`;
 }
 
+/** When a file last changed: the later of its mtime and ctime, in nanoseconds. */
+export function changedNs(f: Pick<FileRecord, 'mtimeNs' | 'ctimeNs'>): bigint {
+  const m = BigInt(f.mtimeNs);
+  const c = BigInt(f.ctimeNs);
+  return m > c ? m : c;
+}
+
 /** Lstat one path; undefined when it no longer exists. Throws other errors. */
 export function statFile(abs: string): fs.BigIntStats | undefined {
   return fs.lstatSync(abs, { bigint: true, throwIfNoEntry: false });

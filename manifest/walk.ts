@@ -12,7 +12,7 @@ import type { ExcludeMatcher } from './exclude.js';
 import { followLink, type Dir, type SkippedLink, type SymlinkPolicy } from './links.js';
 import { recordOf, statFile, statKey, type WalkedFile } from './stat.js';
 
-export { recordOf, statFile, statKey, type FileRecord, type UnstatFile, type WalkedFile } from './stat.js';
+export { changedNs, recordOf, statFile, statKey, type FileRecord, type UnstatFile, type WalkedFile } from './stat.js';
 
 export type { SkippedLink, SkippedLinkReason, SymlinkPolicy } from './links.js';
 export { MAX_LINK_DEPTH } from './links.js';
