@@ -39,8 +39,8 @@ interface Pending {
   onBytes: ((bytes: number) => void) | undefined;
   resolve: (r: HashResult[]) => void;
   reject: (e: unknown) => void;
-  /** Removes the batch's abort listener. */
-  detach: () => void;
+  /** The batch's own abort signal, if any. */
+  signal: AbortSignal | undefined;
 }
 
 export interface HashPoolOptions {
@@ -82,6 +82,11 @@ export class HashPool {
   private nextId = 1;
   private failure: unknown;
   private resends: Promise<unknown> = Promise.resolve();
+  /**
+   * The batches pending under each batch signal, and the one listener that signal has: a scan
+   * sends a signal with every batch, and a listener per batch would pile up on it (Node warns at 11).
+   */
+  private readonly bySignal = new Map<AbortSignal, { ids: Set<number>; onAbort: () => void }>();
   private readonly onAbort = () => this.fail(this.options.signal?.reason ?? new Error('aborted'));
 
   constructor(private readonly options: HashPoolOptions) {
@@ -140,20 +145,44 @@ export class HashPool {
     slot.queuedBytes += bytes;
     if (slot.batches++ === 0) slot.worker.ref();
     return new Promise<HashResult[]>((resolve, reject) => {
-      const onAbort = () => {
-        const p = this.pending.get(id);
-        if (!p) return;
-        // The thread still answers; until then the batch keeps counting against its slot.
-        p.resolve = () => {};
-        p.reject = () => {};
-        p.onBytes = undefined;
-        reject(batch.signal?.reason);
-      };
-      batch.signal?.addEventListener('abort', onAbort, { once: true });
-      const detach = () => batch.signal?.removeEventListener('abort', onAbort);
-      this.pending.set(id, { slot, bytes, onBytes: batch.onBytes, resolve, reject, detach });
+      this.pending.set(id, { slot, bytes, onBytes: batch.onBytes, resolve, reject, signal: batch.signal });
+      if (batch.signal) this.watch(batch.signal, id);
       slot.worker.postMessage((batch.unsized ? { id, paths, unsized: true } : { id, paths }) satisfies HashRequest);
     });
+  }
+
+  private watch(signal: AbortSignal, id: number): void {
+    let entry = this.bySignal.get(signal);
+    if (!entry) {
+      const ids = new Set<number>();
+      const onAbort = () => {
+        for (const pid of ids) {
+          const p = this.pending.get(pid);
+          if (!p) continue;
+          // The thread still answers; until then the batch keeps counting against its slot.
+          const reject = p.reject;
+          p.resolve = () => {};
+          p.reject = () => {};
+          p.onBytes = undefined;
+          reject(signal.reason);
+        }
+      };
+      entry = { ids, onAbort };
+      this.bySignal.set(signal, entry);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    entry.ids.add(id);
+  }
+
+  /** The batch is answered or failed: it no longer listens to its signal. */
+  private detach(id: number, p: Pending): void {
+    if (!p.signal) return;
+    const entry = this.bySignal.get(p.signal);
+    if (!entry) return;
+    entry.ids.delete(id);
+    if (entry.ids.size > 0) return;
+    p.signal.removeEventListener('abort', entry.onAbort);
+    this.bySignal.delete(p.signal);
   }
 
   /** Stop every thread. Pending batches reject. */
@@ -190,7 +219,7 @@ export class HashPool {
         return;
       }
       this.pending.delete(msg.id);
-      p.detach();
+      this.detach(msg.id, p);
       slot.queuedBytes -= p.bytes;
       if (--slot.batches === 0) slot.worker.unref();
       let done = 0;
@@ -222,7 +251,7 @@ export class HashPool {
     for (const [id, p] of this.pending) {
       if (p.slot !== slot) continue;
       this.pending.delete(id);
-      p.detach();
+      this.detach(id, p);
       p.reject(err);
     }
   }
@@ -231,7 +260,7 @@ export class HashPool {
     if (this.failure === undefined) this.failure = err;
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
-      p.detach();
+      this.detach(id, p);
       p.reject(this.failure);
     }
   }

@@ -5,6 +5,7 @@
  * (and sends once more the batches the dead thread held).
  */
 import { execFileSync } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
@@ -72,6 +73,30 @@ test('an aborted scan rejects with its reason; the other scans on the pool finis
     const again = await scanTree(path.join(dir, 't1'), { cacheFile: false, pool });
     assert.is(again.digest, sha256(expectedManifest(filesOf(1))));
   } finally {
+    await pool.close();
+  }
+});
+
+test('batches that share a signal put one listener on it, and none once answered (Node warns at 11)', async () => {
+  const pool = new HashPool({ workers: 2 });
+  const ac = new AbortController();
+  let most = 0;
+  const sample = setInterval(() => (most = Math.max(most, getEventListeners(ac.signal, 'abort').length)), 0);
+  try {
+    const hashes = Array.from({ length: 30 }, (_, i) => pool.hash([path.join(dir, `t${i}`, 'sub', 'b.bin')], 1, { signal: ac.signal }));
+    most = Math.max(most, getEventListeners(ac.signal, 'abort').length);
+    const results = await Promise.all(hashes);
+    assert.equal(results.map(([r]) => (r && 'sha256' in r ? r.sha256 : 'failed')), Array.from({ length: 30 }, (_, i) => sha256(`tree ${i} b`.repeat(i + 1))));
+    assert.is(most, 1, 'listeners on the shared signal while the batches were out');
+    assert.is(getEventListeners(ac.signal, 'abort').length, 0);
+    // Aborting it now rejects a new batch at once, and an earlier abort rejected every batch it held.
+    const held = [pool.hash([path.join(dir, 't1', 'a.bin')], 1, { signal: ac.signal }), pool.hash([path.join(dir, 't2', 'a.bin')], 1, { signal: ac.signal })];
+    const reason = new Error('stopped');
+    ac.abort(reason);
+    assert.equal(await Promise.all(held.map((h) => h.then(() => null, (e: unknown) => e))), [reason, reason]);
+    assert.is(await pool.hash([path.join(dir, 't1', 'a.bin')], 1, { signal: ac.signal }).then(() => null, (e: unknown) => e), reason);
+  } finally {
+    clearInterval(sample);
     await pool.close();
   }
 });
