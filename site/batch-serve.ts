@@ -7,12 +7,13 @@
 import { closeSync, fstatSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ioBuffers } from '../core/buffer-pool.js';
+import type { BlobReads } from './blob-reads.js';
 import { BATCH_CONTENT_TYPE, BATCH_HEADER, BATCH_MAX_BODY, BATCH_VERSION, frameLine, parseBatchRequest } from './batch-protocol.js';
 import { servedBlob } from './content-lookup.js';
 import { contentInnerPath } from './content-path.js';
 import { ApiError, readBody } from './http.js';
 import type { PublicationRecord } from './records.js';
-import { handedOver, openFile, readAt } from './send-io.js';
+import { handedOver } from './send-io.js';
 import type { Site } from './site.js';
 
 /** Files opened ahead of the one being read. */
@@ -38,10 +39,10 @@ export async function serveBatch(site: Site, req: IncomingMessage, res: ServerRe
   const opens: Array<Promise<number | null> | undefined> = [];
   const openAt = (i: number) => {
     const f = files[i];
-    if (i < files.length && opens[i] === undefined) opens[i] = f === null || f === undefined ? Promise.resolve(null) : openFile(f).catch(() => null);
+    if (i < files.length && opens[i] === undefined) opens[i] = f === null || f === undefined ? Promise.resolve(null) : site.reads.open(f).catch(() => null);
   };
   res.writeHead(200, { [BATCH_HEADER]: BATCH_VERSION, 'Content-Type': BATCH_CONTENT_TYPE });
-  const out = new PackedWriter(res);
+  const out = new PackedWriter(res, site.reads);
   let next = 0;
   try {
     for (; next < files.length; next++) {
@@ -89,7 +90,10 @@ class PackedWriter {
   private fill = 0;
   gone = false;
 
-  constructor(private readonly res: ServerResponse) {}
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly reads: BlobReads,
+  ) {}
 
   /** Append a frame line; false when the client went away. */
   async put(line: string): Promise<boolean> {
@@ -103,7 +107,7 @@ class PackedWriter {
     let done = 0;
     while (done < size) {
       if (this.fill === this.buf.length && !(await this.flush())) return done;
-      const n = await readAt(fd, this.buf, this.fill, Math.min(this.buf.length - this.fill, size - done), done).catch(() => 0);
+      const n = await this.reads.read(fd, this.buf, this.fill, Math.min(this.buf.length - this.fill, size - done), done).catch(() => 0);
       if (n === 0) return done;
       this.fill += n;
       done += n;

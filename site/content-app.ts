@@ -15,7 +15,7 @@ import { BATCH_HEADER, BATCH_VERSION, offersBatch } from './batch-protocol.js';
 import { serveBatch } from './batch-serve.js';
 import { distributionOf, fileIndex, servedAt, servedBlob, type FileIndex } from './content-lookup.js';
 import type { PublicationRecord, Tables } from './records.js';
-import { handedOver, openFile, readAt } from './send-io.js';
+import { handedOver } from './send-io.js';
 import type { Site } from './site.js';
 
 export const CONTENT_PREFIX = '/pulp/content/';
@@ -168,7 +168,7 @@ async function serveBlob(site: Site, req: IncomingMessage, res: ServerResponse, 
   const file = site.blobs.pathOf(sha256);
   let fd: number;
   try {
-    fd = await openFile(file);
+    fd = await site.reads.open(file);
   } catch {
     return notFound(req, res);
   }
@@ -231,7 +231,7 @@ async function sendBody(res: ServerResponse, fd: number, start: number, length: 
     let failed: Error | undefined;
     try {
       while (got < want) {
-        const n = await readAt(fd, buf, got, want - got, start + sent + got);
+        const n = await site.reads.read(fd, buf, got, want - got, start + sent + got);
         if (n === 0) break;
         got += n;
       }

@@ -6,11 +6,12 @@
  * counters copy them at scrape time, so serving a file never touches prom-client.
  */
 import { Counter, Registry } from 'prom-client';
+import type { BlobReads } from './blob-reads.js';
 import { majorGcCount } from './gc.js';
 import type { SiteMetrics } from './sync.js';
 
 /** A registry of the site's counters, read from `metrics` (and the GC count) on every scrape. */
-export function siteRegistry(metrics: SiteMetrics): Registry {
+export function siteRegistry(metrics: SiteMetrics, reads: BlobReads): Registry {
   const registry = new Registry();
   const counter = (name: string, help: string, read: () => number): void => {
     new Counter({
@@ -28,6 +29,7 @@ export function siteRegistry(metrics: SiteMetrics): Registry {
   counter('pulpdist_site_content_requests_total', 'Requests to the content app.', () => metrics.contentRequests);
   counter('pulpdist_site_sync_bytes_downloaded_total', 'Bytes syncs received (manifests and files).', () => metrics.syncBytesDownloaded);
   counter('pulpdist_site_sync_files_downloaded_total', 'Files syncs downloaded.', () => metrics.syncFilesDownloaded);
+  counter('pulpdist_site_content_slow_reads_total', 'Blob opens and reads that took the event loop 2 ms or more; each sends reads to the thread pool for 2 s.', () => reads.slow);
   counter('pulpdist_site_gc_major_total', 'Full (mark-compact) garbage collections of the site process.', majorGcCount);
   return registry;
 }

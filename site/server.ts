@@ -21,6 +21,7 @@ import { Store } from './store.js';
 import type { SiteMetrics } from './sync.js';
 import { TaskManager } from './tasks.js';
 import { siteRegistry } from './metrics.js';
+import { BlobReads } from './blob-reads.js';
 import { href } from './records.js';
 
 export interface SiteOptions {
@@ -69,6 +70,7 @@ export async function startSiteServer(opts: SiteOptions): Promise<RunningSiteSer
   const site: Site = {
     store,
     blobs,
+    reads: new BlobReads(),
     tasks,
     metrics,
     log: opts.log,
@@ -80,7 +82,7 @@ export async function startSiteServer(opts: SiteOptions): Promise<RunningSiteSer
     dataDir,
     batch: opts.batch !== false,
   };
-  const registry = siteRegistry(metrics);
+  const registry = siteRegistry(metrics, site.reads);
   const server = http.createServer((req, res) => {
     void handle(site, registry, opts, req, res, shutdown.signal);
   });

@@ -1,5 +1,6 @@
 /** The pieces of one running site that API handlers and the content app share. */
 import type { Logger } from '../core/logger.js';
+import type { BlobReads } from './blob-reads.js';
 import type { BlobStore } from './blobs.js';
 import { ApiError, sendJson, type Ctx } from './http.js';
 import { href, type Op } from './records.js';
@@ -10,6 +11,8 @@ import type { TaskManager, TaskSpec } from './tasks.js';
 export interface Site {
   store: Store;
   blobs: BlobStore;
+  /** How the content app opens and reads blobs (blob-reads.ts). */
+  reads: BlobReads;
   tasks: TaskManager;
   metrics: SiteMetrics;
   log: Logger;

@@ -20,6 +20,7 @@ const NAMES = [
   'pulpdist_site_content_requests_total',
   'pulpdist_site_sync_bytes_downloaded_total',
   'pulpdist_site_sync_files_downloaded_total',
+  'pulpdist_site_content_slow_reads_total',
   'pulpdist_site_gc_major_total',
 ];
 

@@ -1,0 +1,130 @@
+/**
+ * The content app's blob reads (site/blob-reads.ts): synchronous while they are fast, on the
+ * thread pool for POOL_MS after one that waited for the disk. Real files throughout; a slow disk
+ * cannot be made on demand here, so the clock and the block-input count are the edges that play
+ * it: a call that advances the clock by SLOW_READ_MS took that long, and one that adds to the
+ * count read from the disk.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { closeSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { BlobReads, POOL_MS, SLOW_READ_MS, nodeReadEdges, type ReadEdges } from '../../site/blob-reads.js';
+import { tempDir } from '../../testkit/cli.js';
+
+interface Clock {
+  ms: number;
+  /** Milliseconds each synchronous call takes. */
+  disk: number;
+  /** Whether those calls read from the disk (else the time is a busy machine's). */
+  input: boolean;
+  blocks: number;
+}
+
+/** Real file calls, each noted by the way it went, with the clock and block count of `clock`. */
+function edges(clock: Clock) {
+  const calls: string[] = [];
+  const took = () => {
+    clock.ms += clock.disk;
+    if (clock.input) clock.blocks += 8;
+  };
+  const e: ReadEdges = {
+    openSync: (f) => (calls.push('open:sync'), took(), nodeReadEdges.openSync(f)),
+    readSync: (...a) => (calls.push('read:sync'), took(), nodeReadEdges.readSync(...a)),
+    openAsync: (f) => (calls.push('open:pool'), nodeReadEdges.openAsync(f)),
+    readAsync: (...a) => (calls.push('read:pool'), nodeReadEdges.readAsync(...a)),
+    now: () => clock.ms,
+    diskReads: () => clock.blocks,
+  };
+  return { e, calls };
+}
+
+async function readWhole(reads: BlobReads, file: string, size: number): Promise<string> {
+  const fd = await reads.open(file);
+  try {
+    const buf = Buffer.alloc(size);
+    let got = 0;
+    for (let n = -1; n !== 0 && got < size; got += n) n = await reads.read(fd, buf, got, Math.min(4, size - got), got);
+    return buf.subarray(0, got).toString();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+test('fast reads stay synchronous; one that waited for the disk sends reads to the pool for POOL_MS, then they come back', async () => {
+  const { dir, cleanup } = await tempDir('pulpdist-blob-reads-');
+  try {
+    const file = path.join(dir, 'blob');
+    writeFileSync(file, 'twelve bytes');
+    const clock: Clock = { ms: 1000, disk: 0, input: true, blocks: 0 };
+    const { e, calls } = edges(clock);
+    const reads = new BlobReads(e);
+
+    assert.is(await readWhole(reads, file, 12), 'twelve bytes');
+    assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:sync', 'read:sync']);
+    assert.is(reads.slow, 0);
+
+    // Slow, but no block input: a busy machine, not the disk. Reads stay synchronous.
+    clock.disk = SLOW_READ_MS * 5;
+    clock.input = false;
+    assert.is(await readWhole(reads, file, 12), 'twelve bytes');
+    assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:sync', 'read:sync']);
+    assert.is(reads.slow, 0);
+
+    // The disk answers the next open: it is counted, and every call after it uses the pool.
+    clock.disk = SLOW_READ_MS;
+    clock.input = true;
+    assert.is(await readWhole(reads, file, 12), 'twelve bytes');
+    assert.equal(calls.splice(0), ['open:sync', 'read:pool', 'read:pool', 'read:pool']);
+    assert.is(reads.slow, 1);
+    assert.is(reads.synchronous, false);
+
+    // Just before POOL_MS has passed: still the pool. At POOL_MS: synchronous again.
+    clock.disk = 0;
+    clock.ms += POOL_MS - 1;
+    await reads.open(file).then(closeSync);
+    clock.ms += 1;
+    await reads.open(file).then(closeSync);
+    assert.equal(calls.splice(0), ['open:pool', 'open:sync']);
+
+    // Just under the threshold is fast, disk or not.
+    clock.disk = SLOW_READ_MS - 0.01;
+    assert.is(await readWhole(reads, file, 12), 'twelve bytes');
+    assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:sync', 'read:sync']);
+    assert.is(reads.slow, 1);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('errors reject on either path and a slow failing call still counts', async () => {
+  const { dir, cleanup } = await tempDir('pulpdist-blob-reads-');
+  try {
+    const clock: Clock = { ms: 0, disk: SLOW_READ_MS, input: true, blocks: 0 };
+    const { e } = edges(clock);
+    const reads = new BlobReads(e);
+    const missing = path.join(dir, 'missing');
+    const sync = await reads.open(missing).then(() => null, (err: NodeJS.ErrnoException) => err.code);
+    assert.is(sync, 'ENOENT');
+    assert.is(reads.slow, 1);
+    const pooled = await reads.open(missing).then(() => null, (err: NodeJS.ErrnoException) => err.code);
+    assert.is(pooled, 'ENOENT');
+  } finally {
+    await cleanup();
+  }
+});
+
+test('the real edges: a blob read whole, synchronously', async () => {
+  const { dir, cleanup } = await tempDir('pulpdist-blob-reads-');
+  try {
+    const file = path.join(dir, 'blob');
+    const body = 'x'.repeat(10_000);
+    writeFileSync(file, body);
+    const reads = new BlobReads();
+    assert.is(await readWhole(reads, file, body.length), body);
+  } finally {
+    await cleanup();
+  }
+});
+
+test.run();
