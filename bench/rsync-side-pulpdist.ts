@@ -104,7 +104,8 @@ export class PulpdistSide implements BenchSide {
     private readonly log: (line: string) => void,
   ) {
     this.origin = sites[0]!;
-    this.sources = createSourceReader({ cacheDir: manifestCacheDir });
+    // As the controller reads them: watched between passes.
+    this.sources = createSourceReader({ cacheDir: manifestCacheDir, watchTrees: true });
     this.clients = new Map(sites.map((s) => [s.name, createPulpClient(siteSpec(s, s.name === 'origin' ? undefined : 'origin'), { log: silentLogger })]));
   }
 
@@ -193,6 +194,7 @@ export class PulpdistSide implements BenchSide {
   }
 
   async stop(): Promise<void> {
+    this.sources.close?.();
     await Promise.all(this.sites.map((s) => s.stop()));
   }
 }

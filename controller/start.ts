@@ -165,7 +165,8 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
   // Kept across passes: published-manifest ETags, last sync times for schedules; the source reader's ETags and hash pool.
   const memory = createPassMemory();
   const restored = statusBranch ? await restoreHistory(source, memory, { log, signal: AbortSignal.timeout(START_GIT_TIMEOUT_MS) }) : null;
-  const sources = createSourceReader({ cacheDir: manifestCacheDir(stateDir), stateDir });
+  // Local trees are watched between passes: an unchanged tree costs a pass no rescan.
+  const sources = createSourceReader({ cacheDir: manifestCacheDir(stateDir), stateDir, watchTrees: true });
   const cleanups = new CleanupSchedule({ log: log.child({ component: 'cleanup' }), now });
   // The specs of the latest pass, for the history endpoint: it reads the mirrors those name.
   let lastSpecs: SpecSet | null = null;
@@ -274,6 +275,7 @@ export async function startController(o: StartControllerOptions): Promise<Runnin
       await controller.stop({ graceMs });
       await lease?.stop();
       await server?.close();
+      sources.close?.();
     },
   };
 }

@@ -33,6 +33,8 @@ export interface SourceReader {
    * of such a mirror reads `VIEWS/MIRROR/PULP_MANIFEST`. Absent: the reader has no state directory.
    */
   readonly viewsDir?: string;
+  /** Let go of what the reader holds between passes (watches on trees). */
+  close?(): void;
 }
 
 /**

@@ -8,17 +8,20 @@
  * that goes to the disk would stall every other request for as long as it takes. So reads are
  * synchronous, and each is watched: one that took SLOW_READ_MS or longer (a page-cache copy of a
  * 1 MiB chunk takes 0.1–0.2 ms) while the process read from the disk (getrusage's block input)
- * sends this site's reads to the thread pool for POOL_MS, after which it tries again. On a cold
- * disk the event loop therefore waits for at most one disk read every POOL_MS; on a warm one,
- * never. A call that was slow without disk input (the machine is busy, or the buffer's pages were
- * touched for the first time) changes nothing: a thread-pool read would not have been faster.
+ * sends this site's reads to the thread pool for a while, after which it tries again: MIN_POOL_MS
+ * after a lone slow read (a writeback burst), twice as long each time the first tries after it are
+ * slow again, up to MAX_POOL_MS. On a cold disk the event loop therefore waits for one disk read
+ * every MAX_POOL_MS; on a warm one, never. A call that was slow without disk input (the machine is
+ * busy, or the buffer's pages were touched for the first time) changes nothing: a thread-pool read
+ * would not have been faster.
  */
 import { open, openSync, read, readSync } from 'node:fs';
 
 /** A synchronous open or read this slow went to the disk (or the machine is starved): use the pool. */
 export const SLOW_READ_MS = 2;
-/** How long reads stay on the thread pool after a slow one. */
-export const POOL_MS = 2000;
+/** How long reads stay on the thread pool after a lone slow one, and after slow ones in a row at most. */
+export const MIN_POOL_MS = 250;
+export const MAX_POOL_MS = 8000;
 
 /** The file calls the gate chooses between, and its clock: the edges, passed in so the policy can be tested alone. */
 export interface ReadEdges {
@@ -45,6 +48,8 @@ export const nodeReadEdges: ReadEdges = {
 export class BlobReads {
   /** Until this instant (edges.now()), reads go to the thread pool. */
   private poolUntil = -Infinity;
+  /** The length of the last stay on the pool. */
+  private poolMs = MIN_POOL_MS;
   /** Synchronous opens and reads that waited for the disk, each of which sent reads to the pool. */
   slow = 0;
 
@@ -78,7 +83,9 @@ export class BlobReads {
       const t1 = this.edges.now();
       if (t1 - t0 >= SLOW_READ_MS && this.edges.diskReads() > disk0) {
         this.slow += 1;
-        this.poolUntil = t1 + POOL_MS;
+        // Slow again within one stay's length of the last one ending: the disk is still cold.
+        this.poolMs = t1 - this.poolUntil < this.poolMs ? Math.min(this.poolMs * 2, MAX_POOL_MS) : MIN_POOL_MS;
+        this.poolUntil = t1 + this.poolMs;
       }
     }
     return Promise.resolve(result);

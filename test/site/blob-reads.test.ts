@@ -1,6 +1,6 @@
 /**
  * The content app's blob reads (site/blob-reads.ts): synchronous while they are fast, on the
- * thread pool for POOL_MS after one that waited for the disk. Real files throughout; a slow disk
+ * thread pool for a while (longer while the disk stays slow) after one that waited for the disk. Real files throughout; a slow disk
  * cannot be made on demand here, so the clock and the block-input count are the edges that play
  * it: a call that advances the clock by SLOW_READ_MS took that long, and one that adds to the
  * count read from the disk.
@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closeSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BlobReads, POOL_MS, SLOW_READ_MS, nodeReadEdges, type ReadEdges } from '../../site/blob-reads.js';
+import { BlobReads, MAX_POOL_MS, MIN_POOL_MS, SLOW_READ_MS, nodeReadEdges, type ReadEdges } from '../../site/blob-reads.js';
 import { tempDir } from '../../testkit/cli.js';
 
 interface Clock {
@@ -51,7 +51,7 @@ async function readWhole(reads: BlobReads, file: string, size: number): Promise<
   }
 }
 
-test('fast reads stay synchronous; one that waited for the disk sends reads to the pool for POOL_MS, then they come back', async () => {
+test('fast reads stay synchronous; one that waited for the disk sends reads to the pool for MIN_POOL_MS, then they come back', async () => {
   const { dir, cleanup } = await tempDir('pulpdist-blob-reads-');
   try {
     const file = path.join(dir, 'blob');
@@ -79,9 +79,9 @@ test('fast reads stay synchronous; one that waited for the disk sends reads to t
     assert.is(reads.slow, 1);
     assert.is(reads.synchronous, false);
 
-    // Just before POOL_MS has passed: still the pool. At POOL_MS: synchronous again.
+    // Just before MIN_POOL_MS has passed: still the pool. At MIN_POOL_MS: synchronous again.
     clock.disk = 0;
-    clock.ms += POOL_MS - 1;
+    clock.ms += MIN_POOL_MS - 1;
     await reads.open(file).then(closeSync);
     clock.ms += 1;
     await reads.open(file).then(closeSync);
@@ -92,6 +92,38 @@ test('fast reads stay synchronous; one that waited for the disk sends reads to t
     assert.is(await readWhole(reads, file, 12), 'twelve bytes');
     assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:sync', 'read:sync']);
     assert.is(reads.slow, 1);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('slow again soon after a stay on the pool: twice as long each time, up to MAX_POOL_MS; a lone slow read starts over', async () => {
+  const { dir, cleanup } = await tempDir('pulpdist-blob-reads-');
+  try {
+    const file = path.join(dir, 'blob');
+    writeFileSync(file, 'x');
+    const clock: Clock = { ms: 0, disk: 0, input: true, blocks: 0 };
+    const reads = new BlobReads(edges(clock).e);
+    /** One slow open now; how long reads then stay on the pool (checked to the millisecond). */
+    const stayAfterSlowOpen = async (): Promise<number> => {
+      clock.disk = SLOW_READ_MS;
+      await reads.open(file).then(closeSync);
+      clock.disk = 0;
+      let stay = 0;
+      while (!reads.synchronous) {
+        clock.ms += 1;
+        stay += 1;
+      }
+      return stay;
+    };
+    const stays: number[] = [];
+    for (let i = 0; i < 7; i++) stays.push(await stayAfterSlowOpen());
+    const doubling = [1, 2, 4, 8, 16, 32, 64].map((k) => Math.min(k * MIN_POOL_MS, MAX_POOL_MS));
+    assert.equal(stays, doubling);
+    // A slow read after a long fast stretch is a lone one again.
+    clock.ms += 60_000;
+    assert.is(await stayAfterSlowOpen(), MIN_POOL_MS);
+    assert.is(reads.slow, 8);
   } finally {
     await cleanup();
   }

@@ -1,0 +1,102 @@
+/**
+ * A watch on a local source tree (inotify through fs.watch, one per directory), so that a
+ * long-lived source reader can tell that a tree has not changed since its last scan without
+ * looking at every file: a rescan of 10,000 unchanged files is 10,000 lstats (≈ 0.13 s here) on
+ * every pass.
+ *
+ * The watch is armed before the scan it vouches for, so a change during that scan is seen too.
+ * It is only ever trusted to say "nothing changed"; anything it cannot vouch for ends it:
+ * - a filesystem whose changes may come from elsewhere (NFS, FUSE, overlayfs's lower layers) or a
+ *   directory on another device (a mount inside the tree): not watched at all;
+ * - a tree with more than MAX_DIRS directories: not watched (inotify watches are a per-user limit);
+ * - any event (a new directory among them), or a watcher error: dirty until the next scan. Reads
+ *   are not events (an atime update is IN_ACCESS, which libuv does not ask for), so the scan
+ *   itself and the origin's import reading the tree leave the watch alone;
+ * - inotify drops events when its queue overflows, and libuv does not report the overflow: a
+ *   watch is trusted for MAX_TRUST_MS at most, then the tree is scanned again.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { LOCAL_CLOCK_FS_TYPES, fsTypeOf } from '../manifest/racy.js';
+
+/**
+ * statfs types whose every change goes through this kernel's inotify: the local filesystems of
+ * racy.ts, but for overlayfs (a change made in a lower layer directly is never reported).
+ */
+const OVERLAYFS = 0x794c7630;
+const WATCHABLE_FS_TYPES: ReadonlySet<number> = new Set([...LOCAL_CLOCK_FS_TYPES.keys()].filter((t) => t !== OVERLAYFS));
+
+/** Directories one watch covers at most. */
+export const MAX_DIRS = 4096;
+/** How long an event-free watch is believed: past this, the tree is scanned again whatever it says. */
+export const MAX_TRUST_MS = 5 * 60_000;
+
+/** The names the reader itself writes at a tree's root (PULP_MANIFEST, through a temp file): not changes. */
+const OWN_ROOT_NAME = /^(?:PULP_MANIFEST|\.PULP_MANIFEST\.tmp-\d+-[0-9a-f]+)$/;
+
+export class TreeWatch {
+  private readonly watchers: fs.FSWatcher[] = [];
+  private changed = false;
+  private readonly armedAt = Date.now();
+
+  private constructor(readonly root: string) {}
+
+  /**
+   * Watch every directory under `root` (a real path). Null when the tree cannot be watched
+   * reliably (see above) or a watcher could not be set up; the caller then scans as always.
+   */
+  static arm(root: string): TreeWatch | null {
+    const type = fsTypeOf(root);
+    if (type === undefined || !WATCHABLE_FS_TYPES.has(type)) return null;
+    const w = new TreeWatch(root);
+    try {
+      const dev = fs.statSync(root).dev;
+      const dirs = [root];
+      for (let i = 0; i < dirs.length; i++) {
+        if (dirs.length > MAX_DIRS) throw new Error('too many directories');
+        const dir = dirs[i]!;
+        w.add(dir);
+        for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+          if (!e.isDirectory()) continue;
+          const sub = path.join(dir, e.name);
+          if (fs.statSync(sub).dev !== dev) throw new Error('a mount point inside the tree');
+          dirs.push(sub);
+        }
+      }
+    } catch {
+      w.close();
+      return null;
+    }
+    return w;
+  }
+
+  private add(dir: string): void {
+    const atRoot = dir === this.root;
+    const watcher = fs.watch(dir, { persistent: false }, (_event, name) => {
+      if (atRoot && typeof name === 'string' && OWN_ROOT_NAME.test(name)) return;
+      this.changed = true;
+    });
+    watcher.on('error', () => (this.changed = true));
+    this.watchers.push(watcher);
+  }
+
+  /**
+   * True when nothing under the root changed since the watch was armed, as far as it can tell.
+   * Yields to the event loop first: a change made just before this call has its event queued in
+   * the kernel, and only a turn of the loop delivers it.
+   */
+  async unchanged(now = Date.now()): Promise<boolean> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return !this.changed && !this.expired(now);
+  }
+
+  /** Past MAX_TRUST_MS: no longer believed. */
+  expired(now = Date.now()): boolean {
+    return now - this.armedAt >= MAX_TRUST_MS;
+  }
+
+  close(): void {
+    for (const watcher of this.watchers.splice(0)) watcher.close();
+  }
+}
