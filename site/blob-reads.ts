@@ -4,24 +4,30 @@
  *
  * A read on the thread pool costs the upstream about 0.27 ms of CPU per MiB more than the same
  * read made on the event loop (the hand-off, and the bytes landing in another core's cache before
- * the socket copies them): on an origin serving four leaves that was 40% of its CPU. But a read
- * that goes to the disk would stall every other request for as long as it takes. So reads are
+ * the socket copies them), and an open sent there costs the event loop more than a synchronous
+ * open does: on an origin serving four leaves that was 40% of its CPU. But a call that goes to the
+ * disk would stall every other request for as long as it takes. So opens and reads are
  * synchronous, and each is watched: one that took SLOW_READ_MS or longer (a page-cache copy of a
  * 1 MiB chunk takes 0.1–0.2 ms) while the process read from the disk (getrusage's block input)
- * sends this site's reads to the thread pool for a while, after which it tries again: MIN_POOL_MS
- * after a lone slow read (a writeback burst), twice as long each time the first tries after it are
- * slow again, up to MAX_POOL_MS. On a cold disk the event loop therefore waits for one disk read
- * every MAX_POOL_MS; on a warm one, never. A call that was slow without disk input (the machine is
- * busy, or the buffer's pages were touched for the first time) changes nothing: a thread-pool read
- * would not have been faster.
+ * sends this site's calls of its kind (opens, or reads) to the thread pool for a while, after which
+ * they try again: MIN_POOL_MS after a lone slow call (a writeback burst), twice as long each time
+ * the first tries after it are slow again, up to MAX_POOL_MS. On a cold disk the event loop
+ * therefore waits for one disk read every MAX_POOL_MS; on a warm one, never. A call that was slow
+ * without disk input (the machine is busy, or the buffer's pages were touched for the first time)
+ * changes nothing: a thread-pool call would not have been faster.
  */
 import { open, openSync, read, readSync } from 'node:fs';
 
-/** A synchronous open or read this slow went to the disk (or the machine is starved): use the pool. */
+/** A synchronous open or read this slow, with block input, waited for the disk. */
 export const SLOW_READ_MS = 2;
-/** How long reads stay on the thread pool after a lone slow one, and after slow ones in a row at most. */
+/** How long calls stay on the thread pool after a lone slow one, and after slow ones in a row at most. */
 export const MIN_POOL_MS = 250;
-export const MAX_POOL_MS = 8000;
+export const MAX_POOL_MS = 2000;
+/**
+ * The block-input count is read at most this often (getrusage costs ≈ 2 µs, as much as a small
+ * file's open): a slow call is judged against a count at most this old when it started.
+ */
+const DISK_COUNT_EVERY_MS = 1;
 
 /** The file calls the gate chooses between, and its clock: the edges, passed in so the policy can be tested alone. */
 export interface ReadEdges {
@@ -44,36 +50,60 @@ export const nodeReadEdges: ReadEdges = {
   diskReads: () => process.resourceUsage().fsRead,
 };
 
-/** One site's blob reads (each site has its own disk). */
-export class BlobReads {
-  /** Until this instant (edges.now()), reads go to the thread pool. */
+/** When one kind of call (opens, or reads) goes to the thread pool. */
+class Gate {
+  /** Until this instant (edges.now()), calls go to the thread pool. */
   private poolUntil = -Infinity;
   /** The length of the last stay on the pool. */
   private poolMs = MIN_POOL_MS;
-  /** Synchronous opens and reads that waited for the disk, each of which sent reads to the pool. */
+
+  synchronousAt(now: number): boolean {
+    return now >= this.poolUntil;
+  }
+
+  /** A call that ended at `t1` waited for the disk. */
+  slowAt(t1: number): void {
+    // Slow again within one stay's length of the last one ending: the disk is still cold.
+    this.poolMs = t1 - this.poolUntil < this.poolMs ? Math.min(this.poolMs * 2, MAX_POOL_MS) : MIN_POOL_MS;
+    this.poolUntil = t1 + this.poolMs;
+  }
+}
+
+/** One site's blob opens and reads (each site has its own disk). */
+export class BlobReads {
+  private readonly opens = new Gate();
+  private readonly reads = new Gate();
+  private disk = 0;
+  private diskAt = -Infinity;
+  /** Synchronous opens and reads that waited for the disk, each of which sent its kind to the pool. */
   slow = 0;
 
   constructor(private readonly edges: ReadEdges = nodeReadEdges) {}
 
-  /** Whether the next open or read runs on the event loop. */
-  get synchronous(): boolean {
-    return this.edges.now() >= this.poolUntil;
+  /** Whether the next open and the next read run on the event loop. */
+  get synchronous(): { open: boolean; read: boolean } {
+    const now = this.edges.now();
+    return { open: this.opens.synchronousAt(now), read: this.reads.synchronousAt(now) };
   }
 
   open(file: string): Promise<number> {
-    if (!this.synchronous) return this.edges.openAsync(file);
-    return this.timed(() => this.edges.openSync(file));
+    if (!this.opens.synchronousAt(this.edges.now())) return this.edges.openAsync(file);
+    return this.timed(this.opens, () => this.edges.openSync(file));
   }
 
   /** Read up to `len` bytes of `fd` at `pos` into `buf` at `off`; resolves with the count read. */
   read(fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {
-    if (!this.synchronous) return this.edges.readAsync(fd, buf, off, len, pos);
-    return this.timed(() => this.edges.readSync(fd, buf, off, len, pos));
+    if (!this.reads.synchronousAt(this.edges.now())) return this.edges.readAsync(fd, buf, off, len, pos);
+    return this.timed(this.reads, () => this.edges.readSync(fd, buf, off, len, pos));
   }
 
-  private timed(call: () => number): Promise<number> {
-    const disk0 = this.edges.diskReads();
+  private timed(gate: Gate, call: () => number): Promise<number> {
     const t0 = this.edges.now();
+    if (t0 - this.diskAt >= DISK_COUNT_EVERY_MS) {
+      this.disk = this.edges.diskReads();
+      this.diskAt = t0;
+    }
+    const disk0 = this.disk;
     let result: number;
     try {
       result = call();
@@ -81,11 +111,14 @@ export class BlobReads {
       return Promise.reject(err);
     } finally {
       const t1 = this.edges.now();
-      if (t1 - t0 >= SLOW_READ_MS && this.edges.diskReads() > disk0) {
-        this.slow += 1;
-        // Slow again within one stay's length of the last one ending: the disk is still cold.
-        this.poolMs = t1 - this.poolUntil < this.poolMs ? Math.min(this.poolMs * 2, MAX_POOL_MS) : MIN_POOL_MS;
-        this.poolUntil = t1 + this.poolMs;
+      if (t1 - t0 >= SLOW_READ_MS) {
+        const disk = this.edges.diskReads();
+        if (disk > disk0) {
+          this.slow += 1;
+          gate.slowAt(t1);
+        }
+        this.disk = disk;
+        this.diskAt = t1;
       }
     }
     return Promise.resolve(result);

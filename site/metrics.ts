@@ -29,7 +29,7 @@ export function siteRegistry(metrics: SiteMetrics, reads: BlobReads): Registry {
   counter('pulpdist_site_content_requests_total', 'Requests to the content app.', () => metrics.contentRequests);
   counter('pulpdist_site_sync_bytes_downloaded_total', 'Bytes syncs received (manifests and files).', () => metrics.syncBytesDownloaded);
   counter('pulpdist_site_sync_files_downloaded_total', 'Files syncs downloaded.', () => metrics.syncFilesDownloaded);
-  counter('pulpdist_site_content_slow_reads_total', 'Blob opens and reads that waited for the disk (2 ms or more, with block input); each sends reads to the thread pool for a while.', () => reads.slow);
+  counter('pulpdist_site_content_slow_reads_total', 'Blob opens and reads that waited for the disk (2 ms or more, with block input); each sends its kind of call to the thread pool for a while.', () => reads.slow);
   counter('pulpdist_site_gc_major_total', 'Full (mark-compact) garbage collections of the site process.', majorGcCount);
   return registry;
 }

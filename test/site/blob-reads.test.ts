@@ -14,23 +14,27 @@ import { tempDir } from '../../testkit/cli.js';
 
 interface Clock {
   ms: number;
-  /** Milliseconds each synchronous call takes. */
+  /** Milliseconds each synchronous call of the kinds in `slow` takes (others take none). */
   disk: number;
-  /** Whether those calls read from the disk (else the time is a busy machine's). */
+  slow: ReadonlySet<'open' | 'read'>;
+  /** Whether those calls (when they take any time) read from the disk (else the time is a busy machine's). */
   input: boolean;
   blocks: number;
 }
 
+const BOTH = new Set(['open', 'read'] as const);
+
 /** Real file calls, each noted by the way it went, with the clock and block count of `clock`. */
 function edges(clock: Clock) {
   const calls: string[] = [];
-  const took = () => {
+  const took = (kind: 'open' | 'read') => {
+    if (!clock.slow.has(kind) || clock.disk === 0) return;
     clock.ms += clock.disk;
     if (clock.input) clock.blocks += 8;
   };
   const e: ReadEdges = {
-    openSync: (f) => (calls.push('open:sync'), took(), nodeReadEdges.openSync(f)),
-    readSync: (...a) => (calls.push('read:sync'), took(), nodeReadEdges.readSync(...a)),
+    openSync: (f) => (calls.push('open:sync'), took('open'), nodeReadEdges.openSync(f)),
+    readSync: (...a) => (calls.push('read:sync'), took('read'), nodeReadEdges.readSync(...a)),
     openAsync: (f) => (calls.push('open:pool'), nodeReadEdges.openAsync(f)),
     readAsync: (...a) => (calls.push('read:pool'), nodeReadEdges.readAsync(...a)),
     now: () => clock.ms,
@@ -51,12 +55,12 @@ async function readWhole(reads: BlobReads, file: string, size: number): Promise<
   }
 }
 
-test('fast reads stay synchronous; one that waited for the disk sends reads to the pool for MIN_POOL_MS, then they come back', async () => {
+test('fast calls stay synchronous; a read that waited for the disk sends reads (not opens) to the pool for MIN_POOL_MS, then they come back', async () => {
   const { dir, cleanup } = await tempDir('pulpdist-blob-reads-');
   try {
     const file = path.join(dir, 'blob');
     writeFileSync(file, 'twelve bytes');
-    const clock: Clock = { ms: 1000, disk: 0, input: true, blocks: 0 };
+    const clock: Clock = { ms: 1000, disk: 0, slow: BOTH, input: true, blocks: 0 };
     const { e, calls } = edges(clock);
     const reads = new BlobReads(e);
 
@@ -71,24 +75,25 @@ test('fast reads stay synchronous; one that waited for the disk sends reads to t
     assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:sync', 'read:sync']);
     assert.is(reads.slow, 0);
 
-    // The disk answers the next open: it is counted, and every call after it uses the pool.
+    // The disk answers the first read: it is counted, and the reads after it use the pool; opens do not.
     clock.disk = SLOW_READ_MS;
     clock.input = true;
+    clock.slow = new Set(['read']);
     assert.is(await readWhole(reads, file, 12), 'twelve bytes');
-    assert.equal(calls.splice(0), ['open:sync', 'read:pool', 'read:pool', 'read:pool']);
+    assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:pool', 'read:pool']);
     assert.is(reads.slow, 1);
-    assert.is(reads.synchronous, false);
+    assert.equal(reads.synchronous, { open: true, read: false });
 
     // Just before MIN_POOL_MS has passed: still the pool. At MIN_POOL_MS: synchronous again.
     clock.disk = 0;
     clock.ms += MIN_POOL_MS - 1;
-    await reads.open(file).then(closeSync);
+    assert.equal(reads.synchronous, { open: true, read: false });
     clock.ms += 1;
-    await reads.open(file).then(closeSync);
-    assert.equal(calls.splice(0), ['open:pool', 'open:sync']);
+    assert.equal(reads.synchronous, { open: true, read: true });
 
     // Just under the threshold is fast, disk or not.
     clock.disk = SLOW_READ_MS - 0.01;
+    clock.slow = BOTH;
     assert.is(await readWhole(reads, file, 12), 'twelve bytes');
     assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:sync', 'read:sync']);
     assert.is(reads.slow, 1);
@@ -97,12 +102,12 @@ test('fast reads stay synchronous; one that waited for the disk sends reads to t
   }
 });
 
-test('slow again soon after a stay on the pool: twice as long each time, up to MAX_POOL_MS; a lone slow read starts over', async () => {
+test('an open slow again soon after a stay on the pool: twice as long each time, up to MAX_POOL_MS; a lone slow one starts over', async () => {
   const { dir, cleanup } = await tempDir('pulpdist-blob-reads-');
   try {
     const file = path.join(dir, 'blob');
     writeFileSync(file, 'x');
-    const clock: Clock = { ms: 0, disk: 0, input: true, blocks: 0 };
+    const clock: Clock = { ms: 0, disk: 0, slow: new Set(['open']), input: true, blocks: 0 };
     const reads = new BlobReads(edges(clock).e);
     /** One slow open now; how long reads then stay on the pool (checked to the millisecond). */
     const stayAfterSlowOpen = async (): Promise<number> => {
@@ -110,7 +115,8 @@ test('slow again soon after a stay on the pool: twice as long each time, up to M
       await reads.open(file).then(closeSync);
       clock.disk = 0;
       let stay = 0;
-      while (!reads.synchronous) {
+      assert.ok(reads.synchronous.read, 'reads stay synchronous');
+      while (!reads.synchronous.open) {
         clock.ms += 1;
         stay += 1;
       }
@@ -132,7 +138,7 @@ test('slow again soon after a stay on the pool: twice as long each time, up to M
 test('errors reject on either path and a slow failing call still counts', async () => {
   const { dir, cleanup } = await tempDir('pulpdist-blob-reads-');
   try {
-    const clock: Clock = { ms: 0, disk: SLOW_READ_MS, input: true, blocks: 0 };
+    const clock: Clock = { ms: 0, disk: SLOW_READ_MS, slow: BOTH, input: true, blocks: 0 };
     const { e } = edges(clock);
     const reads = new BlobReads(e);
     const missing = path.join(dir, 'missing');
