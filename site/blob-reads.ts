@@ -7,22 +7,16 @@
  * the socket copies them), and an open sent there costs the event loop more than a synchronous
  * open does: on an origin serving four leaves that was 40% of its CPU. But a call that goes to the
  * disk would stall every other request for as long as it takes. So opens and reads are
- * synchronous, and each is watched: one that took SLOW_READ_MS or longer (a page-cache copy of a
- * 1 MiB chunk takes 0.1–0.2 ms) while the process read from the disk (getrusage's block input)
- * sends this site's calls of its kind (opens, or reads) to the thread pool for a while, after which
- * they try again: MIN_POOL_MS after a lone slow call (a writeback burst), twice as long each time
- * the first tries after it are slow again, up to MAX_POOL_MS. On a cold disk the event loop
- * therefore waits for one disk read every MAX_POOL_MS; on a warm one, never. A call that was slow
- * without disk input (the machine is busy, or the buffer's pages were touched for the first time)
- * changes nothing: a thread-pool call would not have been faster.
+ * synchronous, each kind behind its own gate (io-gate.ts): a call that took SLOW_CALL_MS or longer
+ * (a page-cache copy of a 1 MiB chunk takes 0.1–0.2 ms) while the process read from the disk
+ * (getrusage's block input) sends this site's calls of its kind to the thread pool for a while.
+ * On a cold disk the event loop therefore waits for one disk read every MAX_POOL_MS; on a warm
+ * one, never. A call that was slow without disk input (the machine is busy, or the buffer's pages
+ * were touched for the first time) changes nothing: a thread-pool call would not have been faster.
  */
 import { open, openSync, read, readSync } from 'node:fs';
+import { Gate, SLOW_CALL_MS } from './io-gate.js';
 
-/** A synchronous open or read this slow, with block input, waited for the disk. */
-export const SLOW_READ_MS = 2;
-/** How long calls stay on the thread pool after a lone slow one, and after slow ones in a row at most. */
-export const MIN_POOL_MS = 250;
-export const MAX_POOL_MS = 2000;
 /**
  * The block-input count is read at most this often (getrusage costs ≈ 2 µs, as much as a small
  * file's open): a slow call is judged against a count at most this old when it started.
@@ -49,25 +43,6 @@ export const nodeReadEdges: ReadEdges = {
   now: () => Number(process.hrtime.bigint()) / 1e6,
   diskReads: () => process.resourceUsage().fsRead,
 };
-
-/** When one kind of call (opens, or reads) goes to the thread pool. */
-class Gate {
-  /** Until this instant (edges.now()), calls go to the thread pool. */
-  private poolUntil = -Infinity;
-  /** The length of the last stay on the pool. */
-  private poolMs = MIN_POOL_MS;
-
-  synchronousAt(now: number): boolean {
-    return now >= this.poolUntil;
-  }
-
-  /** A call that ended at `t1` waited for the disk. */
-  slowAt(t1: number): void {
-    // Slow again within one stay's length of the last one ending: the disk is still cold.
-    this.poolMs = t1 - this.poolUntil < this.poolMs ? Math.min(this.poolMs * 2, MAX_POOL_MS) : MIN_POOL_MS;
-    this.poolUntil = t1 + this.poolMs;
-  }
-}
 
 /** One site's blob opens and reads (each site has its own disk). */
 export class BlobReads {
@@ -111,7 +86,7 @@ export class BlobReads {
       return Promise.reject(err);
     } finally {
       const t1 = this.edges.now();
-      if (t1 - t0 >= SLOW_READ_MS) {
+      if (t1 - t0 >= SLOW_CALL_MS) {
         const disk = this.edges.diskReads();
         if (disk > disk0) {
           this.slow += 1;

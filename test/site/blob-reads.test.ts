@@ -2,14 +2,15 @@
  * The content app's blob reads (site/blob-reads.ts): synchronous while they are fast, on the
  * thread pool for a while (longer while the disk stays slow) after one that waited for the disk. Real files throughout; a slow disk
  * cannot be made on demand here, so the clock and the block-input count are the edges that play
- * it: a call that advances the clock by SLOW_READ_MS took that long, and one that adds to the
+ * it: a call that advances the clock by SLOW_CALL_MS took that long, and one that adds to the
  * count read from the disk.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closeSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BlobReads, MAX_POOL_MS, MIN_POOL_MS, SLOW_READ_MS, nodeReadEdges, type ReadEdges } from '../../site/blob-reads.js';
+import { BlobReads, nodeReadEdges, type ReadEdges } from '../../site/blob-reads.js';
+import { MAX_POOL_MS, MIN_POOL_MS, SLOW_CALL_MS } from '../../site/io-gate.js';
 import { tempDir } from '../../testkit/cli.js';
 
 interface Clock {
@@ -69,14 +70,14 @@ test('fast calls stay synchronous; a read that waited for the disk sends reads (
     assert.is(reads.slow, 0);
 
     // Slow, but no block input: a busy machine, not the disk. Reads stay synchronous.
-    clock.disk = SLOW_READ_MS * 5;
+    clock.disk = SLOW_CALL_MS * 5;
     clock.input = false;
     assert.is(await readWhole(reads, file, 12), 'twelve bytes');
     assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:sync', 'read:sync']);
     assert.is(reads.slow, 0);
 
     // The disk answers the first read: it is counted, and the reads after it use the pool; opens do not.
-    clock.disk = SLOW_READ_MS;
+    clock.disk = SLOW_CALL_MS;
     clock.input = true;
     clock.slow = new Set(['read']);
     assert.is(await readWhole(reads, file, 12), 'twelve bytes');
@@ -92,7 +93,7 @@ test('fast calls stay synchronous; a read that waited for the disk sends reads (
     assert.equal(reads.synchronous, { open: true, read: true });
 
     // Just under the threshold is fast, disk or not.
-    clock.disk = SLOW_READ_MS - 0.01;
+    clock.disk = SLOW_CALL_MS - 0.01;
     clock.slow = BOTH;
     assert.is(await readWhole(reads, file, 12), 'twelve bytes');
     assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:sync', 'read:sync']);
@@ -111,7 +112,7 @@ test('an open slow again soon after a stay on the pool: twice as long each time,
     const reads = new BlobReads(edges(clock).e);
     /** One slow open now; how long reads then stay on the pool (checked to the millisecond). */
     const stayAfterSlowOpen = async (): Promise<number> => {
-      clock.disk = SLOW_READ_MS;
+      clock.disk = SLOW_CALL_MS;
       await reads.open(file).then(closeSync);
       clock.disk = 0;
       let stay = 0;
@@ -138,7 +139,7 @@ test('an open slow again soon after a stay on the pool: twice as long each time,
 test('errors reject on either path and a slow failing call still counts', async () => {
   const { dir, cleanup } = await tempDir('pulpdist-blob-reads-');
   try {
-    const clock: Clock = { ms: 0, disk: SLOW_READ_MS, slow: BOTH, input: true, blocks: 0 };
+    const clock: Clock = { ms: 0, disk: SLOW_CALL_MS, slow: BOTH, input: true, blocks: 0 };
     const { e } = edges(clock);
     const reads = new BlobReads(e);
     const missing = path.join(dir, 'missing');

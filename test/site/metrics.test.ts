@@ -33,7 +33,7 @@ function samples(text: string): Map<string, number> {
   return out;
 }
 
-test('five counters, unlabelled, typed counter; content requests count each content-app request', async () => {
+test('every counter, unlabelled, typed counter; content requests count each content-app request', async () => {
   const first = await fetch(`${site.url}/pulpdist/metrics`);
   assert.is(first.status, 200);
   assert.match(first.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
