@@ -44,6 +44,13 @@ function edges(clock: Clock) {
   return { e, calls };
 }
 
+let dir = '';
+let cleanup: () => Promise<void> = async () => {};
+test.before(async () => {
+  ({ dir, cleanup } = await tempDir('pulpdist-blob-reads-'));
+});
+test.after(async () => cleanup());
+
 async function readWhole(reads: BlobReads, file: string, size: number): Promise<string> {
   const fd = await reads.open(file);
   try {
@@ -57,113 +64,93 @@ async function readWhole(reads: BlobReads, file: string, size: number): Promise<
 }
 
 test('fast calls stay synchronous; a read that waited for the disk sends reads (not opens) to the pool for MIN_POOL_MS, then they come back', async () => {
-  const { dir, cleanup } = await tempDir('pulpdist-blob-reads-');
-  try {
-    const file = path.join(dir, 'blob');
-    writeFileSync(file, 'twelve bytes');
-    const clock: Clock = { ms: 1000, disk: 0, slow: BOTH, input: true, blocks: 0 };
-    const { e, calls } = edges(clock);
-    const reads = new BlobReads(e);
+  const file = path.join(dir, 'blob');
+  writeFileSync(file, 'twelve bytes');
+  const clock: Clock = { ms: 1000, disk: 0, slow: BOTH, input: true, blocks: 0 };
+  const { e, calls } = edges(clock);
+  const reads = new BlobReads(e);
 
-    assert.is(await readWhole(reads, file, 12), 'twelve bytes');
-    assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:sync', 'read:sync']);
-    assert.is(reads.slow, 0);
+  assert.is(await readWhole(reads, file, 12), 'twelve bytes');
+  assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:sync', 'read:sync']);
+  assert.is(reads.slow, 0);
 
-    // Slow, but no block input: a busy machine, not the disk. Reads stay synchronous.
-    clock.disk = SLOW_CALL_MS * 5;
-    clock.input = false;
-    assert.is(await readWhole(reads, file, 12), 'twelve bytes');
-    assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:sync', 'read:sync']);
-    assert.is(reads.slow, 0);
+  // Slow, but no block input: a busy machine, not the disk. Reads stay synchronous.
+  clock.disk = SLOW_CALL_MS * 5;
+  clock.input = false;
+  assert.is(await readWhole(reads, file, 12), 'twelve bytes');
+  assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:sync', 'read:sync']);
+  assert.is(reads.slow, 0);
 
-    // The disk answers the first read: it is counted, and the reads after it use the pool; opens do not.
-    clock.disk = SLOW_CALL_MS;
-    clock.input = true;
-    clock.slow = new Set(['read']);
-    assert.is(await readWhole(reads, file, 12), 'twelve bytes');
-    assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:pool', 'read:pool']);
-    assert.is(reads.slow, 1);
-    assert.equal(reads.synchronous, { open: true, read: false });
+  // The disk answers the first read: it is counted, and the reads after it use the pool; opens do not.
+  clock.disk = SLOW_CALL_MS;
+  clock.input = true;
+  clock.slow = new Set(['read']);
+  assert.is(await readWhole(reads, file, 12), 'twelve bytes');
+  assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:pool', 'read:pool']);
+  assert.is(reads.slow, 1);
+  assert.equal(reads.synchronous, { open: true, read: false });
 
-    // Just before MIN_POOL_MS has passed: still the pool. At MIN_POOL_MS: synchronous again.
-    clock.disk = 0;
-    clock.ms += MIN_POOL_MS - 1;
-    assert.equal(reads.synchronous, { open: true, read: false });
-    clock.ms += 1;
-    assert.equal(reads.synchronous, { open: true, read: true });
+  // Just before MIN_POOL_MS has passed: still the pool. At MIN_POOL_MS: synchronous again.
+  clock.disk = 0;
+  clock.ms += MIN_POOL_MS - 1;
+  assert.equal(reads.synchronous, { open: true, read: false });
+  clock.ms += 1;
+  assert.equal(reads.synchronous, { open: true, read: true });
 
-    // Just under the threshold is fast, disk or not.
-    clock.disk = SLOW_CALL_MS - 0.01;
-    clock.slow = BOTH;
-    assert.is(await readWhole(reads, file, 12), 'twelve bytes');
-    assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:sync', 'read:sync']);
-    assert.is(reads.slow, 1);
-  } finally {
-    await cleanup();
-  }
+  // Just under the threshold is fast, disk or not.
+  clock.disk = SLOW_CALL_MS - 0.01;
+  clock.slow = BOTH;
+  assert.is(await readWhole(reads, file, 12), 'twelve bytes');
+  assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:sync', 'read:sync']);
+  assert.is(reads.slow, 1);
 });
 
 test('an open slow again soon after a stay on the pool: twice as long each time, up to MAX_POOL_MS; a lone slow one starts over', async () => {
-  const { dir, cleanup } = await tempDir('pulpdist-blob-reads-');
-  try {
-    const file = path.join(dir, 'blob');
-    writeFileSync(file, 'x');
-    const clock: Clock = { ms: 0, disk: 0, slow: new Set(['open']), input: true, blocks: 0 };
-    const reads = new BlobReads(edges(clock).e);
-    /** One slow open now; how long reads then stay on the pool (checked to the millisecond). */
-    const stayAfterSlowOpen = async (): Promise<number> => {
-      clock.disk = SLOW_CALL_MS;
-      await reads.open(file).then(closeSync);
-      clock.disk = 0;
-      let stay = 0;
-      assert.ok(reads.synchronous.read, 'reads stay synchronous');
-      while (!reads.synchronous.open) {
-        clock.ms += 1;
-        stay += 1;
-      }
-      return stay;
-    };
-    const stays: number[] = [];
-    for (let i = 0; i < 7; i++) stays.push(await stayAfterSlowOpen());
-    const doubling = [1, 2, 4, 8, 16, 32, 64].map((k) => Math.min(k * MIN_POOL_MS, MAX_POOL_MS));
-    assert.equal(stays, doubling);
-    // A slow read after a long fast stretch is a lone one again.
-    clock.ms += 60_000;
-    assert.is(await stayAfterSlowOpen(), MIN_POOL_MS);
-    assert.is(reads.slow, 8);
-  } finally {
-    await cleanup();
-  }
+  const file = path.join(dir, 'one-byte');
+  writeFileSync(file, 'x');
+  const clock: Clock = { ms: 0, disk: 0, slow: new Set(['open']), input: true, blocks: 0 };
+  const reads = new BlobReads(edges(clock).e);
+  /** One slow open now; how long reads then stay on the pool (checked to the millisecond). */
+  const stayAfterSlowOpen = async (): Promise<number> => {
+    clock.disk = SLOW_CALL_MS;
+    await reads.open(file).then(closeSync);
+    clock.disk = 0;
+    let stay = 0;
+    assert.ok(reads.synchronous.read, 'reads stay synchronous');
+    while (!reads.synchronous.open) {
+      clock.ms += 1;
+      stay += 1;
+    }
+    return stay;
+  };
+  const stays: number[] = [];
+  for (let i = 0; i < 7; i++) stays.push(await stayAfterSlowOpen());
+  const doubling = [1, 2, 4, 8, 16, 32, 64].map((k) => Math.min(k * MIN_POOL_MS, MAX_POOL_MS));
+  assert.equal(stays, doubling);
+  // A slow read after a long fast stretch is a lone one again.
+  clock.ms += 60_000;
+  assert.is(await stayAfterSlowOpen(), MIN_POOL_MS);
+  assert.is(reads.slow, 8);
 });
 
 test('errors reject on either path and a slow failing call still counts', async () => {
-  const { dir, cleanup } = await tempDir('pulpdist-blob-reads-');
-  try {
-    const clock: Clock = { ms: 0, disk: SLOW_CALL_MS, slow: BOTH, input: true, blocks: 0 };
-    const { e } = edges(clock);
-    const reads = new BlobReads(e);
-    const missing = path.join(dir, 'missing');
-    const sync = await reads.open(missing).then(() => null, (err: NodeJS.ErrnoException) => err.code);
-    assert.is(sync, 'ENOENT');
-    assert.is(reads.slow, 1);
-    const pooled = await reads.open(missing).then(() => null, (err: NodeJS.ErrnoException) => err.code);
-    assert.is(pooled, 'ENOENT');
-  } finally {
-    await cleanup();
-  }
+  const clock: Clock = { ms: 0, disk: SLOW_CALL_MS, slow: BOTH, input: true, blocks: 0 };
+  const { e } = edges(clock);
+  const reads = new BlobReads(e);
+  const missing = path.join(dir, 'missing');
+  const sync = await reads.open(missing).then(() => null, (err: NodeJS.ErrnoException) => err.code);
+  assert.is(sync, 'ENOENT');
+  assert.is(reads.slow, 1);
+  const pooled = await reads.open(missing).then(() => null, (err: NodeJS.ErrnoException) => err.code);
+  assert.is(pooled, 'ENOENT');
 });
 
 test('the real edges: a blob read whole, synchronously', async () => {
-  const { dir, cleanup } = await tempDir('pulpdist-blob-reads-');
-  try {
-    const file = path.join(dir, 'blob');
-    const body = 'x'.repeat(10_000);
-    writeFileSync(file, body);
-    const reads = new BlobReads();
-    assert.is(await readWhole(reads, file, body.length), body);
-  } finally {
-    await cleanup();
-  }
+  const file = path.join(dir, 'ten-thousand');
+  const body = 'x'.repeat(10_000);
+  writeFileSync(file, body);
+  const reads = new BlobReads();
+  assert.is(await readWhole(reads, file, body.length), body);
 });
 
 test.run();
