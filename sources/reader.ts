@@ -22,7 +22,7 @@ import type { SourceReader } from '../reconcilers/pass-types.js';
 import type { MirrorSource } from '../spec/types.js';
 import type { TreeSummary } from '../reconcilers/plan-types.js';
 import { treeOfText } from '../reconcilers/tree.js';
-import { TreeWatch } from './tree-watch.js';
+import { MAX_DIRS, TreeWatch, WATCH_BUDGET_DIRS } from './tree-watch.js';
 import { updateView, viewDirOf, VIEWS_FOLDER } from './view.js';
 
 /** A source manifest may be large and far away: the whole GET may take as long as a download's idle limit. */
@@ -155,7 +155,9 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
         }
         // Armed before the scan, so that a change while it runs is seen too.
         const armedRoot = options.watchTrees ? realRootOf(source.path) : null;
-        const watch = armedRoot === null ? null : TreeWatch.arm(armedRoot);
+        let budget = WATCH_BUDGET_DIRS;
+        for (const w of watched.values()) budget -= w.watch.dirs;
+        const watch = armedRoot === null || budget <= 0 ? null : TreeWatch.arm(armedRoot, Math.min(MAX_DIRS, budget));
         const pool = hashing.acquire();
         let r;
         try {

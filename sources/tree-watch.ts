@@ -8,7 +8,9 @@
  * It is only ever trusted to say "nothing changed"; anything it cannot vouch for ends it:
  * - a filesystem whose changes may come from elsewhere (NFS, FUSE, overlayfs's lower layers) or a
  *   directory on another device (a mount inside the tree): not watched at all;
- * - a tree with more than MAX_DIRS directories: not watched (inotify watches are a per-user limit);
+ * - a tree with more directories than its caller allows (inotify watches are a per-user limit:
+ *   sources/reader.ts gives each tree at most MAX_DIRS, and all its trees WATCH_BUDGET_DIRS): not
+ *   watched;
  * - any event (a new directory among them), or a watcher error: dirty until the next scan. Reads
  *   are not events (an atime update is IN_ACCESS, which libuv does not ask for), so the scan
  *   itself and the origin's import reading the tree leave the watch alone;
@@ -28,6 +30,11 @@ const WATCHABLE_FS_TYPES: ReadonlySet<number> = new Set([...LOCAL_CLOCK_FS_TYPES
 
 /** Directories one watch covers at most. */
 export const MAX_DIRS = 4096;
+/**
+ * Directories all of one reader's watches cover at most: well under the smallest common
+ * `fs.inotify.max_user_watches` (8,192 on older kernels), which every program of the same user shares.
+ */
+export const WATCH_BUDGET_DIRS = 6000;
 /** How long an event-free watch is believed: past this, the tree is scanned again whatever it says. */
 export const MAX_TRUST_MS = 5 * 60_000;
 
@@ -36,16 +43,21 @@ const OWN_ROOT_NAME = /^(?:PULP_MANIFEST|\.PULP_MANIFEST\.tmp-\d+-[0-9a-f]+)$/;
 
 export class TreeWatch {
   private readonly watchers: fs.FSWatcher[] = [];
+  /** Directories watched. */
+  get dirs(): number {
+    return this.watchers.length;
+  }
   private changed = false;
   private readonly armedAt = Date.now();
 
   private constructor(readonly root: string) {}
 
   /**
-   * Watch every directory under `root` (a real path). Null when the tree cannot be watched
-   * reliably (see above) or a watcher could not be set up; the caller then scans as always.
+   * Watch every directory under `root` (a real path), `maxDirs` at most. Null when the tree
+   * cannot be watched reliably (see above) or a watcher could not be set up; the caller then
+   * scans as always.
    */
-  static arm(root: string): TreeWatch | null {
+  static arm(root: string, maxDirs = MAX_DIRS): TreeWatch | null {
     const type = fsTypeOf(root);
     if (type === undefined || !WATCHABLE_FS_TYPES.has(type)) return null;
     const w = new TreeWatch(root);
@@ -53,7 +65,7 @@ export class TreeWatch {
       const dev = fs.statSync(root).dev;
       const dirs = [root];
       for (let i = 0; i < dirs.length; i++) {
-        if (dirs.length > MAX_DIRS) throw new Error('too many directories');
+        if (dirs.length > maxDirs) throw new Error('too many directories');
         const dir = dirs[i]!;
         w.add(dir);
         for (const e of fs.readdirSync(dir, { withFileTypes: true })) {

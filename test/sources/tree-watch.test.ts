@@ -114,6 +114,12 @@ test('a reader without watchTrees scans every time; a watch is not believed past
     watch.close();
   }
 
+  // The first test's tree: its root, sub/ and sub/deep/.
+  assert.is(TreeWatch.arm(fs.realpathSync(path.join(dir, 'tree')), 2), null, 'more directories than allowed');
+  const narrow = TreeWatch.arm(fs.realpathSync(path.join(dir, 'tree')), 3);
+  assert.is(narrow?.dirs, 3);
+  narrow?.close();
+
   const wide = path.join(dir, 'wide');
   for (let i = 0; i <= MAX_DIRS; i++) fs.mkdirSync(path.join(wide, `d${i}`), { recursive: true });
   assert.is(TreeWatch.arm(wide), null);
