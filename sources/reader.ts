@@ -6,7 +6,6 @@
  * one reader and give it to every pass (reconcilers/pass-types.ts `PassDeps.sources`).
  */
 import { createHash } from 'node:crypto';
-import { realpathSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,10 +18,9 @@ import { unrepresentableWhy } from '../manifest/report.js';
 import { scanTree, writeManifest, type ScanStats } from '../manifest/scan.js';
 import { SourceWaitingError } from '../reconcilers/source.js';
 import type { SourceReader } from '../reconcilers/pass-types.js';
-import type { MirrorSource } from '../spec/types.js';
 import type { TreeSummary } from '../reconcilers/plan-types.js';
 import { treeOfText } from '../reconcilers/tree.js';
-import { MAX_DIRS, TreeWatch, WATCH_BUDGET_DIRS } from './tree-watch.js';
+import { WatchedTrees } from './tree-watch.js';
 import { updateView, viewDirOf, VIEWS_FOLDER } from './view.js';
 
 /** A source manifest may be large and far away: the whole GET may take as long as a download's idle limit. */
@@ -48,28 +46,6 @@ export interface SourceReaderOptions {
   watchTrees?: boolean;
 }
 
-/** The last scan of a watched tree: reused while its watch says nothing changed. */
-interface Watched {
-  /** The source's options that shape its tree (exclude, symlinks…): another set means another tree. */
-  shape: string;
-  root: string;
-  watch: TreeWatch;
-  tree: TreeSummary;
-}
-
-/** A path source's options that change what its scan gives. */
-function shapeOf(source: Extract<MirrorSource, { kind: 'path' }>): string {
-  return JSON.stringify([source.exclude ?? null, source.symlinks ?? null, source.settleMs ?? null, source.inProgressMarker ?? null]);
-}
-
-/** The real path of a tree, or null when it cannot be resolved (the scan then says why). */
-function realRootOf(dir: string): string | null {
-  try {
-    return realpathSync.native(dir);
-  } catch {
-    return null;
-  }
-}
 
 /** The text of manifest bytes; invalid UTF-8 throws the parser's error naming the line. */
 function decodeManifest(bytes: Uint8Array): string {
@@ -125,22 +101,7 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
   // The real root each tree was scanned at, so that a view links what was content-addressed even
   // when the tree's path is a symlink retargeted since (a `current -> compose-N` link).
   const roots = new WeakMap<TreeSummary, string>();
-  const watched = new Map<string, Watched>();
-  /** The tree of the last scan if its watch vouches that nothing changed since; else forgets it. */
-  const unchangedTree = async (source: Extract<MirrorSource, { kind: 'path' }>): Promise<TreeSummary | null> => {
-    // Watches of trees no longer read (a deleted mirror) expire with the others.
-    for (const [key, w] of watched) {
-      if (!w.watch.expired()) continue;
-      w.watch.close();
-      watched.delete(key);
-    }
-    const last = watched.get(source.path);
-    if (!last) return null;
-    if (last.shape === shapeOf(source) && (await last.watch.unchanged()) && realRootOf(source.path) === last.root) return last.tree;
-    last.watch.close();
-    watched.delete(source.path);
-    return null;
-  };
+  const watched = options.watchTrees ? new WatchedTrees() : null;
   return {
     ...(viewsDir ? { viewsDir } : {}),
     async read(source, { signal }) {
@@ -149,15 +110,10 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
         const cacheFile = cacheDir
           ? path.join(cacheDir, createHash('sha256').update(source.path).digest('hex').slice(0, 32) + '.cache')
           : undefined;
-        if (options.watchTrees) {
-          const same = await unchangedTree(source);
-          if (same) return same;
-        }
+        const same = (await watched?.unchanged(source)) ?? null;
+        if (same) return same;
         // Armed before the scan, so that a change while it runs is seen too.
-        const armedRoot = options.watchTrees ? realRootOf(source.path) : null;
-        let budget = WATCH_BUDGET_DIRS;
-        for (const w of watched.values()) budget -= w.watch.dirs;
-        const watch = armedRoot === null || budget <= 0 ? null : TreeWatch.arm(armedRoot, Math.min(MAX_DIRS, budget));
+        const armed = watched?.arm(source) ?? null;
         const pool = hashing.acquire();
         let r;
         try {
@@ -175,7 +131,7 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
             ...(options.workers ? { workers: options.workers } : {}),
           });
         } catch (err) {
-          watch?.close();
+          armed?.watch.close();
           if (err instanceof TreeBusyError) throw new SourceWaitingError(err.message, { cause: err });
           if (err instanceof TreeChangingError) throw new SourceWaitingError(`source tree changing: ${err.message}`, { cause: err });
           throw err;
@@ -187,11 +143,7 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
         const notes = scanNotes(r.stats);
         const tree: TreeSummary = { digest: r.digest, files: r.entries.length, bytes, entries: r.entries, ...(notes.length ? { notes } : {}) };
         roots.set(tree, r.root);
-        if (watch && r.root === armedRoot) {
-          // Two mirrors of one tree read in the same pass: the later scan's watch stays.
-          watched.get(source.path)?.watch.close();
-          watched.set(source.path, { shape: shapeOf(source), root: r.root, watch, tree });
-        } else watch?.close();
+        if (armed) watched?.keep(source, armed, r.root, tree);
         return tree;
       }
       const prior = etags.get(source.url);
@@ -206,8 +158,7 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
       return tree;
     },
     close() {
-      for (const w of watched.values()) w.watch.close();
-      watched.clear();
+      watched?.close();
     },
     async prepare(source, tree, { signal, mirror }) {
       if (source.kind !== 'path' || !tree.entries) return;

@@ -16,10 +16,14 @@
  *   itself and the origin's import reading the tree leave the watch alone;
  * - inotify drops events when its queue overflows, and libuv does not report the overflow: a
  *   watch is trusted for MAX_TRUST_MS at most, then the tree is scanned again.
+ *
+ * WatchedTrees keeps a source reader's watches with the scan each vouches for.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { LOCAL_CLOCK_FS_TYPES, fsTypeOf } from '../manifest/racy.js';
+import type { TreeSummary } from '../reconcilers/plan-types.js';
+import type { MirrorSource } from '../spec/types.js';
 
 /**
  * statfs types whose every change goes through this kernel's inotify: the local filesystems of
@@ -110,5 +114,80 @@ export class TreeWatch {
 
   close(): void {
     for (const watcher of this.watchers.splice(0)) watcher.close();
+  }
+}
+
+type PathSource = Extract<MirrorSource, { kind: 'path' }>;
+
+/** A path source's options that change what its scan gives: another set means another tree. */
+function shapeOf(source: PathSource): string {
+  return JSON.stringify([source.exclude ?? null, source.symlinks ?? null, source.settleMs ?? null, source.inProgressMarker ?? null]);
+}
+
+/** The real path of a tree, or null when it cannot be resolved (the scan then says why). */
+function realRootOf(dir: string): string | null {
+  try {
+    return fs.realpathSync.native(dir);
+  } catch {
+    return null;
+  }
+}
+
+/** A watch armed before a scan, at the tree's real root then. */
+export interface Armed {
+  root: string;
+  watch: TreeWatch;
+}
+
+interface Kept extends Armed {
+  shape: string;
+  tree: TreeSummary;
+}
+
+/**
+ * A source reader's watched trees (sources/reader.ts `watchTrees`): the last scan of each path,
+ * reused while its watch says nothing changed, the source's options are the same and its path
+ * still resolves to the same real root (a `current -> compose-N` link retargeted is a new tree).
+ */
+export class WatchedTrees {
+  private readonly byPath = new Map<string, Kept>();
+
+  /** The last scan's tree if nothing changed since; else forgets it (the caller scans). */
+  async unchanged(source: PathSource): Promise<TreeSummary | null> {
+    // Watches of trees no longer read (a deleted mirror) expire with the others.
+    for (const [key, kept] of this.byPath) {
+      if (!kept.watch.expired()) continue;
+      kept.watch.close();
+      this.byPath.delete(key);
+    }
+    const last = this.byPath.get(source.path);
+    if (!last) return null;
+    if (last.shape === shapeOf(source) && (await last.watch.unchanged()) && realRootOf(source.path) === last.root) return last.tree;
+    last.watch.close();
+    this.byPath.delete(source.path);
+    return null;
+  }
+
+  /** A watch for the scan about to start, within WATCH_BUDGET_DIRS; null when none. */
+  arm(source: PathSource): Armed | null {
+    const root = realRootOf(source.path);
+    if (root === null) return null;
+    let budget = WATCH_BUDGET_DIRS;
+    for (const kept of this.byPath.values()) budget -= kept.watch.dirs;
+    const watch = budget > 0 ? TreeWatch.arm(root, Math.min(MAX_DIRS, budget)) : null;
+    return watch ? { root, watch } : null;
+  }
+
+  /** The scan under `armed` gave `tree` at `scannedRoot`: kept if the root is the one watched. */
+  keep(source: PathSource, armed: Armed, scannedRoot: string, tree: TreeSummary): void {
+    if (scannedRoot !== armed.root) return armed.watch.close();
+    // Two mirrors of one tree read in the same pass: the later scan's watch stays.
+    this.byPath.get(source.path)?.watch.close();
+    this.byPath.set(source.path, { ...armed, shape: shapeOf(source), tree });
+  }
+
+  close(): void {
+    for (const kept of this.byPath.values()) kept.watch.close();
+    this.byPath.clear();
   }
 }
