@@ -18,10 +18,12 @@ import { open, openSync, read, readSync } from 'node:fs';
 import { Gate, SLOW_CALL_MS } from './io-gate.js';
 
 /**
- * The block-input count is read at most this often (getrusage costs ≈ 2 µs, as much as a small
- * file's open): a slow call is judged against a count at most this old when it started.
+ * The block-input count is read at most this often: getrusage sums over the process's threads,
+ * and read before every call it was 10% of an origin's samples. A slow call is judged against a
+ * count at most this old when it started, so disk input up to this long before it counts as its
+ * own: at worst calls go to the pool for MIN_POOL_MS when they need not have.
  */
-const DISK_COUNT_EVERY_MS = 1;
+const DISK_COUNT_EVERY_MS = 50;
 
 /** The file calls the gate chooses between, and its clock: the edges, passed in so the policy can be tested alone. */
 export interface ReadEdges {
