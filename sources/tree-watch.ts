@@ -47,14 +47,15 @@ const OWN_ROOT_NAME = /^(?:PULP_MANIFEST|\.PULP_MANIFEST\.tmp-\d+-[0-9a-f]+)$/;
 
 export class TreeWatch {
   private readonly watchers: fs.FSWatcher[] = [];
-  /** Directories watched. */
-  get dirs(): number {
-    return this.watchers.length;
-  }
   private changed = false;
   private readonly armedAt = Date.now();
 
   private constructor(readonly root: string) {}
+
+  /** Directories watched. */
+  get dirs(): number {
+    return this.watchers.length;
+  }
 
   /**
    * Watch every directory under `root` (a real path), `maxDirs` at most. Null when the tree
@@ -99,7 +100,8 @@ export class TreeWatch {
   /**
    * True when nothing under the root changed since the watch was armed, as far as it can tell.
    * Yields to the event loop first: a change made just before this call has its event queued in
-   * the kernel, and only a turn of the loop delivers it.
+   * the kernel, and only the loop's poll phase delivers it. Two turns, so that one whole poll
+   * phase runs after this call whichever phase it was made in.
    */
   async unchanged(now = Date.now()): Promise<boolean> {
     await new Promise<void>((resolve) => setImmediate(resolve));
