@@ -34,9 +34,14 @@ export interface HashQueueOptions {
   settle: (files: WalkedFile[], results: HashResult[]) => void;
 }
 
+/** Files gathered for one message, and their bytes. */
+interface Batch {
+  files: FileRecord[];
+  bytes: number;
+}
+
 export class HashQueue {
-  private batch: FileRecord[] = [];
-  private batchBytes = 0;
+  private readonly batch: Batch = { files: [], bytes: 0 };
   private unsized: UnstatFile[] = [];
   private readonly inflight = new Set<Promise<void>>();
   private readonly unsizedOptions: HashBatchOptions;
@@ -47,13 +52,7 @@ export class HashQueue {
 
   /** Queue a file with its stat; a returned promise asks the walk to wait. */
   add(f: FileRecord): Promise<void> | void {
-    this.count(f);
-    if (f.size >= BATCH_BYTES) this.submit([f], f.size);
-    else {
-      this.batch.push(f);
-      this.batchBytes += f.size;
-      if (this.batchBytes >= BATCH_BYTES || this.batch.length >= BATCH_FILES) this.flushSized();
-    }
+    if (this.place(this.batch, f)) this.send(this.batch);
     return this.backpressure();
   }
 
@@ -68,28 +67,15 @@ export class HashQueue {
 
   /** Send files now (from `settle`: deferred ones now sized), in batches by bytes, large ones alone. */
   sendNow(files: FileRecord[]): void {
-    let group: FileRecord[] = [];
-    let groupBytes = 0;
-    for (const f of files) {
-      this.count(f);
-      if (f.size >= BATCH_BYTES) this.submit([f], f.size);
-      else {
-        group.push(f);
-        groupBytes += f.size;
-        if (groupBytes >= BATCH_BYTES || group.length >= BATCH_FILES) {
-          this.submit(group, groupBytes);
-          group = [];
-          groupBytes = 0;
-        }
-      }
-    }
-    if (group.length > 0) this.submit(group, groupBytes);
+    const group: Batch = { files: [], bytes: 0 };
+    for (const f of files) if (this.place(group, f)) this.send(group);
+    this.send(group);
   }
 
   /** Send what is still queued (the walk is done). */
   flush(): void {
     this.flushUnsized();
-    this.flushSized();
+    this.send(this.batch);
   }
 
   /** Wait until every batch is answered and settled, those that `settle` sent meanwhile included; throws a batch's error. */
@@ -97,20 +83,29 @@ export class HashQueue {
     while (this.inflight.size > 0) await Promise.all(this.inflight);
   }
 
-  private count(f: FileRecord): void {
+  /** Count `f`, then send it alone if large, else add it to `into`; true once `into` is full. */
+  private place(into: Batch, f: FileRecord): boolean {
     this.o.progress.filesToHash += 1;
     this.o.progress.bytesToHash += f.size;
+    if (f.size >= BATCH_BYTES) {
+      this.submit([f], f.size);
+      return false;
+    }
+    into.files.push(f);
+    into.bytes += f.size;
+    return into.bytes >= BATCH_BYTES || into.files.length >= BATCH_FILES;
+  }
+
+  /** Submit what `group` holds, if anything, and empty it. */
+  private send(group: Batch): void {
+    if (group.files.length === 0) return;
+    this.submit(group.files, group.bytes);
+    group.files = [];
+    group.bytes = 0;
   }
 
   private backpressure(): Promise<void> | void {
     if (this.inflight.size >= this.o.workers * QUEUE_PER_WORKER) return Promise.race(this.inflight);
-  }
-
-  private flushSized(): void {
-    if (this.batch.length === 0) return;
-    this.submit(this.batch, this.batchBytes);
-    this.batch = [];
-    this.batchBytes = 0;
   }
 
   private flushUnsized(): void {

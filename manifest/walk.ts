@@ -165,31 +165,25 @@ export async function walkTree(root: string, options: WalkOptions): Promise<Walk
         result.unrepresentable.push(rel);
         continue;
       }
-      if (!st && !statFiles) {
-        if (isMarker?.(rel)) {
-          result.markers.push(rel);
+      // Without statFiles, a file the directory entry calls regular goes out unstat'ed.
+      if (st || statFiles) {
+        st ??= lstatOrRecord(absPrefix + name, rel, result);
+        if (!st) continue;
+        if (!st.isFile()) {
+          // Replaced by something else since readdir: treat it as what it is now (a link that
+          // appeared here is counted, not followed: the next scan sees it as a link from the start).
+          if (st.isDirectory()) subdirs.push(sub(rel, name));
+          else countSkipped(st, result.skipped);
           continue;
         }
-        const wait = onFile(viaLink ? { relativePath: rel, source: absPrefix + name } : { relativePath: rel });
-        if (wait) await wait;
-        continue;
-      }
-      st ??= lstatOrRecord(absPrefix + name, rel, result);
-      if (!st) continue;
-      if (!st.isFile()) {
-        // Replaced by something else since readdir: treat it as what it is now (a link that
-        // appeared here is counted, not followed: the next scan sees it as a link from the start).
-        if (st.isDirectory()) subdirs.push(sub(rel, name));
-        else countSkipped(st, result.skipped);
-        continue;
       }
       if (isMarker?.(rel)) {
         result.markers.push(rel);
         continue;
       }
-      const record = recordOf(rel, st);
-      if (viaLink) record.source = absPrefix + name;
-      const wait = onFile(record);
+      const file: WalkedFile = st ? recordOf(rel, st) : { relativePath: rel };
+      if (viaLink) file.source = absPrefix + name;
+      const wait = onFile(file);
       if (wait) await wait;
     }
     for (const s of subdirs) stack.push(s);

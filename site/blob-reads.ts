@@ -64,18 +64,20 @@ export class BlobReads {
   }
 
   open(file: string): Promise<number> {
-    if (!this.opens.synchronousAt(this.edges.now())) return this.edges.openAsync(file);
-    return this.timed(this.opens, () => this.edges.openSync(file));
+    const t0 = this.edges.now();
+    if (!this.opens.synchronousAt(t0)) return this.edges.openAsync(file);
+    return this.timed(this.opens, t0, () => this.edges.openSync(file));
   }
 
   /** Read up to `len` bytes of `fd` at `pos` into `buf` at `off`; resolves with the count read. */
   read(fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {
-    if (!this.reads.synchronousAt(this.edges.now())) return this.edges.readAsync(fd, buf, off, len, pos);
-    return this.timed(this.reads, () => this.edges.readSync(fd, buf, off, len, pos));
+    const t0 = this.edges.now();
+    if (!this.reads.synchronousAt(t0)) return this.edges.readAsync(fd, buf, off, len, pos);
+    return this.timed(this.reads, t0, () => this.edges.readSync(fd, buf, off, len, pos));
   }
 
-  private timed(gate: Gate, call: () => number): Promise<number> {
-    const t0 = this.edges.now();
+  /** Run a synchronous call that starts at `t0`, and close `gate` for a while if it waited for the disk. */
+  private timed(gate: Gate, t0: number, call: () => number): Promise<number> {
     if (t0 - this.diskAt >= DISK_COUNT_EVERY_MS) {
       this.disk = this.edges.diskReads();
       this.diskAt = t0;
