@@ -115,6 +115,11 @@ export class BlobStore {
     return { path: p, fd };
   }
 
+  /** A sync is about to write about this many bytes (sets how often the disk is flushed meanwhile). */
+  expectWrites(bytes: number): void {
+    this.flusher.expect(bytes);
+  }
+
   /** Append bytes to a temp blob. */
   write(tmp: TempBlob, bytes: Uint8Array): void {
     let off = 0;

@@ -148,6 +148,7 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
       downloading.done += n;
       deps.metrics.syncFilesDownloaded += n;
     };
+    deps.blobs.expectWrites(missing.reduce((sum, e) => sum + e.size, 0));
     const jobs = planDownloads(missing, deps.batch !== false && manifest.batch, (e) => bases.has(e.sha256));
     tick = mark('planMs', tick);
     const failed = async (err: unknown): Promise<never> => {
