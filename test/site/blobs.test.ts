@@ -40,6 +40,26 @@ for (const mode of ['syncfs', 'fdatasync'] as const) {
   });
 }
 
+test('init makes all 256 shard directories; a shard removed since is made again by the next blob in it', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-blobs-'));
+  try {
+    const blobs = new BlobStore(dir);
+    await blobs.init();
+    const shards = readdirSync(path.join(dir, 'artifacts')).sort();
+    assert.is(shards.length, 256);
+    assert.is(shards[0], '00');
+    assert.is(shards[255], 'ff');
+    const bytes = Buffer.from('a blob whose shard was removed by hand\n');
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    await rm(path.dirname(blobs.pathOf(sha256)), { recursive: true });
+    assert.is(await blobs.putBytes(bytes), sha256);
+    assert.equal(readFileSync(blobs.pathOf(sha256)), bytes);
+    await blobs.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 /** Write `n` distinct closed temp blobs, as a sync's downloads leave them for `persistAll`. */
 async function temps(blobs: BlobStore, n: number, tag: string): Promise<{ path: string; sha256: string }[]> {
   const out: { path: string; sha256: string }[] = [];
