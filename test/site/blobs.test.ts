@@ -12,6 +12,8 @@ import path from 'node:path';
 import { BlobStore, BULK_MIN } from '../../site/blobs.js';
 import { createFsFlusher } from '../../site/flush.js';
 
+const MiB = 1024 * 1024;
+
 for (const mode of ['syncfs', 'fdatasync'] as const) {
   test(`${mode}: a syncDirs that finds the dirty set empty waits for the flush that took it`, async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-blobs-'));
@@ -116,6 +118,35 @@ test('concurrent flushes share runs: each waits for one that started after its c
     assert.is(flusher.runs, 3, 'with none under way, a flush starts its own');
     flusher.close();
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('background flushes come every eighth of what a sync expects to write, between 16 MiB and the flusher\'s limit', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-flush-'));
+  const flusher = createFsFlusher(dir, 64 * MiB);
+  try {
+    assert.ok(await flusher.probe());
+    const kicksAt = async (expected: number, writes: number[]): Promise<number[]> => {
+      flusher.expect(expected);
+      const kicked: number[] = [];
+      for (const w of writes) {
+        const before = flusher.runs;
+        flusher.wrote(w * MiB);
+        kicked.push(flusher.runs - before);
+        // Waits for a background run under way, so the next write may start one.
+        await flusher.flush();
+      }
+      return kicked;
+    };
+    // 128 MiB expected: every 16 MiB.
+    assert.equal(await kicksAt(128 * MiB, [15, 1, 16]), [0, 1, 1]);
+    // 1 GiB: every 64 MiB (the limit), not every 128.
+    assert.equal(await kicksAt(1024 * MiB, [32, 31, 1]), [0, 0, 1]);
+    // 8 MiB: at least 16 MiB apart.
+    assert.equal(await kicksAt(8 * MiB, [8, 7, 1]), [0, 0, 1]);
+  } finally {
+    flusher.close();
     await rm(dir, { recursive: true, force: true });
   }
 });
