@@ -10,7 +10,7 @@
  * median ratio is reported: on a shared machine single timings vary several-fold. With --tls the
  * tree is served over https with a certificate made by `openssl` (curl gets it as --cacert, the
  * site's remote as ca_cert): real networks sync over TLS.
- * Targets (issue 5): sync throughput ≥ 0.5× curl's; update bytes ≤ 1.01× the new content.
+ * Targets (docs/benchmarks.md): sync throughput ≥ 0.8× curl's; update bytes ≤ 1.01× the new content.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +26,8 @@ import { call, startSite, waitTask } from '../testkit/site.js';
 import { sha256 } from '../testkit/tree.js';
 
 const MiB = 1024 * 1024;
+/** docs/benchmarks.md's target for the site's throughput against `curl --parallel` (it was 0.5 when this benchmark was written). */
+const TARGET_RATIO = 0.8;
 
 interface Entry {
   path: string;
@@ -182,7 +184,7 @@ async function main(): Promise<void> {
         seconds: updateSeconds,
         filesDownloaded: task2.progress_reports.find((p: { code: string }) => p.code === 'sync.downloading.artifacts').done,
       },
-      targets: { throughputRatio: 0.5, updateRatio: 1.01 },
+      targets: { throughputRatio: TARGET_RATIO, updateRatio: 1.01 },
       rounds: rounds.map((r) => ({ ...r, ratio: r.curlSeconds / r.syncSeconds })),
     };
     const f = (n: number, d = 1) => n.toFixed(d);
@@ -194,7 +196,7 @@ async function main(): Promise<void> {
     const out = [
       `tree: ${count} files, ${f(bytes / MiB)} MiB, manifest ${f(manifestBytes / 1024)} KiB, concurrency ${concurrency}, over ${tls ? 'https' : 'http'}`,
       ...rows.map((r) => r[0]!.padEnd(18) + r.slice(1).map((c) => c.padStart(10)).join('')),
-      `throughput ratio site/curl: ${f(res.throughputRatio, 3)} (target ≥ 0.500) ${res.throughputRatio >= 0.5 ? 'OK' : 'MISSED'}`,
+      `throughput ratio site/curl: ${f(res.throughputRatio, 3)} (target ≥ ${f(TARGET_RATIO, 3)}) ${res.throughputRatio >= TARGET_RATIO ? 'OK' : 'MISSED'}`,
       `2% update: ${changed} files, new content ${f(newBytes / MiB, 2)} MiB; moved ${f(movedFiles / MiB, 2)} MiB of files` +
         ` (ratio ${f(res.update.ratioFiles, 3)}, target ≤ 1.01 ${res.update.ratioFiles <= 1.01 ? 'OK' : 'MISSED'})` +
         ` + ${f(manifest2 / 1024)} KiB manifest (ratio with manifest ${f(res.update.ratioWithManifest, 3)}) in ${f(updateSeconds, 2)} s`,
