@@ -43,7 +43,8 @@ export interface FsFlusher {
   wrote(bytes: number): void;
   /**
    * A sync is about to write about this many bytes: background flushes come every eighth of it,
-   * between `MIN_KICK_BYTES` and the flusher's `kickBytes`.
+   * between `MIN_KICK_BYTES` and the flusher's limit. Of syncs running together the last to start
+   * sets it: it only paces the background runs, never what a sync waits for.
    */
   expect(bytes: number): void;
   /** Stop the shell (a later flush starts a new one). */
