@@ -134,7 +134,8 @@ test('durability: syncfs where `sync -f` works; without it (no coreutils on PATH
   const flusher = createFsFlusher(path.join(tmp, 'no-such-dir'));
   assert.is(await flusher.probe(), false);
   const err = await flusher.flush().then(() => null, (e: Error) => e);
-  assert.match(err?.message ?? '', /syncfs of .*no-such-dir failed/);
+  // sync's own message, on one line (the shell runs with PATH only: the C locale's words).
+  assert.match(err?.message ?? '', /^syncfs of .*no-such-dir failed: sync: .*no-such-dir.*: No such file or directory$/);
   flusher.close();
 
   const noPath = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-nopath-'));
