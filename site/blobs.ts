@@ -84,7 +84,7 @@ export class BlobStore {
       }
     }
     // All 256 shards now, not on a sync's first blob in each: making a directory allocates an
-    // inode, and on a fresh store 256 of them were 9% of the first sync's main-thread CPU.
+    // inode, and on a fresh store the 256 of them were 9% of a first sync's samples (perf).
     for (let i = 0; i < 256; i++) {
       const shard = i.toString(16).padStart(2, '0');
       if (!shards.has(shard)) await mkdir(path.join(this.root, shard), { recursive: true });

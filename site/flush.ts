@@ -135,11 +135,11 @@ class SyncfsShell {
 
 /**
  * The smallest background flush interval. What a sync's last flush still has to write back is at
- * most one interval: at 64 MiB that was ~130 ms of a 1.3 s sync of 64 MiB; an interval of an
- * eighth of the sync keeps that tail to a small share of any sync. Below 16 MiB the runs' own
- * cost (a fork and exec each) outweighs what they save.
+ * most one interval: at 64 MiB that was 70–150 ms of a 1.5 s sync of 64 MiB; an interval of an
+ * eighth of the sync keeps that tail to a small share of any sync. 4 MiB was no faster than 16 in
+ * `bench:sync --quick`, and each run costs a fork and an exec.
  */
-export const MIN_KICK_BYTES = 16 * 1024 * 1024;
+const MIN_KICK_BYTES = 16 * 1024 * 1024;
 
 export function createFsFlusher(dir: string, maxKickBytes = 64 * 1024 * 1024): FsFlusher {
   let kickBytes = maxKickBytes;
