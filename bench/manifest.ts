@@ -1,12 +1,13 @@
 /**
  * `npm run bench:manifest [-- --quick] [-- --out FILE]`: how fast `pulpdist manifest` content-addresses
  * a tree (issue 4). Builds ≈ 1 GiB (48 × 16 MiB + 10,000 small files) in a temp dir, warms the page
- * cache, then times in one run: `find … -print0 | xargs -0 sha256sum`, a cold `pulpdist manifest`
- * (no cache) and a rescan of the unchanged tree, each as a whole process (start-up included), with
- * peak RSS from `/usr/bin/time -v`. Checks that pulpdist's manifest matches sha256sum's digests,
- * prints a table with the ratios against sha256sum and the issue's targets, then the floors of
- * this machine (bench/manifest-floor.ts): `node -e 0`, a process that only lstats every file,
- * and one that only hashes every file on as many threads as pulpdist uses.
+ * cache, then times in one run, in turn round by round: `find … -print0 | xargs -0 sha256sum`, a
+ * cold `pulpdist manifest` (no cache) and a rescan of the unchanged tree, each as a whole process
+ * (start-up included), with peak RSS from `/usr/bin/time -v`, beside the floors of this machine
+ * (bench/manifest-floor.ts): `node -e 0`, a process that only lstats every file, and one that only
+ * hashes every file on as many threads as pulpdist uses. Checks that pulpdist's manifest matches
+ * sha256sum's digests, prints a table with the ratios against sha256sum and the issue's targets,
+ * then the floors.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -67,15 +68,33 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function medianOf(runs: number, once: () => Promise<Timed>): Promise<Timed & { runs_s: number[] }> {
-  const all: Timed[] = [];
-  for (let i = 0; i < runs; i++) all.push(await once());
+type Summary = Timed & { runs_s: number[] };
+
+function summary(all: Timed[]): Summary {
   return {
     wall_s: median(all.map((t) => t.wall_s)),
     cpu_s: median(all.map((t) => t.cpu_s)),
     max_rss_mib: Math.max(...all.map((t) => t.max_rss_mib)),
     runs_s: all.map((t) => round(t.wall_s, 3)),
   };
+}
+
+async function medianOf(runs: number, once: () => Promise<Timed>): Promise<Summary> {
+  return (await interleaved(runs, [once]))[0]!;
+}
+
+/**
+ * `runs` rounds of every command in turn (A B C, A B C, …), each summarised by its median: the
+ * commands a figure compares see the same machine. sha256sum's time alone moved from 2.9 s to 9.6 s
+ * between runs of this benchmark on a shared 2-core machine while Node's hashing did not move;
+ * timed one tool after the other, a ratio read that drift as speed.
+ */
+async function interleaved(runs: number, commands: (() => Promise<Timed>)[]): Promise<Summary[]> {
+  const all: Timed[][] = commands.map(() => []);
+  for (let i = 0; i < runs; i++) {
+    for (const [k, once] of commands.entries()) all[k]!.push(await once());
+  }
+  return all.map(summary);
 }
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
@@ -125,24 +144,35 @@ async function main(argv: string[]): Promise<number> {
     log(`${built.files} files, ${formatBytes(built.bytes)}; warming the page cache`);
     await run(['sh', '-c', 'find "$1" -type f -print0 | xargs -0 cat > /dev/null', 'sh', tree], signal);
 
-    const sha = await medianOf(runs, () => timed(['sh', '-c', 'cd "$1" && find . -type f -print0 | xargs -0 sha256sum', 'sh', tree], signal, timeFile));
-    const shaOut = (await run(['sh', '-c', 'cd "$1" && find . -type f -print0 | xargs -0 sha256sum', 'sh', tree], signal)).stdout;
-    log(`sha256sum: ${sha.wall_s.toFixed(2)} s`);
+    const shaArgs = ['sh', '-c', 'cd "$1" && find . -type f -print0 | xargs -0 sha256sum', 'sh', tree];
+    const shaOut = (await run(shaArgs, signal)).stdout;
 
     // Files changed less than 2 s ago are never cached (racy-clean guard, see docs/manifest.md):
     // let the fresh tree age past that window so the rescan measures the steady state.
     const settle = builtAt + 2100 - Date.now();
     if (settle > 0) await new Promise((r) => setTimeout(r, settle));
 
+    // Each figure is timed in turn with the ones it is read against: sha256sum, a cold scan and
+    // the hashing floor; then a rescan, the lstat floor and a bare start-up.
+    const threads = os.availableParallelism();
     const manifestArgs = [process.execPath, BIN, 'manifest', tree, '-o', out, '--cache', cache];
-    const cold = await medianOf(runs, async () => {
-      await rm(cache, { force: true });
-      return timed(manifestArgs, signal, timeFile);
-    });
-    log(`pulpdist manifest (cold): ${cold.wall_s.toFixed(2)} s`);
+    log(`timing sha256sum, a cold pulpdist manifest and the hashing floor in turn, ${runs} rounds …`);
+    const [sha, cold, hashOnly] = await interleaved(runs, [
+      () => timed(shaArgs, signal, timeFile),
+      async () => {
+        await rm(cache, { force: true });
+        return timed(manifestArgs, signal, timeFile);
+      },
+      () => timed([process.execPath, FLOOR, 'hash', tree, String(threads)], signal, timeFile),
+    ]);
+    log(`sha256sum: ${sha.runs_s.join(', ')} s; pulpdist manifest (cold): ${cold.runs_s.join(', ')} s`);
     const manifestText = await readFile(out, 'utf8');
-    const rescan = await medianOf(Math.max(runs, 5), () => timed(manifestArgs, signal, timeFile));
-    log(`pulpdist manifest (rescan): ${rescan.wall_s.toFixed(3)} s`);
+    const [rescan, statOnly, nodeOnly] = await interleaved(Math.max(runs, 5), [
+      () => timed(manifestArgs, signal, timeFile),
+      () => timed([process.execPath, FLOOR, 'stat', tree], signal, timeFile),
+      () => timed([process.execPath, '-e', '0'], signal, timeFile),
+    ]);
+    log(`pulpdist manifest (rescan): ${rescan.runs_s.join(', ')} s`);
 
     // Both tools must describe the same tree, or the timings mean nothing.
     const ours = manifestText.split('\n').filter((l) => l !== '');
@@ -178,10 +208,6 @@ async function main(argv: string[]): Promise<number> {
 
     // The floors: what any Node process pays here for start-up, for one lstat per file, and for
     // reading and hashing every file on the same number of threads with nothing else to do.
-    const threads = os.availableParallelism();
-    const nodeOnly = await medianOf(Math.max(runs, 5), () => timed([process.execPath, '-e', '0'], signal, timeFile));
-    const statOnly = await medianOf(Math.max(runs, 5), () => timed([process.execPath, FLOOR, 'stat', tree], signal, timeFile));
-    const hashOnly = await medianOf(runs, () => timed([process.execPath, FLOOR, 'hash', tree, String(threads)], signal, timeFile));
     const floorRows = [
       ['node -e 0', nodeOnly, sha.wall_s / nodeOnly.wall_s],
       [`node: lstat each of ${built.files} files`, statOnly, sha.wall_s / statOnly.wall_s],
@@ -190,7 +216,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(
       [
         '',
-        'floors (bench/manifest-floor.ts: no cache, no manifest, no change detection; same runs and medians)',
+        'floors (bench/manifest-floor.ts: no cache, no manifest, no change detection; timed in turn with the runs above, medians)',
         '',
         `| ${'run'.padEnd(36)} | wall s | × sha256sum | CPU s | peak RSS MiB |`,
         `|${'-'.repeat(38)}|--------|-------------|-------|--------------|`,
