@@ -159,7 +159,7 @@ async function main(): Promise<number> {
   const quick = !!values.quick;
   const n = values.mirrors !== undefined ? Number(values.mirrors) : quick ? 100 : 1000;
   if (!Number.isInteger(n) || n < 1) {
-    process.stderr.write(`bench:controller: --mirrors must be an integer ≥ 1, got ${values.mirrors}\n`);
+    process.stderr.write(`bench:controller: --mirrors must be an integer ≥ 1, got ${values.mirrors}\n${USAGE}\n`);
     return 2;
   }
   const runs = quick ? 1 : 3;

@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { benchArgs } from './options.js';
+import { benchArgs, intOption } from './options.js';
 import { silentLogger } from '../core/logger.js';
 import { PACKAGE_ROOT } from '../core/paths.js';
 import { formatBytes, formatDuration } from '../core/units.js';
@@ -72,9 +72,17 @@ const values = benchArgs(
   },
   USAGE,
 );
-const MIRRORS = Number(values.mirrors ?? (values.quick ? 200 : 5000));
-const SITES = Number(values.sites ?? (values.quick ? 4 : 10));
-const TREES = Number(values.trees ?? Math.min(20, MIRRORS));
+/** The sizes, each an integer ≥ 1 (else the error and the usage, exit 2: not 5,000 invalid specs later). */
+function sizes(): { mirrors: number; sites: number; trees: number } {
+  try {
+    const mirrors = intOption('mirrors', values.mirrors, values.quick ? 200 : 5000);
+    return { mirrors, sites: intOption('sites', values.sites, values.quick ? 4 : 10), trees: intOption('trees', values.trees, Math.min(20, mirrors)) };
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const { mirrors: MIRRORS, sites: SITES, trees: TREES } = sizes();
 
 /** s00 is the origin; s01–s03 pull from it; the others from s01–s03 in turn (a three-level tree). */
 function upstreamOf(i: number): number | null {
