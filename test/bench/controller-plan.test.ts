@@ -6,64 +6,42 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { PACKAGE_ROOT } from '../../core/paths.js';
-import { tempDir } from '../../testkit/cli.js';
-
-const run = promisify(execFile);
-const CONTROLLER = path.join(PACKAGE_ROOT, 'dist', 'bench', 'controller.js');
-const PLAN = path.join(PACKAGE_ROOT, 'dist', 'bench', 'plan.js');
+import { refusedBench, runBench } from '../../testkit/bench.js';
 
 test('bench:controller --only pass: 10 new mirrors × 3 sites converge in one pass, with the CPU of each side', async () => {
-  const { dir, cleanup } = await tempDir('pulpdist-bench-controller-test-');
-  try {
-    const out = path.join(dir, 'c.json');
-    const { stdout } = await run(process.execPath, [CONTROLLER, '--only', 'pass', '--mirrors', '10', '--out', out], { timeout: 120_000 });
-    assert.match(stdout, /one pass, 10 new mirrors × 3 sites\s+[\d.]+ s\s+converged/);
-    const r = JSON.parse(await readFile(out, 'utf8')).pass_new_mirrors;
-    assert.is(r.mirrors, 10);
-    assert.is(r.converged, true);
-    assert.is(r.failures, 0);
-    // A repository, a remote, a publication and a distribution per mirror and site.
-    assert.is(r.changes, 10 * 3 * 4);
-    assert.ok(r.seconds > 0 && r.cpu_s.controller > 0 && r.cpu_s.sites > 0, JSON.stringify(r));
-  } finally {
-    await cleanup();
-  }
+  const { stdout, json } = await runBench('controller', ['--only', 'pass', '--mirrors', '10']);
+  assert.match(stdout, /one pass, 10 new mirrors × 3 sites\s+[\d.]+ s\s+converged/);
+  const r = json.pass_new_mirrors;
+  assert.is(r.mirrors, 10);
+  assert.is(r.converged, true);
+  assert.is(r.failures, 0);
+  // A repository, a remote, a publication and a distribution per mirror and site.
+  assert.is(r.changes, 10 * 3 * 4);
+  assert.ok(r.seconds > 0 && r.cpu_s.controller > 0 && r.cpu_s.sites > 0, JSON.stringify(r));
 });
 
 test('bench:plan: a cold and a warm `pulpdist plan` over 20 mirrors × 3 sites, within the request bound', async () => {
-  const { dir, cleanup } = await tempDir('pulpdist-bench-plan-test-');
-  try {
-    const out = path.join(dir, 'p.json');
-    const { stdout } = await run(process.execPath, [PLAN, '--mirrors', '20', '--sites', '3', '--out', out], { timeout: 120_000 });
-    assert.match(stdout, /\| cold \(no local cache\) \|/);
-    const r = JSON.parse(await readFile(out, 'utf8'));
-    assert.is(r.mirrors, 20);
-    assert.is(r.sites, 3);
-    assert.equal(r.runs.map((x: { name: string }) => x.name), ['cold (no local cache)', 'warm (local cache)']);
-    for (const x of r.runs) {
-      assert.is(x.exitCode, 0, JSON.stringify(x));
-      assert.ok(x.requests.api > 0 && x.requests.total <= r.requestsBound, JSON.stringify(x));
-      assert.ok(x.wallS > 0 && x.maxRssBytes > 0, JSON.stringify(x));
-    }
-  } finally {
-    await cleanup();
+  const { stdout, json: r } = await runBench('plan', ['--mirrors', '20', '--sites', '3']);
+  assert.match(stdout, /\| cold \(no local cache\) \|/);
+  assert.is(r.mirrors, 20);
+  assert.is(r.sites, 3);
+  assert.equal(r.runs.map((x: { name: string }) => x.name), ['cold (no local cache)', 'warm (local cache)']);
+  for (const x of r.runs) {
+    assert.is(x.exitCode, 0, JSON.stringify(x));
+    assert.ok(x.requests.api > 0 && x.requests.total <= r.requestsBound, JSON.stringify(x));
+    assert.ok(x.wallS > 0 && x.maxRssBytes > 0, JSON.stringify(x));
   }
 });
 
 test('bad sizes are refused with the usage, exit 2, before anything is built', async () => {
-  for (const [script, args, message, usage] of [
-    [CONTROLLER, ['--mirrors', 'x'], '--mirrors must be an integer ≥ 1, got x', 'usage: npm run bench:controller'],
-    [PLAN, ['--sites', '0'], '--sites must be an integer ≥ 1, got 0', 'usage: npm run bench:plan'],
+  for (const [name, args, message] of [
+    ['controller', ['--mirrors', 'x'], '--mirrors must be an integer ≥ 1, got x'],
+    ['plan', ['--sites', '0'], '--sites must be an integer ≥ 1, got 0'],
   ] as const) {
-    const err = await run(process.execPath, [script, ...args], { timeout: 30_000 }).then(() => null, (e: { code: number; stderr: string; stdout: string }) => e);
-    assert.is(err?.code, 2, script);
-    assert.match(String(err?.stderr), message);
-    assert.match(String(err?.stderr) + String(err?.stdout), usage);
+    const { code, output } = await refusedBench(name, [...args]);
+    assert.is(code, 2, name);
+    assert.match(output, message);
+    assert.match(output, `usage: npm run bench:${name}`);
   }
 });
 
