@@ -19,6 +19,7 @@ import { createLogger, silentLogger } from '../core/logger.js';
 import { formatDuration } from '../core/units.js';
 import { startControllerProcess } from '../testkit/controller-process.js';
 import { pushMirrors, startFixture, syncedEverywhere, waitFor, type Fixture } from './controller-setup.js';
+import { intOption } from './options.js';
 
 const USAGE = `usage: npm run bench:controller [-- --quick] [-- --only pass] [-- --mirrors N] [-- --out FILE] [-- --keep]
 
@@ -157,9 +158,11 @@ async function main(): Promise<number> {
   }
   const wanted = (m: Measurement): boolean => values.only === undefined || values.only === m;
   const quick = !!values.quick;
-  const n = values.mirrors !== undefined ? Number(values.mirrors) : quick ? 100 : 1000;
-  if (!Number.isInteger(n) || n < 1) {
-    process.stderr.write(`bench:controller: --mirrors must be an integer ≥ 1, got ${values.mirrors}\n${USAGE}\n`);
+  let n: number;
+  try {
+    n = intOption('mirrors', values.mirrors, quick ? 100 : 1000);
+  } catch (err) {
+    process.stderr.write(`bench:controller: ${(err as Error).message}\n${USAGE}\n`);
     return 2;
   }
   const runs = quick ? 1 : 3;

@@ -23,7 +23,12 @@ export function benchArgs<const O extends NonNullable<ParseArgsConfig['options']
     }
     return values;
   } catch (err) {
-    console.error(`error: ${(err as Error).message}\n${usage}`);
-    process.exit(2);
+    return refuse((err as Error).message, usage);
   }
+}
+
+/** A benchmark's bad command line: the error and the usage on stderr, exit 2. */
+export function refuse(message: string, usage: string): never {
+  console.error(`error: ${message}\n${usage}`);
+  process.exit(2);
 }

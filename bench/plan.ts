@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { benchArgs, intOption } from './options.js';
+import { benchArgs, intOption, refuse } from './options.js';
 import { silentLogger } from '../core/logger.js';
 import { PACKAGE_ROOT } from '../core/paths.js';
 import { formatBytes, formatDuration } from '../core/units.js';
@@ -78,8 +78,7 @@ function sizes(): { mirrors: number; sites: number; trees: number } {
     const mirrors = intOption('mirrors', values.mirrors, values.quick ? 200 : 5000);
     return { mirrors, sites: intOption('sites', values.sites, values.quick ? 4 : 10), trees: intOption('trees', values.trees, Math.min(20, mirrors)) };
   } catch (err) {
-    console.error(`error: ${(err as Error).message}\n${USAGE}`);
-    process.exit(2);
+    return refuse((err as Error).message, USAGE);
   }
 }
 const { mirrors: MIRRORS, sites: SITES, trees: TREES } = sizes();

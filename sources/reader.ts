@@ -110,7 +110,7 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
         const cacheFile = cacheDir
           ? path.join(cacheDir, createHash('sha256').update(source.path).digest('hex').slice(0, 32) + '.cache')
           : undefined;
-        const same = (await watched?.unchanged(source)) ?? null;
+        const same = await watched?.unchanged(source);
         if (same) return same;
         // Armed before the scan, so that a change while it runs is seen too.
         const armed = watched?.arm(source) ?? null;
