@@ -91,6 +91,8 @@ export async function startPulpdistSide(opts: {
 /** The running pulpdist side (see the module comment). */
 export class PulpdistSide implements BenchSide {
   readonly tool = 'pulpdist' as const;
+  /** The origin's blob store (site/blobs.ts), a copy of the tree made by its import. */
+  readonly served: string;
   private readonly clients: Map<string, PulpClient>;
   private readonly origin: BenchSite;
   /** Kept between passes, as a controller keeps it (published-manifest cache, source ETags). */
@@ -104,6 +106,7 @@ export class PulpdistSide implements BenchSide {
     private readonly log: (line: string) => void,
   ) {
     this.origin = sites[0]!;
+    this.served = path.join(this.origin.dataDir, 'artifacts');
     // As the controller reads them: watched between passes.
     this.sources = createSourceReader({ cacheDir: manifestCacheDir, watchTrees: true });
     this.clients = new Map(sites.map((s) => [s.name, createPulpClient(siteSpec(s, s.name === 'origin' ? undefined : 'origin'), { log: silentLogger })]));

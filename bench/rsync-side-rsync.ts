@@ -42,6 +42,8 @@ export async function verifyDir(dir: string, expected: TreePlan, tool: string): 
 /** One tool under test, as the benchmark drives it. */
 export interface BenchSide {
   readonly tool: BenchRun['tool'];
+  /** The directory whose files the upstream reads to serve a run (warmed before each: page-cache.ts). */
+  readonly served: string;
   /** Pull the tree as it is now into `clients` downstreams at once, and measure. */
   run(phase: Phase, clients: 1 | 4, opts: { signal: AbortSignal }): Promise<BenchRun>;
   /** Stop every process this side started. Safe to call twice. */
@@ -55,6 +57,7 @@ export async function startRsyncSide(opts: { tree: string; workDir: string; sign
   const destsOf = (clients: number) => Array.from({ length: clients }, (_, i) => path.join(opts.workDir, `dest-${clients}c-${i}`));
   return {
     tool: 'rsync',
+    served: opts.tree,
     daemon,
     async run(phase, clients, { signal }) {
       const dests = destsOf(clients);

@@ -17,6 +17,7 @@ import { DEFAULT_SCENARIO, QUICK_SCENARIO, planTree, planUpdate, treeTotals, typ
 import { applyUpdate, writeTree } from './scenario-files.js';
 import { describeScenario, formatTable, roundRun, scenarioLines, type BenchReport, type BenchRun, type OriginImport, type Phase, type ScenarioSummary } from './rsync-report.js';
 import { startRsyncSide, type BenchSide } from './rsync-side-rsync.js';
+import { warmPageCache } from './page-cache.js';
 
 const USAGE = `usage: npm run bench:rsync [-- --quick] [-- --out FILE] [-- --seed N] [-- --only rsync|pulpdist] [-- --keep]
 
@@ -130,6 +131,10 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
           // Untimed: no run writes back what the one before it left dirty (rsync does not fsync,
           // and a syncfs waits for every writer's data on the filesystem).
           flushDisk(work);
+          // Untimed too: the upstream starts with what it serves in memory, as on a machine of its
+          // own (page-cache.ts says what happens otherwise).
+          const w = await warmPageCache(side.served, { signal });
+          log(`${side.tool} ${phase} ×${clients}: read ${formatBytes(w.bytes)} that the upstream serves into the page cache in ${(w.ms / 1000).toFixed(1)} s`);
           const r = roundRun(await side.run(phase, clients, { signal }));
           runs.push(r);
           log(`${r.tool} ${phase} ×${clients}: ${formatBytes(r.wire_bytes)} on the wire, ${r.wall_s.toFixed(2)} s, upstream CPU ${r.upstream_cpu_s.toFixed(2)} s`);

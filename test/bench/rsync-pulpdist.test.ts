@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { PROBE_BYTES } from '../../site/append.js';
+import { warmPageCache } from '../../bench/page-cache.js';
 import { startPulpdistSide } from '../../bench/rsync-side-pulpdist.js';
 import { QUICK_SCENARIO, planTree, planUpdate, type ScenarioConfig } from '../../bench/scenario.js';
 import { applyUpdate, plannedTreeDigest, writeTree } from '../../bench/scenario-files.js';
@@ -45,6 +46,9 @@ test('pulpdist side: origin import, a leaf pulls the tree and then only the chan
     assert.ok(imported.upstream_cpu_s > 0);
 
     const manifestBytes = (t: typeof tree) => plannedTreeDigest(t).lines.reduce((s, l) => s + l.length + 1, 0);
+    // What bench:rsync warms before each run is what the origin serves: a blob per file, and its manifests.
+    const warmed = await warmPageCache(side.served, { signal });
+    assert.ok(warmed.files >= tree.files.length && warmed.bytes >= total && warmed.bytes - total <= 3 * manifestBytes(tree), `warmed ${warmed.files} files, ${warmed.bytes} bytes; tree ${tree.files.length}, ${total}`);
     const first = await side.run('initial', 1, { signal });
     assert.equal([first.tool, first.phase, first.clients], ['pulpdist', 'initial', 1]);
     // Every file once, plus a few reads of the PULP_MANIFEST (the leaf's sync, the controller's observe).
