@@ -1,13 +1,17 @@
 /**
  * `npm run bench:sync [-- --quick] [--out FILE] [--files N] [--mib N] [--concurrency N] [--repeat N] [--tls]`
  *
- * Generates a tree (default 10,000 files, ~1.1 GiB; --quick: 1,000 files, ~64 MiB), serves it over
- * loopback HTTP, then in one run:
- *   1. a plain `curl --parallel` fetch of every file (same concurrency) — the baseline;
- *   2. a fresh `pulpdist site` syncing the same tree (sha256 verified, fsynced, journaled);
- *   3. a 2% update (2% of the files get new content) synced again: bytes moved versus new bytes.
- * With --repeat N, steps 1 and 2 alternate N times (a fresh site each time) and the round with the
- * median ratio is reported: on a shared machine single timings vary several-fold. With --tls the
+ * Generates two trees of the same shape and different bytes (default 10,000 files, ~1.1 GiB each;
+ * --quick: 1,000 files, ~64 MiB), serves them over loopback HTTP, then in one run:
+ *   1. a plain `curl --parallel` fetch of every file of the first tree (same concurrency) — the baseline;
+ *   2. a fresh `pulpdist site` syncing the first tree (sha256 verified, fsynced, journaled): the
+ *      first sync of a process just started, which also pays for compiling the sync's code;
+ *   3. the same site syncing the second tree: a sync of a site that has run before, as a deployed
+ *      one has (nothing of the second tree is held: its bytes are all new);
+ *   4. a 2% update (2% of the first tree's files get new content) synced again: bytes moved versus new bytes.
+ * Both syncs are set against curl. With --repeat N, steps 1–3 alternate N times (a fresh site each
+ * time) and the round with the median ratio is reported, for each sync: on a shared machine single
+ * timings vary several-fold. With --tls the
  * tree is served over https with a certificate made by `openssl` (curl gets it as --cacert, the
  * site's remote as ca_cert): real networks sync over TLS.
  * Targets (docs/benchmarks.md): sync throughput ≥ 0.8× curl's; update bytes ≤ 1.01× the new content.
@@ -50,6 +54,13 @@ async function writeFileEntry(root: string, rel: string, size: number): Promise<
   return { path: rel, size, sha256: sha256(bytes) };
 }
 
+/** Write a tree of `sz` files under `root`, each of new random bytes, and its PULP_MANIFEST. */
+async function writeTreeOf(root: string, sz: number[]): Promise<{ entries: Entry[]; manifestBytes: number }> {
+  const entries: Entry[] = [];
+  for (let i = 0; i < sz.length; i++) entries.push(await writeFileEntry(root, `d${i % 100}/f${i}.bin`, sz[i]!));
+  return { entries, manifestBytes: await writeManifest(root, entries) };
+}
+
 async function writeManifest(root: string, entries: Entry[]): Promise<number> {
   const text = entries.map((e) => `${e.path},${e.sha256},${e.size}\n`).join('');
   await writeFile(path.join(root, 'PULP_MANIFEST'), text);
@@ -89,15 +100,17 @@ async function main(): Promise<void> {
   const repeat = intOption('repeat', values.repeat, 1);
   const work = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-bench-sync-'));
   const treeDir = path.join(work, 'tree');
+  // Both trees are served from one root: the first is what curl fetches and the fresh site syncs.
+  const firstDir = path.join(treeDir, 'first');
+  const secondDir = path.join(treeDir, 'second');
   const curlDir = path.join(work, 'curl');
   let site: Awaited<ReturnType<typeof startSite>> | undefined;
   let tree: Awaited<ReturnType<typeof serveTree>> | undefined;
   try {
-    process.stderr.write(`generating ${count} files, ${(totalBytes / MiB).toFixed(0)} MiB in ${treeDir}\n`);
-    const entries: Entry[] = [];
+    process.stderr.write(`generating two trees of ${count} files, ${(totalBytes / MiB).toFixed(0)} MiB in ${treeDir}\n`);
     const sz = sizes(count, totalBytes);
-    for (let i = 0; i < count; i++) entries.push(await writeFileEntry(treeDir, `d${i % 100}/f${i}.bin`, sz[i]!));
-    const manifestBytes = await writeManifest(treeDir, entries);
+    const { entries, manifestBytes } = await writeTreeOf(firstDir, sz);
+    await writeTreeOf(secondDir, sz);
     const bytes = entries.reduce((a, e) => a + e.size, 0);
     const tls = values.tls ? makeTestCertificate(work) : null;
     tree = await serveTree(treeDir, tls ? { tls } : {});
@@ -105,8 +118,8 @@ async function main(): Promise<void> {
     // 1 and 2, `--repeat` times, alternating so that both see the same machine load: curl fetches
     // every file in parallel to disk, then a fresh site (no blob held) syncs the same tree.
     const cfg = path.join(work, 'curl.cfg');
-    await writeFile(cfg, entries.map((e) => `url = "${tree!.url}/${e.path}"\noutput = "${path.join(curlDir, e.path)}"\n`).join(''));
-    const rounds: { curlSeconds: number; syncSeconds: number; syncWall: number; phases: string }[] = [];
+    await writeFile(cfg, entries.map((e) => `url = "${tree!.url}/first/${e.path}"\noutput = "${path.join(curlDir, e.path)}"\n`).join(''));
+    const rounds: { curlSeconds: number; syncSeconds: number; syncWall: number; phases: string; warmSeconds: number; warmPhases: string }[] = [];
     let repo = '';
     let remote = '';
     // Each timed step starts with nothing dirty in the page cache (the generated tree, the previous
@@ -126,23 +139,20 @@ async function main(): Promise<void> {
         await rm(path.join(work, 'site'), { recursive: true, force: true });
       }
       site = await startSite({ dataDir: path.join(work, 'site') });
-      repo = (await call(site, 'POST', '/pulp/api/v3/repositories/file/file/', { name: 'bench' })).body.pulp_href;
-      remote = (await call(site, 'POST', '/pulp/api/v3/remotes/file/file/', { name: 'bench', url: `${tree.url}/PULP_MANIFEST`, download_concurrency: concurrency, ...(tls ? { ca_cert: tls.cert } : {}) })).body.pulp_href;
-      settle();
-      const s0 = performance.now();
-      const r = await call(site, 'POST', `${repo}sync/`, { remote, mirror: true });
-      const task = await waitTask(site, r.body.task, 3_600_000);
-      const syncWall = (performance.now() - s0) / 1000;
-      if (task.state !== 'completed') throw new Error(`sync ${task.state}: ${JSON.stringify(task.error)}`);
-      const syncSeconds = (Date.parse(task.finished_at) - Date.parse(task.started_at)) / 1000;
-      // The site's own account of where the time went.
-      const line = site.stderr().split('\n').find((l) => / sync .*downloadMs=/.test(l)) ?? '';
-      rounds.push({ curlSeconds, syncSeconds, syncWall, phases: line.replace(/^.*? sync /, '').replace(/ task=\S+/, '').replace(/component=site /, '') });
-      process.stderr.write(`round ${round + 1}: curl ${curlSeconds.toFixed(2)} s, site ${syncSeconds.toFixed(2)} s (${/majorGcs=(\d+)/.exec(line)?.[1] ?? '?'} full GCs)\n`);
+      const made = await repositoryAndRemote(site, 'first', `${tree.url}/first/PULP_MANIFEST`, concurrency, tls?.cert);
+      ({ repo, remote } = made);
+      const first = await timedSync(site, made, settle);
+      const second = await timedSync(site, await repositoryAndRemote(site, 'second', `${tree.url}/second/PULP_MANIFEST`, concurrency, tls?.cert), settle);
+      rounds.push({ curlSeconds, syncSeconds: first.seconds, syncWall: first.wall, phases: first.phases, warmSeconds: second.seconds, warmPhases: second.phases });
+      process.stderr.write(
+        `round ${round + 1}: curl ${curlSeconds.toFixed(2)} s, site ${first.seconds.toFixed(2)} s (${first.majorGcs} full GCs), ` +
+          `the same site on the second tree ${second.seconds.toFixed(2)} s (${second.majorGcs})\n`,
+      );
     }
-    // The round with the median ratio is the one reported.
-    const sorted = [...rounds].sort((a, b) => a.curlSeconds / a.syncSeconds - b.curlSeconds / b.syncSeconds);
-    const { curlSeconds, syncSeconds, syncWall, phases } = sorted[Math.floor((sorted.length - 1) / 2)]!;
+    // The round with the median ratio is the one reported, for each of the two syncs.
+    const median = <T>(xs: T[], key: (x: T) => number): T => [...xs].sort((a, b) => key(a) - key(b))[Math.floor((xs.length - 1) / 2)]!;
+    const { curlSeconds, syncSeconds, syncWall, phases } = median(rounds, (r) => r.curlSeconds / r.syncSeconds);
+    const warmRound = median(rounds, (r) => r.curlSeconds / r.warmSeconds);
     if (!site) throw new Error('no round ran');
 
     // 3. A 2% update: new content for 2% of the files.
@@ -150,10 +160,10 @@ async function main(): Promise<void> {
     let newBytes = 0;
     for (let i = 0; i < changed; i++) {
       const idx = Math.floor((i * count) / changed);
-      entries[idx] = await writeFileEntry(treeDir, entries[idx]!.path, entries[idx]!.size);
+      entries[idx] = await writeFileEntry(firstDir, entries[idx]!.path, entries[idx]!.size);
       newBytes += entries[idx]!.size;
     }
-    const manifest2 = await writeManifest(treeDir, entries);
+    const manifest2 = await writeManifest(firstDir, entries);
     settle();
     const served0 = tree.bytesServed();
     const u0 = performance.now();
@@ -173,6 +183,9 @@ async function main(): Promise<void> {
       curl: { seconds: curlSeconds, filesPerSecond: count / curlSeconds, mibPerSecond: bytes / MiB / curlSeconds },
       site: { seconds: syncSeconds, wallSeconds: syncWall, filesPerSecond: count / syncSeconds, mibPerSecond: bytes / MiB / syncSeconds },
       throughputRatio: curlSeconds / syncSeconds,
+      // The second tree's sync by the same site, against curl in the same round.
+      warm: { seconds: warmRound.warmSeconds, curlSeconds: warmRound.curlSeconds, filesPerSecond: count / warmRound.warmSeconds, mibPerSecond: bytes / MiB / warmRound.warmSeconds },
+      warmThroughputRatio: warmRound.curlSeconds / warmRound.warmSeconds,
       update: {
         changedFiles: changed,
         newContentBytes: newBytes,
@@ -185,24 +198,33 @@ async function main(): Promise<void> {
         filesDownloaded: task2.progress_reports.find((p: { code: string }) => p.code === 'sync.downloading.artifacts').done,
       },
       targets: { throughputRatio: TARGET_RATIO, updateRatio: 1.01 },
-      rounds: rounds.map((r) => ({ ...r, ratio: r.curlSeconds / r.syncSeconds })),
+      rounds: rounds.map((r) => ({ ...r, ratio: r.curlSeconds / r.syncSeconds, warmRatio: r.curlSeconds / r.warmSeconds })),
     };
     const f = (n: number, d = 1) => n.toFixed(d);
     const rows = [
       ['', 'seconds', 'files/s', 'MiB/s'],
       ['curl --parallel', f(curlSeconds, 2), f(res.curl.filesPerSecond, 0), f(res.curl.mibPerSecond)],
       ['site sync', f(syncSeconds, 2), f(res.site.filesPerSecond, 0), f(res.site.mibPerSecond)],
+      ['site, 2nd tree', f(res.warm.seconds, 2), f(res.warm.filesPerSecond, 0), f(res.warm.mibPerSecond)],
     ];
+    const verdict = (ratio: number) => `${f(ratio, 3)} (target ≥ ${f(TARGET_RATIO, 3)}) ${ratio >= TARGET_RATIO ? 'OK' : 'MISSED'}`;
     const out = [
       `tree: ${count} files, ${f(bytes / MiB)} MiB, manifest ${f(manifestBytes / 1024)} KiB, concurrency ${concurrency}, over ${tls ? 'https' : 'http'}`,
       ...rows.map((r) => r[0]!.padEnd(18) + r.slice(1).map((c) => c.padStart(10)).join('')),
-      `throughput ratio site/curl: ${f(res.throughputRatio, 3)} (target ≥ ${f(TARGET_RATIO, 3)}) ${res.throughputRatio >= TARGET_RATIO ? 'OK' : 'MISSED'}`,
+      `throughput ratio site/curl, the first sync of a fresh site: ${verdict(res.throughputRatio)}`,
+      `throughput ratio site/curl, the same site's sync of the second tree: ${verdict(res.warmThroughputRatio)}` +
+        (rounds.length > 1 ? ` (curl ${f(warmRound.curlSeconds, 2)} s in its round)` : ''),
       `2% update: ${changed} files, new content ${f(newBytes / MiB, 2)} MiB; moved ${f(movedFiles / MiB, 2)} MiB of files` +
         ` (ratio ${f(res.update.ratioFiles, 3)}, target ≤ 1.01 ${res.update.ratioFiles <= 1.01 ? 'OK' : 'MISSED'})` +
         ` + ${f(manifest2 / 1024)} KiB manifest (ratio with manifest ${f(res.update.ratioWithManifest, 3)}) in ${f(updateSeconds, 2)} s`,
     ];
-    out.push(`site phases: ${phases}`);
-    if (rounds.length > 1) out.push(`ratios of ${rounds.length} rounds: ${rounds.map((r) => f(r.curlSeconds / r.syncSeconds, 2)).join(', ')} (median reported)`);
+    out.push(`site phases, first sync: ${phases}`, `site phases, second tree: ${warmRound.warmPhases}`);
+    if (rounds.length > 1) {
+      out.push(
+        `ratios of ${rounds.length} rounds, first sync: ${rounds.map((r) => f(r.curlSeconds / r.syncSeconds, 2)).join(', ')}; ` +
+          `second tree: ${rounds.map((r) => f(r.curlSeconds / r.warmSeconds, 2)).join(', ')} (medians reported)`,
+      );
+    }
     process.stdout.write(out.join('\n') + '\n');
     if (values.out) await writeFile(values.out, JSON.stringify(res, null, 2) + '\n');
   } finally {
@@ -210,6 +232,34 @@ async function main(): Promise<void> {
     await tree?.close();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+type BenchSite = Awaited<ReturnType<typeof startSite>>;
+
+/** A repository and a remote for one tree's manifest at `url`. */
+async function repositoryAndRemote(site: BenchSite, name: string, url: string, concurrency: number, caCert: string | undefined): Promise<{ repo: string; remote: string }> {
+  const repo = (await call(site, 'POST', '/pulp/api/v3/repositories/file/file/', { name })).body.pulp_href;
+  const remote = (await call(site, 'POST', '/pulp/api/v3/remotes/file/file/', { name, url, download_concurrency: concurrency, ...(caCert ? { ca_cert: caCert } : {}) })).body.pulp_href;
+  return { repo, remote };
+}
+
+/** One mirror sync, timed by the task's own start and finish, with the site's log line of its phases. */
+async function timedSync(site: BenchSite, { repo, remote }: { repo: string; remote: string }, settle: () => void): Promise<{ seconds: number; wall: number; phases: string; majorGcs: string }> {
+  settle();
+  const s0 = performance.now();
+  const r = await call(site, 'POST', `${repo}sync/`, { remote, mirror: true });
+  const task = await waitTask(site, r.body.task, 3_600_000);
+  const wall = (performance.now() - s0) / 1000;
+  if (task.state !== 'completed') throw new Error(`sync ${task.state}: ${JSON.stringify(task.error)}`);
+  // The site's own account of where the time went: its log line for this task.
+  const id = String(task.pulp_href).split('/').filter(Boolean).pop();
+  const line = site.stderr().split('\n').find((l) => / sync .*downloadMs=/.test(l) && l.includes(`task=${id}`)) ?? '';
+  return {
+    seconds: (Date.parse(task.finished_at) - Date.parse(task.started_at)) / 1000,
+    wall,
+    phases: line.replace(/^.*? sync /, '').replace(/ task=\S+/, '').replace(/component=site /, ''),
+    majorGcs: /majorGcs=(\d+)/.exec(line)?.[1] ?? '?',
+  };
 }
 
 /** The options; node:util's errors (an unknown option, a missing value) as usage errors. */

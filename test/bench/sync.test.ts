@@ -6,13 +6,21 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { refusedBench, runBench } from '../../testkit/bench.js';
 
-test('--tls: curl and a site fetch the same tree over https; the update moves only new bytes', async () => {
+test('--tls: curl and a site fetch the same tree over https, the site a second one; the update moves only new bytes', async () => {
   const { stdout, json: r } = await runBench('sync', ['--files', '200', '--mib', '4', '--tls']);
   assert.match(stdout, /concurrency 10, over https/);
   assert.is(r.transport, 'https');
   assert.is(r.files, 200);
   assert.ok(r.site.seconds > 0 && r.curl.seconds > 0);
   assert.ok(r.throughputRatio > 0);
+  // The same site then syncs a second tree of new bytes, set against the same round's curl.
+  assert.ok(r.warm.seconds > 0);
+  // Nothing of the second tree was held: every one of its files was downloaded.
+  assert.match(r.rounds[0].warmPhases, /^files=200 bytes=\d+ .* added=200 /);
+  assert.is(r.warmThroughputRatio, r.warm.curlSeconds / r.warm.seconds);
+  assert.match(stdout, /the first sync of a fresh site: [0-9.]+ \(target ≥ 0\.800\)/);
+  assert.match(stdout, /the same site's sync of the second tree: [0-9.]+ \(target ≥ 0\.800\)/);
+  assert.equal(r.rounds.map((x: { warmRatio: number }) => x.warmRatio), [r.warmThroughputRatio]);
   // 2% of 200 files got new content: exactly their bytes were downloaded again.
   assert.is(r.update.changedFiles, 4);
   assert.is(r.update.filesDownloaded, 4);
