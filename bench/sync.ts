@@ -80,9 +80,9 @@ function runCurl(configFile: string, concurrency: number, caFile: string | null)
 
 const USAGE = `usage: npm run bench:sync [-- --quick] [-- --out FILE] [-- --files N] [-- --mib N] [-- --concurrency N] [-- --repeat N] [-- --tls]
 
-  --quick          1,000 files, 64 MiB (for development)
-  --files N        files in the generated tree (default 10,000)
-  --mib N          total size in MiB (default 1,100)
+  --quick          1,000 files, 64 MiB per tree (for development)
+  --files N        files in each of the two generated trees (default 10,000)
+  --mib N          size of each tree in MiB (default 1,100)
   --concurrency N  parallel downloads for curl and the site's remote (default 10)
   --repeat N       rounds of curl and a fresh site, alternating; the median round is reported
   --tls            serve the tree over https (a certificate made with openssl)
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   const firstDir = path.join(treeDir, 'first');
   const secondDir = path.join(treeDir, 'second');
   const curlDir = path.join(work, 'curl');
-  let site: Awaited<ReturnType<typeof startSite>> | undefined;
+  let site: BenchSite | undefined;
   let tree: Awaited<ReturnType<typeof serveTree>> | undefined;
   try {
     process.stderr.write(`generating two trees of ${count} files, ${(totalBytes / MiB).toFixed(0)} MiB in ${treeDir}\n`);
@@ -115,8 +115,9 @@ async function main(): Promise<void> {
     const tls = values.tls ? makeTestCertificate(work) : null;
     tree = await serveTree(treeDir, tls ? { tls } : {});
 
-    // 1 and 2, `--repeat` times, alternating so that both see the same machine load: curl fetches
-    // every file in parallel to disk, then a fresh site (no blob held) syncs the same tree.
+    // 1–3, `--repeat` times, alternating so that all see the same machine load: curl fetches
+    // every file of the first tree in parallel to disk, then a fresh site (no blob held) syncs the
+    // same tree, then the second.
     const cfg = path.join(work, 'curl.cfg');
     await writeFile(cfg, entries.map((e) => `url = "${tree!.url}/first/${e.path}"\noutput = "${path.join(curlDir, e.path)}"\n`).join(''));
     const rounds: { curlSeconds: number; syncSeconds: number; syncWall: number; phases: string; warmSeconds: number; warmPhases: string }[] = [];
