@@ -7,13 +7,11 @@
  * evicts part of the other tool's upstream data, and the next run's upstream reads it back from
  * the disk at a cost in CPU the upstream would not pay on a machine of its own. pulpdist's origin
  * pays more of it, because it serves a second copy of the tree (its blob store) that nothing else
- * keeps warm (docs/benchmarks.md, "What is measured").
+ * keeps warm (docs/benchmarks.md, "What runs").
  */
-import { closeSync, openSync, readSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-
-const CHUNK = 1024 * 1024;
+import { readChunks } from '../core/buffer-pool.js';
+import { listFiles } from './scenario-files.js';
 
 /** What one warming read. */
 export interface Warmed {
@@ -22,30 +20,11 @@ export interface Warmed {
   ms: number;
 }
 
-/** Read every regular file below `dir` (symlinks not followed) through one reused buffer. */
+/** Read every regular file below `dir` (symlinks not followed). */
 export async function warmPageCache(dir: string, opts: { signal: AbortSignal }): Promise<Warmed> {
   const t0 = performance.now();
-  const buf = Buffer.allocUnsafe(CHUNK);
-  let files = 0;
+  const files = await listFiles(dir);
   let bytes = 0;
-  const walk = async (d: string): Promise<void> => {
-    opts.signal.throwIfAborted();
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) {
-        await walk(p);
-        continue;
-      }
-      if (!e.isFile()) continue;
-      const fd = openSync(p, 'r');
-      try {
-        for (let n = readSync(fd, buf, 0, CHUNK, null); n > 0; n = readSync(fd, buf, 0, CHUNK, null)) bytes += n;
-      } finally {
-        closeSync(fd);
-      }
-      files += 1;
-    }
-  };
-  await walk(dir);
-  return { files, bytes, ms: performance.now() - t0 };
+  for (const f of files) bytes += await readChunks(path.join(dir, f), () => {}, { signal: opts.signal });
+  return { files: files.length, bytes, ms: performance.now() - t0 };
 }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { PulpdistError } from '../core/errors.js';
 import { silentLogger } from '../core/logger.js';
 import { treeDigest } from '../manifest/digest.js';
+import { artifactsDir } from '../site/blobs.js';
 import { parseManifest } from '../manifest/parse.js';
 import { createPulpClient } from '../pulp/client.js';
 import type { PulpClient } from '../pulp/types.js';
@@ -106,7 +107,7 @@ export class PulpdistSide implements BenchSide {
     private readonly log: (line: string) => void,
   ) {
     this.origin = sites[0]!;
-    this.served = path.join(this.origin.dataDir, 'artifacts');
+    this.served = artifactsDir(this.origin.dataDir);
     // As the controller reads them: watched between passes.
     this.sources = createSourceReader({ cacheDir: manifestCacheDir, watchTrees: true });
     this.clients = new Map(sites.map((s) => [s.name, createPulpClient(siteSpec(s, s.name === 'origin' ? undefined : 'origin'), { log: silentLogger })]));

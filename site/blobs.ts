@@ -36,6 +36,11 @@ export const HASH_STATE_MIN = 1024 * 1024;
 /** How many hash states are kept (the newest): a few hundred bytes each. */
 export const HASH_STATES_KEPT = 4096;
 
+/** Where a site's blobs live below its data directory: one file per sha256, in 256 shard directories. */
+export function artifactsDir(dataDir: string): string {
+  return path.join(dataDir, 'artifacts');
+}
+
 /** A temp file being written (a raw descriptor: see `createTemp`). */
 export interface TempBlob {
   path: string;
@@ -53,7 +58,7 @@ export class BlobStore {
   private readonly hashStates = new Map<string, Hash>();
 
   constructor(readonly dataDir: string) {
-    this.root = path.join(dataDir, 'artifacts');
+    this.root = artifactsDir(dataDir);
     this.tmpDir = path.join(dataDir, 'tmp');
     this.flusher = createFsFlusher(this.root);
   }
