@@ -1,8 +1,9 @@
 /**
  * The upstream's side of a batch fetch (batch-protocol.ts): the files asked for, framed back to
  * back in one answer. Small files are packed into the same pooled 1 MiB buffers, so a thousand
- * small files cost a few socket writes instead of a thousand answers; the next files are opened
- * while earlier ones are read.
+ * small files cost a few socket writes instead of a thousand answers. While the page cache answers,
+ * a batch of small files costs no promise per file (blob-reads.ts `openNow`, `readNow`); once opens
+ * go to the thread pool, the next files are opened while earlier ones are read.
  */
 import { closeSync, fstatSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -32,31 +33,45 @@ export async function serveBatch(site: Site, req: IncomingMessage, res: ServerRe
   if ('refused' in paths) return refuse(res, 400, paths.refused);
   const t = site.store.t;
   // Resolved now, against the tables of this instant, as the GETs of the same paths would be.
-  const files = paths.map((p) => {
+  const files = paths.map((p): Served | null => {
     const blob = servedBlob(t, pub, contentInnerPath(dir + p));
-    return blob ? site.blobs.pathOf(blob.sha256) : null;
+    if (!blob) return null;
+    // A unit's size is its artifact's; the manifest's is read from its descriptor.
+    const size = blob.artifact_id === undefined ? undefined : t.artifacts.get(blob.artifact_id)?.size;
+    return { file: site.blobs.pathOf(blob.sha256), size };
   });
   const opens: Array<Promise<number | null> | undefined> = [];
   const openAt = (i: number) => {
     const f = files[i];
-    if (i < files.length && opens[i] === undefined) opens[i] = f === null || f === undefined ? Promise.resolve(null) : site.reads.open(f).catch(() => null);
+    if (i < files.length && opens[i] === undefined) opens[i] = f === null || f === undefined ? Promise.resolve(null) : site.reads.open(f.file).catch(() => null);
   };
   res.writeHead(200, { [BATCH_HEADER]: BATCH_VERSION, 'Content-Type': BATCH_CONTENT_TYPE });
   const out = new PackedWriter(res, site.reads);
   let next = 0;
   try {
     for (; next < files.length; next++) {
-      for (let i = next; i < next + OPEN_AHEAD; i++) openAt(i);
-      const fd = await opens[next];
-      if (fd === null || fd === undefined) {
-        if (!(await out.put(frameLine(404, 0)))) return;
+      const f = files[next] ?? null;
+      // While the page cache answers, each file is opened when its turn comes, on the event loop
+      // (blob-reads.ts); once opens go to the thread pool, the next ones are opened ahead.
+      let fd = f === null ? null : opens[next] === undefined ? openNow(site.reads, f.file) : undefined;
+      if (fd === undefined) {
+        for (let i = next; i < next + OPEN_AHEAD; i++) openAt(i);
+        fd = await opens[next];
+      }
+      if (fd === null || fd === undefined || f === null) {
+        // `put` answers a promise only when it had to send the buffer first.
+        const put = out.put(frameLine(404, 0));
+        if (put !== true && !(await put)) return;
         continue;
       }
       try {
-        // Blobs are never rewritten in place: the descriptor's size is the file's.
-        const size = fstatSync(fd).size;
-        if (!(await out.put(frameLine(200, size)))) return;
-        const sent = await out.copy(fd, size);
+        // Fewer bytes than a unit's artifact records (a blob damaged on disk) cut the answer below;
+        // the downstream verifies every file's sha256 in any case.
+        const size = f.size ?? fstatSync(fd).size;
+        const put = out.put(frameLine(200, size));
+        if (put !== true && !(await put)) return;
+        const copied = out.copy(fd, size);
+        const sent = typeof copied === 'number' ? copied : await copied;
         site.metrics.contentBytesServed += sent;
         // Fewer bytes than the frame line promised: only cutting the answer tells the downstream.
         if (sent < size) return void res.destroy();
@@ -70,6 +85,21 @@ export async function serveBatch(site: Site, req: IncomingMessage, res: ServerRe
     out.release();
     // Files opened ahead of an answer cut short.
     for (let i = next + 1; i < opens.length; i++) void opens[i]?.then((fd) => fd !== null && closeSync(fd));
+  }
+}
+
+/** A file a batch asks for: its blob, and its size when the tables know it. */
+interface Served {
+  file: string;
+  size: number | undefined;
+}
+
+/** An open made now (`BlobReads.openNow`); null when it failed (the file is answered 404). */
+function openNow(reads: BlobReads, file: string): number | null | undefined {
+  try {
+    return reads.openNow(file);
+  } catch {
+    return null;
   }
 }
 
@@ -95,16 +125,39 @@ class PackedWriter {
     private readonly reads: BlobReads,
   ) {}
 
-  /** Append a frame line; false when the client went away. */
-  async put(line: string): Promise<boolean> {
-    if (this.buf.length - this.fill < line.length && !(await this.flush())) return false;
+  /**
+   * Append a frame line; false when the client went away. Synchronous unless the buffer is full and
+   * must be sent first: most frames of a batch of small files cost no promise.
+   */
+  put(line: string): boolean | Promise<boolean> {
+    if (this.buf.length - this.fill < line.length) return this.flush().then((ok) => ok && this.put(line));
     this.fill += this.buf.write(line, this.fill, 'latin1');
     return true;
   }
 
-  /** Append `size` bytes of `fd`; returns the bytes copied (fewer when the file is short or the client went away). */
-  async copy(fd: number, size: number): Promise<number> {
+  /**
+   * Append `size` bytes of `fd`; returns the bytes copied (fewer when the file is short or the
+   * client went away). Synchronous while the reads run on the event loop and the buffer has room.
+   */
+  copy(fd: number, size: number): number | Promise<number> {
     let done = 0;
+    while (done < size && this.fill < this.buf.length) {
+      let n;
+      try {
+        n = this.reads.readNow(fd, this.buf, this.fill, Math.min(this.buf.length - this.fill, size - done), done);
+      } catch {
+        return done;
+      }
+      if (n === undefined) break;
+      if (n === 0) return done;
+      this.fill += n;
+      done += n;
+    }
+    return done < size ? this.copyRest(fd, size, done) : done;
+  }
+
+  /** `copy` from `done` on, sending the buffer when it is full and reading on the pool when the gate says so. */
+  private async copyRest(fd: number, size: number, done: number): Promise<number> {
     while (done < size) {
       if (this.fill === this.buf.length && !(await this.flush())) return done;
       const n = await this.reads.read(fd, this.buf, this.fill, Math.min(this.buf.length - this.fill, size - done), done).catch(() => 0);

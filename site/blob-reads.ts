@@ -64,30 +64,39 @@ export class BlobReads {
   }
 
   open(file: string): Promise<number> {
-    const t0 = this.edges.now();
-    if (!this.opens.synchronousAt(t0)) return this.edges.openAsync(file);
-    return this.timed(this.opens, t0, () => this.edges.openSync(file));
+    return settled(() => this.openNow(file) ?? this.edges.openAsync(file));
   }
 
   /** Read up to `len` bytes of `fd` at `pos` into `buf` at `off`; resolves with the count read. */
   read(fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {
+    return settled(() => this.readNow(fd, buf, off, len, pos) ?? this.edges.readAsync(fd, buf, off, len, pos));
+  }
+
+  /**
+   * `open`, made now on the event loop, or undefined when the gate sends opens to the pool (then
+   * call `open`). Throws the call's error. For callers that serve many small files in a row: no
+   * promise per call (batch-serve.ts).
+   */
+  openNow(file: string): number | undefined {
     const t0 = this.edges.now();
-    if (!this.reads.synchronousAt(t0)) return this.edges.readAsync(fd, buf, off, len, pos);
-    return this.timed(this.reads, t0, () => this.edges.readSync(fd, buf, off, len, pos));
+    return this.opens.synchronousAt(t0) ? this.timed(this.opens, t0, () => this.edges.openSync(file)) : undefined;
+  }
+
+  /** `read`, made now on the event loop, or undefined when the gate sends reads to the pool (see `openNow`). */
+  readNow(fd: number, buf: Buffer, off: number, len: number, pos: number): number | undefined {
+    const t0 = this.edges.now();
+    return this.reads.synchronousAt(t0) ? this.timed(this.reads, t0, () => this.edges.readSync(fd, buf, off, len, pos)) : undefined;
   }
 
   /** Run a synchronous call that starts at `t0`, and close `gate` for a while if it waited for the disk. */
-  private timed(gate: Gate, t0: number, call: () => number): Promise<number> {
+  private timed(gate: Gate, t0: number, call: () => number): number {
     if (t0 - this.diskAt >= DISK_COUNT_EVERY_MS) {
       this.disk = this.edges.diskReads();
       this.diskAt = t0;
     }
     const disk0 = this.disk;
-    let result: number;
     try {
-      result = call();
-    } catch (err) {
-      return Promise.reject(err);
+      return call();
     } finally {
       const t1 = this.edges.now();
       if (t1 - t0 >= SLOW_CALL_MS) {
@@ -100,6 +109,14 @@ export class BlobReads {
         this.diskAt = t1;
       }
     }
-    return Promise.resolve(result);
+  }
+}
+
+/** `call`'s result as a promise, its throw as a rejection. */
+function settled(call: () => number | Promise<number>): Promise<number> {
+  try {
+    return Promise.resolve(call());
+  } catch (err) {
+    return Promise.reject(err);
   }
 }

@@ -52,7 +52,7 @@ export function servedAt(t: Tables, dist: DistributionRecord, rel: string): { pu
 }
 
 /** The blob served for the file `inner` of a publication (its manifest or a unit), if any. */
-export function servedBlob(t: Tables, pub: PublicationRecord, inner: string): { sha256: string } | null {
+export function servedBlob(t: Tables, pub: PublicationRecord, inner: string): { sha256: string; artifact_id?: string } | null {
   if (pub.manifest !== null && inner === pub.manifest && pub.manifest_sha256) return { sha256: pub.manifest_sha256 };
   return fileIndex(t, pub).files.get(inner) ?? null;
 }

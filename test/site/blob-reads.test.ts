@@ -145,6 +145,46 @@ test('errors reject on either path and a slow failing call still counts', async 
   assert.is(pooled, 'ENOENT');
 });
 
+test('openNow and readNow make the call now while their gate is open, answer undefined (and call nothing) while it is closed, and throw the call\'s error', async () => {
+  const file = path.join(dir, 'now');
+  writeFileSync(file, 'abcdef');
+  const clock: Clock = { ms: 0, disk: 0, slow: BOTH, input: true, blocks: 0 };
+  const { e, calls } = edges(clock);
+  const reads = new BlobReads(e);
+  const buf = Buffer.alloc(6);
+
+  const fd = reads.openNow(file);
+  assert.type(fd, 'number');
+  assert.is(reads.readNow(fd!, buf, 0, 3, 0), 3);
+  assert.equal(calls.splice(0), ['open:sync', 'read:sync']);
+
+  // A read that waited for the disk closes the read gate: readNow declines, openNow still opens.
+  clock.disk = SLOW_CALL_MS;
+  clock.slow = new Set(['read']);
+  assert.is(reads.readNow(fd!, buf, 3, 3, 3), 3);
+  assert.is(buf.toString(), 'abcdef');
+  assert.is(reads.readNow(fd!, buf, 0, 3, 0), undefined);
+  const fd2 = reads.openNow(file);
+  assert.type(fd2, 'number');
+  assert.equal(calls.splice(0), ['read:sync', 'open:sync']);
+  // `read` goes to the pool meanwhile and gets the bytes.
+  assert.is(await reads.read(fd2!, buf, 0, 6, 0), 6);
+  assert.equal(calls.splice(0), ['read:pool']);
+  closeSync(fd!);
+  closeSync(fd2!);
+
+  // A slow open closes the open gate the same way.
+  clock.slow = new Set(['open']);
+  const fd3 = reads.openNow(file);
+  closeSync(fd3!);
+  assert.is(reads.openNow(file), undefined);
+  assert.equal(calls.splice(0), ['open:sync']);
+
+  clock.ms += MAX_POOL_MS;
+  clock.disk = 0;
+  assert.throws(() => reads.openNow(path.join(dir, 'missing-now')), (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
+});
+
 test('the real edges: a blob read whole, synchronously', async () => {
   const file = path.join(dir, 'ten-thousand');
   const body = 'x'.repeat(10_000);
