@@ -13,7 +13,7 @@ import { readdir, readFile, rm, writeFile, mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { FrameReader } from '../../site/batch-protocol.js';
+import { askBatch } from '../../testkit/batch-answer.js';
 import { serveTree, type TreeServer } from '../../testkit/http-tree.js';
 import { call, mirrorAt, runTask, startSite, type RunningSite, type SiteMirror } from '../../testkit/site.js';
 import { randomFiles, sha256, writeTree, type TreeFile } from '../../testkit/tree.js';
@@ -119,33 +119,13 @@ test('an upstream that does not offer it (--no-batch) is fetched from by plain G
 });
 
 /** POST a batch request for `paths` to `url`; the answer's status, headers and frames. */
-async function askBatch(url: string, paths: string[], header = true) {
-  const res = await fetch(url, { method: 'POST', body: paths.join('\n'), headers: header ? { 'Pulpdist-Batch': '1' } : {} });
-  const body = Buffer.from(await res.arrayBuffer());
-  const frames: { status: number; bytes: Buffer }[] = [];
-  if (res.status === 200) {
-    let parts: Buffer[] = [];
-    const reader = new FrameReader({
-      start: (status) => void frames.push({ status, bytes: Buffer.alloc(0) }),
-      data: (piece) => void parts.push(Buffer.from(piece)),
-      end: () => {
-        frames.at(-1)!.bytes = Buffer.concat(parts);
-        parts = [];
-      },
-    });
-    // Fed in small pieces: frame lines and files split across reads.
-    for (let at = 0; at < body.length; at += 777) await reader.push(body.subarray(at, at + 777));
-    assert.ok(reader.done, 'the answer ends between frames');
-  }
-  return { status: res.status, type: res.headers.get('content-type'), echo: res.headers.get('pulpdist-batch'), frames, text: body.toString('utf8') };
-}
-
 test('the content app answers a batch request frame by frame, resolving paths as GETs do', async () => {
   const [a, b] = [files[0]!, files[1]!];
   const got = await askBatch(`${base.origin}PULP_MANIFEST`, [a.path, 'no/such/file', `x/../../${b.path}`, a.path, 'PULP_MANIFEST']);
   assert.is(got.status, 200);
   assert.is(got.echo, '1');
   assert.is(got.type, 'application/vnd.pulpdist.batch');
+  assert.ok(got.done, 'the answer ends between frames');
   assert.equal(got.frames.map((f) => f.status), [200, 404, 200, 200, 200]);
   assert.is(sha256(got.frames[0]!.bytes), sha256(a.bytes));
   assert.is(got.frames[1]!.bytes.length, 0);
