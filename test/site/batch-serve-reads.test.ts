@@ -12,11 +12,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../../core/logger.js';
-import { BlobReads, nodeReadEdges, type ReadEdges } from '../../site/blob-reads.js';
+import { BlobReads } from '../../site/blob-reads.js';
 import { SLOW_CALL_MS } from '../../site/io-gate.js';
 import { startSiteServer, type RunningSiteServer } from '../../site/server.js';
 import { askBatch } from '../../testkit/batch-answer.js';
 import { serveTree, type TreeServer } from '../../testkit/http-tree.js';
+import { BOTH_KINDS, playedReadEdges } from '../../testkit/played-reads.js';
 import { call, mirrorAt, runTask, type RunningSite } from '../../testkit/site.js';
 import { randomFiles, sha256, writeTree, type TreeFile } from '../../testkit/tree.js';
 
@@ -26,24 +27,10 @@ let server: RunningSiteServer | undefined;
 let files: TreeFile[] = [];
 let manifestUrl = '';
 
-/** Real file calls, each noted by the way it went; while `slow`, each synchronous one takes SLOW_CALL_MS and reads from the disk. */
+/** Edges that play a disk on which, when `slow`, every synchronous open and read waits (testkit/played-reads.ts). */
 function playedEdges(slow: boolean) {
-  const calls: string[] = [];
-  const clock = { ms: 0, blocks: 0 };
-  const took = () => {
-    if (!slow) return;
-    clock.ms += SLOW_CALL_MS;
-    clock.blocks += 8;
-  };
-  const edges: ReadEdges = {
-    openSync: (f) => (calls.push('open:sync'), took(), nodeReadEdges.openSync(f)),
-    readSync: (...a) => (calls.push('read:sync'), took(), nodeReadEdges.readSync(...a)),
-    openAsync: (f) => (calls.push('open:pool'), nodeReadEdges.openAsync(f)),
-    readAsync: (...a) => (calls.push('read:pool'), nodeReadEdges.readAsync(...a)),
-    now: () => clock.ms,
-    diskReads: () => clock.blocks,
-  };
-  return { edges, calls, count: (kind: string) => calls.filter((c) => c === kind).length };
+  const { e, calls } = playedReadEdges({ ms: 0, disk: slow ? SLOW_CALL_MS : 0, slow: BOTH_KINDS, input: true, blocks: 0 });
+  return { edges: e, count: (kind: string) => calls.filter((c) => c === kind).length };
 }
 
 test.before(async () => {

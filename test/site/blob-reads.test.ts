@@ -9,40 +9,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closeSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BlobReads, nodeReadEdges, type ReadEdges } from '../../site/blob-reads.js';
+import { BlobReads } from '../../site/blob-reads.js';
 import { MAX_POOL_MS, MIN_POOL_MS, SLOW_CALL_MS } from '../../site/io-gate.js';
 import { tempDir } from '../../testkit/cli.js';
-
-interface Clock {
-  ms: number;
-  /** Milliseconds each synchronous call of the kinds in `slow` takes (others take none). */
-  disk: number;
-  slow: ReadonlySet<'open' | 'read'>;
-  /** Whether those calls (when they take any time) read from the disk (else the time is a busy machine's). */
-  input: boolean;
-  blocks: number;
-}
-
-const BOTH = new Set(['open', 'read'] as const);
-
-/** Real file calls, each noted by the way it went, with the clock and block count of `clock`. */
-function edges(clock: Clock) {
-  const calls: string[] = [];
-  const took = (kind: 'open' | 'read') => {
-    if (!clock.slow.has(kind) || clock.disk === 0) return;
-    clock.ms += clock.disk;
-    if (clock.input) clock.blocks += 8;
-  };
-  const e: ReadEdges = {
-    openSync: (f) => (calls.push('open:sync'), took('open'), nodeReadEdges.openSync(f)),
-    readSync: (...a) => (calls.push('read:sync'), took('read'), nodeReadEdges.readSync(...a)),
-    openAsync: (f) => (calls.push('open:pool'), nodeReadEdges.openAsync(f)),
-    readAsync: (...a) => (calls.push('read:pool'), nodeReadEdges.readAsync(...a)),
-    now: () => clock.ms,
-    diskReads: () => clock.blocks,
-  };
-  return { e, calls };
-}
+import { BOTH_KINDS, playedReadEdges, type PlayedDisk } from '../../testkit/played-reads.js';
 
 let dir = '';
 let cleanup: () => Promise<void> = async () => {};
@@ -66,8 +36,8 @@ async function readWhole(reads: BlobReads, file: string, size: number): Promise<
 test('fast calls stay synchronous; a read that waited for the disk sends reads (not opens) to the pool for MIN_POOL_MS, then they come back', async () => {
   const file = path.join(dir, 'blob');
   writeFileSync(file, 'twelve bytes');
-  const clock: Clock = { ms: 1000, disk: 0, slow: BOTH, input: true, blocks: 0 };
-  const { e, calls } = edges(clock);
+  const clock: PlayedDisk = { ms: 1000, disk: 0, slow: BOTH_KINDS, input: true, blocks: 0 };
+  const { e, calls } = playedReadEdges(clock);
   const reads = new BlobReads(e);
 
   assert.is(await readWhole(reads, file, 12), 'twelve bytes');
@@ -99,7 +69,7 @@ test('fast calls stay synchronous; a read that waited for the disk sends reads (
 
   // Just under the threshold is fast, disk or not.
   clock.disk = SLOW_CALL_MS - 0.01;
-  clock.slow = BOTH;
+  clock.slow = BOTH_KINDS;
   assert.is(await readWhole(reads, file, 12), 'twelve bytes');
   assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:sync', 'read:sync']);
   assert.is(reads.slow, 1);
@@ -108,8 +78,8 @@ test('fast calls stay synchronous; a read that waited for the disk sends reads (
 test('an open slow again soon after a stay on the pool: twice as long each time, up to MAX_POOL_MS; a lone slow one starts over', async () => {
   const file = path.join(dir, 'one-byte');
   writeFileSync(file, 'x');
-  const clock: Clock = { ms: 0, disk: 0, slow: new Set(['open']), input: true, blocks: 0 };
-  const reads = new BlobReads(edges(clock).e);
+  const clock: PlayedDisk = { ms: 0, disk: 0, slow: new Set(['open']), input: true, blocks: 0 };
+  const reads = new BlobReads(playedReadEdges(clock).e);
   /** One slow open now; how long reads then stay on the pool (checked to the millisecond). */
   const stayAfterSlowOpen = async (): Promise<number> => {
     clock.disk = SLOW_CALL_MS;
@@ -134,8 +104,8 @@ test('an open slow again soon after a stay on the pool: twice as long each time,
 });
 
 test('errors reject on either path and a slow failing call still counts', async () => {
-  const clock: Clock = { ms: 0, disk: SLOW_CALL_MS, slow: BOTH, input: true, blocks: 0 };
-  const { e } = edges(clock);
+  const clock: PlayedDisk = { ms: 0, disk: SLOW_CALL_MS, slow: BOTH_KINDS, input: true, blocks: 0 };
+  const { e } = playedReadEdges(clock);
   const reads = new BlobReads(e);
   const missing = path.join(dir, 'missing');
   const sync = await reads.open(missing).then(() => null, (err: NodeJS.ErrnoException) => err.code);
@@ -148,8 +118,8 @@ test('errors reject on either path and a slow failing call still counts', async 
 test('openNow and readNow make the call now while their gate is open, answer undefined (and call nothing) while it is closed, and throw the call\'s error', async () => {
   const file = path.join(dir, 'now');
   writeFileSync(file, 'abcdef');
-  const clock: Clock = { ms: 0, disk: 0, slow: BOTH, input: true, blocks: 0 };
-  const { e, calls } = edges(clock);
+  const clock: PlayedDisk = { ms: 0, disk: 0, slow: BOTH_KINDS, input: true, blocks: 0 };
+  const { e, calls } = playedReadEdges(clock);
   const reads = new BlobReads(e);
   const buf = Buffer.alloc(6);
 
