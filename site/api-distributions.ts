@@ -10,6 +10,7 @@ import { distributionJson, publicationJson } from './serialize.js';
 import { answerTask, commitTask, type Site } from './site.js';
 import { TaskFailure } from './tasks.js';
 import { BodyCheck } from './validate.js';
+import { parentsOf, relations } from './relations.js';
 import { deletePublicationOps, latestVersion, publish, servedPublication, versionKey } from './versions.js';
 
 /** The lock every distribution change takes (recorded without the `/pulp` prefix). */
@@ -142,7 +143,7 @@ function checkBody(t: Tables, body: Record<string, unknown>, partial: boolean, s
   const out: Partial<DistributionRecord> = {};
   const name = c.str('name', { required: true });
   if (name) {
-    for (const d of t.distributions.values()) if (d.name === name && d.id !== self?.id) c.fail('name', 'This field must be unique.');
+    if (relations(t).find('distributionsNamed', name).some((d) => d.id !== self?.id)) c.fail('name', 'This field must be unique.');
     out.name = name;
   }
   const basePath = c.str('base_path', { required: true });
@@ -174,24 +175,23 @@ function basePathError(t: Tables, basePath: string, selfId: string | null): unkn
   if (basePath.endsWith('/')) return "Relative path cannot end with '/'.";
   if (/\s/.test(basePath)) return 'Relative path cannot contain spaces.';
   if (basePath.split('/').some((s) => s === '' || s === '.' || s === '..')) return 'Enter a valid relative path.';
-  for (const d of t.distributions.values()) {
-    if (d.id === selfId) continue;
-    if (d.base_path === basePath) return ['This field must be unique.'];
-    if (d.base_path.startsWith(basePath + '/') || basePath.startsWith(d.base_path + '/')) {
-      return { base_path: `Overlaps with existing distribution '${d.name}'` };
-    }
-  }
-  return null;
+  const related = relations(t);
+  if (related.find('distributionsAt', basePath).some((d) => d.id !== selfId)) return ['This field must be unique.'];
+  const other = overlapping(t, basePath, selfId);
+  return other ? { base_path: `Overlaps with existing distribution '${other.name}'` } : null;
 }
 
 function conflicts(t: Tables, name: string, basePath: string, selfId: string | null): string | null {
-  for (const d of t.distributions.values()) {
-    if (d.id === selfId) continue;
-    if (d.name === name) return `A distribution named '${name}' already exists.`;
-    if (d.base_path === basePath || d.base_path.startsWith(basePath + '/') || basePath.startsWith(d.base_path + '/')) {
-      return `Base path '${basePath}' overlaps with existing distribution '${d.name}'.`;
-    }
-  }
-  return null;
+  const related = relations(t);
+  if (related.find('distributionsNamed', name).some((d) => d.id !== selfId)) return `A distribution named '${name}' already exists.`;
+  const other = related.find('distributionsAt', basePath).find((d) => d.id !== selfId) ?? overlapping(t, basePath, selfId);
+  return other ? `Base path '${basePath}' overlaps with existing distribution '${other.name}'.` : null;
+}
+
+/** Another distribution whose base path is nested in `basePath` or holds it. */
+function overlapping(t: Tables, basePath: string, selfId: string | null): DistributionRecord | undefined {
+  const related = relations(t);
+  const around = parentsOf(basePath).flatMap((p) => related.find('distributionsAt', p));
+  return [...related.find('distributionsBelow', basePath), ...around].find((d) => d.id !== selfId);
 }
 

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { found, readJsonObject, sendJson, type Ctx, type Params } from './http.js';
 import { idFilters, labelSelect, nameFilters, sendList, timeFilters } from './listing.js';
 import { href, timestamp, type RemoteRecord } from './records.js';
+import { relations } from './relations.js';
 import { remoteJson } from './serialize.js';
 import { answerTask, commitTask, type Site } from './site.js';
 import { BodyCheck } from './validate.js';
@@ -97,7 +98,7 @@ export async function deleteRemote(site: Site, ctx: Ctx, p: Params): Promise<voi
     run: commitTask(site, () => {
       if (!t.remotes.has(remote.id)) return [];
       // Repositories that used it as their default remote keep working without one (FK SET_NULL).
-      const repos = [...t.repositories.values()].filter((r) => r.remote === h).map((r) => ({ put: 'repositories' as const, v: { ...r, remote: null } }));
+      const repos = relations(t).find('repositoriesUsing', h).map((r) => ({ put: 'repositories' as const, v: { ...r, remote: null } }));
       return [...repos, { del: 'remotes', id: remote.id }];
     }),
   });
@@ -111,7 +112,7 @@ function checkBody(site: Site, body: Record<string, unknown>, partial: boolean, 
     if (v !== undefined) out[k] = v;
   };
   const name = c.str('name', { required: true });
-  if (name) for (const r of t.remotes.values()) if (r.name === name && r.id !== selfId) c.fail('name', 'This field must be unique.');
+  if (name && relations(t).find('remotesNamed', name).some((r) => r.id !== selfId)) c.fail('name', 'This field must be unique.');
   set('name', name);
   const url = c.str('url', { required: true });
   if (url) {

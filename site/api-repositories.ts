@@ -11,6 +11,7 @@ import { answerTask, commitTask, type Site } from './site.js';
 import { runSync } from './sync.js';
 import { TaskFailure } from './tasks.js';
 import { BodyCheck, checkHref, hrefPath } from './validate.js';
+import { relations } from './relations.js';
 import { deleteRepositoryOps, deleteVersionOps, firstVersion, latestVersion, newVersion, publish, retainOps, versionKey } from './versions.js';
 
 const FIELDS = ['name', 'description', 'pulp_labels', 'retain_repo_versions', 'remote', 'autopublish', 'manifest'] as const;
@@ -62,7 +63,7 @@ function checkBody(site: Site, body: Record<string, unknown>, partial: boolean, 
   const out: Partial<RepositoryRecord> = {};
   const name = c.str('name', { required: true });
   if (name !== undefined && name !== null) {
-    for (const r of t.repositories.values()) if (r.name === name && r.id !== selfId) c.fail('name', 'This field must be unique.');
+    if (relations(t).find('repositoriesNamed', name).some((r) => r.id !== selfId)) c.fail('name', 'This field must be unique.');
     out.name = name;
   }
   const description = c.str('description', { nullable: true, allowBlank: true });
@@ -119,16 +120,9 @@ export async function updateRepository(site: Site, ctx: Ctx, p: Params): Promise
       const updated = { ...cur, ...fields };
       // Lowering retain_repo_versions prunes at once, as pulpcore's update does.
       const ops = [{ put: 'repositories' as const, v: updated }];
-      const pruned = updated.retain_repo_versions !== null ? retainForUpdate(site, updated) : [];
-      return [...ops, ...pruned];
+      return [...ops, ...retainOps(site.store.t, updated)];
     }),
   });
-}
-
-function retainForUpdate(site: Site, repo: RepositoryRecord) {
-  const t = site.store.t;
-  const versions = [...t.versions.values()].filter((v) => v.repository_id === repo.id).sort((a, b) => b.number - a.number);
-  return versions.slice(repo.retain_repo_versions ?? versions.length).flatMap((v) => deleteVersionOps(t, v));
 }
 
 export async function syncRepository(site: Site, ctx: Ctx, p: Params): Promise<void> {
@@ -218,7 +212,7 @@ export function listVersions(site: Site, ctx: Ctx, p: Params): void {
   const t = site.store.t;
   const repo = repository(site, p);
   {
-    const mine = [...t.versions.values()].filter((v) => v.repository_id === repo.id);
+    const mine = relations(t).find('versionsOf', repo.id);
     const num = (v: VersionRecord, s: string) => {
       if (!/^\d+$/.test(s)) throw badRequest({ number: ['Enter a number.'] });
       return Number(s);
@@ -261,7 +255,7 @@ export async function deleteVersion(site: Site, ctx: Ctx, p: Params): Promise<vo
     name: 'pulpcore.app.tasks.repository.delete_version',
     exclusive: [href.repository(repo.id)],
     run: async () => {
-      const left = [...t.versions.values()].filter((x) => x.repository_id === repo.id);
+      const left = relations(t).find('versionsOf', repo.id);
       if (left.length <= 1) throw new TaskFailure('Cannot delete repository version. Repositories must have at least one repository version.');
       const cur = t.versions.get(v.id);
       if (cur) await site.store.commit(deleteVersionOps(t, cur));

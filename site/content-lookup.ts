@@ -5,6 +5,7 @@
  */
 import type { ContentRecord, DistributionRecord, PublicationRecord, Tables } from './records.js';
 import { contentInnerPath } from './content-path.js';
+import { relations } from './relations.js';
 import { servedPublication, versionKey } from './versions.js';
 
 export interface FileIndex {
@@ -34,12 +35,10 @@ export function fileIndex(t: Tables, pub: PublicationRecord): FileIndex {
 
 /** The distribution whose base path is the longest parent prefix of `rel` (pulpcore's `_base_paths`). */
 export function distributionOf(t: Tables, rel: string): DistributionRecord | undefined {
-  const dists = [...t.distributions.values()];
-  // Parent prefixes of the path, as pulpcore's _base_paths: "a/b/c" → a/b/c, a/b, a.
-  const segs = rel.split('/');
-  for (let i = segs.length - 1; i >= 1; i--) {
-    const bp = segs.slice(0, i).join('/');
-    const dist = dists.find((d) => d.base_path === bp);
+  const at = relations(t);
+  // Parent prefixes of the path, longest first, as pulpcore's _base_paths: "a/b/c" → a/b, a.
+  for (let i = rel.lastIndexOf('/'); i > 0; i = rel.lastIndexOf('/', i - 1)) {
+    const dist = at.find('distributionsAt', rel.slice(0, i))[0];
     if (dist) return dist;
   }
   return undefined;

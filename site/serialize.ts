@@ -3,6 +3,7 @@
  * shared/reference/real-pulp-3.24/). Write-only remote fields appear only in `hidden_fields`.
  */
 import { href, type ArtifactRecord, type ContentRecord, type DistributionRecord, type PublicationRecord, type RemoteRecord, type RepositoryRecord, type Tables, type TaskRecord, type VersionRecord } from './records.js';
+import { relations } from './relations.js';
 import { latestVersion } from './versions.js';
 
 export function repositoryJson(t: Tables, r: RepositoryRecord): Record<string, unknown> {
@@ -69,8 +70,7 @@ export function remoteJson(r: RemoteRecord): Record<string, unknown> {
 
 export function publicationJson(t: Tables, p: PublicationRecord): Record<string, unknown> {
   const h = href.publication(p.id);
-  const distributions: string[] = [];
-  for (const d of t.distributions.values()) if (d.publication === h) distributions.push(href.distribution(d.id));
+  const distributions = relations(t).find('distributionsServing', h).map((d) => href.distribution(d.id));
   return {
     pulp_href: h,
     pulp_created: p.pulp_created,

@@ -13,7 +13,8 @@
 import { open, readFile, rename, rm, mkdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { PulpdistError } from '../core/errors.js';
-import { KINDS, advanceClockPast, type Kind, type Op, type Tables } from './records.js';
+import { KINDS, advanceClockPast, type AnyRecord, type Kind, type Op, type Tables } from './records.js';
+import { relationsToUpdate } from './relations.js';
 import { StoreIndex } from './store-index.js';
 
 /** The data directory cannot be used (unreadable, corrupt snapshot). */
@@ -45,11 +46,17 @@ function emptyTables(): Tables {
   };
 }
 
-/** Apply operations to the in-memory tables. */
+/** Apply operations to the in-memory tables (and to their relations, once built). */
 function applyOps(t: Tables, ops: Op[]): void {
   for (const op of ops) {
-    if ('put' in op) (t[op.put] as Map<string, unknown>).set(op.v.id, op.v);
-    else t[op.del].delete(op.id);
+    const kind = 'put' in op ? op.put : op.del;
+    const table = t[kind] as Map<string, AnyRecord>;
+    const id = 'put' in op ? op.v.id : op.id;
+    const rel = relationsToUpdate(t, kind);
+    const before = rel ? table.get(id) : undefined;
+    if ('put' in op) table.set(id, op.v);
+    else table.delete(id);
+    rel?.noteChange(kind, before, 'put' in op ? op.v : undefined);
   }
 }
 

@@ -5,6 +5,7 @@
  * blob write of a publication's manifest.
  */
 import type { BlobStore } from './blobs.js';
+import { relations } from './relations.js';
 import { href, parseHref, timestamp, type ContentRecord, type Op, type PublicationRecord, type RepositoryRecord, type Tables, type VersionRecord } from './records.js';
 
 export function versionKey(repoId: string, n: number): string {
@@ -86,16 +87,14 @@ export async function publish(
 export function deletePublicationOps(t: Tables, pub: PublicationRecord): Op[] {
   const ops: Op[] = [{ del: 'publications', id: pub.id }];
   const h = href.publication(pub.id);
-  for (const d of t.distributions.values()) if (d.publication === h) ops.push({ put: 'distributions', v: { ...d, publication: null } });
+  for (const d of relations(t).find('distributionsServing', h)) ops.push({ put: 'distributions', v: { ...d, publication: null } });
   return ops;
 }
 
 /** Delete a version and its publications. */
 export function deleteVersionOps(t: Tables, v: VersionRecord): Op[] {
   const ops: Op[] = [{ del: 'versions', id: v.id }];
-  for (const p of t.publications.values()) {
-    if (p.repository_id === v.repository_id && p.number === v.number) ops.push(...deletePublicationOps(t, p));
-  }
+  for (const p of relations(t).find('publicationsOf', v.repository_id)) if (p.number === v.number) ops.push(...deletePublicationOps(t, p));
   return ops;
 }
 
@@ -106,23 +105,22 @@ export function deleteVersionOps(t: Tables, v: VersionRecord): Op[] {
 export function retainOps(t: Tables, repo: RepositoryRecord): Op[] {
   const keep = repo.retain_repo_versions;
   if (keep === null) return [];
-  const versions = [...t.versions.values()].filter((v) => v.repository_id === repo.id).sort((a, b) => b.number - a.number);
+  const versions = relations(t).find('versionsOf', repo.id).sort((a, b) => b.number - a.number);
   return versions.slice(keep).flatMap((v) => deleteVersionOps(t, v));
 }
 
 /** Delete a repository with its versions and publications; distributions pointing at it get null. */
 export function deleteRepositoryOps(t: Tables, repo: RepositoryRecord): Op[] {
   const ops: Op[] = [];
-  for (const v of t.versions.values()) if (v.repository_id === repo.id) ops.push(...deleteVersionOps(t, v));
+  const related = relations(t);
+  for (const v of related.find('versionsOf', repo.id)) ops.push(...deleteVersionOps(t, v));
   const h = href.repository(repo.id);
   const changed = new Map<string, Op>();
   for (const op of ops) if ('put' in op && op.put === 'distributions') changed.set(op.v.id, op);
-  for (const d of t.distributions.values()) {
-    if (d.repository === h) {
-      const base = changed.get(d.id);
-      const cur = base && 'put' in base ? (base.v as typeof d) : d;
-      changed.set(d.id, { put: 'distributions', v: { ...cur, repository: null } });
-    }
+  for (const d of related.find('distributionsOfRepository', h)) {
+    const base = changed.get(d.id);
+    const cur = base && 'put' in base ? (base.v as typeof d) : d;
+    changed.set(d.id, { put: 'distributions', v: { ...cur, repository: null } });
   }
   return [...ops.filter((o) => !('put' in o && o.put === 'distributions')), ...changed.values(), { del: 'repositories', id: repo.id }];
 }
@@ -135,9 +133,9 @@ export function servedPublication(t: Tables, dist: { publication: string | null;
   }
   if (dist.repository) {
     const repoId = parseHref('repository', dist.repository);
+    if (repoId === null) return null;
     let best: PublicationRecord | null = null;
-    for (const p of t.publications.values()) {
-      if (p.repository_id !== repoId) continue;
+    for (const p of relations(t).find('publicationsOf', repoId)) {
       if (!best || p.number > best.number || (p.number === best.number && p.pulp_created > best.pulp_created)) best = p;
     }
     return best;
