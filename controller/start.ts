@@ -3,8 +3,6 @@
  * client per site) → status writer, metrics and the status endpoint. `pulpdist run`, `pulpdist
  * demo` and the benchmark all start the controller through here.
  */
-import os from 'node:os';
-import path from 'node:path';
 import { defaultControllerId } from '../core/controller-id.js';
 import { BranchNotFoundError, UsageError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';

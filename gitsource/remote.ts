@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import git from 'isomorphic-git';
-import { BranchNotFoundError, GitSourceError } from '../core/errors.js';
+import { BranchNotFoundError } from '../core/errors.js';
 import { resolveBranch } from './ref.js';
 import { RemoteConnection, remoteCredentials } from './remote-connection.js';
 import type { ClonedSourceOptions, GitSource } from './types.js';

@@ -4,8 +4,7 @@
  * safe to repeat (GET and HEAD; never a blind POST, PATCH or DELETE, whose first attempt may have
  * reached the server).
  */
-import http, { type IncomingHttpHeaders } from 'node:http';
-import https from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from '../core/logger.js';
 import { MAX_REDIRECTS, outboundPolicy, redact } from '../core/outbound.js';
 import type { Credentials } from './auth.js';

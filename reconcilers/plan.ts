@@ -9,7 +9,7 @@ import type { SiteSpec } from '../spec/types.js';
 import { withoutSite } from './failures.js';
 import { CONTROLLER_LABEL, isManaged, mirrorOf, ownershipOf, syncKey } from './names.js';
 import type {
-  DesiredState, EntryKind, ObservedSite, ObservedState, Plan, PlacementError, PlacementPin, PlanConflict, PlanEntry, PlanOptions, PlanSite, PlanSummary, TreeSummary,
+  DesiredState, EntryKind, ObservedState, Plan, PlacementError, PlacementPin, PlanConflict, PlanEntry, PlanOptions, PlanSite, PlanSummary, TreeSummary,
 } from './plan-types.js';
 import { planDistribution } from './distribution.js';
 import { planServe, planServedDistribution, servedPlacement, type ServePlan } from './plan-pin.js';
