@@ -10,7 +10,7 @@
  * file, which is cheaper for the few blobs of a small sync.
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { closeSync, fdatasync, mkdirSync, open, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, mkdirSync, open, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createFsFlusher, type FsFlusher } from './flush.js';
@@ -35,6 +35,9 @@ export const BULK_MIN = 32;
 export const HASH_STATE_MIN = 1024 * 1024;
 /** How many hash states are kept (the newest): a few hundred bytes each. */
 export const HASH_STATES_KEPT = 4096;
+
+/** From this many blobs asked for at once, `sizesFor` may list the shards instead of a stat each. */
+export const LIST_SHARDS_AT = 1024;
 
 /** Where a site's blobs live below its data directory: one file per sha256, in 256 shard directories. */
 export function artifactsDir(dataDir: string): string {
@@ -106,6 +109,30 @@ export class BlobStore {
   /** Size of the stored blob, or null when it is absent (a synchronous stat: see `createTemp`). */
   sizeOf(sha256: string): number | null {
     return statSync(this.pathOf(sha256), { throwIfNoEntry: false })?.size ?? null;
+  }
+
+  /**
+   * `sizeOf` for `count` blobs asked for at once. When they are many against the `held` blobs the
+   * store holds, the 256 shard directories are listed once and a blob not listed is absent without
+   * a stat of its own: in a process just started, 10,000 stats took 75–105 ms here, listing the
+   * shards 8 ms plus ~2 µs per stored blob. A blob listed is still stat'ed for its size. A blob
+   * renamed in after the listing is answered absent and fetched again, as after a stat.
+   */
+  sizesFor(count: number, held: number): (sha256: string) => number | null {
+    const stat = (sha256: string) => this.sizeOf(sha256);
+    if (count < LIST_SHARDS_AT || count * 4 < held) return stat;
+    const listed = new Set<string>();
+    for (let i = 0; i < 256; i++) {
+      const shard = i.toString(16).padStart(2, '0');
+      let names: string[];
+      try {
+        names = readdirSync(path.join(this.root, shard));
+      } catch {
+        return stat; // a shard removed by hand: `createTemp` makes it again
+      }
+      for (const name of names) listed.add(shard + name);
+    }
+    return (sha256) => (listed.has(sha256) ? stat(sha256) : null);
   }
 
   /**

@@ -124,13 +124,15 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
 
     // Which blobs are missing: not recorded and not on disk (a blob renamed in just before a crash
     // has no record yet but is verified, so it is adopted instead of fetched again).
-    const missing: ManifestEntry[] = [];
+    const unrecorded: ManifestEntry[] = [];
     const seen = new Set<string>();
     for (const e of entries) {
       if (seen.has(e.sha256) || deps.store.index.artifactId(e.sha256)) continue;
       seen.add(e.sha256);
-      if (deps.blobs.sizeOf(e.sha256) !== e.size) missing.push(e);
+      unrecorded.push(e);
     }
+    const sizeOf = deps.blobs.sizesFor(unrecorded.length, t.artifacts.size);
+    const missing = unrecorded.filter((e) => sizeOf(e.sha256) !== e.size);
     // Files that grew in place since this repository's previous version (over http(s) only: a
     // file:// import reads locally, where a tail saves nothing worth the extra reads).
     const repo0 = t.repositories.get(req.repositoryId);

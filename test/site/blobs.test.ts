@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BlobStore, BULK_MIN } from '../../site/blobs.js';
+import { BlobStore, BULK_MIN, LIST_SHARDS_AT } from '../../site/blobs.js';
 import { createFsFlusher } from '../../site/flush.js';
 
 const MiB = 1024 * 1024;
@@ -56,6 +56,34 @@ test('init makes all 256 shard directories; a shard removed since is made again 
     await rm(path.dirname(blobs.pathOf(sha256)), { recursive: true });
     assert.is(await blobs.putBytes(bytes), sha256);
     assert.equal(readFileSync(blobs.pathOf(sha256)), bytes);
+    await blobs.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('sizesFor answers as sizeOf for every blob, from a listing of the shards or a stat each, and with a shard removed', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-blobs-'));
+  try {
+    const blobs = new BlobStore(dir);
+    await blobs.init();
+    const stored: string[] = [];
+    for (let i = 0; i < 40; i++) stored.push(await blobs.putBytes(Buffer.from(`stored blob ${i}\n`.repeat(i + 1))));
+    // A temp file left in a shard is no blob; nor are digests never stored.
+    const tmp = await blobs.createTemp(stored[0]!);
+    blobs.closeTemp(tmp);
+    const absent = Array.from({ length: 40 }, (_, i) => createHash('sha256').update(`absent ${i}`).digest('hex'));
+    const want = (sha256: string) => blobs.sizeOf(sha256);
+    assert.is(want(stored[3]!), 'stored blob 3\n'.length * 4);
+    assert.is(want(absent[0]!), null);
+    // Many asked for against few held: listed. Few asked for, or many held: a stat each. Both answer alike.
+    for (const [count, held] of [[LIST_SHARDS_AT, 40], [LIST_SHARDS_AT - 1, 40], [LIST_SHARDS_AT, LIST_SHARDS_AT * 4 + 1]] as const) {
+      const sizeOf = blobs.sizesFor(count, held);
+      for (const sha256 of [...stored, ...absent]) assert.is(sizeOf(sha256), want(sha256), `${count} asked for, ${held} held: ${sha256}`);
+    }
+    await rm(path.dirname(blobs.pathOf(absent[1]!)), { recursive: true });
+    const sizeOf = blobs.sizesFor(LIST_SHARDS_AT, 40);
+    for (const sha256 of [...stored, ...absent]) assert.is(sizeOf(sha256), want(sha256), `a shard removed: ${sha256}`);
     await blobs.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
