@@ -52,8 +52,8 @@ export class Relations {
   private readonly groups = new Map<Relation, Map<string, Set<string>>>();
 
   constructor(private readonly t: Tables) {
-    for (const [kind, relations] of OF_KIND) {
-      for (const { name, keys } of relations) {
+    for (const [kind, ofKind] of OF_KIND) {
+      for (const { name, keys } of ofKind) {
         const groups = new Map<string, Set<string>>();
         this.groups.set(name, groups);
         for (const rec of t[kind].values()) for (const k of keys(rec)) add(groups, k, rec.id);
