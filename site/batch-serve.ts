@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ioBuffers } from '../core/buffer-pool.js';
 import type { BlobReads } from './blob-reads.js';
 import { BATCH_CONTENT_TYPE, BATCH_HEADER, BATCH_MAX_BODY, BATCH_VERSION, frameLine, parseBatchRequest } from './batch-protocol.js';
-import { servedBlob } from './content-lookup.js';
+import { blobsOf } from './content-lookup.js';
 import { contentInnerPath } from './content-path.js';
 import { ApiError, readBody } from './http.js';
 import type { PublicationRecord } from './records.js';
@@ -33,8 +33,9 @@ export async function serveBatch(site: Site, req: IncomingMessage, res: ServerRe
   if ('refused' in paths) return refuse(res, 400, paths.refused);
   const t = site.store.t;
   // Resolved now, against the tables of this instant, as the GETs of the same paths would be.
+  const blobAt = blobsOf(t, pub);
   const files = paths.map((p): Served | null => {
-    const blob = servedBlob(t, pub, contentInnerPath(dir + p));
+    const blob = blobAt(contentInnerPath(dir + p));
     if (!blob) return null;
     // A unit's size is its artifact's; the manifest's is read from its descriptor.
     const size = blob.artifact_id === undefined ? undefined : t.artifacts.get(blob.artifact_id)?.size;

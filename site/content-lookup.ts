@@ -51,7 +51,19 @@ export function servedAt(t: Tables, dist: DistributionRecord, rel: string): { pu
 }
 
 /** The blob served for the file `inner` of a publication (its manifest or a unit), if any. */
-export function servedBlob(t: Tables, pub: PublicationRecord, inner: string): { sha256: string; artifact_id?: string } | null {
-  if (pub.manifest !== null && inner === pub.manifest && pub.manifest_sha256) return { sha256: pub.manifest_sha256 };
-  return fileIndex(t, pub).files.get(inner) ?? null;
+export function servedBlob(t: Tables, pub: PublicationRecord, inner: string): ServedBlob | null {
+  return blobsOf(t, pub)(inner);
+}
+
+/** What `servedBlob` answers, for many files of one publication: its file index is found once. */
+export function blobsOf(t: Tables, pub: PublicationRecord): (inner: string) => ServedBlob | null {
+  const { files } = fileIndex(t, pub);
+  const manifest = pub.manifest !== null && pub.manifest_sha256 ? { name: pub.manifest, blob: { sha256: pub.manifest_sha256 } } : null;
+  return (inner) => (manifest && inner === manifest.name ? manifest.blob : (files.get(inner) ?? null));
+}
+
+/** A blob the content app serves: a unit's (with its artifact) or a publication's manifest. */
+export interface ServedBlob {
+  sha256: string;
+  artifact_id?: string;
 }

@@ -13,10 +13,13 @@
 
 /** The lookup key for `inner`, the decoded path after the distribution's base path and its `/`. */
 export function contentInnerPath(inner: string): string {
-  const trimmed = inner.replace(/^\/+/, '');
-  if (!trimmed.includes('.')) return trimmed; // no dot segment possible: the common case
-  return removeDotSegments(trimmed);
+  const trimmed = inner.charCodeAt(0) === 0x2f ? inner.replace(/^\/+/, '') : inner;
+  // The common case has dots only inside names (`x.rpm`): no segment is `.` or `..`.
+  return DOT_SEGMENT.test(trimmed) ? removeDotSegments(trimmed) : trimmed;
 }
+
+/** A segment that is `.` or `..`. */
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
 
 /**
  * RFC 3986 §5.2.4 on a relative path, clamped at its root: `.` segments go, `..` removes the

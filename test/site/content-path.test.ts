@@ -86,6 +86,21 @@ test('removeDotSegments: RFC 3986 §5.2.4 on a relative path, clamped at its roo
   assert.is(contentInnerPath('//./Packages'), 'Packages');
 });
 
+test('contentInnerPath skips removeDotSegments only where it would change nothing', () => {
+  // Every path of up to four segments from these, with and without leading slashes.
+  const segs = ['a', '.', '..', '...', '.x', 'x.', 'x.rpm', '', '..y'];
+  let paths = [''];
+  for (let depth = 0; depth < 4; depth++) paths = paths.flatMap((p) => segs.map((s) => (p === '' ? s : `${p}/${s}`)));
+  let checked = 0;
+  for (const p of paths) {
+    for (const lead of ['', '/', '//']) {
+      assert.is(contentInnerPath(lead + p), removeDotSegments(p.replace(/^\/+/, '')), lead + p);
+      checked += 1;
+    }
+  }
+  assert.ok(checked > 10_000, `${checked} paths`);
+});
+
 test("apt's flat-repository request BASE/./Packages is served, byte for byte", async () => {
   const base = site.url;
   for (const p of ['/pulp/content/debian/flat/./Packages', '/pulp/content/debian/flat/pool/../Packages', '/pulp/content/debian/flat/./pool/./../Packages']) {
