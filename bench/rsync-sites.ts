@@ -37,7 +37,9 @@ const LISTENING = /pulpdist site listening on (http:\/\/127\.0\.0\.1:\d+)/;
 /** Start `pulpdist site` for `name` with its data under `dataDir`; resolves once it listens. */
 export async function startBenchSite(opts: { name: string; dataDir: string; allowedImportPath?: string; signal: AbortSignal; timeoutMs?: number }): Promise<BenchSite> {
   await mkdir(opts.dataDir, { recursive: true });
-  const args = [path.join(PACKAGE_ROOT, 'bin', 'pulpdist.js'), 'site', '--listen', '127.0.0.1:0', '--data', opts.dataDir];
+  // Node options for the sites alone, to profile them (e.g. BENCH_SITE_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof").
+  const nodeOptions = process.env.BENCH_SITE_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [];
+  const args = [...nodeOptions, path.join(PACKAGE_ROOT, 'bin', 'pulpdist.js'), 'site', '--listen', '127.0.0.1:0', '--data', opts.dataDir];
   if (opts.allowedImportPath) args.push('--allowed-import-path', opts.allowedImportPath);
   // The site logs a line per request to stderr, and Node writes to a pipe synchronously: a pipe
   // read by this (busy) process could stall the site and bias its figures. A file never blocks.
