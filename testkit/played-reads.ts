@@ -18,6 +18,11 @@ export interface PlayedDisk {
 
 export const BOTH_KINDS: ReadonlySet<'open' | 'read'> = new Set(['open', 'read'] as const);
 
+/** A disk at time 0 whose calls take no time until `disk` says otherwise; both kinds slow then, reading from the disk. */
+export function playedDisk(over: Partial<PlayedDisk> = {}): PlayedDisk {
+  return { ms: 0, disk: 0, slow: BOTH_KINDS, input: true, blocks: 0, ...over };
+}
+
 /** Real file calls, each noted in `calls` by the way it went (`open:sync`, `read:pool`…), with the clock and block count of `clock`. */
 export function playedReadEdges(clock: PlayedDisk): { e: ReadEdges; calls: string[] } {
   const calls: string[] = [];

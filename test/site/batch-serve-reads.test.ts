@@ -17,7 +17,7 @@ import { SLOW_CALL_MS } from '../../site/io-gate.js';
 import { startSiteServer, type RunningSiteServer } from '../../site/server.js';
 import { askBatch } from '../../testkit/batch-answer.js';
 import { serveTree, type TreeServer } from '../../testkit/http-tree.js';
-import { BOTH_KINDS, playedReadEdges } from '../../testkit/played-reads.js';
+import { playedDisk, playedReadEdges } from '../../testkit/played-reads.js';
 import { call, mirrorAt, runTask, type RunningSite } from '../../testkit/site.js';
 import { randomFiles, sha256, writeTree, type TreeFile } from '../../testkit/tree.js';
 
@@ -29,7 +29,7 @@ let manifestUrl = '';
 
 /** Edges that play a disk on which, when `slow`, every synchronous open and read waits (testkit/played-reads.ts). */
 function playedEdges(slow: boolean) {
-  const { e, calls } = playedReadEdges({ ms: 0, disk: slow ? SLOW_CALL_MS : 0, slow: BOTH_KINDS, input: true, blocks: 0 });
+  const { e, calls } = playedReadEdges(playedDisk({ disk: slow ? SLOW_CALL_MS : 0 }));
   return { edges: e, count: (kind: string) => calls.filter((c) => c === kind).length };
 }
 

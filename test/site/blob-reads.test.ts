@@ -12,7 +12,7 @@ import path from 'node:path';
 import { BlobReads } from '../../site/blob-reads.js';
 import { MAX_POOL_MS, MIN_POOL_MS, SLOW_CALL_MS } from '../../site/io-gate.js';
 import { tempDir } from '../../testkit/cli.js';
-import { BOTH_KINDS, playedReadEdges, type PlayedDisk } from '../../testkit/played-reads.js';
+import { BOTH_KINDS, playedDisk, playedReadEdges, type PlayedDisk } from '../../testkit/played-reads.js';
 
 let dir = '';
 let cleanup: () => Promise<void> = async () => {};
@@ -20,6 +20,12 @@ test.before(async () => {
   ({ dir, cleanup } = await tempDir('pulpdist-blob-reads-'));
 });
 test.after(async () => cleanup());
+
+/** A BlobReads on edges that play `clock`, and the calls they made. */
+function played(clock: PlayedDisk): { reads: BlobReads; calls: string[] } {
+  const { e, calls } = playedReadEdges(clock);
+  return { reads: new BlobReads(e), calls };
+}
 
 async function readWhole(reads: BlobReads, file: string, size: number): Promise<string> {
   const fd = await reads.open(file);
@@ -36,9 +42,8 @@ async function readWhole(reads: BlobReads, file: string, size: number): Promise<
 test('fast calls stay synchronous; a read that waited for the disk sends reads (not opens) to the pool for MIN_POOL_MS, then they come back', async () => {
   const file = path.join(dir, 'blob');
   writeFileSync(file, 'twelve bytes');
-  const clock: PlayedDisk = { ms: 1000, disk: 0, slow: BOTH_KINDS, input: true, blocks: 0 };
-  const { e, calls } = playedReadEdges(clock);
-  const reads = new BlobReads(e);
+  const clock = playedDisk({ ms: 1000 });
+  const { reads, calls } = played(clock);
 
   assert.is(await readWhole(reads, file, 12), 'twelve bytes');
   assert.equal(calls.splice(0), ['open:sync', 'read:sync', 'read:sync', 'read:sync']);
@@ -78,8 +83,8 @@ test('fast calls stay synchronous; a read that waited for the disk sends reads (
 test('an open slow again soon after a stay on the pool: twice as long each time, up to MAX_POOL_MS; a lone slow one starts over', async () => {
   const file = path.join(dir, 'one-byte');
   writeFileSync(file, 'x');
-  const clock: PlayedDisk = { ms: 0, disk: 0, slow: new Set(['open']), input: true, blocks: 0 };
-  const reads = new BlobReads(playedReadEdges(clock).e);
+  const clock = playedDisk({ slow: new Set(['open']) });
+  const { reads } = played(clock);
   /** One slow open now; how long reads then stay on the pool (checked to the millisecond). */
   const stayAfterSlowOpen = async (): Promise<number> => {
     clock.disk = SLOW_CALL_MS;
@@ -104,9 +109,7 @@ test('an open slow again soon after a stay on the pool: twice as long each time,
 });
 
 test('errors reject on either path and a slow failing call still counts', async () => {
-  const clock: PlayedDisk = { ms: 0, disk: SLOW_CALL_MS, slow: BOTH_KINDS, input: true, blocks: 0 };
-  const { e } = playedReadEdges(clock);
-  const reads = new BlobReads(e);
+  const { reads } = played(playedDisk({ disk: SLOW_CALL_MS }));
   const missing = path.join(dir, 'missing');
   const sync = await reads.open(missing).then(() => null, (err: NodeJS.ErrnoException) => err.code);
   assert.is(sync, 'ENOENT');
@@ -118,9 +121,8 @@ test('errors reject on either path and a slow failing call still counts', async 
 test('openNow and readNow make the call now while their gate is open, answer undefined (and call nothing) while it is closed, and throw the call\'s error', async () => {
   const file = path.join(dir, 'now');
   writeFileSync(file, 'abcdef');
-  const clock: PlayedDisk = { ms: 0, disk: 0, slow: BOTH_KINDS, input: true, blocks: 0 };
-  const { e, calls } = playedReadEdges(clock);
-  const reads = new BlobReads(e);
+  const clock = playedDisk();
+  const { reads, calls } = played(clock);
   const buf = Buffer.alloc(6);
 
   const fd = reads.openNow(file);
