@@ -44,8 +44,14 @@ export function parseProcStat(text: string): { ppid: number; utime: number; stim
   return out;
 }
 
-/** User + system CPU seconds of `pid` and of its children it has already reaped. */
-export async function processCpuSeconds(pid: number): Promise<number> {
+/** CPU seconds of `pid` and of its children it has already reaped: in user space, and in the kernel on its behalf. */
+export interface ProcessCpu {
+  user: number;
+  system: number;
+}
+
+/** User and system CPU seconds of `pid` and of its children it has already reaped. */
+export async function processCpu(pid: number): Promise<ProcessCpu> {
   let text: string;
   try {
     text = await readFile(`/proc/${pid}/stat`, 'utf8');
@@ -53,7 +59,21 @@ export async function processCpuSeconds(pid: number): Promise<number> {
     throw new ProcReadError(`cannot read /proc/${pid}/stat: is process ${pid} still running?`, pid, { cause: err });
   }
   const s = parseProcStat(text);
-  return (s.utime + s.stime + s.cutime + s.cstime) / clockTicksPerSecond();
+  const hz = clockTicksPerSecond();
+  return { user: (s.utime + s.cutime) / hz, system: (s.stime + s.cstime) / hz };
+}
+
+/** User + system CPU seconds of `pid` and of its children it has already reaped. */
+export async function processCpuSeconds(pid: number): Promise<number> {
+  const { user, system } = await processCpu(pid);
+  return user + system;
+}
+
+/** The CPU spent between two readings of `processCpu`. */
+export function cpuBetween(before: ProcessCpu, after: ProcessCpu): { upstream_cpu_s: number; upstream_user_s: number; upstream_system_s: number } {
+  const user = after.user - before.user;
+  const system = after.system - before.system;
+  return { upstream_cpu_s: user + system, upstream_user_s: user, upstream_system_s: system };
 }
 
 /** Pids whose parent is `pid` (zombies included: they are not yet reaped). */

@@ -18,6 +18,9 @@ export interface BenchRun {
   wall_s: number;
   /** CPU seconds of the upstream process(es): the rsync daemon and its reaped children; the origin site. */
   upstream_cpu_s: number;
+  /** The same, split: in user space, and in the kernel (system calls: the copies from files and into sockets). */
+  upstream_user_s: number;
+  upstream_system_s: number;
 }
 
 /** pulpdist's origin importing a phase's tree: reported apart from the runs (once per change, not per client). */
@@ -111,7 +114,8 @@ function find(runs: readonly BenchRun[], tool: Tool, phase: Phase, clients: numb
 
 /** A run with its figures rounded as the JSON shows them (bytes whole, seconds to the millisecond). */
 export function roundRun(r: BenchRun): BenchRun {
-  return { ...r, wire_bytes: Math.round(r.wire_bytes), wall_s: Math.round(r.wall_s * 1000) / 1000, upstream_cpu_s: Math.round(r.upstream_cpu_s * 1000) / 1000 };
+  const ms = (s: number) => Math.round(s * 1000) / 1000;
+  return { ...r, wire_bytes: Math.round(r.wire_bytes), wall_s: ms(r.wall_s), upstream_cpu_s: ms(r.upstream_cpu_s), upstream_user_s: ms(r.upstream_user_s), upstream_system_s: ms(r.upstream_system_s) };
 }
 
 /** pulpdist/rsync for one metric, or null when either side is missing or rsync's figure is 0. */

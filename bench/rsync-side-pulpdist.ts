@@ -19,7 +19,7 @@ import { createPassMemory, reconcilePass } from '../reconcilers/pass.js';
 import type { PassEvent, PassMemory, SourceReader } from '../reconcilers/pass-types.js';
 import { createSourceReader } from '../sources/reader.js';
 import type { MirrorSpec, SiteSpec, SpecSet } from '../spec/types.js';
-import { processCpuSeconds } from './rsync-proc.js';
+import { cpuBetween, processCpu, processCpuSeconds } from './rsync-proc.js';
 import type { BenchRun, Phase } from './rsync-report.js';
 import { BenchVerifyError, type BenchSide } from './rsync-side-rsync.js';
 import { servedBytes } from './rsync-served.js';
@@ -158,21 +158,21 @@ export class PulpdistSide implements BenchSide {
 
   /** The origin imports the tree as it is now (a pass over the origin alone). */
   async publish(_phase: Phase, { signal }: { signal: AbortSignal }) {
-    const cpu0 = await processCpuSeconds(this.origin.pid);
+    const cpu0 = await processCpu(this.origin.pid);
     const wall = await this.pass([], signal);
-    const cpu1 = await processCpuSeconds(this.origin.pid);
+    const cpu = cpuBetween(cpu0, await processCpu(this.origin.pid));
     const published = await this.client('origin').getPublishedManifest(BENCH_MIRROR, { signal });
     const entries = published && published !== 'not-modified' ? parseManifest(published.text) : [];
-    return { wall_s: wall, upstream_cpu_s: cpu1 - cpu0, files: entries.length, bytes: entries.reduce((s, e) => s + e.size, 0) };
+    return { wall_s: wall, upstream_cpu_s: cpu.upstream_cpu_s, files: entries.length, bytes: entries.reduce((s, e) => s + e.size, 0) };
   }
 
   async run(phase: Phase, clients: 1 | 4, { signal }: { signal: AbortSignal }): Promise<BenchRun> {
     const bytes0 = await servedBytes(this.origin.url, { signal });
-    const cpu0 = await processCpuSeconds(this.origin.pid);
+    const cpu0 = await processCpu(this.origin.pid);
     const wall = await this.pass(this.leaves(clients), signal);
-    const cpu1 = await processCpuSeconds(this.origin.pid);
+    const cpu = cpuBetween(cpu0, await processCpu(this.origin.pid));
     const bytes1 = await servedBytes(this.origin.url, { signal });
-    return { tool: 'pulpdist', phase, clients, wire_bytes: bytes1 - bytes0, wall_s: wall, upstream_cpu_s: cpu1 - cpu0 };
+    return { tool: 'pulpdist', phase, clients, wire_bytes: bytes1 - bytes0, wall_s: wall, ...cpu };
   }
 
   /** Every leaf of the run publishes exactly the planned paths and sizes, and the origin's tree. */

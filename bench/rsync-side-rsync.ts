@@ -8,7 +8,7 @@ import path from 'node:path';
 import { PulpdistError } from '../core/errors.js';
 import { rsyncPullAll } from './rsync-client.js';
 import { ensureRsync, startRsyncDaemon, type RsyncDaemon } from './rsync-daemon.js';
-import { processCpuSeconds, waitChildrenReaped } from './rsync-proc.js';
+import { cpuBetween, processCpu, waitChildrenReaped } from './rsync-proc.js';
 import type { BenchRun, Phase } from './rsync-report.js';
 import type { TreePlan } from './scenario.js';
 import { listFiles } from './scenario-files.js';
@@ -63,11 +63,10 @@ export async function startRsyncSide(opts: { tree: string; workDir: string; sign
       const dests = destsOf(clients);
       // Children of earlier runs (the readiness probe included) must be reaped before the baseline.
       await waitChildrenReaped(daemon.pid, { signal });
-      const cpu0 = await processCpuSeconds(daemon.pid);
+      const cpu0 = await processCpu(daemon.pid);
       const r = await rsyncPullAll(daemon.url, dests, { signal });
       await waitChildrenReaped(daemon.pid, { signal });
-      const cpu1 = await processCpuSeconds(daemon.pid);
-      return { tool: 'rsync', phase, clients, wire_bytes: r.wireBytes, wall_s: r.wallS, upstream_cpu_s: cpu1 - cpu0 };
+      return { tool: 'rsync', phase, clients, wire_bytes: r.wireBytes, wall_s: r.wallS, ...cpuBetween(cpu0, await processCpu(daemon.pid)) };
     },
     async verify(clients: 1 | 4, expected: TreePlan, { signal }: { signal: AbortSignal }) {
       for (const d of destsOf(clients)) {

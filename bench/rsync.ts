@@ -22,7 +22,7 @@ import { warmPageCache } from './page-cache.js';
 const USAGE = `usage: npm run bench:rsync [-- --quick] [-- --out FILE] [-- --seed N] [-- --only rsync|pulpdist] [-- --keep]
 
   --quick        a small tree (≈ 80 MiB, 513 files): the whole run takes well under 90 s
-  --out FILE     also write the figures as JSON: {"scenario": {…}, "runs": [{tool, phase, clients, wire_bytes, wall_s, upstream_cpu_s}]}
+  --out FILE     also write the figures as JSON: {"scenario": {…}, "runs": [{tool, phase, clients, wire_bytes, wall_s, upstream_cpu_s, upstream_user_s, upstream_system_s}]}
   --seed N       another tree and update of the same shape (default ${DEFAULT_SCENARIO.seed})
   --only TOOL    run one side only (for development; no ratios)
   --keep         keep the temp dir (tree, destinations, site data) and print where it is`;
@@ -137,7 +137,7 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
           log(`${side.tool} ${phase} ×${clients}: read ${formatBytes(w.bytes)} that the upstream serves into the page cache in ${(w.ms / 1000).toFixed(1)} s`);
           const r = roundRun(await side.run(phase, clients, { signal }));
           runs.push(r);
-          log(`${r.tool} ${phase} ×${clients}: ${formatBytes(r.wire_bytes)} on the wire, ${r.wall_s.toFixed(2)} s, upstream CPU ${r.upstream_cpu_s.toFixed(2)} s`);
+          log(`${r.tool} ${phase} ×${clients}: ${formatBytes(r.wire_bytes)} on the wire, ${r.wall_s.toFixed(2)} s, upstream CPU ${r.upstream_cpu_s.toFixed(2)} s (user ${r.upstream_user_s.toFixed(2)}, system ${r.upstream_system_s.toFixed(2)})`);
           await side.verify?.(clients, expected, { signal });
         }
       }

@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseRsyncStats, rsyncPullAll } from '../../bench/rsync-client.js';
 import { rsyncdConf, startRsyncDaemon } from '../../bench/rsync-daemon.js';
-import { parseProcStat, processCpuSeconds } from '../../bench/rsync-proc.js';
+import { cpuBetween, parseProcStat, processCpu, processCpuSeconds } from '../../bench/rsync-proc.js';
 import { formatTable, ratio, targetResults, type BenchRun } from '../../bench/rsync-report.js';
 import { parseServedBytes } from '../../bench/rsync-served.js';
 import { verifyDir } from '../../bench/rsync-side-rsync.js';
@@ -42,6 +42,20 @@ test('/proc stat: fields after a command name holding spaces and parentheses', (
   assert.throws(() => parseProcStat('garbage'));
 });
 
+test('a process\'s CPU, split into user and system, and what a run spent of each', async () => {
+  const t0 = await processCpu(process.pid);
+  // Some work in each: hashing in user space, a few thousand system calls.
+  let x = 0;
+  for (let i = 0; i < 2e6; i++) x += Math.sqrt(i);
+  for (let i = 0; i < 5000; i++) await readFile('/proc/self/stat');
+  const t1 = await processCpu(process.pid);
+  const spent = cpuBetween(t0, t1);
+  assert.ok(x > 0 && spent.upstream_user_s >= 0 && spent.upstream_system_s >= 0, JSON.stringify(spent));
+  assert.ok(Math.abs(spent.upstream_user_s + spent.upstream_system_s - spent.upstream_cpu_s) < 1e-9);
+  assert.ok(spent.upstream_cpu_s > 0, JSON.stringify(spent));
+  assert.ok(Math.abs((await processCpuSeconds(process.pid)) - (t1.user + t1.system)) < 0.5);
+});
+
 test('served-bytes counter: found among other samples, absent → null', () => {
   const text = '# HELP x\npulpdist_site_sync_bytes_downloaded_total 99\npulpdist_site_content_bytes_served_total 123456\npulpdist_site_content_requests_total 7\n';
   assert.is(parseServedBytes(text), 123456);
@@ -57,10 +71,10 @@ test('rsyncd.conf: no chroot, ≥ 4 connections, read-only module that hides PUL
 });
 
 const RUNS: BenchRun[] = [
-  { tool: 'rsync', phase: 'update', clients: 4, wire_bytes: 1000, wall_s: 2, upstream_cpu_s: 4 },
-  { tool: 'pulpdist', phase: 'update', clients: 4, wire_bytes: 1500, wall_s: 1, upstream_cpu_s: 1 },
-  { tool: 'rsync', phase: 'initial', clients: 1, wire_bytes: 0, wall_s: 1, upstream_cpu_s: 1 },
-  { tool: 'pulpdist', phase: 'initial', clients: 1, wire_bytes: 10, wall_s: 3, upstream_cpu_s: 1 },
+  { tool: 'rsync', phase: 'update', clients: 4, wire_bytes: 1000, wall_s: 2, upstream_cpu_s: 4, upstream_user_s: 3, upstream_system_s: 1 },
+  { tool: 'pulpdist', phase: 'update', clients: 4, wire_bytes: 1500, wall_s: 1, upstream_cpu_s: 1, upstream_user_s: 0.5, upstream_system_s: 0.5 },
+  { tool: 'rsync', phase: 'initial', clients: 1, wire_bytes: 0, wall_s: 1, upstream_cpu_s: 1, upstream_user_s: 0.5, upstream_system_s: 0.5 },
+  { tool: 'pulpdist', phase: 'initial', clients: 1, wire_bytes: 10, wall_s: 3, upstream_cpu_s: 1, upstream_user_s: 0.25, upstream_system_s: 0.75 },
 ];
 
 test('ratios are pulpdist/rsync; targets judged on the update with 4 clients', () => {
