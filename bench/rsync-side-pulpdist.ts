@@ -22,7 +22,7 @@ import type { MirrorSpec, SiteSpec, SpecSet } from '../spec/types.js';
 import { cpuBetween, processCpu, processCpuSeconds } from './rsync-proc.js';
 import type { BenchRun, Phase } from './rsync-report.js';
 import { BenchVerifyError, type BenchSide } from './rsync-side-rsync.js';
-import { servedBytes } from './rsync-served.js';
+import { originCounters } from './rsync-served.js';
 import { startBenchSite, type BenchSite } from './rsync-sites.js';
 import type { TreePlan } from './scenario.js';
 
@@ -167,12 +167,14 @@ export class PulpdistSide implements BenchSide {
   }
 
   async run(phase: Phase, clients: 1 | 4, { signal }: { signal: AbortSignal }): Promise<BenchRun> {
-    const bytes0 = await servedBytes(this.origin.url, { signal });
+    const before = await originCounters(this.origin.url, { signal });
     const cpu0 = await processCpu(this.origin.pid);
     const wall = await this.pass(this.leaves(clients), signal);
     const cpu = cpuBetween(cpu0, await processCpu(this.origin.pid));
-    const bytes1 = await servedBytes(this.origin.url, { signal });
-    return { tool: 'pulpdist', phase, clients, wire_bytes: bytes1 - bytes0, wall_s: wall, ...cpu };
+    const after = await originCounters(this.origin.url, { signal });
+    // Reads that waited for the disk go to the thread pool and cost the origin more CPU (blob-reads.ts).
+    if (after.slowReads > before.slowReads) this.log(`  origin: ${after.slowReads - before.slowReads} blob opens or reads waited for the disk`);
+    return { tool: 'pulpdist', phase, clients, wire_bytes: after.served - before.served, wall_s: wall, ...cpu };
   }
 
   /** Every leaf of the run publishes exactly the planned paths and sizes, and the origin's tree. */

@@ -6,7 +6,7 @@ import { parseRsyncStats, rsyncPullAll } from '../../bench/rsync-client.js';
 import { rsyncdConf, startRsyncDaemon } from '../../bench/rsync-daemon.js';
 import { cpuBetween, parseProcStat, processCpu, processCpuSeconds } from '../../bench/rsync-proc.js';
 import { formatTable, ratio, targetResults, type BenchRun } from '../../bench/rsync-report.js';
-import { parseServedBytes } from '../../bench/rsync-served.js';
+import { parseCounter, parseServedBytes, SLOW_READS_METRIC } from '../../bench/rsync-served.js';
 import { verifyDir } from '../../bench/rsync-side-rsync.js';
 import { QUICK_SCENARIO, planTree, planUpdate, type ScenarioConfig } from '../../bench/scenario.js';
 import { applyUpdate, writeTree } from '../../bench/scenario-files.js';
@@ -60,6 +60,8 @@ test('served-bytes counter: found among other samples, absent → null', () => {
   const text = '# HELP x\npulpdist_site_sync_bytes_downloaded_total 99\npulpdist_site_content_bytes_served_total 123456\npulpdist_site_content_requests_total 7\n';
   assert.is(parseServedBytes(text), 123456);
   assert.is(parseServedBytes('pulpdist_site_content_requests_total 7\n'), null);
+  assert.is(parseCounter(text + 'pulpdist_site_content_slow_reads_total 3\n', SLOW_READS_METRIC), 3);
+  assert.is(parseCounter(text, SLOW_READS_METRIC), null);
 });
 
 test('rsyncd.conf: no chroot, ≥ 4 connections, read-only module that hides PULP_MANIFEST', () => {
