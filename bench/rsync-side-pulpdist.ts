@@ -158,12 +158,12 @@ export class PulpdistSide implements BenchSide {
 
   /** The origin imports the tree as it is now (a pass over the origin alone). */
   async publish(_phase: Phase, { signal }: { signal: AbortSignal }) {
-    const cpu0 = await processCpu(this.origin.pid);
+    const cpu0 = await processCpuSeconds(this.origin.pid);
     const wall = await this.pass([], signal);
-    const cpu = cpuBetween(cpu0, await processCpu(this.origin.pid));
+    const cpu1 = await processCpuSeconds(this.origin.pid);
     const published = await this.client('origin').getPublishedManifest(BENCH_MIRROR, { signal });
     const entries = published && published !== 'not-modified' ? parseManifest(published.text) : [];
-    return { wall_s: wall, upstream_cpu_s: cpu.upstream_cpu_s, files: entries.length, bytes: entries.reduce((s, e) => s + e.size, 0) };
+    return { wall_s: wall, upstream_cpu_s: cpu1 - cpu0, files: entries.length, bytes: entries.reduce((s, e) => s + e.size, 0) };
   }
 
   async run(phase: Phase, clients: 1 | 4, { signal }: { signal: AbortSignal }): Promise<BenchRun> {
