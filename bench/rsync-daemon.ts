@@ -8,6 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { PulpdistError } from '../core/errors.js';
+import { ensurePackage } from './apt.js';
 
 /** rsync is missing and could not be installed, or the daemon would not start. */
 export class RsyncDaemonError extends PulpdistError {
@@ -25,12 +26,7 @@ export const RSYNC_MODULE = 'tree';
 
 /** Make sure an `rsync` binary is on PATH; installs the `rsync` package with apt-get if not. */
 export function ensureRsync(log: (line: string) => void): void {
-  if (spawnSync('rsync', ['--version'], { stdio: 'ignore' }).status === 0) return;
-  log('rsync is missing: installing it with apt-get (Debian package `rsync`)');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'rsync'], { stdio: 'inherit', env }) : update;
-  if (install.status !== 0 || spawnSync('rsync', ['--version'], { stdio: 'ignore' }).status !== 0) {
+  if (!ensurePackage('rsync', () => spawnSync('rsync', ['--version'], { stdio: 'ignore' }).status === 0, log)) {
     throw new RsyncDaemonError('rsync is not installed and `apt-get install rsync` failed: install it (as root: apt-get install rsync) and run again', null);
   }
 }

@@ -58,6 +58,8 @@ export interface ScenarioSummary {
   origin_import?: OriginImport[];
   /** Where the figures were measured. */
   machine?: { node: string; rsync: string | null; cpus: number; memory_bytes: number; kernel: string };
+  /** Each upstream's data was held in memory through its runs (`--lock-served`). */
+  served_locked?: boolean;
 }
 
 /** What `--out FILE` writes. */

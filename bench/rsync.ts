@@ -18,13 +18,17 @@ import { applyUpdate, writeTree } from './scenario-files.js';
 import { describeScenario, formatTable, roundRun, scenarioLines, type BenchReport, type BenchRun, type OriginImport, type Phase, type ScenarioSummary } from './rsync-report.js';
 import { startRsyncSide, type BenchSide } from './rsync-side-rsync.js';
 import { warmPageCache } from './page-cache.js';
+import { ensureVmtouch, lockInMemory } from './page-lock.js';
 
-const USAGE = `usage: npm run bench:rsync [-- --quick] [-- --out FILE] [-- --seed N] [-- --only rsync|pulpdist] [-- --keep]
+const USAGE = `usage: npm run bench:rsync [-- --quick] [-- --out FILE] [-- --seed N] [-- --only rsync|pulpdist] [-- --lock-served] [-- --keep]
 
   --quick        a small tree (≈ 80 MiB, 513 files): the whole run takes well under 90 s
   --out FILE     also write the figures as JSON: {"scenario": {…}, "runs": [{tool, phase, clients, wire_bytes, wall_s, upstream_cpu_s, upstream_user_s, upstream_system_s}]}
   --seed N       another tree and update of the same shape (default ${DEFAULT_SCENARIO.seed})
   --only TOOL    run one side only (for development; no ratios)
+  --lock-served  hold each upstream's data in memory through its runs (vmtouch; root or
+                 CAP_IPC_LOCK), as on a machine of its own: the downstreams' writes on this one
+                 no longer evict it (docs/benchmarks.md)
   --keep         keep the temp dir (tree, destinations, site data) and print where it is`;
 
 /** A side that must publish a phase before clients can pull it (pulpdist's origin import). */
@@ -44,6 +48,7 @@ interface Args {
   out: string | undefined;
   seed: number | undefined;
   only: 'rsync' | 'pulpdist' | undefined;
+  lockServed: boolean;
   keep: boolean;
 }
 
@@ -54,7 +59,7 @@ function parse(argv: string[]): Args | 'help' {
   try {
     parsed = parseArgs({
       args,
-      options: { quick: { type: 'boolean' }, out: { type: 'string' }, seed: { type: 'string' }, only: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { quick: { type: 'boolean' }, out: { type: 'string' }, seed: { type: 'string' }, only: { type: 'string' }, 'lock-served': { type: 'boolean' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
     });
   } catch (err) {
@@ -64,7 +69,7 @@ function parse(argv: string[]): Args | 'help' {
   if (v.help) return 'help';
   if (v.only !== undefined && v.only !== 'rsync' && v.only !== 'pulpdist') throw new UsageError(`--only must be rsync or pulpdist, got "${v.only}"`);
   if (v.seed !== undefined && !/^\d{1,9}$/.test(v.seed)) throw new UsageError(`--seed must be a whole number, got "${v.seed}"`);
-  return { quick: v.quick ?? false, out: v.out, seed: v.seed === undefined ? undefined : Number(v.seed), only: v.only as Args['only'], keep: v.keep ?? false };
+  return { quick: v.quick ?? false, out: v.out, seed: v.seed === undefined ? undefined : Number(v.seed), only: v.only as Args['only'], lockServed: v['lock-served'] ?? false, keep: v.keep ?? false };
 }
 
 const log = (line: string) => process.stderr.write(`bench:rsync: ${line}\n`);
@@ -100,6 +105,8 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
   const tree = planTree(config);
   const update = planUpdate(tree, config);
   const scenario = describeScenario(config, tree, update, args.quick);
+  // Before minutes of work: a missing vmtouch is installed, or the run fails now.
+  if (args.lockServed) ensureVmtouch(log);
   const work = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-bench-rsync-'));
   const sides: Side[] = [];
   const runs: BenchRun[] = [];
@@ -135,7 +142,14 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
           // own (page-cache.ts says what happens otherwise).
           const w = await warmPageCache(side.served, { signal });
           log(`${side.tool} ${phase} ×${clients}: read ${formatBytes(w.bytes)} that the upstream serves into the page cache in ${(w.ms / 1000).toFixed(1)} s`);
-          const r = roundRun(await side.run(phase, clients, { signal }));
+          const lock = args.lockServed ? lockInMemory(side.served) : undefined;
+          if (lock) log(`${side.tool} ${phase} ×${clients}: ${formatBytes(lock.bytes)} held in memory through the run`);
+          let r: BenchRun;
+          try {
+            r = roundRun(await side.run(phase, clients, { signal }));
+          } finally {
+            lock?.release();
+          }
           runs.push(r);
           log(`${r.tool} ${phase} ×${clients}: ${formatBytes(r.wire_bytes)} on the wire, ${r.wall_s.toFixed(2)} s, upstream CPU ${r.upstream_cpu_s.toFixed(2)} s (user ${r.upstream_user_s.toFixed(2)}, system ${r.upstream_system_s.toFixed(2)})`);
           await side.verify?.(clients, expected, { signal });
@@ -151,6 +165,7 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
   }
   if (imports.length) scenario.origin_import = imports;
   scenario.machine = machine();
+  if (args.lockServed) scenario.served_locked = true;
   return { scenario, runs };
 }
 
