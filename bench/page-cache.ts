@@ -1,13 +1,12 @@
 /**
  * Reads every file below a directory once, so that the page cache holds it: `bench:rsync` does
- * this, untimed, for the data an upstream serves before each of its timed runs.
+ * this, untimed, for the data an upstream serves before each of its timed runs, after dropping the
+ * other tool's files from memory (vmtouch.ts).
  *
- * Why: the benchmark puts both upstreams, both tools' downstreams and the generated tree on one
- * machine, and by the initial ×4 they have written more than its memory holds. Each run then
- * evicts part of the other tool's upstream data, and the next run's upstream reads it back from
- * the disk at a cost in CPU the upstream would not pay on a machine of its own. pulpdist's origin
- * pays more of it, because it serves a second copy of the tree (its blob store) that nothing else
- * keeps warm (docs/benchmarks.md, "What runs").
+ * Why: an upstream on a machine of its own serves a tree it has served before from memory. Here
+ * its data was last touched minutes ago (pulpdist's origin's blob store by its import), and the
+ * kernel may have dropped it for the other runs' writes: the run's upstream would read it back
+ * from the disk at a cost in CPU it does not pay in the field (docs/benchmarks.md, "What runs").
  */
 import path from 'node:path';
 import { readChunks } from '../core/buffer-pool.js';

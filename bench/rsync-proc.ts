@@ -1,12 +1,14 @@
 /**
  * CPU time of a server process from /proc, for the upstream side of both tools: the rsync daemon
  * forks one child per connection and reaps it, so its children's CPU lands in cutime/cstime; the
- * pulpdist site is one process. Reading before and after a run gives the run's upstream CPU.
+ * pulpdist site is one process. Reading before and after a run gives the run's upstream CPU. Also
+ * the page cache the kernel reclaimed (/proc/vmstat), which says whether a run was short of memory.
  */
 import { execFileSync } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { PulpdistError } from '../core/errors.js';
+import { parseCounter } from './rsync-served.js';
 
 /** A process's /proc entry could not be read or parsed. */
 export class ProcReadError extends PulpdistError {
@@ -19,19 +21,35 @@ export class ProcReadError extends PulpdistError {
   }
 }
 
-let clockTicks: number | undefined;
+const confs = new Map<string, number>();
+
+/** `getconf NAME`, or `fallback` (the Linux default) where getconf is missing, as it is in no libc image. */
+function getconf(name: string, fallback: number): number {
+  let v = confs.get(name);
+  if (v === undefined) {
+    try {
+      v = Number(execFileSync('getconf', [name], { encoding: 'utf8' }).trim()) || fallback;
+    } catch {
+      v = fallback;
+    }
+    confs.set(name, v);
+  }
+  return v;
+}
 
 /** Kernel clock ticks per second (`getconf CLK_TCK`, 100 on Linux almost everywhere). */
 export function clockTicksPerSecond(): number {
-  if (clockTicks === undefined) {
-    try {
-      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    } catch {
-      // getconf is in every libc image; if it is missing, 100 is the Linux default.
-      clockTicks = 100;
-    }
-  }
-  return clockTicks;
+  return getconf('CLK_TCK', 100);
+}
+
+/**
+ * Bytes of file pages the kernel has reclaimed since boot, by any reclaimer (`pgsteal_file` in
+ * /proc/vmstat), or null where the kernel does not count them. Read around a run: more than 0 says
+ * that the run's writes filled memory and pushed cached files out, the upstream's data among them.
+ */
+export async function reclaimedFileBytes(): Promise<number | null> {
+  const pages = parseCounter(await readFile('/proc/vmstat', 'utf8').catch(() => ''), 'pgsteal_file');
+  return pages === null ? null : pages * getconf('PAGESIZE', 4096);
 }
 
 /** The fields of /proc/PID/stat after the command name, which may itself hold spaces and ')'. */

@@ -28,7 +28,7 @@ export function parseServedBytes(text: string): number | null {
   return parseCounter(text, SERVED_BYTES_METRIC);
 }
 
-/** The sample of counter `metric` in a metrics text, or null when there is none. */
+/** The sample of counter `metric` in a text of `name value` lines (metrics, /proc/vmstat), or null when there is none. */
 export function parseCounter(text: string, metric: string): number | null {
   for (const line of text.split('\n')) {
     const [name, value] = line.trim().split(/\s+/);

@@ -66,6 +66,11 @@ function mirrorSpec(tree: string, sites: string[]): MirrorSpec {
   };
 }
 
+/** The leaves that play the clients of a run: leaf1 alone, or leaf2–leaf5. */
+function leafNames(clients: 1 | 4): string[] {
+  return clients === 1 ? ['leaf1'] : ['leaf2', 'leaf3', 'leaf4', 'leaf5'];
+}
+
 /** Start the six sites; the origin may import from `tree`. */
 export async function startPulpdistSide(opts: {
   tree: string;
@@ -119,9 +124,15 @@ export class PulpdistSide implements BenchSide {
     return c;
   }
 
+  /** The data directories (blob stores and metadata) of the leaves of a `clients` run that were started. */
+  destinations(clients: 1 | 4): string[] {
+    const names = leafNames(clients);
+    return this.sites.filter((s) => names.includes(s.name)).map((s) => s.dataDir);
+  }
+
   /** The leaves that play the clients of a run. */
   private leaves(clients: 1 | 4): string[] {
-    const names = clients === 1 ? ['leaf1'] : ['leaf2', 'leaf3', 'leaf4', 'leaf5'];
+    const names = leafNames(clients);
     for (const n of names) {
       if (!this.clients.has(n)) throw new PulpdistError(`bench:rsync: ${clients} clients need site ${n}, which was not started`);
     }

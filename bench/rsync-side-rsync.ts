@@ -44,6 +44,11 @@ export interface BenchSide {
   readonly tool: BenchRun['tool'];
   /** The directory whose files the upstream reads to serve a run (warmed before each: page-cache.ts). */
   readonly served: string;
+  /**
+   * The directories the downstreams of a `clients` run write into (some may not exist yet): read
+   * into the page cache before this side's runs, dropped from it before the other side's.
+   */
+  destinations(clients: 1 | 4): string[];
   /** Pull the tree as it is now into `clients` downstreams at once, and measure. */
   run(phase: Phase, clients: 1 | 4, opts: { signal: AbortSignal }): Promise<BenchRun>;
   /** Stop every process this side started. Safe to call twice. */
@@ -54,10 +59,11 @@ export interface BenchSide {
 export async function startRsyncSide(opts: { tree: string; workDir: string; signal: AbortSignal; log: (line: string) => void }): Promise<BenchSide & { daemon: RsyncDaemon; verify(clients: 1 | 4, expected: TreePlan, opts: { signal: AbortSignal }): Promise<void> }> {
   ensureRsync(opts.log);
   const daemon = await startRsyncDaemon({ tree: opts.tree, workDir: opts.workDir, signal: opts.signal });
-  const destsOf = (clients: number) => Array.from({ length: clients }, (_, i) => path.join(opts.workDir, `dest-${clients}c-${i}`));
+  const destsOf = (clients: 1 | 4) => Array.from({ length: clients }, (_, i) => path.join(opts.workDir, `dest-${clients}c-${i}`));
   return {
     tool: 'rsync',
     served: opts.tree,
+    destinations: destsOf,
     daemon,
     async run(phase, clients, { signal }) {
       const dests = destsOf(clients);

@@ -6,7 +6,7 @@
  * ratios pulpdist/rsync. See docs/benchmarks.md for how to read them.
  */
 import { spawnSync } from 'node:child_process';
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,9 +16,10 @@ import { formatBytes } from '../core/units.js';
 import { DEFAULT_SCENARIO, QUICK_SCENARIO, planTree, planUpdate, treeTotals, type ScenarioConfig, type TreePlan } from './scenario.js';
 import { applyUpdate, writeTree } from './scenario-files.js';
 import { describeScenario, formatTable, roundRun, scenarioLines, type BenchReport, type BenchRun, type OriginImport, type Phase, type ScenarioSummary } from './rsync-report.js';
+import { reclaimedFileBytes } from './rsync-proc.js';
 import { startRsyncSide, type BenchSide } from './rsync-side-rsync.js';
 import { warmPageCache } from './page-cache.js';
-import { ensureVmtouch, lockInMemory } from './page-lock.js';
+import { ensureVmtouch, evictFromPageCache, lockInMemory } from './vmtouch.js';
 
 const USAGE = `usage: npm run bench:rsync [-- --quick] [-- --out FILE] [-- --seed N] [-- --only rsync|pulpdist] [-- --lock-served] [-- --keep]
 
@@ -100,13 +101,35 @@ async function startSides(only: Args['only'], tree: string, work: string, signal
   }
 }
 
+/**
+ * Untimed, before each run: the page cache as a machine running only this tool would have it
+ * (page-cache.ts, vmtouch.ts). The other tool's downstream copies are dropped: 11 GiB of them by
+ * the initial ×4, which left the second tool's run so little room that the kernel reclaimed
+ * gigabytes during it, the upstream's data among them. This run's served data and downstream
+ * copies are read in: an upstream serves a tree it has served before from memory, and an update
+ * finds the files its downstreams hold as they left them.
+ */
+async function setPageCache(side: Side, sides: Side[], clients: 1 | 4, signal: AbortSignal): Promise<{ bytes: number; ms: number }> {
+  evictFromPageCache(sides.filter((s) => s !== side).flatMap((s) => [...s.destinations(1), ...s.destinations(4)]));
+  let bytes = 0;
+  let ms = 0;
+  for (const dir of [side.served, ...side.destinations(clients)]) {
+    // A destination the run has not made yet holds nothing to read.
+    if (!existsSync(dir)) continue;
+    const w = await warmPageCache(dir, { signal });
+    bytes += w.bytes;
+    ms += w.ms;
+  }
+  return { bytes, ms };
+}
+
 async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
   const config: ScenarioConfig = { ...(args.quick ? QUICK_SCENARIO : DEFAULT_SCENARIO), ...(args.seed === undefined ? {} : { seed: args.seed }) };
   const tree = planTree(config);
   const update = planUpdate(tree, config);
   const scenario = describeScenario(config, tree, update, args.quick);
   // Before minutes of work: a missing vmtouch is installed, or the run fails now.
-  if (args.lockServed) ensureVmtouch(log);
+  ensureVmtouch(log);
   const work = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-bench-rsync-'));
   const sides: Side[] = [];
   const runs: BenchRun[] = [];
@@ -138,12 +161,11 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
           // Untimed: no run writes back what the one before it left dirty (rsync does not fsync,
           // and a syncfs waits for every writer's data on the filesystem).
           flushDisk(work);
-          // Untimed too: the upstream starts with what it serves in memory, as on a machine of its
-          // own (page-cache.ts says what happens otherwise).
-          const w = await warmPageCache(side.served, { signal });
-          log(`${side.tool} ${phase} ×${clients}: read ${formatBytes(w.bytes)} that the upstream serves into the page cache in ${(w.ms / 1000).toFixed(1)} s`);
+          const w = await setPageCache(side, sides, clients, signal);
+          log(`${side.tool} ${phase} ×${clients}: read ${formatBytes(w.bytes)} that the run's upstream serves and downstreams hold into the page cache in ${(w.ms / 1000).toFixed(1)} s`);
           const lock = args.lockServed ? lockInMemory(side.served) : undefined;
           if (lock) log(`${side.tool} ${phase} ×${clients}: ${formatBytes(lock.bytes)} held in memory through the run`);
+          const reclaimed0 = await reclaimedFileBytes();
           let r: BenchRun;
           try {
             r = roundRun(await side.run(phase, clients, { signal }));
@@ -151,7 +173,9 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
             lock?.release();
           }
           runs.push(r);
+          const reclaimed = reclaimed0 === null ? null : ((await reclaimedFileBytes()) ?? reclaimed0) - reclaimed0;
           log(`${r.tool} ${phase} ×${clients}: ${formatBytes(r.wire_bytes)} on the wire, ${r.wall_s.toFixed(2)} s, upstream CPU ${r.upstream_cpu_s.toFixed(2)} s (user ${r.upstream_user_s.toFixed(2)}, system ${r.upstream_system_s.toFixed(2)})`);
+          if (reclaimed !== null) log(`  page cache the kernel reclaimed during the run: ${formatBytes(reclaimed)}`);
           await side.verify?.(clients, expected, { signal });
         }
       }

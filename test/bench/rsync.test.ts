@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseRsyncStats, rsyncPullAll } from '../../bench/rsync-client.js';
 import { rsyncdConf, startRsyncDaemon } from '../../bench/rsync-daemon.js';
-import { cpuBetween, parseProcStat, processCpu, processCpuSeconds } from '../../bench/rsync-proc.js';
+import { cpuBetween, parseProcStat, processCpu, processCpuSeconds, reclaimedFileBytes } from '../../bench/rsync-proc.js';
 import { formatTable, ratio, targetResults, type BenchRun } from '../../bench/rsync-report.js';
 import { parseCounter, parseServedBytes, SLOW_READS_METRIC } from '../../bench/rsync-served.js';
 import { verifyDir } from '../../bench/rsync-side-rsync.js';
@@ -62,6 +62,16 @@ test('served-bytes counter: found among other samples, absent → null', () => {
   assert.is(parseServedBytes('pulpdist_site_content_requests_total 7\n'), null);
   assert.is(parseCounter(text + 'pulpdist_site_content_slow_reads_total 3\n', SLOW_READS_METRIC), 3);
   assert.is(parseCounter(text, SLOW_READS_METRIC), null);
+});
+
+test('page cache reclaimed: /proc/vmstat pgsteal_file in bytes, never going back', async () => {
+  const pages = parseCounter(await readFile('/proc/vmstat', 'utf8'), 'pgsteal_file');
+  const before = await reclaimedFileBytes();
+  if (pages === null) return assert.is(before, null);
+  // Pages of 4 KiB or more; the kernel may reclaim more between the two reads, never less.
+  assert.ok(before !== null && before >= pages * 4096 && before % 4096 === 0, String(before));
+  const after = await reclaimedFileBytes();
+  assert.ok(after !== null && after >= before, `${after} < ${before}`);
 });
 
 test('rsyncd.conf: no chroot, ≥ 4 connections, read-only module that hides PULP_MANIFEST', () => {
