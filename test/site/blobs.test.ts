@@ -4,8 +4,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, fstatSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -202,6 +202,42 @@ async function noShellFor(dir: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+test('a temp blob written in pieces of any size holds exactly those bytes, written in whole 1 MiB chunks until it is closed', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-blobs-'));
+  try {
+    const blobs = new BlobStore(dir);
+    await blobs.init();
+    const bytes = randomBytes(5 * MiB + 12_345);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const tmp = await blobs.createTemp(sha256);
+    // Socket-sized pieces that cross chunk boundaries: only whole chunks reach the file meanwhile.
+    let off = 0;
+    for (; off < 1.5 * MiB; off += 65_000) blobs.write(tmp, bytes.subarray(off, Math.min(off + 65_000, 1.5 * MiB)));
+    off = 1.5 * MiB;
+    assert.is(fstatSync(tmp.fd).size, MiB);
+    // A large piece: the held-back half chunk is completed, then whole chunks, the rest held back.
+    blobs.write(tmp, bytes.subarray(off, off + 2.75 * MiB));
+    off += 2.75 * MiB;
+    assert.is(fstatSync(tmp.fd).size, 4 * MiB);
+    blobs.write(tmp, bytes.subarray(off, off + 1));
+    blobs.write(tmp, bytes.subarray(off + 1));
+    assert.is(fstatSync(tmp.fd).size, 5 * MiB);
+    blobs.closeTemp(tmp);
+    assert.ok((await readFile(tmp.path)).equals(bytes));
+
+    // Nothing held back and a piece of whole chunks and more: the chunks are written as they are.
+    const other = await blobs.createTemp(sha256);
+    blobs.write(other, bytes.subarray(0, 2 * MiB + 10));
+    assert.is(fstatSync(other.fd).size, 2 * MiB);
+    // Dropped: the held-back bytes are never written, and the file is gone.
+    blobs.discardTemp(other);
+    assert.not.ok(existsSync(other.path));
+    await blobs.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
 
 test('syncfs runs in one long-lived shell, not a process per run; a shell that dies fails the run it held, and the next run starts another', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-flush-'));
