@@ -162,6 +162,9 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
           // and a syncfs waits for every writer's data on the filesystem).
           flushDisk(work);
           const w = await setPageCache(side, sides, clients, signal);
+          // Again: reading files updates their access times, and a site's syncfs in the run would
+          // write back those inodes (rsync's clients never sync).
+          flushDisk(work);
           log(`${side.tool} ${phase} ×${clients}: read ${formatBytes(w.bytes)} that the run's upstream serves and downstreams hold into the page cache in ${(w.ms / 1000).toFixed(1)} s`);
           const lock = args.lockServed ? lockInMemory(side.served) : undefined;
           if (lock) log(`${side.tool} ${phase} ×${clients}: ${formatBytes(lock.bytes)} held in memory through the run`);
