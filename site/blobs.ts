@@ -213,9 +213,9 @@ export class BlobStore {
   async commitTemp(tmp: TempBlob, sha256: string): Promise<void> {
     try {
       this.drain(tmp);
-      this.release(tmp);
       await new Promise<void>((resolve, reject) => fdatasync(tmp.fd, (err) => (err ? reject(err) : resolve())));
     } finally {
+      this.release(tmp);
       closeSync(tmp.fd);
     }
     this.rename(tmp.path, sha256);

@@ -15,6 +15,7 @@
  * 250 ms, each such blob sent a quarter of a second or more of an origin's calls to the pool: 13
  * of them in one initial ×4 of `bench:rsync` cost its origin 8.3 s of CPU where 6.2 s is usual.
  */
+
 /** A synchronous file call this slow waited for something other than memory. */
 export const SLOW_CALL_MS = 2;
 /** How long calls stay on the thread pool after a lone slow one, and after slow ones in a row at most. */
