@@ -33,6 +33,10 @@ export interface PageLock {
   release(): void;
 }
 
+function isDirectory(p: string): boolean {
+  return statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
 /** Install vmtouch with apt-get when it is missing (as `ensureRsync` does for rsync). */
 export function ensureVmtouch(log: (line: string) => void): void {
   if (!ensurePackage('vmtouch', () => spawnSync('vmtouch', ['-h'], { stdio: 'ignore' }).error === undefined, log)) {
@@ -46,7 +50,7 @@ export function ensureVmtouch(log: (line: string) => void): void {
  * (`flushDisk`).
  */
 export function evictFromPageCache(dirs: string[]): void {
-  dirs = dirs.filter((d) => statSync(d, { throwIfNoEntry: false })?.isDirectory());
+  dirs = dirs.filter(isDirectory);
   if (dirs.length === 0) return;
   const r = spawnSync('vmtouch', ['-q', '-e', '-m', MAX_FILE, ...dirs], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.error || r.status !== 0) throw new VmtouchError(`cannot evict ${dirs.join(', ')} from memory: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`);
@@ -59,7 +63,7 @@ export function evictFromPageCache(dirs: string[]): void {
  */
 export function lockInMemory(dir: string): PageLock {
   // vmtouch only warns about a path it cannot stat, and locks nothing.
-  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new VmtouchError(`cannot lock ${dir} in memory: no such directory`);
+  if (!isDirectory(dir)) throw new VmtouchError(`cannot lock ${dir} in memory: no such directory`);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'pulpdist-vmtouch-'));
   const pidFile = path.join(tmp, 'pid');
   const errFile = path.join(tmp, 'stderr');

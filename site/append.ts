@@ -18,11 +18,11 @@
  * stored files.
  */
 import { createHash } from 'node:crypto';
-import { constants, fstatSync, writeSync } from 'node:fs';
+import { constants, fstatSync } from 'node:fs';
 import { copyFile, open } from 'node:fs/promises';
 import { readChunks } from '../core/buffer-pool.js';
 import type { ManifestEntry } from '../manifest/types.js';
-import type { TempBlob } from './blobs.js';
+import { writeFully, type TempBlob } from './blobs.js';
 import { openRange, throttled, type DownloadDeps } from './download.js';
 import type { GetResponse } from './http-get.js';
 
@@ -87,12 +87,6 @@ async function readBody(res: GetResponse, limit: number, deps: DownloadDeps): Pr
     }),
   );
   return Buffer.concat(chunks);
-}
-
-/** Write all of `b` at `pos` (the temp file's offset is not used: the copy wrote through another descriptor). */
-function writeAt(fd: number, b: Buffer, pos: number): void {
-  let off = 0;
-  while (off < b.length) off += writeSync(fd, b, off, b.length - off, pos + off);
 }
 
 /** The last `n` bytes of a file of `size` bytes. */
@@ -165,7 +159,8 @@ export async function downloadAppended(url: string, expected: { sha256: string; 
         if (size + chunk.length > expected.size) throw new Fallback('the tail is longer than announced');
         counted.onBytes(chunk.length);
         hash.update(chunk);
-        writeAt(fd, chunk, size);
+        // At `size`: the temp file's offset is not used (the copy wrote through another descriptor).
+        writeFully(fd, chunk, size);
         size += chunk.length;
       }),
     );

@@ -40,10 +40,13 @@ export const HASH_STATES_KEPT = 4096;
 /** From this many blobs asked for at once, `sizesFor` may list the shards instead of a stat each. */
 export const LIST_SHARDS_AT = 1024;
 
-/** Write `len` bytes of `bytes` from `off`, however many calls it takes. */
-function writeAll(fd: number, bytes: Uint8Array, off: number, len: number): void {
-  const end = off + len;
-  while (off < end) off += writeSync(fd, bytes, off, end - off);
+/**
+ * Write all of `bytes`, however many calls it takes: at `position` in the file, or at its offset
+ * (which then moves past them) when `position` is null.
+ */
+export function writeFully(fd: number, bytes: Uint8Array, position: number | null): void {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off, position === null ? null : position + off);
 }
 
 /** Where a site's blobs live below its data directory: one file per sha256, in 256 shard directories. */
@@ -184,7 +187,7 @@ export class BlobStore {
     if (tmp.fill === 0 && bytes.length >= IO_CHUNK) {
       // Nothing held back, so the file ends on a chunk boundary: whole chunks go as they are.
       off = bytes.length - (bytes.length % IO_CHUNK);
-      writeAll(tmp.fd, bytes, 0, off);
+      writeFully(tmp.fd, bytes.subarray(0, off), null);
     }
     while (off < bytes.length) {
       const buf = (tmp.pending ??= ioBuffers.take());
@@ -198,7 +201,7 @@ export class BlobStore {
 
   /** Write what `write` held back. */
   private drain(tmp: TempBlob): void {
-    if (tmp.pending && tmp.fill > 0) writeAll(tmp.fd, tmp.pending, 0, tmp.fill);
+    if (tmp.pending && tmp.fill > 0) writeFully(tmp.fd, tmp.pending.subarray(0, tmp.fill), null);
     tmp.fill = 0;
   }
 
