@@ -89,7 +89,11 @@ export function lockInMemory(dir: string): PageLock {
       bytes: kb * 1024,
       release() {
         try {
-          process.kill(pid, 'SIGTERM');
+          // SIGKILL, not SIGTERM: vmtouch's SIGTERM handler only removes the pid file and returns,
+          // relying on select() being interrupted; a SIGTERM that lands between its "locked" reply
+          // and that select() leaves the daemon asleep for good, still holding the memory. There is
+          // nothing for it to clean up (its pid file went with our temporary directory).
+          process.kill(pid, 'SIGKILL');
         } catch {
           // Already gone: nothing is locked any more.
         }

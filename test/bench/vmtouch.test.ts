@@ -48,6 +48,26 @@ test('the files of a directory are locked in memory until released', async () =>
   }
 });
 
+test('a lock released the moment it is taken leaves no daemon behind', async () => {
+  // vmtouch's daemon ignored a SIGTERM that came before it went to sleep, and kept its lock.
+  ensureVmtouch(() => {});
+  const dir = await tempDir('pulpdist-vmtouch-');
+  await writeFile(path.join(dir.dir, 'a.bin'), randomBytes(64 * 1024));
+  try {
+    const pids: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const lock = lockInMemory(dir.dir);
+      pids.push(lock.pid);
+      lock.release();
+    }
+    const live = () => pids.filter((pid) => !['Z', null].includes(stateOf(pid)));
+    for (let i = 0; i < 100 && live().length > 0; i++) await delay(20);
+    assert.equal(live(), []);
+  } finally {
+    await dir.cleanup();
+  }
+});
+
 /** Pages of the files below `dir` in the page cache, and pages in all, as vmtouch counts them. */
 function residentPages(dir: string): [number, number] {
   const out = spawnSync('vmtouch', [dir], { encoding: 'utf8' }).stdout;
