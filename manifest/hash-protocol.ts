@@ -18,9 +18,11 @@ export interface HashRequest {
   /** Absolute paths, hashed in order. */
   paths: string[];
   /**
-   * The walk did not stat these files: the thread stats each before and after reading it (a
-   * change during the read is flagged `unstable`), answers a non-regular file with ENOTREG and
-   * defers files of DEFER_BYTES and more.
+   * The walk did not stat these files: the thread stats each after reading it, answers a
+   * non-regular file with ENOTREG and defers files of DEFER_BYTES and more (read no further than
+   * DEFER_BYTES). It takes no stat before the read: the scan judges a change during the read from
+   * the stat's stamps (a file last changed before the scan started, by more than the racy window,
+   * cannot have changed during it) and reads any other file again, as a sized one.
    */
   unsized?: boolean;
 }
@@ -37,8 +39,6 @@ export interface HashedFile {
   ino: string;
   /** st_dev, for the racy-clean window (racy.ts). */
   dev: string;
-  /** Unsized batches only: the stat before the read differed from the stat after it. */
-  unstable?: boolean;
 }
 
 /** An unsized file of DEFER_BYTES or more, not read: its stat, for the scan to send it again. */

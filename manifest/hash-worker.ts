@@ -6,9 +6,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import type { HashReply, HashRequest, HashResult, HashedFile } from './hash-protocol.js';
+import type { HashReply, HashRequest, HashResult } from './hash-protocol.js';
 import { CHUNK_BYTES, DEFER_BYTES, PROGRESS_EVERY_BYTES } from './hash-protocol.js';
-import { statKey } from './stat.js';
 
 const port = parentPort;
 if (!port) throw new Error('hash-worker.js must run as a worker thread');
@@ -34,18 +33,19 @@ function hashFile(file: string, id: number, unsized: boolean): HashResult {
     return { error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
   }
   try {
-    // Unsized: no stat from the walk to compare with, so this one is taken here, on the open file.
-    let before: BigIntStats | undefined;
-    if (unsized) {
-      before = fstatSync(fd, { bigint: true });
-      if (!before.isFile()) return { error: 'ENOTREG' };
-      if (before.size >= DEFER_BYTES) return { deferred: true, ...statFields(before) };
+    // Unsized: no stat from the walk, and none taken before the read either (a system call per
+    // file, ~3% of a cold scan's CPU): the first read asks for DEFER_BYTES, and a file that fills it is
+    // large, answered unread with its stat. Whether a file read whole changed meanwhile is judged by
+    // the scan from the stamps of the stat below (HashRequest.unsized).
+    let n = readSync(fd, buf, 0, unsized ? DEFER_BYTES : CHUNK_BYTES, null);
+    if (unsized && n === DEFER_BYTES) {
+      const st = fstatSync(fd, { bigint: true });
+      return st.isFile() ? { deferred: true, ...statFields(st) } : { error: 'ENOTREG' };
     }
     const hash = createHash('sha256');
     let bytes = 0;
     let reported = 0;
     for (;;) {
-      const n = readSync(fd, buf, 0, CHUNK_BYTES, null);
       if (n === 0) break;
       hash.update(n === CHUNK_BYTES ? buf : buf.subarray(0, n));
       bytes += n;
@@ -57,16 +57,26 @@ function hashFile(file: string, id: number, unsized: boolean): HashResult {
         port!.postMessage({ type: 'progress', id, bytes: bytes - reported } satisfies HashReply);
         reported = bytes;
       }
+      n = readSync(fd, buf, 0, CHUNK_BYTES, null);
     }
     const st = fstatSync(fd, { bigint: true });
-    const after = statFields(st);
-    const result: HashedFile = { sha256: hash.digest('hex'), bytes, reported, ...after, dev: st.dev.toString() };
-    if (before && statKey(statFields(before)) !== statKey(after)) result.unstable = true;
-    return result;
+    // A path the walk saw as a regular file that is now a fifo (read at its end) or a device.
+    if (!st.isFile()) return { error: 'ENOTREG' };
+    return { sha256: hash.digest('hex'), bytes, reported, ...statFields(st), dev: st.dev.toString() };
   } catch (err) {
+    // A directory now (EISDIR), or a fifo with a writer and no data yet (EAGAIN): not a file.
+    if (!isRegular(fd)) return { error: 'ENOTREG' };
     return { error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
   } finally {
     closeSync(fd);
+  }
+}
+
+function isRegular(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFile();
+  } catch {
+    return false;
   }
 }
 

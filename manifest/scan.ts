@@ -75,7 +75,14 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   const racyStartMs = BigInt(Date.now());
   const racyAfterNs = (windowMs: number, startMs = racyStartMs) => (startMs - BigInt(Math.round(windowMs))) * 1_000_000n;
   const fixedRacyAfterNs = racyWindowMs === undefined ? undefined : racyAfterNs(racyWindowMs);
-  const rootFs: RootFs | undefined = racyWindowMs === undefined ? { type: fsTypeOf(realRoot), dev: rootDev } : undefined;
+  const stampsFs: RootFs = { type: fsTypeOf(realRoot), dev: rootDev };
+  const rootFs: RootFs | undefined = racyWindowMs === undefined ? stampsFs : undefined;
+  /**
+   * An unsized file's read is whole when the file last changed before the scan started by more
+   * than its racy window, whatever window the caller gave for caching: any write during the read
+   * would have stamped it later (HashRequest.unsized).
+   */
+  const changedBeforeScan = (r: { mtimeNs: string; ctimeNs: string; dev: string }) => changedNs(r) <= racyAfterNs(racyWindowFor(stampsFs, r));
   const cacheable = (r: { mtimeNs: string; ctimeNs: string; dev: string }, relativePath: string) => {
     // A fresh file (below) was read after fresh.sentMs, not merely after the scan's start.
     const start = fresh.sentMs !== undefined && fresh.paths.has(relativePath) ? fresh.sentMs : racyStartMs;
@@ -196,8 +203,9 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         else unreadable.push({ relativePath: f.relativePath, code: r.error });
         continue;
       }
-      // Unchanged from the stat the walk took to the end of the read (unsized: over the read).
-      if (!('error' in r) && r.bytes === r.size && (unsized ? r.unstable !== true : statKey(r) === statKey(f))) {
+      // Unchanged from the stat the walk took to the end of the read (unsized: not changed since
+      // before the scan; a file changed since is read again below, as a sized one).
+      if (!('error' in r) && r.bytes === r.size && (unsized ? changedBeforeScan(r) : statKey(r) === statKey(f))) {
         p.filesHashed += 1;
         if (unsized) {
           p.bytesToHash += r.size;
