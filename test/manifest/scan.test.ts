@@ -5,6 +5,8 @@ import * as assert from 'uvu/assert';
 import { canonicalManifest, treeDigest } from '../../manifest/digest.js';
 import { scanTree, writeManifest, type ScanProgress } from '../../manifest/scan.js';
 import { TreeNotFoundError } from '../../manifest/errors.js';
+import { HashPool, type HashBatchOptions } from '../../manifest/hash-pool.js';
+import { fsTypeOf, racyWindowFor } from '../../manifest/racy.js';
 import { parseManifest } from '../../manifest/parse.js';
 import { tempDir } from '../../testkit/cli.js';
 import { BAD_NAMES, LISTED_FILES, NON_UTF8_REPORTED, buildOddTree, expectedManifest, sha256, writeFiles } from './fixture.js';
@@ -94,6 +96,40 @@ test('a cold scan (no stat in the walk) and a rescan (stat in the walk) list the
   const again = await scanTree(root, { cacheFile, racyWindowMs: -60_000 });
   assert.equal([again.stats.hashedFiles, again.stats.cachedFiles], [1, 153]);
   assert.fixture(again.manifest, expectedManifest(files));
+});
+
+test('a cold scan reads a file once when its stamps predate the scan by the racy window, twice when it changed a moment ago', async () => {
+  // Reads are counted where they start: every batch the scan sends to its pool.
+  class CountingPool extends HashPool {
+    batches: { files: number; unsized: boolean }[] = [];
+    override hash(paths: string[], bytes: number, batch: HashBatchOptions = {}) {
+      this.batches.push({ files: paths.length, unsized: batch.unsized === true });
+      return super.hash(paths, bytes, batch);
+    }
+  }
+  const root = path.join(dir, 'stamps');
+  const files = { 'a.txt': 'a', 'sub/b.txt': 'bb', 'sub/c.txt': 'ccc' };
+  writeFiles(root, files);
+  const stamp = fs.statSync(path.join(root, 'a.txt'), { bigint: true });
+  const windowMs = racyWindowFor({ type: fsTypeOf(root), dev: stamp.dev.toString() }, { mtimeNs: stamp.mtimeNs.toString(), ctimeNs: stamp.ctimeNs.toString(), dev: stamp.dev.toString() });
+  const pool = new CountingPool({ workers: 1 });
+  try {
+    // Just written: no stamp can show that the read saw the whole file, so each is read again, sized.
+    const fresh = await scanTree(root, { cacheFile: false, pool });
+    assert.fixture(fresh.manifest, expectedManifest(files));
+    assert.is(fresh.stats.hashedFiles, 3);
+    // Unless this machine took the whole window to get there (the scan's start is before now).
+    if (Date.now() - Number(stamp.ctimeNs / 1_000_000n) < windowMs - 20) {
+      assert.equal(pool.batches, [{ files: 3, unsized: true }, { files: 1, unsized: false }, { files: 1, unsized: false }, { files: 1, unsized: false }]);
+    }
+    await new Promise((resolve) => setTimeout(resolve, windowMs + 50));
+    pool.batches = [];
+    const settled = await scanTree(root, { cacheFile: false, pool });
+    assert.fixture(settled.manifest, expectedManifest(files));
+    assert.equal(pool.batches, [{ files: 3, unsized: true }], 'read once each');
+  } finally {
+    await pool.close();
+  }
 });
 
 test('a missing root or a file as root is TreeNotFoundError', async () => {
