@@ -15,8 +15,8 @@ if (!port) throw new Error('hash-worker.js must run as a worker thread');
 const buf = Buffer.allocUnsafe(CHUNK_BYTES);
 // The path was a regular file when the walk saw it; if it has since become a symlink, O_NOFOLLOW
 // fails (ELOOP) instead of reading outside the tree, and if it became a fifo, O_NONBLOCK keeps
-// open() from waiting for a writer. Either way the stat after the read no longer matches and
-// the caller looks again. O_NONBLOCK changes nothing for regular files.
+// open() from waiting for a writer. Either way the caller looks again (ELOOP, or ENOTREG from the
+// stat after the read). O_NONBLOCK changes nothing for regular files.
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 port.on('message', (req: HashRequest) => {
