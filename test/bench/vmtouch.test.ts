@@ -25,6 +25,13 @@ function stateOf(pid: number): string | null {
   }
 }
 
+/** Those of `pids` still running after up to 2 s of waiting for them to end. */
+async function stillRunning(pids: number[]): Promise<number[]> {
+  const running = () => pids.filter((pid) => !['Z', null].includes(stateOf(pid)));
+  for (let i = 0; i < 100 && running().length > 0; i++) await delay(20);
+  return running();
+}
+
 test('the files of a directory are locked in memory until released', async () => {
   ensureVmtouch(() => {});
   const dir = await tempDir('pulpdist-vmtouch-');
@@ -41,8 +48,7 @@ test('the files of a directory are locked in memory until released', async () =>
     } finally {
       lock.release();
     }
-    for (let i = 0; i < 100 && !['Z', null].includes(stateOf(lock.pid)); i++) await delay(20);
-    assert.ok(['Z', null].includes(stateOf(lock.pid)), `daemon ${lock.pid} still ${stateOf(lock.pid)}`);
+    assert.equal(await stillRunning([lock.pid]), [], 'the daemon ended');
   } finally {
     await dir.cleanup();
   }
@@ -60,9 +66,7 @@ test('a lock released the moment it is taken leaves no daemon behind', async () 
       pids.push(lock.pid);
       lock.release();
     }
-    const live = () => pids.filter((pid) => !['Z', null].includes(stateOf(pid)));
-    for (let i = 0; i < 100 && live().length > 0; i++) await delay(20);
-    assert.equal(live(), []);
+    assert.equal(await stillRunning(pids), []);
   } finally {
     await dir.cleanup();
   }
