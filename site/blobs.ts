@@ -10,11 +10,12 @@
  * file, which is cheaper for the few blobs of a small sync.
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { closeSync, fdatasync, mkdirSync, open, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, mkdirSync, open, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { IO_CHUNK, ioBuffers } from '../core/buffer-pool.js';
 import { createFsFlusher, type FsFlusher } from './flush.js';
+import { Gate } from './io-gate.js';
 import { fsyncDir } from './store.js';
 
 /** Name prefix of temp blobs (never a hex digest, so never served). */
@@ -36,6 +37,13 @@ export const BULK_MIN = 32;
 export const HASH_STATE_MIN = 1024 * 1024;
 /** How many hash states are kept (the newest): a few hundred bytes each. */
 export const HASH_STATES_KEPT = 4096;
+
+/**
+ * A create this slow (ms) sends creates to the thread pool for a while. Far below the gate's
+ * SLOW_CALL_MS for reads: a create that costs this much CPU in the kernel (0.26–0.33 ms each on an
+ * ext4 without a journal after mass deletions) is better made on a pool thread, beside the event loop.
+ */
+export const SLOW_CREATE_MS = 0.2;
 
 /** From this many blobs asked for at once, `sizesFor` may list the shards instead of a stat each. */
 export const LIST_SHARDS_AT = 1024;
@@ -72,6 +80,8 @@ export class BlobStore {
   private readonly flusher: FsFlusher;
   /** sha256 → hash state after that blob's bytes (finishHash), oldest first. */
   private readonly hashStates = new Map<string, Hash>();
+  /** Whether temp files are created on the event loop (see `create`; tests close it by hand). */
+  readonly createGate = new Gate();
 
   constructor(readonly dataDir: string) {
     this.root = artifactsDir(dataDir);
@@ -151,21 +161,39 @@ export class BlobStore {
   /**
    * A fresh temp file to write into. Writes, close and rename are synchronous on purpose: they only
    * touch the page cache and take microseconds, while the 4-thread libuv pool would queue them
-   * behind fsyncs; only the create and the fsync go to the pool.
+   * behind fsyncs; the fsync goes to the pool, and so does the create once one was slow (`create`).
    */
   async createTemp(sha256: string): Promise<TempBlob> {
     const dir = path.dirname(this.pathOf(sha256));
     const p = path.join(dir, TEMP_PREFIX + randomUUID());
-    // Creating a file waits for the filesystem journal while other blobs fsync, so it goes to the
-    // pool, not the event loop.
-    const create = () => new Promise<number>((resolve, reject) => open(p, 'w', (err, fd) => (err ? reject(err) : resolve(fd))));
-    const fd = await create().catch((err: NodeJS.ErrnoException) => {
+    const fd = await this.create(p).catch((err: NodeJS.ErrnoException) => {
       // `init` made every shard; one removed since (by hand) is made again.
       if (err.code !== 'ENOENT') throw err;
       mkdirSync(dir, { recursive: true });
-      return create();
+      return this.create(p);
     });
     return { path: p, fd, pending: null, fill: 0 };
+  }
+
+  /**
+   * Create `file` for writing: on the event loop while creates are fast, on the thread pool for a
+   * while (io-gate.ts) after one took SLOW_CREATE_MS: a filesystem waiting for its journal or its
+   * server, or one that makes each create search its inode tables (docs/site.md). A create handed
+   * to the pool costs the event loop a thread wake-up and a callback, more than the ~30–50 µs a
+   * local create takes; with four leaves and an origin on two CPUs, each wake-up also gave the CPU
+   * away (`bench:rsync --quick`'s initial ×4: docs/site.md).
+   */
+  private create(file: string): Promise<number> {
+    const t0 = performance.now();
+    if (!this.createGate.synchronousAt(t0)) return new Promise((resolve, reject) => open(file, 'w', (err, fd) => (err ? reject(err) : resolve(fd))));
+    try {
+      return Promise.resolve(openSync(file, 'w'));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    } finally {
+      const t1 = performance.now();
+      if (t1 - t0 >= SLOW_CREATE_MS) this.createGate.slowAt(t1);
+    }
   }
 
   /** A sync is about to write about this many bytes (sets how often the disk is flushed meanwhile). */

@@ -231,11 +231,15 @@ export async function fetchManifest(url: string, deps: DownloadDeps, limit = 102
  */
 export async function downloadArtifact(url: string, expected: { sha256: string; size: number }, deps: DownloadDeps): Promise<{ path: string; sha256: string }> {
   return retrying(deps, async () => {
-    // Create the temp file while the request is in flight: both wait on I/O, so overlap them.
+    // The request goes out first and the temp file is made while it is in flight (on the event
+    // loop while creates are fast: BlobStore.createTemp).
+    const bodyP = open(url, deps, 'file');
     const tmpP = deps.blobs.createTemp(expected.sha256);
+    // Its failure is handled below, once the request has answered: not an unhandled rejection meanwhile.
+    tmpP.catch(() => undefined);
     let body: Body;
     try {
-      body = await open(url, deps, 'file');
+      body = await bodyP;
     } catch (err) {
       await tmpP.then((tmp) => deps.blobs.discardTemp(tmp), () => undefined);
       throw err;

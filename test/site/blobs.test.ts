@@ -9,7 +9,7 @@ import { existsSync, fstatSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BlobStore, BULK_MIN, LIST_SHARDS_AT } from '../../site/blobs.js';
+import { BlobStore, BULK_MIN, LIST_SHARDS_AT, TEMP_PREFIX } from '../../site/blobs.js';
 import { createFsFlusher } from '../../site/flush.js';
 
 const MiB = 1024 * 1024;
@@ -233,6 +233,38 @@ test('a temp blob written in pieces of any size holds exactly those bytes, writt
     // Dropped: the held-back bytes are never written, and the file is gone.
     blobs.discardTemp(other);
     assert.not.ok(existsSync(other.path));
+    await blobs.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('temp files are created on the event loop while creates are fast, and on the thread pool for a while after a slow one', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-blobs-'));
+  try {
+    const blobs = new BlobStore(dir);
+    await blobs.init();
+    const bytes = Buffer.from('a blob created on the event loop, then one created on the pool\n');
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const shard = path.dirname(blobs.pathOf(sha256));
+    const temps = () => readdirSync(shard).filter((n) => n.startsWith(TEMP_PREFIX)).length;
+    // On the event loop: the file exists before the call returns.
+    const onLoop = blobs.createTemp(sha256);
+    assert.is(temps(), 1);
+    const a = await onLoop;
+    // A slow create closes the gate: the next one goes to libuv's pool, and works the same.
+    blobs.createGate.slowAt(performance.now());
+    assert.not.ok(blobs.createGate.synchronousAt(performance.now()));
+    const b = await blobs.createTemp(sha256);
+    assert.is(temps(), 2);
+    for (const tmp of [a, b]) {
+      blobs.write(tmp, bytes);
+      blobs.closeTemp(tmp);
+      assert.ok(readFileSync(tmp.path).equals(bytes));
+    }
+    blobs.discardTemp(a);
+    blobs.discardTemp(b);
+    assert.is(temps(), 0);
     await blobs.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
