@@ -1,7 +1,8 @@
 /**
  * Held task polls: an extension between pulpdist and its embedded site. A task GET may carry the
  * request header `Pulpdist-Wait-Ms: N`; a site that honours it holds its answer while the task is
- * unfinished, until it finishes or N ms pass, and says so by sending the same header back. The
+ * unfinished, until it finishes or N ms pass, and says so by sending the same header back (and on
+ * each 202 that names a task, with the most it holds, so that a client's very first poll is held). The
  * controller then learns of a finished sync at once instead of at its next poll, with fewer
  * requests. Real Pulp ignores the header and never sends it back, so the client keeps its polling
  * schedule there: nothing changes against a real Pulp.

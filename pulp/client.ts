@@ -155,8 +155,13 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
     // 409 carries the task unchanged when it had already finished; callers read its state.
     call<Task>({ method: 'PATCH', url: hrefUrl(href), json: { state: 'canceled' }, accept: [409], expect: [200, 409], signal: opts?.signal });
 
-  /** Whether this site holds task polls (core/task-hold.ts): unknown until its first task answer. */
+  /** Whether this site holds task polls (core/task-hold.ts): said by its 202s and its held polls. */
   let holdsPolls = false;
+  /** A 202 naming a task: a site that holds polls says so on it (real Pulp never does). */
+  const accepted = (answer: TransportAnswer) => {
+    if (answer.headers[TASK_HOLD_HEADER] !== undefined) holdsPolls = true;
+    return answer.body as Record<string, unknown>;
+  };
   /** A poll that asks the site to hold its answer; real Pulp ignores the header and answers at once. */
   const pollTask = async (href: Href, holdMs: number, signal?: AbortSignal): Promise<Task> => {
     // Never asked to hold past half the request timeout: a held answer must not look like a dead site.
@@ -196,12 +201,12 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
 
   /** A call Pulp answers `202 {task}`: send it, then follow the task to its end. */
   async function viaTask(method: Method, url: URL, json: unknown, opts: TaskCallOptions = {}): Promise<Task> {
-    const accepted = await call<{ task?: unknown }>({ method, url, json, expect: [202], signal: opts.signal });
-    if (typeof accepted.task !== 'string') {
+    const answer = accepted(await answerOf({ method, url, json, expect: [202], signal: opts.signal }));
+    if (typeof answer.task !== 'string') {
       throw new PulpProtocolError({ site: name, method, url: url.href, problem: '202 answer names no task' });
     }
     // Updates and deletes are immediate tasks in Pulp; a POST (sync) goes to a worker.
-    return follow(accepted.task, opts, method === 'POST' ? `${method} ${url.pathname.replace(/[0-9a-f-]{36}/g, '*')}` : undefined);
+    return follow(answer.task, opts, method === 'POST' ? `${method} ${url.pathname.replace(/[0-9a-f-]{36}/g, '*')}` : undefined);
   }
 
   /** The object a finished task created, found by its kind's href prefix (never by position). */
@@ -222,7 +227,7 @@ export function createPulpClient(site: SiteSpec, options: PulpClientOptions = {}
   /** POST a new object: 201 gives it at once (repositories, remotes); 202 gives a task that creates it. */
   async function create<T>(kind: Kind, body: unknown, opts: TaskCallOptions = {}): Promise<T> {
     const url = kindUrl(kind);
-    const answer = await call<Record<string, unknown>>({ method: 'POST', url, json: body, expect: [201, 202], signal: opts.signal });
+    const answer = accepted(await answerOf({ method: 'POST', url, json: body, expect: [201, 202], signal: opts.signal }));
     if (typeof answer.pulp_href === 'string') return answer as T;
     if (typeof answer.task === 'string') return created<T>(await follow(answer.task, opts, `create ${kind}`), kind, opts);
     throw new PulpProtocolError({ site: name, method: 'POST', url: url.href, problem: 'answer is neither an object nor a task' });

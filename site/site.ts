@@ -1,5 +1,6 @@
 /** The pieces of one running site that API handlers and the content app share. */
 import type { Logger } from '../core/logger.js';
+import { TASK_HOLD_HEADER, TASK_HOLD_MAX_MS } from '../core/task-hold.js';
 import type { BlobReads } from './blob-reads.js';
 import type { BlobStore } from './blobs.js';
 import { ApiError, sendJson, type Ctx } from './http.js';
@@ -30,7 +31,9 @@ export interface Site {
 /** Start a task and answer 202 `{"task": href}`. */
 export async function answerTask(site: Site, ctx: Ctx, spec: Omit<TaskSpec, 'cid'>): Promise<void> {
   const rec = await site.tasks.submit({ ...spec, cid: ctx.cid });
-  sendJson(ctx, 202, { task: href.task(rec.id) });
+  // This site holds task polls (core/task-hold.ts): said here, so that even the first poll of a
+  // client that has not polled it yet goes out at once and is held.
+  sendJson(ctx, 202, { task: href.task(rec.id) }, { [TASK_HOLD_HEADER]: String(TASK_HOLD_MAX_MS) });
 }
 
 /** A task body that only commits store operations computed when it runs. */

@@ -132,4 +132,34 @@ test('the client learns that a site holds and follows a sync with a poll or two'
   assert.ok(used >= 1 && used <= 4, `${used} task polls for a 1.5 s sync`);
 });
 
+test('the 202 says the site holds: a new client polls its first task at once, not after its first-poll wait', async () => {
+  const upstream = await gatedUpstream();
+  stops.push(upstream.close);
+  const s = await site('first-poll');
+  const r = await call(s, 'POST', '/pulp/api/v3/repositories/file/file/', { name: 'first' });
+  const created = await call(s, 'POST', `${r.body.pulp_href}sync/`, { remote: (await call(s, 'POST', '/pulp/api/v3/remotes/file/file/', { name: 'first', url: upstream.url })).body.pulp_href });
+  assert.is(created.status, 202);
+  assert.is(created.headers.get(TASK_HOLD_HEADER), '10000');
+  // A client that never polled this site, whose first poll of a worker's task would wait 5 s.
+  let polled: () => void = () => {};
+  const firstPoll = new Promise<'polled'>((resolve) => (polled = () => resolve('polled')));
+  const log = createLogger({
+    level: 'debug',
+    format: 'json',
+    write: (line) => {
+      const e = JSON.parse(line) as { msg: string; method: string; url: string };
+      if (e.msg === 'pulp request' && e.method === 'GET' && e.url.includes('/tasks/')) polled();
+    },
+  });
+  const client = createPulpClient(siteAt(s.url, {}, 'first-poll'), { taskPollMinMs: 5_000, taskPollMaxMs: 5_000, log });
+  const repo = await client.createRepository({ name: 'pulpdist.first', pulp_labels: { managed_by: 'pulpdist' } });
+  const remote = await client.createRemote({ name: 'pulpdist.first', url: upstream.url, pulp_labels: { managed_by: 'pulpdist' } });
+  const sync = client.syncRepository(repo.pulp_href, { remote: remote.pulp_href, mirror: true });
+  // The upstream holds the sync until the client's first poll has gone out (or 3 s, then too late).
+  const first = await Promise.race([firstPoll, new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), 3_000))]);
+  upstream.release();
+  assert.is(first, 'polled');
+  assert.is((await sync).state, 'completed');
+});
+
 test.run();
