@@ -112,11 +112,25 @@ test('the tree changes while the sync runs: the sync fails (or publishes the tre
   const before = files;
   const v2 = { ...files, 'README': Buffer.from('tree v2\n'), 'pkgs/slow.rpm': randomBytes(7000) };
   await publish(v2);
-  // The slow file is held back until the tree has changed under the sync.
+  // The slow file is held back until the tree has changed under the sync. The other new file
+  // (README) must have been read whole first: the change removes the tree and writes it again, and
+  // a README asked for meanwhile would fail the sync with a 404 or a short body, not the checksum.
   upstream!.setFault('pkgs/slow.rpm', { kind: 'delay', ms: 1500 });
   const seen = upstream!.requests().length;
+  const served = upstream!.bytesServed();
   const applying = pulpdist(['apply', '--specs', specs], env);
-  await pollUntil('the origin to request the slow file', async () => (upstream!.requests().slice(seen).includes('pkgs/slow.rpm') ? true : undefined), 30_000, 10);
+  const manifestBytes = Buffer.byteLength(manifestOf(v2));
+  await pollUntil(
+    'the origin to request the slow file and to have README',
+    async () => {
+      const asked = upstream!.requests().slice(seen);
+      const manifests = asked.filter((r) => r.endsWith('PULP_MANIFEST')).length;
+      const readmeRead = upstream!.bytesServed() >= served + manifests * manifestBytes + v2['README']!.length;
+      return asked.includes('pkgs/slow.rpm') && asked.includes('README') && readmeRead ? true : undefined;
+    },
+    30_000,
+    10,
+  );
   const v3 = { ...v2, 'README': Buffer.from('tree v3\n'), 'pkgs/slow.rpm': randomBytes(7000), 'pkgs/c.rpm': randomBytes(3000) };
   await publish(v3);
   upstream!.setFault('pkgs/slow.rpm', null);
