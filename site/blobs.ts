@@ -40,8 +40,9 @@ export const HASH_STATES_KEPT = 4096;
 
 /**
  * A create this slow (ms) sends creates to the thread pool for a while. Far below the gate's
- * SLOW_CALL_MS for reads: a create that costs this much CPU in the kernel (0.26–0.33 ms each on an
- * ext4 without a journal after mass deletions) is better made on a pool thread, beside the event loop.
+ * SLOW_CALL_MS for reads: a create that costs this much CPU in the kernel (0.13–0.35 ms each on an
+ * ext4 without a journal after mass deletions, 30–50 µs otherwise) is better made on a pool thread,
+ * beside the event loop.
  */
 export const SLOW_CREATE_MS = 0.2;
 
