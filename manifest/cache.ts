@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
+import type { ManifestEntry } from './types.js';
 
 const MAGIC = 'pulpdist-manifest-cache 1';
 
@@ -62,6 +63,18 @@ export class CacheIndex {
 
   /** The cached sha256 of `relativePath` when its stat key is exactly `key`. */
   match(relativePath: string, key: string): string | undefined {
+    const line = this.find(relativePath, key);
+    return line < 0 ? undefined : this.body.slice(line, line + 64);
+  }
+
+  /**
+   * Where the record of `relativePath` starts when its stat key is exactly `key`, else -1. A scan
+   * keeps these offsets (small integers, no allocation) rather than an entry per cached file:
+   * objects kept through the walk are copied by each of its young-generation collections, ~25 ms
+   * of an unchanged rescan of 10,000 files (measured, December 2026). `entryAt` and `recordAt`
+   * read a record back.
+   */
+  find(relativePath: string, key: string): number {
     const { body } = this;
     if (this.index === undefined) {
       const c = this.cursor;
@@ -71,20 +84,33 @@ export class CacheIndex {
       const r = k + key.length + 1;
       if (body.startsWith(key, k) && body.charCodeAt(r - 1) === 0 && body.startsWith(relativePath, r) && body.charCodeAt(r + relativePath.length) === 0x0a) {
         this.cursor = r + relativePath.length + 1;
-        return body.slice(c, c + 64);
+        return c;
       }
       const p = nthIndexOf(body, '\0', c + 64, 4);
       const nl = body.indexOf('\n', p);
       if (p >= 0 && nl - p - 1 === relativePath.length && body.startsWith(relativePath, p + 1)) {
         this.cursor = nl + 1; // this file, in order, with another stat: changed
-        return undefined;
+        return -1;
       }
       this.index = this.buildIndex();
     }
     const a = this.index.get(relativePath);
-    if (a === undefined) return undefined;
-    if (!body.startsWith(key, a + 65) || body.charCodeAt(a + 65 + key.length) !== 0) return undefined;
-    return body.slice(a, a + 64);
+    if (a === undefined) return -1;
+    if (!body.startsWith(key, a + 65) || body.charCodeAt(a + 65 + key.length) !== 0) return -1;
+    return a;
+  }
+
+  /** The manifest entry of the record at `line` (an offset `find` returned). */
+  entryAt(line: number): ManifestEntry {
+    const { body } = this;
+    return { relativePath: this.pathAt(line), sha256: body.slice(line, line + 64), size: Number(body.slice(line + 65, body.indexOf('\0', line + 65))) };
+  }
+
+  /** The relative path of the record at `line`. */
+  pathAt(line: number): string {
+    const { body } = this;
+    const at = nthIndexOf(body, '\0', line + 64, 4) + 1;
+    return body.slice(at, body.indexOf('\n', at));
   }
 
   get(relativePath: string): CacheRecord | undefined {
@@ -109,7 +135,8 @@ export class CacheIndex {
     return at;
   }
 
-  private recordAt(a: number): CacheRecord {
+  /** The record at `line` (an offset `find` returned). */
+  recordAt(a: number): CacheRecord {
     return { key: this.body.slice(a + 65, nthIndexOf(this.body, '\0', a + 64, 4)), sha256: this.body.slice(a, a + 64) };
   }
 }

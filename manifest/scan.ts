@@ -31,7 +31,7 @@ const SYMLINK_POLICIES: readonly SymlinkPolicy[] = ['follow', 'strict', 'skip'];
 /** The result of scanTree. */
 export interface ScanResult {
   /** Sorted bytewise by relativePath. */
-  entries: ManifestEntry[];
+  readonly entries: ManifestEntry[];
   /** DESIGN.md's tree digest: sha256 of the canonical PULP_MANIFEST. */
   digest: string;
   /** The canonical PULP_MANIFEST text of `entries`, built on first read (writeManifest's `text`). */
@@ -137,18 +137,16 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   }
   const oldRecords = cache?.records ?? new CacheIndex();
   // Files hashed now whose stat is old enough to cache; files answered from the cache are only
-  // counted, their records taken from oldRecords if the cache is written. `walkOrder` lists every
-  // file as the walk found it: the cache is written in that order, the order its next walk
-  // looks the files up in (CacheIndex).
+  // counted, their records taken from oldRecords if the cache is written.
   const newRecords = new Map<string, CacheRecord>();
-  const walkOrder: string[] = [];
   /**
-   * Per walkOrder entry: whether the cache answered it (its record is then read back from the
-   * cache if the cache is written). Flags, not the keys: keeping 10,000 key strings alive makes
-   * every young-generation GC of a rescan copy them.
+   * Every file as the walk found it: the cache is written in that order, the order its next walk
+   * looks the files up in (CacheIndex). A file the cache answered is its record's offset in the
+   * cache (CacheIndex.find: nothing is kept per cached file during the walk), any other its path.
    */
-  const fromCache: boolean[] = [];
+  const walkOrder: (string | number)[] = [];
 
+  /** The entries of the files hashed; a cached file's entry is read back from the cache when asked for. */
   const entries: ManifestEntry[] = [];
   const unreadable: UnreadablePath[] = [];
   const changing: string[] = [];
@@ -271,20 +269,18 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         p.filesSeen += 1;
         if (f.size === undefined) {
           walkOrder.push(f.relativePath);
-          fromCache.push(false);
           return queue.addUnsized(f);
         }
         if (watch) noteChange(f);
-        const sha256 = oldRecords.match(f.relativePath, statKey(f));
-        walkOrder.push(f.relativePath);
-        fromCache.push(sha256 !== undefined);
-        if (sha256 !== undefined) {
+        const line = oldRecords.find(f.relativePath, statKey(f));
+        if (line >= 0) {
+          walkOrder.push(line);
           cachedFiles += 1;
           cachedBytes += f.size;
-          entries.push({ relativePath: f.relativePath, sha256, size: f.size });
           if ((cachedFiles & 1023) === 0) report();
           return;
         }
+        walkOrder.push(f.relativePath);
         if (isFresh(f)) {
           fresh.files.push(f);
           fresh.paths.add(f.relativePath);
@@ -317,7 +313,16 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     if (!options.pool && !closing) await pool.close();
   }
   let written = false;
-  let sorted: ManifestEntry[] = [];
+  const files = entries.length + cachedFiles;
+  let sorted: ManifestEntry[] | undefined;
+  // The cached files' entries are built only when something asks for them: an unchanged rescan
+  // whose digest the cache holds, writing a manifest that did not change, never does.
+  const sortedEntries = () => {
+    if (sorted) return sorted;
+    const all = entries.slice();
+    for (const x of walkOrder) if (typeof x === 'number') all.push(oldRecords.entryAt(x));
+    return (sorted = sortEntries(all));
+  };
   let digest = '';
   let manifest: string | undefined;
   try {
@@ -325,14 +330,13 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     vanished += walked.vanished;
     report(true);
 
-    sorted = sortEntries(entries);
     // Every entry from the cache and every record used: the entries are the records, and the cache
     // holds the digest of their manifest when the scan that wrote it stored one.
-    const allCached = entries.length === cachedFiles && cachedFiles === oldRecords.size;
+    const allCached = entries.length === 0 && cachedFiles === oldRecords.size;
     const asCached = allCached ? cache?.manifestDigest : undefined;
     if (asCached !== undefined) digest = asCached;
     else {
-      manifest = canonicalManifest(sorted);
+      manifest = canonicalManifest(sortedEntries());
       digest = manifestDigest(manifest);
     }
     // The cache is saved even when the scan fails below: the files that were hashed need not be
@@ -342,13 +346,15 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       try {
         // A file is either answered from the cache or hashed (and cached if old enough), never both.
         const records = new Map<string, CacheRecord>();
-        for (let i = 0; i < walkOrder.length; i++) {
-          const rel = walkOrder[i];
-          const r = fromCache[i] ? oldRecords.get(rel) : newRecords.get(rel);
-          if (r) records.set(rel, r);
+        for (const x of walkOrder) {
+          if (typeof x === 'number') records.set(oldRecords.pathAt(x), oldRecords.recordAt(x));
+          else {
+            const r = newRecords.get(x);
+            if (r) records.set(x, r);
+          }
         }
         // Each record is an entry's; as many records as entries: the same files, so the digest is theirs.
-        const sameFiles = records.size === sorted.length;
+        const sameFiles = records.size === files;
         await saveCache(cachePath, realRoot, records, { ...(signal ? { signal } : {}), ...(sameFiles ? { manifestDigest: digest } : {}) });
         written = true;
       } catch (err) {
@@ -367,10 +373,10 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
   const skippedLinks = walked.links.skipped.sort((a, b) => (a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0));
   if (symlinks === 'strict' && skippedLinks.length > 0) throw new SymlinkError(realRoot, skippedLinks);
 
-  let bytes = 0;
-  for (const e of sorted) bytes += e.size;
+  let bytes = cachedBytes;
+  for (const e of entries) bytes += e.size;
   const stats: ScanStats = {
-    files: sorted.length,
+    files,
     bytes,
     hashedFiles: p.filesHashed,
     hashedBytes: p.bytesHashed,
@@ -390,11 +396,13 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     },
   };
   return {
-    entries: sorted,
+    // Both built on first use: an unchanged rescan whose digest came from the cache may need neither.
+    get entries() {
+      return sortedEntries();
+    },
     digest,
-    // Built on first use: an unchanged rescan whose digest came from the cache may never need it.
     get manifest() {
-      manifest ??= canonicalManifest(sorted);
+      manifest ??= canonicalManifest(sortedEntries());
       return manifest;
     },
     stats,

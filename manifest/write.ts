@@ -11,19 +11,19 @@ import type { ManifestEntry } from './types.js';
  * holds exactly this text nothing is written, so that an unchanged tree keeps its manifest's
  * mtime (and whatever caches key on it) and a rescan pays no fsync. Resolves to whether it wrote.
  * `text` is canonicalManifest(entries) and `digest` its tree digest, when the caller has them
- * (ScanResult): given the digest, the file is compared by digest and the text is not built
- * unless it must be written.
+ * (ScanResult): given the digest, the file is compared by digest and neither the text nor, when
+ * `entries` is a function, the entries are built unless the file must be written.
  * @throws ManifestWriteError naming the file and the system error code.
  */
 export async function writeManifest(
   file: string,
-  entries: readonly ManifestEntry[],
+  entries: readonly ManifestEntry[] | (() => readonly ManifestEntry[]),
   options: { signal?: AbortSignal; text?: string; digest?: string } = {},
 ): Promise<boolean> {
-  // Given the digest, the text is built only if the file must be written.
   let text = options.text;
-  if (fileDigest(file) === (options.digest ?? manifestDigest((text ??= canonicalManifest(entries))))) return false;
-  text ??= canonicalManifest(entries);
+  const build = () => canonicalManifest(typeof entries === 'function' ? entries() : entries);
+  if (fileDigest(file) === (options.digest ?? manifestDigest((text ??= build())))) return false;
+  text ??= build();
   try {
     await writeFileAtomic(file, Buffer.from(text, 'utf8'), options.signal ? { signal: options.signal } : {});
   } catch (err) {

@@ -137,12 +137,13 @@ examples:
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    const { entries, digest, stats } = result;
+    const { digest, stats } = result;
 
-    if (output !== undefined) await writeManifest(output, entries, { signal: controller.signal, digest });
+    // The entries are read only if the file must be written (an unchanged rescan never builds them).
+    if (output !== undefined) await writeManifest(output, () => result.entries, { signal: controller.signal, digest });
     let delivered = true;
     if (json) {
-      const report = { tree: path.resolve(tree), output: output ?? null, digest, stats, ...(output === undefined ? { entries } : {}) };
+      const report = { tree: path.resolve(tree), output: output ?? null, digest, stats, ...(output === undefined ? { entries: result.entries } : {}) };
       delivered = await writeStdout(JSON.stringify(report, null, 2) + '\n');
     } else if (output === undefined) {
       delivered = await writeStdout(result.manifest);

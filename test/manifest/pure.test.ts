@@ -134,6 +134,15 @@ test('cache text round-trips, and any damage makes it corrupt as a whole', () =>
   assert.is(back.records.match('a.txt', '4\x001\x002\x00'), undefined);
   assert.is(back.records.match('d/with,comma and space', '4\x001\x002\x003'), undefined);
   assert.is(back.records.match('missing', '4\x001\x002\x003'), undefined);
+  // find gives where a hit's record starts; the record, its path and its entry are read back from there.
+  const lines = parseCache(text).records;
+  const at = lines.find('d/with,comma and space', '0\x005\x006\x007');
+  assert.ok(at > 0);
+  assert.is(lines.find('a.txt', '4\x001\x002\x0033'), -1);
+  assert.is(lines.pathAt(at), 'd/with,comma and space');
+  assert.equal(lines.recordAt(at), { key: '0\x005\x006\x007', sha256: H('b') });
+  assert.equal(lines.entryAt(at), { relativePath: 'd/with,comma and space', sha256: H('b'), size: 0 });
+  assert.equal(lines.entryAt(lines.find('a.txt', '4\x001\x002\x003')), { relativePath: 'a.txt', sha256: H('a'), size: 4 });
   for (let cut = 0; cut < text.length; cut += 7) {
     const torn = parseCache(text.slice(0, cut));
     assert.is(torn.state, 'corrupt', `cut at ${cut}`);
