@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BIN, runCli, runProcess, tempDir, type CliResult } from '../../testkit/cli.js';
+import { PACKAGE_ROOT } from '../../core/paths.js';
 import { BAD_NAMES, LISTED_FILES, NON_UTF8_REPORTED, buildOddTree, expectedManifest, sha256, writeFiles } from './fixture.js';
 
 let dir = '';
@@ -43,6 +44,31 @@ test('odd tree: exact manifest on stdout, each unrepresentable name on stderr, e
   assert.match(r.stderr, new RegExp(`^${Object.keys(LISTED_FILES).length} files, `, 'm'));
   assert.match(r.stderr, new RegExp(`tree digest: sha256:${sha256(expectedManifest())}\n`));
   assert.not.match(r.stderr, /\r/); // no progress line when stderr is not a terminal
+});
+
+test('`pulpdist manifest` runs from its one-file bundle, which needs no other compiled module', async () => {
+  // Only the shim, the bundle and the hash threads' two modules: any other import would fail.
+  const install = path.join(dir, 'install');
+  fs.mkdirSync(path.join(install, 'bin'), { recursive: true });
+  fs.mkdirSync(path.join(install, 'dist', 'manifest'), { recursive: true });
+  fs.writeFileSync(path.join(install, 'package.json'), '{"type":"module"}');
+  fs.copyFileSync(BIN, path.join(install, 'bin', 'pulpdist.js'));
+  for (const f of ['bundle.js', 'hash-worker.js', 'hash-protocol.js']) {
+    fs.copyFileSync(path.join(PACKAGE_ROOT, 'dist', 'manifest', f), path.join(install, 'dist', 'manifest', f));
+  }
+  const shim = path.join(install, 'bin', 'pulpdist.js');
+  const out = path.join(dir, 'bundled.manifest');
+  const cache = path.join(dir, 'bundled.cache');
+  for (const extra of [['--exclude', 'nothing-*'], []]) {
+    const r = await runProcess([process.execPath, shim, '--debug', 'manifest', path.join(dir, 'simple'), '-o', out, '--cache', cache, ...extra]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(fs.readFileSync(out, 'utf8'), expectedManifest(SIMPLE));
+  }
+  assert.match((await runProcess([process.execPath, shim, 'manifest', path.join(dir, 'simple'), '--cache', cache])).stderr, /0 hashed \(0 B\), 3 from cache/);
+  // Every other command still goes through the whole CLI, which this copy lacks.
+  const other = await runProcess([process.execPath, shim, 'validate']);
+  assert.is(other.code, 2);
+  assert.match(other.stderr, /^error: pulpdist is not built\n/);
 });
 
 test('a clean tree exits 0; -o writes the file atomically and leaves stdout empty', async () => {

@@ -9,7 +9,7 @@ test('npm pack lists the CLI and no test, bench or testkit file', async () => {
   const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: PACKAGE_ROOT, maxBuffer: 64 * 1024 * 1024 });
   const [pack] = JSON.parse(stdout) as [{ files: { path: string }[] }];
   const paths = pack.files.map((f) => f.path);
-  for (const must of ['bin/pulpdist.js', 'dist/cli/main.js', 'dist/site/server.js', 'schemas/mirror.schema.json', 'mirrors/sites/origin.yaml']) {
+  for (const must of ['bin/pulpdist.js', 'dist/cli/main.js', 'dist/manifest/bundle.js', 'dist/manifest/hash-worker.js', 'dist/site/server.js', 'schemas/mirror.schema.json', 'mirrors/sites/origin.yaml']) {
     assert.ok(paths.includes(must), `${must} is shipped`);
   }
   assert.equal(paths.filter((p) => /^dist\/(test|bench|testkit)\//.test(p)), []);
