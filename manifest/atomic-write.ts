@@ -8,11 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /**
- * Replace `file` with `data` so that a reader (or a crash, when `durable`) sees either the old file
- * or the new one, never a mix. @param mode permission bits of a new file, @default 0o666 (before
- * umask) @param durable fsync the file and its directory, @default true
+ * Replace `file` with `data` (or its parts, one after the other) so that a reader (or a crash, when
+ * `durable`) sees either the old file or the new one, never a mix. @param mode permission bits of
+ * a new file, @default 0o666 (before umask) @param durable fsync the file and its directory,
+ * @default true
  */
-export async function writeFileAtomic(file: string, data: string | Buffer, options: { mode?: number; signal?: AbortSignal; durable?: boolean } = {}): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Buffer | readonly Buffer[], options: { mode?: number; signal?: AbortSignal; durable?: boolean } = {}): Promise<void> {
   const { mode = 0o666, signal, durable = true } = options;
   signal?.throwIfAborted();
   // fs.promises is loaded on first use: a scan that writes nothing never pays its start-up.
@@ -22,7 +23,8 @@ export async function writeFileAtomic(file: string, data: string | Buffer, optio
   const fh = await open(tmp, 'wx', mode);
   try {
     try {
-      await fh.writeFile(data);
+      // Each writeFile on a handle continues where the last one ended.
+      for (const part of Array.isArray(data) ? data : [data]) await fh.writeFile(part);
       if (durable) await fh.sync();
     } finally {
       await fh.close();

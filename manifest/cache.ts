@@ -191,14 +191,16 @@ export function parseCache(data: Buffer | string): LoadedCache {
 
 /** Cache text for the records (the inverse of parseCache). */
 export function formatCache(root: string, records: ReadonlyMap<string, CacheRecord>, manifestDigest?: string): string {
-  return cacheBytes(root, records, manifestDigest).toString('utf8');
+  return Buffer.concat(cacheBytes(root, records, manifestDigest)).toString('utf8');
 }
 
 /**
- * The cache file's bytes. Lines joined once and encoded once, the checksum taken on those bytes:
- * `+=` on one string 10,000 times and a second encoding for the write cost ~20 ms at 10,048 files.
+ * The cache file's bytes: the records, then the closing line. Lines joined once and encoded once,
+ * the checksum taken on those bytes: `+=` on one string 10,000 times and a second encoding for the
+ * write cost ~20 ms at 10,048 files. Two parts, written one after the other, not concatenated: a
+ * copy of 1.5 MB of fresh memory costs ~5 ms more on this machine (docs/manifest.md).
  */
-function cacheBytes(root: string, records: ReadonlyMap<string, CacheRecord>, manifestDigest: string | undefined): Buffer {
+function cacheBytes(root: string, records: ReadonlyMap<string, CacheRecord>, manifestDigest: string | undefined): [Buffer, Buffer] {
   const head = `${MAGIC} ${root.replace(/\n/g, ' ')}\n` + (manifestDigest === undefined ? '' : `manifest ${manifestDigest}\n`);
   const lines = new Array<string>(records.size + 1);
   lines[0] = head;
@@ -210,7 +212,7 @@ function cacheBytes(root: string, records: ReadonlyMap<string, CacheRecord>, man
   });
   const body = Buffer.from(lines.join(''), 'utf8');
   const sum = createHash('sha256').update(body).digest('hex');
-  return Buffer.concat([body, Buffer.from(`end ${records.size} ${sum}\n`, 'latin1')]);
+  return [body, Buffer.from(`end ${records.size} ${sum}\n`, 'latin1')];
 }
 
 /**
