@@ -2,7 +2,7 @@
  * `pulpdist manifest TREE`: content-address a tree. Imports only manifest/ and core/ (no ajv, got,
  * yaml…), because an unchanged rescan must finish, start-up included, in well under a second.
  */
-import { realpathSync } from 'node:fs';
+import { fstatSync, realpathSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import type { Command } from '../command.js';
@@ -101,7 +101,7 @@ examples:
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
 
-    const tty = process.stderr.isTTY === true;
+    const tty = stderrIsTerminal();
     const started = Date.now();
     let progressShown = false;
     const options: ScanOptions = {
@@ -126,14 +126,14 @@ examples:
       result = await scanTree(tree, options);
     } catch (err) {
       if (controller.signal.aborted) {
-        process.stderr.write(`${progressShown ? '\r\x1b[K' : ''}interrupted: no manifest written\n`);
+        writeStderr(`${progressShown ? '\r\x1b[K' : ''}interrupted: no manifest written\n`);
         return 130;
       }
       if (err instanceof TreeNotFoundError) throw new UsageError(`${err.message}; pass the directory whose PULP_MANIFEST to write`);
       if (err instanceof ScanOptionError) throw new UsageError(err.message);
       throw err;
     } finally {
-      if (progressShown) process.stderr.write('\r\x1b[K');
+      if (progressShown) writeStderr('\r\x1b[K');
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
@@ -149,16 +149,58 @@ examples:
       delivered = await writeStdout(result.manifest);
     }
 
-    for (const l of stats.links.skipped) process.stderr.write(formatSkippedLink(l) + '\n');
+    for (const l of stats.links.skipped) writeStderr(formatSkippedLink(l) + '\n');
     for (const p of stats.unrepresentable) {
-      process.stderr.write(`warning: left out ${JSON.stringify(p)}: ${unrepresentableWhy(p)}\n`);
+      writeStderr(`warning: left out ${JSON.stringify(p)}: ${unrepresentableWhy(p)}\n`);
     }
-    process.stderr.write(formatSummary(stats, digest) + '\n');
+    writeStderr(formatSummary(stats, digest) + '\n');
     // The reader went away (`| head`): no error message, but the status a SIGPIPE death would give.
     if (!delivered) return EXIT_STDOUT_CLOSED;
     return stats.unrepresentable.length > 0 ? EXIT_UNREPRESENTABLE : 0;
   },
 };
+
+/**
+ * Whether stderr is a terminal (progress is shown then). Only a character device can be one: for
+ * a pipe or a file, process.stderr is never made (see writeStderr).
+ */
+function stderrIsTerminal(): boolean {
+  try {
+    if (!fstatSync(2).isCharacterDevice()) return false;
+  } catch {
+    return false;
+  }
+  return process.stderr.isTTY === true;
+}
+
+let stderrStream = false;
+
+/**
+ * Write to stderr. Straight to file descriptor 2: when it is a pipe (a script or a benchmark reading
+ * the summary), making process.stderr loads \`net\` and Node's streams, ~6 ms of an unchanged rescan
+ * (docs/manifest.md). A pipe left non-blocking by the reader that is full (EAGAIN) makes this and
+ * every later line go through process.stderr, which waits, so that lines keep their order. A
+ * reader that went away (EPIPE) loses the line, as it would through the stream.
+ */
+function writeStderr(text: string): void {
+  if (stderrStream) {
+    process.stderr.write(text);
+    return;
+  }
+  const bytes = Buffer.from(text, 'utf8');
+  for (let off = 0; off < bytes.length; ) {
+    try {
+      off += writeSync(2, bytes, off);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') return;
+      if (code !== 'EAGAIN') throw err;
+      stderrStream = true;
+      process.stderr.write(bytes.subarray(off));
+      return;
+    }
+  }
+}
 
 /** Write to stdout; false when the reader has closed the pipe (EPIPE), which is not an error here. */
 function writeStdout(text: string): Promise<boolean> {

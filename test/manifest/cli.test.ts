@@ -207,6 +207,49 @@ test('a reader that closes stdout early (| head) gets no stack trace: exit 141',
   assert.match(r.stderr, /^50 files, /m);
 });
 
+test('stderr that is a full non-blocking pipe loses no line and keeps their order', async () => {
+  // 1,500 names Pulp cannot carry: ~120 KB of warnings, more than a pipe holds (64 KiB here).
+  const root = path.join(dir, 'warnings');
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 1500; i++) files[`q?${String(i).padStart(4, '0')}.txt`] = '';
+  writeFiles(root, files);
+  const fifo = path.join(dir, 'stderr.fifo');
+  assert.is((await runProcess(['mkfifo', fifo])).code, 0);
+  // Opened read-write, the FIFO needs no reader to open. Node's spawn makes a child's descriptors
+  // 0–2 blocking, so the FIFO goes in as descriptor 3 and sh makes it the command's stderr, still
+  // non-blocking (as a parent that is not Node may hand it over).
+  const wfd = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+  const rfd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  const argv = [process.execPath, BIN, 'manifest', root, '--no-cache', '-o', path.join(dir, 'warnings.manifest')];
+  const child = spawn('sh', ['-c', 'exec "$@" 2>&3 3>&-', 'sh', ...argv], { stdio: ['ignore', 'ignore', 'ignore', wfd] });
+  fs.closeSync(wfd);
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  // Nothing is read until the pipe has been full for a while: the child's writes met EAGAIN.
+  await new Promise((r) => setTimeout(r, 1500));
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(65536);
+  let code: number | null | undefined;
+  void exited.then((c) => (code = c));
+  for (;;) {
+    let n = 0;
+    try {
+      n = fs.readSync(rfd, buf, 0, buf.length, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    }
+    if (n > 0) chunks.push(Buffer.from(buf.subarray(0, n)));
+    else if (code !== undefined) break;
+    else await new Promise((r) => setTimeout(r, 10));
+  }
+  fs.closeSync(rfd);
+  assert.is(code, 3);
+  const lines = Buffer.concat(chunks).toString('utf8').split('\n');
+  const warned = lines.filter((l) => l.startsWith('warning: left out "q?'));
+  assert.is(warned.length, 1500);
+  assert.equal(warned.map((l) => /^warning: left out "q\?(\d{4})\.txt"/.exec(l)?.[1]), Object.keys(files).map((n) => n.slice(2, 6)));
+  assert.match(lines.slice(1500).join('\n'), /^1500 files left out: names Pulp cannot carry$/m);
+});
+
 test('bad arguments exit 2 with the usage', async () => {
   const cases: [string[], RegExp][] = [
     [['manifest'], /TREE is missing/],
