@@ -53,19 +53,24 @@ export async function reclaimedFileBytes(): Promise<number | null> {
 }
 
 /** The fields of /proc/PID/stat after the command name, which may itself hold spaces and ')'. */
-export function parseProcStat(text: string): { ppid: number; utime: number; stime: number; cutime: number; cstime: number } {
+export function parseProcStat(text: string): { ppid: number; minflt: number; cminflt: number; utime: number; stime: number; cutime: number; cstime: number } {
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // rest[0] is field 3 (state); utime is field 14, so rest[11].
+  // rest[0] is field 3 (state); minflt is field 10, so rest[7]; utime is field 14, so rest[11].
   const n = (i: number) => Number(rest[i]);
-  const out = { ppid: n(1), utime: n(11), stime: n(12), cutime: n(13), cstime: n(14) };
+  const out = { ppid: n(1), minflt: n(7), cminflt: n(8), utime: n(11), stime: n(12), cutime: n(13), cstime: n(14) };
   if (Object.values(out).some((v) => !Number.isFinite(v))) throw new RangeError(`unparsable /proc stat line: ${text.slice(0, 80)}`);
   return out;
 }
 
-/** CPU seconds of `pid` and of its children it has already reaped: in user space, and in the kernel on its behalf. */
+/**
+ * CPU seconds of `pid` and of its children it has already reaped: in user space, and in the kernel
+ * on its behalf; and their minor page faults (first touches of memory), which cost 12–15 µs each
+ * on some virtual machines (docs/benchmarks.md).
+ */
 export interface ProcessCpu {
   user: number;
   system: number;
+  minorFaults: number;
 }
 
 /** User and system CPU seconds of `pid` and of its children it has already reaped. */
@@ -78,7 +83,7 @@ export async function processCpu(pid: number): Promise<ProcessCpu> {
   }
   const s = parseProcStat(text);
   const hz = clockTicksPerSecond();
-  return { user: (s.utime + s.cutime) / hz, system: (s.stime + s.cstime) / hz };
+  return { user: (s.utime + s.cutime) / hz, system: (s.stime + s.cstime) / hz, minorFaults: s.minflt + s.cminflt };
 }
 
 /** User + system CPU seconds of `pid` and of its children it has already reaped. */
@@ -87,11 +92,14 @@ export async function processCpuSeconds(pid: number): Promise<number> {
   return user + system;
 }
 
-/** The CPU spent between two readings of `processCpu`. */
-export function cpuBetween(before: ProcessCpu, after: ProcessCpu): { upstream_cpu_s: number; upstream_user_s: number; upstream_system_s: number } {
+/** The CPU spent, and the page faults taken, between two readings of `processCpu`. */
+export function cpuBetween(
+  before: ProcessCpu,
+  after: ProcessCpu,
+): { upstream_cpu_s: number; upstream_user_s: number; upstream_system_s: number; upstream_minor_faults: number } {
   const user = after.user - before.user;
   const system = after.system - before.system;
-  return { upstream_cpu_s: user + system, upstream_user_s: user, upstream_system_s: system };
+  return { upstream_cpu_s: user + system, upstream_user_s: user, upstream_system_s: system, upstream_minor_faults: after.minorFaults - before.minorFaults };
 }
 
 /** Pids whose parent is `pid` (zombies included: they are not yet reaped). */

@@ -21,6 +21,8 @@ export interface BenchRun {
   /** The same, split: in user space, and in the kernel (system calls: the copies from files and into sockets). */
   upstream_user_s: number;
   upstream_system_s: number;
+  /** Minor page faults of the same process(es) over the run. */
+  upstream_minor_faults: number;
 }
 
 /** pulpdist's origin importing a phase's tree: reported apart from the runs (once per change, not per client). */

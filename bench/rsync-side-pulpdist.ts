@@ -151,19 +151,20 @@ export class PulpdistSide implements BenchSide {
     };
     const t0 = process.hrtime.bigint();
     const leafPids = leaves.map((l) => this.sites.find((s) => s.name === l)!.pid);
-    const leavesCpu = () => Promise.all(leafPids.map((pid) => processCpuSeconds(pid)));
+    const leavesCpu = () => Promise.all(leafPids.map((pid) => processCpu(pid)));
     const cpuBefore = await leavesCpu();
     const ownBefore = process.cpuUsage();
     const result = await reconcilePass(specs, { clients, log: silentLogger, now: () => new Date(), memory: this.memory, sources: this.sources, onEvent }, { signal });
     const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
     const own = process.cpuUsage(ownBefore);
     const cpuAfter = await leavesCpu();
-    const leafCpu = cpuAfter.map((c, i) => (c - cpuBefore[i]!).toFixed(2)).join(' ');
+    const leafCpu = cpuAfter.map((c, i) => (c.user + c.system - cpuBefore[i]!.user - cpuBefore[i]!.system).toFixed(2)).join(' ');
+    const leafFaults = cpuAfter.map((c, i) => c.minorFaults - cpuBefore[i]!.minorFaults).join(' ');
     if (!result.converged) {
       throw new BenchPassError(`the pass over ${names.join(', ')} did not converge: ${result.failures.join('; ') || 'no failure reported'}`, names);
     }
     const phases = Object.entries(this.memory.phases).map(([k, v]) => `${k.replace(/Ms$/, '')} ${(v / 1000).toFixed(2)}`).join(', ');
-    this.log(`  pass over ${names.join(', ')}: ${wallS.toFixed(2)} s (${phases}); syncs: ${syncs.join(', ') || 'none'}; CPU s: controller ${((own.user + own.system) / 1e6).toFixed(2)}${leafCpu ? `, leaves ${leafCpu}` : ''}`);
+    this.log(`  pass over ${names.join(', ')}: ${wallS.toFixed(2)} s (${phases}); syncs: ${syncs.join(', ') || 'none'}; CPU s: controller ${((own.user + own.system) / 1e6).toFixed(2)}${leafCpu ? `, leaves ${leafCpu}; page faults: leaves ${leafFaults}` : ''}`);
     return wallS;
   }
 

@@ -53,7 +53,7 @@ test('pulpdist side: origin import, a leaf pulls the tree and then only the chan
     assert.equal([first.tool, first.phase, first.clients], ['pulpdist', 'initial', 1]);
     // Every file once, plus a few reads of the PULP_MANIFEST (the leaf's sync, the controller's observe).
     assert.ok(first.wire_bytes >= total && first.wire_bytes <= total + 3 * manifestBytes(tree), `initial wire ${first.wire_bytes}, tree ${total}`);
-    assert.ok(first.wall_s > 0 && first.upstream_cpu_s > 0);
+    assert.ok(first.wall_s > 0 && first.upstream_cpu_s > 0 && first.upstream_minor_faults > 0, JSON.stringify(first));
     assert.ok(Math.abs(first.upstream_user_s + first.upstream_system_s - first.upstream_cpu_s) < 1e-9 && first.upstream_user_s >= 0 && first.upstream_system_s >= 0, JSON.stringify(first));
     await side.verify(1, tree, { signal });
     const leaf = side.sites[1]!;
@@ -77,7 +77,7 @@ test('pulpdist side: origin import, a leaf pulls the tree and then only the chan
     assert.ok(movedBytes > 3 * manifestBytes(update.after), 'the test can tell a resent move from manifest reads');
     assert.ok(second.wire_bytes >= changedBytes && second.wire_bytes <= changedBytes + 3 * manifestBytes(update.after), `update wire ${second.wire_bytes}, changed ${changedBytes}, moved ${movedBytes}`);
     assert.is((await metric(leaf.url, 'pulpdist_site_sync_files_downloaded_total')) - filesBefore, changed.length);
-    assert.ok(lines.some((l) => /pass over origin, leaf1: .* syncs: leaf1 /.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => /pass over origin, leaf1: .* syncs: leaf1 .*; CPU s: controller [\d.]+, leaves [\d.]+; page faults: leaves [1-9]\d*$/.test(l)), lines.join('\n'));
 
     const missing = await side.run('update', 4, { signal }).then(() => null, (e: { code?: string; message: string }) => e.message);
     assert.match(missing ?? '', /need site leaf2/);

@@ -38,7 +38,7 @@ test('rsync --stats: the grouped numbers are read exactly', () => {
 
 test('/proc stat: fields after a command name holding spaces and parentheses', () => {
   const line = '4242 (rsync (x) y) S 17 4242 4242 0 -1 4194624 500 0 0 0 123 45 6 7 20 0 1 0 100 1000 200';
-  assert.equal(parseProcStat(line), { ppid: 17, utime: 123, stime: 45, cutime: 6, cstime: 7 });
+  assert.equal(parseProcStat(line), { ppid: 17, minflt: 500, cminflt: 0, utime: 123, stime: 45, cutime: 6, cstime: 7 });
   assert.throws(() => parseProcStat('garbage'));
 });
 
@@ -48,11 +48,14 @@ test('a process\'s CPU, split into user and system, and what a run spent of each
   let x = 0;
   for (let i = 0; i < 2e6; i++) x += Math.sqrt(i);
   for (let i = 0; i < 5000; i++) await readFile('/proc/self/stat');
+  // 16 MiB of fresh memory, touched: one minor page fault per 4 KiB page at least once.
+  const touched = Buffer.alloc(16 * 1024 * 1024, 1);
   const t1 = await processCpu(process.pid);
   const spent = cpuBetween(t0, t1);
   assert.ok(x > 0 && spent.upstream_user_s >= 0 && spent.upstream_system_s >= 0, JSON.stringify(spent));
   assert.ok(Math.abs(spent.upstream_user_s + spent.upstream_system_s - spent.upstream_cpu_s) < 1e-9);
   assert.ok(spent.upstream_cpu_s > 0, JSON.stringify(spent));
+  assert.ok(touched[touched.length - 1] === 1 && spent.upstream_minor_faults >= 1000, JSON.stringify(spent));
   assert.ok(Math.abs((await processCpuSeconds(process.pid)) - (t1.user + t1.system)) < 0.5);
 });
 
@@ -83,10 +86,10 @@ test('rsyncd.conf: no chroot, ≥ 4 connections, read-only module that hides PUL
 });
 
 const RUNS: BenchRun[] = [
-  { tool: 'rsync', phase: 'update', clients: 4, wire_bytes: 1000, wall_s: 2, upstream_cpu_s: 4, upstream_user_s: 3, upstream_system_s: 1 },
-  { tool: 'pulpdist', phase: 'update', clients: 4, wire_bytes: 1500, wall_s: 1, upstream_cpu_s: 1, upstream_user_s: 0.5, upstream_system_s: 0.5 },
-  { tool: 'rsync', phase: 'initial', clients: 1, wire_bytes: 0, wall_s: 1, upstream_cpu_s: 1, upstream_user_s: 0.5, upstream_system_s: 0.5 },
-  { tool: 'pulpdist', phase: 'initial', clients: 1, wire_bytes: 10, wall_s: 3, upstream_cpu_s: 1, upstream_user_s: 0.25, upstream_system_s: 0.75 },
+  { tool: 'rsync', phase: 'update', clients: 4, wire_bytes: 1000, wall_s: 2, upstream_cpu_s: 4, upstream_user_s: 3, upstream_system_s: 1, upstream_minor_faults: 0 },
+  { tool: 'pulpdist', phase: 'update', clients: 4, wire_bytes: 1500, wall_s: 1, upstream_cpu_s: 1, upstream_user_s: 0.5, upstream_system_s: 0.5, upstream_minor_faults: 0 },
+  { tool: 'rsync', phase: 'initial', clients: 1, wire_bytes: 0, wall_s: 1, upstream_cpu_s: 1, upstream_user_s: 0.5, upstream_system_s: 0.5, upstream_minor_faults: 0 },
+  { tool: 'pulpdist', phase: 'initial', clients: 1, wire_bytes: 10, wall_s: 3, upstream_cpu_s: 1, upstream_user_s: 0.25, upstream_system_s: 0.75, upstream_minor_faults: 0 },
 ];
 
 test('ratios are pulpdist/rsync; targets judged on the update with 4 clients', () => {
