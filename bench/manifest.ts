@@ -20,6 +20,7 @@ import { canonicalManifest, treeDigest } from '../manifest/digest.js';
 import type { ManifestEntry } from '../manifest/types.js';
 import { FULL_TREE, QUICK_TREE, addLinks, buildTree } from './manifest-tree.js';
 import { runProcess } from '../testkit/cli.js';
+import { formatMachineCosts, measureMachineCosts } from './machine-costs.js';
 
 const USAGE = `usage: npm run bench:manifest [-- --quick] [-- --out FILE] [-- --runs N] [-- --symlinks N] [-- --keep]
 
@@ -134,6 +135,9 @@ async function main(argv: string[]): Promise<number> {
   const signal = AbortSignal.any([]);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pulpdist-bench-manifest-'));
   try {
+    // Before the tree loads the machine (docs/benchmarks.md, "Reading figures from another machine").
+    const costs = measureMachineCosts(dir);
+    log(formatMachineCosts(costs));
     const tree = path.join(dir, 'tree');
     const cache = path.join(dir, 'manifest.cache');
     const out = path.join(dir, 'PULP_MANIFEST');
@@ -203,6 +207,7 @@ async function main(argv: string[]): Promise<number> {
       `tree digest: sha256:${treeDigest(entriesFromSha256sum(shaOut, sizes))} (pulpdist and sha256sum agree)`,
       `NODE_EXTRA_CA_CERTS is ${process.env['NODE_EXTRA_CA_CERTS'] ? 'set: every node process above and below parsed those certificates at start-up (docs/manifest.md)' : 'not set'}`,
       `load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (wall times on a busy machine are not the tools' speed; CPU s is steadier)`,
+      formatMachineCosts(costs),
     ];
     process.stdout.write(lines.join('\n') + '\n');
 
@@ -269,6 +274,7 @@ async function main(argv: string[]): Promise<number> {
         floors: { node: nodeOnly, lstat_each_file: statOnly, hash_only: { ...hashOnly, threads, speedup: round(sha.wall_s / hashOnly.wall_s) } },
         ...(linked ? { symlinks: { count: links, ...linked } } : {}),
         loadavg: os.loadavg().map((l) => round(l)),
+        machine: costs,
         targets: { speedup: TARGET_SPEEDUP, rescan_s: TARGET_RESCAN_S, rss_mib: TARGET_RSS_MIB },
       };
       await writeFile(v.out, JSON.stringify(figures, null, 2) + '\n');

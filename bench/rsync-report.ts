@@ -3,6 +3,7 @@
  * pulpdist/rsync ratios and the targets. Pure: figures in, text out.
  */
 import { formatBytes } from '../core/units.js';
+import { formatMachineCosts, type MachineCosts } from './machine-costs.js';
 import { treeTotals, updateChangedBytes, type FileKind, type ScenarioConfig, type TreePlan, type UpdatePlan } from './scenario.js';
 
 export type Tool = 'rsync' | 'pulpdist';
@@ -59,7 +60,7 @@ export interface ScenarioSummary {
   };
   origin_import?: OriginImport[];
   /** Where the figures were measured. */
-  machine?: { node: string; rsync: string | null; cpus: number; memory_bytes: number; kernel: string };
+  machine?: { node: string; rsync: string | null; cpus: number; memory_bytes: number; kernel: string; costs?: MachineCosts };
   /** Each upstream's data was held in memory through its runs (`--lock-served`). */
   served_locked?: boolean;
 }
@@ -104,6 +105,7 @@ export function scenarioLines(s: ScenarioSummary): string {
     `scenario (${s.scale}, seed ${s.seed}): ${s.files} files, ${formatBytes(s.bytes)}`,
     `update: +${u.added} new (${formatBytes(u.added_bytes)}), −${u.deleted} deleted, ${u.moved_or_renamed} moved/renamed (${formatBytes(u.moved_bytes)}), ` +
       `${u.metadata_rewritten} metadata rewritten (${formatBytes(u.metadata_bytes)}), ${u.logs_appended} logs +${formatBytes(u.log_appended_bytes)} (whole: ${formatBytes(u.log_whole_bytes)})`,
+    ...(s.machine?.costs ? [formatMachineCosts(s.machine.costs)] : []),
   ].join('\n');
 }
 

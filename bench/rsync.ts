@@ -16,6 +16,7 @@ import { formatBytes } from '../core/units.js';
 import { DEFAULT_SCENARIO, QUICK_SCENARIO, planTree, planUpdate, treeTotals, type ScenarioConfig, type TreePlan } from './scenario.js';
 import { applyUpdate, writeTree } from './scenario-files.js';
 import { describeScenario, formatTable, roundRun, scenarioLines, type BenchReport, type BenchRun, type OriginImport, type Phase, type ScenarioSummary } from './rsync-report.js';
+import { formatMachineCosts, measureMachineCosts, type MachineCosts } from './machine-costs.js';
 import { reclaimedFileBytes } from './rsync-proc.js';
 import { startRsyncSide, type BenchSide } from './rsync-side-rsync.js';
 import { warmPageCache } from './page-cache.js';
@@ -81,7 +82,7 @@ function flushDisk(dir: string): void {
   if (r.status !== 0) throw new PulpdistError(`bench:rsync: sync --file-system ${dir} failed: ${(r.stderr || r.error?.message || '').trim()}`);
 }
 
-function machine(): NonNullable<ScenarioSummary['machine']> {
+function machine(): Omit<NonNullable<ScenarioSummary['machine']>, 'costs'> {
   const r = spawnSync('rsync', ['--version'], { encoding: 'utf8' });
   return {
     node: process.version,
@@ -134,7 +135,11 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
   const sides: Side[] = [];
   const runs: BenchRun[] = [];
   const imports: OriginImport[] = [];
+  let costs: MachineCosts | undefined;
   try {
+    // On the filesystem both tools' downstreams write to, before anything else loads the machine.
+    costs = measureMachineCosts(work);
+    log(formatMachineCosts(costs));
     await mkdir(path.join(work, 'rsync'));
     await mkdir(path.join(work, 'pulpdist'));
     const treeDir = path.join(work, 'tree');
@@ -191,7 +196,7 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
     else await rm(work, { recursive: true, force: true });
   }
   if (imports.length) scenario.origin_import = imports;
-  scenario.machine = machine();
+  scenario.machine = { ...machine(), ...(costs ? { costs } : {}) };
   if (args.lockServed) scenario.served_locked = true;
   return { scenario, runs };
 }

@@ -23,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError, messageOf } from '../core/errors.js';
+import { formatMachineCosts, measureMachineCosts } from './machine-costs.js';
 import { intOption } from './options.js';
 import { serveTree } from '../testkit/http-tree.js';
 import { makeTestCertificate } from '../testkit/tls-cert.js';
@@ -106,6 +107,9 @@ async function main(): Promise<void> {
   let site: BenchSite | undefined;
   let tree: Awaited<ReturnType<typeof serveTree>> | undefined;
   try {
+    // On the filesystem curl and the site write to, before the trees load the machine.
+    const costs = measureMachineCosts(work);
+    process.stderr.write(formatMachineCosts(costs) + '\n');
     process.stderr.write(`generating two trees of ${count} files, ${(totalBytes / MiB).toFixed(0)} MiB in ${treeDir}\n`);
     const sz = sizes(count, totalBytes);
     const { entries, manifestBytes } = await writeTreeOf(firstDir, sz);
@@ -203,6 +207,7 @@ async function main(): Promise<void> {
         filesDownloaded: task2.progress_reports.find((p: { code: string }) => p.code === 'sync.downloading.artifacts').done,
       },
       targets: { throughputRatio: TARGET_RATIO, updateRatio: 1.01 },
+      machine: costs,
       rounds: rounds.map((r) => ({ ...r, ratio: r.curlSeconds / r.syncSeconds, warmRatio: r.curlSeconds / r.warmSeconds })),
     };
     const f = (n: number, d = 1) => n.toFixed(d);
@@ -223,7 +228,7 @@ async function main(): Promise<void> {
         ` (ratio ${f(res.update.ratioFiles, 3)}, target ≤ 1.01 ${res.update.ratioFiles <= 1.01 ? 'OK' : 'MISSED'})` +
         ` + ${f(manifest2 / 1024)} KiB manifest (ratio with manifest ${f(res.update.ratioWithManifest, 3)}) in ${f(updateSeconds, 2)} s`,
     ];
-    out.push(`site phases, first sync: ${phases}`, `site phases, second tree: ${warmRound.warmPhases}`);
+    out.push(`site phases, first sync: ${phases}`, `site phases, second tree: ${warmRound.warmPhases}`, formatMachineCosts(costs));
     if (rounds.length > 1) {
       out.push(
         `ratios of ${rounds.length} rounds, first sync: ${rounds.map((r) => f(r.curlSeconds / r.syncSeconds, 2)).join(', ')}; ` +

@@ -19,6 +19,8 @@ test('a quick run agrees with sha256sum and reports every figure beside its floo
     assert.ok(t.wall_s > 0 && t.cpu_s >= 0 && t.max_rss_mib > 1, JSON.stringify(t));
   }
   assert.ok(Math.abs(r.cold.speedup - r.sha256sum.wall_s / r.cold.wall_s) < 0.01, 'the ratio is of the medians shown');
+  assert.ok(r.machine.file_create_us_p50 > 0 && r.machine.page_touch_us > 0, JSON.stringify(r.machine));
+  assert.match(stdout, /^this machine: a file create in \S+ takes [\d.]+ µs .* a fresh page's first touch [\d.]+ µs/m);
 });
 
 test('a bad option is refused with the usage, exit 2', async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parseRsyncStats, rsyncPullAll } from '../../bench/rsync-client.js';
 import { rsyncdConf, startRsyncDaemon } from '../../bench/rsync-daemon.js';
 import { cpuBetween, parseProcStat, processCpu, processCpuSeconds, reclaimedFileBytes } from '../../bench/rsync-proc.js';
-import { formatTable, ratio, targetResults, type BenchRun } from '../../bench/rsync-report.js';
+import { describeScenario, formatTable, ratio, scenarioLines, targetResults, type BenchRun } from '../../bench/rsync-report.js';
 import { parseCounter, parseServedBytes, SLOW_READS_METRIC } from '../../bench/rsync-served.js';
 import { verifyDir } from '../../bench/rsync-side-rsync.js';
 import { QUICK_SCENARIO, planTree, planUpdate, type ScenarioConfig } from '../../bench/scenario.js';
@@ -103,6 +103,14 @@ test('ratios are pulpdist/rsync; targets judged on the update with 4 clients', (
   assert.match(table, /bytes on the wire\s+≤ 1.1×:\s+1.50×\s+NOT met/);
   assert.match(table, /upstream CPU\s+≤ 0.5×:\s+0.25×\s+met/);
   assert.not.match(table, /^initial\s+4/m);
+});
+
+test('the summary names what this machine charges for a create and a page fault, when measured', () => {
+  const tree = planTree(TINY);
+  const scenario = describeScenario(TINY, tree, planUpdate(tree, TINY), true);
+  assert.not.match(scenarioLines(scenario), /this machine/);
+  scenario.machine = { node: 'v20', rsync: null, cpus: 2, memory_bytes: 1, kernel: 'Linux', costs: { dir: '/tmp/w', file_create_us_p50: 81.5, file_create_us_p90: 120, page_touch_us: 2.5 } };
+  assert.match(scenarioLines(scenario), /^this machine: a file create in \/tmp\/w takes 81\.5 µs \(p90 120 µs\), a fresh page's first touch 2\.5 µs/m);
 });
 
 test('a real rsync daemon serves the tree and then the update to 2 clients; stats, CPU and verification agree', async () => {

@@ -25,6 +25,9 @@ test('--tls: curl and a site fetch the same tree over https, the site a second o
   assert.is(r.update.changedFiles, 4);
   assert.is(r.update.filesDownloaded, 4);
   assert.is(r.update.movedFileBytes, r.update.newContentBytes);
+  // What this machine charges for a create and a page fault, measured where the run wrote.
+  assert.ok(r.machine.file_create_us_p50 > 0 && r.machine.page_touch_us > 0, JSON.stringify(r.machine));
+  assert.match(stdout, /^this machine: a file create in \S+ takes [\d.]+ µs \(p90 [\d.]+ µs\)/m);
 });
 
 test('bad options are usage errors (exit 2) with the usage', async () => {

@@ -1,0 +1,65 @@
+/**
+ * What the machine charges for the two operations that move the benchmarks' figures most from one
+ * host to another: creating a file (every downstream creates one per file it receives) and the
+ * first touch of a fresh memory page (every new process and buffer pays it). Both vary by an order
+ * of magnitude between virtual machines of the same size, and even between directories of one
+ * filesystem on one machine (docs/benchmarks.md, "Reading figures from another machine"), so
+ * `bench:rsync`, `bench:sync` and `bench:manifest` measure them where they run and print them
+ * beside their figures.
+ */
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import path from 'node:path';
+
+export interface MachineCosts {
+  /** The directory whose filesystem the creates were timed on (the benchmark's work dir). */
+  dir: string;
+  /** One `open(O_CREAT|O_EXCL)` + `close` of an empty file, in microseconds: median and 90th percentile. */
+  file_create_us_p50: number;
+  file_create_us_p90: number;
+  /** The first write to a fresh 4 KiB page (a minor page fault), in microseconds. */
+  page_touch_us: number;
+}
+
+/** Files created to time a create: enough for a stable median, few enough to take well under a second on a slow disk. */
+const CREATES = 200;
+/** Fresh memory touched to time a page fault. */
+const TOUCH_BYTES = 16 * 1024 * 1024;
+const PAGE = 4096;
+
+/**
+ * Time CREATES file creates in a temp directory made inside `dir` (removed again), and the first
+ * touch of TOUCH_BYTES of fresh memory. Synchronous: it runs before the timed runs, nothing waits.
+ */
+export function measureMachineCosts(dir: string): MachineCosts {
+  const scratch = mkdtempSync(path.join(dir, '.machine-costs-'));
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < CREATES; i++) {
+      const t0 = process.hrtime.bigint();
+      closeSync(openSync(path.join(scratch, String(i)), 'wx'));
+      times.push(Number(process.hrtime.bigint() - t0) / 1e3);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  times.sort((a, b) => a - b);
+  const t0 = process.hrtime.bigint();
+  // allocUnsafeSlow: memory of its own, never a slice of Node's pool, so every page is fresh.
+  Buffer.allocUnsafeSlow(TOUCH_BYTES).fill(1);
+  const touchUs = Number(process.hrtime.bigint() - t0) / 1e3 / (TOUCH_BYTES / PAGE);
+  return {
+    dir,
+    file_create_us_p50: round1(times[Math.floor(times.length * 0.5)]!),
+    file_create_us_p90: round1(times[Math.floor(times.length * 0.9)]!),
+    page_touch_us: round1(touchUs),
+  };
+}
+
+/** One line for a benchmark's log. */
+export function formatMachineCosts(c: MachineCosts): string {
+  return `this machine: a file create in ${c.dir} takes ${c.file_create_us_p50} µs (p90 ${c.file_create_us_p90} µs), a fresh page's first touch ${c.page_touch_us} µs (docs/benchmarks.md, "Reading figures from another machine")`;
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
