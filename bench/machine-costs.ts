@@ -55,9 +55,17 @@ export function measureMachineCosts(dir: string): MachineCosts {
   };
 }
 
-/** One line for a benchmark's log. */
+/**
+ * A median create above this (µs) is a filesystem busy with something else: local creates take
+ * 25–100 µs on the machines measured, and up to 1.3 ms in the minutes after a benchmark removed
+ * gigabytes (docs/benchmarks.md).
+ */
+export const SLOW_CREATE_US = 200;
+
+/** One line for a benchmark's log; it says so when creates are slow enough to skew the figures. */
 export function formatMachineCosts(c: MachineCosts): string {
-  return `this machine: a file create in ${c.dir} takes ${c.file_create_us_p50} µs (p90 ${c.file_create_us_p90} µs), a fresh page's first touch ${c.page_touch_us} µs (docs/benchmarks.md, "Reading figures from another machine")`;
+  const line = `this machine: a file create in ${c.dir} takes ${c.file_create_us_p50} µs (p90 ${c.file_create_us_p90} µs), a fresh page's first touch ${c.page_touch_us} µs (docs/benchmarks.md, "Reading figures from another machine")`;
+  return c.file_create_us_p50 > SLOW_CREATE_US ? `${line}; creates are slow now: figures that create many files are not comparable with a run where they are not; wait a few minutes and run again` : line;
 }
 
 function round1(x: number): number {

@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdir } from 'node:fs/promises';
-import { formatMachineCosts, measureMachineCosts } from '../../bench/machine-costs.js';
+import { SLOW_CREATE_US, formatMachineCosts, measureMachineCosts } from '../../bench/machine-costs.js';
 import { tempDir } from '../../testkit/cli.js';
 
 test('creates and page touches are timed in the given directory, which is left as it was', async () => {
@@ -20,6 +20,12 @@ test('creates and page touches are timed in the given directory, which is left a
   } finally {
     await cleanup();
   }
+});
+
+test('a slow create is called out, a fast one is not', () => {
+  const costs = { dir: '/d', file_create_us_p90: 900, page_touch_us: 3 };
+  assert.not.match(formatMachineCosts({ ...costs, file_create_us_p50: SLOW_CREATE_US }), /creates are slow/);
+  assert.match(formatMachineCosts({ ...costs, file_create_us_p50: SLOW_CREATE_US + 0.1 }), /; creates are slow now: .* wait a few minutes and run again$/);
 });
 
 test('a directory that cannot be written is an error, not a figure', () => {
