@@ -11,7 +11,6 @@ import type { Command, CommandEntry } from './command.js';
 import { nearest } from './suggest.js';
 import { VERSION } from '../core/version.js';
 
-
 function topHelp(commands: readonly CommandEntry[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return [

@@ -86,7 +86,7 @@ export class CacheIndex {
         this.cursor = r + relativePath.length + 1;
         return c;
       }
-      const p = nthIndexOf(body, '\0', c + 64, 4);
+      const p = keyEnd(body, c);
       const nl = body.indexOf('\n', p);
       if (p >= 0 && nl - p - 1 === relativePath.length && body.startsWith(relativePath, p + 1)) {
         this.cursor = nl + 1; // this file, in order, with another stat: changed
@@ -109,7 +109,7 @@ export class CacheIndex {
   /** The relative path of the record at `line`. */
   pathAt(line: number): string {
     const { body } = this;
-    const at = nthIndexOf(body, '\0', line + 64, 4) + 1;
+    const at = keyEnd(body, line) + 1;
     return body.slice(at, body.indexOf('\n', at));
   }
 
@@ -129,7 +129,7 @@ export class CacheIndex {
     const at = new Map<string, number>();
     for (let line = this.first; line < body.length; ) {
       const nl = body.indexOf('\n', line);
-      at.set(body.slice(nthIndexOf(body, '\0', line + 64, 4) + 1, nl), line);
+      at.set(body.slice(keyEnd(body, line) + 1, nl), line);
       line = nl + 1;
     }
     return at;
@@ -137,7 +137,7 @@ export class CacheIndex {
 
   /** The record at `line` (an offset `find` returned). */
   recordAt(a: number): CacheRecord {
-    return { key: this.body.slice(a + 65, nthIndexOf(this.body, '\0', a + 64, 4)), sha256: this.body.slice(a, a + 64) };
+    return { key: this.body.slice(a + 65, keyEnd(this.body, a)), sha256: this.body.slice(a, a + 64) };
   }
 }
 
@@ -181,7 +181,7 @@ export function parseCache(data: Buffer | string): LoadedCache {
   let count = 0;
   for (let line = first; line < body.length; count++) {
     const nl = body.indexOf('\n', line);
-    const p = nthIndexOf(body, '\0', line + 64, 4);
+    const p = keyEnd(body, line);
     if (body.charCodeAt(line + 64) !== 0 || p < 0 || p > nl) return corrupt;
     line = nl + 1;
   }
@@ -244,8 +244,13 @@ export async function saveCache(
   await writeFileAtomic(file, cacheBytes(root, records, options.manifestDigest), { mode: 0o600, durable: false, ...(options.signal ? { signal: options.signal } : {}) });
 }
 
-function nthIndexOf(s: string, ch: string, from: number, n: number): number {
-  let at = from;
-  for (let k = 0; k < n && at >= 0; k++) at = s.indexOf(ch, at + 1);
+/**
+ * Where the key of the record starting at `line` ends: a record is the sha256 (64 characters), then
+ * size, mtime, ctime and inode, each after a NUL, and the path after one more NUL, the one returned
+ * here. -1 when the text has none.
+ */
+function keyEnd(body: string, line: number): number {
+  let at = line + 64;
+  for (let k = 0; k < 4 && at >= 0; k++) at = body.indexOf('\0', at + 1);
   return at;
 }
