@@ -68,17 +68,43 @@ function policyOf(remote: RemoteRecord): OutboundPolicy {
   }
 }
 
-/** The URL of a manifest entry: the manifest URL with its last segment replaced (query kept). */
-export function fileUrl(manifestUrl: string, relativePath: string): string {
+/**
+ * The URLs of a manifest's entries: the manifest URL with its last segment replaced (query kept),
+ * each segment quoted as yarl quotes it for aiohttp (sub-delimiters, ':' and '@' stay as they are).
+ * The manifest URL is parsed once, not once per file: for http(s), a quoted path that has no dot
+ * segment is what the URL parser would keep as it is, so the URL is put together as a string
+ * (test/site/file-urls.test.ts holds it to the parser's answer).
+ */
+export function fileUrls(manifestUrl: string): (relativePath: string) => string {
   const u = new URL(manifestUrl);
   const dir = u.pathname.slice(0, u.pathname.lastIndexOf('/') + 1);
-  // Quote each segment as yarl does for aiohttp: sub-delimiters, ':' and '@' stay as they are.
-  const quoted = relativePath
+  const parsed = (quoted: string) => {
+    const f = new URL(u);
+    f.pathname = dir + quoted;
+    return f.href;
+  };
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return (relativePath) => parsed(quotePath(relativePath));
+  const base = new URL(u);
+  base.pathname = dir;
+  const head = base.href.slice(0, base.href.length - base.search.length - base.hash.length);
+  const tail = u.search + u.hash;
+  return (relativePath) => {
+    const quoted = quotePath(relativePath);
+    return DOT_SEGMENT.test(quoted) ? parsed(quoted) : head + quoted + tail;
+  };
+}
+
+/** A path whose characters all stay as they are when quoted. */
+const KEPT = /^[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/;
+/** A `.` or `..` segment, which the URL parser resolves. */
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
+
+function quotePath(relativePath: string): string {
+  if (KEPT.test(relativePath)) return relativePath;
+  return relativePath
     .split('/')
     .map((s) => encodeURIComponent(s).replace(/%(21|24|26|27|28|29|2A|2B|2C|3B|3D|3A|40)/gi, (m) => decodeURIComponent(m)))
     .join('/');
-  u.pathname = dir + quoted;
-  return u.toString();
 }
 
 /**
@@ -105,7 +131,7 @@ export function throttled(deps: DownloadDeps, fn: (chunk: Buffer) => void | Prom
  */
 async function open(url: string, deps: DownloadDeps, what: 'manifest' | 'file'): Promise<Body> {
   const u = new URL(url);
-  if (u.protocol !== 'file:') return openHttp(url, deps);
+  if (u.protocol !== 'file:') return openHttp(u, deps);
   let real: string;
   try {
     // A file: stat (which follows links) only to answer a missing one with pulpcore's 404.
@@ -127,21 +153,50 @@ async function open(url: string, deps: DownloadDeps, what: 'manifest' | 'file'):
   };
 }
 
+/** What every request to a remote sends and obeys. */
+interface RemoteRequest {
+  headers: Readonly<Record<string, string>>;
+  timeoutMs: number;
+  maxRedirects: number;
+}
+
+/**
+ * Worked out once per remote record, not once per file: a record is replaced, never changed, when
+ * the remote is updated (api-remotes.ts), so a sync keeps what it started with.
+ */
+const requests = new WeakMap<RemoteRecord, RemoteRequest>();
+
+function requestOf(r: RemoteRecord): RemoteRequest {
+  let q = requests.get(r);
+  if (!q) {
+    const { timeoutMs, maxRedirects } = policyOf(r);
+    // Frozen: the GET client checks a header set once (http-get.ts), so it must not change after.
+    q = { headers: Object.freeze(withHeaders(r, {})), timeoutMs, maxRedirects };
+    requests.set(r, q);
+  }
+  return q;
+}
+
+/** The remote's headers, then `extra`, then its credentials. */
+function withHeaders(r: RemoteRecord, extra: Record<string, string>): Record<string, string> {
+  const given: Record<string, string> = { 'User-Agent': 'pulpdist-site' };
+  for (const h of r.headers ?? []) Object.assign(given, h);
+  Object.assign(given, extra);
+  if (r.username !== null && r.password !== null) given.Authorization = `Basic ${Buffer.from(`${r.username}:${r.password}`).toString('base64')}`;
+  return given;
+}
+
 /**
  * A GET with the remote's headers and credentials; redirects followed under the outbound policy
  * (core/outbound.ts): credentials — the remote's username/password and any credential header —
  * only while on the origin they were given for, https → http refused, at most 10 hops. A non-2xx
  * answer is a DownloadError.
  */
-async function openHttp(url: string, deps: DownloadDeps, extra: Record<string, string> = {}, post?: Buffer): Promise<GetResponse> {
-  let u = new URL(url);
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DownloadError(`URL lacks a supported scheme: '${url}'`, false);
-  const r = deps.remote;
-  const given: Record<string, string> = { 'User-Agent': 'pulpdist-site' };
-  for (const h of r.headers ?? []) Object.assign(given, h);
-  Object.assign(given, extra);
-  if (r.username !== null && r.password !== null) given.Authorization = `Basic ${Buffer.from(`${r.username}:${r.password}`).toString('base64')}`;
-  const { timeoutMs, maxRedirects } = policyOf(r);
+async function openHttp(url: URL, deps: DownloadDeps, extra?: Record<string, string>, post?: Buffer): Promise<GetResponse> {
+  let u = url;
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DownloadError(`URL lacks a supported scheme: '${url.href}'`, false);
+  const { headers: base, timeoutMs, maxRedirects } = requestOf(deps.remote);
+  const given = extra ? withHeaders(deps.remote, extra) : base;
   let credentials = true;
   for (let hops = 1; ; hops++) {
     const headers = credentials ? given : withoutCredentials(given);
@@ -177,7 +232,7 @@ async function openHttp(url: string, deps: DownloadDeps, extra: Record<string, s
  */
 export async function openRange(url: string, range: string, deps: DownloadDeps): Promise<GetResponse> {
   if (!/^https?:/i.test(url)) throw new DownloadError(`A range request needs an http(s) URL: '${url}'`, false);
-  return openHttp(url, deps, { Range: range });
+  return openHttp(new URL(url), deps, { Range: range });
 }
 
 /**
@@ -185,7 +240,7 @@ export async function openRange(url: string, range: string, deps: DownloadDeps):
  * credentials; not redirected, no retries. Errors are the downloader's (`DownloadError`).
  */
 export async function openBatch(manifestUrl: string, body: Buffer, deps: DownloadDeps): Promise<GetResponse> {
-  return openHttp(manifestUrl, deps, { [BATCH_HEADER]: BATCH_VERSION, 'Content-Type': 'text/plain; charset=utf-8' }, body);
+  return openHttp(new URL(manifestUrl), deps, { [BATCH_HEADER]: BATCH_VERSION, 'Content-Type': 'text/plain; charset=utf-8' }, body);
 }
 
 /** pulpcore's downloader: retries of what may help, 100 ms doubling, jittered by ×0.5–1.5. */

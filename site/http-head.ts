@@ -46,7 +46,7 @@ export function parseHead(head: string): ParsedHead | string {
   const m = STATUS_RE.exec(statusLine);
   if (!m) return `not an HTTP/1.x answer: '${printable(statusLine)}'`;
   const status = Number(m[2]);
-  const fields = parseFields(lines.slice(1));
+  const fields = parseFields(lines, 1);
   if (typeof fields === 'string') return fields;
   const { headers, counts } = fields;
   // 101 only answers a request for an upgrade, which a GET of ours never makes.
@@ -54,7 +54,8 @@ export function parseHead(head: string): ParsedHead | string {
   const base = { status, statusMessage: m[3] ?? '', headers };
   if (status < 200) return { ...base, framing: null, reusable: true };
 
-  const tokens = (headers.connection ?? '').toLowerCase().split(',').map((t) => t.trim());
+  const connection = headers.connection;
+  const tokens = connection === undefined ? [] : connection.toLowerCase().split(',').map((t) => t.trim());
   let reusable = m[1] === '0' ? tokens.includes('keep-alive') : !tokens.includes('close');
   const te = headers['transfer-encoding'];
   const cl = headers['content-length'];
@@ -79,29 +80,42 @@ export function parseHead(head: string): ParsedHead | string {
 }
 
 /**
- * Header (or trailer) field lines into lowercased names → values, with how often each name came.
- * A string says what is wrong.
+ * Header (or trailer) field lines into lowercased names → values, with how often each name came;
+ * `lines` from index `from` on. A string says what is wrong. Character tests rather than a regex
+ * each where one character decides: this runs for every file a sync fetches.
  */
-export function parseFields(lines: string[]): { headers: Record<string, string>; counts: Map<string, number> } | string {
+export function parseFields(lines: string[], from = 0): { headers: Record<string, string>; counts: Map<string, number> } | string {
   const headers: Record<string, string> = {};
   const counts = new Map<string, number>();
-  for (const line of lines) {
+  for (let i = from; i < lines.length; i++) {
+    const line = lines[i]!;
     if (line === '') continue;
-    if (/^[ \t]/.test(line)) return `a folded header line (obs-fold) '${printable(line)}'`;
-    if (/[\r\n]/.test(line)) return `a bare CR or LF in the header line '${printable(line)}'`;
+    if (isBlank(line.charCodeAt(0))) return `a folded header line (obs-fold) '${printable(line)}'`;
+    if (line.includes('\r') || line.includes('\n')) return `a bare CR or LF in the header line '${printable(line)}'`;
     const colon = line.indexOf(':');
     const rawName = colon < 0 ? line : line.slice(0, colon);
     if (colon < 0 || !TOKEN_RE.test(rawName)) {
-      if (colon > 0 && /[ \t]$/.test(rawName)) return `whitespace before the colon in the header '${printable(rawName)}'`;
+      if (colon > 0 && isBlank(rawName.charCodeAt(rawName.length - 1))) return `whitespace before the colon in the header '${printable(rawName)}'`;
       return `an invalid header line '${printable(line)}'`;
     }
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    // Optional whitespace around the value (spaces and tabs only: String#trim takes more).
+    let a = colon + 1;
+    let b = line.length;
+    while (a < b && isBlank(line.charCodeAt(a))) a++;
+    while (b > a && isBlank(line.charCodeAt(b - 1))) b--;
+    const value = line.slice(a, b);
     if (!VALUE_RE.test(value)) return `a control character in the header '${printable(rawName)}'`;
     const name = rawName.toLowerCase();
     counts.set(name, (counts.get(name) ?? 0) + 1);
-    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    const before = headers[name];
+    headers[name] = before === undefined ? value : `${before}, ${value}`;
   }
   return { headers, counts };
+}
+
+/** A space or a tab. */
+function isBlank(code: number): boolean {
+  return code === 32 || code === 9;
 }
 
 /** The size of a chunk from its size line (without CRLF), or a string saying what is wrong. */

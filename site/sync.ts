@@ -17,7 +17,7 @@ import { appendBases, downloadAppended, type AppendBasis } from './append.js';
 import { downloadBatch } from './batch-fetch.js';
 import type { BlobStore } from './blobs.js';
 import { majorGcCount } from './gc.js';
-import { downloadArtifact, fetchManifest, fileUrl, makeClient, type DownloadDeps } from './download.js';
+import { downloadArtifact, fetchManifest, fileUrls, makeClient, type DownloadDeps } from './download.js';
 import { planDownloads } from './download-plan.js';
 import { href, timestamp, type ArtifactRecord, type ContentRecord, type Op, type PublicationRecord, type VersionRecord } from './records.js';
 import type { Store } from './store.js';
@@ -152,6 +152,7 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
     };
     deps.blobs.expectWrites(missing.reduce((sum, e) => sum + e.size, 0));
     const jobs = planDownloads(missing, deps.batch !== false && manifest.batch, (e) => bases.has(e.sha256));
+    const urlOf = fileUrls(remote.url);
     tick = mark('planMs', tick);
     const failed = async (err: unknown): Promise<never> => {
       if (ctx.signal.aborted) {
@@ -182,7 +183,7 @@ export async function runSync(deps: SyncDeps, req: SyncRequest, ctx: TaskContext
           return;
         }
         const e = job.one;
-        const url = fileUrl(remote.url, e.relativePath);
+        const url = urlOf(e.relativePath);
         const expected = { sha256: e.sha256, size: e.size };
         const basis = bases.get(e.sha256);
         const tried = basis ? await downloadAppended(url, expected, basis, dd) : null;

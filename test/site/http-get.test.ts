@@ -192,6 +192,28 @@ test('byte-by-byte answers: 1xx heads skipped, chunk extensions and trailers, th
   });
 });
 
+test('a kept-alive connection follows the signal of its current request; an abort closes it even idle', async () => {
+  await withClient(http.createServer(handler), async (s, client) => {
+    const first = new AbortController();
+    const second = new AbortController();
+    assert.is((await body(await client.get(new URL(`${s.url}/status/200`), opts({ signal: first.signal })))).toString(), 'no');
+    // The same connection, now for a request with another signal: the first one's abort no longer reaches it.
+    const big = await client.get(new URL(`${s.url}/big`), opts({ signal: second.signal }));
+    first.abort(new Error('an earlier sync canceled'));
+    assert.is(sha(await body(big)), sha(BIG));
+    assert.is(s.connections(), 1);
+    // Idle in the pool: its signal's abort closes it, and the next request opens another.
+    second.abort(new Error('sync canceled'));
+    assert.is((await body(await client.get(new URL(`${s.url}/status/200`), opts()))).toString(), 'no');
+    assert.is(s.connections(), 2);
+    // A request whose signal is aborted mid-body fails with its reason.
+    const third = new AbortController();
+    const reading = body(await client.get(new URL(`${s.url}/big`), opts({ signal: third.signal })), true);
+    third.abort(new Error('canceled mid-body'));
+    await rejects(reading, /canceled mid-body/);
+  });
+});
+
 test('a body without a length ends with the connection, which is not reused', async () => {
   await withClient(raw(() => Buffer.from('HTTP/1.0 200 OK\r\n\r\nuntil the end', 'latin1'), 4, true), async (s, client) => {
     for (let i = 0; i < 2; i++) assert.is((await body(await client.get(new URL(`${s.url}/x`), opts()))).toString(), 'until the end');
