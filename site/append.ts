@@ -22,7 +22,8 @@ import { constants, fstatSync } from 'node:fs';
 import { copyFile, open } from 'node:fs/promises';
 import { readChunks } from '../core/buffer-pool.js';
 import type { ManifestEntry } from '../manifest/types.js';
-import { writeFully, type TempBlob } from './blobs.js';
+import type { TempBlob } from './blobs.js';
+import { writeFully } from './durable-io.js';
 import { openRange, throttled, type DownloadDeps } from './download.js';
 import type { GetResponse } from './http-get.js';
 

@@ -10,13 +10,13 @@
  * file, which is cheaper for the few blobs of a small sync.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { closeSync, fdatasync, mkdirSync, open, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, open, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { IO_CHUNK, ioBuffers } from '../core/buffer-pool.js';
 import { createFsFlusher, type FsFlusher } from './flush.js';
 import { Gate } from './io-gate.js';
-import { fsyncDir } from './store.js';
+import { datasync, fsyncDir, writeFully } from './durable-io.js';
 
 /** Name prefix of temp blobs (never a hex digest, so never served). */
 export const TEMP_PREFIX = '.tmp-';
@@ -48,15 +48,6 @@ export const SLOW_CREATE_MS = 0.2;
 
 /** From this many blobs asked for at once, `sizesFor` may list the shards instead of a stat each. */
 export const LIST_SHARDS_AT = 1024;
-
-/**
- * Write all of `bytes`, however many calls it takes: at `position` in the file, or at its offset
- * (which then moves past them) when `position` is null.
- */
-export function writeFully(fd: number, bytes: Uint8Array, position: number | null): void {
-  let off = 0;
-  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off, position === null ? null : position + off);
-}
 
 /** Where a site's blobs live below its data directory: one file per sha256, in 256 shard directories. */
 export function artifactsDir(dataDir: string): string {
@@ -251,7 +242,7 @@ export class BlobStore {
   async commitTemp(tmp: TempBlob, sha256: string): Promise<void> {
     try {
       this.drain(tmp);
-      await new Promise<void>((resolve, reject) => fdatasync(tmp.fd, (err) => (err ? reject(err) : resolve())));
+      await datasync(tmp.fd);
     } finally {
       this.release(tmp);
       closeSync(tmp.fd);
@@ -310,9 +301,10 @@ export class BlobStore {
         if (f === undefined) break;
         try {
           signal?.throwIfAborted();
-          const fd = await new Promise<number>((resolve, reject) => open(f.path, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
+          // Reopened on the event loop (the dentry is cached); only the fdatasync goes to the pool.
+          const fd = openSync(f.path, 'r');
           try {
-            await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+            await datasync(fd);
           } finally {
             closeSync(fd);
           }

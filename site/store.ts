@@ -10,11 +10,13 @@
  * write-temp, fsync, rename; a crash between the rename and the journal truncation is harmless
  * because replaying whole-record puts and deletes over the snapshot gives the same state.
  */
-import { open, readFile, rename, rm, mkdir, type FileHandle } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
+import { open, readFile, rename, rm, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PulpdistError } from '../core/errors.js';
 import { KINDS, advanceClockPast, type AnyRecord, type Kind, type Op, type Tables } from './records.js';
 import { relationsToUpdate } from './relations.js';
+import { datasync, fsyncDir, writeFully } from './durable-io.js';
 import { StoreIndex } from './store-index.js';
 
 /** The data directory cannot be used (unreadable, corrupt snapshot). */
@@ -65,10 +67,17 @@ export class Store {
   readonly t: Tables;
   /** Artifact and content lookups by digest, kept up to date by `commit`. */
   readonly index: StoreIndex;
-  private journal: FileHandle | null = null;
+  /** The journal's descriptor, opened for appending on the first commit. */
+  private journal: number | null = null;
   private journalSize = 0;
   private pending: { ops: Op[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  private writing: Promise<void> | null = null;
+  /**
+   * The journal writer (`flush`) is running. A flag, not the promise alone: a flush whose write
+   * fails at once ends before `commit` could store its promise.
+   */
+  private flushing = false;
+  /** The last flush started (what `close` waits for). */
+  private writing: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly dir: string,
@@ -136,27 +145,28 @@ export class Store {
     this.index.note(ops);
     return new Promise((resolve, reject) => {
       this.pending.push({ ops, resolve, reject });
-      if (!this.writing) this.writing = this.flush();
+      if (!this.flushing) this.writing = this.flush();
     });
   }
 
   /** Wait for every pending commit, then close the journal. */
   async close(): Promise<void> {
-    while (this.writing) await this.writing;
-    await this.journal?.close();
-    this.journal = null;
+    while (this.flushing) await this.writing;
+    this.closeJournal();
   }
 
   private async flush(): Promise<void> {
+    this.flushing = true;
     try {
       while (this.pending.length) {
         const batch = this.pending.splice(0);
         try {
           const text = batch.map((b) => JSON.stringify(b.ops) + '\n').join('');
           const buf = Buffer.from(text, 'utf8');
-          const fh = await this.openJournal();
-          await fh.write(buf, 0, buf.length, null);
-          await fh.datasync();
+          // The write only reaches the page cache: on the event loop. The fdatasync waits for the disk.
+          const fd = this.openJournal();
+          writeFully(fd, buf, null);
+          await datasync(fd);
           this.journalSize += buf.length;
           for (const b of batch) b.resolve();
         } catch (err) {
@@ -165,13 +175,18 @@ export class Store {
         if (this.journalSize > COMPACT_AT && this.pending.length === 0) await this.compact();
       }
     } finally {
-      this.writing = null;
+      this.flushing = false;
     }
   }
 
-  private async openJournal(): Promise<FileHandle> {
-    if (!this.journal) this.journal = await open(path.join(this.dir, 'metadata', JOURNAL), 'a');
+  private openJournal(): number {
+    this.journal ??= openSync(path.join(this.dir, 'metadata', JOURNAL), 'a');
     return this.journal;
+  }
+
+  private closeJournal(): void {
+    if (this.journal !== null) closeSync(this.journal);
+    this.journal = null;
   }
 
   /** Write every record to a new snapshot (temp, fsync, rename), then empty the journal. */
@@ -189,8 +204,7 @@ export class Store {
     }
     await rename(tmp, path.join(metaDir, SNAPSHOT));
     await fsyncDir(metaDir);
-    await this.journal?.close();
-    this.journal = null;
+    this.closeJournal();
     await rm(path.join(metaDir, JOURNAL), { force: true });
     await fsyncDir(metaDir);
     this.journalSize = 0;
@@ -199,18 +213,5 @@ export class Store {
   /** Count of records of a kind (for status and tests). */
   size(kind: Kind): number {
     return this.t[kind].size;
-  }
-}
-
-/** fsync a directory so that renames and unlinks inside it are durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } catch (err) {
-    // Some filesystems refuse fsync on a directory; the rename is still atomic there.
-    if ((err as NodeJS.ErrnoException).code !== 'EINVAL' && (err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
-  } finally {
-    await fh.close();
   }
 }
