@@ -2,9 +2,10 @@
  * The file calls that make a site's writes durable. Calls that only touch the page cache or the
  * dentry cache (open, write, close) run on the event loop; the ones that wait for the disk (fsync,
  * fdatasync) go to libuv's thread pool. Each trip to the pool costs a thread wake-up and a
- * callback, and on a virtual machine the wake-up of another CPU costs more than the call: a new
- * mirror's first sync made about 100 such trips at each site. An fsync of a directory through a
- * FileHandle was three trips (open, fsync, close), a journal commit two; each is one now.
+ * callback, and on a virtual machine the wake-up of another CPU costs more than the call. An
+ * fsync of a directory through a FileHandle was three trips (open, fsync, close), a journal commit
+ * two; each is one now. Through one pass creating 300 mirrors, an origin made 87,610 futex calls
+ * before and 60,730 after (`strace -c`; docs/pass-performance.md).
  */
 import { closeSync, fdatasync, fsync, openSync, writeSync } from 'node:fs';
 
