@@ -386,17 +386,21 @@ class Conn {
 }
 
 /**
- * `name: value` lines of a header set, each ended by CRLF; made once per set. The sets a request
- * sends are never changed once made (download.ts freezes its own; a route's are fixed).
+ * `name: value` lines of a header set, each ended by CRLF; checked and made once per set (a sync
+ * sends the same set with every file). The sets a request sends are never changed once made
+ * (download.ts freezes its own; a route's are fixed). Throws for a header that would smuggle lines.
  */
 const fieldBlocks = new WeakMap<Record<string, string>, string>();
 
 function fieldLines(headers: Record<string, string>): string {
   let block = fieldBlocks.get(headers);
   if (block === undefined) {
-    block = Object.entries(headers)
-      .map(([k, v]) => `${k}: ${v}\r\n`)
-      .join('');
+    block = '';
+    for (const [k, v] of Object.entries(headers)) {
+      // A CR or LF in a remote's header would smuggle lines into the request.
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) || /[\0\r\n]/.test(v)) throw new HttpGetError(`an invalid request header '${k.slice(0, 40)}'`, 'protocol');
+      block += `${k}: ${v}\r\n`;
+    }
     fieldBlocks.set(headers, block);
   }
   return block;
@@ -406,20 +410,13 @@ function fieldLines(headers: Record<string, string>): string {
 export class GetClient {
   private readonly idle = new Map<string, Conn[]>();
   private readonly all = new Set<Conn>();
-  /** Header sets already checked: a sync sends the same one with every file (they are never changed once made). */
-  private readonly checked = new WeakSet<Record<string, string>>();
 
   constructor(private readonly opts: { maxIdle: number; tls?: GetTls; proxy?: GetProxy }) {}
 
   /** GET `url`; resolves with the head of the answer (see `GetResponse` for the body). */
   async get(url: URL, opts: GetOptions): Promise<GetResponse> {
-    if (!this.checked.has(opts.headers)) {
-      for (const [k, v] of Object.entries(opts.headers)) {
-        // A CR or LF in a remote's header would smuggle lines into the request.
-        if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) || /[\0\r\n]/.test(v)) throw new HttpGetError(`an invalid request header '${k.slice(0, 40)}'`, 'protocol');
-      }
-      this.checked.add(opts.headers);
-    }
+    // Checked here, before any connection is made for it.
+    fieldLines(opts.headers);
     const key = `${url.protocol}//${url.host}`;
     const pooled = this.take(key);
     if (pooled) {
