@@ -73,17 +73,30 @@ export interface ProcessCpu {
   minorFaults: number;
 }
 
-/** User and system CPU seconds of `pid` and of its children it has already reaped. */
-export async function processCpu(pid: number): Promise<ProcessCpu> {
+async function readProcStat(pid: number): Promise<ReturnType<typeof parseProcStat>> {
   let text: string;
   try {
     text = await readFile(`/proc/${pid}/stat`, 'utf8');
   } catch (err) {
     throw new ProcReadError(`cannot read /proc/${pid}/stat: is process ${pid} still running?`, pid, { cause: err });
   }
-  const s = parseProcStat(text);
+  return parseProcStat(text);
+}
+
+/** User and system CPU seconds of `pid` and of its children it has already reaped. */
+export async function processCpu(pid: number): Promise<ProcessCpu> {
+  const s = await readProcStat(pid);
   const hz = clockTicksPerSecond();
   return { user: (s.utime + s.cutime) / hz, system: (s.stime + s.cstime) / hz, minorFaults: s.minflt + s.cminflt };
+}
+
+/**
+ * User + system CPU seconds of the children this process has reaped so far: read around a run of
+ * rsync clients (spawned and awaited by the benchmark), the difference is theirs.
+ */
+export async function reapedChildrenCpuSeconds(): Promise<number> {
+  const s = await readProcStat(process.pid);
+  return (s.cutime + s.cstime) / clockTicksPerSecond();
 }
 
 /** User + system CPU seconds of `pid` and of its children it has already reaped. */

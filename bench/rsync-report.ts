@@ -24,6 +24,12 @@ export interface BenchRun {
   upstream_system_s: number;
   /** Minor page faults of the same process(es) over the run. */
   upstream_minor_faults: number;
+  /**
+   * CPU seconds of everything else the run took: rsync's clients; pulpdist's leaves and the
+   * controller's pass. On a machine with few cores, wall time is at least (upstream + downstream
+   * CPU) ÷ cores, so this says where a run's wall time goes.
+   */
+  downstream_cpu_s: number;
 }
 
 /** pulpdist's origin importing a phase's tree: reported apart from the runs (once per change, not per client). */
@@ -121,7 +127,7 @@ function find(runs: readonly BenchRun[], tool: Tool, phase: Phase, clients: numb
 /** A run with its figures rounded as the JSON shows them (bytes whole, seconds to the millisecond). */
 export function roundRun(r: BenchRun): BenchRun {
   const ms = (s: number) => Math.round(s * 1000) / 1000;
-  return { ...r, wire_bytes: Math.round(r.wire_bytes), wall_s: ms(r.wall_s), upstream_cpu_s: ms(r.upstream_cpu_s), upstream_user_s: ms(r.upstream_user_s), upstream_system_s: ms(r.upstream_system_s) };
+  return { ...r, wire_bytes: Math.round(r.wire_bytes), wall_s: ms(r.wall_s), upstream_cpu_s: ms(r.upstream_cpu_s), upstream_user_s: ms(r.upstream_user_s), upstream_system_s: ms(r.upstream_system_s), downstream_cpu_s: ms(r.downstream_cpu_s) };
 }
 
 /** pulpdist/rsync for one metric, or null when either side is missing or rsync's figure is 0. */

@@ -139,8 +139,11 @@ export class PulpdistSide implements BenchSide {
     return names;
   }
 
-  /** One reconcile pass over origin + `leaves`; throws unless every site converged. */
-  private async pass(leaves: string[], signal: AbortSignal): Promise<number> {
+  /**
+   * One reconcile pass over origin + `leaves`; throws unless every site converged. Resolves with
+   * its wall seconds, and the CPU seconds of the leaves and of the controller's pass.
+   */
+  private async pass(leaves: string[], signal: AbortSignal): Promise<{ wallS: number; downstreamCpuS: number }> {
     const names = ['origin', ...leaves];
     const specs: SpecSet = { sites: this.sites.filter((s) => names.includes(s.name)).map((s) => siteSpec(s, s.name === 'origin' ? undefined : 'origin')), mirrors: [mirrorSpec(this.tree, names)] };
     const clients = new Map(names.map((n) => [n, this.client(n)]));
@@ -158,20 +161,22 @@ export class PulpdistSide implements BenchSide {
     const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
     const own = process.cpuUsage(ownBefore);
     const cpuAfter = await leavesCpu();
-    const leafCpu = cpuAfter.map((c, i) => (c.user + c.system - cpuBefore[i]!.user - cpuBefore[i]!.system).toFixed(2)).join(' ');
+    const leafCpus = cpuAfter.map((c, i) => c.user + c.system - cpuBefore[i]!.user - cpuBefore[i]!.system);
+    const ownCpu = (own.user + own.system) / 1e6;
+    const leafCpu = leafCpus.map((c) => c.toFixed(2)).join(' ');
     const leafFaults = cpuAfter.map((c, i) => c.minorFaults - cpuBefore[i]!.minorFaults).join(' ');
     if (!result.converged) {
       throw new BenchPassError(`the pass over ${names.join(', ')} did not converge: ${result.failures.join('; ') || 'no failure reported'}`, names);
     }
     const phases = Object.entries(this.memory.phases).map(([k, v]) => `${k.replace(/Ms$/, '')} ${(v / 1000).toFixed(2)}`).join(', ');
-    this.log(`  pass over ${names.join(', ')}: ${wallS.toFixed(2)} s (${phases}); syncs: ${syncs.join(', ') || 'none'}; CPU s: controller ${((own.user + own.system) / 1e6).toFixed(2)}${leafCpu ? `, leaves ${leafCpu}; page faults: leaves ${leafFaults}` : ''}`);
-    return wallS;
+    this.log(`  pass over ${names.join(', ')}: ${wallS.toFixed(2)} s (${phases}); syncs: ${syncs.join(', ') || 'none'}; CPU s: controller ${ownCpu.toFixed(2)}${leafCpu ? `, leaves ${leafCpu}; page faults: leaves ${leafFaults}` : ''}`);
+    return { wallS, downstreamCpuS: ownCpu + leafCpus.reduce((a, b) => a + b, 0) };
   }
 
   /** The origin imports the tree as it is now (a pass over the origin alone). */
   async publish(_phase: Phase, { signal }: { signal: AbortSignal }) {
     const cpu0 = await processCpuSeconds(this.origin.pid);
-    const wall = await this.pass([], signal);
+    const { wallS: wall } = await this.pass([], signal);
     const cpu1 = await processCpuSeconds(this.origin.pid);
     const published = await this.client('origin').getPublishedManifest(BENCH_MIRROR, { signal });
     const entries = published && published !== 'not-modified' ? parseManifest(published.text) : [];
@@ -181,12 +186,12 @@ export class PulpdistSide implements BenchSide {
   async run(phase: Phase, clients: 1 | 4, { signal }: { signal: AbortSignal }): Promise<BenchRun> {
     const before = await originCounters(this.origin.url, { signal });
     const cpu0 = await processCpu(this.origin.pid);
-    const wall = await this.pass(this.leaves(clients), signal);
+    const { wallS: wall, downstreamCpuS } = await this.pass(this.leaves(clients), signal);
     const cpu = cpuBetween(cpu0, await processCpu(this.origin.pid));
     const after = await originCounters(this.origin.url, { signal });
     // Reads that waited for the disk go to the thread pool and cost the origin more CPU (blob-reads.ts).
     if (after.slowReads > before.slowReads) this.log(`  origin: ${after.slowReads - before.slowReads} blob opens or reads waited for the disk`);
-    return { tool: 'pulpdist', phase, clients, wire_bytes: after.served - before.served, wall_s: wall, ...cpu };
+    return { tool: 'pulpdist', phase, clients, wire_bytes: after.served - before.served, wall_s: wall, ...cpu, downstream_cpu_s: downstreamCpuS };
   }
 
   /** Every leaf of the run publishes exactly the planned paths and sizes, and the origin's tree. */

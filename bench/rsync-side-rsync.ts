@@ -8,7 +8,7 @@ import path from 'node:path';
 import { PulpdistError } from '../core/errors.js';
 import { rsyncPullAll } from './rsync-client.js';
 import { ensureRsync, startRsyncDaemon, type RsyncDaemon } from './rsync-daemon.js';
-import { cpuBetween, processCpu, waitChildrenReaped } from './rsync-proc.js';
+import { cpuBetween, processCpu, reapedChildrenCpuSeconds, waitChildrenReaped } from './rsync-proc.js';
 import type { BenchRun, Phase } from './rsync-report.js';
 import type { TreePlan } from './scenario.js';
 import { listFiles } from './scenario-files.js';
@@ -70,9 +70,11 @@ export async function startRsyncSide(opts: { tree: string; workDir: string; sign
       // Children of earlier runs (the readiness probe included) must be reaped before the baseline.
       await waitChildrenReaped(daemon.pid, { signal });
       const cpu0 = await processCpu(daemon.pid);
+      const clients0 = await reapedChildrenCpuSeconds();
       const r = await rsyncPullAll(daemon.url, dests, { signal });
+      const downstream = (await reapedChildrenCpuSeconds()) - clients0;
       await waitChildrenReaped(daemon.pid, { signal });
-      return { tool: 'rsync', phase, clients, wire_bytes: r.wireBytes, wall_s: r.wallS, ...cpuBetween(cpu0, await processCpu(daemon.pid)) };
+      return { tool: 'rsync', phase, clients, wire_bytes: r.wireBytes, wall_s: r.wallS, ...cpuBetween(cpu0, await processCpu(daemon.pid)), downstream_cpu_s: downstream };
     },
     async verify(clients: 1 | 4, expected: TreePlan, { signal }: { signal: AbortSignal }) {
       for (const d of destsOf(clients)) {

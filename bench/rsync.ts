@@ -25,7 +25,7 @@ import { ensureVmtouch, evictFromPageCache, lockInMemory } from './vmtouch.js';
 const USAGE = `usage: npm run bench:rsync [-- --quick] [-- --out FILE] [-- --seed N] [-- --only rsync|pulpdist] [-- --lock-served] [-- --keep]
 
   --quick        a small tree (≈ 80 MiB, 513 files): the whole run takes well under 90 s
-  --out FILE     also write the figures as JSON: {"scenario": {…}, "runs": [{tool, phase, clients, wire_bytes, wall_s, upstream_cpu_s, upstream_user_s, upstream_system_s, upstream_minor_faults}]}
+  --out FILE     also write the figures as JSON: {"scenario": {…}, "runs": [{tool, phase, clients, wire_bytes, wall_s, upstream_cpu_s, upstream_user_s, upstream_system_s, upstream_minor_faults, downstream_cpu_s}]}
   --seed N       another tree and update of the same shape (default ${DEFAULT_SCENARIO.seed})
   --only TOOL    run one side only (for development; no ratios)
   --lock-served  hold each upstream's data in memory through its runs (vmtouch; root or
@@ -182,7 +182,7 @@ async function run(args: Args, signal: AbortSignal): Promise<BenchReport> {
           }
           runs.push(r);
           const reclaimed = reclaimed0 === null ? null : ((await reclaimedFileBytes()) ?? reclaimed0) - reclaimed0;
-          log(`${r.tool} ${phase} ×${clients}: ${formatBytes(r.wire_bytes)} on the wire, ${r.wall_s.toFixed(2)} s, upstream CPU ${r.upstream_cpu_s.toFixed(2)} s (user ${r.upstream_user_s.toFixed(2)}, system ${r.upstream_system_s.toFixed(2)}; ${r.upstream_minor_faults} page faults)`);
+          log(`${r.tool} ${phase} ×${clients}: ${formatBytes(r.wire_bytes)} on the wire, ${r.wall_s.toFixed(2)} s, upstream CPU ${r.upstream_cpu_s.toFixed(2)} s (user ${r.upstream_user_s.toFixed(2)}, system ${r.upstream_system_s.toFixed(2)}; ${r.upstream_minor_faults} page faults); downstreams' CPU ${r.downstream_cpu_s.toFixed(2)} s`);
           if (reclaimed !== null) log(`  page cache the kernel reclaimed during the run: ${formatBytes(reclaimed)}`);
           await side.verify?.(clients, expected, { signal });
         }

@@ -54,6 +54,8 @@ test('pulpdist side: origin import, a leaf pulls the tree and then only the chan
     // Every file once, plus a few reads of the PULP_MANIFEST (the leaf's sync, the controller's observe).
     assert.ok(first.wire_bytes >= total && first.wire_bytes <= total + 3 * manifestBytes(tree), `initial wire ${first.wire_bytes}, tree ${total}`);
     assert.ok(first.wall_s > 0 && first.upstream_cpu_s > 0 && first.upstream_minor_faults > 0, JSON.stringify(first));
+    // The leaf's CPU and the controller's pass; the controller's is counted in microseconds, so never 0.
+    assert.ok(first.downstream_cpu_s > 0 && first.downstream_cpu_s < first.wall_s * 8, JSON.stringify(first));
     assert.ok(Math.abs(first.upstream_user_s + first.upstream_system_s - first.upstream_cpu_s) < 1e-9 && first.upstream_user_s >= 0 && first.upstream_system_s >= 0, JSON.stringify(first));
     await side.verify(1, tree, { signal });
     const leaf = side.sites[1]!;

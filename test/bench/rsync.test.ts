@@ -1,10 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseRsyncStats, rsyncPullAll } from '../../bench/rsync-client.js';
 import { rsyncdConf, startRsyncDaemon } from '../../bench/rsync-daemon.js';
-import { cpuBetween, parseProcStat, processCpu, processCpuSeconds, reclaimedFileBytes } from '../../bench/rsync-proc.js';
+import { cpuBetween, parseProcStat, processCpu, processCpuSeconds, reapedChildrenCpuSeconds, reclaimedFileBytes } from '../../bench/rsync-proc.js';
 import { describeScenario, formatTable, ratio, scenarioLines, targetResults, type BenchRun } from '../../bench/rsync-report.js';
 import { parseCounter, parseServedBytes, SLOW_READS_METRIC } from '../../bench/rsync-served.js';
 import { verifyDir } from '../../bench/rsync-side-rsync.js';
@@ -59,6 +61,16 @@ test('a process\'s CPU, split into user and system, and what a run spent of each
   assert.ok(Math.abs((await processCpuSeconds(process.pid)) - (t1.user + t1.system)) < 0.5);
 });
 
+test('the CPU of children this process has reaped: a client that worked and exited is counted', async () => {
+  const before = await reapedChildrenCpuSeconds();
+  // About 0.2 s of work in a child, well above the 10 ms clock tick; counted once it is reaped.
+  const child = spawn(process.execPath, ['-e', 'const t = Date.now(); let x = 0; while (Date.now() - t < 200) x += Math.sqrt(x + 1);'], { stdio: 'ignore' });
+  const [code] = await once(child, 'close');
+  assert.is(code, 0);
+  const spent = (await reapedChildrenCpuSeconds()) - before;
+  assert.ok(spent >= 0.1 && spent < 5, `children's CPU ${spent} s`);
+});
+
 test('served-bytes counter: found among other samples, absent → null', () => {
   const text = '# HELP x\npulpdist_site_sync_bytes_downloaded_total 99\npulpdist_site_content_bytes_served_total 123456\npulpdist_site_content_requests_total 7\n';
   assert.is(parseServedBytes(text), 123456);
@@ -86,10 +98,10 @@ test('rsyncd.conf: no chroot, ≥ 4 connections, read-only module that hides PUL
 });
 
 const RUNS: BenchRun[] = [
-  { tool: 'rsync', phase: 'update', clients: 4, wire_bytes: 1000, wall_s: 2, upstream_cpu_s: 4, upstream_user_s: 3, upstream_system_s: 1, upstream_minor_faults: 0 },
-  { tool: 'pulpdist', phase: 'update', clients: 4, wire_bytes: 1500, wall_s: 1, upstream_cpu_s: 1, upstream_user_s: 0.5, upstream_system_s: 0.5, upstream_minor_faults: 0 },
-  { tool: 'rsync', phase: 'initial', clients: 1, wire_bytes: 0, wall_s: 1, upstream_cpu_s: 1, upstream_user_s: 0.5, upstream_system_s: 0.5, upstream_minor_faults: 0 },
-  { tool: 'pulpdist', phase: 'initial', clients: 1, wire_bytes: 10, wall_s: 3, upstream_cpu_s: 1, upstream_user_s: 0.25, upstream_system_s: 0.75, upstream_minor_faults: 0 },
+  { tool: 'rsync', phase: 'update', clients: 4, wire_bytes: 1000, wall_s: 2, upstream_cpu_s: 4, upstream_user_s: 3, upstream_system_s: 1, upstream_minor_faults: 0, downstream_cpu_s: 0 },
+  { tool: 'pulpdist', phase: 'update', clients: 4, wire_bytes: 1500, wall_s: 1, upstream_cpu_s: 1, upstream_user_s: 0.5, upstream_system_s: 0.5, upstream_minor_faults: 0, downstream_cpu_s: 0 },
+  { tool: 'rsync', phase: 'initial', clients: 1, wire_bytes: 0, wall_s: 1, upstream_cpu_s: 1, upstream_user_s: 0.5, upstream_system_s: 0.5, upstream_minor_faults: 0, downstream_cpu_s: 0 },
+  { tool: 'pulpdist', phase: 'initial', clients: 1, wire_bytes: 10, wall_s: 3, upstream_cpu_s: 1, upstream_user_s: 0.25, upstream_system_s: 0.75, upstream_minor_faults: 0, downstream_cpu_s: 0 },
 ];
 
 test('ratios are pulpdist/rsync; targets judged on the update with 4 clients', () => {
