@@ -6,22 +6,31 @@
  * read made on the event loop (the hand-off, and the bytes landing in another core's cache before
  * the socket copies them), and an open sent there costs the event loop more than a synchronous
  * open does: on an origin serving four leaves that was 40% of its CPU. But a call that goes to the
- * disk would stall every other request for as long as it takes. So opens and reads are
- * synchronous, each kind behind its own gate (io-gate.ts): a call that took SLOW_CALL_MS or longer
- * (a page-cache copy of a 1 MiB chunk takes 0.1–0.2 ms) while the process read from the disk
- * (getrusage's block input) sends this site's calls of its kind to the thread pool for a while.
- * On a cold disk the event loop therefore waits for one disk read every MAX_POOL_MS; on a warm
- * one, never. A call that was slow without disk input (the machine is busy, or the buffer's pages
- * were touched for the first time) changes nothing: a thread-pool call would not have been faster.
+ * disk stalls every other request for as long as it takes. So opens and reads are synchronous,
+ * each kind behind its own gate (io-gate.ts): a call that took SLOW_CALL_MS or longer while the
+ * process read from the disk (getrusage's block input) is a wait for the disk, and once such waits
+ * add up to WAIT_BUDGET_MS within about a second, the site's calls of that kind go to the thread
+ * pool for a while. A blob here and there that the kernel evicted costs the event loop its one
+ * wait; a disk that stays cold sends the calls to the pool after a few, and then holds the event
+ * loop up for about WAIT_BUDGET_MS every MAX_POOL_MS. A call that was slow without disk input (the
+ * machine is busy, or the buffer's pages were touched for the first time) changes nothing: a
+ * thread-pool call would not have been faster.
  */
 import { open, openSync, read, readSync } from 'node:fs';
 import { Gate, SLOW_CALL_MS } from './io-gate.js';
 
 /**
+ * How long waits for the disk may hold the event loop up, within about a second (io-gate.ts
+ * WAIT_DECAY_MS), before calls of their kind go to the pool: a tenth of its time. A page-cache
+ * copy of a 1 MiB chunk takes 0.1–0.2 ms; a read that waits for a virtual machine's disk 3–50 ms.
+ */
+export const WAIT_BUDGET_MS = 100;
+
+/**
  * The block-input count is read at most this often: getrusage sums over the process's threads,
  * and read before every call it was 10% of an origin's samples. A slow call is judged against a
  * count at most this old when it started, so disk input up to this long before it counts as its
- * own: at worst calls go to the pool for MIN_POOL_MS when they need not have.
+ * own: at worst its wait counts against the budget when it need not have.
  */
 const DISK_COUNT_EVERY_MS = 50;
 
@@ -48,14 +57,21 @@ export const nodeReadEdges: ReadEdges = {
 
 /** One site's blob opens and reads (each site has its own disk). */
 export class BlobReads {
-  private readonly opens = new Gate();
-  private readonly reads = new Gate();
+  private readonly opens: Gate;
+  private readonly reads: Gate;
   private disk = 0;
   private diskAt = -Infinity;
-  /** Synchronous opens and reads that waited for the disk, each of which sent its kind to the pool. */
+  /** Synchronous opens and reads that waited for the disk (each counts against its kind's budget). */
   slow = 0;
 
-  constructor(private readonly edges: ReadEdges = nodeReadEdges) {}
+  /** `waitBudgetMs`: see WAIT_BUDGET_MS (tests play a disk with fewer, shorter waits). */
+  constructor(
+    private readonly edges: ReadEdges = nodeReadEdges,
+    waitBudgetMs = WAIT_BUDGET_MS,
+  ) {
+    this.opens = new Gate(waitBudgetMs);
+    this.reads = new Gate(waitBudgetMs);
+  }
 
   /** Whether the next open and the next read run on the event loop. */
   get synchronous(): { open: boolean; read: boolean } {
@@ -103,7 +119,7 @@ export class BlobReads {
         const disk = this.edges.diskReads();
         if (disk > disk0) {
           this.slow += 1;
-          gate.slowAt(t1);
+          gate.slowAt(t1, t1 - t0);
         }
         this.disk = disk;
         this.diskAt = t1;

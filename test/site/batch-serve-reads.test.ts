@@ -27,7 +27,10 @@ let server: RunningSiteServer | undefined;
 let files: TreeFile[] = [];
 let manifestUrl = '';
 
-/** Edges that play a disk on which, when `slow`, every synchronous open and read waits (testkit/played-reads.ts). */
+/**
+ * Edges that play a disk on which, when `slow`, every synchronous open and read waits
+ * (testkit/played-reads.ts), for a BlobReads whose budget one such wait uses up.
+ */
 function playedEdges(slow: boolean) {
   const { e, calls } = playedReadEdges(playedDisk({ disk: slow ? SLOW_CALL_MS : 0 }));
   return { edges: e, count: (kind: string) => calls.filter((c) => c === kind).length };
@@ -65,7 +68,7 @@ async function askAll(): Promise<void> {
 
 test('fast reads: every file opened and read on the event loop, none on the pool', async () => {
   const played = playedEdges(false);
-  server!.site.reads = new BlobReads(played.edges);
+  server!.site.reads = new BlobReads(played.edges, SLOW_CALL_MS);
   await askAll();
   assert.is(played.count('open:sync'), files.length);
   assert.is(played.count('open:pool') + played.count('read:pool'), 0);
@@ -75,7 +78,7 @@ test('fast reads: every file opened and read on the event loop, none on the pool
 
 test('a call that waits for the disk: the rest of the batch is opened ahead and read on the pool, and comes byte for byte', async () => {
   const played = playedEdges(true);
-  server!.site.reads = new BlobReads(played.edges);
+  server!.site.reads = new BlobReads(played.edges, SLOW_CALL_MS);
   await askAll();
   // The first open and the first read were slow: each sent its kind to the pool.
   assert.is(played.count('open:sync'), 1);
