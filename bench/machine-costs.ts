@@ -89,15 +89,17 @@ function sysfsVirtioDevices(): Array<{ driver: string; features: string }> {
   return readdirSync(VIRTIO_DEVICES).map((name) => {
     const dir = path.join(VIRTIO_DEVICES, name);
     // A device without a driver bound has no `driver` link; one without features, no file.
-    const orEmpty = (read: () => string) => {
-      try {
-        return read();
-      } catch {
-        return '';
-      }
-    };
     return { driver: orEmpty(() => path.basename(readlinkSync(path.join(dir, 'driver')))), features: orEmpty(() => readFileSync(path.join(dir, 'features'), 'utf8').trim()) };
   });
+}
+
+/** What `read` returns, or '' where it throws. */
+function orEmpty(read: () => string): string {
+  try {
+    return read();
+  } catch {
+    return '';
+  }
 }
 
 /**

@@ -22,7 +22,7 @@
 
 /** A synchronous file call this slow waited for something other than memory. */
 export const SLOW_CALL_MS = 2;
-/** How long calls stay on the thread pool after a lone slow one, and after slow ones in a row at most. */
+/** How long calls stay on the thread pool once slow ones used up the budget (any slow one, without a budget), and at most while they stay slow. */
 export const MIN_POOL_MS = 20;
 export const MAX_POOL_MS = 2000;
 /** The time over which slow calls' waits add up against a budget: their sum decays by e in this long. */
